@@ -1,0 +1,1 @@
+/* conf.h: being written */

@@ -1,0 +1,40 @@
+/*
+ * err.c: pk_strerror(), the one place that names libpeerkey's error codes.
+ */
+#include "config.h"
+
+#include "pk_err.h"
+
+static const char *const pk_errstr[] = {
+	"success",				/*  0 */
+	"internal error",			/* -1 */
+	"out of memory",			/* -2 */
+	"invalid argument",			/* -3 */
+	"system error",				/* -4 */
+	"message truncated",			/* -5 */
+	"unexpected trailing data",		/* -6 */
+	"length over limit",			/* -7 */
+	"malformed input",			/* -8 */
+	"unknown message type",			/* -9 */
+	"unsupported protocol version",		/* -10 */
+	"unknown protocol line",		/* -11 */
+	"key file permissions too open",	/* -12 */
+	"unusable key",				/* -13 */
+	"TLS failure",				/* -14 */
+	"peer key not accepted",		/* -15 */
+	"operation would block",		/* -16 */
+	"connection closed by peer",		/* -17 */
+	"timed out",				/* -18 */
+	"OpenPGP failure",			/* -19 */
+	"invalid configuration",		/* -20 */
+	"not found",				/* -21 */
+	"already exists",			/* -22 */
+};
+
+const char *
+pk_strerror(int code)
+{
+	if (code > 0 || code <= PK_ERR_MAX_)
+		return "unknown error";
+	return pk_errstr[-code];
+}

@@ -1,0 +1,1 @@
+/* line.c: being written */

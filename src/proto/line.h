@@ -1,0 +1,1 @@
+/* line.h: being written */

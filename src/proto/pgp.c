@@ -1,0 +1,1 @@
+/* pgp.c: being written */

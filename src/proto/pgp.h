@@ -1,0 +1,1 @@
+/* pgp.h: being written */

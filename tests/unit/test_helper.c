@@ -1,0 +1,141 @@
+/*
+ * test_helper.c: TAP output and assertion bookkeeping for the unit tests.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test_helper.h"
+
+static const char	*cur_name;
+static int		 cur_failed;
+static int		 ntests;
+static int		 nfailed;
+static char		 tmpdir[4096];
+
+void
+test_start(const char *name)
+{
+	if (cur_name != NULL)
+		test_done();
+	cur_name = name;
+	cur_failed = 0;
+}
+
+void
+test_done(void)
+{
+	if (cur_name == NULL)
+		return;
+	ntests++;
+	if (cur_failed)
+		nfailed++;
+	printf("%sok %d - %s\n", cur_failed ? "not " : "", ntests, cur_name);
+	fflush(stdout);
+	cur_name = NULL;
+}
+
+void
+test_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list	ap;
+
+	cur_failed = 1;
+	printf("# %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+void
+test_diag(const char *fmt, ...)
+{
+	va_list	ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+void
+test_hexdump(const char *label, const void *p, size_t len)
+{
+	const unsigned char	*b = p;
+	size_t			 i;
+
+	printf("# %s (%zu bytes):", label, len);
+	for (i = 0; i < len; i++)
+		printf("%s%02x", i % 32 == 0 ? "\n#   " : "", b[i]);
+	printf("\n");
+}
+
+int
+test_slow(void)
+{
+	const char	*s = getenv("PK_TEST_SLOW");
+
+	return s != NULL && *s != '\0' && strcmp(s, "0") != 0;
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+static void
+rm_tmpdir(void)
+{
+	if (tmpdir[0] != '\0')
+		nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *
+test_tmpdir(void)
+{
+	const char	*base;
+
+	if (tmpdir[0] != '\0')
+		return tmpdir;
+	if ((base = getenv("TMPDIR")) == NULL || *base == '\0')
+		base = "/tmp";
+	snprintf(tmpdir, sizeof(tmpdir), "%s/pktest.XXXXXX", base);
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		exit(99);
+	}
+	atexit(rm_tmpdir);
+	return tmpdir;
+}
+
+const char *
+test_srcdir(void)
+{
+	const char	*s = getenv("top_srcdir");
+
+	return s != NULL && *s != '\0' ? s : ".";
+}
+
+int
+test_exit(void)
+{
+	if (cur_name != NULL)
+		test_done();
+	printf("1..%d\n", ntests);
+	if (nfailed)
+		printf("# %d of %d tests failed\n", nfailed, ntests);
+	return nfailed ? 1 : 0;
+}
