@@ -139,6 +139,29 @@ extern struct node	*node;
 
 /* peerkeyd.c */
 int64_t		 wall_ms(void);
+void		 cause_set(char **cause, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/* listener.c */
+struct sockaddr;
+void		 sockaddr_format(const struct sockaddr *, char *host,
+		    size_t hostlen, char *addr, size_t addrlen);
+int		 socket_prepare(int fd);
+int		 listener_init(char **cause);
+void		 listener_start(void);
+void		 listener_stop(void);
+int		 listener_port(void);
+
+/* session.c */
+void		 session_start(int fd, const char *host, const char *addr);
+int		 session_count(void);
+int		 session_count_from(const char *host);
+void		 session_close_all(void);
+
+/* checker.c */
+void		 checker_add(struct peer *);
+void		 checker_remove(struct peer *);
+void		 checker_now(struct peer *);
 
 /* config.c */
 int		 config_load(const char *path, struct node_conf *, char **cause);
@@ -152,10 +175,21 @@ int		 peer_enabled(struct peer *, uint64_t now);
 void		 peer_alive(struct peer *, uint64_t now, const char *how,
 		    const char *addr);
 void		 peer_check_failed(struct peer *, uint64_t now, const char *why);
-int		 peer_unlock_decision(struct peer *, uint64_t now,
-		    int *reason);
-void		 peer_released(struct peer *, uint64_t now, const char *addr);
-void		 peer_tick(uint64_t now);
+int		 peer_unlock_decision(struct peer *, uint64_t now, int *reason);
+void		 peer_released(struct peer *, uint64_t now, const char *addr,
+		    const char *how);
+void		 peer_refused(struct peer *, const char *boot_keyid,
+		    uint64_t now, const char *addr, int reason, const char *how);
+void		 peer_operator_enable(struct peer *, uint64_t now,
+		    const char *who);
+void		 peer_operator_disable(struct peer *, uint64_t now,
+		    const char *who);
+void		 peer_operator_decide(struct peer *, uint64_t now, int approve,
+		    const char *who);
+void		 peer_notice(struct peer *, uint64_t now, uint64_t window,
+		    const char *addr, const char *text);
+uint64_t	 peer_tick(uint64_t now);
 void		 peer_save_all(uint64_t now);
+void		 peer_restore(struct peer *, uint64_t now);
 
 #endif /* NODE_H */

@@ -1,1 +1,266 @@
-/* io.c: being written */
+/*
+ * io.c: blocking-style message exchange over a native TLS session, with
+ * deadlines, for peerkey and peerkey-boot (and tests). The sockets may be
+ * non-blocking: every wait is a poll() bounded by the deadline.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "io.h"
+#include "msg.h"
+#include "pk_err.h"
+#include "proto.h"
+#include "secret.h"
+#include "tls.h"
+
+/* Monotonic milliseconds. */
+uint64_t
+pk_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Waits until fd is ready for events or the deadline passes. */
+static int
+io_wait(int fd, short events, uint64_t deadline)
+{
+	struct pollfd	 pfd;
+	uint64_t	 now;
+	int		 r;
+
+	for (;;) {
+		now = pk_now_ms();
+		if (now >= deadline)
+			return PK_ERR_TIMEOUT;
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, (int)(deadline - now > 60000 ? 60000 :
+		    deadline - now));
+		if (r > 0)
+			return 0;
+		if (r == -1 && errno != EINTR)
+			return PK_ERR_SYSTEM;
+	}
+}
+
+int
+pk_io_write_all(int fd, const void *buf, size_t len, uint64_t deadline)
+{
+	const uint8_t	*p = buf;
+	ssize_t		 n;
+	int		 r;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR)
+			return PK_ERR_SYSTEM;
+		if ((r = io_wait(fd, POLLOUT, deadline)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+pk_io_handshake(struct pk_tls *tls, int fd, uint64_t deadline)
+{
+	int	 r;
+
+	for (;;) {
+		r = pk_tls_handshake(tls);
+		if (r != PK_ERR_AGAIN)
+			return r;
+		if ((r = io_wait(fd, pk_tls_want_write(tls) ? POLLOUT : POLLIN,
+		    deadline)) != 0)
+			return r;
+	}
+}
+
+/* Sends all of buf over tls. */
+static int
+io_tls_send_all(struct pk_tls *tls, int fd, const uint8_t *buf, size_t len,
+    uint64_t deadline)
+{
+	ssize_t	 n;
+	int	 r;
+
+	while (len > 0) {
+		n = pk_tls_send(tls, buf, len);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n != PK_ERR_AGAIN)
+			return (int)n;
+		if ((r = io_wait(fd, POLLOUT, deadline)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+pk_io_send_msg(struct pk_tls *tls, int fd, const struct pk_msg *msg,
+    uint64_t deadline)
+{
+	uint8_t	*buf;
+	size_t	 need, written;
+	int	 r;
+
+	if ((need = pk_msg_encoded_len(msg)) == 0)
+		return PK_ERR_INVALID_ARG;
+	if ((buf = malloc(need)) == NULL)
+		return PK_ERR_ALLOC;
+	if ((r = pk_msg_encode(msg, buf, need, &written)) == 0)
+		r = io_tls_send_all(tls, fd, buf, written, deadline);
+	pk_wipe(buf, need);
+	free(buf);
+	return r;
+}
+
+int
+pk_io_recv_msg(struct pk_tls *tls, int fd, uint8_t *buf, size_t buflen,
+    size_t max, struct pk_msg *msg, uint64_t deadline)
+{
+	size_t	 have = 0, framelen = 0;
+	ssize_t	 n;
+	int	 r;
+
+	for (;;) {
+		r = pk_frame_next(buf, have, max, &framelen);
+		if (r == 0)
+			break;
+		if (r != PK_ERR_TRUNCATED)
+			return r;
+		if (framelen > buflen)
+			return PK_ERR_TOO_LARGE;
+		/* Read no further than this frame (or its header). */
+		n = pk_tls_recv(tls, buf + have, (framelen ? framelen :
+		    PK_FRAME_HDR) - have);
+		if (n > 0) {
+			have += (size_t)n;
+			continue;
+		}
+		if (n == PK_ERR_EOF)
+			return have == 0 ? PK_ERR_EOF : PK_ERR_TRUNCATED;
+		if (n != PK_ERR_AGAIN)
+			return (int)n;
+		if (pk_tls_pending(tls) == 0 &&
+		    (r = io_wait(fd, POLLIN, deadline)) != 0)
+			return r;
+	}
+	return pk_msg_decode(buf, framelen, msg);
+}
+
+int
+pk_addr_split(const char *in, char *host, size_t hostlen, char *port,
+    size_t portlen, const char *defport)
+{
+	const char	*h, *p = NULL, *end;
+	size_t		 hl;
+
+	if (in == NULL || *in == '\0')
+		return PK_ERR_BAD_FORMAT;
+	if (*in == '[') {
+		h = in + 1;
+		if ((end = strchr(h, ']')) == NULL)
+			return PK_ERR_BAD_FORMAT;
+		hl = (size_t)(end - h);
+		if (end[1] == ':')
+			p = end + 2;
+		else if (end[1] != '\0')
+			return PK_ERR_BAD_FORMAT;
+	} else {
+		h = in;
+		end = strrchr(in, ':');
+		if (end != NULL && strchr(in, ':') == end) {
+			/* exactly one colon: host:port */
+			hl = (size_t)(end - in);
+			p = end + 1;
+		} else
+			hl = strlen(in);	/* name, IPv4 or bare IPv6 */
+	}
+	if (hl == 0 || (p != NULL && *p == '\0'))
+		return PK_ERR_BAD_FORMAT;
+	if (p == NULL)
+		p = defport;
+	if (hl >= hostlen || strlen(p) >= portlen)
+		return PK_ERR_TOO_LARGE;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	memcpy(port, p, strlen(p) + 1);
+	if (strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 ||
+	    atoi(port) > 65535)
+		return PK_ERR_BAD_FORMAT;
+	return 0;
+}
+
+int
+pk_io_connect(const char *host, const char *port, uint64_t deadline)
+{
+	struct addrinfo	 hints, *res = NULL;
+	socklen_t	 len;
+	int		 fd, fl, on = 1, err, r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return PK_ERR_BAD_FORMAT;
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		freeaddrinfo(res);
+		return PK_ERR_SYSTEM;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		goto syserr;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if (connect(fd, res->ai_addr, res->ai_addrlen) == -1) {
+		if (errno != EINPROGRESS)
+			goto syserr;
+		if ((r = io_wait(fd, POLLOUT, deadline)) != 0) {
+			freeaddrinfo(res);
+			close(fd);
+			return r;
+		}
+		len = sizeof(err);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+			goto syserr;
+		if (err != 0) {
+			errno = err;
+			goto syserr;
+		}
+	}
+	freeaddrinfo(res);
+	return fd;
+syserr:
+	err = errno;
+	freeaddrinfo(res);
+	close(fd);
+	errno = err;
+	return PK_ERR_SYSTEM;
+}

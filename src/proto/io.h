@@ -46,4 +46,13 @@ int	pk_io_recv_msg(struct pk_tls *, int fd, uint8_t *buf, size_t buflen,
  */
 int	pk_io_connect(const char *host, const char *port, uint64_t deadline);
 
+/*
+ * Splits an address "host", "host:port", "[v6]:port", "[v6]" or a bare
+ * IPv6 address (a link-local one may carry "%ifname") into host and port;
+ * defport is used when none is given. Returns 0, PK_ERR_BAD_FORMAT, or
+ * PK_ERR_TOO_LARGE when a part does not fit.
+ */
+int	pk_addr_split(const char *in, char *host, size_t hostlen, char *port,
+	    size_t portlen, const char *defport);
+
 #endif /* PK_IO_H */

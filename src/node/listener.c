@@ -1,0 +1,289 @@
+/*
+ * listener.c: the listening sockets: accept, connection caps, hand-off.
+ *
+ * By default one IPv6 socket on [::]:port with IPV6_V6ONLY off takes IPv4
+ * too, and link-local peers (fe80::/10, with their scope) as well. Caps:
+ * max_conns in total and max_conns_per_source per address. A connection
+ * over a cap is accepted and closed at once, so it costs no handshake and
+ * never delays the sessions already under way.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "log.h"
+#include "node.h"
+#include "pk_err.h"
+
+#define LISTENERS_MAX	16
+
+struct listener {
+	int		 fd;
+	ev_io		 io;
+	char		 name[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
+};
+
+static struct listener	listeners[LISTENERS_MAX];
+static int		nlisteners;
+static ev_timer		pause_timer;
+
+/*
+ * Formats a socket address: host (for the per-source cap: the address with
+ * its scope) and addr ("[fe80::1%eth0]:4141" or "192.0.2.1:4141").
+ */
+void
+sockaddr_format(const struct sockaddr *sa, char *host, size_t hostlen,
+    char *addr, size_t addrlen)
+{
+	char	 h[NI_MAXHOST], port[NI_MAXSERV];
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+	socklen_t len = sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+
+	if (getnameinfo(sa, len, h, sizeof(h), port, sizeof(port),
+	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(host, hostlen, "?");
+		snprintf(addr, addrlen, "?");
+		return;
+	}
+	/* Show IPv4-mapped addresses as plain IPv4. */
+	if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) &&
+	    strncmp(h, "::ffff:", 7) == 0)
+		memmove(h, h + 7, strlen(h + 7) + 1);
+	snprintf(host, hostlen, "%s", h);
+	if (strchr(h, ':') != NULL)
+		snprintf(addr, addrlen, "[%s]:%s", h, port);
+	else
+		snprintf(addr, addrlen, "%s:%s", h, port);
+}
+
+/* Sets O_NONBLOCK, FD_CLOEXEC and TCP_NODELAY (Mandos loses ~40 ms per
+ * unlock to Nagle's algorithm). */
+int
+socket_prepare(int fd)
+{
+	int	 on = 1, fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+		return -1;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+listener_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	int	 i;
+
+	for (i = 0; i < nlisteners; i++)
+		ev_io_start(loop, &listeners[i].io);
+}
+
+static void
+listener_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct listener		*l = w->data;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			 host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+	char			 addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
+	int			 fd, i, n;
+
+	/* Accept a bounded batch, then let other events run. */
+	for (n = 0; n < 64; n++) {
+		sslen = sizeof(ss);
+		fd = accept(l->fd, (struct sockaddr *)&ss, &sslen);
+		if (fd == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR || errno == ECONNABORTED)
+				return;
+			if (errno == EMFILE || errno == ENFILE) {
+				/* Out of descriptors: pause accepting for a
+				 * second rather than spin. */
+				log_warnx("listener: out of file descriptors; "
+				    "pausing accept for 1s");
+				for (i = 0; i < nlisteners; i++)
+					ev_io_stop(loop, &listeners[i].io);
+				ev_timer_stop(loop, &pause_timer);
+				ev_timer_set(&pause_timer, 1., 0.);
+				ev_timer_start(loop, &pause_timer);
+				return;
+			}
+			log_warn("listener: accept on %s", l->name);
+			return;
+		}
+		sockaddr_format((struct sockaddr *)&ss, host, sizeof(host),
+		    addr, sizeof(addr));
+		if ((unsigned long long)session_count() >= node->conf.max_conns) {
+			log_warnx("listener: %s: refused: %llu connections "
+			    "open (max-connections)", addr,
+			    node->conf.max_conns);
+			close(fd);
+			continue;
+		}
+		if ((unsigned long long)session_count_from(host) >=
+		    node->conf.max_conns_per_source) {
+			log_warnx("listener: %s: refused: %llu connections "
+			    "from %s (max-connections-per-source)", addr,
+			    node->conf.max_conns_per_source, host);
+			close(fd);
+			continue;
+		}
+		if (socket_prepare(fd) == -1) {
+			log_warn("listener: %s: socket options", addr);
+			close(fd);
+			continue;
+		}
+		session_start(fd, host, addr);
+	}
+}
+
+/* Opens one listening socket on host (NULL: any, dual stack). */
+static int
+listener_open(const char *host, char **cause)
+{
+	struct addrinfo		 hints, *res = NULL, *ai;
+	struct listener		*l;
+	char			 port[16], h[NI_MAXHOST], a[NI_MAXHOST + 32];
+	int			 fd = -1, on = 1, off = 0, r, opened = 0;
+
+	snprintf(port, sizeof(port), "%llu", node->conf.port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	hints.ai_family = host == NULL ? AF_INET6 : AF_UNSPEC;
+	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
+		if (host == NULL) {	/* no IPv6 at all: IPv4 any */
+			hints.ai_family = AF_INET;
+			r = getaddrinfo(NULL, port, &hints, &res);
+		}
+		if (r != 0) {
+			cause_set(cause, "listen address \"%s\": %s",
+			    host ? host : "*", gai_strerror(r));
+			return -1;
+		}
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (nlisteners == LISTENERS_MAX) {
+			cause_set(cause, "too many listen addresses (max %d)",
+			    LISTENERS_MAX);
+			goto fail;
+		}
+		sockaddr_format(ai->ai_addr, h, sizeof(h), a, sizeof(a));
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol);
+		if (fd == -1) {
+			cause_set(cause, "socket for %s: %s", a, strerror(errno));
+			goto fail;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
+			    host == NULL ? &off : &on, sizeof(on));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+		    listen(fd, 1024) == -1) {
+			cause_set(cause, "cannot listen on %s: %s", a,
+			    strerror(errno));
+			goto fail;
+		}
+		l = &listeners[nlisteners++];
+		l->fd = fd;
+		fd = -1;
+		snprintf(l->name, sizeof(l->name), "%s", a);
+		ev_io_init(&l->io, listener_accept, l->fd, EV_READ);
+		l->io.data = l;
+		opened++;
+		log_info("listening on %s", a);
+	}
+	freeaddrinfo(res);
+	return opened;
+fail:
+	if (fd != -1)
+		close(fd);
+	freeaddrinfo(res);
+	return -1;
+}
+
+/*
+ * Opens every configured listen address (before privileges are dropped).
+ * Returns 0, or -1 with *cause set.
+ */
+int
+listener_init(char **cause)
+{
+	char	*list, *tok, *save = NULL;
+
+	ev_timer_init(&pause_timer, listener_resume, 1., 0.);
+	if (node->conf.listen == NULL || *node->conf.listen == '\0')
+		return listener_open(NULL, cause) < 0 ? -1 : 0;
+	if ((list = strdup(node->conf.listen)) == NULL) {
+		cause_set(cause, "out of memory");
+		return -1;
+	}
+	for (tok = strtok_r(list, " \t,", &save); tok != NULL;
+	    tok = strtok_r(NULL, " \t,", &save)) {
+		if (listener_open(tok, cause) < 0) {
+			free(list);
+			return -1;
+		}
+	}
+	free(list);
+	return 0;
+}
+
+/* Starts accepting. */
+void
+listener_start(void)
+{
+	int	 i;
+
+	for (i = 0; i < nlisteners; i++)
+		ev_io_start(node->loop, &listeners[i].io);
+}
+
+/* Stops accepting and closes the listening sockets. */
+void
+listener_stop(void)
+{
+	int	 i;
+
+	ev_timer_stop(node->loop, &pause_timer);
+	for (i = 0; i < nlisteners; i++) {
+		ev_io_stop(node->loop, &listeners[i].io);
+		close(listeners[i].fd);
+	}
+	nlisteners = 0;
+}
+
+/* The port actually bound (for a configured port 0, as tests use). */
+int
+listener_port(void)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+
+	if (nlisteners == 0 ||
+	    getsockname(listeners[0].fd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}

@@ -1,0 +1,395 @@
+/*
+ * peer.c: the peers this node guards: liveness and the release policy.
+ *
+ * This file is the one place where a peer's state changes. Each change is
+ * written to the store together with its audit event, in one transaction,
+ * and logged. The rules (doc/peerkeyd.8, "LIVENESS"):
+ *
+ *  - A peer is enabled while now < expires, and only then may its blobs be
+ *    released. expires is monotonic time; what is saved is "remaining", the
+ *    time it had left, so that this node's own downtime does not count
+ *    against its peers and a wall-clock jump changes nothing.
+ *  - A proof of life from the peer's NODE key (a heartbeat answered, or a
+ *    heartbeat received; a configured checker command for Mandos clients,
+ *    which have no node key) sets expires to at least now + timeout, and
+ *    re-enables a peer that was disabled by timeout. A peer disabled by an
+ *    operator stays disabled until an operator enables it.
+ *  - When expires passes the peer is disabled by timeout, logged and
+ *    recorded (Mandos does this silently).
+ *  - A release pushes expires to at least now + extended_timeout, so the
+ *    peer has time to finish booting.
+ *  - Policy before release: blobs held; optionally a planned-reboot NOTICE
+ *    still valid; optionally an operator's approval (approve/deny within
+ *    approval_delay, else the default), valid for approval_duration.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ev.h>
+
+#include "io.h"
+#include "log.h"
+#include "node.h"
+#include "pk_err.h"
+#include "proto.h"
+#include "store.h"
+
+static void	peer_record(struct peer *, uint64_t now, const char *kind,
+		    const char *addr, const char *detail);
+
+/* Returns the peer whose boot key has this id, or NULL. */
+struct peer *
+peer_by_boot_keyid(const char *keyid)
+{
+	struct peer	*p;
+
+	TAILQ_FOREACH(p, &node->peers, entry)
+		if (strcmp(p->boot_keyid, keyid) == 0)
+			return p;
+	return NULL;
+}
+
+/* Returns the peer whose node key has this id, or NULL. */
+struct peer *
+peer_by_node_keyid(const char *keyid)
+{
+	struct peer	*p;
+
+	if (*keyid == '\0')
+		return NULL;
+	TAILQ_FOREACH(p, &node->peers, entry)
+		if (strcmp(p->node_keyid, keyid) == 0)
+			return p;
+	return NULL;
+}
+
+/* Returns the peer of that name, or NULL. */
+struct peer *
+peer_by_name(const char *name)
+{
+	struct peer	*p;
+
+	TAILQ_FOREACH(p, &node->peers, entry)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+/* Milliseconds the peer has left at now (0 once expired). */
+static uint64_t
+peer_remaining(const struct peer *p, uint64_t now)
+{
+	return p->expires > now ? p->expires - now : 0;
+}
+
+/* Formats a duration in ms for a log line: "5m0s", "1.250s". */
+static const char *
+fmt_duration(uint64_t ms, char *buf, size_t len)
+{
+	uint64_t	s = ms / 1000;
+
+	if (ms % 1000 != 0 && s < 60)
+		snprintf(buf, len, "%" PRIu64 ".%03" PRIu64 "s", s, ms % 1000);
+	else if (s < 60)
+		snprintf(buf, len, "%" PRIu64 "s", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%" PRIu64 "m%" PRIu64 "s", s / 60, s % 60);
+	else
+		snprintf(buf, len, "%" PRIu64 "h%" PRIu64 "m", s / 3600,
+		    (s % 3600) / 60);
+	return buf;
+}
+
+/*
+ * Writes the peer's persistent state and one audit event in a single
+ * transaction. A store failure is logged; the in-memory state stands (a
+ * disable is never undone because the disk is full).
+ */
+static void
+peer_record(struct peer *p, uint64_t now, const char *kind, const char *addr,
+    const char *detail)
+{
+	struct store	*st = node->store;
+	int		 r;
+
+	p->remaining = peer_remaining(p, now);
+	if ((r = store_begin(st)) == 0 &&
+	    (r = store_peer_update(st, p)) == 0 &&
+	    (r = store_event(st, wall_ms(), p->name, kind,
+	    addr ? addr : "", detail ? detail : "")) == 0 &&
+	    (r = store_commit(st)) == 0)
+		return;
+	store_rollback(st);
+	log_warnx("store: cannot record %s of peer %s: %s (%s)", kind,
+	    p->name, pk_strerror(r), store_errmsg(st));
+}
+
+/*
+ * Disables p by timeout if its time is up. Returns 1 if p is enabled.
+ */
+int
+peer_enabled(struct peer *p, uint64_t now)
+{
+	char	 buf[32], detail[96];
+
+	if (p->disabled_by != PEER_DIS_NONE)
+		return 0;
+	if (now < p->expires)
+		return 1;
+	p->disabled_by = PEER_DIS_TIMEOUT;
+	p->pending_since = 0;
+	snprintf(detail, sizeof(detail), "unseen for longer than its timeout "
+	    "(%s)", fmt_duration(p->timeout, buf, sizeof(buf)));
+	log_warnx("peer %s: disabled: %s", p->name, detail);
+	peer_record(p, now, "disabled", NULL, detail);
+	return 0;
+}
+
+/*
+ * A proof of life: how says which ("heartbeat", "heartbeat-in",
+ * "checker"), addr where it came from.
+ */
+void
+peer_alive(struct peer *p, uint64_t now, const char *how, const char *addr)
+{
+	int	 was_ok = p->last_check_ok, reenabled = 0;
+
+	if (p->expires < now + p->timeout)
+		p->expires = now + p->timeout;
+	p->last_seen = p->last_check = wall_ms();
+	p->last_check_ok = 1;
+	if (p->disabled_by == PEER_DIS_TIMEOUT) {
+		p->disabled_by = PEER_DIS_NONE;
+		reenabled = 1;
+	}
+	if (reenabled) {
+		log_info("peer %s: enabled: %s from its node key at %s",
+		    p->name, how, addr ? addr : "?");
+		peer_record(p, now, "enabled", addr, how);
+	} else if (!was_ok) {
+		log_info("peer %s: %s ok at %s", p->name, how,
+		    addr ? addr : "?");
+		peer_record(p, now, "check-ok", addr, how);
+	}
+	log_debug("%s: peer %s: %s ok", __func__, p->name, how);
+}
+
+/* A failed check. Only the first failure after a success is recorded. */
+void
+peer_check_failed(struct peer *p, uint64_t now, const char *why)
+{
+	int	 was_ok = p->last_check_ok;
+
+	p->last_check = wall_ms();
+	p->last_check_ok = 0;
+	if (was_ok || p->last_seen == 0) {
+		log_info("peer %s: check failed: %s", p->name, why);
+		peer_record(p, now, "check-failed", NULL, why);
+	} else
+		log_debug("%s: peer %s: check failed: %s", __func__, p->name,
+		    why);
+	(void)peer_enabled(p, now);
+}
+
+/*
+ * Decides whether p's blobs may be released now. Returns 1 to release, or
+ * 0 with *reason set to a PK_REFUSE_* value. Approval bookkeeping (a
+ * pending request, the default applied after approval_delay) happens here.
+ */
+int
+peer_unlock_decision(struct peer *p, uint64_t now, int *reason)
+{
+	if (!peer_enabled(p, now)) {
+		*reason = PK_REFUSE_DISABLED;
+		return 0;
+	}
+	if (p->nblobs == 0) {
+		*reason = PK_REFUSE_NO_BLOBS;
+		return 0;
+	}
+	if (p->require_notice && now >= p->notice_until) {
+		*reason = PK_REFUSE_NO_NOTICE;
+		return 0;
+	}
+	if (p->approval_delay == 0)
+		return 1;
+	if (p->decision != PEER_DECIDE_NONE && now < p->decision_until) {
+		if (p->decision == PEER_DECIDE_APPROVED)
+			return 1;
+		*reason = PK_REFUSE_DENIED;
+		return 0;
+	}
+	p->decision = PEER_DECIDE_NONE;
+	if (p->pending_since == 0) {
+		p->pending_since = now;
+		log_info("peer %s: unlock awaits approval", p->name);
+		peer_record(p, now, "approval-pending", NULL, NULL);
+		*reason = PK_REFUSE_PENDING;
+		return 0;
+	}
+	if (now - p->pending_since < p->approval_delay) {
+		*reason = PK_REFUSE_PENDING;
+		return 0;
+	}
+	/* The delay has passed with no decision: the default applies. */
+	p->pending_since = 0;
+	p->decision = p->approved_by_default ? PEER_DECIDE_APPROVED :
+	    PEER_DECIDE_DENIED;
+	p->decision_until = now + p->approval_duration;
+	log_info("peer %s: no decision within the approval delay: %s by "
+	    "default", p->name, p->approved_by_default ? "approved" : "denied");
+	peer_record(p, now, p->approved_by_default ? "approved" : "denied",
+	    NULL, "by default");
+	if (p->approved_by_default)
+		return 1;
+	*reason = PK_REFUSE_DENIED;
+	return 0;
+}
+
+/* Records a release to addr and grants the extended timeout. */
+void
+peer_released(struct peer *p, uint64_t now, const char *addr,
+    const char *how)
+{
+	if (p->expires < now + p->extended_timeout)
+		p->expires = now + p->extended_timeout;
+	p->pending_since = 0;
+	log_info("unlock: peer %s: released %d blob%s to %s (%s)", p->name,
+	    p->nblobs, p->nblobs == 1 ? "" : "s", addr, how);
+	peer_record(p, now, "released", addr, how);
+}
+
+/* Records a refusal to addr. */
+void
+peer_refused(struct peer *p, const char *boot_keyid, uint64_t now,
+    const char *addr, int reason, const char *how)
+{
+	struct store	*st = node->store;
+	char		 detail[160];
+
+	snprintf(detail, sizeof(detail), "%s (%s)", pk_refusal_name(reason),
+	    how);
+	if (p == NULL) {
+		log_info("unlock: unknown boot key %.16s... from %s refused "
+		    "(%s)", boot_keyid, addr, how);
+		snprintf(detail, sizeof(detail), "unknown boot key %s (%s)",
+		    boot_keyid, how);
+		if (store_event(st, wall_ms(), "", "refused", addr, detail) != 0)
+			log_warnx("store: cannot record refusal: %s",
+			    store_errmsg(st));
+		return;
+	}
+	log_info("unlock: peer %s: refused to %s: %s", p->name, addr,
+	    detail);
+	peer_record(p, now, "refused", addr, detail);
+}
+
+/* An operator enables p: enabled with a fresh timeout. */
+void
+peer_operator_enable(struct peer *p, uint64_t now, const char *who)
+{
+	p->disabled_by = PEER_DIS_NONE;
+	if (p->expires < now + p->timeout)
+		p->expires = now + p->timeout;
+	log_info("peer %s: enabled by %s", p->name, who);
+	peer_record(p, now, "enabled", NULL, who);
+}
+
+/* An operator disables p: it stays disabled until enabled by hand. */
+void
+peer_operator_disable(struct peer *p, uint64_t now, const char *who)
+{
+	p->disabled_by = PEER_DIS_OPERATOR;
+	p->pending_since = 0;
+	log_info("peer %s: disabled by %s", p->name, who);
+	peer_record(p, now, "disabled", NULL, who);
+}
+
+/* An operator approves (approve = 1) or denies p's unlock. */
+void
+peer_operator_decide(struct peer *p, uint64_t now, int approve,
+    const char *who)
+{
+	p->decision = approve ? PEER_DECIDE_APPROVED : PEER_DECIDE_DENIED;
+	p->decision_until = now + p->approval_duration;
+	p->pending_since = 0;
+	log_info("peer %s: %s by %s", p->name, approve ? "approved" : "denied",
+	    who);
+	peer_record(p, now, approve ? "approved" : "denied", NULL, who);
+}
+
+/* A planned-reboot NOTICE from p's node key, valid for window ms. */
+void
+peer_notice(struct peer *p, uint64_t now, uint64_t window, const char *addr,
+    const char *text)
+{
+	char	 buf[32], detail[PK_TEXT_MAX + 64];
+
+	p->notice_until = now + window;
+	snprintf(detail, sizeof(detail), "for %s: %s",
+	    fmt_duration(window, buf, sizeof(buf)), text);
+	log_info("peer %s: planned reboot announced %s", p->name, detail);
+	peer_record(p, now, "notice", addr, detail);
+}
+
+/*
+ * Disables every peer whose time is up; returns the monotonic time of the
+ * next expiry (0 if none), for the caller's timer.
+ */
+uint64_t
+peer_tick(uint64_t now)
+{
+	struct peer	*p;
+	uint64_t	 next = 0;
+
+	TAILQ_FOREACH(p, &node->peers, entry) {
+		if (!peer_enabled(p, now))
+			continue;
+		if (next == 0 || p->expires < next)
+			next = p->expires;
+	}
+	return next;
+}
+
+/*
+ * The periodic "alive" mark: saves every peer's remaining time and this
+ * node's alive time in one transaction. After a crash, at most one mark's
+ * worth of liveness is forgotten, in the safe direction (a peer has less
+ * time left, never more).
+ */
+void
+peer_save_all(uint64_t now)
+{
+	struct peer	*p, **v;
+	size_t		 n = 0;
+	int		 r;
+
+	if ((v = calloc(node->npeers ? node->npeers : 1, sizeof(*v))) == NULL) {
+		log_warn("%s: calloc", __func__);
+		return;
+	}
+	TAILQ_FOREACH(p, &node->peers, entry) {
+		p->remaining = peer_remaining(p, now);
+		v[n++] = p;
+	}
+	if ((r = store_liveness_save(node->store, v, n, wall_ms())) != 0)
+		log_warnx("store: cannot save liveness: %s (%s)",
+		    pk_strerror(r), store_errmsg(node->store));
+	free(v);
+}
+
+/* Rebuilds run-time state after loading p from the store at now. */
+void
+peer_restore(struct peer *p, uint64_t now)
+{
+	p->expires = p->disabled_by == PEER_DIS_NONE ? now + p->remaining : 0;
+	p->notice_until = 0;
+	p->pending_since = 0;
+	p->decision = PEER_DECIDE_NONE;
+}

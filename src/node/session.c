@@ -1,0 +1,755 @@
+/*
+ * session.c: one accepted connection, from the pre-TLS line to close.
+ *
+ * States:
+ *   LINE       read the protocol line under line_timeout (Mandos waits for
+ *              ever here; we close)
+ *   HANDSHAKE  TLS under handshake_timeout. Native: we are the TLS server
+ *              and both sides show Ed25519 raw public keys. Mandos: roles
+ *              are inverted, we are the TLS client and show nothing.
+ *   REQUESTS   native only: frames in, one reply per request, idle_timeout
+ *              between requests. UNLOCK ends the session after its reply.
+ *   MANDOS     send the blob (or nothing), close_notify, close. While an
+ *              approval is pending the connection is held, as Mandos does.
+ *   CLOSING    flush what is queued, then close.
+ *
+ * Who may do what is decided here from the TLS-authenticated key id only:
+ * a boot key may UNLOCK (its own blobs); a peer's node key may HEARTBEAT,
+ * DEPOSIT, WITHDRAW and NOTICE for itself and no one else. Nothing a peer
+ * sends can end the daemon: every error closes this session with one log
+ * line naming the peer's address (and key id once known).
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "frame.h"
+#include "io.h"
+#include "line.h"
+#include "log.h"
+#include "msg.h"
+#include "node.h"
+#include "pk_err.h"
+#include "proto.h"
+#include "store.h"
+#include "tls.h"
+
+enum session_state {
+	S_LINE,
+	S_HANDSHAKE,
+	S_REQUESTS,
+	S_MANDOS,
+	S_CLOSING,
+};
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;
+	int			 fd;
+	enum session_state	 state;
+	enum pk_line_proto	 proto;
+	char			 addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
+	char			 host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+	struct pk_tls		*tls;
+	char			 keyid[PK_KEYID_HEXLEN + 1];
+	ev_io			 io;
+	ev_timer		 timer;
+	/* input: frame bytes received so far */
+	uint8_t			*in;
+	size_t			 inlen, insize;
+	/* output: one encoded reply being sent */
+	uint8_t			*out;
+	size_t			 outlen, outoff;
+	int			 close_after;	/* close once out is sent */
+	int			 dead;		/* close on return to the loop */
+};
+
+static TAILQ_HEAD(, session)	sessions = TAILQ_HEAD_INITIALIZER(sessions);
+static int			nsessions;
+
+static void	session_io_cb(struct ev_loop *, ev_io *, int);
+static void	session_timer_cb(struct ev_loop *, ev_timer *, int);
+static void	session_close(struct session *);
+static void	session_step(struct session *);
+
+#define SESSION_IN_INITIAL	512
+#define MANDOS_RETRY_MS		250
+
+/* Re-arms the io watcher for the given events. */
+static void
+session_want(struct session *s, int events)
+{
+	if (ev_is_active(&s->io) && s->io.events == events)
+		return;
+	ev_io_stop(node->loop, &s->io);
+	ev_io_set(&s->io, s->fd, events);
+	ev_io_start(node->loop, &s->io);
+}
+
+/* (Re)starts the session's deadline, ms from now. */
+static void
+session_deadline(struct session *s, uint64_t ms)
+{
+	ev_timer_stop(node->loop, &s->timer);
+	ev_timer_set(&s->timer, ms / 1000.0, 0.);
+	ev_timer_start(node->loop, &s->timer);
+}
+
+/* Counts open sessions from host (for the per-source cap). */
+int
+session_count_from(const char *host)
+{
+	struct session	*s;
+	int		 n = 0;
+
+	TAILQ_FOREACH(s, &sessions, entry)
+		if (strcmp(s->host, host) == 0)
+			n++;
+	return n;
+}
+
+int
+session_count(void)
+{
+	return nsessions;
+}
+
+/* Starts a session on an accepted, non-blocking socket. */
+void
+session_start(int fd, const char *host, const char *addr)
+{
+	struct session	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_warn("%s: calloc", __func__);
+		close(fd);
+		return;
+	}
+	s->fd = fd;
+	s->state = S_LINE;
+	snprintf(s->host, sizeof(s->host), "%s", host);
+	snprintf(s->addr, sizeof(s->addr), "%s", addr);
+	ev_io_init(&s->io, session_io_cb, fd, EV_READ);
+	s->io.data = s;
+	ev_timer_init(&s->timer, session_timer_cb, 0., 0.);
+	s->timer.data = s;
+	TAILQ_INSERT_TAIL(&sessions, s, entry);
+	nsessions++;
+	ev_io_start(node->loop, &s->io);
+	session_deadline(s, node->conf.line_timeout);
+	log_debug("%s: %s: connected (%d open)", __func__, s->addr,
+	    nsessions);
+}
+
+/* Frees everything of s and closes its socket. */
+static void
+session_close(struct session *s)
+{
+	ev_io_stop(node->loop, &s->io);
+	ev_timer_stop(node->loop, &s->timer);
+	if (s->tls != NULL)
+		pk_tls_free(s->tls);
+	close(s->fd);
+	free(s->in);
+	free(s->out);
+	TAILQ_REMOVE(&sessions, s, entry);
+	nsessions--;
+	log_debug("session: %s: closed (%d open)", s->addr, nsessions);
+	free(s);
+}
+
+/* Closes every session (shutdown). */
+void
+session_close_all(void)
+{
+	struct session	*s;
+
+	while ((s = TAILQ_FIRST(&sessions)) != NULL)
+		session_close(s);
+}
+
+/*
+ * Ends a session after an error, with one log line. The session is only
+ * marked: the event callback that is running closes it on its way out, so
+ * no function below it ever touches freed memory.
+ */
+static void
+session_fail(struct session *s, const char *what, int r)
+{
+	if (!s->dead)
+		log_warnx("session: %s%s%.16s%s: %s: %s", s->addr,
+		    s->keyid[0] ? " key " : "", s->keyid,
+		    s->keyid[0] ? "..." : "", what,
+		    r ? pk_strerror(r) : "closed");
+	s->dead = 1;
+}
+
+/* The verify rule of the handshake: record the key id, accept any key;
+ * authorisation is decided per request from the key id. */
+static int
+session_verify(const char *keyid, void *arg)
+{
+	struct session	*s = arg;
+
+	snprintf(s->keyid, sizeof(s->keyid), "%s", keyid);
+	return 0;
+}
+
+/* Reads the pre-TLS line, consuming exactly its bytes. */
+static void
+session_read_line(struct session *s)
+{
+	uint8_t		 buf[PK_LINE_MAX];
+	enum pk_line_proto proto;
+	size_t		 linelen;
+	ssize_t		 n;
+	int		 r;
+
+	n = recv(s->fd, buf, sizeof(buf), MSG_PEEK);
+	if (n == 0) {
+		session_fail(s, "closed before the protocol line", 0);
+		return;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		session_fail(s, "recv", PK_ERR_SYSTEM);
+		return;
+	}
+	r = pk_line_parse(buf, (size_t)n, &proto, &linelen);
+	if (r == PK_ERR_TRUNCATED)
+		return;		/* wait for more, under the line deadline */
+	if (r != 0) {
+		session_fail(s, "bad protocol line", r);
+		return;
+	}
+	if (proto == PK_LINE_PROTO_MANDOS && !node->conf.mandos) {
+		session_fail(s, "Mandos protocol 1 is disabled", 0);
+		return;
+	}
+	/* Consume exactly the line; the TLS bytes behind it stay queued. */
+	if (recv(s->fd, buf, linelen, 0) != (ssize_t)linelen) {
+		session_fail(s, "recv", PK_ERR_SYSTEM);
+		return;
+	}
+	s->proto = proto;
+	if (proto == PK_LINE_PROTO_NATIVE)
+		r = pk_tls_new(&s->tls, s->fd, PK_TLS_NATIVE, PK_TLS_SERVER,
+		    node->creds, session_verify, s);
+	else
+		r = pk_tls_new(&s->tls, s->fd, PK_TLS_MANDOS, PK_TLS_CLIENT,
+		    node->mandos_creds, session_verify, s);
+	if (r != 0) {
+		session_fail(s, "TLS set-up", r);
+		return;
+	}
+	s->state = S_HANDSHAKE;
+	session_deadline(s, node->conf.handshake_timeout);
+	session_step(s);	/* the ClientHello may be here already */
+}
+
+/*
+ * Queues one message; close_after ends the session once it is sent.
+ * Returns 0, or an error after which s is closed.
+ */
+static int
+session_send(struct session *s, const struct pk_msg *m, int close_after)
+{
+	size_t	 need, written;
+	int	 r;
+
+	if ((need = pk_msg_encoded_len(m)) == 0 ||
+	    (s->out = malloc(need)) == NULL) {
+		session_fail(s, "encode", need == 0 ? PK_ERR_INTERNAL :
+		    PK_ERR_ALLOC);
+		return -1;
+	}
+	if ((r = pk_msg_encode(m, s->out, need, &written)) != 0) {
+		session_fail(s, "encode", r);
+		return -1;
+	}
+	s->outlen = written;
+	s->outoff = 0;
+	s->close_after = close_after;
+	return 0;
+}
+
+/* Sends an ERROR and ends the session. */
+static void
+session_error(struct session *s, int code, const char *text)
+{
+	struct pk_msg	m;
+
+	memset(&m, 0, sizeof(m));
+	m.version = PK_PROTO_VERSION;
+	m.type = PK_MSG_ERROR;
+	m.u.error.code = code;
+	m.u.error.text.p = (const uint8_t *)text;
+	m.u.error.text.len = strlen(text);
+	if (session_send(s, &m, 1) == 0)
+		s->state = S_CLOSING;
+}
+
+/* Sends an UNLOCK_REPLY refusal. */
+static int
+session_refuse(struct session *s, int reason)
+{
+	struct pk_msg	m;
+	const char	*text = pk_refusal_name(reason);
+
+	memset(&m, 0, sizeof(m));
+	m.version = PK_PROTO_VERSION;
+	m.type = PK_MSG_UNLOCK_REPLY;
+	m.u.unlock_reply.status = PK_UNLOCK_REFUSED;
+	m.u.unlock_reply.reason = reason;
+	m.u.unlock_reply.text.p = (const uint8_t *)text;
+	m.u.unlock_reply.text.len = strlen(text);
+	return session_send(s, &m, 1);
+}
+
+/* A native UNLOCK from a boot key. */
+static void
+session_unlock(struct session *s, const struct pk_msg *req)
+{
+	struct store_blob	*blobs = NULL;
+	struct pk_msg		 m;
+	struct peer		*p;
+	uint64_t		 now = pk_now_ms();
+	size_t			 n = 0, i;
+	int			 reason = PK_REFUSE_UNKNOWN, r;
+
+	if ((p = peer_by_boot_keyid(s->keyid)) == NULL) {
+		peer_refused(NULL, s->keyid, now, s->addr, reason, "native");
+		(void)session_refuse(s, reason);
+		return;
+	}
+	if (!peer_unlock_decision(p, now, &reason)) {
+		peer_refused(p, s->keyid, now, s->addr, reason, "native");
+		(void)session_refuse(s, reason);
+		return;
+	}
+	if ((r = store_blobs_get(node->store, p->id, &blobs, &n)) != 0 ||
+	    n == 0) {
+		log_warnx("unlock: peer %s: cannot read blobs: %s", p->name,
+		    r ? store_errmsg(node->store) : "none");
+		(void)session_refuse(s, r ? PK_REFUSE_BUSY : PK_REFUSE_NO_BLOBS);
+		store_blobs_free(blobs, n);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.version = PK_PROTO_VERSION;
+	m.type = PK_MSG_UNLOCK_REPLY;
+	m.u.unlock_reply.status = PK_UNLOCK_OK;
+	if (n > PK_BLOBS_MAX)
+		n = PK_BLOBS_MAX;
+	m.u.unlock_reply.nblobs = n;
+	for (i = 0; i < n; i++) {
+		m.u.unlock_reply.blobs[i].id.p = (const uint8_t *)blobs[i].id;
+		m.u.unlock_reply.blobs[i].id.len = strlen(blobs[i].id);
+		m.u.unlock_reply.blobs[i].data.p = blobs[i].data;
+		m.u.unlock_reply.blobs[i].data.len = blobs[i].len;
+	}
+	r = session_send(s, &m, 1);
+	store_blobs_free(blobs, n);
+	if (r == 0)
+		peer_released(p, now, s->addr, "native");
+	(void)req;
+}
+
+/* Sends an ACK of a request type. */
+static void
+session_ack(struct session *s, int of_type)
+{
+	struct pk_msg	m;
+
+	memset(&m, 0, sizeof(m));
+	m.version = PK_PROTO_VERSION;
+	m.type = PK_MSG_ACK;
+	m.u.ack.of_type = of_type;
+	(void)session_send(s, &m, 0);
+}
+
+/* A DEPOSIT from a peer's node key: store or replace its own blob. */
+static void
+session_deposit(struct session *s, struct peer *p, const struct pk_msg *req)
+{
+	char		 id[PK_BLOB_ID_MAX + 1], detail[PK_BLOB_ID_MAX + 32];
+	const struct pk_blob *b = &req->u.deposit.blob;
+	struct store	*st = node->store;
+	int		 r;
+
+	memcpy(id, b->id.p, b->id.len);
+	id[b->id.len] = '\0';
+	if (strlen(id) != b->id.len) {
+		session_error(s, PK_ERRC_PROTOCOL, "blob id contains NUL");
+		return;
+	}
+	snprintf(detail, sizeof(detail), "blob %s (%zu bytes)", id,
+	    b->data.len);
+	if ((r = store_begin(st)) != 0 ||
+	    (r = store_blob_put(st, p->id, id, b->data.p, b->data.len,
+	    wall_ms())) != 0 ||
+	    (r = store_event(st, wall_ms(), p->name, "deposited", s->addr,
+	    detail)) != 0 ||
+	    (r = store_commit(st)) != 0) {
+		store_rollback(st);
+		log_warnx("deposit: peer %s: %s: %s", p->name, detail,
+		    store_errmsg(st));
+		session_error(s, PK_ERRC_INTERNAL, "cannot store the blob");
+		return;
+	}
+	p->nblobs = store_blob_count(st, p->id);
+	log_info("deposit: peer %s: %s from %s", p->name, detail, s->addr);
+	session_ack(s, PK_MSG_DEPOSIT);
+}
+
+/* A WITHDRAW from a peer's node key: remove its own blob. */
+static void
+session_withdraw(struct session *s, struct peer *p, const struct pk_msg *req)
+{
+	char		 id[PK_BLOB_ID_MAX + 1], detail[PK_BLOB_ID_MAX + 32];
+	struct store	*st = node->store;
+	int		 r;
+
+	memcpy(id, req->u.withdraw.id.p, req->u.withdraw.id.len);
+	id[req->u.withdraw.id.len] = '\0';
+	snprintf(detail, sizeof(detail), "blob %s", id);
+	if ((r = store_begin(st)) != 0 ||
+	    (r = store_blob_delete(st, p->id, id)) != 0 ||
+	    (r = store_event(st, wall_ms(), p->name, "withdrawn", s->addr,
+	    detail)) != 0 ||
+	    (r = store_commit(st)) != 0) {
+		store_rollback(st);
+		if (r == PK_ERR_NOT_FOUND) {
+			session_error(s, PK_ERRC_NOT_FOUND, "no such blob");
+			return;
+		}
+		log_warnx("withdraw: peer %s: %s: %s", p->name, detail,
+		    store_errmsg(st));
+		session_error(s, PK_ERRC_INTERNAL, "cannot remove the blob");
+		return;
+	}
+	p->nblobs = store_blob_count(st, p->id);
+	log_info("withdraw: peer %s: %s from %s", p->name, detail, s->addr);
+	session_ack(s, PK_MSG_WITHDRAW);
+}
+
+/* Dispatches one decoded request of a native session. */
+static void
+session_request(struct session *s, const struct pk_msg *m)
+{
+	struct pk_msg	 reply;
+	struct peer	*p;
+	char		 text[PK_TEXT_MAX + 1];
+	uint64_t	 now = pk_now_ms();
+
+	if (m->type == PK_MSG_UNLOCK) {
+		session_unlock(s, m);
+		return;
+	}
+	/* Everything else is node to node: the key must be a peer's node
+	 * key, and acts only on that peer. */
+	p = peer_by_node_keyid(s->keyid);
+	switch (m->type) {
+	case PK_MSG_HEARTBEAT:
+	case PK_MSG_DEPOSIT:
+	case PK_MSG_WITHDRAW:
+	case PK_MSG_NOTICE:
+		if (p == NULL) {
+			log_warnx("session: %s key %.16s...: %s from a key "
+			    "that is no peer's node key", s->addr, s->keyid,
+			    pk_msg_type_name(m->type));
+			session_error(s, PK_ERRC_UNAUTHORIZED,
+			    "not a peer's node key");
+			return;
+		}
+		break;
+	default:
+		session_error(s, PK_ERRC_PROTOCOL, "unexpected message");
+		log_warnx("session: %s: unexpected %s", s->addr,
+		    pk_msg_type_name(m->type));
+		return;
+	}
+	switch (m->type) {
+	case PK_MSG_HEARTBEAT:
+		peer_alive(p, now, "heartbeat-in", s->addr);
+		memset(&reply, 0, sizeof(reply));
+		reply.version = PK_PROTO_VERSION;
+		reply.type = PK_MSG_HEARTBEAT_REPLY;
+		reply.u.heartbeat.nonce = m->u.heartbeat.nonce;
+		(void)session_send(s, &reply, 0);
+		break;
+	case PK_MSG_DEPOSIT:
+		session_deposit(s, p, m);
+		break;
+	case PK_MSG_WITHDRAW:
+		session_withdraw(s, p, m);
+		break;
+	case PK_MSG_NOTICE:
+		memcpy(text, m->u.notice.text.p, m->u.notice.text.len);
+		text[m->u.notice.text.len] = '\0';
+		peer_notice(p, now, (uint64_t)m->u.notice.window * 1000,
+		    s->addr, text);
+		session_ack(s, PK_MSG_NOTICE);
+		break;
+	}
+}
+
+/*
+ * Reads until one whole frame is in, then handles it. Returns 1 when a
+ * request was handled (its reply is queued), 0 to wait for the socket.
+ */
+static int
+session_read_frame(struct session *s)
+{
+	struct pk_msg	 m;
+	size_t		 framelen, want;
+	ssize_t		 n;
+	uint8_t		*nb;
+	int		 r;
+
+	for (;;) {
+		r = pk_frame_next(s->in, s->inlen, node->conf.max_frame,
+		    &framelen);
+		if (r == 0) {
+			if ((r = pk_msg_decode(s->in, framelen, &m)) != 0) {
+				log_warnx("session: %s: bad frame: %s",
+				    s->addr, pk_strerror(r));
+				session_error(s, r == PK_ERR_BAD_VERSION ?
+				    PK_ERRC_VERSION : PK_ERRC_PROTOCOL,
+				    pk_strerror(r));
+				return 1;
+			}
+			session_request(s, &m);
+			/* The request's fields pointed into s->in. */
+			memmove(s->in, s->in + framelen, s->inlen - framelen);
+			s->inlen -= framelen;
+			session_deadline(s, node->conf.idle_timeout);
+			return 1;
+		}
+		if (r != PK_ERR_TRUNCATED) {
+			log_warnx("session: %s: bad frame: %s", s->addr,
+			    pk_strerror(r));
+			session_error(s, r == PK_ERR_TOO_LARGE ?
+			    PK_ERRC_TOO_LARGE : PK_ERRC_PROTOCOL,
+			    pk_strerror(r));
+			return 1;
+		}
+		want = framelen > s->inlen ? framelen : s->inlen + 512;
+		if (want > s->insize) {
+			if (want < SESSION_IN_INITIAL)
+				want = SESSION_IN_INITIAL;
+			if ((nb = realloc(s->in, want)) == NULL) {
+				session_fail(s, "buffer", PK_ERR_ALLOC);
+				return 0;
+			}
+			s->in = nb;
+			s->insize = want;
+		}
+		n = pk_tls_recv(s->tls, s->in + s->inlen, s->insize - s->inlen);
+		if (n == PK_ERR_AGAIN)
+			return 0;
+		if (n == PK_ERR_EOF && s->inlen == 0) {
+			log_debug("session: %s: peer closed", s->addr);
+			s->dead = 1;
+			return 0;
+		}
+		if (n < 0) {
+			session_fail(s, "read", (int)n);
+			return 0;
+		}
+		s->inlen += (size_t)n;
+	}
+}
+
+/* The Mandos protocol 1 exchange: blob or nothing, then close. */
+static void
+session_mandos(struct session *s)
+{
+	struct store_blob	*blobs = NULL;
+	struct peer		*p;
+	uint64_t		 now = pk_now_ms();
+	size_t			 n = 0;
+	int			 reason = PK_REFUSE_UNKNOWN, r;
+
+	if ((p = peer_by_boot_keyid(s->keyid)) == NULL) {
+		peer_refused(NULL, s->keyid, now, s->addr, reason, "mandos");
+		goto nothing;
+	}
+	if (!peer_unlock_decision(p, now, &reason)) {
+		if (reason == PK_REFUSE_PENDING) {
+			/* Hold the connection, as Mandos does, and ask
+			 * again shortly. */
+			if (!ev_is_active(&s->timer) || s->timer.repeat == 0) {
+				log_info("unlock: peer %s: Mandos client at "
+				    "%s waits for approval", p->name, s->addr);
+			}
+			ev_timer_stop(node->loop, &s->timer);
+			ev_timer_set(&s->timer, MANDOS_RETRY_MS / 1000.0,
+			    MANDOS_RETRY_MS / 1000.0);
+			ev_timer_start(node->loop, &s->timer);
+			ev_io_stop(node->loop, &s->io);
+			return;
+		}
+		ev_timer_stop(node->loop, &s->timer);
+		peer_refused(p, s->keyid, now, s->addr, reason, "mandos");
+		goto nothing;
+	}
+	if ((r = store_blobs_get(node->store, p->id, &blobs, &n)) != 0 ||
+	    n == 0) {
+		store_blobs_free(blobs, n);
+		peer_refused(p, s->keyid, now, s->addr, PK_REFUSE_NO_BLOBS,
+		    "mandos");
+		goto nothing;
+	}
+	/* Mandos sends the raw OpenPGP message, no framing. A Mandos
+	 * client holds one secret: the first blob. */
+	if ((s->out = malloc(blobs[0].len)) == NULL) {
+		store_blobs_free(blobs, n);
+		session_fail(s, "buffer", PK_ERR_ALLOC);
+		return;
+	}
+	memcpy(s->out, blobs[0].data, blobs[0].len);
+	s->outlen = blobs[0].len;
+	s->outoff = 0;
+	s->close_after = 1;
+	store_blobs_free(blobs, n);
+	peer_released(p, now, s->addr, "mandos");
+	s->state = S_CLOSING;
+	ev_timer_stop(node->loop, &s->timer);
+	session_deadline(s, node->conf.idle_timeout);
+	session_step(s);
+	return;
+nothing:
+	/* Refused: close_notify with zero bytes, as Mandos does. */
+	pk_tls_bye(s->tls);
+	s->dead = 1;
+}
+
+/* Sends queued output; returns 1 when all is sent, 0 to wait, -1 closed. */
+static int
+session_flush(struct session *s)
+{
+	ssize_t	 n;
+
+	while (s->out != NULL && s->outoff < s->outlen) {
+		n = pk_tls_send(s->tls, s->out + s->outoff,
+		    s->outlen - s->outoff);
+		if (n == PK_ERR_AGAIN) {
+			session_want(s, EV_WRITE);
+			return 0;
+		}
+		if (n < 0) {
+			session_fail(s, "write", (int)n);
+			return -1;
+		}
+		s->outoff += (size_t)n;
+	}
+	free(s->out);
+	s->out = NULL;
+	s->outlen = s->outoff = 0;
+	if (s->close_after) {
+		pk_tls_bye(s->tls);
+		s->dead = 1;
+		return -1;
+	}
+	session_want(s, EV_READ);
+	return 1;
+}
+
+/* Advances the session as far as the socket allows. */
+static void
+session_step(struct session *s)
+{
+	int	 r;
+
+	switch (s->state) {
+	case S_LINE:
+		session_read_line(s);
+		return;
+	case S_HANDSHAKE:
+		r = pk_tls_handshake(s->tls);
+		if (r == PK_ERR_AGAIN) {
+			session_want(s, pk_tls_want_write(s->tls) ?
+			    EV_WRITE : EV_READ);
+			return;
+		}
+		if (r != 0) {
+			session_fail(s, "TLS handshake", r);
+			return;
+		}
+		log_debug("session: %s: %s handshake done, key %s", s->addr,
+		    s->proto == PK_LINE_PROTO_NATIVE ? "native" : "mandos",
+		    s->keyid);
+		if (s->proto == PK_LINE_PROTO_MANDOS) {
+			s->state = S_MANDOS;
+			session_mandos(s);
+			return;
+		}
+		s->state = S_REQUESTS;
+		session_deadline(s, node->conf.idle_timeout);
+		session_want(s, EV_READ);
+		/* FALLTHROUGH */
+	case S_REQUESTS:
+		/* One request at a time: send its reply before reading on. */
+		while (!s->dead) {
+			if (s->out != NULL && session_flush(s) <= 0)
+				return;
+			if (!session_read_frame(s))
+				return;
+		}
+		return;
+	case S_MANDOS:
+		session_mandos(s);
+		return;
+	case S_CLOSING:
+		(void)session_flush(s);
+		return;
+	}
+}
+
+static void
+session_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct session	*s = w->data;
+
+	session_step(s);
+	if (s->dead)
+		session_close(s);
+}
+
+static void
+session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session	*s = w->data;
+	static const char *what[] = {
+		"no protocol line in time", "TLS handshake timed out",
+		"idle", "mandos", "could not send in time"
+	};
+
+	if (s->state == S_MANDOS) {
+		session_mandos(s);
+		if (s->dead)
+			session_close(s);
+		return;
+	}
+	if (s->state == S_REQUESTS && s->out == NULL && s->inlen == 0) {
+		log_debug("session: %s: idle, closing", s->addr);
+		session_close(s);
+		return;
+	}
+	log_warnx("session: %s: %s", s->addr, what[s->state]);
+	session_close(s);
+}
