@@ -95,14 +95,14 @@ struct node_conf {
 	char		*state_dir;
 	char		*runtime_dir;
 	char		*listen;		/* space separated addresses */
-	unsigned long long port;
+	unsigned long long port;		/* 0: any (tests) */
 	char		*control_group;		/* "" root only */
-	char		*log_level;
+	int		 log_level;		/* PK_LOG_* */
 	/* limits */
 	uint64_t	 line_timeout;		/* ms */
 	uint64_t	 handshake_timeout;
 	uint64_t	 idle_timeout;
-	unsigned long long max_frame;
+	uint64_t	 max_frame;
 	unsigned long long max_conns;
 	unsigned long long max_conns_per_source;
 	/* liveness defaults for new peers */
@@ -162,6 +162,10 @@ void		 session_close_all(void);
 void		 checker_add(struct peer *);
 void		 checker_remove(struct peer *);
 void		 checker_now(struct peer *);
+
+/* control.c */
+int		 control_init(char **cause);
+void		 control_cleanup(void);
 
 /* config.c */
 int		 config_load(const char *path, struct node_conf *, char **cause);

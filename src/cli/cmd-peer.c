@@ -1,0 +1,249 @@
+/*
+ * cmd-peer.c: "peerkey peer add|set|list|put-blob": manual membership and
+ * policy of the peers this node guards.
+ *
+ *	peerkey peer add NAME --boot-key ID [--node-key ID] [--address A]...
+ *	    [policy options]
+ *	peerkey peer set NAME [policy options]
+ *	peerkey peer list
+ *	peerkey peer put-blob NAME BLOB-ID FILE
+ *
+ * Policy options: --timeout D, --interval D, --extended-timeout D,
+ * --approval-delay D, --approval-duration D, --deny-by-default,
+ * --approve-by-default, --require-notice, --no-require-notice,
+ * --checker CMD. Durations as in peerkey.conf(5): 30s, 5m, 1h30m, PT5M.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/gnutls.h>
+#include <jansson.h>
+
+#include "conf.h"
+#include "key.h"
+#include "peerkey.h"
+#include "proto.h"
+
+enum {
+	OPT_BOOT = 256, OPT_NODE, OPT_ADDR, OPT_TIMEOUT, OPT_INTERVAL,
+	OPT_EXTENDED, OPT_ADELAY, OPT_ADURATION, OPT_DENY, OPT_APPROVE,
+	OPT_NOTICE, OPT_NONOTICE, OPT_CHECKER,
+};
+
+static const struct option peer_opts[] = {
+	{ "boot-key", required_argument, NULL, OPT_BOOT },
+	{ "node-key", required_argument, NULL, OPT_NODE },
+	{ "address", required_argument, NULL, OPT_ADDR },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "extended-timeout", required_argument, NULL, OPT_EXTENDED },
+	{ "approval-delay", required_argument, NULL, OPT_ADELAY },
+	{ "approval-duration", required_argument, NULL, OPT_ADURATION },
+	{ "deny-by-default", no_argument, NULL, OPT_DENY },
+	{ "approve-by-default", no_argument, NULL, OPT_APPROVE },
+	{ "require-notice", no_argument, NULL, OPT_NOTICE },
+	{ "no-require-notice", no_argument, NULL, OPT_NONOTICE },
+	{ "checker", required_argument, NULL, OPT_CHECKER },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* Adds a duration member after checking it. */
+static int
+peer_duration(json_t *req, const char *key, const char *opt,
+    const char *val)
+{
+	uint64_t	ms;
+
+	if (pk_parse_duration_ms(val, &ms) != 0) {
+		fprintf(stderr, "peerkey: --%s \"%s\" is not a duration "
+		    "(e.g. 30s, 5m, 1h30m, PT5M)\n", opt, val);
+		return -1;
+	}
+	json_object_set_new(req, key, json_integer((json_int_t)ms));
+	return 0;
+}
+
+/* Parses the options of add and set into req. */
+static int
+peer_parse(int argc, char **argv, json_t *req, int adding)
+{
+	char	 addrs[1024] = "", host[256];
+	uint16_t port;
+	int	 ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", peer_opts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_BOOT:
+		case OPT_NODE:
+			if (!pk_keyid_valid(optarg)) {
+				fprintf(stderr, "peerkey: \"%s\" is not a key "
+				    "id (64 hex digits)\n", optarg);
+				return -1;
+			}
+			if (!adding) {
+				fprintf(stderr, "peerkey: keys are set when a "
+				    "peer is added; remove and add it again\n");
+				return -1;
+			}
+			json_object_set_new(req, ch == OPT_BOOT ? "boot_keyid" :
+			    "node_keyid", json_string(optarg));
+			break;
+		case OPT_ADDR:
+			if (pk_parse_address(optarg, host, sizeof(host),
+			    PK_DEFAULT_PORT, &port) != 0) {
+				fprintf(stderr, "peerkey: --address \"%s\" is "
+				    "not host, host:port or [v6]:port\n",
+				    optarg);
+				return -1;
+			}
+			if (strlen(addrs) + strlen(optarg) + 2 > sizeof(addrs)) {
+				fprintf(stderr, "peerkey: too many addresses\n");
+				return -1;
+			}
+			if (*addrs)
+				strcat(addrs, " ");
+			strcat(addrs, optarg);
+			json_object_set_new(req, "addresses", json_string(addrs));
+			break;
+		case OPT_TIMEOUT:
+			if (peer_duration(req, "timeout", "timeout", optarg))
+				return -1;
+			break;
+		case OPT_INTERVAL:
+			if (peer_duration(req, "interval", "interval", optarg))
+				return -1;
+			break;
+		case OPT_EXTENDED:
+			if (peer_duration(req, "extended_timeout",
+			    "extended-timeout", optarg))
+				return -1;
+			break;
+		case OPT_ADELAY:
+			if (peer_duration(req, "approval_delay",
+			    "approval-delay", optarg))
+				return -1;
+			break;
+		case OPT_ADURATION:
+			if (peer_duration(req, "approval_duration",
+			    "approval-duration", optarg))
+				return -1;
+			break;
+		case OPT_DENY:
+		case OPT_APPROVE:
+			json_object_set_new(req, "approved_by_default",
+			    json_boolean(ch == OPT_APPROVE));
+			break;
+		case OPT_NOTICE:
+		case OPT_NONOTICE:
+			json_object_set_new(req, "require_notice",
+			    json_boolean(ch == OPT_NOTICE));
+			break;
+		case OPT_CHECKER:
+			json_object_set_new(req, "checker", json_string(optarg));
+			break;
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+peer_list(void)
+{
+	json_t	*resp, *p;
+	size_t	 i;
+
+	resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
+	if (!json_is_true(json_object_get(resp, "ok")))
+		return ctl_fail(resp);
+	if (opt_json) {
+		ctl_print_json(json_object_get(resp, "peers"));
+		json_decref(resp);
+		return EXIT_OK;
+	}
+	json_array_foreach(json_object_get(resp, "peers"), i, p) {
+		printf("%s\n  node key %s\n  boot key %s\n  addresses %s\n",
+		    json_string_value(json_object_get(p, "name")),
+		    json_string_value(json_object_get(p, "node_keyid"))[0] ?
+		    json_string_value(json_object_get(p, "node_keyid")) :
+		    "(none: checked by its checker command)",
+		    json_string_value(json_object_get(p, "boot_keyid")),
+		    json_string_value(json_object_get(p, "addresses"))[0] ?
+		    json_string_value(json_object_get(p, "addresses")) :
+		    "(none)");
+	}
+	json_decref(resp);
+	return EXIT_OK;
+}
+
+static int
+peer_put_blob(const char *name, const char *blob_id, const char *path)
+{
+	gnutls_datum_t	 raw = { NULL, 0 }, b64;
+	json_t		*resp;
+	int		 r;
+
+	if ((r = gnutls_load_file(path, &raw)) < 0) {
+		fprintf(stderr, "peerkey: cannot read %s\n", path);
+		return EXIT_FAIL;
+	}
+	if (raw.size == 0 || raw.size > PK_BLOB_MAX) {
+		fprintf(stderr, "peerkey: %s: a blob is 1 to %d bytes\n", path,
+		    PK_BLOB_MAX);
+		gnutls_free(raw.data);
+		return EXIT_FAIL;
+	}
+	r = gnutls_base64_encode2(&raw, &b64);
+	gnutls_free(raw.data);
+	if (r != 0)
+		return EXIT_FAIL;
+	resp = ctl_request(json_pack("{s:s, s:s, s:s, s:s%}", "cmd",
+	    "blob-put", "peer", name, "blob_id", blob_id, "data",
+	    (const char *)b64.data, (size_t)b64.size));
+	gnutls_free(b64.data);
+	if (!json_is_true(json_object_get(resp, "ok")))
+		return ctl_fail(resp);
+	json_decref(resp);
+	return EXIT_OK;
+}
+
+int
+cmd_peer(int argc, char **argv)
+{
+	json_t	*req, *resp;
+	int	 adding;
+
+	if (argc < 2)
+		return EXIT_USAGE;
+	if (strcmp(argv[1], "list") == 0 && argc == 2)
+		return peer_list();
+	if (strcmp(argv[1], "put-blob") == 0 && argc == 5)
+		return peer_put_blob(argv[2], argv[3], argv[4]);
+	adding = strcmp(argv[1], "add") == 0;
+	if ((!adding && strcmp(argv[1], "set") != 0) || argc < 3 ||
+	    argv[2][0] == '-')
+		return EXIT_USAGE;
+	req = json_pack(adding ? "{s:s, s:s}" : "{s:s, s:s}", "cmd",
+	    adding ? "add" : "set", adding ? "name" : "peer", argv[2]);
+	if (peer_parse(argc - 2, argv + 2, req, adding) != 0 ||
+	    optind != argc - 2) {
+		json_decref(req);
+		return EXIT_USAGE;
+	}
+	if (adding && json_object_get(req, "boot_keyid") == NULL) {
+		fprintf(stderr, "peerkey: peer add needs --boot-key\n");
+		json_decref(req);
+		return EXIT_USAGE;
+	}
+	resp = ctl_request(req);
+	if (!json_is_true(json_object_get(resp, "ok")))
+		return ctl_fail(resp);
+	json_decref(resp);
+	return EXIT_OK;
+}

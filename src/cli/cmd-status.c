@@ -1,0 +1,74 @@
+/*
+ * cmd-status.c: "peerkey status": this node and every peer it guards, as
+ * a table a person reads at a glance, or --json.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "peerkey.h"
+
+int
+cmd_status(int argc, char **argv)
+{
+	json_t		*resp, *self, *peers, *p;
+	size_t		 i;
+	char		 seen[32], exp[32], state[40];
+	int		 pending = 0;
+
+	if (argc != 1)
+		return EXIT_USAGE;
+	resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
+	if (!json_is_true(json_object_get(resp, "ok")))
+		return ctl_fail(resp);
+	if (opt_json) {
+		ctl_print_json(resp);
+		json_decref(resp);
+		return EXIT_OK;
+	}
+	self = json_object_get(resp, "self");
+	peers = json_object_get(resp, "peers");
+	printf("node %s  key %.16s...  port %lld  peerkeyd %s\n",
+	    json_string_value(json_object_get(self, "name")),
+	    json_string_value(json_object_get(self, "node_keyid")),
+	    (long long)json_integer_value(json_object_get(self, "port")),
+	    json_string_value(json_object_get(self, "version")));
+	if (json_array_size(peers) == 0) {
+		printf("no peers (add one with \"peerkey join\" or "
+		    "\"peerkey peer add\")\n");
+		json_decref(resp);
+		return EXIT_OK;
+	}
+	printf("\n%-16s %-22s %-10s %-9s %5s  %s\n", "PEER", "STATE",
+	    "LAST SEEN", "EXPIRES", "BLOBS", "POLICY");
+	json_array_foreach(peers, i, p) {
+		const char *st = json_string_value(json_object_get(p, "state"));
+		int pend = json_is_true(json_object_get(p, "pending_approval"));
+
+		snprintf(state, sizeof(state), "%s%s", st,
+		    pend ? " (approval?)" : "");
+		pending += pend;
+		printf("%-16s %-22s %-10s %-9s %5lld  %s%s%s\n",
+		    json_string_value(json_object_get(p, "name")), state,
+		    fmt_ago(json_integer_value(json_object_get(p,
+		    "last_seen")), seen, sizeof(seen)),
+		    fmt_ms(json_integer_value(json_object_get(p,
+		    "expires_in_ms")), exp, sizeof(exp)),
+		    (long long)json_integer_value(json_object_get(p, "blobs")),
+		    json_integer_value(json_object_get(p,
+		    "approval_delay_ms")) > 0 ? "approval " : "",
+		    json_is_true(json_object_get(p, "require_notice")) ?
+		    "notice " : "",
+		    json_string_value(json_object_get(p, "node_keyid"))[0] ?
+		    "" : "mandos-client");
+	}
+	if (pending)
+		printf("\n%d peer%s await%s approval: \"peerkey approve NAME\" "
+		    "or \"peerkey deny NAME\"\n", pending, pending == 1 ?
+		    "" : "s", pending == 1 ? "s" : "");
+	json_decref(resp);
+	return EXIT_OK;
+}

@@ -1,0 +1,402 @@
+/*
+ * pktool.c: a test client that speaks peerkey's protocols through
+ * libpeerkey, for the daemon and cluster tests (never installed).
+ *
+ *	pktool keygen FILE               make an Ed25519 key; print its id
+ *	pktool keyid FILE                print a private key's id
+ *	pktool unlock KEY ADDR           ask for blobs with a boot key; prints
+ *	                                 "released N" then "BLOBID BASE64" lines,
+ *	                                 or "refused REASON"
+ *	pktool heartbeat KEY ADDR [ID]   heartbeat with a node key (ID: the
+ *	                                 server's node key id, checked)
+ *	pktool deposit KEY ADDR BLOBID FILE
+ *	pktool withdraw KEY ADDR BLOBID
+ *	pktool notice KEY ADDR SECONDS TEXT
+ *	pktool raw KEY ADDR HEX          send raw bytes after the handshake,
+ *	                                 print the reply's type or "closed"
+ *	pktool mandos KEY ADDR           be a Mandos client: "1\r\n", TLS
+ *	                                 server with KEY, copy what comes to
+ *	                                 stdout until EOF
+ *	pktool line ADDR TEXT            send TEXT (C escapes) before TLS and
+ *	                                 report whether the server closed
+ *	pktool hold ADDR N SECONDS       open N connections, send nothing,
+ *	                                 hold them; print how many the server
+ *	                                 closed within SECONDS
+ *
+ * Exit status: 0 success (released, acknowledged), 1 refused or error
+ * reply, 2 usage, 3 connection or TLS failure.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+
+#include "io.h"
+#include "key.h"
+#include "msg.h"
+#include "pk_err.h"
+#include "proto.h"
+#include "tls.h"
+
+#define DEADLINE_MS	10000
+
+static uint64_t	deadline;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: pktool keygen|keyid|unlock|heartbeat|deposit|"
+	    "withdraw|notice|raw|mandos|line|hold ...\n");
+	exit(2);
+}
+
+static void __attribute__((noreturn))
+die(int code, const char *what, int r)
+{
+	fprintf(stderr, "pktool: %s: %s\n", what, pk_strerror(r));
+	exit(code);
+}
+
+static int
+verify_pinned(const char *keyid, void *arg)
+{
+	const char	*want = arg;
+
+	return want == NULL || strcasecmp(want, keyid) == 0 ? 0 : -1;
+}
+
+/* Connects to addr, sends line. */
+static int
+dial(const char *addr, const char *line)
+{
+	char	 host[256], port[16], defport[16];
+	int	 fd, r;
+
+	snprintf(defport, sizeof(defport), "%d", PK_DEFAULT_PORT);
+	if ((r = pk_addr_split(addr, host, sizeof(host), port, sizeof(port),
+	    defport)) != 0)
+		die(2, addr, r);
+	if ((fd = pk_io_connect(host, port, deadline)) < 0)
+		die(3, "connect", fd);
+	if (line != NULL &&
+	    (r = pk_io_write_all(fd, line, strlen(line), deadline)) != 0)
+		die(3, "write line", r);
+	return fd;
+}
+
+/* Opens a native session with the key in keyfile. */
+static struct pk_tls *
+native(const char *keyfile, const char *addr, const char *pin, int *fdp)
+{
+	struct pk_identity	*id;
+	struct pk_tls_creds	*creds;
+	struct pk_tls		*tls;
+	int			 fd, r;
+
+	if ((r = pk_identity_load(keyfile, &id)) != 0)
+		die(2, keyfile, r);
+	if ((r = pk_tls_creds_new(id, &creds)) != 0)
+		die(3, "credentials", r);
+	fd = dial(addr, PK_LINE_NATIVE);
+	if ((r = pk_tls_new(&tls, fd, PK_TLS_NATIVE, PK_TLS_CLIENT, creds,
+	    verify_pinned, (void *)pin)) != 0)
+		die(3, "TLS", r);
+	if ((r = pk_io_handshake(tls, fd, deadline)) != 0)
+		die(3, "handshake", r);
+	*fdp = fd;
+	return tls;
+}
+
+static void
+msg_init(struct pk_msg *m, int type)
+{
+	memset(m, 0, sizeof(*m));
+	m->version = PK_PROTO_VERSION;
+	m->type = type;
+}
+
+/* Prints base64 of len bytes. */
+static void
+print_b64(const uint8_t *p, size_t len)
+{
+	gnutls_datum_t	 in = { (unsigned char *)(uintptr_t)p, len }, out;
+
+	if (gnutls_base64_encode2(&in, &out) != 0)
+		die(3, "base64", PK_ERR_ALLOC);
+	printf("%.*s", (int)out.size, out.data);
+	gnutls_free(out.data);
+}
+
+/* Reads one reply and reports it; returns the exit status. */
+static int
+reply(struct pk_tls *tls, int fd)
+{
+	static uint8_t	 buf[PK_FRAME_MAX_HARD / 16];
+	struct pk_msg	 m;
+	int		 r, i;
+
+	r = pk_io_recv_msg(tls, fd, buf, sizeof(buf), sizeof(buf) - 4, &m,
+	    deadline);
+	if (r == PK_ERR_EOF) {
+		printf("closed\n");
+		return 1;
+	}
+	if (r != 0)
+		die(3, "reply", r);
+	switch (m.type) {
+	case PK_MSG_UNLOCK_REPLY:
+		if (m.u.unlock_reply.status != PK_UNLOCK_OK) {
+			printf("refused %s\n",
+			    pk_refusal_name(m.u.unlock_reply.reason));
+			return 1;
+		}
+		printf("released %u\n", m.u.unlock_reply.nblobs);
+		for (i = 0; i < m.u.unlock_reply.nblobs; i++) {
+			printf("%.*s ", (int)m.u.unlock_reply.blobs[i].id.len,
+			    m.u.unlock_reply.blobs[i].id.p);
+			print_b64(m.u.unlock_reply.blobs[i].data.p,
+			    m.u.unlock_reply.blobs[i].data.len);
+			printf("\n");
+		}
+		return 0;
+	case PK_MSG_HEARTBEAT_REPLY:
+		printf("heartbeat-reply\n");
+		return 0;
+	case PK_MSG_ACK:
+		printf("ack %s\n", pk_msg_type_name(m.u.ack.of_type));
+		return 0;
+	case PK_MSG_ERROR:
+		printf("error %u %.*s\n", m.u.error.code,
+		    (int)m.u.error.text.len, m.u.error.text.p);
+		return 1;
+	default:
+		printf("%s\n", pk_msg_type_name(m.type));
+		return 1;
+	}
+}
+
+/* Reads a whole file into a malloc'ed buffer. */
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+	FILE	*f;
+	uint8_t	*buf;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		die(2, path, PK_ERR_NOT_FOUND);
+	if ((buf = malloc(PK_FRAME_MAX_HARD)) == NULL)
+		die(3, "malloc", PK_ERR_ALLOC);
+	*len = fread(buf, 1, PK_FRAME_MAX_HARD, f);
+	fclose(f);
+	return buf;
+}
+
+/* Decodes C escapes (\r \n \0 \xNN) in place; returns the length. */
+static size_t
+unescape(char *s)
+{
+	char	*o = s, *i = s;
+
+	while (*i) {
+		if (*i != '\\') {
+			*o++ = *i++;
+			continue;
+		}
+		i++;
+		switch (*i) {
+		case 'r': *o++ = '\r'; i++; break;
+		case 'n': *o++ = '\n'; i++; break;
+		case '0': *o++ = '\0'; i++; break;
+		case 'x':
+			*o++ = (char)strtol((char[]){ i[1], i[2], 0 }, NULL, 16);
+			i += 3;
+			break;
+		default: *o++ = *i++; break;
+		}
+	}
+	return (size_t)(o - s);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct pk_identity	*id;
+	struct pk_tls_creds	*creds;
+	struct pk_tls		*tls;
+	struct pk_msg		 m;
+	uint8_t			*data, buf[4096];
+	size_t			 len, i;
+	ssize_t			 n;
+	int			 fd, r, *fds, nconn, closed;
+	const char		*cmd;
+
+	if (argc < 3)
+		usage();
+	cmd = argv[1];
+	deadline = pk_now_ms() + DEADLINE_MS;
+	if (strcmp(cmd, "keygen") == 0) {
+		if ((r = pk_identity_generate(&id)) != 0 ||
+		    (r = pk_identity_save(id, argv[2], 0)) != 0)
+			die(3, argv[2], r);
+		printf("%s\n", id->keyid);
+		return 0;
+	}
+	if (strcmp(cmd, "keyid") == 0) {
+		if ((r = pk_identity_load(argv[2], &id)) != 0)
+			die(3, argv[2], r);
+		printf("%s\n", id->keyid);
+		return 0;
+	}
+	if (strcmp(cmd, "unlock") == 0 && argc == 4) {
+		tls = native(argv[2], argv[3], NULL, &fd);
+		msg_init(&m, PK_MSG_UNLOCK);
+		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
+			die(3, "send", r);
+		return reply(tls, fd);
+	}
+	if (strcmp(cmd, "heartbeat") == 0 && (argc == 4 || argc == 5)) {
+		tls = native(argv[2], argv[3], argc == 5 ? argv[4] : NULL, &fd);
+		msg_init(&m, PK_MSG_HEARTBEAT);
+		m.u.heartbeat.nonce = 0x0123456789abcdefULL;
+		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
+			die(3, "send", r);
+		return reply(tls, fd);
+	}
+	if (strcmp(cmd, "deposit") == 0 && argc == 6) {
+		data = slurp(argv[5], &len);
+		tls = native(argv[2], argv[3], NULL, &fd);
+		msg_init(&m, PK_MSG_DEPOSIT);
+		m.u.deposit.blob.id.p = (const uint8_t *)argv[4];
+		m.u.deposit.blob.id.len = strlen(argv[4]);
+		m.u.deposit.blob.data.p = data;
+		m.u.deposit.blob.data.len = len;
+		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
+			die(3, "send", r);
+		return reply(tls, fd);
+	}
+	if (strcmp(cmd, "withdraw") == 0 && argc == 5) {
+		tls = native(argv[2], argv[3], NULL, &fd);
+		msg_init(&m, PK_MSG_WITHDRAW);
+		m.u.withdraw.id.p = (const uint8_t *)argv[4];
+		m.u.withdraw.id.len = strlen(argv[4]);
+		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
+			die(3, "send", r);
+		return reply(tls, fd);
+	}
+	if (strcmp(cmd, "notice") == 0 && argc == 6) {
+		tls = native(argv[2], argv[3], NULL, &fd);
+		msg_init(&m, PK_MSG_NOTICE);
+		m.u.notice.window = (uint32_t)strtoul(argv[4], NULL, 10);
+		m.u.notice.text.p = (const uint8_t *)argv[5];
+		m.u.notice.text.len = strlen(argv[5]);
+		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
+			die(3, "send", r);
+		return reply(tls, fd);
+	}
+	if (strcmp(cmd, "raw") == 0 && argc == 5) {
+		len = strlen(argv[4]) / 2;
+		if ((data = malloc(len + 1)) == NULL)
+			die(3, "malloc", PK_ERR_ALLOC);
+		for (i = 0; i < len; i++)
+			data[i] = (uint8_t)strtol((char[]){ argv[4][2 * i],
+			    argv[4][2 * i + 1], 0 }, NULL, 16);
+		tls = native(argv[2], argv[3], NULL, &fd);
+		for (i = 0; i < len; i += (size_t)n) {
+			n = pk_tls_send(tls, data + i, len - i);
+			if (n == PK_ERR_AGAIN) {
+				n = 0;
+				poll(&(struct pollfd){ fd, POLLOUT, 0 }, 1, 100);
+				continue;
+			}
+			if (n < 0)
+				break;	/* the server may close early */
+		}
+		return reply(tls, fd);
+	}
+	if (strcmp(cmd, "mandos") == 0 && argc == 4) {
+		if ((r = pk_identity_load(argv[2], &id)) != 0)
+			die(2, argv[2], r);
+		if ((r = pk_tls_creds_new(id, &creds)) != 0)
+			die(3, "credentials", r);
+		fd = dial(argv[3], PK_LINE_MANDOS);
+		if ((r = pk_tls_new(&tls, fd, PK_TLS_MANDOS, PK_TLS_SERVER,
+		    creds, NULL, NULL)) != 0)
+			die(3, "TLS", r);
+		if ((r = pk_io_handshake(tls, fd, deadline)) != 0)
+			die(3, "handshake", r);
+		for (len = 0;;) {
+			n = pk_tls_recv(tls, buf, sizeof(buf));
+			if (n == PK_ERR_AGAIN) {
+				if (pk_now_ms() > deadline)
+					die(3, "read", PK_ERR_TIMEOUT);
+				poll(&(struct pollfd){ fd, POLLIN, 0 }, 1, 100);
+				continue;
+			}
+			if (n == PK_ERR_EOF)
+				break;
+			if (n < 0)
+				die(3, "read", (int)n);
+			fwrite(buf, 1, (size_t)n, stdout);
+			len += (size_t)n;
+		}
+		fprintf(stderr, "pktool: mandos: %zu bytes\n", len);
+		return len > 0 ? 0 : 1;
+	}
+	if (strcmp(cmd, "line") == 0 && argc == 4) {
+		fd = dial(argv[2], NULL);
+		len = unescape(argv[3]);
+		if ((r = pk_io_write_all(fd, argv[3], len, deadline)) != 0)
+			die(3, "write", r);
+		/* The server must close, not wait; read until EOF. */
+		for (;;) {
+			struct pollfd pfd = { fd, POLLIN, 0 };
+
+			if (poll(&pfd, 1, (int)(deadline - pk_now_ms())) <= 0) {
+				printf("open\n");
+				return 1;
+			}
+			n = read(fd, buf, sizeof(buf));
+			if (n <= 0) {
+				printf("closed\n");
+				return 0;
+			}
+		}
+	}
+	if (strcmp(cmd, "hold") == 0 && argc == 5) {
+		nconn = atoi(argv[3]);
+		deadline = pk_now_ms() + (uint64_t)atoi(argv[4]) * 1000;
+		if (nconn <= 0 || (fds = calloc(nconn, sizeof(int))) == NULL)
+			usage();
+		for (i = 0; i < (size_t)nconn; i++)
+			fds[i] = dial(argv[2], NULL);
+		printf("holding %d\n", nconn);
+		fflush(stdout);
+		closed = 0;
+		while (pk_now_ms() < deadline && closed < nconn) {
+			for (i = 0; i < (size_t)nconn; i++) {
+				struct pollfd pfd = { fds[i], POLLIN, 0 };
+
+				if (fds[i] == -1 || poll(&pfd, 1, 0) <= 0)
+					continue;
+				if (read(fds[i], buf, sizeof(buf)) <= 0) {
+					close(fds[i]);
+					fds[i] = -1;
+					closed++;
+				}
+			}
+			usleep(50000);
+		}
+		printf("closed %d\n", closed);
+		return 0;
+	}
+	usage();
+}
