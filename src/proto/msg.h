@@ -9,6 +9,14 @@
  * left over after the last field are an error (PK_ERR_TRAILING).
  *
  * pk_msg_encode() writes a complete frame (header included) for a message.
+ * It checks the message exactly as the decoder would, so anything it
+ * writes decodes, and anything that decodes re-encodes to the same bytes.
+ *
+ * Text fields (refusal text, NOTICE text, ERROR text) are bytes, not
+ * checked as UTF-8, but may not contain bytes below 0x20 or 0x7f: a peer's
+ * text is logged, and this keeps NULs, newlines and terminal escapes out of
+ * the logs. Blob ids are 1 .. PK_BLOB_ID_MAX printable ASCII bytes without
+ * space (0x21 .. 0x7e).
  *
  * doc/protocol.md specifies every byte.
  */
@@ -70,7 +78,10 @@ struct pk_msg {
 };
 
 /*
- * Decodes the complete frame frame[0 .. len) into *msg.
+ * Decodes the complete frame frame[0 .. len) into *msg. A length field
+ * that disagrees with len is PK_ERR_TRUNCATED (says more) or
+ * PK_ERR_TRAILING (says less). On failure *msg is zeroed, except version
+ * and type when the frame had them (for the caller's log line).
  * Returns 0, or PK_ERR_TRUNCATED (a field runs past the end),
  * PK_ERR_TRAILING, PK_ERR_TOO_LARGE (a field over its limit),
  * PK_ERR_BAD_VERSION, PK_ERR_BAD_TYPE, PK_ERR_BAD_FORMAT (e.g. a non-zero
@@ -80,6 +91,8 @@ int	pk_msg_decode(const uint8_t *frame, size_t len, struct pk_msg *msg);
 
 /*
  * Encodes msg as one frame into out[0 .. outlen); sets *written.
+ * msg->version must be PK_PROTO_VERSION or 0 (meaning the same); the
+ * fields of the UNLOCK_REPLY status not chosen are ignored.
  * Returns 0, PK_ERR_TOO_LARGE if out is too small or a field is over its
  * limit, or PK_ERR_INVALID_ARG for a message that would not decode.
  */
@@ -94,5 +107,8 @@ const char *pk_msg_type_name(unsigned int type);
 
 /* Returns a static phrase for a refusal reason ("disabled"). */
 const char *pk_refusal_name(unsigned int reason);
+
+/* Returns a static phrase for an ERROR code ("not found"). */
+const char *pk_errc_name(unsigned int code);
 
 #endif /* PK_MSG_H */

@@ -75,5 +75,16 @@ enum pk_error_code {
 #define PK_BLOBS_MAX		32	/* blobs in one UNLOCK_REPLY */
 #define PK_TEXT_MAX		512	/* bytes of a human-readable message */
 #define PK_KEYID_LEN		64	/* hex digits of a key id */
+#define PK_NOTICE_WINDOW_MAX	(7 * 86400) /* seconds a NOTICE may cover */
+
+/*
+ * The largest length field of any valid version 1 message: an UNLOCK_REPLY
+ * with PK_BLOBS_MAX blobs, each with the longest id and data (version,
+ * type, status, nblobs, then per blob u16 + id + u32 + data). This is
+ * more than PK_FRAME_MAX_DEFAULT: a boot agent that wants to accept every
+ * valid reply passes it as the max of pk_frame_next().
+ */
+#define PK_MSG_LEN_MAX		(2 + 1 + 2 + \
+	PK_BLOBS_MAX * (2 + PK_BLOB_ID_MAX + 4 + PK_BLOB_MAX))
 
 #endif /* PK_PROTO_H */
