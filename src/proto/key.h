@@ -51,6 +51,15 @@ int	pk_identity_save_public(const struct pk_identity *id,
 
 void	pk_identity_free(struct pk_identity *id);
 
+/*
+ * Exports the private key as unencrypted PKCS#8 PEM into *pem (for TLS
+ * credentials); pk_identity_export_free() wipes and frees it.
+ * Returns 0, PK_ERR_INVALID_ARG or PK_ERR_KEY.
+ */
+int	pk_identity_export_private(const struct pk_identity *id,
+	    gnutls_datum_t *pem);
+void	pk_identity_export_free(gnutls_datum_t *pem);
+
 /* Computes the key id of a public key into out (65 bytes). */
 int	pk_keyid_from_pubkey(gnutls_pubkey_t pub, char *out);
 

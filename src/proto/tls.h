@@ -77,9 +77,17 @@ int	pk_tls_want_write(struct pk_tls *);
 const char *pk_tls_peer_keyid(struct pk_tls *);
 
 /*
+ * The key id the peer offered during the handshake, even one that was
+ * then refused ("" if it sent none): for log lines about refusals.
+ */
+const char *pk_tls_offered_keyid(struct pk_tls *);
+
+/*
  * Sends up to len bytes; returns bytes sent (> 0), PK_ERR_AGAIN or
- * PK_ERR_TLS. pk_tls_recv returns bytes read (> 0), PK_ERR_EOF on a clean
- * close_notify or TCP EOF, PK_ERR_AGAIN, or PK_ERR_TLS.
+ * PK_ERR_TLS. After PK_ERR_AGAIN, call pk_tls_send() again with the same
+ * buf and len (GnuTLS has already taken the record). pk_tls_recv
+ * returns bytes read (> 0), PK_ERR_EOF on a clean close_notify or TCP
+ * EOF, PK_ERR_AGAIN, or PK_ERR_TLS.
  */
 ssize_t	pk_tls_send(struct pk_tls *, const void *buf, size_t len);
 ssize_t	pk_tls_recv(struct pk_tls *, void *buf, size_t len);
@@ -90,8 +98,19 @@ size_t	pk_tls_pending(struct pk_tls *);
 /* Sends close_notify (best effort, never blocks on a non-blocking fd). */
 void	pk_tls_bye(struct pk_tls *);
 
-/* Frees the session; does not close fd. Wipes GnuTLS record buffers. */
+/*
+ * Frees the session; does not close fd. GnuTLS wipes its keys, but it
+ * frees its record buffers without wiping them (3.7.9 has no API for
+ * that): read secrets out promptly and wipe your own copies.
+ */
 void	pk_tls_free(struct pk_tls *);
+
+/*
+ * Writes GnuTLS's one-line description of the negotiated session (version,
+ * certificate type, group, signature, cipher) into buf, for logs.
+ * Returns 0, PK_ERR_INVALID_ARG (no handshake yet) or PK_ERR_ALLOC.
+ */
+int	pk_tls_describe(struct pk_tls *, char *buf, size_t len);
 
 /* A short description of the last GnuTLS error on this session. */
 const char *pk_tls_error(struct pk_tls *);
