@@ -31,6 +31,11 @@ static const char *const pk_errstr[] = {
 	"already exists",			/* -22 */
 };
 
+/* A code added to pk_err.h without its phrase here fails the build. */
+_Static_assert(sizeof(pk_errstr) / sizeof(pk_errstr[0]) == -PK_ERR_MAX_,
+    "pk_errstr[] must name every code of pk_err.h");
+
+/* Returns the phrase for code, or "unknown error". */
 const char *
 pk_strerror(int code)
 {
