@@ -140,7 +140,7 @@ print_b64(const uint8_t *p, size_t len)
 static int
 reply(struct pk_tls *tls, int fd)
 {
-	static uint8_t	 buf[PK_FRAME_MAX_HARD / 16];
+	static uint8_t	 buf[PK_MSG_LEN_MAX + 4];
 	struct pk_msg	 m;
 	int		 r, i;
 
