@@ -112,7 +112,7 @@ boot_keys() {
 	GNUPGHOME=$_d/gpg gpg --batch -q --pinentry-mode loopback \
 	    --passphrase '' --quick-gen-key boot@peerkey.test ed25519 cert \
 	    never 2>/dev/null
-	BOOT_FPR=$(GNUPGHOME=$_d/gpg gpg --list-keys --with-colons |
+	BOOT_FPR=$(GNUPGHOME=$_d/gpg gpg --list-keys --with-colons 2>/dev/null |
 	    awk -F: '/^fpr/ { print $10; exit }')
 	GNUPGHOME=$_d/gpg gpg --batch -q --pinentry-mode loopback \
 	    --passphrase '' --quick-add-key "$BOOT_FPR" cv25519 encr never \
