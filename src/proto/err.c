@@ -29,6 +29,7 @@ static const char *const pk_errstr[] = {
 	"invalid configuration",		/* -20 */
 	"not found",				/* -21 */
 	"already exists",			/* -22 */
+	"database error",			/* -23 */
 };
 
 const char *
