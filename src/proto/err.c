@@ -29,6 +29,7 @@ static const char *const pk_errstr[] = {
 	"invalid configuration",		/* -20 */
 	"not found",				/* -21 */
 	"already exists",			/* -22 */
+	"database error",			/* -23 */
 };
 
 /* A code added to pk_err.h without its phrase here fails the build. */

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <stdalign.h>
@@ -45,6 +46,24 @@ struct secret_hdr {
 	((sizeof(struct secret_hdr) + alignof(max_align_t) - 1) & \
 	    ~(alignof(max_align_t) - 1))
 
+/*
+ * mlock(2) and munlock(2) by system call: AddressSanitizer replaces the
+ * libc functions with no-ops, and the tests must see the real locking
+ * under ASan too. Both return 0 or -1 (errno set).
+ */
+static int
+secret_mlock(void *p, size_t n)
+{
+	return (int)syscall(SYS_mlock, p, n);
+}
+
+/* Unlocks n bytes at p. */
+static int
+secret_munlock(void *p, size_t n)
+{
+	return (int)syscall(SYS_munlock, p, n);
+}
+
 /* Returns the header in front of a pointer from pk_secret_alloc(). */
 static struct secret_hdr *
 secret_hdr(void *p)
@@ -62,6 +81,7 @@ secret_pagesize(void)
 	return ps > 0 ? (size_t)ps : 4096;
 }
 
+/* Wipes n bytes at p in a way the compiler cannot remove. */
 void
 pk_wipe(void *p, size_t n)
 {
@@ -80,6 +100,7 @@ pk_wipe(void *p, size_t n)
 #endif
 }
 
+/* Returns n zeroed bytes on their own locked pages, or NULL. */
 void *
 pk_secret_alloc(size_t n)
 {
@@ -111,7 +132,7 @@ pk_secret_alloc(size_t n)
 	 * zero limit); the buffer is still usable and still wiped on free.
 	 */
 	saved = errno;
-	hdr->u.h.locked = mlock(mem, total) == 0;
+	hdr->u.h.locked = secret_mlock(mem, total) == 0;
 #ifdef MADV_DONTDUMP
 	(void)madvise(mem, total, MADV_DONTDUMP);
 #endif
@@ -119,6 +140,7 @@ pk_secret_alloc(size_t n)
 	return (unsigned char *)mem + SECRET_HDR_SIZE;
 }
 
+/* Wipes, unlocks and frees a buffer from pk_secret_alloc(). */
 void
 pk_secret_free(void *p)
 {
@@ -135,7 +157,7 @@ pk_secret_free(void *p)
 	/* Wipe first, while the pages are still locked. */
 	pk_wipe(hdr, total);
 	if (locked)
-		(void)munlock(hdr, total);
+		(void)secret_munlock(hdr, total);
 #ifdef MADV_DODUMP
 	/* malloc may hand these pages to ordinary data next. */
 	(void)madvise(hdr, total, MADV_DODUMP);
@@ -144,6 +166,7 @@ pk_secret_free(void *p)
 	errno = saved;
 }
 
+/* Moves a secret into a new buffer of n bytes and frees the old. */
 void *
 pk_secret_realloc(void *p, size_t n)
 {
@@ -164,6 +187,7 @@ pk_secret_realloc(void *p, size_t n)
 	return np;
 }
 
+/* Compares n bytes in constant time: 0 when equal, 1 otherwise. */
 int
 pk_timingsafe_bcmp(const void *a, const void *b, size_t n)
 {
@@ -177,6 +201,7 @@ pk_timingsafe_bcmp(const void *a, const void *b, size_t n)
 	return acc != 0;
 }
 
+/* Makes this process undumpable and without core files. */
 int
 pk_secret_harden_process(void)
 {

@@ -56,7 +56,7 @@ static const struct pk_conf_item fitems[] = {
 	{ "peer", "size", PK_CONF_SIZE, F(size), 0, 1024 * 1024, "1k", NULL },
 	{ "peer", "flag", PK_CONF_BOOL, F(flag2), 0, 0, NULL, NULL },
 	{ "peer", "note", PK_CONF_STRING, F(note), 0, 0, NULL, NULL },
-	{ NULL }
+	{ NULL, NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
 /* Feeds s to every validator. */

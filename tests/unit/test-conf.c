@@ -63,7 +63,7 @@ static const struct pk_conf_item items[] = {
 	    "64k", NULL },
 	{ "peer", "enabled", PK_CONF_BOOL, O(peer_on), 0, 0, NULL, NULL },
 	{ "peer", "note", PK_CONF_STRING, O(peer_note), 0, 0, NULL, NULL },
-	{ NULL }
+	{ NULL, NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
 static struct opts	 o;
@@ -113,7 +113,7 @@ test_defaults(void)
 {
 	static const struct pk_conf_item bad[] = {
 		{ "x", "d", PK_CONF_DURATION, 0, 0, 0, "soon", NULL },
-		{ NULL }
+		{ NULL, NULL, 0, 0, 0, 0, NULL, NULL }
 	};
 	uint64_t	d = 7;
 
@@ -442,6 +442,8 @@ test_bytes(void)
 
 	TEST_START("text is read by length, not to a NUL");
 	reset();
+	free(cause);
+	cause = NULL;
 	/* "port=12" with length 6: only "port=1" is seen. */
 	ASSERT_INT_EQ(pk_conf_load_string("t", "[daemon]\nport=12", 15, items,
 	    &o, &cause), 0);
@@ -493,6 +495,8 @@ test_files(void)
 	const char	*p;
 
 	TEST_START("file: read, and errors name the path");
+	free(cause);
+	cause = NULL;
 	reset();
 	p = write_file("ok.conf", "[daemon]\nname = file\n", 21);
 	ASSERT_INT_EQ(pk_conf_load_file(p, items, &o, &cause), 0);
@@ -806,8 +810,8 @@ test_validators(void)
 			".a", "a b", "a_b", "1.2.3.4:80:90", "::g", "[::1]:80:",
 			"fe80::1%", "fe80::1%eth 0",
 			"fe80::1%abcdefghijklmnopq", "host\n",
-			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-			    "aaaaaaaaaa.b",
+			("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			    "aaaaaaaaaa.b"),	/* a 64-byte label */
 		};
 
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -1,0 +1,222 @@
+/*
+ * store.h: peerkeyd's database, the only code of the daemon with SQL.
+ *
+ * The rest of the daemon reaches sqlite only through these plain-struct
+ * functions (the privilege-separation seam, STYLE.md §1). One struct store
+ * is one connection to STATE_DIR/peerkey.db in WAL mode with
+ * synchronous=FULL: when a mutating function (or store_commit) returns 0,
+ * the change is on disk and survives a crash or a power cut.
+ *
+ * Errors: functions return 0 (or a count) on success and a negative
+ * PK_ERR_* code on failure; store_errmsg() then names the cause as sqlite
+ * put it. Constraint failures map to PK_ERR_EXISTS (a UNIQUE name or key
+ * id), PK_ERR_NOT_FOUND (no such peer or row) and PK_ERR_INVALID_ARG (a
+ * value the schema refuses); everything else sqlite reports (I/O error,
+ * disk full, corruption, busy) is PK_ERR_STORE, or PK_ERR_ALLOC.
+ *
+ * Transactions: every mutating function runs in its own transaction when
+ * called outside one, and as a savepoint inside a caller's transaction
+ * (store_begin .. store_commit), so a failing call undoes its own part
+ * only. An I/O error, a full disk or corruption dooms the caller's whole
+ * transaction instead: every later call in it fails and store_commit()
+ * rolls it back, so a transaction is either entirely on disk or not at all.
+ *
+ * Times are int64 wall-clock milliseconds, stored for people and the
+ * audit log only (see schema/001-initial.sql).
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct peer;
+struct store;
+
+/* One migration, schema/NNN-name.sql, embedded by schema/embed.sh. */
+struct store_migration {
+	int		 version;	/* NNN */
+	const char	*name;		/* "NNN-name.sql" */
+	const char	*sql;		/* ends by setting user_version */
+};
+/* schema.c (generated): every known migration, by increasing version. */
+extern const struct store_migration	store_migrations[];
+extern const size_t			store_nmigrations;
+
+/* A deposited blob, as store_blobs_get() returns it. */
+struct store_blob {
+	char		*id;
+	uint8_t		*data;
+	size_t		 len;
+	int64_t		 deposited_at;
+};
+
+/* Which events store_events_query() returns. */
+struct store_event_filter {
+	const char	*peer;		/* NULL: any peer */
+	const char	*kind;		/* NULL: any kind */
+	int64_t		 since;		/* at >= since; 0: no lower bound */
+	int64_t		 until;		/* at <= until; 0: no upper bound */
+	size_t		 limit;		/* the newest N; 0: 1000 */
+};
+
+/* One event; the strings are valid during the callback only. */
+struct store_event_row {
+	int64_t		 id;
+	int64_t		 at;
+	const char	*peer;		/* "" for none */
+	const char	*kind;
+	const char	*address;	/* "" for none */
+	const char	*detail;	/* "" for none */
+};
+
+#define STORE_DB_NAME		"peerkey.db"
+#define STORE_EVENTS_LIMIT	1000	/* default store_events_query limit */
+#define STORE_BLOB_ID_MAX	128
+#define STORE_BUSY_TIMEOUT	5000	/* ms */
+
+/*
+ * Opens (creating it mode 0600 if missing) dir/peerkey.db: WAL journal,
+ * synchronous=FULL, foreign keys on. Runs PRAGMA quick_check, then every
+ * migration above the database's user_version, each in one transaction.
+ * Returns 0 and *out; or PK_ERR_BAD_FORMAT (not a database, or corrupt),
+ * PK_ERR_BAD_VERSION (schema newer than this program), PK_ERR_STORE,
+ * PK_ERR_ALLOC, with an allocated message in *cause for the caller to
+ * free.
+ */
+int	store_open(const char *dir, struct store **out, char **cause);
+
+/*
+ * store_open() through the sqlite VFS registered as vfs (NULL: the
+ * default); the test suite's fault-injecting VFS comes in here.
+ */
+int	store_open_vfs(const char *dir, const char *vfs, struct store **out,
+	    char **cause);
+
+/* Closes the database, rolling back an open transaction. NULL is fine. */
+void	store_close(struct store *);
+
+/*
+ * The message of the last failure (sqlite's, or the store's own); "" if
+ * none. Valid until the next call on the store.
+ */
+const char *store_errmsg(struct store *);
+
+/*
+ * Runs PRAGMA integrity_check. Returns 1 if the database is sound, 0 if
+ * not or if the check could not run (store_errmsg() says why).
+ */
+int	store_integrity_ok(struct store *);
+
+/*
+ * Begins a transaction, or a nested savepoint inside one. Returns 0, or
+ * PK_ERR_STORE (also when the enclosing transaction is doomed).
+ */
+int	store_begin(struct store *);
+
+/*
+ * Commits the innermost store_begin(). Returns 0 once the change is
+ * durable (outermost level). On failure the level has been rolled back
+ * (do not call store_rollback()): PK_ERR_STORE, PK_ERR_INVALID_ARG with no
+ * transaction open.
+ */
+int	store_commit(struct store *);
+
+/* Rolls back the innermost store_begin(); nothing if none is open. */
+void	store_rollback(struct store *);
+
+/*
+ * This node's own row. Inserts it on first use; otherwise checks that
+ * node_keyid is the one stored (else PK_ERR_KEY: the database belongs to
+ * another node key, *cause says which). Sets *last_alive to the previous
+ * alive mark (0 on first use) and marks the node alive at now.
+ */
+int	store_self_init(struct store *, const char *node_keyid, int64_t now,
+	    int64_t *last_alive, char **cause);
+
+/*
+ * Calls cb once per peer, by id, with a calloc'ed struct peer holding
+ * every persistent field and nblobs; cb owns (frees) it. A non-zero return
+ * from cb stops the walk; the peers not yet passed are freed, and that
+ * value is returned. Returns 0, or PK_ERR_BAD_FORMAT (a row that does not
+ * fit struct peer), PK_ERR_STORE, PK_ERR_ALLOC. cb may call the store.
+ */
+int	store_peer_load_all(struct store *, int (*cb)(struct peer *, void *),
+	    void *arg);
+
+/*
+ * Inserts a new peer with every persistent field of p (node_keyid "" is
+ * stored as none), created at now, and sets p->id. Returns 0,
+ * PK_ERR_EXISTS (name, node or boot key id taken), PK_ERR_INVALID_ARG
+ * (a value the schema refuses), PK_ERR_STORE.
+ */
+int	store_peer_insert(struct store *, struct peer *, int64_t now);
+
+/*
+ * Writes every persistent field of p to its row p->id. Returns 0,
+ * PK_ERR_NOT_FOUND, PK_ERR_EXISTS, PK_ERR_INVALID_ARG, PK_ERR_STORE.
+ */
+int	store_peer_update(struct store *, const struct peer *);
+
+/*
+ * Deletes peer id and its blobs (ON DELETE CASCADE). Returns 0,
+ * PK_ERR_NOT_FOUND, PK_ERR_STORE.
+ */
+int	store_peer_delete(struct store *, int64_t id);
+
+/*
+ * In one transaction, saves remaining, disabled_by, last_seen, last_check
+ * and last_check_ok of n peers (rows gone meanwhile are skipped) and
+ * marks this node alive at now. Returns 0, PK_ERR_NOT_FOUND (no self row:
+ * store_self_init() was not called), PK_ERR_INVALID_ARG, PK_ERR_STORE.
+ */
+int	store_liveness_save(struct store *, struct peer *const *peers,
+	    size_t n, int64_t now);
+
+/*
+ * Stores (or replaces) blob blob_id of peer_id. Returns 0,
+ * PK_ERR_NOT_FOUND (no such peer), PK_ERR_INVALID_ARG (empty data, id not
+ * 1..128 bytes), PK_ERR_STORE (a full disk among others).
+ */
+int	store_blob_put(struct store *, int64_t peer_id, const char *blob_id,
+	    const void *data, size_t len, int64_t now);
+
+/* Deletes one blob. Returns 0, PK_ERR_NOT_FOUND, PK_ERR_STORE. */
+int	store_blob_delete(struct store *, int64_t peer_id, const char *blob_id);
+
+/*
+ * Sets *out to an allocated array of peer_id's *n blobs, by id (NULL and
+ * 0 if none). Returns 0, PK_ERR_ALLOC, PK_ERR_STORE. Free with
+ * store_blobs_free().
+ */
+int	store_blobs_get(struct store *, int64_t peer_id,
+	    struct store_blob **out, size_t *n);
+
+/* Frees what store_blobs_get() returned. */
+void	store_blobs_free(struct store_blob *, size_t n);
+
+/* Returns the number of blobs of peer_id (>= 0), or PK_ERR_STORE. */
+int	store_blob_count(struct store *, int64_t peer_id);
+
+/*
+ * Appends an audit event. peer, address and detail may be NULL (stored as
+ * ""); kind may not. Returns 0, PK_ERR_INVALID_ARG, PK_ERR_STORE.
+ */
+int	store_event(struct store *, int64_t at, const char *peer,
+	    const char *kind, const char *address, const char *detail);
+
+/*
+ * Calls cb for the newest f->limit events matching f (NULL: all), oldest
+ * first. A non-zero return from cb stops and is returned. cb must not call
+ * store_events_query(). Returns 0, PK_ERR_STORE, PK_ERR_INVALID_ARG.
+ */
+int	store_events_query(struct store *, const struct store_event_filter *f,
+	    int (*cb)(const struct store_event_row *, void *), void *arg);
+
+/*
+ * Deletes the events older than before (at < before); the count in
+ * *deleted if not NULL. Returns 0 or PK_ERR_STORE.
+ */
+int	store_events_prune(struct store *, int64_t before, int *deleted);
+
+#endif /* STORE_H */

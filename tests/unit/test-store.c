@@ -1,0 +1,1993 @@
+/*
+ * test-store.c: peerkeyd's store (src/node/store.c) on real sqlite files.
+ *
+ * Round trips of every table; the refusals at open (newer schema, garbage,
+ * a damaged page); nested transactions. Then the robustness checklist
+ * (TESTING.md #6 and #7):
+ *
+ *  - fault injection, after SQLite's own I/O-error tests: a VFS shim over
+ *    the unix VFS fails the Nth xWrite/xSync/xTruncate (once with an I/O
+ *    error, or from then on with "disk full") for N = 1, 2, ... until the
+ *    operation succeeds; after each run the database, reopened without the
+ *    shim, passes integrity_check and holds exactly the old state or
+ *    exactly the new one, and the new one whenever the store said yes;
+ *  - a real full disk: a 256 KiB tmpfs (in a private mount namespace, so
+ *    it goes away with the child that mounted it, whatever happens);
+ *  - kill -9 of a writer at random moments: every acknowledged write is
+ *    there afterwards.
+ *
+ * Also prints figures (deposits/s with synchronous=FULL on this disk).
+ * Test code may use sqlite directly: to forge and to inspect databases.
+ */
+#include "config.h"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "pk_err.h"
+#include "node.h"
+#include "store.h"
+#include "test_helper.h"
+
+/* ------------------------------------------------------------------ */
+/* Helpers */
+
+/*
+ * Makes a fresh directory under the test's tmpdir. Returns its path in a
+ * static buffer, one of four used in turn.
+ */
+static const char *
+newdir(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *
+newdir(const char *fmt, ...)
+{
+	static char	 paths[4][PATH_MAX];
+	static int	 next;
+	char		 name[256], *path;
+	va_list		 ap;
+
+	path = paths[next++ % 4];
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	snprintf(path, PATH_MAX, "%s/%s", test_tmpdir(), name);
+	if (mkdir(path, 0700) == -1) {
+		perror(path);
+		exit(99);
+	}
+	return path;
+}
+
+/* Opens dir's store or fails the test; returns NULL on failure. */
+static struct store *
+xopen(const char *dir)
+{
+	struct store	*s = NULL;
+	char		*cause = NULL;
+	int		 r;
+
+	r = store_open(dir, &s, &cause);
+	if (r != 0)
+		test_diag("store_open %s: %d %s", dir, r,
+		    cause ? cause : "");
+	ASSERT_INT_EQ(r, 0);
+	free(cause);
+	return s;
+}
+
+/* Fills p with peer number i; every field differs with i. */
+static void
+mkpeer(struct peer *p, int i)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "peer-%d", i);
+	snprintf(p->node_keyid, sizeof(p->node_keyid), "%064x", i + 1);
+	snprintf(p->boot_keyid, sizeof(p->boot_keyid), "b%063x", i + 1);
+	snprintf(p->addresses, sizeof(p->addresses),
+	    "192.0.2.%d:4141 [2001:db8::%x]:4141", i % 250 + 1, i + 1);
+	snprintf(p->checker, sizeof(p->checker), "fping -q %%(host)s #%d", i);
+	p->timeout = 300000 + i;
+	p->interval = 60000 + i;
+	p->extended_timeout = 900000 + i;
+	p->approval_delay = i % 2 ? 5000 + i : 0;
+	p->approval_duration = 1000 + i;
+	p->approved_by_default = i % 2;
+	p->require_notice = (i / 2) % 2;
+	p->disabled_by = i % 3;
+	p->remaining = 250000 + i;
+	p->last_seen = 1700000000000LL + i;
+	p->last_check = 1700000001000LL + i;
+	p->last_check_ok = (i + 1) % 2;
+}
+
+/* Asserts that every persistent field of a and b is equal. */
+static void
+peer_assert_eq(const struct peer *a, const struct peer *b)
+{
+	ASSERT_INT_EQ(a->id, b->id);
+	ASSERT_STR_EQ(a->name, b->name);
+	ASSERT_STR_EQ(a->node_keyid, b->node_keyid);
+	ASSERT_STR_EQ(a->boot_keyid, b->boot_keyid);
+	ASSERT_STR_EQ(a->addresses, b->addresses);
+	ASSERT_STR_EQ(a->checker, b->checker);
+	ASSERT_INT_EQ(a->timeout, b->timeout);
+	ASSERT_INT_EQ(a->interval, b->interval);
+	ASSERT_INT_EQ(a->extended_timeout, b->extended_timeout);
+	ASSERT_INT_EQ(a->approval_delay, b->approval_delay);
+	ASSERT_INT_EQ(a->approval_duration, b->approval_duration);
+	ASSERT_INT_EQ(a->approved_by_default, b->approved_by_default);
+	ASSERT_INT_EQ(a->require_notice, b->require_notice);
+	ASSERT_INT_EQ(a->disabled_by, b->disabled_by);
+	ASSERT_INT_EQ(a->remaining, b->remaining);
+	ASSERT_INT_EQ(a->last_seen, b->last_seen);
+	ASSERT_INT_EQ(a->last_check, b->last_check);
+	ASSERT_INT_EQ(a->last_check_ok, b->last_check_ok);
+	ASSERT_INT_EQ(a->nblobs, b->nblobs);
+}
+
+/* What store_peer_load_all() gave, in order. */
+struct loaded {
+	struct peer	*p[512];
+	int		 n;
+	int		 stop_at;	/* return 77 at this index; -1 never */
+};
+
+/* store_peer_load_all() callback: keeps the peers. */
+static int
+load_cb(struct peer *p, void *arg)
+{
+	struct loaded	*l = arg;
+
+	if (l->n == l->stop_at) {
+		free(p);
+		return 77;
+	}
+	if (l->n >= (int)(sizeof(l->p) / sizeof(l->p[0]))) {
+		free(p);
+		return -1;
+	}
+	l->p[l->n++] = p;
+	return 0;
+}
+
+/* Loads every peer into l. */
+static int
+load(struct store *s, struct loaded *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->stop_at = -1;
+	return store_peer_load_all(s, load_cb, l);
+}
+
+/* Frees what load() kept. */
+static void
+load_free(struct loaded *l)
+{
+	int	i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->p[i]);
+	l->n = 0;
+}
+
+/* Events collected by a query. */
+struct evlist {
+	int64_t	 id[2048];
+	int64_t	 at[2048];
+	char	 text[2048][64];	/* "peer/kind/address/detail" */
+	int	 n;
+	int	 stop_at;
+};
+
+/* store_events_query() callback: keeps the rows. */
+static int
+ev_cb(const struct store_event_row *row, void *arg)
+{
+	struct evlist	*l = arg;
+
+	if (l->n == l->stop_at)
+		return 55;
+	if (l->n >= 2048)
+		return -1;
+	l->id[l->n] = row->id;
+	l->at[l->n] = row->at;
+	snprintf(l->text[l->n], sizeof(l->text[0]), "%s/%s/%s/%s",
+	    row->peer, row->kind, row->address, row->detail);
+	l->n++;
+	return 0;
+}
+
+/* store_events_query() callback: counts the rows. */
+static int
+count_cb(const struct store_event_row *row, void *arg)
+{
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* Runs a query into l. */
+static int
+evq(struct store *s, const char *peer, const char *kind, int64_t since,
+    int64_t until, size_t limit, struct evlist *l)
+{
+	struct store_event_filter	f;
+
+	memset(&f, 0, sizeof(f));
+	f.peer = peer;
+	f.kind = kind;
+	f.since = since;
+	f.until = until;
+	f.limit = limit;
+	l->n = 0;
+	l->stop_at = -1;
+	return store_events_query(s, &f, ev_cb, l);
+}
+
+/* Fills buf with len bytes derived from seed. */
+static void
+fill(uint8_t *buf, size_t len, unsigned seed)
+{
+	size_t	i;
+	uint32_t x = seed * 2654435761u + 1;
+
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = x & 0xff;
+	}
+}
+
+/* Runs one SQL statement on dir's database directly (forging). */
+static int
+raw_exec(const char *dir, const char *sql)
+{
+	sqlite3	*db;
+	char	 path[PATH_MAX];
+	int	 rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(db);
+		return -1;
+	}
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* Returns PRAGMA user_version of dir's database, read directly. */
+static int
+raw_user_version(const char *dir)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	char		 path[PATH_MAX];
+	int		 v = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) ==
+	    SQLITE_OK && sqlite3_prepare_v2(db, "PRAGMA user_version", -1,
+	    &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return v;
+}
+
+/*
+ * The whole content of dir's database as text (user_version and every
+ * row of every table), to compare states. Caller frees.
+ */
+static char *
+digest(const char *dir)
+{
+	static const char *const q[] = {
+		"PRAGMA user_version",
+		"SELECT * FROM self ORDER BY id",
+		"SELECT * FROM peers ORDER BY id",
+		"SELECT * FROM blobs ORDER BY peer_id, blob_id",
+		"SELECT * FROM events ORDER BY id",
+	};
+	sqlite3			*db = NULL;
+	sqlite3_stmt		*st;
+	const unsigned char	*b;
+	char			 path[PATH_MAX];
+	char			*buf = NULL;
+	size_t			 i, len = 0;
+	FILE			*f;
+	int			 c, j, n;
+
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		exit(99);
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
+		fprintf(f, "cannot open: %s\n", sqlite3_errmsg(db));
+		goto out;
+	}
+	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		fprintf(f, "%s:\n", q[i]);
+		if (sqlite3_prepare_v2(db, q[i], -1, &st, NULL) != SQLITE_OK) {
+			fprintf(f, "  (none)\n");
+			continue;
+		}
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			n = sqlite3_column_count(st);
+			for (c = 0; c < n; c++) {
+				switch (sqlite3_column_type(st, c)) {
+				case SQLITE_NULL:
+					fprintf(f, "|NULL");
+					break;
+				case SQLITE_BLOB:
+					b = sqlite3_column_blob(st, c);
+					fprintf(f, "|x");
+					for (j = 0; j < sqlite3_column_bytes(st,
+					    c); j++)
+						fprintf(f, "%02x", b[j]);
+					break;
+				default:
+					fprintf(f, "|%s",
+					    sqlite3_column_text(st, c));
+				}
+			}
+			fprintf(f, "\n");
+		}
+		sqlite3_finalize(st);
+	}
+out:
+	sqlite3_close(db);
+	fclose(f);
+	return buf;
+}
+
+/* Copies file from/name to to/name (a missing file is fine). */
+static void
+copy_file(const char *from, const char *to, const char *name)
+{
+	char	 a[PATH_MAX], b[PATH_MAX], buf[65536];
+	ssize_t	 n;
+	int	 in, out;
+
+	snprintf(a, sizeof(a), "%s/%s", from, name);
+	snprintf(b, sizeof(b), "%s/%s", to, name);
+	if ((in = open(a, O_RDONLY)) == -1)
+		return;
+	if ((out = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
+		exit(99);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			exit(99);
+	close(in);
+	close(out);
+}
+
+/* Reads a whole small file into buf; returns its length or -1. */
+static ssize_t
+slurp(const char *path, char *buf, size_t len)
+{
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return -1;
+	n = read(fd, buf, len);
+	close(fd);
+	return n;
+}
+
+/* Milliseconds of CLOCK_MONOTONIC, for the figures. */
+static double
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* ------------------------------------------------------------------ */
+/* The fault-injecting VFS */
+
+static sqlite3_vfs	*real_vfs;
+static sqlite3_vfs	 fault_vfs;
+static int		 fault_at;	/* fail call number fault_at; 0 off */
+static int		 fault_calls;	/* write/sync/truncate calls seen */
+static int		 fault_full;	/* SQLITE_FULL from then on */
+static int		 fault_hits;	/* calls failed */
+
+struct fault_file {
+	sqlite3_file	 base;
+	sqlite3_file	*real;
+};
+#define REAL(f)	(((struct fault_file *)(f))->real)
+
+/* Is this write/sync/truncate the one to fail (or one after it)? */
+static int
+fault_now(void)
+{
+	if (fault_at == 0)
+		return 0;
+	fault_calls++;
+	if (fault_calls == fault_at || (fault_full && fault_calls > fault_at)) {
+		fault_hits++;
+		return 1;
+	}
+	return 0;
+}
+
+/* Arms the shim: fail call n (and, if full, every call after it). */
+static void
+fault_arm(int n, int full)
+{
+	fault_at = n;
+	fault_calls = 0;
+	fault_full = full;
+	fault_hits = 0;
+}
+
+static int
+f_close(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xClose(REAL(f));
+}
+
+static int
+f_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
+{
+	return REAL(f)->pMethods->xRead(REAL(f), buf, n, off);
+}
+
+static int
+f_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
+{
+	if (fault_now())
+		return fault_full ? SQLITE_FULL : SQLITE_IOERR_WRITE;
+	return REAL(f)->pMethods->xWrite(REAL(f), buf, n, off);
+}
+
+static int
+f_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+	if (fault_now())
+		return fault_full ? SQLITE_FULL : SQLITE_IOERR_TRUNCATE;
+	return REAL(f)->pMethods->xTruncate(REAL(f), size);
+}
+
+static int
+f_sync(sqlite3_file *f, int flags)
+{
+	if (fault_now())
+		return SQLITE_IOERR_FSYNC;
+	return REAL(f)->pMethods->xSync(REAL(f), flags);
+}
+
+static int
+f_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+	return REAL(f)->pMethods->xFileSize(REAL(f), size);
+}
+
+static int
+f_lock(sqlite3_file *f, int l)
+{
+	return REAL(f)->pMethods->xLock(REAL(f), l);
+}
+
+static int
+f_unlock(sqlite3_file *f, int l)
+{
+	return REAL(f)->pMethods->xUnlock(REAL(f), l);
+}
+
+static int
+f_check(sqlite3_file *f, int *out)
+{
+	return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
+}
+
+static int
+f_fcntl(sqlite3_file *f, int op, void *arg)
+{
+	return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
+}
+
+static int
+f_sector(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xSectorSize(REAL(f));
+}
+
+static int
+f_dev(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+}
+
+static int
+f_shmmap(sqlite3_file *f, int pg, int sz, int ext, void volatile **pp)
+{
+	return REAL(f)->pMethods->xShmMap(REAL(f), pg, sz, ext, pp);
+}
+
+static int
+f_shmlock(sqlite3_file *f, int off, int n, int flags)
+{
+	return REAL(f)->pMethods->xShmLock(REAL(f), off, n, flags);
+}
+
+static void
+f_shmbarrier(sqlite3_file *f)
+{
+	REAL(f)->pMethods->xShmBarrier(REAL(f));
+}
+
+static int
+f_shmunmap(sqlite3_file *f, int del)
+{
+	return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
+}
+
+static int
+f_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **pp)
+{
+	return REAL(f)->pMethods->xFetch(REAL(f), off, n, pp);
+}
+
+static int
+f_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
+{
+	return REAL(f)->pMethods->xUnfetch(REAL(f), off, p);
+}
+
+static const sqlite3_io_methods fault_io = {
+	3, f_close, f_read, f_write, f_truncate, f_sync, f_size, f_lock,
+	f_unlock, f_check, f_fcntl, f_sector, f_dev, f_shmmap, f_shmlock,
+	f_shmbarrier, f_shmunmap, f_fetch, f_unfetch
+};
+
+/* xOpen of the shim: the unix VFS's file behind ours. */
+static int
+f_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,
+    int *outflags)
+{
+	struct fault_file	*ff = (struct fault_file *)f;
+	int			 rc;
+
+	ff->real = (sqlite3_file *)(ff + 1);
+	rc = real_vfs->xOpen(real_vfs, name, ff->real, flags, outflags);
+	f->pMethods = ff->real->pMethods != NULL ? &fault_io : NULL;
+	return rc;
+}
+
+/* Registers "faulty", a copy of the default VFS with our xOpen. */
+static void
+fault_register(void)
+{
+	real_vfs = sqlite3_vfs_find(NULL);
+	fault_vfs = *real_vfs;
+	fault_vfs.zName = "faulty";
+	fault_vfs.pNext = NULL;
+	fault_vfs.szOsFile = sizeof(struct fault_file) + real_vfs->szOsFile;
+	fault_vfs.xOpen = f_open;
+	if (sqlite3_vfs_register(&fault_vfs, 0) != SQLITE_OK)
+		exit(99);
+}
+
+/* ------------------------------------------------------------------ */
+/* Basic behaviour */
+
+/* Counts schema/NNN-*.sql files in the source tree. */
+static int
+count_schema_files(void)
+{
+	char		 path[PATH_MAX];
+	struct dirent	*de;
+	DIR		*d;
+	size_t		 len;
+	int		 n = 0;
+
+	snprintf(path, sizeof(path), "%s/schema", test_srcdir());
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len > 8 && de->d_name[3] == '-' &&
+		    strcmp(de->d_name + len - 4, ".sql") == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void
+test_open(void)
+{
+	struct store	*s = NULL;
+	struct stat	 sb;
+	char		 path[PATH_MAX], *cause = NULL;
+	const char	*dir;
+	mode_t		 old;
+	size_t		 i;
+	int		 r;
+
+	TEST_START("migrations: embedded in order, one per schema file");
+	ASSERT_INT_EQ(store_nmigrations, count_schema_files());
+	for (i = 0; i < store_nmigrations; i++) {
+		ASSERT_INT_EQ(store_migrations[i].version, (int)i + 1);
+		ASSERT_STR_CONTAINS(store_migrations[i].sql,
+		    "PRAGMA user_version");
+	}
+	TEST_DONE();
+
+	TEST_START("open fresh: file 0600, WAL, user_version = migrations");
+	dir = newdir("fresh");
+	old = umask(022);
+	s = xopen(dir);
+	ASSERT_INT_EQ(umask(old), 022);
+	ASSERT_PTR_NE(s, NULL);
+	ASSERT_TRUE(store_integrity_ok(s));
+	ASSERT_INT_EQ(store_blob_count(s, 1), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
+	ASSERT_INT_EQ(stat(path, &sb), 0);
+	ASSERT_INT_EQ(sb.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s/%s-wal", dir, STORE_DB_NAME);
+	ASSERT_INT_EQ(stat(path, &sb), 0);	/* WAL mode */
+	ASSERT_INT_EQ(sb.st_mode & 0777, 0600);
+	store_close(s);
+	ASSERT_INT_EQ(raw_user_version(dir),
+	    store_migrations[store_nmigrations - 1].version);
+	TEST_DONE();
+
+	TEST_START("open: missing directory, not a directory");
+	r = store_open("/nonexistent/peerkey", &s, &cause);
+	ASSERT_INT_EQ(r, PK_ERR_SYSTEM);
+	ASSERT_PTR_EQ(s, NULL);
+	ASSERT_STR_CONTAINS(cause, "/nonexistent/peerkey");
+	free(cause);
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
+	r = store_open(path, &s, &cause);
+	ASSERT_INT_EQ(r, PK_ERR_INVALID_ARG);
+	ASSERT_STR_CONTAINS(cause, "not a directory");
+	free(cause);
+	TEST_DONE();
+}
+
+static void
+test_refusals(void)
+{
+	struct store	*s = NULL;
+	static char	 before[262144], after[262144];
+	char		 path[PATH_MAX], *cause = NULL;
+	uint8_t		 junk[8192];
+	ssize_t		 n1, n2;
+	const char	*dir;
+	int		 fd, i, r;
+
+	TEST_START("open refuses a newer schema, without touching it");
+	dir = newdir("newer");
+	s = xopen(dir);
+	ASSERT_INT_EQ(store_event(s, 1, "p", "k", NULL, NULL), 0);
+	store_close(s);
+	ASSERT_INT_EQ(raw_exec(dir, "PRAGMA user_version = 99"), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
+	n1 = slurp(path, before, sizeof(before));
+	ASSERT_TRUE(n1 > 0);
+	r = store_open(dir, &s, &cause);
+	ASSERT_INT_EQ(r, PK_ERR_BAD_VERSION);
+	ASSERT_PTR_EQ(s, NULL);
+	ASSERT_STR_CONTAINS(cause, "database schema 99 is newer than this "
+	    "peerkeyd (knows up to 1): refusing to touch it");
+	free(cause);
+	n2 = slurp(path, after, sizeof(after));
+	ASSERT_INT_EQ(n1, n2);
+	ASSERT_MEM_EQ(before, after, n1 > 0 ? (size_t)n1 : 0);
+	ASSERT_INT_EQ(raw_user_version(dir), 99);
+	TEST_DONE();
+
+	TEST_START("open refuses a file of garbage, cleanly");
+	dir = newdir("garbage");
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
+	fill(junk, sizeof(junk), 42);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	ASSERT_INT_EQ(write(fd, junk, sizeof(junk)), sizeof(junk));
+	close(fd);
+	r = store_open(dir, &s, &cause);
+	ASSERT_INT_EQ(r, PK_ERR_BAD_FORMAT);
+	ASSERT_PTR_EQ(s, NULL);
+	ASSERT_STR_CONTAINS(cause, "not a database");
+	free(cause);
+	n1 = slurp(path, after, sizeof(after));
+	ASSERT_INT_EQ(n1, sizeof(junk));
+	ASSERT_MEM_EQ(after, junk, sizeof(junk));	/* left alone */
+	TEST_DONE();
+
+	TEST_START("open refuses a database with a damaged page");
+	dir = newdir("damaged");
+	s = xopen(dir);
+	ASSERT_INT_EQ(store_begin(s), 0);
+	for (i = 0; i < 400; i++)
+		ASSERT_INT_EQ(store_event(s, i, "peer", "heartbeat",
+		    "192.0.2.1", "a detail long enough to fill some pages"),
+		    0);
+	ASSERT_INT_EQ(store_commit(s), 0);
+	store_close(s);
+	free(digest(dir));	/* checkpoints the WAL into the file */
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
+	fd = open(path, O_WRONLY);
+	fill(junk, 512, 7);
+	junk[0] = 0xff;		/* no b-tree page type */
+	/* Page 1 holds the header and sqlite_schema; damage page 4. */
+	ASSERT_INT_EQ(pwrite(fd, junk, 512, 3 * 4096), 512);
+	close(fd);
+	r = store_open(dir, &s, &cause);
+	ASSERT_INT_EQ(r, PK_ERR_BAD_FORMAT);
+	ASSERT_PTR_EQ(s, NULL);
+	ASSERT_TRUE(cause != NULL && (strstr(cause, "corrupt") != NULL ||
+	    strstr(cause, "malformed") != NULL));
+	if (cause != NULL)
+		test_diag("damaged page: %s", cause);
+	free(cause);
+	TEST_DONE();
+}
+
+static void
+test_self(void)
+{
+	struct store	*s;
+	char		*cause = NULL;
+	const char	*dir;
+	int64_t		 last = -1;
+	char		 k1[65], k2[65];
+
+	memset(k1, 'a', 64);
+	k1[64] = '\0';
+	memset(k2, 'b', 64);
+	k2[64] = '\0';
+
+	TEST_START("self: first use, previous alive mark, wrong key");
+	dir = newdir("self");
+	s = xopen(dir);
+	ASSERT_INT_EQ(store_self_init(s, k1, 1000, &last, &cause), 0);
+	ASSERT_INT_EQ(last, 0);
+	ASSERT_INT_EQ(store_self_init(s, k1, 2000, &last, &cause), 0);
+	ASSERT_INT_EQ(last, 1000);
+	ASSERT_INT_EQ(store_liveness_save(s, NULL, 0, 3000), 0);
+	store_close(s);
+	s = xopen(dir);
+	ASSERT_INT_EQ(store_self_init(s, k2, 4000, &last, &cause),
+	    PK_ERR_KEY);
+	ASSERT_STR_CONTAINS(cause, k1);
+	ASSERT_STR_CONTAINS(cause, k2);
+	free(cause);
+	cause = NULL;
+	ASSERT_INT_EQ(store_self_init(s, k1, 5000, &last, &cause), 0);
+	ASSERT_INT_EQ(last, 3000);	/* the refusal changed nothing */
+	ASSERT_INT_EQ(store_self_init(s, "", 5000, &last, &cause),
+	    PK_ERR_INVALID_ARG);
+	store_close(s);
+
+	s = xopen(newdir("noself"));
+	ASSERT_INT_EQ(store_liveness_save(s, NULL, 0, 1), PK_ERR_NOT_FOUND);
+	store_close(s);
+	TEST_DONE();
+}
+
+static void
+test_peers(void)
+{
+	struct store	*s;
+	struct loaded	 l;
+	struct peer	 p[4], q;
+	const char	*dir;
+	int		 i;
+
+	TEST_START("peers: insert, load every field, reopen");
+	dir = newdir("peers");
+	s = xopen(dir);
+	for (i = 0; i < 4; i++) {
+		mkpeer(&p[i], i);
+		p[i].id = -1;
+	}
+	p[3].node_keyid[0] = '\0';	/* a Mandos client: no node key */
+	for (i = 0; i < 4; i++) {
+		ASSERT_INT_EQ(store_peer_insert(s, &p[i], 1000 + i), 0);
+		ASSERT_TRUE(p[i].id > 0);
+	}
+	ASSERT_TRUE(p[0].id != p[1].id);
+	store_close(s);
+	s = xopen(dir);
+	ASSERT_INT_EQ(load(s, &l), 0);
+	ASSERT_INT_EQ(l.n, 4);
+	for (i = 0; i < l.n && i < 4; i++) {
+		peer_assert_eq(l.p[i], &p[i]);
+		ASSERT_INT_EQ(l.p[i]->expires, 0);
+		ASSERT_PTR_EQ(l.p[i]->cc, NULL);
+	}
+	load_free(&l);
+	TEST_DONE();
+
+	TEST_START("peers: a callback's non-zero return stops the walk");
+	memset(&l, 0, sizeof(l));
+	l.stop_at = 2;
+	ASSERT_INT_EQ(store_peer_load_all(s, load_cb, &l), 77);
+	ASSERT_INT_EQ(l.n, 2);
+	load_free(&l);	/* the rest were freed by the store (ASan) */
+	TEST_DONE();
+
+	TEST_START("peers: update writes every persistent field");
+	mkpeer(&q, 100);
+	q.id = p[1].id;
+	q.node_keyid[0] = '\0';
+	ASSERT_INT_EQ(store_peer_update(s, &q), 0);
+	ASSERT_INT_EQ(load(s, &l), 0);
+	ASSERT_INT_EQ(l.n, 4);
+	if (l.n == 4)
+		peer_assert_eq(l.p[1], &q);
+	load_free(&l);
+	q.node_keyid[0] = 'f';	/* back to a node key: not NULL again */
+	q.node_keyid[1] = '\0';
+	ASSERT_INT_EQ(store_peer_update(s, &q), 0);
+	ASSERT_INT_EQ(load(s, &l), 0);
+	if (l.n == 4)
+		ASSERT_STR_EQ(l.p[1]->node_keyid, "f");
+	load_free(&l);
+	q.id = 9999;
+	ASSERT_INT_EQ(store_peer_update(s, &q), PK_ERR_NOT_FOUND);
+	TEST_DONE();
+
+	TEST_START("peers: duplicate name, node key, boot key: EXISTS");
+	mkpeer(&q, 50);
+	snprintf(q.name, sizeof(q.name), "%s", p[0].name);
+	ASSERT_INT_EQ(store_peer_insert(s, &q, 1), PK_ERR_EXISTS);
+	mkpeer(&q, 50);
+	snprintf(q.node_keyid, sizeof(q.node_keyid), "%s", p[0].node_keyid);
+	ASSERT_INT_EQ(store_peer_insert(s, &q, 1), PK_ERR_EXISTS);
+	mkpeer(&q, 50);
+	snprintf(q.boot_keyid, sizeof(q.boot_keyid), "%s", p[2].boot_keyid);
+	ASSERT_INT_EQ(store_peer_insert(s, &q, 1), PK_ERR_EXISTS);
+	ASSERT_TRUE(strlen(store_errmsg(s)) > 0);
+	mkpeer(&q, 51);
+	q.node_keyid[0] = '\0';	/* two peers without node key: fine */
+	ASSERT_INT_EQ(store_peer_insert(s, &q, 1), 0);
+	mkpeer(&q, 0);	/* renaming onto another's name */
+	q.id = p[0].id;
+	snprintf(q.name, sizeof(q.name), "%s", p[2].name);
+	ASSERT_INT_EQ(store_peer_update(s, &q), PK_ERR_EXISTS);
+	TEST_DONE();
+
+	TEST_START("peers: values the schema refuses: INVALID_ARG");
+	mkpeer(&q, 60);
+	q.name[0] = '\0';
+	ASSERT_INT_EQ(store_peer_insert(s, &q, 1), PK_ERR_INVALID_ARG);
+	mkpeer(&q, 60);
+	q.boot_keyid[10] = '\0';
+	ASSERT_INT_EQ(store_peer_insert(s, &q, 1), PK_ERR_INVALID_ARG);
+	mkpeer(&q, 60);
+	q.timeout = 0;
+	ASSERT_INT_EQ(store_peer_insert(s, &q, 1), PK_ERR_INVALID_ARG);
+	mkpeer(&q, 60);
+	q.remaining = (uint64_t)INT64_MAX + 1;
+	ASSERT_INT_EQ(store_peer_insert(s, &q, 1), PK_ERR_INVALID_ARG);
+	mkpeer(&q, 60);
+	q.disabled_by = 3;
+	ASSERT_INT_EQ(store_peer_insert(s, &q, 1), PK_ERR_INVALID_ARG);
+	mkpeer(&q, 60);
+	memset(q.name, 'x', sizeof(q.name));	/* not terminated */
+	ASSERT_INT_EQ(store_peer_insert(s, &q, 1), PK_ERR_INVALID_ARG);
+	ASSERT_INT_EQ(load(s, &l), 0);
+	ASSERT_INT_EQ(l.n, 5);	/* none of those got in */
+	load_free(&l);
+	TEST_DONE();
+
+	TEST_START("peers: delete, then NOT_FOUND");
+	ASSERT_INT_EQ(store_peer_delete(s, p[2].id), 0);
+	ASSERT_INT_EQ(store_peer_delete(s, p[2].id), PK_ERR_NOT_FOUND);
+	ASSERT_INT_EQ(load(s, &l), 0);
+	ASSERT_INT_EQ(l.n, 4);
+	for (i = 0; i < l.n; i++)
+		ASSERT_INT_NE(l.p[i]->id, p[2].id);
+	load_free(&l);
+	/* Its name and keys are free again. */
+	p[2].id = 0;
+	ASSERT_INT_EQ(store_peer_insert(s, &p[2], 1), 0);
+	store_close(s);
+	TEST_DONE();
+}
+
+static void
+test_blobs(void)
+{
+	struct store		*s;
+	struct store_blob	*b = NULL;
+	struct loaded		 l;
+	struct peer		 p, p2;
+	uint8_t			 d1[300], d2[5000];
+	char			 id[STORE_BLOB_ID_MAX + 2];
+	size_t			 n = 99;
+
+	TEST_START("blobs: put, replace, get, count, delete");
+	s = xopen(newdir("blobs"));
+	mkpeer(&p, 1);
+	mkpeer(&p2, 2);
+	ASSERT_INT_EQ(store_peer_insert(s, &p, 1), 0);
+	ASSERT_INT_EQ(store_peer_insert(s, &p2, 1), 0);
+	fill(d1, sizeof(d1), 1);
+	fill(d2, sizeof(d2), 2);
+	ASSERT_INT_EQ(store_blobs_get(s, p.id, &b, &n), 0);
+	ASSERT_PTR_EQ(b, NULL);
+	ASSERT_INT_EQ(n, 0);
+	ASSERT_INT_EQ(store_blob_put(s, p.id, "disk-b", d1, sizeof(d1), 10),
+	    0);
+	ASSERT_INT_EQ(store_blob_put(s, p.id, "disk-a", d2, sizeof(d2), 20),
+	    0);
+	ASSERT_INT_EQ(store_blob_put(s, p2.id, "disk-a", d1, 1, 30), 0);
+	ASSERT_INT_EQ(store_blob_count(s, p.id), 2);
+	ASSERT_INT_EQ(store_blob_count(s, p2.id), 1);
+	ASSERT_INT_EQ(store_blobs_get(s, p.id, &b, &n), 0);
+	ASSERT_INT_EQ(n, 2);
+	if (n == 2) {
+		ASSERT_STR_EQ(b[0].id, "disk-a");
+		ASSERT_INT_EQ(b[0].len, sizeof(d2));
+		ASSERT_MEM_EQ(b[0].data, d2, sizeof(d2));
+		ASSERT_INT_EQ(b[0].deposited_at, 20);
+		ASSERT_STR_EQ(b[1].id, "disk-b");
+		ASSERT_INT_EQ(b[1].len, sizeof(d1));
+		ASSERT_MEM_EQ(b[1].data, d1, sizeof(d1));
+		ASSERT_INT_EQ(b[1].deposited_at, 10);
+	}
+	store_blobs_free(b, n);
+	/* Replace. */
+	ASSERT_INT_EQ(store_blob_put(s, p.id, "disk-b", d2, 77, 40), 0);
+	ASSERT_INT_EQ(store_blob_count(s, p.id), 2);
+	ASSERT_INT_EQ(store_blobs_get(s, p.id, &b, &n), 0);
+	if (n == 2) {
+		ASSERT_INT_EQ(b[1].len, 77);
+		ASSERT_MEM_EQ(b[1].data, d2, 77);
+		ASSERT_INT_EQ(b[1].deposited_at, 40);
+	}
+	store_blobs_free(b, n);
+	ASSERT_INT_EQ(load(s, &l), 0);
+	if (l.n == 2) {
+		ASSERT_INT_EQ(l.p[0]->nblobs, 2);
+		ASSERT_INT_EQ(l.p[1]->nblobs, 1);
+	}
+	load_free(&l);
+	/* Delete. */
+	ASSERT_INT_EQ(store_blob_delete(s, p.id, "disk-a"), 0);
+	ASSERT_INT_EQ(store_blob_delete(s, p.id, "disk-a"), PK_ERR_NOT_FOUND);
+	ASSERT_INT_EQ(store_blob_delete(s, 9999, "disk-b"), PK_ERR_NOT_FOUND);
+	ASSERT_INT_EQ(store_blob_count(s, p.id), 1);
+	TEST_DONE();
+
+	TEST_START("blobs: unknown peer, empty data, bad ids refused");
+	ASSERT_INT_EQ(store_blob_put(s, 9999, "x", d1, 1, 1), PK_ERR_NOT_FOUND);
+	ASSERT_INT_EQ(store_blob_put(s, p.id, "x", d1, 0, 1),
+	    PK_ERR_INVALID_ARG);
+	ASSERT_INT_EQ(store_blob_put(s, p.id, "x", NULL, 1, 1),
+	    PK_ERR_INVALID_ARG);
+	ASSERT_INT_EQ(store_blob_put(s, p.id, "", d1, 1, 1),
+	    PK_ERR_INVALID_ARG);
+	memset(id, 'i', sizeof(id));
+	id[STORE_BLOB_ID_MAX + 1] = '\0';	/* 129 bytes */
+	ASSERT_INT_EQ(store_blob_put(s, p.id, id, d1, 1, 1),
+	    PK_ERR_INVALID_ARG);
+	id[STORE_BLOB_ID_MAX] = '\0';		/* 128 bytes: fine */
+	ASSERT_INT_EQ(store_blob_put(s, p.id, id, d1, 1, 1), 0);
+	ASSERT_INT_EQ(store_blob_count(s, 9999), 0);
+	TEST_DONE();
+
+	TEST_START("blobs: go with their peer (ON DELETE CASCADE)");
+	ASSERT_INT_EQ(store_blob_count(s, p.id), 2);
+	ASSERT_INT_EQ(store_peer_delete(s, p.id), 0);
+	ASSERT_INT_EQ(store_blob_count(s, p.id), 0);
+	ASSERT_INT_EQ(store_blobs_get(s, p.id, &b, &n), 0);
+	ASSERT_INT_EQ(n, 0);
+	ASSERT_INT_EQ(store_blob_count(s, p2.id), 1);
+	ASSERT_TRUE(store_integrity_ok(s));
+	store_close(s);
+	TEST_DONE();
+}
+
+static void
+test_events(void)
+{
+	struct store		*s;
+	struct evlist		*l;
+	struct store_event_filter f;
+	int			 i, n;
+	char			 det[16];
+
+	l = calloc(1, sizeof(*l));
+	TEST_START("events: insert and query by peer, kind, time, limit");
+	s = xopen(newdir("events"));
+	for (i = 0; i < 12; i++) {
+		snprintf(det, sizeof(det), "d%d", i);
+		ASSERT_INT_EQ(store_event(s, 1000 + i * 10,
+		    i % 2 ? "alpha" : "beta", i % 3 == 0 ? "released" :
+		    "heartbeat", i == 4 ? NULL : "192.0.2.7", det), 0);
+	}
+	ASSERT_INT_EQ(store_event(s, 5, NULL, "started", NULL, NULL), 0);
+	ASSERT_INT_EQ(store_event(s, 5, NULL, NULL, NULL, NULL),
+	    PK_ERR_INVALID_ARG);
+	l->stop_at = -1;
+	ASSERT_INT_EQ(store_events_query(s, NULL, ev_cb, l), 0);
+	ASSERT_INT_EQ(l->n, 13);
+	if (l->n == 13) {
+		ASSERT_STR_EQ(l->text[0], "/started//");	/* at 5 first */
+		ASSERT_STR_EQ(l->text[1], "beta/released/192.0.2.7/d0");
+		ASSERT_STR_EQ(l->text[5], "beta/heartbeat//d4");
+		ASSERT_INT_EQ(l->at[12], 1110);
+	}
+	for (i = 1; i < l->n; i++)
+		ASSERT_TRUE(l->at[i - 1] <= l->at[i]);
+	ASSERT_INT_EQ(evq(s, "alpha", NULL, 0, 0, 0, l), 0);
+	ASSERT_INT_EQ(l->n, 6);
+	for (i = 0; i < l->n; i++)
+		ASSERT_TRUE(strncmp(l->text[i], "alpha/", 6) == 0);
+	ASSERT_INT_EQ(evq(s, NULL, "released", 0, 0, 0, l), 0);
+	ASSERT_INT_EQ(l->n, 4);
+	ASSERT_INT_EQ(evq(s, "alpha", "released", 0, 0, 0, l), 0);
+	ASSERT_INT_EQ(l->n, 2);	/* i = 3, 9 */
+	ASSERT_INT_EQ(evq(s, NULL, NULL, 1020, 1050, 0, l), 0);
+	ASSERT_INT_EQ(l->n, 4);	/* inclusive both ends */
+	if (l->n == 4) {
+		ASSERT_INT_EQ(l->at[0], 1020);
+		ASSERT_INT_EQ(l->at[3], 1050);
+	}
+	ASSERT_INT_EQ(evq(s, NULL, NULL, 0, 0, 3, l), 0);
+	ASSERT_INT_EQ(l->n, 3);	/* the newest three, oldest first */
+	if (l->n == 3) {
+		ASSERT_INT_EQ(l->at[0], 1090);
+		ASSERT_INT_EQ(l->at[2], 1110);
+	}
+	ASSERT_INT_EQ(evq(s, "nobody", NULL, 0, 0, 0, l), 0);
+	ASSERT_INT_EQ(l->n, 0);
+	memset(&f, 0, sizeof(f));
+	l->n = 0;
+	l->stop_at = 2;
+	ASSERT_INT_EQ(store_events_query(s, &f, ev_cb, l), 55);
+	ASSERT_INT_EQ(l->n, 2);
+	TEST_DONE();
+
+	TEST_START("events: default limit 1000, newest kept");
+	ASSERT_INT_EQ(store_begin(s), 0);
+	for (i = 0; i < 1100; i++)
+		ASSERT_INT_EQ(store_event(s, 2000 + i, "bulk", "k", NULL,
+		    NULL), 0);
+	ASSERT_INT_EQ(store_commit(s), 0);
+	ASSERT_INT_EQ(evq(s, "bulk", NULL, 0, 0, 0, l), 0);
+	ASSERT_INT_EQ(l->n, STORE_EVENTS_LIMIT);
+	if (l->n == STORE_EVENTS_LIMIT) {
+		ASSERT_INT_EQ(l->at[0], 2100);
+		ASSERT_INT_EQ(l->at[STORE_EVENTS_LIMIT - 1], 3099);
+	}
+	TEST_DONE();
+
+	TEST_START("events: prune the old ones");
+	ASSERT_INT_EQ(store_events_prune(s, 1050, &n), 0);
+	ASSERT_INT_EQ(n, 6);	/* at 5, 1000..1040 */
+	ASSERT_INT_EQ(store_events_prune(s, 1050, &n), 0);
+	ASSERT_INT_EQ(n, 0);
+	ASSERT_INT_EQ(evq(s, NULL, NULL, 0, 1200, 0, l), 0);
+	ASSERT_INT_EQ(l->n, 7);
+	if (l->n > 0)
+		ASSERT_INT_EQ(l->at[0], 1050);
+	store_close(s);
+	free(l);
+	TEST_DONE();
+}
+
+static void
+test_liveness(void)
+{
+	struct store	*s;
+	struct loaded	 l;
+	struct peer	*p[200], *all[201];
+	char		 key[65], *cause = NULL;
+	const char	*dir;
+	int64_t		 last;
+	int		 i;
+
+	memset(key, 'c', 64);
+	key[64] = '\0';
+	TEST_START("liveness: 200 peers and the alive mark in one save");
+	dir = newdir("liveness");
+	s = xopen(dir);
+	ASSERT_INT_EQ(store_self_init(s, key, 10, &last, &cause), 0);
+	ASSERT_INT_EQ(store_begin(s), 0);
+	for (i = 0; i < 200; i++) {
+		p[i] = calloc(1, sizeof(*p[i]));
+		mkpeer(p[i], i);
+		ASSERT_INT_EQ(store_peer_insert(s, p[i], 10), 0);
+	}
+	ASSERT_INT_EQ(store_commit(s), 0);
+	for (i = 0; i < 200; i++) {
+		p[i]->remaining = 7 * i;
+		p[i]->disabled_by = (i + 1) % 3;
+		p[i]->last_seen = 5000 + i;
+		p[i]->last_check = 6000 + i;
+		p[i]->last_check_ok = i % 2;
+		p[i]->timeout = 1;	/* not a liveness field: not saved */
+		all[i] = p[i];
+	}
+	ASSERT_INT_EQ(store_liveness_save(s, all, 200, 999), 0);
+	store_close(s);
+	s = xopen(dir);
+	ASSERT_INT_EQ(load(s, &l), 0);
+	ASSERT_INT_EQ(l.n, 200);
+	for (i = 0; i < l.n; i++) {
+		ASSERT_INT_EQ(l.p[i]->remaining, 7 * i);
+		ASSERT_INT_EQ(l.p[i]->disabled_by, (i + 1) % 3);
+		ASSERT_INT_EQ(l.p[i]->last_seen, 5000 + i);
+		ASSERT_INT_EQ(l.p[i]->last_check, 6000 + i);
+		ASSERT_INT_EQ(l.p[i]->last_check_ok, i % 2);
+		ASSERT_INT_EQ(l.p[i]->timeout, 300000 + i);
+	}
+	load_free(&l);
+	ASSERT_INT_EQ(store_self_init(s, key, 2000, &last, &cause), 0);
+	ASSERT_INT_EQ(last, 999);
+	TEST_DONE();
+
+	TEST_START("liveness: a vanished peer is skipped, bad values refused");
+	ASSERT_INT_EQ(store_peer_delete(s, p[5]->id), 0);
+	p[6]->remaining = 4242;
+	ASSERT_INT_EQ(store_liveness_save(s, all, 200, 3000), 0);
+	p[7]->remaining = (uint64_t)INT64_MAX + 1;
+	ASSERT_INT_EQ(store_liveness_save(s, all, 200, 4000),
+	    PK_ERR_INVALID_ARG);
+	p[7]->disabled_by = 9;
+	p[7]->remaining = 1;
+	p[6]->remaining = 1;
+	ASSERT_INT_EQ(store_liveness_save(s, all, 200, 4000),
+	    PK_ERR_INVALID_ARG);
+	/* That failed at peer 7 after saving 0..6: all undone. */
+	ASSERT_INT_EQ(load(s, &l), 0);
+	ASSERT_INT_EQ(l.n, 199);
+	if (l.n == 199) {
+		ASSERT_INT_EQ(l.p[5]->remaining, 4242);	/* p[6] */
+		ASSERT_INT_EQ(l.p[6]->remaining, 49);	/* p[7] */
+	}
+	load_free(&l);
+	ASSERT_INT_EQ(store_self_init(s, key, 5000, &last, &cause), 0);
+	ASSERT_INT_EQ(last, 3000);
+	store_close(s);
+	for (i = 0; i < 200; i++)
+		free(p[i]);
+	TEST_DONE();
+}
+
+static void
+test_transactions(void)
+{
+	struct store	*s;
+	struct peer	 p, q;
+	struct loaded	 l;
+	uint8_t		 d[64];
+	const char	*dir;
+	char		*d1, *d2;
+
+	fill(d, sizeof(d), 3);
+	TEST_START("transactions: rollback leaves the old state");
+	dir = newdir("tx");
+	s = xopen(dir);
+	mkpeer(&p, 1);
+	ASSERT_INT_EQ(store_peer_insert(s, &p, 1), 0);
+	ASSERT_INT_EQ(store_blob_put(s, p.id, "old", d, 10, 1), 0);
+	store_close(s);
+	d1 = digest(dir);
+	s = xopen(dir);
+	ASSERT_INT_EQ(store_begin(s), 0);
+	ASSERT_INT_EQ(store_blob_put(s, p.id, "new", d, sizeof(d), 2), 0);
+	ASSERT_INT_EQ(store_blob_put(s, p.id, "old", d, 20, 2), 0);
+	ASSERT_INT_EQ(store_event(s, 2, p.name, "deposited", NULL, "new"), 0);
+	ASSERT_INT_EQ(store_blob_count(s, p.id), 2);	/* sees its own */
+	store_rollback(s);
+	ASSERT_INT_EQ(store_blob_count(s, p.id), 1);
+	store_rollback(s);	/* nothing open: a no-op */
+	ASSERT_INT_EQ(store_commit(s), PK_ERR_INVALID_ARG);
+	store_close(s);
+	d2 = digest(dir);
+	ASSERT_STR_EQ(d1, d2);
+	free(d2);
+	TEST_DONE();
+
+	TEST_START("transactions: closing with one open rolls it back");
+	s = xopen(dir);
+	ASSERT_INT_EQ(store_begin(s), 0);
+	ASSERT_INT_EQ(store_blob_put(s, p.id, "new", d, sizeof(d), 2), 0);
+	store_close(s);
+	d2 = digest(dir);
+	ASSERT_STR_EQ(d1, d2);
+	free(d2);
+	TEST_DONE();
+
+	TEST_START("transactions: nested levels are savepoints");
+	s = xopen(dir);
+	ASSERT_INT_EQ(store_begin(s), 0);
+	ASSERT_INT_EQ(store_blob_put(s, p.id, "a", d, 1, 3), 0);
+	ASSERT_INT_EQ(store_begin(s), 0);
+	ASSERT_INT_EQ(store_blob_put(s, p.id, "b", d, 1, 3), 0);
+	store_rollback(s);		/* undoes b only */
+	ASSERT_INT_EQ(store_begin(s), 0);
+	ASSERT_INT_EQ(store_blob_put(s, p.id, "c", d, 1, 3), 0);
+	ASSERT_INT_EQ(store_commit(s), 0);	/* c kept, not durable yet */
+	/* A failing call inside undoes itself only; the rest goes on. */
+	mkpeer(&q, 2);
+	snprintf(q.name, sizeof(q.name), "%s", p.name);
+	ASSERT_INT_EQ(store_peer_insert(s, &q, 3), PK_ERR_EXISTS);
+	ASSERT_INT_EQ(store_blob_delete(s, p.id, "zzz"), PK_ERR_NOT_FOUND);
+	mkpeer(&q, 3);
+	ASSERT_INT_EQ(store_peer_insert(s, &q, 3), 0);
+	ASSERT_INT_EQ(store_commit(s), 0);
+	store_close(s);
+	s = xopen(dir);
+	ASSERT_INT_EQ(store_blob_count(s, p.id), 3);	/* old, a, c */
+	ASSERT_INT_EQ(store_blob_delete(s, p.id, "b"), PK_ERR_NOT_FOUND);
+	ASSERT_INT_EQ(store_blob_delete(s, p.id, "c"), 0);
+	ASSERT_INT_EQ(load(s, &l), 0);
+	ASSERT_INT_EQ(l.n, 2);
+	load_free(&l);
+	store_close(s);
+	free(d1);
+	TEST_DONE();
+}
+
+/* ------------------------------------------------------------------ */
+/* Fault injection (TESTING.md #6) */
+
+#define NPEERS_FAULT	50
+
+/* Prepares the "old" state for a fault case. */
+typedef int (*setup_fn)(struct store *);
+/* The operation under test; returns what the store said. */
+typedef int (*op_fn)(struct store *);
+
+static int
+setup_one_peer(struct store *s)
+{
+	struct peer	p;
+	char		key[65], *cause = NULL;
+	uint8_t		d[2000];
+	int64_t		last;
+	int		r;
+
+	memset(key, 'e', 64);
+	key[64] = '\0';
+	if ((r = store_self_init(s, key, 1, &last, &cause)) != 0)
+		return r;
+	mkpeer(&p, 1);
+	if ((r = store_peer_insert(s, &p, 1)) != 0)
+		return r;
+	fill(d, sizeof(d), 9);
+	if ((r = store_blob_put(s, p.id, "first", d, sizeof(d), 1)) != 0 ||
+	    (r = store_blob_put(s, p.id, "second", d, 100, 1)) != 0 ||
+	    (r = store_event(s, 1, p.name, "enrolled", "192.0.2.1", "")) != 0)
+		return r;
+	return 0;
+}
+
+static int
+setup_many_peers(struct store *s)
+{
+	struct peer	p;
+	char		key[65], *cause = NULL;
+	int64_t		last;
+	int		i, r;
+
+	memset(key, 'e', 64);
+	key[64] = '\0';
+	if ((r = store_self_init(s, key, 1, &last, &cause)) != 0)
+		return r;
+	for (i = 0; i < NPEERS_FAULT; i++) {
+		mkpeer(&p, i);
+		if ((r = store_peer_insert(s, &p, 1)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Put a blob and its event in one transaction, as enrollment does. */
+static int
+op_deposit(struct store *s)
+{
+	uint8_t	d[3000];
+	int	r, r1, r2;
+
+	fill(d, sizeof(d), 11);
+	if ((r = store_begin(s)) != 0)
+		return r;
+	r1 = store_blob_put(s, 1, "third", d, sizeof(d), 2);
+	/* Even after a failure: must not commit by itself. */
+	r2 = store_event(s, 2, "peer-1", "deposited", "192.0.2.1", "third");
+	if (r1 != 0 || r2 != 0) {
+		store_rollback(s);
+		return r1 != 0 ? r1 : r2;
+	}
+	return store_commit(s);
+}
+
+/* Replace a blob (an update in place). */
+static int
+op_replace(struct store *s)
+{
+	uint8_t	d[2500];
+
+	fill(d, sizeof(d), 12);
+	return store_blob_put(s, 1, "first", d, sizeof(d), 3);
+}
+
+/* Save the liveness of 50 peers. */
+static int
+op_liveness(struct store *s)
+{
+	struct peer	*pp[NPEERS_FAULT], p[NPEERS_FAULT];
+	int		 i;
+
+	for (i = 0; i < NPEERS_FAULT; i++) {
+		mkpeer(&p[i], i);
+		p[i].id = i + 1;
+		p[i].remaining = 1000 * i + 1;
+		p[i].disabled_by = (i + 2) % 3;
+		p[i].last_seen = 42 + i;
+		pp[i] = &p[i];
+	}
+	return store_liveness_save(s, pp, NPEERS_FAULT, 77);
+}
+
+/* Insert a peer. */
+static int
+op_insert(struct store *s)
+{
+	struct peer	p;
+
+	mkpeer(&p, 2);
+	return store_peer_insert(s, &p, 5);
+}
+
+/* Delete a peer and, by cascade, its blobs. */
+static int
+op_delete(struct store *s)
+{
+	return store_peer_delete(s, 1);
+}
+
+/* Prune the events. */
+static int
+op_prune(struct store *s)
+{
+	int	n;
+
+	return store_events_prune(s, 100, &n);
+}
+
+/*
+ * Runs op on a copy of the template state with the Nth write, sync or
+ * truncate failing, for N = 1, 2, ... until op succeeds with no fault
+ * left to inject. After each run: reopened without faults, the database
+ * is sound and holds exactly the old or the new state; exactly the new
+ * one if op returned 0. With op NULL, the operation is store_open() of a
+ * fresh database (the migrations).
+ */
+static void
+fault_case(const char *name, setup_fn setup, op_fn op, int full)
+{
+	struct store	*s;
+	const char	*dir;
+	char		 tmpl[1024], path[PATH_MAX];
+	char		*old, *new, *got, *cause;
+	int		 n, r, nold = 0, nnew = 0, nerr = 0, done = 0;
+
+	/* The old state, and the new one from a run without faults. */
+	snprintf(tmpl, sizeof(tmpl), "%s", newdir("tmpl-%s-%d", name, full));
+	if (op != NULL) {
+		s = xopen(tmpl);
+		if (s == NULL)
+			return;
+		ASSERT_INT_EQ(setup(s), 0);
+		store_close(s);
+	} else {
+		/* An empty file: an empty database to sqlite. */
+		snprintf(path, sizeof(path), "%s/%s", tmpl, STORE_DB_NAME);
+		close(open(path, O_WRONLY | O_CREAT, 0600));
+	}
+	old = digest(tmpl);
+	dir = newdir("ref-%s-%d", name, full);
+	copy_file(tmpl, dir, STORE_DB_NAME);
+	s = xopen(dir);
+	if (op != NULL) {
+		ASSERT_INT_EQ(op(s), 0);
+	}
+	store_close(s);
+	new = digest(dir);
+	ASSERT_TRUE(strcmp(old, new) != 0);
+
+	for (n = 1; n < 1000 && !done; n++) {
+		dir = newdir("f-%s-%d-%d", name, full, n);
+		copy_file(tmpl, dir, STORE_DB_NAME);
+		s = NULL;
+		cause = NULL;
+		if (op == NULL) {
+			fault_arm(n, full);
+			r = store_open_vfs(dir, "faulty", &s, &cause);
+		} else {
+			r = store_open_vfs(dir, "faulty", &s, &cause);
+			ASSERT_INT_EQ(r, 0);
+			fault_arm(n, full);
+			r = op(s);
+		}
+		if (r != 0) {
+			nerr++;
+			/* Clean errors: store_errmsg() or *cause says why. */
+			ASSERT_TRUE(r == PK_ERR_STORE || r == PK_ERR_ALLOC ||
+			    r == PK_ERR_BAD_FORMAT);
+			ASSERT_TRUE((s != NULL && *store_errmsg(s) != '\0') ||
+			    cause != NULL);
+		}
+		free(cause);
+		store_close(s);		/* still faulty: a checkpoint may fail */
+		if (fault_calls < n)
+			done = 1;	/* ran to the end without a fault */
+		fault_arm(0, 0);
+
+		/* The state first (no migration), then the store's checks. */
+		got = digest(dir);
+		s = NULL;
+		cause = NULL;
+		ASSERT_INT_EQ(store_open(dir, &s, &cause), 0);
+		if (s != NULL)
+			ASSERT_TRUE(store_integrity_ok(s));
+		store_close(s);
+		free(cause);
+		if (strcmp(got, new) == 0)
+			nnew++;
+		else if (strcmp(got, old) == 0)
+			nold++;
+		else {
+			test_fail(__FILE__, __LINE__, "%s, fault %d (%s): "
+			    "neither old nor new state", name, n,
+			    full ? "full" : "ioerr");
+			test_diag("got:\n%s", got);
+		}
+		if (r == 0 && strcmp(got, new) != 0)
+			test_fail(__FILE__, __LINE__, "%s, fault %d: "
+			    "acknowledged but lost", name, n);
+		free(got);
+	}
+	ASSERT_TRUE(done);
+	ASSERT_TRUE(nerr > 0);	/* some fault was hit */
+	test_diag("%s/%s: %d runs, %d failed, ended old %d, new %d", name,
+	    full ? "full" : "ioerr", n - 1, nerr, nold, nnew);
+	free(old);
+	free(new);
+}
+
+/*
+ * An I/O error inside a caller's transaction (a statement that spills
+ * the page cache to the WAL) dooms the whole transaction: later calls in
+ * it fail instead of running on in autocommit mode, and it rolls back.
+ */
+static void
+test_doomed(void)
+{
+	struct store	*s = NULL;
+	uint8_t		*big, d[16];
+	char		 dir[1024], *old, *got, *cause = NULL;
+	size_t		 biglen = 4 << 20;	/* over the 2 MiB cache */
+	int		 r;
+
+	TEST_START("fault injection: an I/O error dooms the caller's "
+	    "transaction");
+	snprintf(dir, sizeof(dir), "%s", newdir("doomed"));
+	s = xopen(dir);
+	ASSERT_INT_EQ(setup_one_peer(s), 0);
+	store_close(s);
+	old = digest(dir);
+	big = malloc(biglen);
+	fill(big, biglen, 4);
+	fill(d, sizeof(d), 4);
+	ASSERT_INT_EQ(store_open_vfs(dir, "faulty", &s, &cause), 0);
+	if (s == NULL)
+		return;
+	ASSERT_INT_EQ(store_begin(s), 0);
+	ASSERT_INT_EQ(store_event(s, 9, "peer-1", "before", "", ""), 0);
+	fault_arm(1, 0);
+	r = store_blob_put(s, 1, "big", big, biglen, 9);
+	ASSERT_INT_EQ(fault_hits, 1);
+	fault_arm(0, 0);
+	ASSERT_INT_EQ(r, PK_ERR_STORE);
+	test_diag("spill failure: %s", store_errmsg(s));
+	ASSERT_INT_EQ(store_event(s, 9, "peer-1", "after", "", ""),
+	    PK_ERR_STORE);
+	ASSERT_INT_EQ(store_blob_put(s, 1, "small", d, sizeof(d), 9),
+	    PK_ERR_STORE);
+	ASSERT_INT_EQ(store_begin(s), PK_ERR_STORE);
+	ASSERT_INT_EQ(store_commit(s), PK_ERR_STORE);	/* rolled back */
+	ASSERT_INT_EQ(store_commit(s), PK_ERR_INVALID_ARG);	/* none open */
+	store_close(s);
+	got = digest(dir);
+	ASSERT_STR_EQ(got, old);
+	free(got);
+	/* The store works again afterwards. */
+	s = xopen(dir);
+	ASSERT_INT_EQ(store_blob_put(s, 1, "big", big, biglen, 9), 0);
+	ASSERT_INT_EQ(store_blob_count(s, 1), 3);
+	ASSERT_TRUE(store_integrity_ok(s));
+	store_close(s);
+	free(big);
+	free(old);
+	TEST_DONE();
+}
+
+static void
+test_faults(void)
+{
+	static const struct {
+		const char	*name;
+		setup_fn	 setup;
+		op_fn		 op;
+	} cases[] = {
+		{ "open", NULL, NULL },
+		{ "deposit", setup_one_peer, op_deposit },
+		{ "replace", setup_one_peer, op_replace },
+		{ "insert", setup_one_peer, op_insert },
+		{ "delete", setup_one_peer, op_delete },
+		{ "prune", setup_one_peer, op_prune },
+		{ "liveness", setup_many_peers, op_liveness },
+	};
+	char	title[128];
+	size_t	i;
+	int	full;
+
+	fault_register();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (full = 0; full <= 1; full++) {
+			snprintf(title, sizeof(title), "fault injection: %s, "
+			    "write/sync/truncate N fails (%s)", cases[i].name,
+			    full ? "disk full from N on" : "I/O error once");
+			TEST_START(title);
+			fault_case(cases[i].name, cases[i].setup, cases[i].op,
+			    full);
+			TEST_DONE();
+		}
+	}
+	test_doomed();
+}
+
+/* ------------------------------------------------------------------ */
+/* A real full disk: tmpfs in a private mount namespace */
+
+static int	child_failed;
+
+#define CHK(x) do {							\
+	if (!(x)) {							\
+		printf("# %s:%d: %s is false\n", __FILE__, __LINE__, #x);\
+		fflush(stdout);						\
+		child_failed++;						\
+	}								\
+} while (0)
+
+#define ENOSPC_MAX	2000
+
+/* The child: fills a tiny tmpfs with deposits; exits with its failures. */
+static void
+enospc_child(const char *mnt)
+{
+	struct store		*s = NULL;
+	struct store_blob	*b;
+	struct peer		 p;
+	static uint8_t		 acked[ENOSPC_MAX];
+	uint8_t			 d[1024];
+	char			 path[PATH_MAX], id[32], key[65], *cause = NULL;
+	struct evlist		*l;
+	size_t			 n, k;
+	int64_t			 last;
+	int			 fd, i, failed_at = -1, r, nacked = 0, nlate;
+
+	memset(key, 'f', 64);
+	key[64] = '\0';
+	if (unshare(CLONE_NEWNS) == -1 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1 ||
+	    mount("tmpfs", mnt, "tmpfs", 0, "size=256k,mode=0700") == -1) {
+		printf("# enospc: cannot mount a tmpfs: %s\n",
+		    strerror(errno));
+		_exit(100);
+	}
+	/* Ballast the operator can delete to make room again. */
+	snprintf(path, sizeof(path), "%s/ballast", mnt);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	memset(d, 0, sizeof(d));
+	for (i = 0; i < 32; i++)	/* 32 KiB */
+		CHK(write(fd, d, sizeof(d)) == (ssize_t)sizeof(d));
+	close(fd);
+
+	CHK(store_open(mnt, &s, &cause) == 0);
+	if (s == NULL)
+		_exit(101);
+	CHK(store_self_init(s, key, 1, &last, &cause) == 0);
+	mkpeer(&p, 1);
+	CHK(store_peer_insert(s, &p, 1) == 0);
+	for (i = 0; i < ENOSPC_MAX; i++) {
+		fill(d, sizeof(d), i);
+		snprintf(id, sizeof(id), "blob-%d", i);
+		if ((r = store_begin(s)) == 0 &&
+		    (r = store_blob_put(s, p.id, id, d, sizeof(d), i)) == 0 &&
+		    (r = store_event(s, i, p.name, "deposited", "", id)) ==
+		    0)
+			r = store_commit(s);
+		else
+			store_rollback(s);
+		if (r != 0) {
+			printf("# enospc: deposit %d: %s: %s\n", i,
+			    pk_strerror(r), store_errmsg(s));
+			CHK(r == PK_ERR_STORE);
+			CHK(strstr(store_errmsg(s), "full") != NULL ||
+			    strstr(store_errmsg(s), "I/O") != NULL);
+			failed_at = i;
+			break;
+		}
+		acked[i] = 1;
+		nacked++;
+	}
+	CHK(failed_at > 0);
+	/* More attempts while full: clean failures (or successes). */
+	for (nlate = 0; nlate < 20; nlate++) {
+		i = failed_at + 1 + nlate;
+		snprintf(id, sizeof(id), "blob-%d", i);
+		fill(d, sizeof(d), i);
+		if (i < ENOSPC_MAX && store_blob_put(s, p.id, id, d, sizeof(d),
+		    i) == 0) {
+			acked[i] = 1;
+			nacked++;
+		}
+		(void)store_event(s, i, p.name, "late", "", id);
+	}
+	p.remaining = 12345;
+	(void)store_peer_update(s, &p);
+	store_close(s);
+	printf("# enospc: %d deposits of 1 KiB acknowledged on a 256 KiB "
+	    "tmpfs\n", nacked);
+
+	/* Reopen while still full: works, or fails cleanly. */
+	s = NULL;
+	free(cause);
+	cause = NULL;
+	r = store_open(mnt, &s, &cause);
+	printf("# enospc: reopen while full: %s%s%s\n", r == 0 ? "ok" :
+	    pk_strerror(r), cause ? ": " : "", cause ? cause : "");
+	CHK(r == 0 || (r == PK_ERR_STORE && cause != NULL));
+	if (s != NULL)
+		CHK(store_integrity_ok(s));
+	store_close(s);
+	free(cause);
+	cause = NULL;
+
+	/* Make room; everything acknowledged must be there, intact. */
+	CHK(unlink(path) == 0);
+	s = NULL;
+	CHK(store_open(mnt, &s, &cause) == 0);
+	if (s == NULL)
+		_exit(102);
+	CHK(store_integrity_ok(s));
+	CHK(store_blobs_get(s, p.id, &b, &n) == 0);
+	for (k = 0; k < n; k++) {
+		i = atoi(b[k].id + 5);
+		fill(d, sizeof(d), i);
+		CHK(b[k].len == sizeof(d) &&
+		    memcmp(b[k].data, d, sizeof(d)) == 0);
+		if (i >= 0 && i < ENOSPC_MAX)
+			acked[i] |= 2;
+	}
+	for (i = 0; i < ENOSPC_MAX; i++)
+		if (acked[i] == 1) {
+			printf("# enospc: acknowledged blob-%d lost\n", i);
+			child_failed++;
+		}
+	store_blobs_free(b, n);
+	/* Every deposit that is there has its event: atomic. */
+	l = calloc(1, sizeof(*l));
+	CHK(evq(s, NULL, "deposited", 0, 0, 100000, l) == 0);
+	for (i = 0; i < failed_at; i++)
+		CHK(l->n > i && l->at[i] == i);
+	CHK(l->n == failed_at || l->n == failed_at + 1);
+	free(l);
+	/* And the store works again. */
+	fill(d, sizeof(d), 1);
+	CHK(store_blob_put(s, p.id, "after", d, sizeof(d), 1) == 0);
+	store_close(s);
+	CHK(umount(mnt) == 0);
+	fflush(stdout);
+	_exit(child_failed > 100 ? 100 : child_failed);
+}
+
+static void
+test_enospc(void)
+{
+	const char	*mnt;
+	pid_t		 pid;
+	int		 st;
+
+	TEST_START("disk full for real: 256 KiB tmpfs, acked deposits kept");
+	if (geteuid() != 0) {
+		test_fail(__FILE__, __LINE__, "needs root to mount a tmpfs");
+		TEST_DONE();
+		return;
+	}
+	mnt = newdir("tmpfs");
+	fflush(stdout);
+	if ((pid = fork()) == -1)
+		exit(99);
+	if (pid == 0)
+		enospc_child(mnt);
+	ASSERT_INT_EQ(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st));
+	ASSERT_INT_EQ(WEXITSTATUS(st), 0);
+	TEST_DONE();
+}
+
+/* ------------------------------------------------------------------ */
+/* kill -9 (TESTING.md #7) */
+
+#define KILL_ROUNDS	6
+
+/*
+ * The writer: deposits (blob + event in one transaction) and peer state
+ * changes, alternately; writes "b ID" or "u VALUE" to fd after each
+ * acknowledgement. Never returns.
+ */
+static void
+kill_child(const char *dir, int round, int fd)
+{
+	struct store	*s = NULL;
+	struct peer	 p;
+	uint8_t		 d[1500];
+	char		 line[64], id[32], *cause = NULL;
+	int		 i, r, v;
+
+	if (store_open(dir, &s, &cause) != 0)
+		_exit(1);
+	mkpeer(&p, 1);
+	p.id = 1;
+	for (i = 0; ; i++) {
+		v = round * 100000 + i;
+		if (i % 4 == 3) {
+			/* A state change: remaining tells which one. */
+			p.remaining = v;
+			p.disabled_by = v % 3;
+			if (store_peer_update(s, &p) != 0)
+				_exit(2);
+			snprintf(line, sizeof(line), "u %d\n", v);
+		} else {
+			snprintf(id, sizeof(id), "k%d", v);
+			fill(d, sizeof(d), v);
+			if ((r = store_begin(s)) != 0 ||
+			    (r = store_blob_put(s, 1, id, d, sizeof(d),
+			    v)) != 0 ||
+			    (r = store_event(s, v, p.name, "deposited", "",
+			    id)) != 0 || (r = store_commit(s)) != 0)
+				_exit(3);
+			snprintf(line, sizeof(line), "b %d\n", v);
+		}
+		if (write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+			_exit(4);
+	}
+}
+
+static void
+test_kill(void)
+{
+	struct store		*s;
+	struct store_blob	*b;
+	struct store_event_filter f;
+	struct loaded		 ld;
+	struct peer		 p;
+	struct pollfd		 pfd;
+	static char		 acks[1 << 20];
+	const char		*dir;
+	char			*line, *save;
+	double			 deadline;
+	size_t			 alen, n, k, nev;
+	ssize_t			 got;
+	unsigned		 seed;
+	uint8_t			 d[1500];
+	int			 fds[2], st, round, v, lastu, nb, found;
+	int			 total = 0;
+	pid_t			 pid;
+
+	seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+	srandom(seed);
+	TEST_START("kill -9 of a writer: nothing acknowledged is lost");
+	test_diag("kill -9: seed %u", seed);
+	dir = newdir("kill");
+	s = xopen(dir);
+	mkpeer(&p, 1);
+	p.remaining = 0;	/* disabled_by = remaining % 3, as the child's */
+	p.disabled_by = 0;
+	ASSERT_INT_EQ(store_peer_insert(s, &p, 1), 0);
+	ASSERT_INT_EQ(p.id, 1);
+	store_close(s);
+	for (round = 0; round < KILL_ROUNDS; round++) {
+		ASSERT_INT_EQ(pipe(fds), 0);
+		fflush(stdout);
+		if ((pid = fork()) == -1)
+			exit(99);
+		if (pid == 0) {
+			close(fds[0]);
+			kill_child(dir, round, fds[1]);
+		}
+		close(fds[1]);
+		alen = 0;
+		deadline = now_ms() + 20 + random() % 400;
+		for (;;) {
+			pfd.fd = fds[0];
+			pfd.events = POLLIN;
+			if (now_ms() >= deadline)
+				break;
+			if (poll(&pfd, 1, (int)(deadline - now_ms()) + 1) > 0) {
+				got = read(fds[0], acks + alen,
+				    sizeof(acks) - 1 - alen);
+				if (got <= 0)
+					break;
+				alen += got;
+			}
+		}
+		kill(pid, SIGKILL);
+		ASSERT_INT_EQ(waitpid(pid, &st, 0), pid);
+		ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+		while ((got = read(fds[0], acks + alen,
+		    sizeof(acks) - 1 - alen)) > 0)
+			alen += got;
+		close(fds[0]);
+		acks[alen] = '\0';
+
+		s = xopen(dir);
+		if (s == NULL)
+			break;
+		ASSERT_TRUE(store_integrity_ok(s));
+		/* Every acknowledged deposit is there, intact. */
+		ASSERT_INT_EQ(store_blobs_get(s, 1, &b, &n), 0);
+		lastu = -1;
+		nb = 0;
+		for (line = strtok_r(acks, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save)) {
+			v = atoi(line + 2);
+			if (line[0] == 'u') {
+				lastu = v;
+				continue;
+			}
+			nb++;
+			fill(d, sizeof(d), v);
+			found = 0;
+			for (k = 0; k < n; k++)
+				if (b[k].deposited_at == v && b[k].len ==
+				    sizeof(d) && memcmp(b[k].data, d,
+				    sizeof(d)) == 0)
+					found = 1;
+			if (!found)
+				test_fail(__FILE__, __LINE__, "round %d: "
+				    "acknowledged deposit %d lost", round, v);
+		}
+		/* At most the one in flight beyond the acknowledged ones. */
+		ASSERT_TRUE(n >= (size_t)(total + nb));
+		ASSERT_TRUE(n <= (size_t)(total + nb + 1));
+		total = n;
+		/* Every blob has its event (one transaction). */
+		memset(&f, 0, sizeof(f));
+		f.kind = "deposited";
+		f.limit = SIZE_MAX;
+		nev = 0;
+		ASSERT_INT_EQ(store_events_query(s, &f, count_cb, &nev), 0);
+		ASSERT_INT_EQ(nev, n);
+		store_blobs_free(b, n);
+		/* The peer's state: the last acknowledged change or later. */
+		ASSERT_INT_EQ(load(s, &ld), 0);
+		if (ld.n == 1) {
+			v = (int)ld.p[0]->remaining;
+			if (lastu >= 0)
+				ASSERT_TRUE(v == lastu || v == lastu + 4);
+			ASSERT_INT_EQ(ld.p[0]->disabled_by, v % 3);
+		}
+		load_free(&ld);
+		store_close(s);
+		test_diag("kill -9 round %d: %zu bytes of acks, %d deposits "
+		    "acknowledged, %d kept in all", round, alen, nb, total);
+	}
+	TEST_DONE();
+}
+
+/* ------------------------------------------------------------------ */
+/* Figures, never pass/fail on time */
+
+static void
+bench(void)
+{
+	struct store	*s;
+	struct peer	 p, *pp[50], ps[50];
+	uint8_t		 d[2048];
+	char		 id[32], key[65], *cause = NULL;
+	double		 t0, t1;
+	int64_t		 last;
+	int		 i, n = test_slow() ? 1000 : 200, ok = 1;
+
+	TEST_START("figures: deposits and liveness saves per second");
+	s = xopen(newdir("bench"));
+	if (s == NULL)
+		return;
+	memset(key, 'd', 64);
+	key[64] = '\0';
+	ASSERT_INT_EQ(store_self_init(s, key, 1, &last, &cause), 0);
+	mkpeer(&p, 1);
+	ASSERT_INT_EQ(store_peer_insert(s, &p, 1), 0);
+	fill(d, sizeof(d), 5);
+	t0 = now_ms();
+	for (i = 0; i < n && ok; i++) {
+		snprintf(id, sizeof(id), "b%d", i);
+		ok = store_begin(s) == 0 &&
+		    store_blob_put(s, p.id, id, d, sizeof(d), i) == 0 &&
+		    store_event(s, i, p.name, "deposited", "", id) == 0 &&
+		    store_commit(s) == 0;
+	}
+	t1 = now_ms();
+	ASSERT_TRUE(ok);
+	test_diag("%d deposits (2 KiB blob + event, one transaction each, "
+	    "synchronous=FULL) in %.0f ms: %.0f/s", n, t1 - t0,
+	    n * 1000.0 / (t1 - t0));
+	for (i = 0; i < 50; i++) {
+		mkpeer(&ps[i], i + 10);
+		ASSERT_INT_EQ(store_peer_insert(s, &ps[i], 1), 0);
+		pp[i] = &ps[i];
+	}
+	t0 = now_ms();
+	for (i = 0; i < n && ok; i++) {
+		ps[i % 50].remaining = i;
+		ok = store_liveness_save(s, pp, 50, i) == 0;
+	}
+	t1 = now_ms();
+	ASSERT_TRUE(ok);
+	test_diag("%d liveness saves of 50 peers in %.0f ms: %.0f/s", n,
+	    t1 - t0, n * 1000.0 / (t1 - t0));
+	store_close(s);
+	TEST_DONE();
+}
+
+int
+main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	test_open();
+	test_refusals();
+	test_self();
+	test_peers();
+	test_blobs();
+	test_events();
+	test_liveness();
+	test_transactions();
+	test_faults();
+	test_enospc();
+	test_kill();
+	bench();
+	return test_exit();
+}
