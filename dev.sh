@@ -85,6 +85,16 @@ count() {
 	say "$1: $p passed, $f failed"
 }
 
+# show_failures DIR: print the log of every failed test under DIR.
+show_failures() {
+	for t in "$1"/tests/*/*.trs; do
+		[ -f "$t" ] || continue
+		grep -q -E '^:global-test-result: (FAIL|ERROR|SKIP)' "$t" || continue
+		say "FAILED: ${t%.trs}"
+		cat "${t%.trs}.log" >&2
+	done
+}
+
 check() {
 	deps
 	rc=0
@@ -99,13 +109,20 @@ check() {
 		say "testing $variant"
 		make -C "build/$variant" -j"$(nproc)" check >/dev/null 2>&1 || {
 			rc=1
-			# Show what failed, with its log.
-			for t in "build/$variant"/tests/*/*.trs; do
-				grep -q -E '^:global-test-result: (FAIL|ERROR)' "$t" || continue
-				say "FAILED: ${t%.trs}"
-				cat "${t%.trs}.log" >&2
-			done
+			show_failures "build/$variant"
 		}
+		# The integration suites (real Mandos, namespaced clusters,
+		# qemu boots) run once, on the plain build.
+		if [ $variant = normal ]; then
+			for suite in interop cluster vm; do
+				say "testing $suite"
+				make -C "build/$variant" "check-$suite" \
+				    >/dev/null 2>&1 || {
+					rc=1
+					show_failures "build/$variant"
+				}
+			done
+		fi
 		count "build/$variant"
 	done
 	# A skip is a failure in CI: set-up installs everything.

@@ -379,6 +379,14 @@ cc_check(struct checker_conn *cc)
 
 	if (cc->state != CC_IDLE && cc->state != CC_OPEN)
 		return;		/* the previous check is still running */
+	if (cc->peer->node_keyid[0] != '\0' &&
+	    cc->peer->addresses[0] == '\0') {
+		/* No address to call: only its own heartbeats to us can
+		 * keep it alive (a peer behind NAT, say). */
+		log_debug("checker: peer %s has no address; waiting for its "
+		    "heartbeats", cc->peer->name);
+		return;
+	}
 	ev_timer_set(&cc->deadline, node->conf.checker_timeout / 1000.0, 0.);
 	ev_timer_start(node->loop, &cc->deadline);
 	if (cc->peer->node_keyid[0] == '\0') {
@@ -416,7 +424,8 @@ static int
 cc_command_argv(struct checker_conn *cc, char *buf, size_t buflen,
     char **argv)
 {
-	char		 host[NI_MAXHOST] = "", port[NI_MAXSERV], first[256];
+	char		 host[NI_MAXHOST] = "", port[NI_MAXSERV];
+	char		 first[PEER_ADDRS_MAX + 1];
 	const char	*s = cc->peer->checker;
 	char		*o = buf, *end = buf + buflen - 1;
 	int		 argc = 0, inword = 0;

@@ -35,7 +35,7 @@
 struct listener {
 	int		 fd;
 	ev_io		 io;
-	char		 name[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
+	char		 name[NI_MAXHOST + 32];
 };
 
 static struct listener	listeners[LISTENERS_MAX];
@@ -203,6 +203,14 @@ listener_open(const char *host, char **cause)
 			cause_set(cause, "cannot listen on %s: %s", a,
 			    strerror(errno));
 			goto fail;
+		}
+		{
+			struct sockaddr_storage	 ss;
+			socklen_t		 sl = sizeof(ss);
+
+			if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+				sockaddr_format((struct sockaddr *)&ss, h,
+				    sizeof(h), a, sizeof(a));
 		}
 		l = &listeners[nlisteners++];
 		l->fd = fd;

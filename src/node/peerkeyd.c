@@ -216,9 +216,9 @@ load_peer_cb(struct peer *p, void *arg)
 static void
 announce_log(int level, const char *msg)
 {
-	if (level == 0)
+	if (level <= LOG_WARNING)
 		log_warnx("announce: %s", msg);
-	else if (level == 1)
+	else if (level <= LOG_INFO)
 		log_info("announce: %s", msg);
 	else
 		log_debug("announce: %s", msg);
@@ -332,7 +332,7 @@ main(int argc, char *argv[])
 		ac.node_keyid = node->id->keyid;
 		ac.mandos = node->conf.announce_mandos && node->conf.mandos;
 		ac.ifindex = -1;
-		ac.protocol = -1;
+		ac.protocol = -1;	/* AVAHI_PROTO_UNSPEC */
 		if (announce_start(node->loop, &ac, announce_log, &cause) != 0) {
 			log_warnx("announce: %s; continuing without mDNS",
 			    cause ? cause : "failed");
