@@ -503,7 +503,8 @@ fetch_add(struct fetch *f, const struct candidate *c, uint64_t now)
 
 	for (i = 0; i < f->n; i++)
 		if (strcmp(f->conns[i].c.host, c->host) == 0 &&
-		    strcmp(f->conns[i].c.port, c->port) == 0)
+		    strcmp(f->conns[i].c.port, c->port) == 0 &&
+		    f->conns[i].c.proto == c->proto)
 			return 0;
 	if (f->n == BOOT_CANDS_MAX) {
 		log_warnx("%s: too many candidates; ignored", c->name);

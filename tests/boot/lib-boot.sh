@@ -30,10 +30,29 @@ W=$(mktemp -d /tmp/pkboot.XXXXXX)
 chmod 755 "$W"
 
 cleanup() {
+	# Newest first (servers before their bus); children of ours too
+	# (mandos forks one per connection); KILL what is left after 5 s.
+	_rev=""
 	for p in $PIDS; do
+		_rev="$p $_rev"
+	done
+	for p in $_rev; do
+		pkill -TERM -P "$p" 2>/dev/null
 		kill "$p" 2>/dev/null
 	done
-	for p in $PIDS; do
+	_i=0
+	while [ $_i -lt 50 ]; do
+		_left=""
+		for p in $_rev; do
+			kill -0 "$p" 2>/dev/null && _left="$_left $p"
+		done
+		[ -z "$_left" ] && break
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	for p in $_rev; do
+		pkill -KILL -P "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
 	for n in $NETNS; do
