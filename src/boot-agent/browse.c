@@ -30,6 +30,7 @@
 #include <avahi-common/strlst.h>
 #include <avahi-common/thread-watch.h>
 #include <avahi-core/core.h>
+#include <avahi-core/log.h>
 #include <avahi-core/lookup.h>
 
 #include "boot.h"
@@ -127,6 +128,16 @@ browse_cb(AvahiSServiceBrowser *sb, AvahiIfIndex interface,
 	}
 }
 
+/* avahi-core's own messages: debug lines, not console noise. */
+static void
+browse_log(AvahiLogLevel level, const char *txt)
+{
+	if (level <= AVAHI_LOG_ERROR)
+		log_warnx("mDNS: %s", txt);
+	else
+		log_debug("mDNS: %s", txt);
+}
+
 /* Server state callback: nothing to do, we publish nothing. */
 static void
 server_cb(AvahiServer *s, AvahiServerState state, void *arg)
@@ -149,6 +160,7 @@ browse_start(const struct boot_conf *conf, struct browse **out, int *fd)
 
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return PK_ERR_ALLOC;
+	avahi_set_log_function(browse_log);
 	b->pipe[0] = b->pipe[1] = -1;
 	if (pipe2(b->pipe, O_CLOEXEC | O_NONBLOCK) == -1)
 		goto fail;

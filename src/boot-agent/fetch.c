@@ -673,6 +673,14 @@ fetch_run(const struct fetch_opts *o, struct candidate *cand, int ncand,
 		}
 		if (idx_browse != -1 && pfd[idx_browse].revents != 0) {
 			while (browse_read(o->browse, &nc) > 0) {
+				/* A Mandos server shows no key: it cannot
+				 * pass a pinned-only rule. */
+				if (nc.proto == CAND_MANDOS &&
+				    o->conf->mdns_trust == MDNS_TRUST_PINNED) {
+					log_debug("%s: Mandos server ignored "
+					    "(mdns-trust = pinned)", nc.name);
+					continue;
+				}
 				if (fetch_add(&f, &nc, now) > 0)
 					progress("%s: found by mDNS at %s "
 					    "port %s%s", nc.name, nc.host,
