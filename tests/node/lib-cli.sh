@@ -113,6 +113,8 @@ CONF
 	PIDS="$PIDS $!"
 	wait_for "$PEERKEY" -s "$_d/run/control.sock" status
 	eval "PORT_$_n=\$(pk $_n -j status | jq -r .self.port)"
+	# A restart keeps the port, so the peers' addresses stay right.
+	eval "sed -i \"s/^port = 0\$/port = \$PORT_$_n/\" \"$_d/peerkeyd.conf\""
 	eval "NODE_$_n=\$(pk $_n -j init | jq -r .node_keyid)"
 	eval "BOOT_$_n=\$(pk $_n -j init | jq -r .boot_keyid)"
 }
@@ -140,14 +142,17 @@ peer_blobs() {
 	pk "$1" -j status | jq -r ".peers[] | select(.name == \"$2\") | .blobs"
 }
 
-# The key NAME's peer A would release to NAME's boot key, decrypted with
-# NAME's boot OpenPGP key, into FILE. Returns 1 if there is none.
+# The key NAME's peer A releases to NAME's boot key (blob BLOBID, else the
+# first), decrypted with NAME's boot OpenPGP key, into FILE. Returns 1 if
+# there is none.
 fetch_key() {
-	_n=$1 _a=$2 _out=$3
+	_n=$1 _a=$2 _out=$3 _id=${4:-}
 	eval "_port=\$PORT_$_a"
 	"$PKTOOL" unlock "$T/$_n/boot/tls.key" "127.0.0.1:$_port" \
 	    >"$T/unlock.out" 2>/dev/null || return 1
-	sed -n 2p "$T/unlock.out" | cut -d' ' -f2 | base64 -d >"$T/blob.gpg"
+	sed 1d "$T/unlock.out" | grep "^$_id" | head -n 1 | cut -d' ' -f2 |
+	    base64 -d >"$T/blob.gpg"
+	[ -s "$T/blob.gpg" ] || return 1
 	_g=$(mktemp -d "$T/gnupg.XXXXXX")
 	gpg --homedir "$_g" --batch --quiet --import "$T/$_n/boot/pgp.key" \
 	    2>/dev/null
@@ -175,8 +180,21 @@ slots() {
 	    jq -r '.keyslots | keys | join(" ")'
 }
 
+# The blob id in IMG's peerkey token.
+blob_id() {
+	cryptsetup luksDump --dump-json-metadata "$1" 2>/dev/null |
+	    jq -r '[.tokens[] | select(.type == "peerkey")][0]["blob-id"]'
+}
+
 # peerkey tokens of IMG.
 ntokens() {
 	cryptsetup luksDump --dump-json-metadata "$1" 2>/dev/null |
 	    jq -r '[.tokens[] | select(.type == "peerkey")] | length'
+}
+
+# Every active keyslot but 0 is named by a peerkey token ("keyslot").
+slots_journalled() {
+	cryptsetup luksDump --dump-json-metadata "$1" 2>/dev/null | jq -e '
+	    ([.tokens[] | select(.type == "peerkey") | .keyslot | tostring])
+	    as $t | [.keyslots | keys[] | select(. != "0")] - $t | length == 0'
 }
