@@ -77,7 +77,17 @@ main(int argc, char *argv[])
 	const struct cmd_entry	*c;
 	int			 ch, r;
 
-	while ((ch = getopt(argc, argv, "+d:hjs:V")) != -1) {
+	static const struct option longopts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((ch = getopt_long(argc, argv, "+d:hjs:V", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			opt_dir = optarg;
