@@ -55,12 +55,12 @@ pk d join not-a-code >"$T/out" 2>&1 && r=0 || r=$?
 is "$r" 2 "garbage: exit 2, not an invitation code"
 
 # An INTRODUCE from a key b does not guard is refused.
-"$PKTOOL" keygen "$T/rogue.key" >/dev/null
+"$PEERKEY" -d "$T/rogue" init >/dev/null
 doc=$(printf '{"name":"evil","node_keyid":"%s","boot_keyid":"%s","addresses":"127.0.0.1:1"}' \
     "$(printf %064d 7)" "$(printf %064d 8)")
 len=$(printf %08x ${#doc})
 frame=$(printf %08x $((${#doc} + 6)))010c$len$(printf %s "$doc" | od -An -v -tx1 | tr -d ' \n')
-"$PKTOOL" raw "$T/rogue.key" "127.0.0.1:$PORT_b" "$frame" >"$T/out" 2>&1 || true
+pktool raw "$T/rogue/node.key" "127.0.0.1:$PORT_b" "$frame" >"$T/out" 2>&1 || true
 grep -q '^error 3' "$T/out" && pass "b refuses an introduction from a stranger" ||
     fail "b refuses an introduction from a stranger"
 is "$(pk b -j status | jq '[.peers[] | select(.name == "evil")] | length')" 0 \
