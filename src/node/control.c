@@ -589,6 +589,9 @@ control_dispatch(struct control_conn *c, const char *line)
 		resp = control_blob_put(req, who);
 	else if (strcmp(cmd, "events") == 0)
 		resp = control_events(req);
+	else if (strcmp(cmd, "invite-add") == 0 ||
+	    strcmp(cmd, "peer-pgp") == 0)
+		resp = join_control(req, who);		/* join.c */
 	else if (strcmp(cmd, "verbose") == 0) {
 		level = json_integer_value(json_object_get(req, "level"));
 		if (level < 0 || level > 2)

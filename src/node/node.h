@@ -167,6 +167,13 @@ void		 checker_now(struct peer *);
 int		 control_init(char **cause);
 void		 control_cleanup(void);
 
+/* join.c */
+struct pk_msg;
+struct json_t;
+struct json_t	*join_control(struct json_t *req, const char *who);
+void		 join_request(const char *keyid, const char *addr,
+		    const struct pk_msg *, struct pk_msg *reply, char **buf);
+
 /* config.c */
 int		 config_load(const char *path, struct node_conf *, char **cause);
 void		 config_free(struct node_conf *);

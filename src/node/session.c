@@ -459,6 +459,14 @@ session_request(struct session *s, const struct pk_msg *m)
 		session_unlock(s, m);
 		return;
 	}
+	if (m->type == PK_MSG_JOIN || m->type == PK_MSG_INTRODUCE) {
+		char	*buf;
+
+		join_request(s->keyid, s->addr, m, &reply, &buf); /* join.c */
+		(void)session_send(s, &reply, reply.type == PK_MSG_ERROR);
+		free(buf);
+		return;
+	}
 	/* Everything else is node to node: the key must be a peer's node
 	 * key, and acts only on that peer. */
 	p = peer_by_node_keyid(s->keyid);
