@@ -12,6 +12,7 @@
 #	restart_node NAME	start_node with the same configuration
 #	pk NAME ARGS...		peerkey -s NAME's control socket ARGS
 #	pktool ARGS...		the test client (tests/tools/pktool)
+#	pktool_bg OUT ARGS...	the same in the background, PID in $bgpid
 #	ok DESC / not_ok DESC / check DESC CMD... / is DESC GOT WANT
 #	wait_for SECONDS CMD...	poll CMD until it succeeds
 #	done_testing		prints the plan, exits with the result
@@ -98,9 +99,9 @@ not_ok() {
 
 # check DESC CMD...: ok if CMD succeeds.
 check() {
-	_d=$1
+	_check_desc=$1
 	shift
-	if "$@"; then ok "$_d"; else not_ok "$_d"; fi
+	if "$@"; then ok "$_check_desc"; else not_ok "$_check_desc"; fi
 }
 
 # is DESC GOT WANT: ok if the strings are equal.
@@ -146,6 +147,18 @@ wait_for() {
 # Runs the test client.
 pktool() {
 	ASAN_OPTIONS=$TOOL_ASAN_OPTIONS "$PKTOOL" "$@"
+}
+
+# pktool_bg OUT ARGS...: the test client in the background, output to
+# OUT (stderr to OUT.err); its own PID (env execs it) in $bgpid, killed
+# at exit.
+pktool_bg() {
+	_o=$1
+	shift
+	env ASAN_OPTIONS="$TOOL_ASAN_OPTIONS" "$PKTOOL" "$@" > "$_o" \
+	    2>"$_o.err" &
+	bgpid=$!
+	track $bgpid
 }
 
 # pk NAME ARGS...: the peerkey command on NAME's control socket.

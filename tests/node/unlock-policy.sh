@@ -136,17 +136,15 @@ like "Mandos refusals are events with the reason" \
 # A Mandos client is held while approval is pending, as Mandos does.
 add_peer a map --timeout 60s --approval-delay 30s --approval-duration 30s
 deposit a map disk1 "$B" >/dev/null
-pktool mandos "$TEST_DIR/map.boot" "$A" > "$TEST_DIR/map.out" \
-    2>"$TEST_DIR/map.err" &
-mpid=$!
-track $mpid
+pktool_bg "$TEST_DIR/map.out" mandos "$TEST_DIR/map.boot" "$A"
+mpid=$bgpid
 check "a Mandos client waiting for approval is held" \
     wait_for 20 log_has a "peer map: Mandos client at .* waits for approval"
 check "...still connected" kill -0 $mpid
 pk a approve map
 wait $mpid
-is "...and gets the blob once approved" "$?:$(cat "$TEST_DIR/map.out")" \
-    "0:$(cat "$B")"
+is "...and gets the blob once approved" \
+    "$?:$(cat "$TEST_DIR/map.out")" "0:$(cat "$B")"
 
 # --- the audit log -------------------------------------------------------
 like "releases are events naming the client's address" \
