@@ -207,6 +207,26 @@ session_verify(const char *keyid, void *arg)
 	return 0;
 }
 
+/*
+ * Could buf[0 .. n) still grow into one of the two lines we accept? Only
+ * "peerkey 1\r\n" and "1\r\n" are ever accepted, so anything else (a TLS
+ * ClientHello sent without a line, say) is closed at once instead of
+ * being held until the line timeout or PK_LINE_MAX bytes.
+ */
+static int
+session_line_prefix(const uint8_t *buf, size_t n)
+{
+	static const char *const lines[] = { PK_LINE_NATIVE, PK_LINE_MANDOS };
+	size_t	 i, len;
+
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		len = strlen(lines[i]);
+		if (memcmp(buf, lines[i], n < len ? n : len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Reads the pre-TLS line, consuming exactly its bytes. */
 static void
 session_read_line(struct session *s)
@@ -229,8 +249,10 @@ session_read_line(struct session *s)
 		return;
 	}
 	r = pk_line_parse(buf, (size_t)n, &proto, &linelen);
-	if (r == PK_ERR_TRUNCATED)
+	if (r == PK_ERR_TRUNCATED && session_line_prefix(buf, (size_t)n))
 		return;		/* wait for more, under the line deadline */
+	if (r == PK_ERR_TRUNCATED)
+		r = PK_ERR_BAD_LINE;
 	if (r != 0) {
 		session_fail(s, "bad protocol line", r);
 		return;
@@ -687,7 +709,12 @@ session_step(struct session *s)
 			return;
 		}
 		if (r != 0) {
-			session_fail(s, "TLS handshake", r);
+			char	what[192];
+
+			/* Say why: GnuTLS's reason (no key, TLS 1.2, ...). */
+			snprintf(what, sizeof(what), "TLS handshake (%s)",
+			    pk_tls_error(s->tls));
+			session_fail(s, what, r);
 			return;
 		}
 		log_debug("session: %s: %s handshake done, key %s", s->addr,

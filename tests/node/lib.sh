@@ -88,13 +88,13 @@ echo "# $_title"
 
 ok() {
 	_tap_n=$((_tap_n + 1))
-	echo "ok $_tap_n - $*"
+	printf 'ok %d - %s\n' "$_tap_n" "$*"
 }
 
 not_ok() {
 	_tap_n=$((_tap_n + 1))
 	_tap_failed=$((_tap_failed + 1))
-	echo "not ok $_tap_n - $*"
+	printf 'not ok %d - %s\n' "$_tap_n" "$*"
 }
 
 # check DESC CMD...: ok if CMD succeeds.
@@ -110,8 +110,7 @@ is() {
 		ok "$1"
 	else
 		not_ok "$1"
-		echo "#   got:  '$2'"
-		echo "#   want: '$3'"
+		printf "#   got:  '%s'\n#   want: '%s'\n" "$2" "$3"
 	fi
 }
 
@@ -121,8 +120,7 @@ like() {
 		ok "$1"
 	else
 		not_ok "$1"
-		echo "#   got:  '$2'"
-		echo "#   want: /$3/"
+		printf "#   got:  '%s'\n#   want: /%s/\n" "$2" "$3"
 	fi
 }
 
