@@ -104,6 +104,11 @@ check() {
 	if "$@"; then ok "$_check_desc"; else not_ok "$_check_desc"; fi
 }
 
+# quiet CMD...: CMD without its output (for check).
+quiet() {
+	"$@" >/dev/null 2>&1
+}
+
 # is DESC GOT WANT: ok if the strings are equal.
 is() {
 	if [ "$2" = "$3" ]; then
@@ -121,6 +126,16 @@ like() {
 	else
 		not_ok "$1"
 		printf "#   got:  '%s'\n#   want: /%s/\n" "$2" "$3"
+	fi
+}
+
+# unlike DESC GOT PATTERN: ok if GOT does not match PATTERN.
+unlike() {
+	if printf '%s\n' "$2" | grep -Eq -- "$3"; then
+		not_ok "$1"
+		printf "#   got:  '%s'\n#   must not match: /%s/\n" "$2" "$3"
+	else
+		ok "$1"
 	fi
 }
 
