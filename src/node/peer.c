@@ -359,9 +359,10 @@ peer_tick(uint64_t now)
 
 /*
  * The periodic "alive" mark: saves every peer's remaining time and this
- * node's alive time in one transaction. After a crash, at most one mark's
- * worth of liveness is forgotten, in the safe direction (a peer has less
- * time left, never more).
+ * node's alive time in one transaction. After a crash a peer's remaining
+ * time is off by at most one mark: the time since the last mark counts as
+ * this node's downtime, and a heartbeat since then is forgotten. State
+ * changes (disable, enable, release) are saved when they happen.
  */
 void
 peer_save_all(uint64_t now)
