@@ -374,10 +374,10 @@ session_unlock(struct session *s, const struct pk_msg *req)
 	m.version = PK_PROTO_VERSION;
 	m.type = PK_MSG_UNLOCK_REPLY;
 	m.u.unlock_reply.status = PK_UNLOCK_OK;
-	if (n > PK_BLOBS_MAX)
-		n = PK_BLOBS_MAX;
-	m.u.unlock_reply.nblobs = n;
-	for (i = 0; i < n; i++) {
+	/* More than one reply carries (stored before DEPOSIT refused
+	 * them): send the first PK_BLOBS_MAX, free them all. */
+	m.u.unlock_reply.nblobs = n > PK_BLOBS_MAX ? PK_BLOBS_MAX : n;
+	for (i = 0; i < m.u.unlock_reply.nblobs; i++) {
 		m.u.unlock_reply.blobs[i].id.p = (const uint8_t *)blobs[i].id;
 		m.u.unlock_reply.blobs[i].id.len = strlen(blobs[i].id);
 		m.u.unlock_reply.blobs[i].data.p = blobs[i].data;
@@ -423,10 +423,20 @@ session_deposit(struct session *s, struct peer *p, const struct pk_msg *req)
 	if ((r = store_begin(st)) != 0 ||
 	    (r = store_blob_put(st, p->id, id, b->data.p, b->data.len,
 	    wall_ms())) != 0 ||
+	    (r = store_blob_count(st, p->id)) > PK_BLOBS_MAX ||
+	    (r < 0) ||
 	    (r = store_event(st, wall_ms(), p->name, "deposited", s->addr,
 	    detail)) != 0 ||
 	    (r = store_commit(st)) != 0) {
 		store_rollback(st);
+		if (r > PK_BLOBS_MAX) {
+			/* One UNLOCK_REPLY carries at most PK_BLOBS_MAX:
+			 * more would be kept and never released. */
+			log_warnx("deposit: peer %s: %s refused: it holds %d "
+			    "blobs already", p->name, detail, PK_BLOBS_MAX);
+			session_error(s, PK_ERRC_TOO_LARGE, "too many blobs");
+			return;
+		}
 		log_warnx("deposit: peer %s: %s: %s", p->name, detail,
 		    store_errmsg(st));
 		session_error(s, PK_ERRC_INTERNAL, "cannot store the blob");

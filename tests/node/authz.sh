@@ -71,5 +71,20 @@ is "q's deposit events: exactly one" "$(count_events a q deposited)" 1
 is "p's withdraw events: exactly one" "$(count_events a p withdrawn)" 1
 is "q has no withdraw events" "$(count_events a q withdrawn)" 0
 
+# At most PK_BLOBS_MAX (32) blobs per peer: one UNLOCK_REPLY carries no
+# more, and more would be kept and never released.
+i=1
+while [ $i -lt 32 ]; do
+	i=$((i + 1))
+	deposit a q "d$i" "$TEST_DIR/qb" >/dev/null
+done
+is "q holds 32 blobs" "$(peer_field a q blobs)" 32
+like "a 33rd is refused: ERROR too-large" \
+    "$(deposit a q d33 "$TEST_DIR/qb")" "^error 4 "
+is "...and not stored" "$(peer_field a q blobs)" 32
+is "replacing one of the 32 is fine" "$(deposit a q d2 "$TEST_DIR/qb")" \
+    "ack DEPOSIT"
+is "q's unlock releases all 32" "$(unlock a q)" "released 32"
+
 check "a stops cleanly" stop_node a
 done_testing

@@ -15,7 +15,7 @@ blob "$B" "stand-in ciphertext"
 add_peer a live --timeout 60s
 add_peer a expired --timeout 1s
 add_peer a opdis --timeout 60s
-add_peer a short --timeout 3s
+add_peer a short --timeout 5s
 for p in live expired opdis short; do
 	deposit a $p disk1 "$B" >/dev/null
 done
@@ -29,6 +29,7 @@ states() {
 	    jq -r '.peers[] | "\(.name)=\(.state)"' | sort | tr '\n' ' '
 }
 want="expired=disabled live=enabled opdis=disabled-by-operator short=enabled "
+heartbeat_in a short >/dev/null
 is "states before" "$(states a)" "$want"
 nev=$(pk a -j events | jq length)
 
@@ -84,8 +85,8 @@ pk a enable live
 # --- outage-aware: a's downtime longer than a peer's timeout ----------------------
 heartbeat_in a short >/dev/null
 check "SIGTERM" stop_node a
-sleep 4		# longer than short's 3s timeout
-check "a starts after 4s down" restart_node a
+sleep 6		# longer than short's 5s timeout
+check "a starts after 6s down" restart_node a
 is "clean stop: a's downtime does not count against short" \
     "$(peer_state a short)" enabled
 like "the log says the downtime does not count" \
@@ -96,8 +97,8 @@ is "short is released" "$(unlock a short)" "released 1"
 heartbeat_in a short >/dev/null
 sleep 1		# an alive mark saves short's remaining time
 kill9_node a
-sleep 4
-check "a starts after kill -9 and 4s down" restart_node a
+sleep 6
+check "a starts after kill -9 and 6s down" restart_node a
 is "kill -9: a's downtime does not count against short" \
     "$(peer_state a short)" enabled
 is "...and short still expires on time once a is up" \
