@@ -40,6 +40,8 @@ after_restart() {
 	check "$1: the enabled peer keeps its remaining time (at most)" \
 	    test "$left" -gt 0 -a "$left" -le "$before"
 	is "$1: the enabled peer is released" "$(unlock a live)" "released 1"
+	is "$1: short (5s timeout) is released" "$(unlock a short)" \
+	    "released 1"
 	is "$1: disabled by timeout: still refused" "$(unlock a expired)" \
 	    "refused disabled"
 	is "$1: disabled by operator: still refused" "$(unlock a opdis)" \
@@ -49,60 +51,48 @@ after_restart() {
 	check "$1: events kept" [ "$(pk a -j events | jq length)" -ge "$nev" ]
 }
 
+# Outage-aware: each restart below comes after a downtime longer than
+# short's 5s timeout; short keeps the time it had (this node's downtime is
+# not held against it), and still runs out on time once a is up.
+
 # --- clean stop ------------------------------------------------------------
 heartbeat_in a short >/dev/null
 before=$(peer_field a live expires_in_ms)
 check "SIGTERM: a stops cleanly" stop_node a
-check "a starts again" restart_node a
-after_restart "after a clean stop"
+sleep 6		# longer than short's 5s timeout
+check "a starts again after 6s down" restart_node a
+after_restart "after a clean stop and 6s down"
 like "the log says a disabled peer is still disabled" \
     "$(grep 'still disabled' "$(node_log a)" | tail -n 2 | tr '\n' ' ')" \
     "peer (expired|opdis): still disabled"
+like "the log says the downtime does not count" \
+    "$(grep 'last alive' "$(node_log a)" | tail -n 1)" \
+    "last alive [0-9]+ s ago; that downtime does not count against any peer"
 
-# --- kill -9 -----------------------------------------------------------------
+# --- kill -9 ---------------------------------------------------------------
 heartbeat_in a short >/dev/null
-sleep 1		# an alive mark (500ms) has passed
+sleep 1		# an alive mark (500ms) saves short's remaining time
 before=$(($(peer_field a live expires_in_ms) + 1000))
 kill9_node a
-check "a starts again after kill -9" restart_node a
-after_restart "after kill -9"
+sleep 6
+check "a starts again after kill -9 and 6s down" restart_node a
+after_restart "after kill -9 and 6s down"
+is "...and short still expires on time once a is up" \
+    "$(wait_for 15 state_is a short disabled && echo disabled)" disabled
 
-# --- acknowledged changes just before kill -9 ----------------------------------
+# --- acknowledged changes just before kill -9 --------------------------------
 add_peer a late --timeout 60s
 deposit a late disk1 "$B" >/dev/null
 blob "$TEST_DIR/blob2" "second disk"
 is "deposit acknowledged" "$(deposit a late disk2 "$TEST_DIR/blob2")" \
     "ack DEPOSIT"
-check "disable acknowledged" pk a disable live
+check "disable acknowledged" quiet pk a disable live
 kill9_node a
 check "a starts again after kill -9" restart_node a
 is "the deposit acknowledged before kill -9 is there" \
     "$(peer_field a late blobs)" 2
 is "the disable acknowledged before kill -9 holds" "$(peer_state a live)" \
     disabled-by-operator
-pk a enable live
-
-# --- outage-aware: a's downtime longer than a peer's timeout ----------------------
-heartbeat_in a short >/dev/null
-check "SIGTERM" stop_node a
-sleep 6		# longer than short's 5s timeout
-check "a starts after 6s down" restart_node a
-is "clean stop: a's downtime does not count against short" \
-    "$(peer_state a short)" enabled
-like "the log says the downtime does not count" \
-    "$(grep 'last alive' "$(node_log a)" | tail -n 1)" \
-    "does not count against any peer"
-is "short is released" "$(unlock a short)" "released 1"
-
-heartbeat_in a short >/dev/null
-sleep 1		# an alive mark saves short's remaining time
-kill9_node a
-sleep 6
-check "a starts after kill -9 and 6s down" restart_node a
-is "kill -9: a's downtime does not count against short" \
-    "$(peer_state a short)" enabled
-is "...and short still expires on time once a is up" \
-    "$(wait_for 15 state_is a short disabled && echo disabled)" disabled
 
 check "a stops cleanly" stop_node a
 done_testing
