@@ -16,7 +16,7 @@ keygen "$TEST_DIR/b.boot" >/dev/null
 guard() {
 	pk "$1" peer add "$2" --boot-key "$(pktool keyid "$TEST_DIR/$2.boot")" \
 	    --node-key "$(node_keyid "$2")" --address "$(node_addr "$2")" \
-	    --timeout 2s --interval 300ms --extended-timeout 1s
+	    --timeout 3s --interval 300ms --extended-timeout 1s
 }
 check "a guards b" guard a b
 check "b guards a" guard b a
@@ -41,7 +41,7 @@ like "the first success is an event" "$(events a b check-ok)" heartbeat
 check "b stops cleanly" stop_node b
 check "a disables b after its timeout" wait_for 20 state_is a b disabled
 like "the disable is recorded with its reason" "$(events a b disabled)" \
-    "unseen for longer than its timeout \(2s\)"
+    "unseen for longer than its timeout \(3s\)"
 like "the failed heartbeat is recorded with its reason" \
     "$(events a b check-failed | tail -n 1)" "heartbeat to 127.0.0.1:[0-9]+: "
 is "a refuses b's unlock now" \
