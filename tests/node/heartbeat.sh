@@ -14,7 +14,7 @@ keygen "$TEST_DIR/b.boot" >/dev/null
 
 # guard X Y: X guards Y with Y's node key and address.
 guard() {
-	pk "$1" peer add "$2" --boot-key "$(pktool keyid "$TEST_DIR/$2.boot")" \
+	pk "$1" peer add "$2" --boot-key "$(keyid "$TEST_DIR/$2.boot")" \
 	    --node-key "$(node_keyid "$2")" --address "$(node_addr "$2")" \
 	    --timeout 3s --interval 300ms --extended-timeout 1s
 }

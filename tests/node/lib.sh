@@ -203,12 +203,22 @@ node_log() {
 }
 
 node_keyid() {
-	pktool keyid "$TEST_DIR/$1/node.key"
+	keyid "$TEST_DIR/$1/node.key"
 }
 
-# keygen FILE: makes an Ed25519 key, prints its id.
+# keygen FILE: makes an Ed25519 key, prints its id (kept in FILE.id:
+# under ASan every process costs, so ids are not derived twice).
 keygen() {
-	pktool keygen "$1"
+	pktool keygen "$1" > "$1.id" && cat "$1.id"
+}
+
+# keyid FILE: the id of a key made by keygen (or any key).
+keyid() {
+	if [ -s "$1.id" ]; then
+		cat "$1.id"
+	else
+		pktool keyid "$1"
+	fi
 }
 
 # _write_conf NAME OVERRIDES...: the test defaults, then overrides
@@ -418,8 +428,8 @@ add_peer() {
 	[ -f "$TEST_DIR/$_p.boot" ] || keygen "$TEST_DIR/$_p.boot" >/dev/null
 	[ -f "$TEST_DIR/$_p.node" ] || keygen "$TEST_DIR/$_p.node" >/dev/null
 	pk "$_n" peer add "$_p" \
-	    --boot-key "$(pktool keyid "$TEST_DIR/$_p.boot")" \
-	    --node-key "$(pktool keyid "$TEST_DIR/$_p.node")" "$@"
+	    --boot-key "$(keyid "$TEST_DIR/$_p.boot")" \
+	    --node-key "$(keyid "$TEST_DIR/$_p.node")" "$@"
 }
 
 # blob FILE TEXT: writes a stand-in "ciphertext" blob.

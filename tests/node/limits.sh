@@ -4,11 +4,12 @@
 # for ever); a client that stalls mid-handshake is closed by the handshake
 # timeout; the per-source and total connection caps (lowered by a SIGHUP
 # reload) refuse new connections at once and still let an unlock under
-# way complete.
+# way complete. Idle native sessions are closed at the idle timeout.
 _title="silent and stalled connections, connection caps"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/node/lib.sh"
 
 start_node a limits.line-timeout=2s limits.handshake-timeout=2s \
+    limits.idle-timeout=1s \
     limits.max-connections=300 limits.max-connections-per-source=250 ||
     bail "cannot start node a"
 A=$(node_addr a)
@@ -43,6 +44,11 @@ is "a client stalled mid-handshake is closed" \
 check "...by the handshake timeout" log_has a "TLS handshake timed out"
 is "a client that sends only the line is closed too" \
     "$(pktool line "$A" '1\r\n')" closed
+is "a native session with no request is closed at the idle timeout" \
+    "$(pktool raw "$TEST_DIR/en.node" "$A" '')" closed
+is "a session stalled mid-frame is closed at the idle timeout" \
+    "$(pktool raw "$TEST_DIR/en.node" "$A" 0000)" closed
+check "...with a log line" log_has a "session: 127.0.0.1:[0-9]+: idle"
 
 # reload KEY=VALUE...: changes a's configuration, SIGHUP, waits.
 reload() {

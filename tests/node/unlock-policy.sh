@@ -152,7 +152,7 @@ like "releases are events naming the client's address" \
     '^127\.0\.0\.1:[0-9]+$'
 like "an unknown key's refusal is an event naming the key" \
     "$(pk a -j events --kind refused | jq -r '.[].detail')" \
-    "unknown boot key $(pktool keyid "$TEST_DIR/stranger.boot")"
+    "unknown boot key $(keyid "$TEST_DIR/stranger.boot")"
 
 check "node a stops cleanly" stop_node a
 done_testing
