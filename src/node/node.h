@@ -191,11 +191,11 @@ void		 peer_released(struct peer *, uint64_t now, const char *addr,
 		    const char *how);
 void		 peer_refused(struct peer *, const char *boot_keyid,
 		    uint64_t now, const char *addr, int reason, const char *how);
-void		 peer_operator_enable(struct peer *, uint64_t now,
+int		 peer_operator_enable(struct peer *, uint64_t now,
 		    const char *who);
-void		 peer_operator_disable(struct peer *, uint64_t now,
+int		 peer_operator_disable(struct peer *, uint64_t now,
 		    const char *who);
-void		 peer_operator_decide(struct peer *, uint64_t now, int approve,
+int		 peer_operator_decide(struct peer *, uint64_t now, int approve,
 		    const char *who);
 void		 peer_notice(struct peer *, uint64_t now, uint64_t window,
 		    const char *addr, const char *text);
