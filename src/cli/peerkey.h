@@ -46,5 +46,6 @@ int	cmd_check(int, char **);
 int	cmd_events(int, char **);
 int	cmd_peer(int, char **);
 int	cmd_verbose(int, char **);
+int	cmd_import_mandos(int, char **);
 
 #endif /* PEERKEY_H */
