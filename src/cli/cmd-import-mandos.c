@@ -458,7 +458,8 @@ cmd_import_mandos(int argc, char **argv)
 	}
 	if (mandos_conf_parse((const char *)raw.data, raw.size, &conf, err,
 	    sizeof(err)) != 0) {
-		fprintf(stderr, "peerkey: %s: %s\n", path, err);
+		fprintf(stderr, "peerkey: %s: %s\npeerkey: %s: nothing "
+		    "imported\n", path, err, path);
 		goto out;
 	}
 	if (conf.nclients == 0) {
