@@ -12,7 +12,9 @@
 #	                              DIR and its clients.conf section
 #	                              (DIR/section) holding PASS
 #	start_peerkeyd DIR NS [LINES] peerkeyd in NS on 127.0.0.1:4141 (extra
-#	                              config LINES appended), ready
+#	                              config LINES appended), ready; env:
+#	                              PKD_LISTEN (address, "" any),
+#	                              PKD_ANNOUNCE=yes, PKD_BUS (its bus)
 #	start_mandos DIR NS CONF      Debian's mandos server in NS on
 #	                              127.0.0.1:4242 serving clients.conf CONF,
 #	                              with a private system bus, ready
@@ -170,15 +172,17 @@ start_peerkeyd() {
 		printf '[node]\nname = interop\nkey = %s\n' "$_d/node.key"
 		printf 'state-directory = %s/state\n' "$_d"
 		printf 'runtime-directory = %s/run\n' "$_d"
-		printf 'listen = 127.0.0.1\nport = %s\n' "$PKD_PORT"
+		printf 'listen = %s\nport = %s\n' "${PKD_LISTEN-127.0.0.1}" \
+		    "$PKD_PORT"
 		printf '[limits]\nline-timeout = 1s\nhandshake-timeout = 2s\n'
 		printf '[liveness]\ninterval = 1s\ntimeout = 30s\n'
-		printf '[announce]\nenable = no\n'
+		printf '[announce]\nenable = %s\n' "${PKD_ANNOUNCE:-no}"
 		for _l in "$@"; do
 			printf '%s\n' "$_l"
 		done
 	} > "$_d/peerkeyd.conf"
-	spawn peerkeyd ip netns exec "$_ns" "$PEERKEYD" -d -f "$_d/peerkeyd.conf"
+	spawn peerkeyd env DBUS_SYSTEM_BUS_ADDRESS="${PKD_BUS:-}" \
+	    ip netns exec "$_ns" "$PEERKEYD" -d -f "$_d/peerkeyd.conf"
 	wait_for "grep -q 'ready on port' '$W/peerkeyd.log'" 20
 }
 
