@@ -38,6 +38,9 @@ static const struct cmd_entry commands[] = {
 	{ "check", "check NAME", "check a peer's liveness now", cmd_check },
 	{ "events", "events [--peer NAME] [--kind KIND] [--since DURATION] "
 	    "[--limit N]", "the audit log", cmd_events },
+	{ "import-mandos", "import-mandos [--dry-run] [--checker-dir DIR] "
+	    "CLIENTS.CONF", "take over a Mandos server's clients",
+	    cmd_import_mandos },
 	{ "verbose", "verbose 0|1|2", "set peerkeyd's log verbosity",
 	    cmd_verbose },
 	{ "init", "init [--dir DIR]", "make this machine's node and boot keys",

@@ -107,5 +107,6 @@ int	cmd_rotate(int, char **);
 int	cmd_boot_config(int, char **);
 int	cmd_invite(int, char **);
 int	cmd_join(int, char **);
+int	cmd_import_mandos(int, char **);
 
 #endif /* PEERKEY_H */
