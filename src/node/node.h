@@ -83,6 +83,7 @@ struct peer {
 	uint64_t		 pending_since;	/* first unapproved ask, 0 none */
 	int			 decision;	/* enum peer_decision */
 	uint64_t		 decision_until;
+	char			 last_fail[96];	/* last recorded failure */
 	struct checker_conn	*cc;		/* checker.c's state */
 };
 TAILQ_HEAD(peerlist, peer);

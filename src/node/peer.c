@@ -183,15 +183,24 @@ peer_alive(struct peer *p, uint64_t now, const char *how, const char *addr)
 	log_debug("%s: peer %s: %s ok", __func__, p->name, how);
 }
 
-/* A failed check. Only the first failure after a success is recorded. */
+/*
+ * A failed check. The first failure after a success is recorded, and then
+ * every change of reason (not of address): a peer that goes down and then
+ * shows a wrong node key at its address is two events, not one, and a
+ * peer never reached is one event, not one per interval.
+ */
 void
 peer_check_failed(struct peer *p, uint64_t now, const char *why)
 {
-	int	 was_ok = p->last_check_ok;
+	const char	*reason = strrchr(why, ':');
+	int		 was_ok = p->last_check_ok;
 
+	reason = reason != NULL ? reason + 1 : why;
 	p->last_check = wall_ms();
 	p->last_check_ok = 0;
-	if (was_ok || p->last_seen == 0) {
+	if (was_ok ||
+	    strncmp(p->last_fail, reason, sizeof(p->last_fail) - 1) != 0) {
+		snprintf(p->last_fail, sizeof(p->last_fail), "%s", reason);
 		log_info("peer %s: check failed: %s", p->name, why);
 		peer_record(p, now, "check-failed", NULL, why);
 	} else

@@ -74,9 +74,14 @@ is "q has no withdraw events" "$(count_events a q withdrawn)" 0
 # At most PK_BLOBS_MAX (32) blobs per peer: one UNLOCK_REPLY carries no
 # more, and more would be kept and never released.
 i=1
+dpids=
 while [ $i -lt 32 ]; do
 	i=$((i + 1))
-	deposit a q "d$i" "$TEST_DIR/qb" >/dev/null
+	deposit a q "d$i" "$TEST_DIR/qb" >/dev/null &
+	dpids="$dpids $!"
+done
+for dp in $dpids; do
+	wait "$dp"
 done
 is "q holds 32 blobs" "$(peer_field a q blobs)" 32
 like "a 33rd is refused: ERROR too-large" \

@@ -44,8 +44,8 @@ is "the daemon still serves what it holds" "$(unlock a q)" "released 1"
 is "heartbeats are still answered" "$(heartbeat_in a q)" heartbeat-reply
 out=$(pk a disable q 2>&1)
 st=$?
-is "an operator's disable that cannot be saved is not acknowledged" \
-    "$st" 1
+check "an operator's disable that cannot be saved is not acknowledged" \
+    test "$st" != 0
 like "...the operator is told" "$out" "in effect until peerkeyd stops, but NOT saved: .*full"
 is "...and it takes effect" "$(unlock a q)" "refused disabled"
 pk a enable q >/dev/null 2>&1

@@ -20,6 +20,13 @@ guard() {
 }
 check "a guards b" guard a b
 check "b guards a" guard b a
+# A peer never reached (nothing listens at its address).
+keygen "$TEST_DIR/ghost.node" >/dev/null
+keygen "$TEST_DIR/ghost.boot" >/dev/null
+check "a guards a ghost" quiet pk a peer add ghost \
+    --boot-key "$(keyid "$TEST_DIR/ghost.boot")" \
+    --node-key "$(keyid "$TEST_DIR/ghost.node")" --address 127.0.0.1:1 \
+    --timeout 60s --interval 300ms
 
 # last_check_after NODE PEER MS: the last check is newer than MS and ok.
 checked_ok_since() {
@@ -71,6 +78,10 @@ wrong_at_least() {
 check "a sees the wrong node key, several times" wait_for 20 wrong_at_least 3
 like "the check names it" "$(grep 'peer b: check failed\|wrong node key' \
     "$(node_log a)" | tail -n 1)" "wrong node key|shows key"
+like "the wrong key is an audit event" \
+    "$(events a b check-failed | tail -n 1)" "wrong node key"
+is "...recorded once, not at every interval" \
+    "$(events a b check-failed | grep -c 'wrong node key')" 1
 is "the impostor does not enable b" "$(peer_state a b)" disabled
 is "no enable event was recorded" "$(count_events a b enabled)" "$nbefore"
 is "b's unlock still refused" \
@@ -92,6 +103,10 @@ is "...and refused" \
     "$(pktool unlock "$TEST_DIR/b.boot" "$(node_addr a)")" "refused disabled"
 check "operator enables b" pk a enable b
 is "b is enabled" "$(peer_state a b)" enabled
+
+like "the ghost's failed check is an event" \
+    "$(events a ghost check-failed)" "heartbeat to 127.0.0.1:1: "
+is "...one, not one per interval" "$(count_events a ghost check-failed)" 1
 
 check "a stops cleanly" stop_node a
 check "b stops cleanly" stop_node b

@@ -82,7 +82,7 @@ _cleanup() {
 	fi
 }
 trap _cleanup EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 echo "# $_title"
 
