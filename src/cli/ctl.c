@@ -115,15 +115,16 @@ int
 ctl_fail(json_t *resp)
 {
 	const char	*err = json_string_value(json_object_get(resp, "error"));
+	int		 code;
 
+	code = err != NULL && strncmp(err, "no peer named", 13) == 0 ?
+	    EXIT_NOPEER : EXIT_FAIL;
 	if (opt_json)
 		ctl_print_json(resp);
 	else
 		fprintf(stderr, "peerkey: %s\n", err ? err : "failed");
-	json_decref(resp);
-	if (err != NULL && strncmp(err, "no peer named", 13) == 0)
-		return EXIT_NOPEER;
-	return EXIT_FAIL;
+	json_decref(resp);	/* err points into resp */
+	return code;
 }
 
 /* A request with only a command and maybe a peer; prints "ok". */
