@@ -2,13 +2,16 @@
  * decrypt.c: the boot OpenPGP secret key, and decryption of the blobs that
  * peers send back.
  *
- * The secret key is read once into locked memory (pk_secret_alloc). Every
- * decryption runs in libpeerkey's pgp.c, which makes a throw-away GnuPG
- * home inside our private directory, tells GnuPG to ignore "key created in
- * the future" (the clock may read 1970 in an initramfs), stops the
- * gpg-agent it needed and wipes the home before returning. Our private
- * directory is a mkdtemp() under the configured work directory (default
- * /run, a tmpfs), mode 0700, and is removed by decrypt_done().
+ * The secret key is read once into locked memory (pk_secret_alloc). The
+ * first blob to decrypt imports it into a throw-away GnuPG home made by
+ * libpeerkey's pgp.c inside our private directory (GnuPG is told to
+ * ignore "key created in the future": the clock may read 1970 in an
+ * initramfs); later blobs reuse that home. Stopping its gpg-agent and
+ * wiping it costs about as much as the decryption, so it happens in
+ * decrypt_done(), after the passphrase has been written and stdout closed:
+ * cryptsetup goes on while we clean up. Our private directory is a
+ * mkdtemp() under the configured work directory (default /run, a tmpfs),
+ * mode 0700, and is removed by decrypt_done() too.
  */
 #include "config.h"
 
@@ -29,9 +32,10 @@
 #include "pk_err.h"
 #include "secret.h"
 
-static char	 privdir[PATH_MAX];
-static char	*seckey;
-static size_t	 seclen;
+static char			 privdir[PATH_MAX];
+static char			*seckey;
+static size_t			 seclen;
+static struct pk_pgp_keyring	*keyring;
 
 /*
  * Reads the secret key (refusing one that group or others may read) and
@@ -105,8 +109,10 @@ decrypt_blob(const void *cipher, size_t len, char **pass, size_t *passlen)
 
 	if (seckey == NULL || privdir[0] == '\0')
 		return PK_ERR_INVALID_ARG;
-	r = pk_pgp_decrypt(privdir, seckey, seclen, cipher, len, &plain,
-	    &plainlen);
+	if (keyring == NULL &&
+	    (r = pk_pgp_keyring_open(privdir, seckey, seclen, &keyring)) != 0)
+		return r;
+	r = pk_pgp_keyring_decrypt(keyring, cipher, len, &plain, &plainlen);
 	if (r != 0)
 		return r;
 	if (plainlen == 0) {
@@ -118,10 +124,12 @@ decrypt_blob(const void *cipher, size_t len, char **pass, size_t *passlen)
 	return 0;
 }
 
-/* Forgets the key and removes the private directory. */
+/* Tears GnuPG down, forgets the key and removes the private directory. */
 void
 decrypt_done(void)
 {
+	pk_pgp_keyring_close(keyring);
+	keyring = NULL;
 	pk_secret_free(seckey);
 	seckey = NULL;
 	seclen = 0;

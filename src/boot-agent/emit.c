@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,12 +16,14 @@
 #include "boot.h"
 #include "pk_err.h"
 
-/* Writes len bytes of pass to stdout. Returns 0 or PK_ERR_SYSTEM. */
+/* Writes len bytes of pass to stdout, then closes it. Returns 0 or
+ * PK_ERR_SYSTEM. */
 int
 emit_stdout(const char *pass, size_t len)
 {
 	size_t	 off = 0;
 	ssize_t	 n;
+	int	 fd;
 
 	while (off < len) {
 		n = write(STDOUT_FILENO, pass + off, len - off);
@@ -30,6 +33,18 @@ emit_stdout(const char *pass, size_t len)
 			return PK_ERR_SYSTEM;
 		off += (size_t)n;
 	}
+	/*
+	 * EOF now, so that cryptsetup need not wait for our clean-up: put
+	 * /dev/null in stdout's place (a plain close would let the next
+	 * open() take descriptor 1).
+	 */
+	if ((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1)
+		return close(STDOUT_FILENO) == 0 ? 0 : PK_ERR_SYSTEM;
+	if (dup2(fd, STDOUT_FILENO) == -1) {
+		close(fd);
+		return PK_ERR_SYSTEM;
+	}
+	close(fd);
 	return 0;
 }
 

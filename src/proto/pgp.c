@@ -827,52 +827,80 @@ pk_pgp_encrypt(const char *workdir, const void *pubkey, size_t publen,
 	return r;
 }
 
-/* Decrypts with the key(s) in seckey; see pgp.h. */
+/* A private GnuPG home holding one imported secret key; see pgp.h. */
+struct pk_pgp_keyring {
+	struct pgp_home		 kr_home;
+};
+
+/* Makes a home under workdir and imports seckey into it; see pgp.h. */
 int
-pk_pgp_decrypt(const char *workdir, const void *seckey, size_t seclen,
-    const void *cipher, size_t cipherlen, void **plain, size_t *plainlen)
+pk_pgp_keyring_open(const char *workdir, const void *seckey, size_t seclen,
+    struct pk_pgp_keyring **out)
+{
+	struct pk_pgp_keyring	*kr;
+	gpgme_import_result_t	 ir;
+	int			 r;
+
+	pgp_errbuf[0] = '\0';
+	if (out != NULL)
+		*out = NULL;
+	if (workdir == NULL || *workdir == '\0' || out == NULL) {
+		pgp_seterr("missing argument");
+		return PK_ERR_INVALID_ARG;
+	}
+	if ((r = pgp_check_input(seckey, seclen, "secret key")) != 0)
+		return r;
+	if ((kr = calloc(1, sizeof(*kr))) == NULL)
+		return PK_ERR_ALLOC;
+	if ((r = pgp_home_open(&kr->kr_home, workdir)) != 0) {
+		free(kr);
+		return r;
+	}
+	if ((r = pgp_import(&kr->kr_home, seckey, seclen, &ir)) != 0)
+		goto fail;
+	if (ir->secret_imported + ir->secret_unchanged == 0) {
+		pgp_seterr("bad key data: no secret key found");
+		r = PK_ERR_PGP;
+		goto fail;
+	}
+	*out = kr;
+	return 0;
+ fail:
+	pk_pgp_keyring_close(kr);
+	return r;
+}
+
+/* Decrypts one message with the keyring's key; see pgp.h. */
+int
+pk_pgp_keyring_decrypt(struct pk_pgp_keyring *kr, const void *cipher,
+    size_t cipherlen, void **plain, size_t *plainlen)
 {
 	struct gpgme_data_cbs cbs;
 	struct pgp_sink ps;
-	struct pgp_home h;
-	gpgme_import_result_t ir;
 	gpgme_decrypt_result_t dr;
 	gpgme_data_t cd = NULL, pd = NULL;
 	gpgme_error_t e;
 	int r;
 
 	memset(&ps, 0, sizeof(ps));
-	memset(&h, 0, sizeof(h));
 	pgp_errbuf[0] = '\0';
 	if (plain != NULL)
 		*plain = NULL;
 	if (plainlen != NULL)
 		*plainlen = 0;
-	if (workdir == NULL || *workdir == '\0' || plain == NULL ||
-	    plainlen == NULL) {
+	if (kr == NULL || plain == NULL || plainlen == NULL) {
 		pgp_seterr("missing argument");
 		return PK_ERR_INVALID_ARG;
 	}
-	if ((r = pgp_check_input(seckey, seclen, "secret key")) != 0 ||
-	    (r = pgp_check_input(cipher, cipherlen, "message")) != 0)
+	if ((r = pgp_check_input(cipher, cipherlen, "message")) != 0)
 		return r;
-	if ((r = pgp_home_open(&h, workdir)) != 0)
-		return r;
-	if ((r = pgp_import(&h, seckey, seclen, &ir)) != 0)
-		goto out;
-	if (ir->secret_imported + ir->secret_unchanged == 0) {
-		pgp_seterr("bad key data: no secret key found");
-		r = PK_ERR_PGP;
-		goto out;
-	}
-
 	if ((e = gpgme_data_new_from_mem(&cd, cipher, cipherlen, 0)) != 0) {
 		r = pgp_fail(e, "message data");
 		goto out;
 	}
 	if ((r = pgp_sink_data(&ps, &cbs, 1, &pd)) != 0)
 		goto out;
-	e = gpgme_op_decrypt(h.ph_ctx, cd, pd);
+	e = gpgme_op_decrypt(kr->kr_home.ph_ctx, cd, pd);
 	if (ps.ps_overflow) {
 		pgp_seterr("plaintext is larger than %d bytes",
 		    PK_PGP_MAX_DATA);
@@ -883,7 +911,7 @@ pk_pgp_decrypt(const char *workdir, const void *seckey, size_t seclen,
 		r = pgp_fail(e, "decryption");
 		goto out;
 	}
-	dr = gpgme_op_decrypt_result(h.ph_ctx);
+	dr = gpgme_op_decrypt_result(kr->kr_home.ph_ctx);
 	if (dr == NULL || dr->recipients == NULL) {
 		pgp_seterr("message is not encrypted to a public key");
 		r = PK_ERR_PGP;
@@ -909,7 +937,42 @@ pk_pgp_decrypt(const char *workdir, const void *seckey, size_t seclen,
  out:
 	gpgme_data_release(cd);
 	gpgme_data_release(pd);
-	pgp_home_close(&h);
 	pgp_sink_free(&ps);
+	return r;
+}
+
+/* Stops the keyring's agent and wipes and removes its home. */
+void
+pk_pgp_keyring_close(struct pk_pgp_keyring *kr)
+{
+	if (kr == NULL)
+		return;
+	pgp_home_close(&kr->kr_home);
+	free(kr);
+}
+
+/* Decrypts with the key(s) in seckey; see pgp.h. */
+int
+pk_pgp_decrypt(const char *workdir, const void *seckey, size_t seclen,
+    const void *cipher, size_t cipherlen, void **plain, size_t *plainlen)
+{
+	struct pk_pgp_keyring	*kr;
+	int			 r;
+
+	if (plain != NULL)
+		*plain = NULL;
+	if (plainlen != NULL)
+		*plainlen = 0;
+	if (plain == NULL || plainlen == NULL) {
+		pgp_seterr("missing argument");
+		return PK_ERR_INVALID_ARG;
+	}
+	/* Check the message before paying for a GnuPG home. */
+	if ((r = pgp_check_input(cipher, cipherlen, "message")) != 0)
+		return r;
+	if ((r = pk_pgp_keyring_open(workdir, seckey, seclen, &kr)) != 0)
+		return r;
+	r = pk_pgp_keyring_decrypt(kr, cipher, cipherlen, plain, plainlen);
+	pk_pgp_keyring_close(kr);
 	return r;
 }

@@ -76,4 +76,25 @@ int	pk_pgp_decrypt(const char *workdir, const void *seckey, size_t seclen,
  */
 const char	*pk_pgp_last_error(void);
 
+/*
+ * The same as pk_pgp_decrypt() in three steps, for a caller that wants the
+ * GnuPG work out of its critical path (the boot agent imports its key
+ * before it asks the peers, and tears GnuPG down after it has written the
+ * passphrase) or decrypts several messages with one key.
+ *
+ * pk_pgp_keyring_open() makes a private GnuPG home under workdir and
+ * imports seckey into it; it returns what pk_pgp_decrypt() returns for a
+ * bad key or directory, and on success sets *out. The home, and the
+ * gpg-agent that the import starts, live until pk_pgp_keyring_close().
+ * pk_pgp_keyring_decrypt() returns what pk_pgp_decrypt() returns for the
+ * message. pk_pgp_keyring_close() stops the agent, wipes and removes the
+ * home, and frees kr (NULL is fine).
+ */
+struct pk_pgp_keyring;
+int	pk_pgp_keyring_open(const char *workdir, const void *seckey,
+	    size_t seclen, struct pk_pgp_keyring **out);
+int	pk_pgp_keyring_decrypt(struct pk_pgp_keyring *kr, const void *cipher,
+	    size_t cipherlen, void **plain, size_t *plainlen);
+void	pk_pgp_keyring_close(struct pk_pgp_keyring *kr);
+
 #endif /* PK_PGP_H */

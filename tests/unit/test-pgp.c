@@ -433,6 +433,48 @@ main(int argc, char **argv)
 	assert_clean();
 	TEST_DONE();
 
+	TEST_START("keyring: one import, several messages, clean close");
+	if (ct != NULL) {
+		struct pk_pgp_keyring	*kr = NULL;
+		void			*ct3 = NULL;
+		size_t			 ct3l = 0;
+
+		ASSERT_INT_EQ(pk_pgp_encrypt(wd, pa, pal, "second", 6, &ct3,
+		    &ct3l), 0);
+		ASSERT_INT_EQ(pk_pgp_keyring_open(wd, sa, sal, &kr), 0);
+		/* The home lives while the keyring is open... */
+		ASSERT_INT_EQ(homes_left(test_tmpdir()), 1);
+		ASSERT_INT_EQ(pk_pgp_keyring_decrypt(kr, ct, ctl, &pt, &ptl),
+		    0);
+		ASSERT_TRUE(pt != NULL && ptl == sizeof(key64) &&
+		    memcmp(pt, key64, sizeof(key64)) == 0);
+		pk_secret_free(pt);
+		pt = NULL;
+		ASSERT_INT_EQ(pk_pgp_keyring_decrypt(kr, ct3, ct3l, &pt, &ptl),
+		    0);
+		ASSERT_TRUE(pt != NULL && ptl == 6 && memcmp(pt, "second",
+		    6) == 0);
+		pk_secret_free(pt);
+		pt = NULL;
+		/* A corrupt message fails without spoiling the keyring. */
+		((unsigned char *)ct3)[ct3l - 1] ^= 0x01;
+		ASSERT_INT_EQ(pk_pgp_keyring_decrypt(kr, ct3, ct3l, &pt, &ptl),
+		    PK_ERR_PGP);
+		ASSERT_PTR_EQ(pt, NULL);
+		ASSERT_INT_EQ(pk_pgp_keyring_decrypt(kr, ct, ctl, &pt, &ptl),
+		    0);
+		pk_secret_free(pt);
+		pt = NULL;
+		/* ...and close removes it, agent and all. */
+		pk_pgp_keyring_close(kr);
+		free(ct3);
+		ASSERT_INT_EQ(pk_pgp_keyring_open(wd, "junk", 4, &kr),
+		    PK_ERR_PGP);
+		ASSERT_PTR_EQ(kr, NULL);
+	}
+	assert_clean();
+	TEST_DONE();
+
 	TEST_START("binary (dearmored) keys work too");
 	ASSERT_INT_EQ(run("gpg --batch --dearmor <'%s' >'%s' && gpg --batch "
 	    "--dearmor <'%s' >'%s'", tpath("a.pub"), tpath("a.pub.bin"),
