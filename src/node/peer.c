@@ -107,6 +107,22 @@ fmt_duration(uint64_t ms, char *buf, size_t len)
 }
 
 /*
+ * Records nobody is told of, written on the unlock path, need not wait for
+ * the disk: a fsync per unlock would cap the node at a few hundred unlocks
+ * a second. They survive a crash of the daemon; a power loss may undo the
+ * last of them, up to the next durable commit (the periodic alive mark at
+ * the latest). What an operator or a peer is told was done (enable,
+ * disable, approve, deny, deposit, notice) and every disable stays durable.
+ */
+static int
+peer_lazy_kind(const char *kind)
+{
+	return strcmp(kind, "released") == 0 || strcmp(kind, "refused") == 0 ||
+	    strcmp(kind, "check-ok") == 0 || strcmp(kind, "check-failed") == 0 ||
+	    strcmp(kind, "approval-pending") == 0;
+}
+
+/*
  * Writes the peer's persistent state and one audit event in a single
  * transaction. A store failure is logged; the in-memory state stands (a
  * disable is never undone because the disk is full). Returns 0, or the
@@ -121,7 +137,8 @@ peer_record(struct peer *p, uint64_t now, const char *kind, const char *addr,
 	int		 r;
 
 	p->remaining = peer_remaining(p, now);
-	if ((r = store_begin(st)) == 0 &&
+	if ((r = peer_lazy_kind(kind) ? store_begin_lazy(st) :
+	    store_begin(st)) == 0 &&
 	    (r = store_peer_update(st, p)) == 0 &&
 	    (r = store_event(st, wall_ms(), p->name, kind,
 	    addr ? addr : "", detail ? detail : "")) == 0 &&
@@ -292,9 +309,13 @@ peer_refused(struct peer *p, const char *boot_keyid, uint64_t now,
 		    "(%s)", boot_keyid, addr, how);
 		snprintf(detail, sizeof(detail), "unknown boot key %s (%s)",
 		    boot_keyid, how);
-		if (store_event(st, wall_ms(), "", "refused", addr, detail) != 0)
+		if (store_begin_lazy(st) != 0 ||
+		    store_event(st, wall_ms(), "", "refused", addr,
+		    detail) != 0 || store_commit(st) != 0) {
+			store_rollback(st);
 			log_warnx("store: cannot record refusal: %s",
 			    store_errmsg(st));
+		}
 		return;
 	}
 	log_info("unlock: peer %s: refused to %s: %s", p->name, addr,

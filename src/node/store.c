@@ -133,6 +133,7 @@ struct store {
 	sqlite3_stmt	*st[ST_MAX_];
 	int		 depth;		/* open store_begin() levels */
 	int		 doomed;	/* the transaction must roll back */
+	int		 lazy;		/* synchronous=NORMAL until it ends */
 	char		 errmsg[1024];
 };
 
@@ -265,6 +266,34 @@ store_begin(struct store *s)
 	return 0;
 }
 
+/* Back to durable commits after a lazy transaction. */
+static void
+store_lazy_end(struct store *s)
+{
+	if (!s->lazy)
+		return;
+	s->lazy = 0;
+	(void)sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL,
+	    NULL);
+}
+
+/* Begins a transaction whose commit need not be durable; see store.h. */
+int
+store_begin_lazy(struct store *s)
+{
+	int	r;
+
+	if (s->depth == 0 && sqlite3_get_autocommit(s->db)) {
+		if (sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL,
+		    NULL, NULL) != SQLITE_OK)
+			return store_err(s, sqlite3_errcode(s->db));
+		s->lazy = 1;
+	}
+	if ((r = store_begin(s)) != 0)
+		store_lazy_end(s);
+	return r;
+}
+
 /* Closes the innermost level, keeping its changes; see store.h. */
 int
 store_commit(struct store *s)
@@ -290,6 +319,8 @@ store_commit(struct store *s)
 		return r;
 	}
 	s->depth--;
+	if (s->depth == 0)
+		store_lazy_end(s);
 	return 0;
 }
 
@@ -304,6 +335,7 @@ store_rollback(struct store *s)
 			(void)st_exec(s, ST_ROLLBACK);
 		s->depth = 0;
 		s->doomed = 0;
+		store_lazy_end(s);
 		return;
 	}
 	if (s->doomed || sqlite3_get_autocommit(s->db) ||

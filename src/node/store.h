@@ -115,6 +115,17 @@ int	store_integrity_ok(struct store *);
 int	store_begin(struct store *);
 
 /*
+ * As store_begin() for an outermost transaction whose commit need not be
+ * durable at once: it is written with synchronous=NORMAL, so it survives
+ * a crash of the daemon but a power loss may undo it until the next
+ * durable commit (any store_begin() transaction, such as the periodic
+ * liveness save, makes every earlier one durable). For records nobody is
+ * told of, on the unlock path: releases, refusals, check results. Inside
+ * an open transaction it is a plain savepoint.
+ */
+int	store_begin_lazy(struct store *);
+
+/*
  * Commits the innermost store_begin(). Returns 0 once the change is
  * durable (outermost level). On failure the level has been rolled back
  * (do not call store_rollback()): PK_ERR_STORE, PK_ERR_INVALID_ARG with no
