@@ -277,6 +277,20 @@ store_lazy_end(struct store *s)
 	    NULL);
 }
 
+/* The connection's synchronous level; see store.h. */
+int
+store_synchronous(struct store *s)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 v = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA synchronous", -1, &st,
+	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 /* Begins a transaction whose commit need not be durable; see store.h. */
 int
 store_begin_lazy(struct store *s)

@@ -125,6 +125,10 @@ int	store_begin(struct store *);
  */
 int	store_begin_lazy(struct store *);
 
+/* The connection's PRAGMA synchronous (2: FULL, 1: NORMAL), -1 on error;
+ * for tests. */
+int	store_synchronous(struct store *);
+
 /*
  * Commits the innermost store_begin(). Returns 0 once the change is
  * durable (outermost level). On failure the level has been rolled back

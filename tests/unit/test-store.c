@@ -1217,6 +1217,45 @@ test_transactions(void)
 	free(d2);
 	TEST_DONE();
 
+	TEST_START("transactions: a lazy commit is kept; FULL again after");
+	s = xopen(dir);
+	ASSERT_INT_EQ(store_synchronous(s), 2);
+	ASSERT_INT_EQ(store_begin_lazy(s), 0);
+	ASSERT_INT_EQ(store_synchronous(s), 1);
+	ASSERT_INT_EQ(store_event(s, 3, p.name, "released", NULL, "lazy"), 0);
+	ASSERT_INT_EQ(store_commit(s), 0);
+	ASSERT_INT_EQ(store_synchronous(s), 2);
+	ASSERT_INT_EQ(store_begin_lazy(s), 0);
+	ASSERT_INT_EQ(store_event(s, 4, p.name, "refused", NULL, "gone"), 0);
+	store_rollback(s);
+	ASSERT_INT_EQ(store_synchronous(s), 2);
+	/* Inside a durable transaction, lazy is a plain savepoint. */
+	ASSERT_INT_EQ(store_begin(s), 0);
+	ASSERT_INT_EQ(store_begin_lazy(s), 0);
+	ASSERT_INT_EQ(store_synchronous(s), 2);
+	ASSERT_INT_EQ(store_commit(s), 0);
+	ASSERT_INT_EQ(store_commit(s), 0);
+	store_close(s);
+	s = xopen(dir);
+	{
+		struct store_event_filter	 f;
+		int				 n = 0;
+
+		memset(&f, 0, sizeof(f));
+		f.kind = "released";
+		ASSERT_INT_EQ(store_events_query(s, &f, count_cb, &n), 0);
+		ASSERT_INT_EQ(n, 1);
+		f.kind = "refused";
+		n = 0;
+		ASSERT_INT_EQ(store_events_query(s, &f, count_cb, &n), 0);
+		ASSERT_INT_EQ(n, 0);
+	}
+	store_close(s);
+	/* The next test compares against the state as it is now. */
+	free(d1);
+	d1 = digest(dir);
+	TEST_DONE();
+
 	TEST_START("transactions: closing with one open rolls it back");
 	s = xopen(dir);
 	ASSERT_INT_EQ(store_begin(s), 0);
