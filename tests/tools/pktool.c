@@ -22,6 +22,12 @@
  *	pktool hold ADDR N SECONDS       open N connections, send nothing,
  *	                                 hold them; print how many the server
  *	                                 closed within SECONDS
+ *	pktool pgp-gen PUB SEC [UID]     make an OpenPGP boot key pair (armored
+ *	                                 files; SEC mode 0600)
+ *	pktool pgp-encrypt PUB           encrypt stdin to PUB, to stdout
+ *	pktool pgp-decrypt SEC           decrypt stdin with SEC, to stdout
+ *
+ * The pgp-* commands work under $TMPDIR (default /tmp).
  *
  * Exit status: 0 success (released, acknowledged), 1 refused or error
  * reply, 2 usage, 3 connection or TLS failure.
@@ -32,6 +38,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +50,10 @@
 #include "io.h"
 #include "key.h"
 #include "msg.h"
+#include "pgp.h"
 #include "pk_err.h"
 #include "proto.h"
+#include "secret.h"
 #include "tls.h"
 
 #define DEADLINE_MS	10000
@@ -55,7 +64,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: pktool keygen|keyid|unlock|heartbeat|deposit|"
-	    "withdraw|notice|raw|mandos|line|hold ...\n");
+	    "withdraw|notice|raw|mandos|line|hold|pgp-gen|pgp-encrypt|"
+	    "pgp-decrypt ...\n");
 	exit(2);
 }
 
@@ -226,6 +236,89 @@ unescape(char *s)
 	return (size_t)(o - s);
 }
 
+/* Reads all of stdin (at most PK_PGP_MAX_DATA bytes) into secret memory. */
+static uint8_t *
+slurp_stdin(size_t *len)
+{
+	uint8_t	*buf;
+	ssize_t	 n;
+
+	if ((buf = pk_secret_alloc(PK_PGP_MAX_DATA + 1)) == NULL)
+		die(3, "alloc", PK_ERR_ALLOC);
+	*len = 0;
+	while ((n = read(0, buf + *len, PK_PGP_MAX_DATA + 1 - *len)) > 0)
+		*len += (size_t)n;
+	if (n < 0 || *len > PK_PGP_MAX_DATA)
+		die(3, "stdin", n < 0 ? PK_ERR_SYSTEM : PK_ERR_TOO_LARGE);
+	return buf;
+}
+
+/* Writes len bytes to path (created with mode). */
+static void
+write_file(const char *path, const void *p, size_t len, mode_t mode)
+{
+	FILE	*f;
+	int	 fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode)) == -1 ||
+	    (f = fdopen(fd, "wb")) == NULL)
+		die(3, path, PK_ERR_SYSTEM);
+	if (fwrite(p, 1, len, f) != len || fclose(f) != 0)
+		die(3, path, PK_ERR_SYSTEM);
+}
+
+/* The pgp-* commands; returns the exit status. */
+static int
+pgp_cmd(int argc, char *argv[])
+{
+	const char	*workdir = getenv("TMPDIR");
+	char		*pub, *sec;
+	uint8_t		*key, *in;
+	void		*out;
+	size_t		 publen, seclen, keylen, inlen, outlen;
+	int		 r;
+
+	if (workdir == NULL || *workdir == '\0')
+		workdir = "/tmp";
+	if (strcmp(argv[1], "pgp-gen") == 0 && (argc == 4 || argc == 5)) {
+		if ((r = pk_pgp_generate(workdir, argc == 5 ? argv[4] :
+		    "peerkey boot key", &pub, &publen, &sec, &seclen)) != 0) {
+			fprintf(stderr, "pktool: %s\n", pk_pgp_last_error());
+			die(3, "pgp-gen", r);
+		}
+		write_file(argv[2], pub, publen, 0644);
+		write_file(argv[3], sec, seclen, 0600);
+		pk_secret_free(sec);
+		free(pub);
+		return 0;
+	}
+	if (strcmp(argv[1], "pgp-encrypt") == 0 && argc == 3) {
+		key = slurp(argv[2], &keylen);
+		in = slurp_stdin(&inlen);
+		if ((r = pk_pgp_encrypt(workdir, key, keylen, in, inlen, &out,
+		    &outlen)) != 0) {
+			fprintf(stderr, "pktool: %s\n", pk_pgp_last_error());
+			die(3, "pgp-encrypt", r);
+		}
+		pk_secret_free(in);
+		fwrite(out, 1, outlen, stdout);
+		return fflush(stdout) == 0 ? 0 : 3;
+	}
+	if (strcmp(argv[1], "pgp-decrypt") == 0 && argc == 3) {
+		key = slurp(argv[2], &keylen);
+		in = slurp_stdin(&inlen);
+		if ((r = pk_pgp_decrypt(workdir, key, keylen, in, inlen, &out,
+		    &outlen)) != 0) {
+			fprintf(stderr, "pktool: %s\n", pk_pgp_last_error());
+			die(1, "pgp-decrypt", r);
+		}
+		fwrite(out, 1, outlen, stdout);
+		pk_secret_free(out);
+		return fflush(stdout) == 0 ? 0 : 3;
+	}
+	usage();
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -242,6 +335,8 @@ main(int argc, char *argv[])
 	if (argc < 3)
 		usage();
 	cmd = argv[1];
+	if (strncmp(cmd, "pgp-", 4) == 0)
+		return pgp_cmd(argc, argv);
 	deadline = pk_now_ms() + DEADLINE_MS;
 	if (strcmp(cmd, "keygen") == 0) {
 		if ((r = pk_identity_generate(&id)) != 0 ||
