@@ -81,7 +81,7 @@ cl_init() {
 	local missing="" c
 	[ "$(id -u)" = 0 ] || missing="$missing root"
 	for c in ip unshare dbus-daemon avahi-daemon cryptsetup base64 \
-	    truncate sqlite3 jq ss; do
+	    truncate sqlite3 jq ss nft; do
 		command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
 	done
 	if [ -n "$missing" ]; then
@@ -240,13 +240,7 @@ EOF
 cl_start() {
 	local n=$1 d=$CL_DIR/h$1
 	[ -f "$d/peerkeyd.conf" ] || cl_conf "$n"
-	if ! avahi__alive "$(cat "$d/avahi.pid" 2>/dev/null)"; then
-		if [ -f "$d/ns" ]; then
-			avahi_bus_start "$d" && avahi_daemon_start "$d"
-		else
-			avahi_start "$d" "${CL_NS}h$n" "h$n" eth0
-		fi || cl_bail "h$n: avahi did not start"
-	fi
+	cl_start_avahi "$n"
 	cl_run "$n" "$CL_PEERKEYD" -n -f "$d/peerkeyd.conf" >/dev/null 2>&1 ||
 	    cl_bail "h$n: bad configuration"
 	$CL_SAY "h$n: peerkeyd -d -f $d/peerkeyd.conf &"
@@ -259,6 +253,18 @@ cl_start() {
 		sed 's/^/# /' "$d/peerkeyd.log" >&2
 		cl_bail "h$n: peerkeyd did not start"
 	fi
+}
+
+# cl_start_avahi N: host N's bus and avahi-daemon, unless running.
+cl_start_avahi() {
+	local n=$1 d=$CL_DIR/h$1
+	avahi__alive "$(cat "$d/avahi.pid" 2>/dev/null)" && return 0
+	$CL_SAY "h$n: avahi-daemon &"
+	if [ -f "$d/ns" ]; then
+		avahi_bus_start "$d" && avahi_daemon_start "$d"
+	else
+		avahi_start "$d" "${CL_NS}h$n" "h$n" eth0
+	fi || cl_bail "h$n: avahi did not start"
 }
 
 # cl__ready N: node N answers on its control socket and its TCP port.
@@ -426,7 +432,87 @@ cl_is() {
 cl_events() {
 	local n=$1
 	shift
-	cl_pk "$n" -j events "$@" 2>/dev/null | jq -c '.events[]? // .[]?'
+	cl_pk "$n" -j events "$@" 2>/dev/null | jq -c 'if type == "array" then .[] else .events[] end'
+}
+
+# cl_cluster COUNT: the switch, hosts 1..COUNT with keys and disks, every
+# peerkeyd running, every node guarding every other, every disk enrolled.
+cl_cluster() {
+	local n m
+	cl_switch
+	for n in $(seq "$1"); do
+		cl_host "$n"
+		cl_keys "$n" || cl_bail "h$n: keys"
+		cl_disk "$n" || cl_bail "h$n: disk"
+	done
+	for n in $(seq "$1"); do
+		cl_start "$n"
+	done
+	for n in $(seq "$1"); do
+		for m in $(cl_others "$n"); do
+			cl_peer_add "$n" "$m" || cl_bail "h$n: peer add h$m"
+		done
+	done
+	for n in $(seq "$1"); do
+		cl_enroll "$n" || cl_bail "h$n: enroll"
+	done
+	for n in $(seq "$1"); do
+		for m in $(cl_others "$n"); do
+			cl_wait 20 cl_is "$n" "$m" enabled ||
+			    cl_bail "h$n does not see h$m enabled"
+		done
+	done
+}
+
+# cl_down N: host N powers off (peerkeyd and avahi stop).
+cl_down() {
+	cl_stop "$1"
+	cl_avahi_stop "$1"
+}
+
+# cl_up N: host N finished booting: avahi and peerkeyd run again.
+cl_up() {
+	cl_start "$1"
+}
+
+# cl_cut A B: drops every frame between host A and host B at the switch
+# (nftables bridge filter in the switch namespace).
+cl_cut() {
+	local sw=${CL_NS}sw
+	if ! ip netns exec "$sw" nft list table bridge cut >/dev/null 2>&1; then
+		printf '%s\n' 'table bridge cut {' 'chain fwd {' \
+		    'type filter hook forward priority 0; policy accept;' '}' '}' |
+		    ip netns exec "$sw" nft -f - || return 1
+	fi
+	$CL_SAY "switch: drop h$1 <-> h$2"
+	ip netns exec "$sw" nft add rule bridge cut fwd iifname "h$1" \
+	    oifname "h$2" counter drop &&
+	ip netns exec "$sw" nft add rule bridge cut fwd iifname "h$2" \
+	    oifname "h$1" counter drop
+}
+
+# cl_heal: removes every cut.
+cl_heal() {
+	$CL_SAY "switch: heal all cuts"
+	ip netns exec "${CL_NS}sw" nft delete table bridge cut 2>/dev/null
+	return 0
+}
+
+# cl_unplug N / cl_plug N: host N's switch port down / up.
+cl_unplug() { ip -n "${CL_NS}sw" link set "h$1" down; }
+cl_plug() {
+	ip -n "${CL_NS}sw" link set "h$1" up
+	cl_wait 10 cl__ll_ready "$1"
+}
+
+# cl_count N FILTER: how many of node N's events match the jq FILTER.
+cl_count() {
+	cl_events "$1" | jq -c "select($2)" | wc -l
+}
+
+# cl_has N FILTER: node N has at least one event matching FILTER.
+cl_has() {
+	[ "$(cl_count "$1" "$2")" -gt 0 ]
 }
 
 # ok DESC / not_ok DESC / check DESC CMD...: TAP lines.
