@@ -126,6 +126,7 @@ n2() { cl_run 2 "$@"; }
 n3() { cl_run 3 "$@"; }
 n4() { cl_run 4 "$@"; }
 n5() { cl_run 5 "$@"; }
+n9() { cl_run 9 "$@"; }
 
 # cl_pk N ARGS: the peerkey command on node N's control socket.
 cl_pk() {
@@ -462,6 +463,22 @@ cl_cluster() {
 			    cl_bail "h$n does not see h$m enabled"
 		done
 	done
+}
+
+# cl_bg N NAME CMD...: CMD in the background in host N's namespace, its
+# PID in hN/NAME.pid (killed by the cleanup), its output in hN/NAME.out.
+cl_bg() {
+	local n=$1 name=$2
+	shift 2
+	$CL_SAY "h$n: $* &"
+	ip netns exec "${CL_NS}h$n" "$@" </dev/null >"$CL_DIR/h$n/$name.out" \
+	    2>&1 &
+	echo $! >"$CL_DIR/h$n/$name.pid"
+}
+
+# cl_hex: stdin as one line of lowercase hex.
+cl_hex() {
+	od -An -v -tx1 | tr -d ' \n'
 }
 
 # cl_down N: host N powers off (peerkeyd and avahi stop).

@@ -27,6 +27,15 @@
  *	pktool pgp-encrypt PUB           encrypt stdin to PUB, to stdout
  *	pktool pgp-decrypt SEC           decrypt stdin with SEC, to stdout
  *
+ *	pktool relay LISTEN TARGET FILE  accept one TCP connection on LISTEN
+ *	                                 (host:port), relay it to TARGET,
+ *	                                 record what the client sent in
+ *	                                 FILE.c2s and the server's answer in
+ *	                                 FILE.s2c; prints "listening" once
+ *	                                 ready, "relayed C S" at the end
+ *	pktool replay ADDR FILE          send FILE's bytes to ADDR, print
+ *	                                 "received N" (bytes until close)
+ *
  * The pgp-* commands work under $TMPDIR (default /tmp).
  *
  * Exit status: 0 success (released, acknowledged), 1 refused or error
@@ -36,6 +45,8 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+
+#include <netdb.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,7 +76,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: pktool keygen|keyid|unlock|heartbeat|deposit|"
 	    "withdraw|notice|raw|mandos|line|hold|pgp-gen|pgp-encrypt|"
-	    "pgp-decrypt ...\n");
+	    "pgp-decrypt|relay|replay ...\n");
 	exit(2);
 }
 
@@ -267,6 +278,109 @@ write_file(const char *path, const void *p, size_t len, mode_t mode)
 		die(3, path, PK_ERR_SYSTEM);
 }
 
+/* Copies what is readable on from to to, and to rec; 0 on EOF or error. */
+static ssize_t
+pump(int from, int to, FILE *rec)
+{
+	uint8_t	 buf[16384];
+	ssize_t	 n;
+
+	if ((n = read(from, buf, sizeof(buf))) <= 0)
+		return 0;
+	fwrite(buf, 1, (size_t)n, rec);
+	fflush(rec);
+	if (pk_io_write_all(to, buf, (size_t)n, pk_now_ms() + DEADLINE_MS) != 0)
+		return 0;
+	return n;
+}
+
+/* relay LISTEN TARGET FILE: one connection, recorded both ways. */
+static int
+relay_cmd(char *argv[])
+{
+	struct addrinfo	 hints, *ai;
+	struct pollfd	 pfd[2];
+	char		 host[256], port[16], path[4096];
+	FILE		*c2s, *s2c;
+	size_t		 nc = 0, ns = 0;
+	ssize_t		 n;
+	int		 lfd, cfd, sfd, r, on = 1;
+
+	if ((r = pk_addr_split(argv[2], host, sizeof(host), port,
+	    sizeof(port), "4141")) != 0)
+		die(2, argv[2], r);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+	if (getaddrinfo(host, port, &hints, &ai) != 0)
+		die(2, argv[2], PK_ERR_BAD_FORMAT);
+	if ((lfd = socket(ai->ai_family, SOCK_STREAM, 0)) == -1 ||
+	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(lfd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    listen(lfd, 1) == -1)
+		die(3, "listen", PK_ERR_SYSTEM);
+	freeaddrinfo(ai);
+	snprintf(path, sizeof(path), "%s.c2s", argv[4]);
+	if ((c2s = fopen(path, "wb")) == NULL)
+		die(2, path, PK_ERR_SYSTEM);
+	snprintf(path, sizeof(path), "%s.s2c", argv[4]);
+	if ((s2c = fopen(path, "wb")) == NULL)
+		die(2, path, PK_ERR_SYSTEM);
+	printf("listening\n");
+	fflush(stdout);
+	if ((cfd = accept(lfd, NULL, NULL)) == -1)
+		die(3, "accept", PK_ERR_SYSTEM);
+	close(lfd);
+	deadline = pk_now_ms() + DEADLINE_MS;
+	sfd = dial(argv[3], NULL);
+	for (;;) {
+		pfd[0] = (struct pollfd){ cfd, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ sfd, POLLIN, 0 };
+		if (poll(pfd, 2, DEADLINE_MS) <= 0)
+			break;
+		if (pfd[0].revents) {
+			if ((n = pump(cfd, sfd, c2s)) == 0)
+				break;
+			nc += (size_t)n;
+		}
+		if (pfd[1].revents) {
+			if ((n = pump(sfd, cfd, s2c)) == 0)
+				break;
+			ns += (size_t)n;
+		}
+	}
+	fclose(c2s);
+	fclose(s2c);
+	printf("relayed %zu %zu\n", nc, ns);
+	return 0;
+}
+
+/* replay ADDR FILE: sends recorded bytes, counts what comes back. */
+static int
+replay_cmd(char *argv[])
+{
+	uint8_t	*data, buf[4096];
+	size_t	 len, got = 0;
+	ssize_t	 n;
+	int	 fd;
+
+	data = slurp(argv[3], &len);
+	fd = dial(argv[2], NULL);
+	(void)pk_io_write_all(fd, data, len, deadline);
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		if (poll(&pfd, 1, (int)(deadline - pk_now_ms())) <= 0)
+			break;
+		if ((n = read(fd, buf, sizeof(buf))) <= 0)
+			break;
+		fwrite(buf, 1, (size_t)n, stderr);
+		got += (size_t)n;
+	}
+	printf("received %zu\n", got);
+	return 0;
+}
+
 /* The pgp-* commands; returns the exit status. */
 static int
 pgp_cmd(int argc, char *argv[])
@@ -337,7 +451,11 @@ main(int argc, char *argv[])
 	cmd = argv[1];
 	if (strncmp(cmd, "pgp-", 4) == 0)
 		return pgp_cmd(argc, argv);
+	if (strcmp(cmd, "relay") == 0 && argc == 5)
+		return relay_cmd(argv);
 	deadline = pk_now_ms() + DEADLINE_MS;
+	if (strcmp(cmd, "replay") == 0 && argc == 4)
+		return replay_cmd(argv);
 	if (strcmp(cmd, "keygen") == 0) {
 		if ((r = pk_identity_generate(&id)) != 0 ||
 		    (r = pk_identity_save(id, argv[2], 0)) != 0)
