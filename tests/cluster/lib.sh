@@ -386,7 +386,7 @@ cl_bootconf() {
 # is built; otherwise pktool unlock against each static peer in turn and
 # pktool pgp-decrypt.
 cl_boot() {
-	local n=$1 give=${2:-20s} d=$CL_DIR/h$1 m out
+	local n=$1 give=${2:-20s} d=$CL_DIR/h$1 m
 	if cl_have_agent; then
 		cl_bootconf "$n" "$d/boot.conf" "give-up = $give" \
 		    "mdns = ${CL_BOOT_MDNS:-no}" ${CL_BOOT_EXTRA:+"$CL_BOOT_EXTRA"}
@@ -394,16 +394,50 @@ cl_boot() {
 		    2>>"$d/boot.log"
 		return
 	fi
+	# Stand-in: ask every static peer at once, as the agent does.
+	local pids=""
+	rm -f "$d"/try.*
 	for m in ${CL_BOOT_PEERS-$(cl_others "$n")}; do
-		out=$(cl_run "$n" "$CL_PKTOOL" unlock "$d/boot.key" \
-		    "$(cl_addr "$m"):$CL_PORT" 2>>"$d/boot.log") || {
-			echo "h$m: ${out:-no answer}" >>"$d/boot.log"
-			continue
-		}
+		cl_run "$n" "$CL_PKTOOL" unlock "$d/boot.key" \
+		    "$(cl_addr "$m"):$CL_PORT" >"$d/try.$m" 2>>"$d/boot.log" &
+		pids="$pids $!"
+	done
+	# The first release wins; the other attempts are stopped.
+	local i=0 p alive
+	while [ "$i" -lt 150 ]; do
+		for m in ${CL_BOOT_PEERS-$(cl_others "$n")}; do
+			grep -q '^released' "$d/try.$m" 2>/dev/null || continue
+			sleep 0.1	# the whole reply is written
+			for p in $pids; do
+				kill "$p" 2>/dev/null
+				wait "$p" 2>/dev/null
+			done
+			echo "h$m: released" >>"$d/boot.log"
+			sed -n '2s/^[^ ]* //p' "$d/try.$m" | base64 -d |
+			    "$CL_PKTOOL" pgp-decrypt "$d/pgp.sec"
+			return
+		done
+		alive=0
+		for p in $pids; do
+			avahi__alive "$p" && alive=1
+		done
+		[ "$alive" = 0 ] && break
+		i=$((i + 1))
+		sleep 0.1
+	done
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	for m in ${CL_BOOT_PEERS-$(cl_others "$n")}; do
+		grep -q '^released' "$d/try.$m" 2>/dev/null || continue
 		echo "h$m: released" >>"$d/boot.log"
-		echo "$out" | sed -n '2s/^[^ ]* //p' | base64 -d |
+		sed -n '2s/^[^ ]* //p' "$d/try.$m" | base64 -d |
 		    "$CL_PKTOOL" pgp-decrypt "$d/pgp.sec"
 		return
+	done
+	for m in ${CL_BOOT_PEERS-$(cl_others "$n")}; do
+		echo "h$m: $(cat "$d/try.$m" 2>/dev/null)" >>"$d/boot.log"
 	done
 	return 1
 }
@@ -497,14 +531,14 @@ cl_up() {
 cl_cut() {
 	local sw=${CL_NS}sw
 	if ! ip netns exec "$sw" nft list table bridge cut >/dev/null 2>&1; then
-		printf '%s\n' 'table bridge cut {' 'chain fwd {' \
+		printf '%s\n' 'table bridge cut {' 'chain drops {' \
 		    'type filter hook forward priority 0; policy accept;' '}' '}' |
 		    ip netns exec "$sw" nft -f - || return 1
 	fi
 	$CL_SAY "switch: drop h$1 <-> h$2"
-	ip netns exec "$sw" nft add rule bridge cut fwd iifname "h$1" \
+	ip netns exec "$sw" nft add rule bridge cut drops iifname "h$1" \
 	    oifname "h$2" counter drop &&
-	ip netns exec "$sw" nft add rule bridge cut fwd iifname "h$2" \
+	ip netns exec "$sw" nft add rule bridge cut drops iifname "h$2" \
 	    oifname "h$1" counter drop
 }
 
