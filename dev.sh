@@ -25,6 +25,7 @@ PACKAGES="
 	avahi-daemon avahi-utils dbus iproute2 procps psmisc jq nftables
 	faketime libfaketime valgrind
 	mandos mandos-client fping
+	initramfs-tools dracut-core linux-image-amd64 nftables tmux systemd
 "
 
 say() { printf '%s\n' "dev.sh: $*" >&2; }

@@ -22,9 +22,20 @@ STATE_CMD(cmd_enable, "enable")
 STATE_CMD(cmd_disable, "disable")
 STATE_CMD(cmd_approve, "approve")
 STATE_CMD(cmd_deny, "deny")
-STATE_CMD(cmd_remove, "remove")
 STATE_CMD(cmd_check, "check")
 
+/* "peerkey remove NAME": then the boot configuration loses the peer. */
+int
+cmd_remove(int argc, char **argv)
+{
+	int	r;
+
+	if (argc != 2)
+		return EXIT_USAGE;
+	if ((r = ctl_simple("remove", argv[1])) == EXIT_OK)
+		bootconf_refresh("remove");
+	return r;
+}
 /* "peerkey verbose 0|1|2": the daemon's log verbosity. */
 int
 cmd_verbose(int argc, char **argv)

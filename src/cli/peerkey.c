@@ -16,6 +16,7 @@
 
 const char	*opt_socket;
 int		 opt_json;
+const char	*opt_dir;
 
 static const struct cmd_entry commands[] = {
 	{ "status", "status", "this node and its peers", cmd_status },
@@ -37,8 +38,26 @@ static const struct cmd_entry commands[] = {
 	{ "check", "check NAME", "check a peer's liveness now", cmd_check },
 	{ "events", "events [--peer NAME] [--kind KIND] [--since DURATION] "
 	    "[--limit N]", "the audit log", cmd_events },
+	{ "import-mandos", "import-mandos [--dry-run] [--checker-dir DIR] "
+	    "CLIENTS.CONF", "take over a Mandos server's clients",
+	    cmd_import_mandos },
 	{ "verbose", "verbose 0|1|2", "set peerkeyd's log verbosity",
 	    cmd_verbose },
+	{ "init", "init [--dir DIR]", "make this machine's node and boot keys",
+	    cmd_init },
+	{ "invite", "invite [--expires DURATION] [--address ADDR]...",
+	    "print a one-time code that lets a machine join", cmd_invite },
+	{ "join", "join [--name NAME] [--address ADDR]... CODE",
+	    "join the cluster of the machine that printed CODE", cmd_join },
+	{ "enroll", "enroll DEVICE [--peers NAME,...] [--key-file FILE]",
+	    "add a keyslot to DEVICE and deposit its key with the peers",
+	    cmd_enroll },
+	{ "rotate", "rotate DEVICE [--peers NAME,...] [--key-file FILE]",
+	    "replace DEVICE's peerkey key", cmd_rotate },
+	{ "unenroll", "unenroll DEVICE",
+	    "withdraw DEVICE's key, kill its keyslot", cmd_unenroll },
+	{ "boot-config", "boot-config [--out FILE] [--update-initramfs]",
+	    "write the initramfs' boot configuration", cmd_boot_config },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -47,10 +66,12 @@ usage(FILE *f)
 {
 	const struct cmd_entry	*c;
 
-	fprintf(f, "usage: peerkey [-j] [-s socket] command [args]\n\n");
+	fprintf(f, "usage: peerkey [-j] [-d dir] [-s socket] command "
+	    "[args]\n\n");
 	for (c = commands; c->name != NULL; c++)
-		fprintf(f, "  %-10s %s\n", c->name, c->help);
-	fprintf(f, "\n-j: JSON output. See peerkey(8).\n");
+		fprintf(f, "  %-11s %s\n", c->name, c->help);
+	fprintf(f, "\n-j: JSON output; -d: configuration directory. See "
+	    "peerkey(8).\n");
 }
 
 int
@@ -59,8 +80,21 @@ main(int argc, char *argv[])
 	const struct cmd_entry	*c;
 	int			 ch, r;
 
-	while ((ch = getopt(argc, argv, "+hjs:V")) != -1) {
+	static const struct option longopts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((ch = getopt_long(argc, argv, "+d:hjs:V", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 'd':
+			opt_dir = optarg;
+			break;
 		case 'j':
 			opt_json = 1;
 			break;
@@ -84,8 +118,16 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	/* --json anywhere after the command, as scripts write it. */
-	for (ch = 1; ch < argc; ch++)
+	/* --json and --dir DIR anywhere after the command. */
+	for (ch = 1; ch < argc; ch++) {
+		if (strcmp(argv[ch], "--dir") == 0 && ch + 1 < argc) {
+			opt_dir = argv[ch + 1];
+			memmove(&argv[ch], &argv[ch + 2],
+			    (argc - ch - 1) * sizeof(*argv));
+			argc -= 2;
+			ch--;
+			continue;
+		}
 		if (strcmp(argv[ch], "--json") == 0) {
 			opt_json = 1;
 			memmove(&argv[ch], &argv[ch + 1],
@@ -93,6 +135,7 @@ main(int argc, char *argv[])
 			argc--;
 			ch--;
 		}
+	}
 	for (c = commands; c->name != NULL; c++) {
 		if (strcmp(c->name, argv[0]) != 0)
 			continue;

@@ -12,6 +12,8 @@
 #define EXIT_USAGE	2	/* bad command line */
 #define EXIT_NODAEMON	3	/* cannot reach peerkeyd */
 #define EXIT_NOPEER	4	/* no such peer */
+#define EXIT_PARTIAL	5	/* done, but not with every peer asked */
+#define EXIT_LOCAL	6	/* local keys or device unusable */
 
 struct cmd_entry {
 	const char	*name;
@@ -23,6 +25,58 @@ struct cmd_entry {
 /* Global options. */
 extern const char	*opt_socket;
 extern int		 opt_json;
+extern const char	*opt_dir;	/* -d/--dir: the configuration dir */
+
+struct pk_identity;
+struct pk_tls;
+struct pk_msg;
+
+/* This machine's files, under the configuration directory (local.c). */
+#define LOCAL_NODE_KEY		"node.key"
+#define LOCAL_BOOT_DIR		"boot"
+#define LOCAL_BOOT_TLS		"boot/tls.key"
+#define LOCAL_BOOT_PGP		"boot/pgp.key"	/* secret, armored */
+#define LOCAL_BOOT_PGP_PUB	"boot/pgp.pub"	/* public, armored */
+#define LOCAL_BOOT_CONF		"boot.conf"
+
+/* A peer this machine deposits with (from the daemon's peer list). */
+struct cli_peer {
+	char		*name;
+	char		*node_keyid;
+	char		*addresses;
+};
+
+/* local.c: this machine's configuration directory and keys */
+const char	*local_dir(void);
+char		*local_path(const char *rel);
+int		 local_load_node(struct pk_identity **);
+int		 local_boot_keyid(char *out);
+int		 local_boot_pgp_pub(char **armor, size_t *len);
+int		 local_test_crash(const char *step);
+int		 local_read_secret(const char *keyfile, const char *prompt,
+		    char **pass, size_t *len);
+int		 local_peers(const char *only, int may_be_empty,
+		    struct cli_peer **out, size_t *n);
+void		 local_peers_free(struct cli_peer *, size_t n);
+
+/* dial.c: one request to a peer's node over native TLS */
+int		 dial_peer(const struct pk_identity *, const struct cli_peer *,
+		    struct pk_tls **, int *fd, char *err, size_t errlen);
+int		 dial_request(const struct pk_identity *,
+		    const struct cli_peer *, const struct pk_msg *req,
+		    int want_type, char *err, size_t errlen);
+void		 dial_close(struct pk_tls *, int fd);
+
+/* luks.c: LUKS2 keyslots and the peerkey token journal */
+#define LUKS_ENROLL	0
+#define LUKS_ROTATE	1
+int		 luks_enroll(const char *device, const char *peers,
+		    const char *keyfile, int mode);
+int		 luks_unenroll(const char *device);
+
+/* bootconf.c: the boot agent's configuration (peerkey-boot(8)) */
+int		 bootconf_write(const char *path, int quiet);
+void		 bootconf_refresh(const char *why);
 
 /* ctl.c: the control socket client */
 json_t		*ctl_request(json_t *req);
@@ -46,5 +100,13 @@ int	cmd_check(int, char **);
 int	cmd_events(int, char **);
 int	cmd_peer(int, char **);
 int	cmd_verbose(int, char **);
+int	cmd_init(int, char **);
+int	cmd_enroll(int, char **);
+int	cmd_unenroll(int, char **);
+int	cmd_rotate(int, char **);
+int	cmd_boot_config(int, char **);
+int	cmd_invite(int, char **);
+int	cmd_join(int, char **);
+int	cmd_import_mandos(int, char **);
 
 #endif /* PEERKEY_H */

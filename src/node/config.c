@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <grp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,13 @@ config_load(const char *path, struct node_conf *nc, char **cause)
 		    "disabled between two checks", path,
 		    (unsigned long long)nc->timeout,
 		    (unsigned long long)nc->interval);
+		return -1;
+	}
+	/* Checked here too, so that "peerkeyd -n" catches it. */
+	if (nc->control_group != NULL && *nc->control_group != '\0' &&
+	    getgrnam(nc->control_group) == NULL) {
+		cause_set(cause, "%s: control-group \"%s\": no such group",
+		    path, nc->control_group);
 		return -1;
 	}
 	return 0;

@@ -589,6 +589,9 @@ control_dispatch(struct control_conn *c, const char *line)
 		resp = control_blob_put(req, who);
 	else if (strcmp(cmd, "events") == 0)
 		resp = control_events(req);
+	else if (strcmp(cmd, "invite-add") == 0 ||
+	    strcmp(cmd, "peer-pgp") == 0)
+		resp = join_control(req, who);		/* join.c */
 	else if (strcmp(cmd, "verbose") == 0) {
 		level = json_integer_value(json_object_get(req, "level"));
 		if (level < 0 || level > 2)
@@ -604,16 +607,21 @@ control_dispatch(struct control_conn *c, const char *line)
 		if ((p = control_peer(req, &err)) == NULL)
 			resp = err;
 		else {
+			int	r = 0;
+
 			if (strcmp(cmd, "enable") == 0)
-				peer_operator_enable(p, now, who);
+				r = peer_operator_enable(p, now, who);
 			else if (strcmp(cmd, "disable") == 0)
-				peer_operator_disable(p, now, who);
+				r = peer_operator_disable(p, now, who);
 			else if (strcmp(cmd, "check") == 0)
 				checker_now(p);
 			else
-				peer_operator_decide(p, now,
+				r = peer_operator_decide(p, now,
 				    strcmp(cmd, "approve") == 0, who);
-			resp = control_ok();
+			/* Never acknowledge what a restart would undo. */
+			resp = r == 0 ? control_ok() : control_error("%s: in "
+			    "effect until peerkeyd stops, but NOT saved: %s",
+			    cmd, store_errmsg(node->store));
 		}
 	} else
 		resp = control_error("unknown command \"%s\"", cmd);

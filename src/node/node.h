@@ -167,6 +167,13 @@ void		 checker_now(struct peer *);
 int		 control_init(char **cause);
 void		 control_cleanup(void);
 
+/* join.c */
+struct pk_msg;
+struct json_t;
+struct json_t	*join_control(struct json_t *req, const char *who);
+void		 join_request(const char *keyid, const char *addr,
+		    const struct pk_msg *, struct pk_msg *reply, char **buf);
+
 /* config.c */
 int		 config_load(const char *path, struct node_conf *, char **cause);
 void		 config_free(struct node_conf *);
@@ -184,11 +191,11 @@ void		 peer_released(struct peer *, uint64_t now, const char *addr,
 		    const char *how);
 void		 peer_refused(struct peer *, const char *boot_keyid,
 		    uint64_t now, const char *addr, int reason, const char *how);
-void		 peer_operator_enable(struct peer *, uint64_t now,
+int		 peer_operator_enable(struct peer *, uint64_t now,
 		    const char *who);
-void		 peer_operator_disable(struct peer *, uint64_t now,
+int		 peer_operator_disable(struct peer *, uint64_t now,
 		    const char *who);
-void		 peer_operator_decide(struct peer *, uint64_t now, int approve,
+int		 peer_operator_decide(struct peer *, uint64_t now, int approve,
 		    const char *who);
 void		 peer_notice(struct peer *, uint64_t now, uint64_t window,
 		    const char *addr, const char *text);

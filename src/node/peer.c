@@ -40,7 +40,7 @@
 #include "proto.h"
 #include "store.h"
 
-static void	peer_record(struct peer *, uint64_t now, const char *kind,
+static int	peer_record(struct peer *, uint64_t now, const char *kind,
 		    const char *addr, const char *detail);
 
 /* Returns the peer whose boot key has this id, or NULL. */
@@ -109,9 +109,11 @@ fmt_duration(uint64_t ms, char *buf, size_t len)
 /*
  * Writes the peer's persistent state and one audit event in a single
  * transaction. A store failure is logged; the in-memory state stands (a
- * disable is never undone because the disk is full).
+ * disable is never undone because the disk is full). Returns 0, or the
+ * store's error (callers that acknowledge a change must say it was not
+ * saved).
  */
-static void
+static int
 peer_record(struct peer *p, uint64_t now, const char *kind, const char *addr,
     const char *detail)
 {
@@ -124,10 +126,11 @@ peer_record(struct peer *p, uint64_t now, const char *kind, const char *addr,
 	    (r = store_event(st, wall_ms(), p->name, kind,
 	    addr ? addr : "", detail ? detail : "")) == 0 &&
 	    (r = store_commit(st)) == 0)
-		return;
+		return 0;
 	store_rollback(st);
 	log_warnx("store: cannot record %s of peer %s: %s (%s)", kind,
 	    p->name, pk_strerror(r), store_errmsg(st));
+	return r;
 }
 
 /*
@@ -290,29 +293,32 @@ peer_refused(struct peer *p, const char *boot_keyid, uint64_t now,
 	peer_record(p, now, "refused", addr, detail);
 }
 
-/* An operator enables p: enabled with a fresh timeout. */
-void
+/* An operator enables p: enabled with a fresh timeout. Returns 0, or the
+ * store's error (the change is in effect but not saved). */
+int
 peer_operator_enable(struct peer *p, uint64_t now, const char *who)
 {
 	p->disabled_by = PEER_DIS_NONE;
 	if (p->expires < now + p->timeout)
 		p->expires = now + p->timeout;
 	log_info("peer %s: enabled by %s", p->name, who);
-	peer_record(p, now, "enabled", NULL, who);
+	return peer_record(p, now, "enabled", NULL, who);
 }
 
-/* An operator disables p: it stays disabled until enabled by hand. */
-void
+/* An operator disables p: it stays disabled until enabled by hand.
+ * Returns 0, or the store's error (in effect but not saved). */
+int
 peer_operator_disable(struct peer *p, uint64_t now, const char *who)
 {
 	p->disabled_by = PEER_DIS_OPERATOR;
 	p->pending_since = 0;
 	log_info("peer %s: disabled by %s", p->name, who);
-	peer_record(p, now, "disabled", NULL, who);
+	return peer_record(p, now, "disabled", NULL, who);
 }
 
-/* An operator approves (approve = 1) or denies p's unlock. */
-void
+/* An operator approves (approve = 1) or denies p's unlock. Returns 0, or
+ * the store's error (in effect but not saved). */
+int
 peer_operator_decide(struct peer *p, uint64_t now, int approve,
     const char *who)
 {
@@ -321,7 +327,7 @@ peer_operator_decide(struct peer *p, uint64_t now, int approve,
 	p->pending_since = 0;
 	log_info("peer %s: %s by %s", p->name, approve ? "approved" : "denied",
 	    who);
-	peer_record(p, now, approve ? "approved" : "denied", NULL, who);
+	return peer_record(p, now, approve ? "approved" : "denied", NULL, who);
 }
 
 /* A planned-reboot NOTICE from p's node key, valid for window ms. */
@@ -359,9 +365,10 @@ peer_tick(uint64_t now)
 
 /*
  * The periodic "alive" mark: saves every peer's remaining time and this
- * node's alive time in one transaction. After a crash, at most one mark's
- * worth of liveness is forgotten, in the safe direction (a peer has less
- * time left, never more).
+ * node's alive time in one transaction. After a crash a peer's remaining
+ * time is off by at most one mark: the time since the last mark counts as
+ * this node's downtime, and a heartbeat since then is forgotten. State
+ * changes (disable, enable, release) are saved when they happen.
  */
 void
 peer_save_all(uint64_t now)

@@ -264,17 +264,21 @@ main(int argc, char *argv[])
 	if (config_load(conffile, &node->conf, &cause) != 0) {
 		fprintf(stderr, "peerkeyd: %s\n", cause ? cause : "bad "
 		    "configuration");
+		free(cause);
+		config_free(&node->conf);
 		return 1;
 	}
 	if (checkonly) {
 		/* The key must be there and private, too. */
-		if ((r = pk_identity_load(node->conf.key, &node->id)) != 0) {
+		r = pk_identity_load(node->conf.key, &node->id);
+		if (r != 0)
 			fprintf(stderr, "peerkeyd: %s: %s\n", node->conf.key,
 			    pk_strerror(r));
-			return 1;
-		}
-		fprintf(stderr, "configuration OK\n");
-		return 0;
+		else
+			fprintf(stderr, "configuration OK\n");
+		pk_identity_free(node->id);
+		config_free(&node->conf);
+		return r != 0;
 	}
 	log_init(node->debug, LOG_DAEMON);
 	log_setverbose(node->verbose ? node->verbose : node->conf.log_level);

@@ -207,6 +207,26 @@ session_verify(const char *keyid, void *arg)
 	return 0;
 }
 
+/*
+ * Could buf[0 .. n) still grow into one of the two lines we accept? Only
+ * "peerkey 1\r\n" and "1\r\n" are ever accepted, so anything else (a TLS
+ * ClientHello sent without a line, say) is closed at once instead of
+ * being held until the line timeout or PK_LINE_MAX bytes.
+ */
+static int
+session_line_prefix(const uint8_t *buf, size_t n)
+{
+	static const char *const lines[] = { PK_LINE_NATIVE, PK_LINE_MANDOS };
+	size_t	 i, len;
+
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		len = strlen(lines[i]);
+		if (memcmp(buf, lines[i], n < len ? n : len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Reads the pre-TLS line, consuming exactly its bytes. */
 static void
 session_read_line(struct session *s)
@@ -229,8 +249,10 @@ session_read_line(struct session *s)
 		return;
 	}
 	r = pk_line_parse(buf, (size_t)n, &proto, &linelen);
-	if (r == PK_ERR_TRUNCATED)
+	if (r == PK_ERR_TRUNCATED && session_line_prefix(buf, (size_t)n))
 		return;		/* wait for more, under the line deadline */
+	if (r == PK_ERR_TRUNCATED)
+		r = PK_ERR_BAD_LINE;
 	if (r != 0) {
 		session_fail(s, "bad protocol line", r);
 		return;
@@ -352,10 +374,10 @@ session_unlock(struct session *s, const struct pk_msg *req)
 	m.version = PK_PROTO_VERSION;
 	m.type = PK_MSG_UNLOCK_REPLY;
 	m.u.unlock_reply.status = PK_UNLOCK_OK;
-	if (n > PK_BLOBS_MAX)
-		n = PK_BLOBS_MAX;
-	m.u.unlock_reply.nblobs = n;
-	for (i = 0; i < n; i++) {
+	/* More than one reply carries (stored before DEPOSIT refused
+	 * them): send the first PK_BLOBS_MAX, free them all. */
+	m.u.unlock_reply.nblobs = n > PK_BLOBS_MAX ? PK_BLOBS_MAX : n;
+	for (i = 0; i < m.u.unlock_reply.nblobs; i++) {
 		m.u.unlock_reply.blobs[i].id.p = (const uint8_t *)blobs[i].id;
 		m.u.unlock_reply.blobs[i].id.len = strlen(blobs[i].id);
 		m.u.unlock_reply.blobs[i].data.p = blobs[i].data;
@@ -401,10 +423,20 @@ session_deposit(struct session *s, struct peer *p, const struct pk_msg *req)
 	if ((r = store_begin(st)) != 0 ||
 	    (r = store_blob_put(st, p->id, id, b->data.p, b->data.len,
 	    wall_ms())) != 0 ||
+	    (r = store_blob_count(st, p->id)) > PK_BLOBS_MAX ||
+	    (r < 0) ||
 	    (r = store_event(st, wall_ms(), p->name, "deposited", s->addr,
 	    detail)) != 0 ||
 	    (r = store_commit(st)) != 0) {
 		store_rollback(st);
+		if (r > PK_BLOBS_MAX) {
+			/* One UNLOCK_REPLY carries at most PK_BLOBS_MAX:
+			 * more would be kept and never released. */
+			log_warnx("deposit: peer %s: %s refused: it holds %d "
+			    "blobs already", p->name, detail, PK_BLOBS_MAX);
+			session_error(s, PK_ERRC_TOO_LARGE, "too many blobs");
+			return;
+		}
 		log_warnx("deposit: peer %s: %s: %s", p->name, detail,
 		    store_errmsg(st));
 		session_error(s, PK_ERRC_INTERNAL, "cannot store the blob");
@@ -457,6 +489,14 @@ session_request(struct session *s, const struct pk_msg *m)
 
 	if (m->type == PK_MSG_UNLOCK) {
 		session_unlock(s, m);
+		return;
+	}
+	if (m->type == PK_MSG_JOIN || m->type == PK_MSG_INTRODUCE) {
+		char	*buf;
+
+		join_request(s->keyid, s->addr, m, &reply, &buf); /* join.c */
+		(void)session_send(s, &reply, reply.type == PK_MSG_ERROR);
+		free(buf);
 		return;
 	}
 	/* Everything else is node to node: the key must be a peer's node
@@ -687,7 +727,12 @@ session_step(struct session *s)
 			return;
 		}
 		if (r != 0) {
-			session_fail(s, "TLS handshake", r);
+			char	what[192];
+
+			/* Say why: GnuTLS's reason (no key, TLS 1.2, ...). */
+			snprintf(what, sizeof(what), "TLS handshake (%s)",
+			    pk_tls_error(s->tls));
+			session_fail(s, what, r);
 			return;
 		}
 		log_debug("session: %s: %s handshake done, key %s", s->addr,

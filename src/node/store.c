@@ -1258,3 +1258,147 @@ fail:
 	store_rollback(s);
 	return r;
 }
+
+/*
+ * Invitations and boot OpenPGP keys (schema/002-invites.sql), for join.c.
+ * Rare operations: their statements are prepared on each call.
+ */
+
+/* Runs sql with up to three bound values ("t" text, "i" int64). */
+static int
+store_run(struct store *s, const char *sql, const char *types, ...)
+{
+	sqlite3_stmt	*st = NULL;
+	va_list		 ap;
+	int		 rc, i;
+
+	if ((rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return store_err(s, rc);
+	va_start(ap, types);
+	for (i = 0; types[i] != '\0'; i++) {
+		if (types[i] == 't')
+			b_text(st, i + 1, va_arg(ap, const char *), &rc);
+		else
+			b_int(st, i + 1, va_arg(ap, int64_t), &rc);
+	}
+	va_end(ap);
+	rc = st_done(s, st, rc);
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : store_err(s, rc);
+}
+
+/* Records an invitation. Returns 0, PK_ERR_EXISTS, PK_ERR_STORE. */
+int
+store_invite_add(struct store *s, const char *hash, int64_t expires,
+    const char *self_doc, int64_t now)
+{
+	int	r;
+
+	if ((r = store_begin(s)) != 0)
+		return r;
+	if ((r = store_run(s, "DELETE FROM invites WHERE expires_at < ?1",
+	    "i", now)) != 0 ||
+	    (r = store_run(s, "INSERT INTO invites (secret_hash, expires_at, "
+	    "created_at, self_doc) VALUES (?1, ?2, ?3, ?4)", "tiit", hash,
+	    expires, now, self_doc)) != 0) {
+		store_rollback(s);
+		return r;
+	}
+	return store_commit(s);
+}
+
+/*
+ * Takes (deletes) the invitation hash, inside the caller's transaction if
+ * any. Sets *self_doc (malloc) when it was unexpired at now. Returns 0,
+ * PK_ERR_NOT_FOUND (unknown, or used already), PK_ERR_TIMEOUT (expired),
+ * PK_ERR_STORE, PK_ERR_ALLOC.
+ */
+int
+store_invite_take(struct store *s, const char *hash, int64_t now,
+    char **self_doc)
+{
+	sqlite3_stmt	*st = NULL;
+	int64_t		 expires = 0;
+	char		*doc = NULL;
+	int		 rc, r;
+
+	*self_doc = NULL;
+	if ((r = store_begin(s)) != 0)
+		return r;
+	rc = sqlite3_prepare_v2(s->db, "SELECT expires_at, self_doc FROM "
+	    "invites WHERE secret_hash = ?1", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		b_text(st, 1, hash, &rc);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		expires = sqlite3_column_int64(st, 0);
+		doc = strdup((const char *)sqlite3_column_text(st, 1));
+		rc = doc != NULL ? SQLITE_OK : SQLITE_NOMEM;
+	} else if (rc == SQLITE_DONE) {
+		sqlite3_finalize(st);
+		store_rollback(s);
+		store_seterr(s, "no such invitation (used already?)");
+		return PK_ERR_NOT_FOUND;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK) {
+		r = store_err(s, rc);
+		goto fail;
+	}
+	if ((r = store_run(s, "DELETE FROM invites WHERE secret_hash = ?1",
+	    "t", hash)) != 0)
+		goto fail;
+	if ((r = store_commit(s)) != 0) {
+		free(doc);
+		return r;
+	}
+	if (expires < now) {
+		free(doc);
+		store_seterr(s, "the invitation has expired");
+		return PK_ERR_TIMEOUT;
+	}
+	*self_doc = doc;
+	return 0;
+fail:
+	free(doc);
+	store_rollback(s);
+	return r;
+}
+
+/* Stores a peer's boot OpenPGP public key. */
+int
+store_peer_set_pgp(struct store *s, int64_t peer_id, const char *armor)
+{
+	int	r;
+
+	if ((r = store_begin(s)) != 0)
+		return r;
+	if ((r = store_run(s, "UPDATE peers SET boot_pgp = ?1 WHERE id = ?2",
+	    "ti", armor, peer_id)) != 0) {
+		store_rollback(s);
+		return r;
+	}
+	return store_commit(s);
+}
+
+/* Reads a peer's boot OpenPGP public key into *armor (malloc; "" none). */
+int
+store_peer_get_pgp(struct store *s, int64_t peer_id, char **armor)
+{
+	sqlite3_stmt	*st = NULL;
+	int		 rc;
+
+	*armor = NULL;
+	rc = sqlite3_prepare_v2(s->db, "SELECT boot_pgp FROM peers WHERE "
+	    "id = ?1", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		b_int(st, 1, peer_id, &rc);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*armor = strdup((const char *)sqlite3_column_text(st, 0));
+		rc = *armor != NULL ? SQLITE_OK : SQLITE_NOMEM;
+	} else if (rc == SQLITE_DONE)
+		*armor = strdup("");
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK && rc != SQLITE_DONE)
+		return store_err(s, rc);
+	return *armor != NULL ? 0 : PK_ERR_ALLOC;
+}

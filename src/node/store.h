@@ -219,4 +219,20 @@ int	store_events_query(struct store *, const struct store_event_filter *f,
  */
 int	store_events_prune(struct store *, int64_t before, int *deleted);
 
+/*
+ * Invitations (schema/002-invites.sql; join.c). store_invite_add() keeps
+ * the SHA-256 (hex) of a secret, its expiry (wall ms) and the inviter's
+ * identity document; store_invite_take() deletes it and returns the
+ * document: 0, PK_ERR_NOT_FOUND (unknown or used), PK_ERR_TIMEOUT
+ * (expired: deleted too), PK_ERR_STORE.
+ */
+int	store_invite_add(struct store *, const char *hash, int64_t expires,
+	    const char *self_doc, int64_t now);
+int	store_invite_take(struct store *, const char *hash, int64_t now,
+	    char **self_doc);
+
+/* A peer's boot OpenPGP public key (armored; "" when unknown). */
+int	store_peer_set_pgp(struct store *, int64_t peer_id, const char *armor);
+int	store_peer_get_pgp(struct store *, int64_t peer_id, char **armor);
+
 #endif /* STORE_H */

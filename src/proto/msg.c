@@ -63,7 +63,7 @@ static int
 msg_ackable(unsigned int type)
 {
 	return type == PK_MSG_DEPOSIT || type == PK_MSG_WITHDRAW ||
-	    type == PK_MSG_NOTICE;
+	    type == PK_MSG_NOTICE || type == PK_MSG_INTRODUCE;
 }
 
 /* Reads n bytes as a pointer into the frame. */
@@ -214,6 +214,7 @@ msg_decode_unlock_reply(struct msg_rd *r, struct pk_msg *msg)
 static int
 msg_decode_body(struct msg_rd *r, struct pk_msg *msg)
 {
+	struct pk_bytes	secret;
 	uint64_t	nonce;
 	int		ret;
 
@@ -254,6 +255,14 @@ msg_decode_body(struct msg_rd *r, struct pk_msg *msg)
 		if (msg->u.error.code == 0)
 			return PK_ERR_BAD_FORMAT;
 		return rd_text(r, &msg->u.error.text);
+	case PK_MSG_JOIN:
+		if ((ret = rd_bytes(r, PK_JOIN_SECRET_LEN, &secret)) != 0)
+			return ret;
+		msg->u.join.secret = secret.p;
+		return rd_field(r, 4, 1, PK_DOC_MAX, &msg->u.join.doc);
+	case PK_MSG_JOIN_REPLY:
+	case PK_MSG_INTRODUCE:
+		return rd_field(r, 4, 1, PK_DOC_MAX, &msg->u.doc.doc);
 	default:
 		return PK_ERR_BAD_TYPE;
 	}
@@ -352,6 +361,18 @@ msg_check_blob(const struct pk_blob *blob, size_t *n)
 	return 0;
 }
 
+/* Checks an identity document field (u32 length + 1 .. PK_DOC_MAX). */
+static int
+msg_check_doc(const struct pk_bytes *b, size_t *n)
+{
+	if (b->len > PK_DOC_MAX)
+		return PK_ERR_TOO_LARGE;
+	if (b->len == 0 || b->p == NULL)
+		return PK_ERR_INVALID_ARG;
+	*n += 4 + b->len;
+	return 0;
+}
+
 /*
  * Checks that msg would decode, by the decoder's rules, and sets *need to
  * the size of its frame. Returns 0, PK_ERR_TOO_LARGE (a field over its
@@ -424,6 +445,16 @@ msg_check(const struct pk_msg *msg, size_t *need)
 			return PK_ERR_INVALID_ARG;
 		n += 2;
 		ret = msg_check_text(&m->u.error.text, &n);
+		break;
+	case PK_MSG_JOIN:
+		if (m->u.join.secret == NULL)
+			return PK_ERR_INVALID_ARG;
+		n += PK_JOIN_SECRET_LEN;
+		ret = msg_check_doc(&m->u.join.doc, &n);
+		break;
+	case PK_MSG_JOIN_REPLY:
+	case PK_MSG_INTRODUCE:
+		ret = msg_check_doc(&m->u.doc.doc, &n);
 		break;
 	default:
 		return PK_ERR_INVALID_ARG;
@@ -518,6 +549,15 @@ pk_msg_encode(const struct pk_msg *msg, uint8_t *out, size_t outlen,
 		wr_uint(&w, 2, msg->u.error.code);
 		wr_field(&w, 2, &msg->u.error.text);
 		break;
+	case PK_MSG_JOIN:
+		memcpy(w.p + w.off, msg->u.join.secret, PK_JOIN_SECRET_LEN);
+		w.off += PK_JOIN_SECRET_LEN;
+		wr_field(&w, 4, &msg->u.join.doc);
+		break;
+	case PK_MSG_JOIN_REPLY:
+	case PK_MSG_INTRODUCE:
+		wr_field(&w, 4, &msg->u.doc.doc);
+		break;
 	}
 	if (w.off != need)
 		return PK_ERR_INTERNAL;
@@ -550,6 +590,9 @@ pk_msg_type_name(unsigned int type)
 		[PK_MSG_NOTICE] = "NOTICE",
 		[PK_MSG_ACK] = "ACK",
 		[PK_MSG_ERROR] = "ERROR",
+		[PK_MSG_JOIN] = "JOIN",
+		[PK_MSG_JOIN_REPLY] = "JOIN_REPLY",
+		[PK_MSG_INTRODUCE] = "INTRODUCE",
 	};
 
 	if (type < PK_MSG_TYPE_MIN || type > PK_MSG_TYPE_MAX)

@@ -15,7 +15,9 @@
  * Text fields (refusal text, NOTICE text, ERROR text) are bytes, not
  * checked as UTF-8, but may not contain bytes below 0x20 or 0x7f: a peer's
  * text is logged, and this keeps NULs, newlines and terminal escapes out of
- * the logs. Blob ids are 1 .. PK_BLOB_ID_MAX printable ASCII bytes without
+ * the logs. Identity documents (JOIN, JOIN_REPLY, INTRODUCE) are opaque
+ * here: 1 .. PK_DOC_MAX bytes that the daemon and peerkey parse as JSON
+ * (doc/protocol.md). Blob ids are 1 .. PK_BLOB_ID_MAX printable ASCII bytes without
  * space (0x21 .. 0x7e).
  *
  * doc/protocol.md specifies every byte.
@@ -70,6 +72,13 @@ struct pk_msg {
 		struct {		/* PK_MSG_ACK */
 			uint8_t		 of_type; /* the request acknowledged */
 		} ack;
+		struct {		/* PK_MSG_JOIN */
+			const uint8_t	*secret; /* PK_JOIN_SECRET_LEN bytes */
+			struct pk_bytes	 doc;	/* identity document (JSON) */
+		} join;
+		struct {		/* PK_MSG_JOIN_REPLY, _INTRODUCE */
+			struct pk_bytes	 doc;	/* 1 .. PK_DOC_MAX bytes */
+		} doc;
 		struct {		/* PK_MSG_ERROR */
 			uint16_t	 code;	/* enum pk_error_code */
 			struct pk_bytes	 text;	/* may be empty */

@@ -39,9 +39,12 @@ enum pk_msg_type {
 	PK_MSG_NOTICE		= 7,	/* owner's node -> holder */
 	PK_MSG_ACK		= 8,	/* holder -> owner: request done */
 	PK_MSG_ERROR		= 9,	/* either side: request failed */
+	PK_MSG_JOIN		= 10,	/* joiner's CLI -> inviter */
+	PK_MSG_JOIN_REPLY	= 11,	/* inviter -> joiner */
+	PK_MSG_INTRODUCE	= 12,	/* inviter -> member (ACK) */
 };
 #define PK_MSG_TYPE_MIN		1
-#define PK_MSG_TYPE_MAX		9
+#define PK_MSG_TYPE_MAX		12
 
 /* UNLOCK_REPLY status. */
 #define PK_UNLOCK_OK		0
@@ -75,6 +78,8 @@ enum pk_error_code {
 #define PK_BLOBS_MAX		32	/* blobs in one UNLOCK_REPLY */
 #define PK_TEXT_MAX		512	/* bytes of a human-readable message */
 #define PK_KEYID_LEN		64	/* hex digits of a key id */
+#define PK_JOIN_SECRET_LEN	32	/* bytes of an invitation's secret */
+#define PK_DOC_MAX		(48 * 1024) /* bytes of an identity document */
 #define PK_NOTICE_WINDOW_MAX	(7 * 86400) /* seconds a NOTICE may cover */
 
 /*

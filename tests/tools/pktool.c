@@ -22,11 +22,15 @@
  *	pktool hold ADDR N SECONDS       open N connections, send nothing,
  *	                                 hold them; print how many the server
  *	                                 closed within SECONDS
+ *	pktool tls KEY|- ADDR PRIORITY   a native client with any GnuTLS
+ *	                                 priority string (TLS 1.2, say) and
+ *	                                 KEY or no key ("-"): handshake, then
+ *	                                 HEARTBEAT; prints "served" if a
+ *	                                 reply came, else "refused: why"
  *	pktool pgp-gen PUB SEC [UID]     make an OpenPGP boot key pair (armored
  *	                                 files; SEC mode 0600)
  *	pktool pgp-encrypt PUB           encrypt stdin to PUB, to stdout
  *	pktool pgp-decrypt SEC           decrypt stdin with SEC, to stdout
- *
  *	pktool relay LISTEN TARGET FILE  accept one TCP connection on LISTEN
  *	                                 (host:port), relay it to TARGET,
  *	                                 record what the client sent in
@@ -75,7 +79,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: pktool keygen|keyid|unlock|heartbeat|deposit|"
-	    "withdraw|notice|raw|mandos|line|hold|pgp-gen|pgp-encrypt|"
+	    "withdraw|notice|raw|mandos|line|hold|tls|pgp-gen|pgp-encrypt|"
 	    "pgp-decrypt|relay|replay ...\n");
 	exit(2);
 }
@@ -219,6 +223,68 @@ slurp(const char *path, size_t *len)
 	*len = fread(buf, 1, PK_FRAME_MAX_HARD, f);
 	fclose(f);
 	return buf;
+}
+
+/*
+ * A native client outside the profiles of tls.h, to prove the server
+ * refuses what they forbid. Returns the exit status.
+ */
+static int
+odd_tls(const char *keyfile, const char *addr, const char *prio)
+{
+	gnutls_certificate_credentials_t cred;
+	gnutls_session_t	 s;
+	gnutls_datum_t		 pub = { NULL, 0 }, priv = { NULL, 0 };
+	struct pk_identity	*id;
+	struct pk_msg		 m;
+	uint8_t			 buf[256];
+	size_t			 len;
+	int			 fd, r;
+
+	if (gnutls_certificate_allocate_credentials(&cred) < 0)
+		die(3, "credentials", PK_ERR_ALLOC);
+	if (strcmp(keyfile, "-") != 0) {
+		if ((r = pk_identity_load(keyfile, &id)) != 0)
+			die(2, keyfile, r);
+		if (gnutls_pubkey_export2(id->pub, GNUTLS_X509_FMT_PEM,
+		    &pub) < 0 || pk_identity_export_private(id, &priv) != 0 ||
+		    gnutls_certificate_set_rawpk_key_mem(cred, &pub, &priv,
+		    GNUTLS_X509_FMT_PEM, NULL, 0, NULL, 0, 0) < 0)
+			die(3, "credentials", PK_ERR_KEY);
+	}
+	fd = dial(addr, PK_LINE_NATIVE);
+	if (gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_ENABLE_RAWPK) < 0 ||
+	    gnutls_priority_set_direct(s, prio, NULL) < 0 ||
+	    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred) < 0)
+		die(2, "priority", PK_ERR_TLS);
+	gnutls_transport_set_int(s, fd);
+	gnutls_handshake_set_timeout(s, DEADLINE_MS);
+	do {
+		r = gnutls_handshake(s);
+	} while (r < 0 && !gnutls_error_is_fatal(r));
+	if (r < 0) {
+		printf("refused: handshake: %s\n", gnutls_strerror(r));
+		return 1;
+	}
+	/* TLS 1.3: the server judges the client's key after the client's
+	 * Finished, so a refusal shows on the first read. */
+	msg_init(&m, PK_MSG_HEARTBEAT);
+	if (pk_msg_encode(&m, buf, sizeof(buf), &len) != 0)
+		die(3, "encode", PK_ERR_INTERNAL);
+	if ((r = (int)gnutls_record_send(s, buf, len)) < 0) {
+		printf("refused: send: %s\n", gnutls_strerror(r));
+		return 1;
+	}
+	do {
+		r = (int)gnutls_record_recv(s, buf, sizeof(buf));
+	} while (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED);
+	if (r <= 0) {
+		printf("refused: %s\n", r == 0 ? "closed" : gnutls_strerror(r));
+		return 1;
+	}
+	printf("served (%s)\n", gnutls_protocol_get_name(
+	    gnutls_protocol_get_version(s)));
+	return 0;
 }
 
 /* Decodes C escapes (\r \n \0 \xNN) in place; returns the length. */
@@ -584,6 +650,8 @@ main(int argc, char *argv[])
 			}
 		}
 	}
+	if (strcmp(cmd, "tls") == 0 && argc == 5)
+		return odd_tls(argv[2], argv[3], argv[4]);
 	if (strcmp(cmd, "hold") == 0 && argc == 5) {
 		nconn = atoi(argv[3]);
 		deadline = pk_now_ms() + (uint64_t)atoi(argv[4]) * 1000;

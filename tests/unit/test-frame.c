@@ -151,6 +151,42 @@ exp_error_future(struct pk_msg *m)
 	m->u.error.code = 0x1234;
 }
 
+static const uint8_t	secret32[PK_JOIN_SECRET_LEN] = {
+	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+	0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+	0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+};
+
+static void
+exp_join(struct pk_msg *m)
+{
+	msg_init(m, PK_MSG_JOIN);
+	m->u.join.secret = secret32;
+	set_str(&m->u.join.doc, "{}");
+}
+
+static void
+exp_join_reply(struct pk_msg *m)
+{
+	msg_init(m, PK_MSG_JOIN_REPLY);
+	set_str(&m->u.doc.doc, "{\"a\":1}");
+}
+
+static void
+exp_introduce(struct pk_msg *m)
+{
+	msg_init(m, PK_MSG_INTRODUCE);
+	set_str(&m->u.doc.doc, "{}");
+}
+
+static void
+exp_ack_introduce(struct pk_msg *m)
+{
+	msg_init(m, PK_MSG_ACK);
+	m->u.ack.of_type = PK_MSG_INTRODUCE;
+}
+
 /*
  * The golden frames. Spaces separate the length field, the version and
  * type, and each body field; they are ignored by unhex().
@@ -189,6 +225,16 @@ static const struct golden {
 	  "00000012 01 09 0006 000c 6e6f207375636820626c6f62", exp_error },
 	{ "ERROR, future code, no text",
 	  "00000006 01 09 1234 0000", exp_error_future },
+	{ "JOIN",
+	  "00000028 01 0a"
+	  " 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	  " 00000002 7b7d", exp_join },
+	{ "JOIN_REPLY",
+	  "0000000d 01 0b 00000007 7b2261223a317d", exp_join_reply },
+	{ "INTRODUCE",
+	  "00000008 01 0c 00000002 7b7d", exp_introduce },
+	{ "ACK of INTRODUCE",
+	  "00000003 01 08 0c", exp_ack_introduce },
 };
 
 /* Returns "what: name" in a static buffer (for TEST_START). */
@@ -277,6 +323,13 @@ msg_eq(const struct pk_msg *a, const struct pk_msg *b)
 	case PK_MSG_ERROR:
 		return a->u.error.code == b->u.error.code &&
 		    bytes_eq(&a->u.error.text, &b->u.error.text);
+	case PK_MSG_JOIN:
+		return memcmp(a->u.join.secret, b->u.join.secret,
+		    PK_JOIN_SECRET_LEN) == 0 &&
+		    bytes_eq(&a->u.join.doc, &b->u.join.doc);
+	case PK_MSG_JOIN_REPLY:
+	case PK_MSG_INTRODUCE:
+		return bytes_eq(&a->u.doc.doc, &b->u.doc.doc);
 	}
 	return 0;
 }
@@ -844,13 +897,14 @@ test_decode_limits(void)
 	}
 	TEST_DONE();
 
-	TEST_START("decode: ACK acknowledges DEPOSIT, WITHDRAW, NOTICE only");
+	TEST_START("decode: ACK acknowledges DEPOSIT, WITHDRAW, NOTICE, "
+	    "INTRODUCE only");
 	for (i = 0; i < 256; i++) {
 		raw_start(1, PK_MSG_ACK);
 		raw_uint(1, i);
 		r = raw_end();
 		if (i == PK_MSG_DEPOSIT || i == PK_MSG_WITHDRAW ||
-		    i == PK_MSG_NOTICE)
+		    i == PK_MSG_NOTICE || i == PK_MSG_INTRODUCE)
 			ASSERT_INT_EQ(r, 0);
 		else
 			ASSERT_INT_EQ(r, PK_ERR_BAD_FORMAT);
@@ -1073,8 +1127,8 @@ test_encode_limits(void)
 	msg_init(&m, PK_MSG_ACK);
 	for (i = 0; i < 256; i++) {
 		m.u.ack.of_type = i;
-		ASSERT_INT_EQ(enc(&m), i >= 5 && i <= 7 ? 0 :
-		    PK_ERR_INVALID_ARG);
+		ASSERT_INT_EQ(enc(&m), (i >= 5 && i <= 7) ||
+		    i == PK_MSG_INTRODUCE ? 0 : PK_ERR_INVALID_ARG);
 	}
 	msg_init(&m, PK_MSG_ERROR);
 	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
@@ -1124,7 +1178,9 @@ test_names(void)
 	ASSERT_STR_EQ(pk_msg_type_name(PK_MSG_ACK), "ACK");
 	ASSERT_STR_EQ(pk_msg_type_name(PK_MSG_ERROR), "ERROR");
 	ASSERT_STR_EQ(pk_msg_type_name(0), "unknown");
-	ASSERT_STR_EQ(pk_msg_type_name(10), "unknown");
+	ASSERT_STR_EQ(pk_msg_type_name(PK_MSG_JOIN), "JOIN");
+	ASSERT_STR_EQ(pk_msg_type_name(PK_MSG_INTRODUCE), "INTRODUCE");
+	ASSERT_STR_EQ(pk_msg_type_name(13), "unknown");
 	ASSERT_STR_EQ(pk_msg_type_name(0xffffffff), "unknown");
 	ASSERT_STR_EQ(pk_refusal_name(PK_REFUSE_DISABLED), "disabled");
 	ASSERT_STR_EQ(pk_refusal_name(PK_REFUSE_BUSY), "busy");

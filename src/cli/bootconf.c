@@ -1,0 +1,215 @@
+/*
+ * bootconf.c: the boot agent's configuration file, written from this
+ * machine's boot keys and the peers the local daemon knows.
+ *
+ * The format is peerkey-boot's (doc/peerkey-boot.8, src/boot-agent/
+ * candidates.c): INI, one [boot] section (tls-key, pgp-key, timeouts,
+ * switches), one [peer NAME] section per peerkeyd node with "address"
+ * (space-separated numeric addresses) and "node-key" (the key id it must
+ * show). An existing [boot] section is kept as the operator left it, apart
+ * from the two key paths; the [peer] sections are always regenerated.
+ * The file is written to a temporary name, fsync'ed and renamed.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "io.h"
+#include "peerkey.h"
+
+#define BOOT_PEERS_MAX		32	/* peerkey-boot reads no more */
+#define BOOT_ADDRS_MAX		8
+#define BOOT_NAME_MAX		63
+
+/* Reads a whole small file (NULL if absent). */
+static char *
+bootconf_slurp(const char *path)
+{
+	FILE	*f;
+	char	*buf = NULL;
+	size_t	 len = 0;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return NULL;
+	if ((buf = malloc(65536 + 1)) != NULL) {
+		len = fread(buf, 1, 65536, f);
+		buf[len] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Appends the [boot] section: the old one's lines, or defaults. */
+static void
+bootconf_boot_section(FILE *f, const char *old)
+{
+	const char	*s, *e;
+	char		*tls = local_path(LOCAL_BOOT_TLS);
+	char		*pgp = local_path(LOCAL_BOOT_PGP);
+	int		 in = 0, kept = 0;
+
+	fprintf(f, "[boot]\ntls-key = %s\npgp-key = %s\n", tls, pgp);
+	for (s = old; s != NULL && *s; s = *e ? e + 1 : e) {
+		e = s + strcspn(s, "\n");
+		if (*s == '[') {
+			in = strncmp(s, "[boot]", 6) == 0;
+			continue;
+		}
+		if (!in || e == s || *s == '#' || *s == ';' ||
+		    strncmp(s, "tls-key", 7) == 0 ||
+		    strncmp(s, "pgp-key", 7) == 0)
+			continue;
+		fprintf(f, "%.*s\n", (int)(e - s), s);
+		kept++;
+	}
+	if (!kept)
+		fprintf(f, "connect-timeout = 3s\nexchange-timeout = 10s\n"
+		    "retry-max = 30s\n");
+	free(tls);
+	free(pgp);
+}
+
+/* Is the host part of addr numeric (what peerkey-boot accepts)? */
+static int
+bootconf_numeric(const char *addr)
+{
+	char		 host[256], port[16], *pct;
+	unsigned char	 b[16];
+
+	if (pk_addr_split(addr, host, sizeof(host), port, sizeof(port),
+	    "4141") != 0)
+		return 0;
+	if ((pct = strchr(host, '%')) != NULL)
+		*pct = '\0';
+	return inet_pton(AF_INET, host, b) == 1 ||
+	    inet_pton(AF_INET6, host, b) == 1;
+}
+
+/*
+ * Writes the boot configuration to path. Returns 1 if the file changed,
+ * 0 if it was already so, -1 on failure (said).
+ */
+int
+bootconf_write(const char *path, int quiet)
+{
+	struct cli_peer	*v = NULL;
+	FILE		*f = NULL;
+	char		*old, *new = NULL, *tmp = NULL, *a, *w, *save;
+	char		 list[1024];
+	size_t		 n = 0, i, newlen = 0;
+	int		 r, naddr, npeers = 0, ret = -1, fd;
+
+	if ((r = local_peers(NULL, 1, &v, &n)) != 0)
+		return -1;
+	old = bootconf_slurp(path);
+	if ((f = open_memstream(&new, &newlen)) == NULL)
+		goto out;
+	fprintf(f, "# %s: written by \"peerkey boot-config\"; the [peer] "
+	    "sections are\n# regenerated from peerkeyd's peers, [boot] is "
+	    "kept. See peerkey-boot(8).\n# After a change, rebuild the "
+	    "initramfs: update-initramfs -u\n", path);
+	bootconf_boot_section(f, old);
+	for (i = 0; i < n; i++) {
+		if (strlen(v[i].name) > BOOT_NAME_MAX ||
+		    npeers == BOOT_PEERS_MAX) {
+			if (!quiet)
+				fprintf(stderr, "peerkey: boot-config: peer %s "
+				    "left out (name over %d bytes, or over "
+				    "%d peers)\n", v[i].name, BOOT_NAME_MAX,
+				    BOOT_PEERS_MAX);
+			continue;
+		}
+		if ((a = strdup(v[i].addresses)) == NULL)
+			goto out;
+		naddr = 0;
+		list[0] = '\0';
+		for (w = strtok_r(a, " \t,", &save); w != NULL;
+		    w = strtok_r(NULL, " \t,", &save)) {
+			if (!bootconf_numeric(w) || naddr == BOOT_ADDRS_MAX ||
+			    strlen(list) + strlen(w) + 2 > sizeof(list)) {
+				if (!quiet)
+					fprintf(stderr, "peerkey: boot-config: "
+					    "peer %s: address %s left out (the "
+					    "initramfs needs numeric "
+					    "addresses, at most %d)\n",
+					    v[i].name, w, BOOT_ADDRS_MAX);
+				continue;
+			}
+			if (naddr++ > 0)
+				strcat(list, " ");
+			strcat(list, w);
+		}
+		free(a);
+		if (naddr > 0) {
+			fprintf(f, "\n[peer %s]\naddress = %s\nnode-key = %s\n",
+			    v[i].name, list, v[i].node_keyid);
+			npeers++;
+		}
+	}
+	if (fclose(f) != 0) {
+		f = NULL;
+		goto out;
+	}
+	f = NULL;
+	if (old != NULL && strcmp(old, new) == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (asprintf(&tmp, "%s.tmp", path) == -1) {
+		tmp = NULL;
+		goto out;
+	}
+	(void)unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0644)) == -1 || write(fd, new, newlen) != (ssize_t)newlen ||
+	    fsync(fd) == -1 || close(fd) == -1 || rename(tmp, path) == -1) {
+		fprintf(stderr, "peerkey: cannot write %s: %s\n", path,
+		    strerror(errno));
+		(void)unlink(tmp);
+		goto out;
+	}
+	ret = 1;
+out:
+	if (f != NULL)
+		fclose(f);
+	free(old);
+	free(new);
+	free(tmp);
+	local_peers_free(v, n);
+	return ret;
+}
+
+/*
+ * After enroll, join or remove: rewrite the default boot configuration
+ * if this machine has been initialised, and say when the initramfs must
+ * be rebuilt.
+ */
+void
+bootconf_refresh(const char *why)
+{
+	struct stat	 st;
+	char		*dir = local_path(LOCAL_BOOT_DIR);
+	char		*path = local_path(LOCAL_BOOT_CONF);
+	int		 r;
+
+	if (stat(dir, &st) == 0 && (r = bootconf_write(path, 1)) == 1)
+		fprintf(opt_json ? stderr : stdout, "%s updated: rebuild the "
+		    "initramfs (update-initramfs -u) before the next boot\n",
+		    path);
+	(void)why;
+	free(dir);
+	free(path);
+}

@@ -1,0 +1,41 @@
+/*
+ * cmd-enroll.c: "peerkey enroll DEVICE [--peers NAME,...] [--key-file F]":
+ * a new random key in a free LUKS2 keyslot of DEVICE, deposited with the
+ * peers (luks.c does the work and keeps the journal).
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "peerkey.h"
+
+static const struct option enroll_opts[] = {
+	{ "peers", required_argument, NULL, 'p' },
+	{ "key-file", required_argument, NULL, 'k' },
+	{ NULL, 0, NULL, 0 }
+};
+
+int
+cmd_enroll(int argc, char **argv)
+{
+	const char	*peers = NULL, *keyfile = NULL;
+	int		 ch;
+
+	optind = 0;	/* re-initialise: main() scanned with "+" */
+	while ((ch = getopt_long(argc, argv, "p:k:", enroll_opts, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			peers = optarg;
+			break;
+		case 'k':
+			keyfile = optarg;
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1)
+		return EXIT_USAGE;
+	return luks_enroll(argv[optind], peers, keyfile, LUKS_ENROLL);
+}

@@ -1,0 +1,190 @@
+/*
+ * cmd-invite.c: "peerkey invite [--expires D] [--address ADDR]...": a
+ * one-time code for "peerkey join".
+ *
+ * The code is base64url (no padding) of a JSON object:
+ *	{"v": 1, "a": "ADDR ADDR", "k": NODE-KEY-ID, "s": SECRET, "e": EXPIRY}
+ * with the inviter's addresses, its node key id (the joiner pins it), a
+ * random 32-byte secret (base64url) and the expiry (seconds since the
+ * epoch). The running peerkeyd keeps only the secret's SHA-256, the
+ * expiry and this machine's boot identity (control "invite-add").
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <jansson.h>
+
+#include "conf.h"
+#include "key.h"
+#include "peerkey.h"
+#include "proto.h"
+#include "secret.h"
+
+static const struct option invite_opts[] = {
+	{ "expires", required_argument, NULL, 'e' },
+	{ "address", required_argument, NULL, 'a' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* base64url without padding of len bytes, malloc'ed. */
+static char *
+b64url_encode(const void *p, size_t len)
+{
+	gnutls_datum_t	 in = { (unsigned char *)(uintptr_t)p, len }, out;
+	char		*s;
+	size_t		 i;
+
+	if (gnutls_base64_encode2(&in, &out) != 0)
+		return NULL;
+	if ((s = malloc(out.size + 1)) == NULL) {
+		gnutls_free(out.data);
+		return NULL;
+	}
+	for (i = 0; i < out.size && out.data[i] != '='; i++)
+		s[i] = out.data[i] == '+' ? '-' : out.data[i] == '/' ? '_' :
+		    (char)out.data[i];
+	s[i] = '\0';
+	gnutls_free(out.data);
+	return s;
+}
+
+/* Every non-loopback IPv4 address of this host, with port. */
+static void
+invite_local_addrs(char *out, size_t len, long long port)
+{
+	struct ifaddrs	*ifa, *i;
+	char		 host[INET_ADDRSTRLEN], one[64];
+
+	*out = '\0';
+	if (getifaddrs(&ifa) == -1)
+		return;
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET ||
+		    (i->ifa_flags & IFF_LOOPBACK))
+			continue;
+		inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->
+		    sin_addr, host, sizeof(host));
+		snprintf(one, sizeof(one), "%s%s:%lld", *out ? " " : "", host,
+		    port);
+		if (strlen(out) + strlen(one) < len)
+			strcat(out, one);
+	}
+	freeifaddrs(ifa);
+}
+
+int
+cmd_invite(int argc, char **argv)
+{
+	unsigned char	 secret[PK_JOIN_SECRET_LEN], hash[32];
+	char		 addrs[512] = "", hex[65], bootid[PK_KEYID_HEXLEN + 1];
+	char		*pub = NULL, *s64 = NULL, *js = NULL, *code = NULL;
+	json_t		*resp, *self, *j;
+	uint64_t	 ms = 3600 * 1000;
+	size_t		 publen;
+	long long	 expires;
+	int		 ch, i, ex = EXIT_FAIL;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "e:a:", invite_opts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'e':
+			if (pk_parse_duration_ms(optarg, &ms) != 0 || ms == 0) {
+				fprintf(stderr, "peerkey: --expires \"%s\" is "
+				    "not a duration (e.g. 30m, 1h)\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'a':
+			if (strlen(addrs) + strlen(optarg) + 2 > sizeof(addrs))
+				return EXIT_USAGE;
+			if (*addrs)
+				strcat(addrs, " ");
+			strcat(addrs, optarg);
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc)
+		return EXIT_USAGE;
+	if (local_boot_keyid(bootid) != 0 ||
+	    local_boot_pgp_pub(&pub, &publen) != 0)
+		return EXIT_LOCAL;
+	resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
+	if (!json_is_true(json_object_get(resp, "ok"))) {
+		free(pub);
+		return ctl_fail(resp);
+	}
+	self = json_object_get(resp, "self");
+	if (*addrs == '\0')
+		invite_local_addrs(addrs, sizeof(addrs), (long long)
+		    json_integer_value(json_object_get(self, "port")));
+	if (*addrs == '\0') {
+		fprintf(stderr, "peerkey: this host has no address to put "
+		    "in the code: give --address ADDR\n");
+		goto out;
+	}
+	gnutls_rnd(GNUTLS_RND_KEY, secret, sizeof(secret));
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, secret, sizeof(secret), hash);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+	expires = (long long)time(NULL) + (long long)(ms / 1000) +
+	    (ms % 1000 ? 1 : 0);
+	j = ctl_request(json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s}}",
+	    "cmd", "invite-add", "secret_hash", hex, "expires",
+	    (json_int_t)expires * 1000, "self", "boot_keyid", bootid,
+	    "boot_pgp", pub, "addresses", addrs));
+	if (!json_is_true(json_object_get(j, "ok"))) {
+		ex = ctl_fail(j);
+		goto out;
+	}
+	json_decref(j);
+	if ((s64 = b64url_encode(secret, sizeof(secret))) == NULL)
+		goto out;
+	j = json_pack("{s:i, s:s, s:s, s:s, s:I}", "v", 1, "a", addrs, "k",
+	    json_string_value(json_object_get(self, "node_keyid")), "s", s64,
+	    "e", (json_int_t)expires);
+	js = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (js == NULL || (code = b64url_encode(js, strlen(js))) == NULL)
+		goto out;
+	if (opt_json) {
+		j = json_pack("{s:s, s:I, s:s}", "code", code, "expires",
+		    (json_int_t)expires, "addresses", addrs);
+		ctl_print_json(j);
+		json_decref(j);
+	} else
+		printf("%s\n", code);
+	if (!opt_json)
+		fprintf(stderr, "One machine may join with it, within %llus: "
+		    "\"peerkey join CODE\" there.\n",
+		    (unsigned long long)(ms / 1000));
+	ex = EXIT_OK;
+out:
+	pk_wipe(secret, sizeof(secret));
+	if (s64 != NULL)
+		pk_wipe(s64, strlen(s64));
+	if (js != NULL)
+		pk_wipe(js, strlen(js));
+	free(s64);
+	free(js);
+	free(code);
+	free(pub);
+	json_decref(resp);
+	return ex;
+}

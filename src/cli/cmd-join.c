@@ -1,0 +1,274 @@
+/*
+ * cmd-join.c: "peerkey join [--name N] [--address ADDR]... CODE": joins
+ * the cluster of the machine that printed CODE ("peerkey invite").
+ *
+ * Connects to the inviter over native TLS with this machine's node key,
+ * the inviter's node key pinned, sends JOIN (the secret, and this
+ * machine's identity), and records the inviter and the members of its
+ * JOIN_REPLY as peers of the local peerkeyd. The inviter introduces this
+ * machine to the members itself (doc/trust.md).
+ */
+#include "config.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <jansson.h>
+
+#include "io.h"
+#include "key.h"
+#include "msg.h"
+#include "peerkey.h"
+#include "pk_err.h"
+#include "proto.h"
+#include "secret.h"
+#include "tls.h"
+
+static const struct option join_opts[] = {
+	{ "name", required_argument, NULL, 'n' },
+	{ "address", required_argument, NULL, 'a' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* Decodes base64url (no padding) into a malloc'ed buffer. */
+static unsigned char *
+b64url_decode(const char *s, size_t *len)
+{
+	gnutls_datum_t	 in, out;
+	char		*t;
+	size_t		 n = strlen(s), i;
+
+	if ((t = malloc(n + 4)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		t[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
+	while (i % 4)
+		t[i++] = '=';
+	in.data = (unsigned char *)t;
+	in.size = i;
+	if (gnutls_base64_decode2(&in, &out) != 0) {
+		free(t);
+		return NULL;
+	}
+	free(t);
+	*len = out.size;
+	return out.data;	/* gnutls_free is free */
+}
+
+/* Records one identity as a peer of the local daemon. */
+static int
+join_record(json_t *id, const char **state)
+{
+	json_t		*resp;
+	const char	*err;
+
+	resp = ctl_request(json_pack("{s:s, s:O, s:O, s:O, s:O}", "cmd",
+	    "add", "name", json_object_get(id, "name"), "node_keyid",
+	    json_object_get(id, "node_keyid"), "boot_keyid",
+	    json_object_get(id, "boot_keyid"), "addresses",
+	    json_object_get(id, "addresses")));
+	if (!json_is_true(json_object_get(resp, "ok"))) {
+		err = json_string_value(json_object_get(resp, "error"));
+		*state = err != NULL && strstr(err, "exists") ? "known" :
+		    "failed";
+		if (**state == 'f')
+			fprintf(stderr, "peerkey: cannot add peer %s: %s\n",
+			    json_string_value(json_object_get(id, "name")),
+			    err ? err : "?");
+		json_decref(resp);
+		return **state == 'k' ? 0 : -1;
+	}
+	json_decref(resp);
+	*state = "added";
+	if (json_string_length(json_object_get(id, "boot_pgp")) > 0) {
+		resp = ctl_request(json_pack("{s:s, s:O, s:O}", "cmd",
+		    "peer-pgp", "peer", json_object_get(id, "name"),
+		    "boot_pgp", json_object_get(id, "boot_pgp")));
+		json_decref(resp);
+	}
+	return 0;
+}
+
+int
+cmd_join(int argc, char **argv)
+{
+	static uint8_t		 buf[PK_DOC_MAX + 64];
+	struct pk_identity	*id = NULL;
+	struct pk_tls		*tls = NULL;
+	struct cli_peer		 inviter;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	struct pk_msg		 m;
+	json_error_t		 jerr;
+	json_t			*code = NULL, *resp = NULL, *doc = NULL,
+				*reply = NULL, *all, *x, *out;
+	const char		*name = NULL, *state;
+	char			 addrs[512] = "", host[INET6_ADDRSTRLEN];
+	char			 bootid[PK_KEYID_HEXLEN + 1], err[256];
+	char			*pub = NULL, *docs = NULL;
+	unsigned char		*raw = NULL, *secret = NULL;
+	size_t			 rawlen, slen = 0, publen, i;
+	int			 ch, fd = -1, r, ex = EXIT_FAIL, bad = 0;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "n:a:", join_opts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			name = optarg;
+			break;
+		case 'a':
+			if (strlen(addrs) + strlen(optarg) + 2 > sizeof(addrs))
+				return EXIT_USAGE;
+			if (*addrs)
+				strcat(addrs, " ");
+			strcat(addrs, optarg);
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1)
+		return EXIT_USAGE;
+	if ((raw = b64url_decode(argv[optind], &rawlen)) == NULL ||
+	    (code = json_loadb((char *)raw, rawlen, 0, &jerr)) == NULL ||
+	    json_integer_value(json_object_get(code, "v")) != 1 ||
+	    !json_is_string(json_object_get(code, "a")) ||
+	    !pk_keyid_valid(json_string_value(json_object_get(code, "k"))) ||
+	    !json_is_string(json_object_get(code, "s")) ||
+	    (secret = b64url_decode(json_string_value(json_object_get(code,
+	    "s")), &slen)) == NULL || slen != PK_JOIN_SECRET_LEN) {
+		fprintf(stderr, "peerkey: that is not an invitation code "
+		    "(copy all of what \"peerkey invite\" printed)\n");
+		ex = EXIT_USAGE;
+		goto out;
+	}
+	if (local_load_node(&id) != 0 || local_boot_keyid(bootid) != 0 ||
+	    local_boot_pgp_pub(&pub, &publen) != 0) {
+		ex = EXIT_LOCAL;
+		goto out;
+	}
+	resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
+	if (!json_is_true(json_object_get(resp, "ok"))) {
+		ex = ctl_fail(resp);
+		resp = NULL;
+		goto out;
+	}
+	if (name == NULL)
+		name = json_string_value(json_object_get(json_object_get(resp,
+		    "self"), "name"));
+	inviter.name = "inviter";
+	inviter.node_keyid = (char *)json_string_value(json_object_get(code,
+	    "k"));
+	inviter.addresses = (char *)json_string_value(json_object_get(code,
+	    "a"));
+	if ((r = dial_peer(id, &inviter, &tls, &fd, err, sizeof(err))) != 0) {
+		fprintf(stderr, "peerkey: cannot reach the inviter: %s\n",
+		    err);
+		goto out;
+	}
+	/* Default address: the one that reached the inviter. */
+	if (*addrs == '\0' &&
+	    getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0) {
+		if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->
+			    sin_addr, host, sizeof(host));
+		else
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->
+			    sin6_addr, host, sizeof(host));
+		snprintf(addrs, sizeof(addrs), ss.ss_family == AF_INET ?
+		    "%s:%lld" : "[%s]:%lld", host, (long long)
+		    json_integer_value(json_object_get(json_object_get(resp,
+		    "self"), "port")));
+	}
+	doc = json_pack("{s:s, s:s, s:s, s:s}", "name", name, "boot_keyid",
+	    bootid, "boot_pgp", pub, "addresses", addrs);
+	if ((docs = json_dumps(doc, JSON_COMPACT)) == NULL)
+		goto out;
+	memset(&m, 0, sizeof(m));
+	m.version = PK_PROTO_VERSION;
+	m.type = PK_MSG_JOIN;
+	m.u.join.secret = secret;
+	m.u.join.doc.p = (const uint8_t *)docs;
+	m.u.join.doc.len = strlen(docs);
+	if ((r = pk_io_send_msg(tls, fd, &m, pk_now_ms() + 10000)) != 0 ||
+	    (r = pk_io_recv_msg(tls, fd, buf, sizeof(buf), sizeof(buf), &m,
+	    pk_now_ms() + 20000)) != 0) {
+		fprintf(stderr, "peerkey: join: %s\n", pk_strerror(r));
+		goto out;
+	}
+	if (m.type == PK_MSG_ERROR) {
+		fprintf(stderr, "peerkey: the inviter refused: %.*s\n"
+		    "  (ask for a new code: \"peerkey invite\" on a member)\n",
+		    (int)m.u.error.text.len, m.u.error.text.p);
+		goto out;
+	}
+	if (m.type != PK_MSG_JOIN_REPLY || (reply = json_loadb((const char *)
+	    m.u.doc.doc.p, m.u.doc.doc.len, 0, &jerr)) == NULL) {
+		fprintf(stderr, "peerkey: join: unexpected reply %s\n",
+		    pk_msg_type_name(m.type));
+		goto out;
+	}
+	/* The inviter first, then the members. */
+	all = json_array();
+	json_array_append(all, json_object_get(reply, "self"));
+	json_array_foreach(json_object_get(reply, "members"), i, x)
+		json_array_append(all, x);
+	out = json_array();
+	json_array_foreach(all, i, x) {
+		if (strcasecmp(json_string_value(json_object_get(x,
+		    "node_keyid")), id->keyid) == 0)
+			continue;
+		if (join_record(x, &state) != 0)
+			bad++;
+		json_array_append_new(out, json_pack("{s:O, s:s}", "name",
+		    json_object_get(x, "name"), "state", state));
+	}
+	if (opt_json) {
+		x = json_pack("{s:s, s:O, s:O}", "name", name, "inviter",
+		    json_object_get(json_object_get(reply, "self"), "name"),
+		    "peers", out);
+		ctl_print_json(x);
+		json_decref(x);
+	} else {
+		printf("joined as %s; this node now guards:", name);
+		json_array_foreach(out, i, x)
+			printf(" %s%s", json_string_value(json_object_get(x,
+			    "name")), strcmp(json_string_value(
+			    json_object_get(x, "state")), "added") == 0 ? "" :
+			    " (known already)");
+		printf("\nthe inviter introduces this machine to the others; "
+		    "then: \"peerkey enroll DEVICE\"\n");
+	}
+	json_decref(out);
+	json_decref(all);
+	bootconf_refresh("join");
+	ex = bad ? EXIT_PARTIAL : EXIT_OK;
+out:
+	if (tls != NULL)
+		dial_close(tls, fd);
+	else if (fd != -1)
+		close(fd);
+	if (secret != NULL)
+		pk_wipe(secret, slen);
+	gnutls_free(secret);
+	gnutls_free(raw);
+	free(docs);
+	free(pub);
+	json_decref(doc);
+	json_decref(code);
+	json_decref(reply);
+	json_decref(resp);
+	if (id != NULL)
+		pk_identity_free(id);
+	return ex;
+}

@@ -1,0 +1,345 @@
+/*
+ * local.c: this machine's own side of peerkey: the configuration
+ * directory and the keys in it, secrets typed by the operator or read
+ * from a key file, the peers the local daemon knows, and the test-only
+ * crash points of the commands that change a disk.
+ *
+ * Layout of the configuration directory (default SYSCONFDIR/peerkey,
+ * -d/--dir or PEERKEY_DIR to change it; doc/peerkey.8, FILES):
+ *	node.key	the node key (peerkeyd's; on the encrypted root)
+ *	boot/tls.key	the boot TLS key (copied into the initramfs)
+ *	boot/pgp.key	the boot OpenPGP secret key (initramfs)
+ *	boot/pgp.pub	its public half: what enroll encrypts to
+ *	boot.conf	the boot agent's configuration (peerkey-boot(8))
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "key.h"
+#include "peerkey.h"
+#include "pk_err.h"
+#include "secret.h"
+
+#define SECRET_MAX	8192	/* bytes of a typed or key-file passphrase */
+
+/* The configuration directory. */
+const char *
+local_dir(void)
+{
+	const char	*env = getenv("PEERKEY_DIR");
+
+	if (opt_dir != NULL)
+		return opt_dir;
+	if (env != NULL && *env != '\0')
+		return env;
+	return SYSCONFDIR "/peerkey";
+}
+
+/* DIR/rel, malloc'ed; exits on OOM. */
+char *
+local_path(const char *rel)
+{
+	char	*p;
+
+	if (asprintf(&p, "%s/%s", local_dir(), rel) == -1) {
+		fprintf(stderr, "peerkey: out of memory\n");
+		exit(EXIT_FAIL);
+	}
+	return p;
+}
+
+/* Loads the node key; on failure says what to do and returns -1. */
+int
+local_load_node(struct pk_identity **out)
+{
+	char	*path = local_path(LOCAL_NODE_KEY);
+	int	 r;
+
+	if ((r = pk_identity_load(path, out)) != 0) {
+		fprintf(stderr, "peerkey: node key %s: %s\n  (run \"peerkey "
+		    "init\" first%s)\n", path, pk_strerror(r),
+		    r == PK_ERR_PERM ? ", or chmod 600 it" : "");
+		free(path);
+		return -1;
+	}
+	free(path);
+	return 0;
+}
+
+/* The boot TLS key's id into out (65 bytes); -1 with a message. */
+int
+local_boot_keyid(char *out)
+{
+	struct pk_identity	*id;
+	char			*path = local_path(LOCAL_BOOT_TLS);
+	int			 r;
+
+	if ((r = pk_identity_load(path, &id)) != 0) {
+		fprintf(stderr, "peerkey: boot key %s: %s\n  (run \"peerkey "
+		    "init\" first)\n", path, pk_strerror(r));
+		free(path);
+		return -1;
+	}
+	snprintf(out, PK_KEYID_HEXLEN + 1, "%s", id->keyid);
+	pk_identity_free(id);
+	free(path);
+	return 0;
+}
+
+/* Reads the boot OpenPGP public key (malloc'ed, NUL-terminated). */
+int
+local_boot_pgp_pub(char **armor, size_t *len)
+{
+	struct stat	 st;
+	char		*path = local_path(LOCAL_BOOT_PGP_PUB), *buf = NULL;
+	ssize_t		 n;
+	size_t		 got = 0;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1 || st.st_size <= 0 ||
+	    st.st_size > 1024 * 1024 ||
+	    (buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		fprintf(stderr, "peerkey: boot OpenPGP key %s: %s\n  (run "
+		    "\"peerkey init\" first)\n", path, fd == -1 ?
+		    strerror(errno) : "empty or unreadable");
+		if (fd != -1)
+			close(fd);
+		free(path);
+		return -1;
+	}
+	while (got < (size_t)st.st_size &&
+	    (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	free(path);
+	buf[got] = '\0';
+	*armor = buf;
+	*len = got;
+	return 0;
+}
+
+/*
+ * Test hook: PEERKEY_TEST_CRASH_AT=step makes the command die at that
+ * step, as kill -9 would (tests/node/cli-enroll.sh). Never set otherwise.
+ */
+int
+local_test_crash(const char *step)
+{
+	const char	*at = getenv("PEERKEY_TEST_CRASH_AT");
+
+	if (at != NULL && strcmp(at, step) == 0) {
+		fprintf(stderr, "peerkey: test crash at \"%s\"\n", step);
+		_exit(9);
+	}
+	return 0;
+}
+
+/* Reads up to SECRET_MAX bytes of fd into a secret buffer. */
+static int
+read_all_secret(int fd, char *buf, size_t *len)
+{
+	ssize_t	 n;
+	size_t	 got = 0;
+
+	for (;;) {
+		if (got == SECRET_MAX)
+			return -1;
+		n = read(fd, buf + got, SECRET_MAX - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	*len = got;
+	return 0;
+}
+
+/*
+ * An existing passphrase of a disk: the whole of keyfile ("-": standard
+ * input), as cryptsetup reads a key file; or typed at the terminal without
+ * echo (one line). *pass is pk_secret memory. Returns 0 or -1 (said).
+ */
+int
+local_read_secret(const char *keyfile, const char *prompt, char **pass,
+    size_t *len)
+{
+	struct termios	 old, noecho;
+	char		*buf;
+	int		 fd, r = -1, restore = 0;
+
+	if ((buf = pk_secret_alloc(SECRET_MAX + 1)) == NULL) {
+		fprintf(stderr, "peerkey: out of memory\n");
+		return -1;
+	}
+	if (keyfile != NULL) {
+		fd = strcmp(keyfile, "-") == 0 ? STDIN_FILENO :
+		    open(keyfile, O_RDONLY | O_CLOEXEC);
+		if (fd == -1 || read_all_secret(fd, buf, len) != 0) {
+			fprintf(stderr, "peerkey: key file %s: %s\n", keyfile,
+			    fd == -1 ? strerror(errno) :
+			    "unreadable or over 8 KiB");
+			goto out;
+		}
+		if (fd != STDIN_FILENO)
+			close(fd);
+	} else {
+		if ((fd = open("/dev/tty", O_RDWR | O_CLOEXEC)) == -1) {
+			fprintf(stderr, "peerkey: no terminal to ask for the "
+			    "passphrase: give --key-file FILE\n");
+			goto out;
+		}
+		if (tcgetattr(fd, &old) == 0) {
+			noecho = old;
+			noecho.c_lflag &= ~(tcflag_t)ECHO;
+			restore = tcsetattr(fd, TCSAFLUSH, &noecho) == 0;
+		}
+		(void)write(fd, prompt, strlen(prompt));
+		*len = 0;
+		while (*len < SECRET_MAX) {
+			ssize_t n = read(fd, buf + *len, 1);
+
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0 || buf[*len] == '\n')
+				break;
+			(*len)++;
+		}
+		buf[*len] = '\0';
+		if (restore)
+			(void)tcsetattr(fd, TCSAFLUSH, &old);
+		(void)write(fd, "\n", 1);
+		close(fd);
+		if (*len == 0) {
+			fprintf(stderr, "peerkey: empty passphrase\n");
+			goto out;
+		}
+	}
+	*pass = buf;
+	buf = NULL;
+	r = 0;
+out:
+	pk_secret_free(buf);
+	return r;
+}
+
+/* Frees a peer list. */
+void
+local_peers_free(struct cli_peer *p, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(p[i].name);
+		free(p[i].node_keyid);
+		free(p[i].addresses);
+	}
+	free(p);
+}
+
+/* Is name in the comma-separated list? */
+static int
+in_list(const char *list, const char *name)
+{
+	size_t		 n = strlen(name);
+	const char	*s = list;
+
+	while (s != NULL && *s) {
+		if (strncmp(s, name, n) == 0 && (s[n] == ',' || s[n] == '\0'))
+			return 1;
+		if ((s = strchr(s, ',')) != NULL)
+			s++;
+	}
+	return 0;
+}
+
+/*
+ * The peers the local daemon knows that have a node key and an address
+ * (the ones this machine can deposit with), all of them or those named
+ * in only ("a,b"). Returns 0, or an exit code after a message (also
+ * when there is none, unless may_be_empty).
+ */
+int
+local_peers(const char *only, int may_be_empty, struct cli_peer **out,
+    size_t *n)
+{
+	json_t		*resp, *p;
+	struct cli_peer	*v;
+	const char	*name, *nk, *addr, *s, *e;
+	size_t		 i, k = 0;
+	char		 one[128];
+
+	resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
+	if (!json_is_true(json_object_get(resp, "ok")))
+		return ctl_fail(resp);
+	v = calloc(json_array_size(json_object_get(resp, "peers")) + 1,
+	    sizeof(*v));
+	if (v == NULL) {
+		json_decref(resp);
+		return EXIT_FAIL;
+	}
+	json_array_foreach(json_object_get(resp, "peers"), i, p) {
+		name = json_string_value(json_object_get(p, "name"));
+		nk = json_string_value(json_object_get(p, "node_keyid"));
+		addr = json_string_value(json_object_get(p, "addresses"));
+		if (name == NULL || nk == NULL || addr == NULL)
+			continue;
+		if (only != NULL && !in_list(only, name))
+			continue;
+		if (*nk == '\0' || *addr == '\0') {
+			if (only != NULL) {
+				fprintf(stderr, "peerkey: peer %s has no %s: "
+				    "it cannot hold a key (\"peerkey peer set "
+				    "%s --address ...\")\n", name, *nk ? 
+				    "address" : "node key", name);
+				local_peers_free(v, k);
+				json_decref(resp);
+				return EXIT_NOPEER;
+			}
+			continue;
+		}
+		v[k].name = strdup(name);
+		v[k].node_keyid = strdup(nk);
+		v[k].addresses = strdup(addr);
+		k++;
+	}
+	json_decref(resp);
+	/* Every name asked for must exist. */
+	for (s = only; s != NULL && *s; s = *e ? e + 1 : e) {
+		e = s + strcspn(s, ",");
+		snprintf(one, sizeof(one), "%.*s", (int)(e - s), s);
+		for (i = 0; i < k; i++)
+			if (strcmp(v[i].name, one) == 0)
+				break;
+		if (i == k) {
+			fprintf(stderr, "peerkey: no peer named \"%s\" (see "
+			    "\"peerkey peer list\")\n", one);
+			local_peers_free(v, k);
+			return EXIT_NOPEER;
+		}
+	}
+	if (k == 0 && !may_be_empty) {
+		fprintf(stderr, "peerkey: no peer to deposit with: add one "
+		    "with \"peerkey join\" or \"peerkey peer add\"\n");
+		local_peers_free(v, k);
+		return EXIT_NOPEER;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}

@@ -1,0 +1,722 @@
+/*
+ * luks.c: a disk's peerkey keyslot, deposited with the peers, and the
+ * LUKS2 token that journals every step (enroll, rotate, unenroll).
+ *
+ * The key is 64 random bytes in one free keyslot (PBKDF2 at its minimum:
+ * the key has full entropy, and a boot under emulation must stay fast,
+ * as systemd-cryptenroll does for FIDO2 and TPM2 keys), encrypted to this
+ * machine's boot OpenPGP key and DEPOSITed, as blob "LUKS-UUID:SLOT", with
+ * every chosen peer. It is never written anywhere else: not in the token
+ * (the header and the initramfs together would then open the disk), not
+ * in a file.
+ *
+ * The token (type "peerkey", doc/peerkey.8, "LUKS2 TOKEN") is the journal.
+ * It is written before the keyslot is added and updated after each step:
+ *
+ *	adding		keyslot N chosen; the slot may or may not exist yet
+ *	depositing	keyslot N holds the key; "held-by" lists the peers
+ *			that acknowledged the blob so far
+ *	enrolled	done; "held-by" is final
+ *
+ * The key lives only in this process, so a run that dies before
+ * "enrolled" cannot finish: the next run undoes it (kills keyslot N,
+ * withdraws the blob from every peer it may have reached, removes the
+ * token) and starts again. Two "enrolled" tokens mean a rotate that died
+ * after its new key was deposited: the older one is removed the same way.
+ * The operator's own keyslots are never touched, and a keyslot is killed
+ * only while another one stays active, so no step leaves the disk
+ * unopenable, and every keyslot peerkey adds is named by a token the
+ * next run (and luksDump) shows.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <jansson.h>
+#include <libcryptsetup.h>
+
+#include "key.h"
+#include "msg.h"
+#include "peerkey.h"
+#include "pgp.h"
+#include "pk_err.h"
+#include "proto.h"
+#include "secret.h"
+
+#define LUKS_TOKEN_TYPE		"peerkey"
+#define LUKS_KEY_LEN		64
+#define LUKS_TOKENS_MAX		32
+
+struct luks_tok {
+	int		 id;		/* LUKS2 token number, -1: new */
+	json_t		*j;
+};
+
+struct luks {
+	struct crypt_device	*cd;
+	const char		*device;
+	char			 uuid[64];
+	struct luks_tok		 toks[LUKS_TOKENS_MAX];
+	int			 ntoks;
+	struct pk_identity	*id;		/* node key */
+	struct cli_peer		*all;		/* every peer the daemon knows */
+	size_t			 nall;
+};
+
+/* A token's state ("" if none). */
+static const char *
+tok_state(const struct luks_tok *t)
+{
+	const char	*s = json_string_value(json_object_get(t->j, "state"));
+
+	return s != NULL ? s : "";
+}
+
+/* A token's keyslot (-1 if none). */
+static int
+tok_slot(const struct luks_tok *t)
+{
+	json_t	*v = json_object_get(t->j, "keyslot");
+
+	return json_is_integer(v) ? (int)json_integer_value(v) : -1;
+}
+
+static long long
+tok_gen(const struct luks_tok *t)
+{
+	return json_integer_value(json_object_get(t->j, "generation"));
+}
+
+static const char *
+tok_blob(const struct luks_tok *t)
+{
+	const char *s = json_string_value(json_object_get(t->j, "blob-id"));
+
+	return s != NULL ? s : "";
+}
+
+/* Writes t (a new token when t->id is -1). Returns 0 or -1 (said). */
+static int
+tok_save(struct luks *l, struct luks_tok *t)
+{
+	char	*s;
+	int	 r;
+
+	json_object_set_new(t->j, "updated", json_integer((json_int_t)
+	    time(NULL)));
+	if ((s = json_dumps(t->j, JSON_COMPACT)) == NULL)
+		return -1;
+	r = crypt_token_json_set(l->cd, t->id < 0 ? CRYPT_ANY_TOKEN : t->id,
+	    s);
+	free(s);
+	if (r < 0) {
+		fprintf(stderr, "peerkey: %s: cannot write the LUKS2 token: "
+		    "%s\n", l->device, strerror(-r));
+		return -1;
+	}
+	t->id = r;
+	return 0;
+}
+
+/* Removes token t from the header and from l. */
+static int
+tok_remove(struct luks *l, struct luks_tok *t)
+{
+	int	r, i;
+
+	if (t->id >= 0 && (r = crypt_token_json_set(l->cd, t->id, NULL)) < 0) {
+		fprintf(stderr, "peerkey: %s: cannot remove LUKS2 token %d: "
+		    "%s\n", l->device, t->id, strerror(-r));
+		return -1;
+	}
+	json_decref(t->j);
+	i = (int)(t - l->toks);
+	memmove(&l->toks[i], &l->toks[i + 1], (size_t)(l->ntoks - i - 1) *
+	    sizeof(*t));
+	l->ntoks--;
+	return 0;
+}
+
+/* Number of active keyslots other than except. */
+static int
+luks_other_slots(struct luks *l, int except)
+{
+	int	i, n = 0, max = crypt_keyslot_max(CRYPT_LUKS2);
+	crypt_keyslot_info ki;
+
+	for (i = 0; i < max; i++) {
+		if (i == except)
+			continue;
+		ki = crypt_keyslot_status(l->cd, i);
+		if (ki == CRYPT_SLOT_ACTIVE || ki == CRYPT_SLOT_ACTIVE_LAST)
+			n++;
+	}
+	return n;
+}
+
+static int
+luks_slot_active(struct luks *l, int slot)
+{
+	crypt_keyslot_info ki;
+
+	if (slot < 0)
+		return 0;
+	ki = crypt_keyslot_status(l->cd, slot);
+	return ki == CRYPT_SLOT_ACTIVE || ki == CRYPT_SLOT_ACTIVE_LAST;
+}
+
+/* Opens device as LUKS2 and reads its peerkey tokens. */
+static int
+luks_open(struct luks *l, const char *device)
+{
+	json_error_t	 jerr;
+	const char	*type, *js, *u;
+	int		 i, r, max = crypt_token_max(CRYPT_LUKS2);
+
+	memset(l, 0, sizeof(*l));
+	l->device = device;
+	if ((r = crypt_init(&l->cd, device)) < 0) {
+		fprintf(stderr, "peerkey: %s: %s (is the device or image "
+		    "path right?)\n", device, strerror(-r));
+		return EXIT_LOCAL;
+	}
+	if ((r = crypt_load(l->cd, CRYPT_LUKS2, NULL)) < 0) {
+		fprintf(stderr, "peerkey: %s: not a LUKS2 volume (%s)%s\n",
+		    device, strerror(-r), crypt_load(l->cd, CRYPT_LUKS1,
+		    NULL) == 0 ? "; it is LUKS1: \"cryptsetup convert "
+		    "--type luks2\" it first" : "");
+		crypt_free(l->cd);
+		l->cd = NULL;
+		return EXIT_LOCAL;
+	}
+	u = crypt_get_uuid(l->cd);
+	snprintf(l->uuid, sizeof(l->uuid), "%s", u != NULL ? u : "");
+	if (max > LUKS_TOKENS_MAX)
+		max = LUKS_TOKENS_MAX;
+	for (i = 0; i < max; i++) {
+		r = crypt_token_status(l->cd, i, &type);
+		if (r == CRYPT_TOKEN_INACTIVE || r == CRYPT_TOKEN_INVALID ||
+		    type == NULL || strcmp(type, LUKS_TOKEN_TYPE) != 0)
+			continue;
+		if (crypt_token_json_get(l->cd, i, &js) < 0)
+			continue;
+		l->toks[l->ntoks].id = i;
+		if ((l->toks[l->ntoks].j = json_loads(js, 0, &jerr)) == NULL)
+			continue;
+		l->ntoks++;
+	}
+	return 0;
+}
+
+static void
+luks_close(struct luks *l)
+{
+	int	i;
+
+	for (i = 0; i < l->ntoks; i++)
+		json_decref(l->toks[i].j);
+	if (l->cd != NULL)
+		crypt_free(l->cd);
+	local_peers_free(l->all, l->nall);
+	if (l->id != NULL)
+		pk_identity_free(l->id);
+}
+
+/* The daemon's peer named name, or NULL. */
+static struct cli_peer *
+luks_peer(struct luks *l, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < l->nall; i++)
+		if (strcmp(l->all[i].name, name) == 0)
+			return &l->all[i];
+	return NULL;
+}
+
+/* Sends WITHDRAW of blob_id to p; "gone" also when it held none. */
+static int
+luks_withdraw_one(struct luks *l, struct cli_peer *p, const char *blob_id)
+{
+	struct pk_msg	 m;
+	char		 err[256];
+	int		 r;
+
+	memset(&m, 0, sizeof(m));
+	m.version = PK_PROTO_VERSION;
+	m.type = PK_MSG_WITHDRAW;
+	m.u.withdraw.id.p = (const uint8_t *)blob_id;
+	m.u.withdraw.id.len = strlen(blob_id);
+	r = dial_request(l->id, p, &m, PK_MSG_ACK, err, sizeof(err));
+	if (r == 0 || r == PK_ERRC_NOT_FOUND)
+		return 0;
+	fprintf(stderr, "peerkey: peer %s: cannot withdraw blob %s: %s\n",
+	    p->name, blob_id, err);
+	return -1;
+}
+
+/* Adds the names of json array a to the list v (no duplicates). */
+static void
+names_add(json_t *v, json_t *a)
+{
+	json_t	*x, *y;
+	size_t	 i, k;
+
+	json_array_foreach(a, i, x) {
+		json_array_foreach(v, k, y)
+			if (json_equal(x, y))
+				break;
+		if (k == json_array_size(v))
+			json_array_append(v, x);
+	}
+}
+
+/*
+ * Undoes token t, whatever its state: kills its keyslot (never the last
+ * active one), withdraws its blob from every peer it may have reached,
+ * removes the token. Returns 0, or -1 with the token left in place.
+ */
+static int
+luks_undo(struct luks *l, struct luks_tok *t, const char *why)
+{
+	json_t		*names, *x;
+	struct cli_peer	*p;
+	size_t		 i;
+	int		 slot = tok_slot(t), left = 0, r;
+	char		*blob;
+
+	if (!opt_json)
+		printf("%s: %s (keyslot %d, token %d)\n", l->device, why, slot,
+		    t->id);
+	if (luks_slot_active(l, slot)) {
+		if (luks_other_slots(l, slot) == 0) {
+			fprintf(stderr, "peerkey: %s: keyslot %d is the only "
+			    "keyslot left; refusing to kill it (add a "
+			    "passphrase first: cryptsetup luksAddKey)\n",
+			    l->device, slot);
+			return -1;
+		}
+		/* The token may not name a slot that is gone. */
+		json_object_set_new(t->j, "keyslots", json_array());
+		json_object_set_new(t->j, "state", json_string("removing"));
+		if (tok_save(l, t) != 0)
+			return -1;
+		local_test_crash("undo-marked");
+		if ((r = crypt_keyslot_destroy(l->cd, slot)) < 0) {
+			fprintf(stderr, "peerkey: %s: cannot kill keyslot %d: "
+			    "%s\n", l->device, slot, strerror(-r));
+			return -1;
+		}
+		local_test_crash("undo-killed");
+	}
+	if ((blob = strdup(tok_blob(t))) == NULL)
+		return -1;
+	names = json_array();
+	names_add(names, json_object_get(t->j, "peers"));
+	names_add(names, json_object_get(t->j, "held-by"));
+	json_array_foreach(names, i, x) {
+		if ((p = luks_peer(l, json_string_value(x))) == NULL)
+			continue;
+		if (*blob && luks_withdraw_one(l, p, blob) != 0)
+			left++;
+	}
+	if (left > 0 && !opt_json)
+		printf("  %d peer%s still hold%s blob %s; its keyslot is "
+		    "gone, so it opens nothing\n", left, left == 1 ? "" : "s",
+		    left == 1 ? "s" : "", blob);
+	json_decref(names);
+	free(blob);
+	return tok_remove(l, t);
+}
+
+/*
+ * Brings the journal to a clean state: every unfinished token undone,
+ * and of several enrolled tokens (a rotate that died) only the newest
+ * kept. Returns the enrolled token left, or NULL; *bad on a failure.
+ */
+static struct luks_tok *
+luks_recover(struct luks *l, int *bad)
+{
+	struct luks_tok	*best = NULL;
+	int		 i;
+
+	*bad = 0;
+	for (i = 0; i < l->ntoks; ) {
+		if (strcmp(tok_state(&l->toks[i]), "enrolled") == 0) {
+			i++;
+			continue;
+		}
+		if (luks_undo(l, &l->toks[i], strcmp(tok_state(&l->toks[i]),
+		    "removing") == 0 ? "finishing an interrupted removal" :
+		    "undoing an interrupted enrollment (its key was never "
+		    "fully deposited)") != 0) {
+			*bad = 1;
+			return NULL;
+		}
+	}
+	for (;;) {
+		best = NULL;
+		for (i = 0; i < l->ntoks; i++)
+			if (best == NULL || tok_gen(&l->toks[i]) > tok_gen(best))
+				best = &l->toks[i];
+		for (i = 0; i < l->ntoks; i++)
+			if (&l->toks[i] != best)
+				break;
+		if (i == l->ntoks)
+			break;
+		if (luks_undo(l, &l->toks[i], "removing the key an "
+		    "interrupted rotate replaced") != 0) {
+			*bad = 1;
+			return NULL;
+		}
+	}
+	return best;
+}
+
+/* Is name in json array a? */
+static int
+names_has(json_t *a, const char *name)
+{
+	json_t	*x;
+	size_t	 i;
+
+	json_array_foreach(a, i, x)
+		if (strcmp(json_string_value(x), name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Asks every chosen peer for a heartbeat: can we reach it, does it know
+ * this machine's node key? Fills ok[]. Returns the number reachable. */
+static size_t
+luks_probe(struct luks *l, struct cli_peer *v, size_t n, int *ok)
+{
+	struct pk_msg	 m;
+	char		 err[256];
+	size_t		 i, good = 0;
+	int		 r;
+
+	for (i = 0; i < n; i++) {
+		memset(&m, 0, sizeof(m));
+		m.version = PK_PROTO_VERSION;
+		m.type = PK_MSG_HEARTBEAT;
+		gnutls_rnd(GNUTLS_RND_NONCE, &m.u.heartbeat.nonce,
+		    sizeof(m.u.heartbeat.nonce));
+		r = dial_request(l->id, &v[i], &m, PK_MSG_HEARTBEAT_REPLY, err,
+		    sizeof(err));
+		ok[i] = r == 0;
+		good += ok[i];
+		if (r > 0)
+			fprintf(stderr, "peerkey: peer %s refuses this machine "
+			    "(%s): does it know this node key? (\"peerkey "
+			    "join\", or \"peerkey peer add\" on %s)\n",
+			    v[i].name, err, v[i].name);
+		else if (r < 0)
+			fprintf(stderr, "peerkey: peer %s is not reachable: "
+			    "%s\n", v[i].name, err);
+	}
+	return good;
+}
+
+/* Prints the outcome of an enroll or rotate. */
+static void
+luks_report(struct luks *l, struct luks_tok *t, struct cli_peer *v,
+    size_t n, const char *what)
+{
+	json_t		*held = json_object_get(t->j, "held-by"), *missing, *x;
+	size_t		 i;
+
+	missing = json_array();
+	for (i = 0; i < n; i++)
+		if (!names_has(held, v[i].name))
+			json_array_append_new(missing,
+			    json_string(v[i].name));
+	if (opt_json) {
+		x = json_pack("{s:s, s:s, s:s, s:i, s:s, s:O, s:O}",
+		    "device", l->device, "uuid", l->uuid, "result", what,
+		    "keyslot", tok_slot(t), "blob_id", tok_blob(t),
+		    "held_by", held, "missing", missing);
+		ctl_print_json(x);
+		json_decref(x);
+	} else {
+		printf("%s: %s: keyslot %d, token %d, blob %s\n  held by:",
+		    l->device, what, tok_slot(t), t->id, tok_blob(t));
+		json_array_foreach(held, i, x)
+			printf(" %s", json_string_value(x));
+		printf("\n");
+		if (json_array_size(missing) > 0) {
+			printf("  NOT held by:");
+			json_array_foreach(missing, i, x)
+				printf(" %s", json_string_value(x));
+			printf("\n  (when they are back: \"peerkey rotate "
+			    "%s\" deposits a fresh key with every peer)\n",
+			    l->device);
+		}
+	}
+	json_decref(missing);
+}
+
+/* Adds keyslot slot holding key, authorised by pass. */
+static int
+luks_add_slot(struct luks *l, int slot, const char *pass, size_t passlen,
+    const char *key)
+{
+	struct crypt_pbkdf_type	 pbkdf = {
+		.type = CRYPT_KDF_PBKDF2,
+		.hash = "sha512",
+		.iterations = 1000,
+		.flags = CRYPT_PBKDF_NO_BENCHMARK,
+	};
+	int			 r;
+
+	if ((r = crypt_set_pbkdf_type(l->cd, &pbkdf)) < 0 ||
+	    (r = crypt_keyslot_add_by_passphrase(l->cd, slot, pass, passlen,
+	    key, LUKS_KEY_LEN)) < 0) {
+		fprintf(stderr, "peerkey: %s: cannot add keyslot %d: %s\n",
+		    l->device, slot, strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * peerkey enroll / rotate: see the file comment. Returns an exit code.
+ */
+int
+luks_enroll(const char *device, const char *only, const char *keyfile,
+    int mode)
+{
+	struct luks	 l;
+	struct luks_tok	*old, *t = NULL;
+	struct cli_peer	*v = NULL;
+	struct pk_msg	 m;
+	char		 bootid[PK_KEYID_HEXLEN + 1], blob[PK_BLOB_ID_MAX + 1];
+	char		 err[256], prompt[512], *pub = NULL, *pass = NULL,
+			*key = NULL;
+	void		*cipher = NULL;
+	size_t		 publen, passlen = 0, cipherlen, n = 0, i, nheld;
+	int		*ok = NULL, slot, max, r, bad, ex = EXIT_FAIL;
+	long long	 gen = 0;
+
+	if ((ex = luks_open(&l, device)) != 0)
+		return ex;
+	ex = EXIT_FAIL;
+	if (local_load_node(&l.id) != 0 || local_boot_keyid(bootid) != 0 ||
+	    local_boot_pgp_pub(&pub, &publen) != 0) {
+		ex = EXIT_LOCAL;
+		goto out;
+	}
+	if ((r = local_peers(NULL, 1, &l.all, &l.nall)) != 0 ||
+	    (r = local_peers(only, 0, &v, &n)) != 0) {
+		ex = r;
+		goto out;
+	}
+	old = luks_recover(&l, &bad);
+	if (bad)
+		goto out;
+	if (old != NULL && !luks_slot_active(&l, tok_slot(old))) {
+		if (luks_undo(&l, old, "its keyslot is gone; forgetting the "
+		    "enrollment") != 0)
+			goto out;
+		old = NULL;
+	}
+	if (mode == LUKS_ENROLL && old != NULL) {
+		for (i = 0; i < n; i++)
+			if (!names_has(json_object_get(old->j, "held-by"),
+			    v[i].name))
+				break;
+		luks_report(&l, old, v, n, "already enrolled");
+		ex = i == n ? EXIT_OK : EXIT_PARTIAL;
+		if (i == n)
+			bootconf_refresh("enroll");
+		goto out;
+	}
+	if (mode == LUKS_ROTATE && old == NULL) {
+		fprintf(stderr, "peerkey: %s: not enrolled (\"peerkey enroll "
+		    "%s\")\n", device, device);
+		goto out;
+	}
+	gen = old != NULL ? tok_gen(old) : 0;
+
+	/* Everything is checked before the disk changes. */
+	snprintf(prompt, sizeof(prompt), "Enter an existing passphrase of "
+	    "%s: ", device);
+	if (local_read_secret(keyfile, prompt, &pass, &passlen) != 0)
+		goto out;
+	if ((r = crypt_activate_by_passphrase(l.cd, NULL, CRYPT_ANY_SLOT,
+	    pass, passlen, 0)) < 0) {
+		fprintf(stderr, "peerkey: %s: %s; nothing changed\n", device,
+		    r == -EPERM ? "that passphrase opens no keyslot" :
+		    strerror(-r));
+		goto out;
+	}
+	if ((ok = calloc(n, sizeof(*ok))) == NULL)
+		goto out;
+	if (luks_probe(&l, v, n, ok) == 0) {
+		fprintf(stderr, "peerkey: %s: no peer can take the key; "
+		    "nothing changed\n", device);
+		goto out;
+	}
+	max = crypt_keyslot_max(CRYPT_LUKS2);
+	for (slot = 0; slot < max; slot++)
+		if (crypt_keyslot_status(l.cd, slot) == CRYPT_SLOT_INACTIVE)
+			break;
+	if (slot == max) {
+		fprintf(stderr, "peerkey: %s: no free keyslot (kill one with "
+		    "cryptsetup luksKillSlot); nothing changed\n", device);
+		goto out;
+	}
+	snprintf(blob, sizeof(blob), "%s:%d", l.uuid, slot);
+	if ((key = pk_secret_alloc(LUKS_KEY_LEN)) == NULL ||
+	    gnutls_rnd(GNUTLS_RND_KEY, key, LUKS_KEY_LEN) != 0)
+		goto out;
+	if ((r = pk_pgp_encrypt(local_dir(), pub, publen, key, LUKS_KEY_LEN,
+	    &cipher, &cipherlen)) != 0) {
+		fprintf(stderr, "peerkey: cannot encrypt to the boot OpenPGP "
+		    "key: %s (%s)\n", pk_strerror(r), pk_pgp_last_error());
+		ex = EXIT_LOCAL;
+		goto out;
+	}
+
+	/* 1. The journal names the keyslot before it exists. */
+	t = &l.toks[l.ntoks++];
+	t->id = -1;
+	t->j = json_pack("{s:s, s:[], s:i, s:s, s:i, s:s, s:s, s:s, s:[], "
+	    "s:[], s:I}", "type", LUKS_TOKEN_TYPE, "keyslots",
+	    "peerkey-version", 1, "state", "adding", "keyslot", slot,
+	    "boot-key", bootid, "node-key", l.id->keyid, "blob-id", blob,
+	    "peers", "held-by", "generation", (json_int_t)(gen + 1));
+	for (i = 0; i < n; i++)
+		if (ok[i])
+			json_array_append_new(json_object_get(t->j, "peers"),
+			    json_string(v[i].name));
+	if (tok_save(&l, t) != 0) {
+		l.ntoks--;
+		json_decref(t->j);
+		t = NULL;
+		goto out;
+	}
+	local_test_crash("token");
+
+	/* 2. The keyslot. */
+	if (luks_add_slot(&l, slot, pass, passlen, key) != 0) {
+		(void)luks_undo(&l, t, "undoing");
+		goto out;
+	}
+	local_test_crash("slot");
+	json_object_set_new(t->j, "state", json_string("depositing"));
+	snprintf(err, sizeof(err), "%d", slot);
+	json_object_set_new(t->j, "keyslots", json_pack("[s]", err));
+	if (tok_save(&l, t) != 0)
+		goto out;
+	local_test_crash("depositing");
+
+	/* 3. The deposits, each one journalled. */
+	nheld = 0;
+	for (i = 0; i < n; i++) {
+		if (!ok[i])
+			continue;
+		memset(&m, 0, sizeof(m));
+		m.version = PK_PROTO_VERSION;
+		m.type = PK_MSG_DEPOSIT;
+		m.u.deposit.blob.id.p = (const uint8_t *)blob;
+		m.u.deposit.blob.id.len = strlen(blob);
+		m.u.deposit.blob.data.p = cipher;
+		m.u.deposit.blob.data.len = cipherlen;
+		if ((r = dial_request(l.id, &v[i], &m, PK_MSG_ACK, err,
+		    sizeof(err))) != 0) {
+			fprintf(stderr, "peerkey: peer %s: deposit failed: "
+			    "%s\n", v[i].name, err);
+			continue;
+		}
+		local_test_crash("deposit");
+		json_array_append_new(json_object_get(t->j, "held-by"),
+		    json_string(v[i].name));
+		if (tok_save(&l, t) != 0)
+			goto out;
+		nheld++;
+	}
+	if (nheld == 0) {
+		fprintf(stderr, "peerkey: %s: no peer took the key\n", device);
+		(void)luks_undo(&l, t, "undoing");
+		t = NULL;
+		goto out;
+	}
+
+	/* 4. Done; a rotate then retires the old key. */
+	json_object_set_new(t->j, "state", json_string("enrolled"));
+	if (tok_save(&l, t) != 0)
+		goto out;
+	local_test_crash("enrolled");
+	if (old != NULL) {
+		t = NULL;	/* luks_undo moves the array */
+		if (luks_undo(&l, old, "retiring the previous key") != 0)
+			goto out;
+		for (i = 0; i < (size_t)l.ntoks; i++)
+			if (strcmp(tok_blob(&l.toks[i]), blob) == 0)
+				t = &l.toks[i];
+		if (t == NULL)
+			goto out;
+	}
+	luks_report(&l, t, v, n, mode == LUKS_ROTATE ? "rotated" :
+	    "enrolled");
+	ex = json_array_size(json_object_get(t->j, "held-by")) == n ?
+	    EXIT_OK : EXIT_PARTIAL;
+	bootconf_refresh("enroll");
+out:
+	pk_secret_free(key);
+	pk_secret_free(pass);
+	free(cipher);
+	free(pub);
+	free(ok);
+	local_peers_free(v, n);
+	luks_close(&l);
+	return ex;
+}
+
+/*
+ * peerkey unenroll: undoes every peerkey token of device (kills the
+ * keyslot, withdraws the blob, removes the token). Returns an exit code.
+ */
+int
+luks_unenroll(const char *device)
+{
+	struct luks	 l;
+	int		 ex, n = 0;
+
+	if ((ex = luks_open(&l, device)) != 0)
+		return ex;
+	ex = EXIT_FAIL;
+	if (local_load_node(&l.id) != 0) {
+		ex = EXIT_LOCAL;
+		goto out;
+	}
+	if ((ex = local_peers(NULL, 1, &l.all, &l.nall)) != 0)
+		goto out;
+	while (l.ntoks > 0) {
+		if (luks_undo(&l, &l.toks[0], "unenrolling") != 0) {
+			ex = EXIT_FAIL;
+			goto out;
+		}
+		n++;
+	}
+	if (opt_json) {
+		json_t *x = json_pack("{s:s, s:s, s:i}", "device", device,
+		    "uuid", l.uuid, "removed", n);
+		ctl_print_json(x);
+		json_decref(x);
+	} else if (n == 0)
+		printf("%s: not enrolled; nothing to do\n", device);
+	else
+		printf("%s: unenrolled\n", device);
+	ex = EXIT_OK;
+out:
+	luks_close(&l);
+	return ex;
+}

@@ -1,0 +1,221 @@
+# lib-interop.sh: shared driver for the tests against Debian's real Mandos
+# (packages mandos and mandos-client 1.8.16). Sourced by POSIX sh; root.
+#
+#	need CMD...                   skip the file when a tool is missing
+#	                              (fail under CI=true: nothing may skip)
+#	ok "test command" "what"      one TAP line per check; finish: plan
+#	spawn NAME CMD...             CMD in the background, log in $W/NAME.log,
+#	                              PID in PID_NAME; stopped by PID at exit
+#	mk_ns NS                      a network namespace with lo up, removed
+#	                              at exit
+#	keygen DIR NAME PASS          mandos-keygen's keys for client NAME in
+#	                              DIR and its clients.conf section
+#	                              (DIR/section) holding PASS
+#	start_peerkeyd DIR NS [LINES] peerkeyd in NS on 127.0.0.1:4141 (extra
+#	                              config LINES appended), ready; env:
+#	                              PKD_LISTEN (address, "" any),
+#	                              PKD_ANNOUNCE=yes, PKD_BUS (its bus)
+#	start_mandos DIR NS CONF      Debian's mandos server in NS on
+#	                              127.0.0.1:4242 serving clients.conf CONF,
+#	                              with a private system bus, ready
+#	mandos_client NS KEYDIR ARGS  Debian's mandos-client (the initramfs
+#	                              plugin) with KEYDIR's keys
+#
+# Everything lives under $W and in namespaces named after $$; every
+# process is remembered by PID and stopped by that PID.
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir/build}"
+PEERKEYD=$top_builddir/src/node/peerkeyd
+PEERKEY=$top_builddir/src/cli/peerkey
+PKTOOL=$top_builddir/tests/tools/pktool
+MANDOS_CLIENT=/usr/lib/x86_64-linux-gnu/mandos/plugins.d/mandos-client
+PKD_PORT=4141
+MANDOS_PORT=4242
+T=0
+FAILED=0
+PIDS=""
+NETNS=""
+BUSDIRS=""
+W=$(mktemp -d "${TMPDIR:-/tmp}/pkinterop.XXXXXX") || exit 1
+chmod 755 "$W"
+
+. "$top_srcdir/tests/lib-avahi.sh"
+
+# cleanup: stop what we started (TERM, then KILL), drop our namespaces.
+cleanup() {
+	for _p in $PIDS; do
+		kill "$_p" 2>/dev/null
+	done
+	for _p in $PIDS; do
+		_i=0
+		while kill -0 "$_p" 2>/dev/null && [ $_i -lt 50 ]; do
+			_i=$((_i + 1))
+			sleep 0.1
+		done
+		kill -9 "$_p" 2>/dev/null
+		wait "$_p" 2>/dev/null
+	done
+	for _d in $BUSDIRS; do
+		avahi_cleanup "$_d"
+	done
+	for _n in $NETNS; do
+		ip netns del "$_n" 2>/dev/null
+	done
+	[ -n "${KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+ok() {
+	T=$((T + 1))
+	if eval "$1"; then
+		echo "ok $T - $2"
+	else
+		echo "not ok $T - $2"
+		FAILED=$((FAILED + 1))
+	fi
+}
+
+diag() {
+	for _f in "$@"; do
+		echo "# --- $_f"
+		sed 's/^/# /' "$_f" 2>/dev/null | tail -40
+	done
+}
+
+skip_all() {
+	if [ "${CI:-}" = true ]; then
+		echo "Bail out! $* (CI=true: nothing may skip)"
+		exit 1
+	fi
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+bail() {
+	echo "Bail out! $*"
+	exit 1
+}
+
+need() {
+	[ "$(id -u)" = 0 ] || skip_all "needs root"
+	for _c in "$@"; do
+		command -v "$_c" >/dev/null 2>&1 || skip_all "$_c not installed"
+	done
+	[ -x "$MANDOS_CLIENT" ] || skip_all "mandos-client not installed"
+	for _c in "$PEERKEYD" "$PEERKEY" "$PKTOOL"; do
+		[ -x "$_c" ] || bail "$_c not built"
+	done
+}
+
+finish() {
+	echo "1..$T"
+	[ "$FAILED" = 0 ]
+	exit $?
+}
+
+spawn() {
+	_name=$1
+	shift
+	"$@" > "$W/$_name.log" 2>&1 &
+	PIDS="$PIDS $!"
+	eval "PID_$_name=$!"
+}
+
+# wait_for CMD [SECONDS]: polls CMD every 0.1 s (default 10 s).
+wait_for() {
+	_i=0
+	_max=$(( ${2:-10} * 10 ))
+	while ! eval "$1" >/dev/null 2>&1; do
+		_i=$((_i + 1))
+		[ $_i -ge $_max ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+mk_ns() {
+	ip netns add "$1" || bail "ip netns add $1"
+	NETNS="$NETNS $1"
+	ip -n "$1" link set lo up || bail "lo up in $1"
+}
+
+# keygen DIR NAME PASS: fast RSA-2048 OpenPGP keys and the Ed25519 TLS key.
+keygen() {
+	mkdir -p -m 700 "$1" || return 1
+	mandos-keygen --dir "$1" --type RSA --length 2048 --sublength 2048 \
+	    --name "$2" --force >/dev/null 2>&1 || return 1
+	printf '%s' "$3" > "$1/pass"
+	mandos-keygen --dir "$1" --passfile "$1/pass" --name "$2" --no-ssh \
+	    > "$1/section" 2>/dev/null || return 1
+	certtool --key-id --hash=sha256 --load-pubkey "$1/tls-pubkey.pem" \
+	    2>/dev/null | tail -1 | tr -d ' \n' | tr 'A-F' 'a-f' > "$1/keyid"
+	grep -q "^key_id = $(cat "$1/keyid")\$" "$1/section"
+}
+
+# pk NS ARGS: the peerkey command against the node of $W/pkd.
+pk() {
+	"$PEERKEY" -s "$W/pkd/run/control.sock" "$@"
+}
+
+# start_peerkeyd DIR NS [config lines]: the node, ready on port 4141.
+start_peerkeyd() {
+	_d=$1
+	_ns=$2
+	shift 2
+	mkdir -p "$_d/state" "$_d/run"
+	chmod 700 "$_d"
+	"$PKTOOL" keygen "$_d/node.key" > "$_d/node.id" || return 1
+	{
+		printf '[node]\nname = interop\nkey = %s\n' "$_d/node.key"
+		printf 'state-directory = %s/state\n' "$_d"
+		printf 'runtime-directory = %s/run\n' "$_d"
+		printf 'listen = %s\nport = %s\n' "${PKD_LISTEN-127.0.0.1}" \
+		    "$PKD_PORT"
+		printf '[limits]\nline-timeout = 1s\nhandshake-timeout = 2s\n'
+		printf '[liveness]\ninterval = 1s\ntimeout = 30s\n'
+		printf '[announce]\nenable = %s\n' "${PKD_ANNOUNCE:-no}"
+		for _l in "$@"; do
+			printf '%s\n' "$_l"
+		done
+	} > "$_d/peerkeyd.conf"
+	spawn peerkeyd env DBUS_SYSTEM_BUS_ADDRESS="${PKD_BUS:-}" \
+	    ip netns exec "$_ns" "$PEERKEYD" -d -f "$_d/peerkeyd.conf"
+	wait_for "grep -q 'ready on port' '$W/peerkeyd.log'" 20
+}
+
+# start_mandos DIR NS CLIENTS.CONF: Debian's server, ready on port 4242.
+start_mandos() {
+	_d=$1
+	mkdir -p "$_d/conf" "$_d/state" "$_d/bus"
+	printf '[DEFAULT]\n' > "$_d/conf/mandos.conf"
+	cp "$3" "$_d/conf/clients.conf"
+	chmod -R a+rX "$_d/conf"
+	chmod 777 "$_d/state"
+	avahi_bus_start "$_d/bus" "$2" || return 1
+	BUSDIRS="$BUSDIRS $_d/bus"
+	# --debug: log to stderr. Mandos drops root to user "mandos".
+	spawn mandos env DBUS_SYSTEM_BUS_ADDRESS="$AVAHI_BUS_ADDRESS" \
+	    ip netns exec "$2" mandos --foreground --debug --no-zeroconf \
+	    --no-dbus --no-ipv6 --address 127.0.0.1 --port "$MANDOS_PORT" \
+	    --configdir "$_d/conf" --statedir "$_d/state"
+	wait_for "grep -q 'Starting main loop' '$W/mandos.log'" 30
+}
+
+# mandos_client NS KEYDIR [ARGS]: runs the real client (stdout: secret).
+mandos_client() {
+	_ns=$1
+	_k=$2
+	shift 2
+	ip netns exec "$_ns" "$MANDOS_CLIENT" --pubkey="$_k/pubkey.txt" \
+	    --seckey="$_k/seckey.txt" --tls-pubkey="$_k/tls-pubkey.pem" \
+	    --tls-privkey="$_k/tls-privkey.pem" "$@"
+}
+
+# still_open_after NS ADDR TEXT: pktool line's verdict ("open" when the
+# server kept the connection for its whole 10 s deadline).
+probe_line() {
+	ip netns exec "$1" "$PKTOOL" line "$2" "$3" 2>/dev/null
+}

@@ -1,0 +1,90 @@
+#!/bin/sh
+# bad-input.sh: malformed input closes that one connection with a log line
+# and the daemon goes on serving: a frame over max-frame gets ERROR and a
+# close; garbage protocol lines are closed at once (not at the line
+# timeout); TLS 1.2, a client without a key, and Mandos when disabled are
+# refused.
+_title="oversized frames, garbage lines, TLS 1.2 and keyless clients refused"
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/node/lib.sh"
+
+# A long line timeout: "closed" within pktool's 10s means closed at once.
+start_node a limits.max-frame=4k limits.line-timeout=30s ||
+    bail "cannot start node a"
+A=$(node_addr a)
+B=$TEST_DIR/blob
+blob "$B" "stand-in ciphertext"
+add_peer a en --timeout 120s
+deposit a en disk1 "$B" >/dev/null
+
+serving() {
+	is "$1: the daemon still serves" "$(unlock a en)" "released 1"
+}
+
+# --- frames ----------------------------------------------------------------
+# u32 length, version 1, type 3 (HEARTBEAT): length 65536 > 4k.
+like "a frame over max-frame gets ERROR too-large" \
+    "$(pktool raw "$TEST_DIR/en.node" "$A" 000100000103)" "^error 4 "
+check "...with a log line" log_has a "bad frame: .*"
+serving "oversized frame"
+like "a length near 4 GiB gets ERROR too-large" \
+    "$(pktool raw "$TEST_DIR/en.node" "$A" fffffff00103)" "^error 4 "
+head -c 5000 /dev/zero | tr '\0' x > "$TEST_DIR/big"
+like "a DEPOSIT over max-frame gets ERROR too-large" \
+    "$(deposit a en big "$TEST_DIR/big")" "^error 4 "
+is "...and stores nothing" "$(peer_field a en blobs)" 1
+like "an unknown message type gets ERROR protocol" \
+    "$(pktool raw "$TEST_DIR/en.node" "$A" 0000000201ff)" "^error 1 "
+like "an unknown version gets ERROR version" \
+    "$(pktool raw "$TEST_DIR/en.node" "$A" 000000020903)" "^error 2 "
+like "a frame shorter than its header gets ERROR protocol" \
+    "$(pktool raw "$TEST_DIR/en.node" "$A" 0000000001)" "^error 1 "
+like "a HEARTBEAT with a truncated body gets ERROR protocol" \
+    "$(pktool raw "$TEST_DIR/en.node" "$A" 00000003010301)" "^error 1 "
+like "a reply type sent as a request gets ERROR protocol" \
+    "$(pktool raw "$TEST_DIR/en.node" "$A" 0000000a0104000000000000000000)" \
+    "^error 1 "
+serving "bad frames"
+
+# --- pre-TLS lines -------------------------------------------------------------
+for l in 'GET / HTTP/1.0\r\n\r\n' 'peerkey 2\r\n' 'peerkey 1 \r\n' \
+    'peer\0key 1\r\n' '2\r\n' '\r\n' \
+    'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' \
+    '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03'; do
+	is "garbage line '$l' is closed at once" "$(pktool line "$A" "$l")" \
+	    closed
+done
+check "...each with a log line" log_has a "bad protocol line"
+serving "garbage lines"
+
+# --- TLS profiles ------------------------------------------------------------
+P13="NORMAL:-VERS-ALL:+VERS-TLS1.3:+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK"
+P12="NORMAL:-VERS-ALL:+VERS-TLS1.2:+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK"
+like "control: a TLS 1.3 client with a peer's node key is served" \
+    "$(pktool tls "$TEST_DIR/en.node" "$A" "$P13")" "^served \(TLS1.3\)"
+like "a TLS 1.2 client with a peer's node key is refused" \
+    "$(pktool tls "$TEST_DIR/en.node" "$A" "$P12")" "^refused: "
+like "a TLS 1.3 client without a key is refused" \
+    "$(pktool tls - "$A" "$P13")" "^refused: "
+like "a TLS 1.2 client without a key is refused" \
+    "$(pktool tls - "$A" "$P12")" "^refused: "
+like "an X.509-only client is refused" \
+    "$(pktool tls - "$A" "NORMAL:-VERS-ALL:+VERS-TLS1.3")" "^refused: "
+check "...each with a log line saying why" log_has a "TLS handshake \\(handshake: .*(cipher suites|Certificate is required)"
+serving "bad TLS clients"
+
+# --- Mandos protocol 1 off -------------------------------------------------------
+n0=$(grep -c 'reload: done' "$(node_log a)")
+set_conf a mandos.enable=no
+kill -HUP "$(node_pid a)"
+reloaded() {
+	[ "$(grep -c 'reload: done' "$(node_log a)")" -gt "$n0" ]
+}
+check "SIGHUP: Mandos off" wait_for 20 reloaded
+pktool mandos "$TEST_DIR/en.boot" "$A" > "$TEST_DIR/m.out" 2>/dev/null
+is "with Mandos off a Mandos client gets no TLS at all" \
+    "$?:$(wc -c < "$TEST_DIR/m.out")" "3:0"
+check "...with a log line" log_has a "Mandos protocol 1 is disabled"
+serving "Mandos off"
+
+check "a stops cleanly" stop_node a
+done_testing

@@ -1,0 +1,99 @@
+#!/bin/sh
+# clock-jump.sh: peerkeyd runs under libfaketime with the monotonic clock
+# left alone; its wall clock jumps a day forward, then a day back (also
+# across a restart). No peer is enabled or disabled by it, remaining
+# times do not change, and a peer with a short timeout still expires on
+# the monotonic clock.
+_title="a wall-clock jump (libfaketime) enables and disables no one"
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/node/lib.sh"
+
+FAKETIME_LIB=
+for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 \
+    /usr/lib/faketime/libfaketime.so.1 /usr/lib64/faketime/libfaketime.so.1; do
+	[ -f "$f" ] && FAKETIME_LIB=$f && break
+done
+if [ -z "$FAKETIME_LIB" ]; then
+	[ "${CI:-}" = true ] && bail "needs libfaketime (package faketime)"
+	echo "1..0 # SKIP needs libfaketime (package faketime)"
+	exit 0
+fi
+
+FT=$TEST_DIR/faketime
+echo "+0" > "$FT"
+# ASan wants to be first in the library list; libfaketime is preloaded.
+NODE_WRAP="env LD_PRELOAD=$FAKETIME_LIB FAKETIME_TIMESTAMP_FILE=$FT \
+FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
+ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0"
+
+start_node a || bail "cannot start node a under libfaketime"
+B=$TEST_DIR/blob
+blob "$B" "stand-in ciphertext"
+add_peer a en --timeout 60s
+add_peer a dis --timeout 1s
+add_peer a op --timeout 60s
+add_peer a probe --timeout 60s
+for p in en dis op; do
+	deposit a $p disk1 "$B" >/dev/null
+done
+pk a disable op
+check "dis is disabled by its timeout" wait_for 10 state_is a dis disabled
+
+states() {
+	pk a -j status | jq -r '.peers[] | "\(.name)=\(.state)"' | sort |
+	    tr '\n' ' '
+}
+want="dis=disabled en=enabled op=disabled-by-operator probe=enabled "
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+# skew: the daemon's wall clock minus ours, in hours (from an event it
+# records with its own clock: a deposit).
+skew_h() {
+	n=$(date +%s%N)
+	blob "$TEST_DIR/p" "probe $n"
+	deposit a probe "p$n" "$TEST_DIR/p" >/dev/null
+	at=$(pk a -j events --peer probe --kind deposited |
+	    jq --arg d "blob p$n " '.[] | select(.detail | startswith($d)) | .at')
+	awk -v d=$((at - $(now_ms))) 'BEGIN { printf "%d\n", \
+	    (d < 0 ? d - 1800000 : d + 1800000) / 3600000 }'
+}
+is "no skew at first" "$(skew_h)" 0
+
+# jump SPEC LABEL: sets the fake wall clock, then checks.
+jump() {
+	before=$(peer_field a en expires_in_ms)
+	echo "$1" > "$FT"
+	is "$2: the daemon's wall clock moved" "$(skew_h)" "$3"
+	sleep 1.5		# several expiry ticks
+	is "$2: every state unchanged" "$(states)" "$want"
+	left=$(peer_field a en expires_in_ms)
+	check "$2: remaining time only ran down" \
+	    test "$left" -le "$before" -a "$left" -gt $((before - 10000))
+	is "$2: the enabled peer is released" "$(unlock a en)" "released 1"
+	is "$2: the disabled peer is refused" "$(unlock a dis)" \
+	    "refused disabled"
+}
+
+jump "+1d" "a day forward" 24
+jump "-1d" "a day back" -24
+
+# A short timeout set now still runs out on the monotonic clock, not on
+# the wall clock: the peer is enabled at once and disabled later.
+add_peer a tm --timeout 3s
+heartbeat_in a tm >/dev/null
+echo "+1d" > "$FT"
+is "a 3s peer, after a heartbeat and a jump forward: enabled" \
+    "$(peer_state a tm)" enabled
+check "...and disabled once 3s have really passed" \
+    wait_for 15 state_is a tm disabled
+pk a remove tm
+
+# Across a restart: stopped at +1d, started at -1d.
+check "stops cleanly at +1d" stop_node a
+echo "-1d" > "$FT"
+check "starts again at -1d" restart_node a
+is "every state unchanged across the restart" "$(states)" "$want"
+echo "+0" > "$FT"
+
+check "a stops cleanly" stop_node a
+done_testing
