@@ -74,17 +74,23 @@ if cl_have_agent; then
 	# Toward h2 the attacker answers with its own key, and even serves
 	# h2's real blob (copied from a stolen peer). h2's boot agent pins
 	# h1's node key and takes nothing from it.
+	"$CL_PKTOOL" keygen "$d9/node.key" >"$d9/node.id"
 	cl_conf 9
 	cl_start 9
 	cl_peer_add 9 2
-	blob=$(sqlite3 "$CL_DIR/h1/state/peerkey.db" "SELECT hex(data) FROM
-	    blobs JOIN peers ON peers.id = blobs.peer_id WHERE name = 'h2'")
-	check "the attacker has h2's blob (copied from a peer)" test -n "$blob"
-	cl_bootconf 2 "$d2/mitm.conf" "give-up = 6s" "mdns = no"
+	sqlite3 "$CL_DIR/h1/state/peerkey.db" "SELECT writefile('$d9/h2.blob',
+	    data) FROM blobs JOIN peers ON peers.id = blobs.peer_id
+	    WHERE name = 'h2'" >/dev/null
+	check "the attacker serves h2's real blob (copied from a peer)" \
+	    cl_pk 9 peer put-blob h2 disk "$d9/h2.blob"
+	CL_BOOT_PEERS=1 cl_bootconf 2 "$d2/mitm.conf" "give-up = 6s" \
+	    "mdns = no"
 	sed -i "s|^address = $(cl_addr 1):|address = $(cl_addr 9):|" \
 	    "$d2/mitm.conf"
 	check "h2's agent refuses the attacker's key (pinned node key)" \
 	    eval '! n2 "$CL_AGENT" -c "$d2/mitm.conf" -P none \
 	    </dev/null 2>"$d2/mitm.log" | grep -q .'
+	check "the attacker released nothing (no handshake with it)" \
+	    test "$(cl_count 9 '.kind == "released"')" = 0
 fi
 cl_done

@@ -17,7 +17,7 @@ mkdir -m 700 "$loot"
 cp "$d1"/state/peerkey.db* "$loot/"
 cl_stop 1
 check "the copied database is readable" \
-    sqlite3 "$loot/peerkey.db" "PRAGMA integrity_check" >/dev/null
+    test "$(sqlite3 "$loot/peerkey.db" "PRAGMA integrity_check")" = ok
 nblobs=0
 for m in 2 3 4; do
 	sqlite3 "$loot/peerkey.db" "SELECT writefile('$loot/h$m.blob', data)

@@ -32,8 +32,8 @@ cl_down 4
 if cl_have_agent; then
 	# The boot configuration pins the real peers' node keys; their
 	# static addresses lead nowhere, so only mDNS can find them.
-	cl_bootconf 4 "$d4/rogue.conf" "give-up = 60s" "mdns = yes" \
-	    "mdns-trust = pinned"
+	CL_BOOT_PEERS="1 2 3" cl_bootconf 4 "$d4/rogue.conf" "give-up = 60s" \
+	    "mdns = yes" "mdns-trust = pinned"
 	sed -i 's|^address = .*|address = 192.0.2.200:4141|' "$d4/rogue.conf"
 	check "h4 boots by mDNS with the rogue present: the disk opens" \
 	    eval 'n4 "$CL_AGENT" -c "$d4/rogue.conf" -P none 2>>"$d4/boot.log" |
