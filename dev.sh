@@ -22,7 +22,7 @@ PACKAGES="
 	libev-dev libsqlite3-dev libcryptsetup-dev libinih-dev libjansson-dev
 	clang libclang-rt-14-dev
 	gnupg gpg-agent gpgconf gnutls-bin cryptsetup-bin sqlite3
-	avahi-daemon avahi-utils dbus iproute2 procps psmisc
+	avahi-daemon avahi-utils dbus iproute2 procps psmisc jq
 	faketime libfaketime valgrind
 	mandos mandos-client fping
 	initramfs-tools dracut-core linux-image-amd64 nftables tmux systemd

@@ -27,6 +27,20 @@
  *	                                 KEY or no key ("-"): handshake, then
  *	                                 HEARTBEAT; prints "served" if a
  *	                                 reply came, else "refused: why"
+ *	pktool pgp-gen PUB SEC [UID]     make an OpenPGP boot key pair (armored
+ *	                                 files; SEC mode 0600)
+ *	pktool pgp-encrypt PUB           encrypt stdin to PUB, to stdout
+ *	pktool pgp-decrypt SEC           decrypt stdin with SEC, to stdout
+ *	pktool relay LISTEN TARGET FILE  accept one TCP connection on LISTEN
+ *	                                 (host:port), relay it to TARGET,
+ *	                                 record what the client sent in
+ *	                                 FILE.c2s and the server's answer in
+ *	                                 FILE.s2c; prints "listening" once
+ *	                                 ready, "relayed C S" at the end
+ *	pktool replay ADDR FILE          send FILE's bytes to ADDR, print
+ *	                                 "received N" (bytes until close)
+ *
+ * The pgp-* commands work under $TMPDIR (default /tmp).
  *
  * Exit status: 0 success (released, acknowledged), 1 refused or error
  * reply, 2 usage, 3 connection or TLS failure.
@@ -36,7 +50,10 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <netdb.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +65,10 @@
 #include "io.h"
 #include "key.h"
 #include "msg.h"
+#include "pgp.h"
 #include "pk_err.h"
 #include "proto.h"
+#include "secret.h"
 #include "tls.h"
 
 #define DEADLINE_MS	10000
@@ -60,7 +79,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: pktool keygen|keyid|unlock|heartbeat|deposit|"
-	    "withdraw|notice|raw|mandos|line|hold ...\n");
+	    "withdraw|notice|raw|mandos|line|hold|tls|pgp-gen|pgp-encrypt|"
+	    "pgp-decrypt|relay|replay ...\n");
 	exit(2);
 }
 
@@ -293,6 +313,192 @@ unescape(char *s)
 	return (size_t)(o - s);
 }
 
+/* Reads all of stdin (at most PK_PGP_MAX_DATA bytes) into secret memory. */
+static uint8_t *
+slurp_stdin(size_t *len)
+{
+	uint8_t	*buf;
+	ssize_t	 n;
+
+	if ((buf = pk_secret_alloc(PK_PGP_MAX_DATA + 1)) == NULL)
+		die(3, "alloc", PK_ERR_ALLOC);
+	*len = 0;
+	while ((n = read(0, buf + *len, PK_PGP_MAX_DATA + 1 - *len)) > 0)
+		*len += (size_t)n;
+	if (n < 0 || *len > PK_PGP_MAX_DATA)
+		die(3, "stdin", n < 0 ? PK_ERR_SYSTEM : PK_ERR_TOO_LARGE);
+	return buf;
+}
+
+/* Writes len bytes to path (created with mode). */
+static void
+write_file(const char *path, const void *p, size_t len, mode_t mode)
+{
+	FILE	*f;
+	int	 fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode)) == -1 ||
+	    (f = fdopen(fd, "wb")) == NULL)
+		die(3, path, PK_ERR_SYSTEM);
+	if (fwrite(p, 1, len, f) != len || fclose(f) != 0)
+		die(3, path, PK_ERR_SYSTEM);
+}
+
+/* Copies what is readable on from to to, and to rec; 0 on EOF or error. */
+static ssize_t
+pump(int from, int to, FILE *rec)
+{
+	uint8_t	 buf[16384];
+	ssize_t	 n;
+
+	if ((n = read(from, buf, sizeof(buf))) <= 0)
+		return 0;
+	fwrite(buf, 1, (size_t)n, rec);
+	fflush(rec);
+	if (pk_io_write_all(to, buf, (size_t)n, pk_now_ms() + DEADLINE_MS) != 0)
+		return 0;
+	return n;
+}
+
+/* relay LISTEN TARGET FILE: one connection, recorded both ways. */
+static int
+relay_cmd(char *argv[])
+{
+	struct addrinfo	 hints, *ai;
+	struct pollfd	 pfd[2];
+	char		 host[256], port[16], path[4096];
+	FILE		*c2s, *s2c;
+	size_t		 nc = 0, ns = 0;
+	ssize_t		 n;
+	int		 lfd, cfd, sfd, r, on = 1;
+
+	if ((r = pk_addr_split(argv[2], host, sizeof(host), port,
+	    sizeof(port), "4141")) != 0)
+		die(2, argv[2], r);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+	if (getaddrinfo(host, port, &hints, &ai) != 0)
+		die(2, argv[2], PK_ERR_BAD_FORMAT);
+	if ((lfd = socket(ai->ai_family, SOCK_STREAM, 0)) == -1 ||
+	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(lfd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    listen(lfd, 1) == -1)
+		die(3, "listen", PK_ERR_SYSTEM);
+	freeaddrinfo(ai);
+	snprintf(path, sizeof(path), "%s.c2s", argv[4]);
+	if ((c2s = fopen(path, "wb")) == NULL)
+		die(2, path, PK_ERR_SYSTEM);
+	snprintf(path, sizeof(path), "%s.s2c", argv[4]);
+	if ((s2c = fopen(path, "wb")) == NULL)
+		die(2, path, PK_ERR_SYSTEM);
+	printf("listening\n");
+	fflush(stdout);
+	if ((cfd = accept(lfd, NULL, NULL)) == -1)
+		die(3, "accept", PK_ERR_SYSTEM);
+	close(lfd);
+	deadline = pk_now_ms() + DEADLINE_MS;
+	sfd = dial(argv[3], NULL);
+	for (;;) {
+		pfd[0] = (struct pollfd){ cfd, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ sfd, POLLIN, 0 };
+		if (poll(pfd, 2, DEADLINE_MS) <= 0)
+			break;
+		if (pfd[0].revents) {
+			if ((n = pump(cfd, sfd, c2s)) == 0)
+				break;
+			nc += (size_t)n;
+		}
+		if (pfd[1].revents) {
+			if ((n = pump(sfd, cfd, s2c)) == 0)
+				break;
+			ns += (size_t)n;
+		}
+	}
+	fclose(c2s);
+	fclose(s2c);
+	printf("relayed %zu %zu\n", nc, ns);
+	return 0;
+}
+
+/* replay ADDR FILE: sends recorded bytes, counts what comes back. */
+static int
+replay_cmd(char *argv[])
+{
+	uint8_t	*data, buf[4096];
+	size_t	 len, got = 0;
+	ssize_t	 n;
+	int	 fd;
+
+	data = slurp(argv[3], &len);
+	fd = dial(argv[2], NULL);
+	(void)pk_io_write_all(fd, data, len, deadline);
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		if (poll(&pfd, 1, (int)(deadline - pk_now_ms())) <= 0)
+			break;
+		if ((n = read(fd, buf, sizeof(buf))) <= 0)
+			break;
+		fwrite(buf, 1, (size_t)n, stderr);
+		got += (size_t)n;
+	}
+	printf("received %zu\n", got);
+	return 0;
+}
+
+/* The pgp-* commands; returns the exit status. */
+static int
+pgp_cmd(int argc, char *argv[])
+{
+	const char	*workdir = getenv("TMPDIR");
+	char		*pub, *sec;
+	uint8_t		*key, *in;
+	void		*out;
+	size_t		 publen, seclen, keylen, inlen, outlen;
+	int		 r;
+
+	if (workdir == NULL || *workdir == '\0')
+		workdir = "/tmp";
+	if (strcmp(argv[1], "pgp-gen") == 0 && (argc == 4 || argc == 5)) {
+		if ((r = pk_pgp_generate(workdir, argc == 5 ? argv[4] :
+		    "peerkey boot key", &pub, &publen, &sec, &seclen)) != 0) {
+			fprintf(stderr, "pktool: %s\n", pk_pgp_last_error());
+			die(3, "pgp-gen", r);
+		}
+		write_file(argv[2], pub, publen, 0644);
+		write_file(argv[3], sec, seclen, 0600);
+		pk_secret_free(sec);
+		free(pub);
+		return 0;
+	}
+	if (strcmp(argv[1], "pgp-encrypt") == 0 && argc == 3) {
+		key = slurp(argv[2], &keylen);
+		in = slurp_stdin(&inlen);
+		if ((r = pk_pgp_encrypt(workdir, key, keylen, in, inlen, &out,
+		    &outlen)) != 0) {
+			fprintf(stderr, "pktool: %s\n", pk_pgp_last_error());
+			die(3, "pgp-encrypt", r);
+		}
+		pk_secret_free(in);
+		fwrite(out, 1, outlen, stdout);
+		return fflush(stdout) == 0 ? 0 : 3;
+	}
+	if (strcmp(argv[1], "pgp-decrypt") == 0 && argc == 3) {
+		key = slurp(argv[2], &keylen);
+		in = slurp_stdin(&inlen);
+		if ((r = pk_pgp_decrypt(workdir, key, keylen, in, inlen, &out,
+		    &outlen)) != 0) {
+			fprintf(stderr, "pktool: %s\n", pk_pgp_last_error());
+			die(1, "pgp-decrypt", r);
+		}
+		fwrite(out, 1, outlen, stdout);
+		pk_secret_free(out);
+		return fflush(stdout) == 0 ? 0 : 3;
+	}
+	usage();
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -309,7 +515,13 @@ main(int argc, char *argv[])
 	if (argc < 3)
 		usage();
 	cmd = argv[1];
+	if (strncmp(cmd, "pgp-", 4) == 0)
+		return pgp_cmd(argc, argv);
+	if (strcmp(cmd, "relay") == 0 && argc == 5)
+		return relay_cmd(argv);
 	deadline = pk_now_ms() + DEADLINE_MS;
+	if (strcmp(cmd, "replay") == 0 && argc == 4)
+		return replay_cmd(argv);
 	if (strcmp(cmd, "keygen") == 0) {
 		if ((r = pk_identity_generate(&id)) != 0 ||
 		    (r = pk_identity_save(id, argv[2], 0)) != 0)

@@ -1,0 +1,82 @@
+#!/bin/bash
+# 03-faked-liveness.sh: faking liveness (the Mandos FAQ's "faking ping
+# replies"). A thief holds h3's disk and initramfs, so its boot key (TLS
+# and OpenPGP), but not its node key, which is on the encrypted disk. He
+# answers for h3 on its address with a peerkeyd that has only the boot key,
+# and sends heartbeats signed by the boot key: the peers must still disable
+# h3 at its timeout and refuse its passphrase.
+#
+#	h1 --+
+#	h2 --+-- switch        h3: the real machine, then the thief's
+#	h3 --+                 impostor (same address, boot key only)
+CL_INTERVAL=1s CL_TIMEOUT=5s CL_EXTENDED=5s
+. "$(dirname "$0")/lib.sh"
+cl_init "${1:-}"
+cl_cluster 3
+
+d3=$CL_DIR/h3
+cl_down 3
+# The last event id on each peer when the real h3 went away.
+mark1=$(cl_events 1 | jq -s 'map(.id) | max')
+mark2=$(cl_events 2 | jq -s 'map(.id) | max')
+# The impostor: a peerkeyd on h3's address whose "node key" is h3's boot
+# key (all the thief has), answering heartbeats.
+cp "$d3/peerkeyd.conf" "$d3/real.conf"
+sed -i "s|^key = .*|key = $d3/boot.key|; s|^state-directory = .*|state-directory = $d3/fake-state|" \
+    "$d3/peerkeyd.conf"
+cl_start 3
+check "the impostor answers on h3's address" cl__ready 3
+# It knows h1 and h2 (their key ids are no secret), so it would answer
+# their heartbeats if they accepted its key.
+cl_peer_add 3 1
+cl_peer_add 3 2
+
+# The thief's heartbeats, signed by the boot key, to both peers.
+hb_ok=0
+for i in 1 2 3; do
+	for n in 1 2; do
+		n3 "$CL_PKTOOL" heartbeat "$d3/boot.key" \
+		    "$(cl_addr "$n"):$CL_PORT" >/dev/null 2>&1 &&
+		    hb_ok=$((hb_ok + 1))
+	done
+	sleep 1
+done
+check "no heartbeat signed by the boot key is accepted" test "$hb_ok" = 0
+for n in 1 2; do
+	check "h$n disables h3 at its timeout despite the impostor" \
+	    cl_wait 30 cl_is "$n" 3 disabled
+	check "h$n's checks of the impostor fail (wrong node key)" \
+	    grep -q "peer h3 at .* shows key .*not its node key" \
+	    "$CL_DIR/h$n/peerkeyd.log"
+	mark=$(eval echo "\$mark$n")
+	check "h$n recorded no successful check of h3 after the theft" \
+	    test "$(cl_count "$n" ".id > $mark and .peer == \"h3\" and
+	    (.kind == \"check-ok\" or .kind == \"enabled\")")" = 0
+	cl_events "$n" | jq -r 'select(.kind == "check-failed" and
+	    .peer == "h3") | "# h'"$n"': check-failed: " + .detail' | sort -u
+done
+# Keep faking for a while longer: still disabled.
+for i in 1 2; do
+	for n in 1 2; do
+		n3 "$CL_PKTOOL" heartbeat "$d3/boot.key" \
+		    "$(cl_addr "$n"):$CL_PORT" >/dev/null 2>&1
+	done
+	sleep 1
+done
+check "h1 still sees h3 disabled" cl_is 1 3 disabled
+check "h2 still sees h3 disabled" cl_is 2 3 disabled
+check "the thief's boot gets no passphrase" \
+    eval '! cl_boot 3 8s >"$CL_DIR/out" && ! test -s "$CL_DIR/out"'
+for n in 1 2; do
+	check "h$n refused h3's boot key (disabled)" \
+	    cl_has "$n" '.kind == "refused" and .peer == "h3" and
+	    (.detail | test("disabled"))'
+done
+
+# Control: the real h3 (node key) comes back and is enabled again.
+cl_stop 3
+cp "$d3/real.conf" "$d3/peerkeyd.conf"
+cl_start 3
+check "the real h3, with its node key, is enabled again" \
+    cl_wait 30 cl_is 1 3 enabled
+cl_done

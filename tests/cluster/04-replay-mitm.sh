@@ -1,0 +1,96 @@
+#!/bin/bash
+# 04-replay-mitm.sh: replay and man-in-the-middle (the Mandos FAQ). An
+# attacker h9 on the same switch relays h2's boot-time unlock to h1 and
+# records every byte both ways. It learns nothing from the recording,
+# replaying the client's bytes gets nothing, and talking to h1 with its
+# own key gets nothing either.
+#
+#	h1 --+                    h2 --(unlock)--> h9 relay --> h1
+#	h2 --+-- switch -- h9     h9: the attacker (no peerkeyd)
+#	h3 --+
+. "$(dirname "$0")/lib.sh"
+cl_init "${1:-}"
+cl_cluster 3
+cl_host 9
+d2=$CL_DIR/h2
+d9=$CL_DIR/h9
+a1=$(cl_addr 1):$CL_PORT
+a9=$(cl_addr 9):$CL_PORT
+
+# released_count: h1's releases to h2 so far.
+released_count() {
+	cl_count 1 '.kind == "released" and .peer == "h2"'
+}
+
+# A real unlock of h2, through the attacker's recording relay.
+cl_down 2
+cl_bg 9 relay "$CL_PKTOOL" relay "$a9" "$a1" "$d9/rec"
+check "the attacker's relay listens" \
+    cl_wait 10 grep -q listening "$d9/relay.out"
+before=$(released_count)
+unlock_via_relay() {
+	n2 "$CL_PKTOOL" unlock "$d2/boot.key" "$a9" >"$d2/via-relay" &&
+	    sed -n '2s/^[^ ]* //p' "$d2/via-relay" | base64 -d |
+	    "$CL_PKTOOL" pgp-decrypt "$d2/pgp.sec" | cl_check_key 2
+}
+check "h2 unlocks through the relay (it only forwards bytes)" \
+    unlock_via_relay
+check "the relay saw the whole session" \
+    cl_wait 10 grep -q relayed "$d9/relay.out"
+check "h1 released once, to h2" test "$(released_count)" = $((before + 1))
+sed -n '2s/^[^ ]* //p' "$d2/via-relay" | base64 -d | cl_hex >"$d9/blob.hex"
+cl_hex <"$d9/rec.s2c" >"$d9/s2c.hex"
+cl_hex <"$d9/rec.c2s" >"$d9/c2s.hex"
+check "the blob was on the wire" test -s "$d9/blob.hex"
+check "the recording does not hold the blob (TLS)" \
+    eval '! grep -q "$(head -c 64 "$d9/blob.hex")" "$d9/s2c.hex"'
+check "the recording does not hold the passphrase" \
+    eval '! grep -q "$(cl_hex <"$d2/key")" "$d9/s2c.hex" "$d9/c2s.hex" &&
+    ! grep -qF "$(cat "$d2/key")" "$d9/rec.s2c" "$d9/rec.c2s"'
+
+# Replay what h2 sent, from the attacker's host.
+before=$(released_count)
+n9 "$CL_PKTOOL" replay "$a1" "$d9/rec.c2s" >"$d9/replay.out" \
+    2>"$d9/replay.bytes"
+check "h1 answers the replay and closes" grep -q "^received" "$d9/replay.out"
+cl_hex <"$d9/replay.bytes" >"$d9/replay.hex"
+check "the replay's answer does not hold the blob" \
+    eval '! grep -q "$(head -c 64 "$d9/blob.hex")" "$d9/replay.hex"'
+check "the replay's answer differs from the recorded one" \
+    eval '! cmp -s "$d9/replay.hex" "$d9/s2c.hex"'
+check "h1 released nothing to the replay" test "$(released_count)" = "$before"
+cl_wait 20 cl_is 1 2 enabled
+
+# A man in the middle that speaks TLS itself must show its own key.
+"$CL_PKTOOL" keygen "$d9/mitm.key" >"$d9/mitm.id"
+check "the attacker's own key gets no blob from h1" \
+    eval '! n9 "$CL_PKTOOL" unlock "$d9/mitm.key" "$a1" >"$d9/mitm.out"'
+check "h1 says why: unknown boot key" grep -q "unknown boot key" "$d9/mitm.out"
+check "h1 recorded the refusal with the attacker's address" \
+    cl_has 1 '.kind == "refused" and (.detail | test("unknown boot key"))
+    and (.address | test("192.0.2.9"))'
+check "h1 released nothing more" test "$(released_count)" = "$before"
+if cl_have_agent; then
+	# Toward h2 the attacker answers with its own key, and even serves
+	# h2's real blob (copied from a stolen peer). h2's boot agent pins
+	# h1's node key and takes nothing from it.
+	"$CL_PKTOOL" keygen "$d9/node.key" >"$d9/node.id"
+	cl_conf 9
+	cl_start 9
+	cl_peer_add 9 2
+	sqlite3 "$CL_DIR/h1/state/peerkey.db" "SELECT writefile('$d9/h2.blob',
+	    data) FROM blobs JOIN peers ON peers.id = blobs.peer_id
+	    WHERE name = 'h2'" >/dev/null
+	check "the attacker serves h2's real blob (copied from a peer)" \
+	    cl_pk 9 peer put-blob h2 disk "$d9/h2.blob"
+	CL_BOOT_PEERS=1 cl_bootconf 2 "$d2/mitm.conf" "give-up = 6s" \
+	    "mdns = no"
+	sed -i "s|^address = $(cl_addr 1):|address = $(cl_addr 9):|" \
+	    "$d2/mitm.conf"
+	check "h2's agent refuses the attacker's key (pinned node key)" \
+	    eval '! n2 "$CL_AGENT" -c "$d2/mitm.conf" -P none \
+	    </dev/null 2>"$d2/mitm.log" | grep -q .'
+	check "the attacker released nothing (no handshake with it)" \
+	    test "$(cl_count 9 '.kind == "released"')" = 0
+fi
+cl_done

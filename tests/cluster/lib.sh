@@ -1,0 +1,644 @@
+# lib.sh: a cluster of peerkey hosts in network namespaces, for the cluster
+# tests and the demo (sourced; bash). The model is WireGuard's netns.sh.
+#
+#                    switch namespace pk$$sw
+#                  +--------- br0 ----------+      mcast_snooping 0
+#                  |       |        |       |
+#                 h1      h2       h3      h4      veth, switch side
+#                  |       |        |       |
+#   namespace   pk$$h1  pk$$h2   pk$$h3  pk$$h4    eth0 on each host:
+#               192.0.2.N/24, 2001:db8::N/64 (nodad), fe80::/64 link-local
+#
+# Each host N has a directory $CL_DIR/hN holding its keys (node.key: the
+# node key; boot.key + pgp.sec/pgp.pub: the boot key, TLS and OpenPGP), its
+# private D-Bus system bus and avahi-daemon (tests/lib-avahi.sh), its
+# peerkeyd (conf, state, run, log) and its LUKS2 image disk.img. Every
+# process is started with "ip netns exec NS prog &" so that $! is the
+# program's own PID, recorded in hN/NAME.pid; cleanup signals only those
+# PIDs and deletes only the namespaces named with this shell's $$.
+#
+#	cl_init BUILDDIR        checks tools, makes $CL_DIR, sets the trap
+#	cl_switch               the switch namespace and its bridge
+#	cl_host N               host N on the switch, addresses up
+#	cl_keys N               its node key, boot TLS key, boot OpenPGP key
+#	cl_start N [CONF...]    avahi (if not running) + peerkeyd; waits ready
+#	cl_stop N               stops peerkeyd (TERM, like a shutdown)
+#	cl_avahi_stop N         stops its avahi-daemon and bus
+#	cl_peer_add N M [OPTS]  node N guards host M (peer add, static address)
+#	cl_disk N               a LUKS2 image with a typed passphrase
+#	cl_enroll N             a random key in a keyslot of N's disk,
+#	                        encrypted to its boot key, deposited with every
+#	                        running node that guards it
+#	cl_boot N [ARGS]        "reboot" N: fetch its passphrase from its peers
+#	                        as peerkey-boot would (the real one when built,
+#	                        else pktool unlock + pgp-decrypt); prints it
+#	cl_check_key N          stdin opens N's disk? (cryptsetup --test-passphrase)
+#	nN CMD... / cl_run N    run CMD in host N's namespace, printing it
+#	pkN ARGS / cl_pk N      the peerkey command against N's control socket
+#	cl_wait SECS CMD...     polls CMD every 0.1 s until it succeeds
+#	cl_state N M            M's liveness state as seen by N
+#	cl_events N [ARGS]      peerkey -j events on N
+#	ok/not_ok/check/cl_done TAP helpers; cl_done runs the cleanup and a
+#	                        final leak check (no namespace, no process)
+#
+# Knobs: CL_VERBOSE=1 shows every command run (on stderr), CL_KEEP=1 keeps
+# $CL_DIR after a failure, CL_INTERVAL/CL_TIMEOUT the liveness policy.
+
+set -u
+
+CL_INTERVAL=${CL_INTERVAL:-1s}
+CL_TIMEOUT=${CL_TIMEOUT:-30s}
+CL_EXTENDED=${CL_EXTENDED:-10s}
+CL_PORT=4141
+CL_NS=pk$$
+CL_HOSTS=""
+CL_T=0
+CL_FAILED=0
+CL_DIR=""
+CL_SAY=${CL_SAY:-cl__say_tap}
+
+# cl__say_tap TEXT: commands shown as TAP diagnostics.
+cl__say_tap() {
+	[ "${CL_VERBOSE:-0}" = 1 ] && echo "# $*" >&2
+	return 0
+}
+
+# cl_bail MSG: the whole file cannot go on.
+cl_bail() {
+	echo "Bail out! $*"
+	exit 1
+}
+
+# cl_init BUILDDIR: tools, directories, trap.
+cl_init() {
+	CL_BUILD=$(cd "${1:-${top_builddir:-.}}" && pwd) ||
+	    cl_bail "no build directory"
+	CL_SRC=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+	CL_PEERKEYD=$CL_BUILD/src/node/peerkeyd
+	CL_PEERKEY=$CL_BUILD/src/cli/peerkey
+	CL_PKTOOL=$CL_BUILD/tests/tools/pktool
+	CL_AGENT=$CL_BUILD/src/boot-agent/peerkey-boot
+	local missing="" c
+	[ "$(id -u)" = 0 ] || missing="$missing root"
+	for c in ip unshare dbus-daemon avahi-daemon cryptsetup base64 \
+	    truncate sqlite3 jq ss nft; do
+		command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
+	done
+	if [ -n "$missing" ]; then
+		[ "${CI:-}" = true ] && cl_bail "needs$missing"
+		echo "1..0 # SKIP needs$missing"
+		exit 77
+	fi
+	[ -x "$CL_PEERKEYD" ] || cl_bail "$CL_PEERKEYD not built"
+	[ -x "$CL_PEERKEY" ] || cl_bail "$CL_PEERKEY not built"
+	if [ ! -x "$CL_PKTOOL" ]; then
+		make -C "$CL_BUILD" tests/tools/pktool >/dev/null 2>&1 ||
+		    cl_bail "cannot build tests/tools/pktool"
+	fi
+	. "$CL_SRC/tests/lib-avahi.sh"
+	CL_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pkcluster.XXXXXX") ||
+	    cl_bail "mktemp failed"
+	export TMPDIR=$CL_DIR/tmp
+	mkdir -m 700 "$TMPDIR"
+	trap cl_cleanup EXIT
+	trap 'exit 1' INT TERM HUP
+}
+
+# cl_have_agent: true when the real peerkey-boot is built.
+cl_have_agent() {
+	[ -x "$CL_AGENT" ] && [ "${CL_FORCE_PKTOOL:-0}" != 1 ]
+}
+
+# cl_run N CMD...: CMD in host N's namespace (N=sw: the switch).
+cl_run() {
+	local n=$1
+	shift
+	$CL_SAY "h$n: $*"
+	if [ "$n" = sw ]; then
+		ip netns exec "${CL_NS}sw" "$@"
+	else
+		DBUS_SYSTEM_BUS_ADDRESS="unix:path=$CL_DIR/h$n/bus.sock" \
+		    ip netns exec "${CL_NS}h$n" "$@"
+	fi
+}
+n1() { cl_run 1 "$@"; }
+n2() { cl_run 2 "$@"; }
+n3() { cl_run 3 "$@"; }
+n4() { cl_run 4 "$@"; }
+n5() { cl_run 5 "$@"; }
+n9() { cl_run 9 "$@"; }
+
+# cl_pk N ARGS: the peerkey command on node N's control socket.
+cl_pk() {
+	local n=$1
+	shift
+	cl_run "$n" "$CL_PEERKEY" -s "$CL_DIR/h$n/run/control.sock" "$@"
+}
+pk1() { cl_pk 1 "$@"; }
+pk2() { cl_pk 2 "$@"; }
+pk3() { cl_pk 3 "$@"; }
+pk4() { cl_pk 4 "$@"; }
+
+# cl_wait SECS CMD...: polls CMD until it succeeds; false after SECS.
+cl_wait() {
+	local max=$(($1 * 10)) i=0
+	shift
+	until "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ "$i" -ge "$max" ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# cl_switch: the switch namespace with bridge br0.
+cl_switch() {
+	ip netns add "${CL_NS}sw" || cl_bail "ip netns add failed"
+	ip -n "${CL_NS}sw" link set lo up
+	ip -n "${CL_NS}sw" link add br0 type bridge mcast_snooping 0
+	ip -n "${CL_NS}sw" link set br0 up
+}
+
+# cl_addr N: host N's IPv4 address.
+cl_addr() { echo "192.0.2.$1"; }
+# cl_addr6 N: host N's IPv6 address.
+cl_addr6() { echo "2001:db8::$1"; }
+# cl_ll N: host N's IPv6 link-local address (with %eth0).
+cl_ll() {
+	ip -n "${CL_NS}h$1" -6 -o addr show dev eth0 scope link |
+	    sed -n 's/.*inet6 \(fe80::[0-9a-f:]*\)\/.*/\1%eth0/p' | head -n 1
+}
+
+# cl_host N: namespace for host N, wired to the switch, addresses up.
+cl_host() {
+	local n=$1 ns=${CL_NS}h$1
+	mkdir -p "$CL_DIR/h$n"
+	chmod 700 "$CL_DIR/h$n"
+	ip netns add "$ns" || cl_bail "ip netns add $ns failed"
+	CL_HOSTS="$CL_HOSTS $n"
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0 \
+	    net.ipv6.conf.all.accept_dad=0
+	ip -n "$ns" link set lo up
+	ip -n "${CL_NS}sw" link add "h$n" type veth peer name eth0 netns "$ns"
+	ip -n "${CL_NS}sw" link set "h$n" master br0 up
+	ip -n "$ns" addr add "$(cl_addr "$n")/24" dev eth0
+	ip -n "$ns" addr add "$(cl_addr6 "$n")/64" dev eth0 nodad
+	ip -n "$ns" link set eth0 up
+	cl_wait 10 cl__ll_ready "$n" || cl_bail "h$n: no link-local address"
+}
+
+# cl__ll_ready N: host N's link-local address is usable (not tentative).
+cl__ll_ready() {
+	ip -n "${CL_NS}h$1" -6 -o addr show dev eth0 scope link |
+	    grep -q fe80 &&
+	! ip -n "${CL_NS}h$1" -6 -o addr show dev eth0 | grep -q tentative
+}
+
+# cl_keys N: the node key, and the boot key (TLS + OpenPGP) of host N.
+cl_keys() {
+	local d=$CL_DIR/h$1
+	"$CL_PKTOOL" keygen "$d/node.key" >"$d/node.id" || return 1
+	"$CL_PKTOOL" keygen "$d/boot.key" >"$d/boot.id" || return 1
+	"$CL_PKTOOL" pgp-gen "$d/pgp.pub" "$d/pgp.sec" "h$1 boot key" ||
+	    return 1
+}
+
+# cl_conf N [LINES...]: writes host N's peerkeyd.conf; extra lines go at the
+# end (each "section key=value" or a raw line).
+cl_conf() {
+	local n=$1 d=$CL_DIR/h$1
+	shift
+	mkdir -p "$d/state" "$d/run"
+	chmod 700 "$d/state" "$d/run"
+	cat >"$d/peerkeyd.conf" <<EOF
+[node]
+name = h$n
+key = $d/node.key
+state-directory = $d/state
+runtime-directory = $d/run
+port = $CL_PORT
+log-level = debug
+
+[liveness]
+interval = $CL_INTERVAL
+timeout = $CL_TIMEOUT
+extended-timeout = $CL_EXTENDED
+alive-mark = 1s
+
+[announce]
+enable = yes
+mandos = no
+service-name = peerkey on h$n
+EOF
+	local l
+	for l in "$@"; do
+		echo "$l" >>"$d/peerkeyd.conf"
+	done
+}
+
+# cl_start N: avahi (when not running) and peerkeyd on host N; waits until
+# its control socket answers and its port listens.
+cl_start() {
+	local n=$1 d=$CL_DIR/h$1
+	[ -f "$d/peerkeyd.conf" ] || cl_conf "$n"
+	cl_start_avahi "$n"
+	cl_run "$n" "$CL_PEERKEYD" -n -f "$d/peerkeyd.conf" >/dev/null 2>&1 ||
+	    cl_bail "h$n: bad configuration"
+	$CL_SAY "h$n: peerkeyd -d -f $d/peerkeyd.conf &"
+	DBUS_SYSTEM_BUS_ADDRESS="unix:path=$d/bus.sock" \
+	    ip netns exec "${CL_NS}h$n" "$CL_PEERKEYD" -d -f "$d/peerkeyd.conf" \
+	    </dev/null >>"$d/peerkeyd.log" 2>&1 &
+	echo $! >"$d/peerkeyd.pid"
+	if ! cl_wait 20 cl__ready "$n"; then
+		echo "# h$n: peerkeyd did not become ready:" >&2
+		sed 's/^/# /' "$d/peerkeyd.log" >&2
+		cl_bail "h$n: peerkeyd did not start"
+	fi
+}
+
+# cl_start_avahi N: host N's bus and avahi-daemon, unless running.
+cl_start_avahi() {
+	local n=$1 d=$CL_DIR/h$1
+	avahi__alive "$(cat "$d/avahi.pid" 2>/dev/null)" && return 0
+	$CL_SAY "h$n: avahi-daemon &"
+	if [ -f "$d/ns" ]; then
+		avahi_bus_start "$d" && avahi_daemon_start "$d"
+	else
+		avahi_start "$d" "${CL_NS}h$n" "h$n" eth0
+	fi || cl_bail "h$n: avahi did not start"
+}
+
+# cl__ready N: node N answers on its control socket and its TCP port.
+cl__ready() {
+	avahi__alive "$(cat "$CL_DIR/h$1/peerkeyd.pid")" || return 1
+	"$CL_PEERKEY" -s "$CL_DIR/h$1/run/control.sock" status >/dev/null \
+	    2>&1 || return 1
+	ip netns exec "${CL_NS}h$1" ss -Hltn "sport = :$CL_PORT" | grep -q .
+}
+
+# cl_running N: true while host N's peerkeyd runs.
+cl_running() {
+	avahi__alive "$(cat "$CL_DIR/h$1/peerkeyd.pid" 2>/dev/null)"
+}
+
+# cl_stop N: stops host N's peerkeyd (SIGTERM, as at shutdown).
+cl_stop() {
+	$CL_SAY "h$1: stop peerkeyd"
+	avahi__kill "$CL_DIR/h$1/peerkeyd.pid"
+}
+
+# cl_kill N: kills host N's peerkeyd at once (SIGKILL: a power cut).
+cl_kill() {
+	local p
+	p=$(cat "$CL_DIR/h$1/peerkeyd.pid" 2>/dev/null) || return 0
+	$CL_SAY "h$1: kill -9 peerkeyd"
+	kill -9 "$p" 2>/dev/null
+	while avahi__alive "$p"; do sleep 0.05; done
+	rm -f "$CL_DIR/h$1/peerkeyd.pid"
+}
+
+# cl_avahi_stop N: stops host N's avahi-daemon and bus.
+cl_avahi_stop() {
+	avahi_stop "$CL_DIR/h$1"
+}
+
+# cl_peer_add N M [OPTS...]: node N guards host M.
+cl_peer_add() {
+	local n=$1 m=$2 dm=$CL_DIR/h$2
+	shift 2
+	cl_pk "$n" peer add "h$m" --boot-key "$(cat "$dm/boot.id")" \
+	    --node-key "$(cat "$dm/node.id")" \
+	    --address "$(cl_addr "$m"):$CL_PORT" \
+	    --address "[$(cl_addr6 "$m")]:$CL_PORT" \
+	    --timeout "$CL_TIMEOUT" --interval "$CL_INTERVAL" \
+	    --extended-timeout "$CL_EXTENDED" "$@" >/dev/null
+}
+
+# cl_disk N: host N's LUKS2 image, with a passphrase a person would type
+# (keyslot 0, kept in hN/typed for the power-cut scenario).
+cl_disk() {
+	local d=$CL_DIR/h$1
+	head -c 12 /dev/urandom | base64 | tr -d '\n' >"$d/typed"
+	truncate -s 20M "$d/disk.img"
+	$CL_SAY "h$1: cryptsetup luksFormat --type luks2 disk.img"
+	cryptsetup -q luksFormat --type luks2 --pbkdf pbkdf2 \
+	    --pbkdf-force-iterations 1000 --key-file "$d/typed" \
+	    "$d/disk.img" >/dev/null
+}
+
+# cl_enroll N [M...]: a random key in a new keyslot of N's disk, encrypted
+# to N's OpenPGP boot key and deposited (with N's node key) with nodes M
+# (default: every other host).
+cl_enroll() {
+	local n=$1 d=$CL_DIR/h$1 m peers
+	shift
+	peers=${*:-$(cl_others "$n")}
+	head -c 32 /dev/urandom | base64 | tr -d '\n' >"$d/key"
+	$CL_SAY "h$n: cryptsetup luksAddKey disk.img (a random key)"
+	cryptsetup -q luksAddKey --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+	    --key-file "$d/typed" "$d/disk.img" "$d/key" || return 1
+	"$CL_PKTOOL" pgp-encrypt "$d/pgp.pub" <"$d/key" >"$d/blob" || return 1
+	for m in $peers; do
+		cl_run "$n" "$CL_PKTOOL" deposit "$d/node.key" \
+		    "$(cl_addr "$m"):$CL_PORT" disk "$d/blob" >/dev/null ||
+		    return 1
+	done
+}
+
+# cl_others N: every host but N.
+cl_others() {
+	local m
+	for m in $CL_HOSTS; do
+		[ "$m" = "$1" ] || printf '%s ' "$m"
+	done
+}
+
+# cl_bootconf N FILE [LINES...]: a peerkey-boot configuration for host N
+# listing the hosts in $CL_BOOT_PEERS (default: all others) as static
+# peers; extra lines go into [boot].
+cl_bootconf() {
+	local n=$1 f=$2 d=$CL_DIR/h$1 m l
+	shift 2
+	mkdir -p "$d/bootrun"
+	chmod 700 "$d/bootrun"
+	{
+		echo "[boot]"
+		echo "tls-key = $d/boot.key"
+		echo "pgp-key = $d/pgp.sec"
+		echo "work-directory = $d/bootrun"
+		echo "prompt = no"
+		echo "retry-min = 500ms"
+		echo "retry-max = 2s"
+		for l in "$@"; do
+			echo "$l"
+		done
+		for m in ${CL_BOOT_PEERS-$(cl_others "$n")}; do
+			echo "[peer h$m]"
+			echo "address = $(cl_addr "$m"):$CL_PORT"
+			echo "node-key = $(cat "$CL_DIR/h$m/node.id")"
+		done
+	} >"$f"
+}
+
+# cl_boot N [GIVEUP]: host N boots: asks its peers for its passphrase and
+# prints it (stdout) when one released it. Uses the real peerkey-boot
+# (static peers from $CL_BOOT_PEERS, mDNS when $CL_BOOT_MDNS=yes) when it
+# is built; otherwise pktool unlock against each static peer in turn and
+# pktool pgp-decrypt.
+cl_boot() {
+	local n=$1 give=${2:-20s} d=$CL_DIR/h$1 m
+	if cl_have_agent; then
+		cl_bootconf "$n" "$d/boot.conf" "give-up = $give" \
+		    "mdns = ${CL_BOOT_MDNS:-no}" ${CL_BOOT_EXTRA:+"$CL_BOOT_EXTRA"}
+		cl_run "$n" "$CL_AGENT" -c "$d/boot.conf" -P none \
+		    2>>"$d/boot.log"
+		return
+	fi
+	# Stand-in: ask every static peer at once, as the agent does.
+	local pids=""
+	rm -f "$d"/try.*
+	for m in ${CL_BOOT_PEERS-$(cl_others "$n")}; do
+		cl_run "$n" "$CL_PKTOOL" unlock "$d/boot.key" \
+		    "$(cl_addr "$m"):$CL_PORT" >"$d/try.$m" 2>>"$d/boot.log" &
+		pids="$pids $!"
+	done
+	# The first release wins; the other attempts are stopped.
+	local i=0 p alive
+	while [ "$i" -lt 150 ]; do
+		for m in ${CL_BOOT_PEERS-$(cl_others "$n")}; do
+			grep -q '^released' "$d/try.$m" 2>/dev/null || continue
+			sleep 0.1	# the whole reply is written
+			for p in $pids; do
+				kill "$p" 2>/dev/null
+				wait "$p" 2>/dev/null
+			done
+			echo "h$m: released" >>"$d/boot.log"
+			sed -n '2s/^[^ ]* //p' "$d/try.$m" | base64 -d |
+			    "$CL_PKTOOL" pgp-decrypt "$d/pgp.sec"
+			return
+		done
+		alive=0
+		for p in $pids; do
+			avahi__alive "$p" && alive=1
+		done
+		[ "$alive" = 0 ] && break
+		i=$((i + 1))
+		sleep 0.1
+	done
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	for m in ${CL_BOOT_PEERS-$(cl_others "$n")}; do
+		grep -q '^released' "$d/try.$m" 2>/dev/null || continue
+		echo "h$m: released" >>"$d/boot.log"
+		sed -n '2s/^[^ ]* //p' "$d/try.$m" | base64 -d |
+		    "$CL_PKTOOL" pgp-decrypt "$d/pgp.sec"
+		return
+	done
+	for m in ${CL_BOOT_PEERS-$(cl_others "$n")}; do
+		echo "h$m: $(cat "$d/try.$m" 2>/dev/null)" >>"$d/boot.log"
+	done
+	return 1
+}
+
+# cl_check_key N: the key on stdin opens host N's disk.
+cl_check_key() {
+	cryptsetup open --test-passphrase --key-file=- "$CL_DIR/h$1/disk.img"
+}
+
+# cl_unlocks N: host N boots and its passphrase opens its disk.
+cl_unlocks() {
+	cl_boot "$@" | cl_check_key "$1"
+}
+
+# cl_state N M: host M's state as seen by node N (enabled, disabled, ...).
+cl_state() {
+	cl_pk "$1" -j status 2>/dev/null | jq -r --arg p "h$2" \
+	    '.peers[] | select(.name == $p) | .state'
+}
+
+# cl_is N M STATE: node N sees host M in STATE.
+cl_is() {
+	[ "$(cl_state "$1" "$2")" = "$3" ]
+}
+
+# cl_events N [ARGS...]: node N's audit events as JSON lines.
+cl_events() {
+	local n=$1
+	shift
+	cl_pk "$n" -j events "$@" 2>/dev/null | jq -c 'if type == "array" then .[] else .events[] end'
+}
+
+# cl_cluster COUNT: the switch, hosts 1..COUNT with keys and disks, every
+# peerkeyd running, every node guarding every other, every disk enrolled.
+cl_cluster() {
+	local n m
+	cl_switch
+	for n in $(seq "$1"); do
+		cl_host "$n"
+		cl_keys "$n" || cl_bail "h$n: keys"
+		cl_disk "$n" || cl_bail "h$n: disk"
+	done
+	for n in $(seq "$1"); do
+		cl_start "$n"
+	done
+	for n in $(seq "$1"); do
+		for m in $(cl_others "$n"); do
+			cl_peer_add "$n" "$m" || cl_bail "h$n: peer add h$m"
+		done
+	done
+	for n in $(seq "$1"); do
+		cl_enroll "$n" || cl_bail "h$n: enroll"
+	done
+	for n in $(seq "$1"); do
+		for m in $(cl_others "$n"); do
+			cl_wait 20 cl_is "$n" "$m" enabled ||
+			    cl_bail "h$n does not see h$m enabled"
+		done
+	done
+}
+
+# cl_bg N NAME CMD...: CMD in the background in host N's namespace, its
+# PID in hN/NAME.pid (killed by the cleanup), its output in hN/NAME.out.
+cl_bg() {
+	local n=$1 name=$2
+	shift 2
+	$CL_SAY "h$n: $* &"
+	ip netns exec "${CL_NS}h$n" "$@" </dev/null >"$CL_DIR/h$n/$name.out" \
+	    2>&1 &
+	echo $! >"$CL_DIR/h$n/$name.pid"
+}
+
+# cl_hex: stdin as one line of lowercase hex.
+cl_hex() {
+	od -An -v -tx1 | tr -d ' \n'
+}
+
+# cl_down N: host N powers off (peerkeyd and avahi stop).
+cl_down() {
+	cl_stop "$1"
+	cl_avahi_stop "$1"
+}
+
+# cl_up N: host N finished booting: avahi and peerkeyd run again.
+cl_up() {
+	cl_start "$1"
+}
+
+# cl_cut A B: drops every frame between host A and host B at the switch
+# (nftables bridge filter in the switch namespace).
+cl_cut() {
+	local sw=${CL_NS}sw
+	if ! ip netns exec "$sw" nft list table bridge cut >/dev/null 2>&1; then
+		printf '%s\n' 'table bridge cut {' 'chain drops {' \
+		    'type filter hook forward priority 0; policy accept;' '}' '}' |
+		    ip netns exec "$sw" nft -f - || return 1
+	fi
+	$CL_SAY "switch: drop h$1 <-> h$2"
+	ip netns exec "$sw" nft add rule bridge cut drops iifname "h$1" \
+	    oifname "h$2" counter drop &&
+	ip netns exec "$sw" nft add rule bridge cut drops iifname "h$2" \
+	    oifname "h$1" counter drop
+}
+
+# cl_heal: removes every cut.
+cl_heal() {
+	$CL_SAY "switch: heal all cuts"
+	ip netns exec "${CL_NS}sw" nft delete table bridge cut 2>/dev/null
+	return 0
+}
+
+# cl_unplug N / cl_plug N: host N's switch port down / up.
+cl_unplug() { ip -n "${CL_NS}sw" link set "h$1" down; }
+cl_plug() {
+	ip -n "${CL_NS}sw" link set "h$1" up
+	cl_wait 10 cl__ll_ready "$1"
+}
+
+# cl_count N FILTER: how many of node N's events match the jq FILTER.
+cl_count() {
+	cl_events "$1" | jq -c "select($2)" | wc -l
+}
+
+# cl_has N FILTER: node N has at least one event matching FILTER.
+cl_has() {
+	[ "$(cl_count "$1" "$2")" -gt 0 ]
+}
+
+# ok DESC / not_ok DESC / check DESC CMD...: TAP lines.
+ok() {
+	CL_T=$((CL_T + 1))
+	echo "ok $CL_T - $*"
+}
+not_ok() {
+	CL_T=$((CL_T + 1))
+	CL_FAILED=$((CL_FAILED + 1))
+	echo "not ok $CL_T - $*"
+}
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# cl_cleanup: stops every process recorded under $CL_DIR, deletes our
+# namespaces. Idempotent.
+cl_cleanup() {
+	local n d e=$-
+	[ -n "$CL_DIR" ] || return 0
+	set +e
+	for n in $CL_HOSTS; do
+		d=$CL_DIR/h$n
+		if [ "$CL_FAILED" != 0 ] && [ -f "$d/peerkeyd.log" ]; then
+			echo "# --- h$n peerkeyd.log (last lines)" >&2
+			tail -n 40 "$d/peerkeyd.log" | sed 's/^/# /' >&2
+			[ -f "$d/boot.log" ] && tail -n 20 "$d/boot.log" |
+			    sed 's/^/# boot: /' >&2
+		fi
+		avahi_cleanup "$d"
+	done
+	for d in "$CL_DIR"/*.pid; do
+		[ -f "$d" ] && avahi__kill "$d"
+	done
+	for n in $CL_HOSTS; do
+		ip netns del "${CL_NS}h$n" 2>/dev/null
+	done
+	ip netns del "${CL_NS}sw" 2>/dev/null
+	CL_HOSTS=""
+	if [ "$CL_FAILED" != 0 ] && [ "${CL_KEEP:-0}" = 1 ]; then
+		echo "# kept $CL_DIR" >&2
+	else
+		rm -rf "$CL_DIR"
+	fi
+	CL_DIR=""
+	case $e in *e*) set -e ;; esac
+	return 0
+}
+
+# cl_leaks DIR: prints what is left of ours (namespaces named with our $$,
+# processes whose command line mentions DIR); true when nothing is.
+cl_leaks() {
+	local dir=$1 left f c
+	left=$(ip netns list | awk '{ print $1 }' | grep "^${CL_NS}[sh]" || true)
+	for f in /proc/[0-9]*/cmdline; do
+		c=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
+		case $c in
+		*"$dir"*) left="$left ${f%/cmdline}: $c" ;;
+		esac
+	done
+	[ -z "$left" ] && return 0
+	echo "# left behind: $left" >&2
+	return 1
+}
+
+# cl_done: cleanup, the leak check as the last test, the plan; exits.
+cl_done() {
+	local dir=$CL_DIR
+	cl_cleanup
+	trap - EXIT
+	check "no namespace and no process left behind" cl_leaks "$dir"
+	echo "1..$CL_T"
+	[ "$CL_FAILED" = 0 ]
+	exit
+}
