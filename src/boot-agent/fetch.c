@@ -291,10 +291,15 @@ handle_reply(struct fetch *f, struct conn *k, const struct pk_msg *m,
 			pending = 1;
 			cand_say(k, "awaiting approval%s%s",
 			    text[0] != '\0' ? ": " : "", text);
-		} else
+		} else {
+			/* A server whose text only repeats the reason. */
+			if (strcmp(text, pk_refusal_name(
+			    m->u.unlock_reply.reason)) == 0)
+				text[0] = '\0';
 			cand_say(k, "refused: %s%s%s",
 			    pk_refusal_name(m->u.unlock_reply.reason),
 			    text[0] != '\0' ? ": " : "", text);
+		}
 		goto retry;
 	}
 	for (i = 0; i < m->u.unlock_reply.nblobs; i++) {

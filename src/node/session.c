@@ -324,12 +324,46 @@ session_error(struct session *s, int code, const char *text)
 		s->state = S_CLOSING;
 }
 
-/* Sends an UNLOCK_REPLY refusal. */
+/*
+ * Sends an UNLOCK_REPLY refusal. Its text says more than the reason code,
+ * for the boot agent's console line; it names this node, never a secret.
+ */
 static int
-session_refuse(struct session *s, int reason)
+session_refuse(struct session *s, struct peer *p, int reason)
 {
 	struct pk_msg	m;
-	const char	*text = pk_refusal_name(reason);
+	char		 text[160];
+
+	switch (reason) {
+	case PK_REFUSE_UNKNOWN:
+		snprintf(text, sizeof(text), "node %s does not know this boot "
+		    "key", node->conf.name);
+		break;
+	case PK_REFUSE_DISABLED:
+		snprintf(text, sizeof(text), "%s", p != NULL &&
+		    p->disabled_by == PEER_DIS_OPERATOR ? "disabled by an "
+		    "operator" : "unseen for longer than its timeout");
+		break;
+	case PK_REFUSE_PENDING:
+		snprintf(text, sizeof(text), "waiting for an operator on node "
+		    "%s (peerkey approve)", node->conf.name);
+		break;
+	case PK_REFUSE_DENIED:
+		snprintf(text, sizeof(text), "denied on node %s",
+		    node->conf.name);
+		break;
+	case PK_REFUSE_NO_BLOBS:
+		snprintf(text, sizeof(text), "nothing deposited on node %s",
+		    node->conf.name);
+		break;
+	case PK_REFUSE_NO_NOTICE:
+		snprintf(text, sizeof(text), "no planned-reboot notice");
+		break;
+	default:
+		snprintf(text, sizeof(text), "node %s is busy; try again",
+		    node->conf.name);
+		break;
+	}
 
 	memset(&m, 0, sizeof(m));
 	m.version = PK_PROTO_VERSION;
@@ -354,19 +388,20 @@ session_unlock(struct session *s, const struct pk_msg *req)
 
 	if ((p = peer_by_boot_keyid(s->keyid)) == NULL) {
 		peer_refused(NULL, s->keyid, now, s->addr, reason, "native");
-		(void)session_refuse(s, reason);
+		(void)session_refuse(s, NULL, reason);
 		return;
 	}
 	if (!peer_unlock_decision(p, now, &reason)) {
 		peer_refused(p, s->keyid, now, s->addr, reason, "native");
-		(void)session_refuse(s, reason);
+		(void)session_refuse(s, p, reason);
 		return;
 	}
 	if ((r = store_blobs_get(node->store, p->id, &blobs, &n)) != 0 ||
 	    n == 0) {
 		log_warnx("unlock: peer %s: cannot read blobs: %s", p->name,
 		    r ? store_errmsg(node->store) : "none");
-		(void)session_refuse(s, r ? PK_REFUSE_BUSY : PK_REFUSE_NO_BLOBS);
+		(void)session_refuse(s, p, r ? PK_REFUSE_BUSY :
+		    PK_REFUSE_NO_BLOBS);
 		store_blobs_free(blobs, n);
 		return;
 	}

@@ -119,7 +119,7 @@ peers "$W/b.conf" dis unk appr
 "$AGENT" -c "$W/b.conf" > "$W/ob" 2> "$W/eb"
 rc=$?
 ok '[ $rc = 1 ] && [ ! -s "$W/ob" ]' "only refusals: nothing on stdout, exit 1"
-ok 'grep -q "^peerkey-boot: dis: refused: disabled" "$W/eb" &&
+ok 'grep -q "^peerkey-boot: dis: refused: disabled: disabled by an operator$" "$W/eb" &&
     grep -q "^peerkey-boot: unk: refused: unknown" "$W/eb" &&
     grep -q "^peerkey-boot: appr: awaiting approval" "$W/eb"' \
     "h: refused: disabled / refused: unknown / awaiting approval"
