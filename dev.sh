@@ -25,6 +25,8 @@ PACKAGES="
 	avahi-daemon avahi-utils dbus iproute2 procps psmisc
 	faketime libfaketime valgrind
 	mandos mandos-client fping
+	qemu-system-x86 linux-image-amd64 busybox e2fsprogs openssl xz-utils
+	util-linux cpio kmod initramfs-tools-core dracut-core
 "
 
 say() { printf '%s\n' "dev.sh: $*" >&2; }
