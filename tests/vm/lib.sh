@@ -419,8 +419,12 @@ vm_net_up() {
 	    ip -n "$VM_NS_QEMU" link set veth0 up &&
 	    ip -n "$VM_NS_QEMU" link set tap0 up &&
 	    ip -n "$VM_NS_QEMU" link set br0 up &&
-	    ip -n "$VM_NS_PEER" addr add "$VM_PEER_IP/24" dev eth0 &&
 	    ip -n "$VM_NS_PEER" link set eth0 up || return 1
+	# VM_PEER_V4=no: the peer has only its IPv6 link-local address.
+	if [ "${VM_PEER_V4:-yes}" = yes ]; then
+		ip -n "$VM_NS_PEER" addr add "$VM_PEER_IP/24" dev eth0 ||
+		    return 1
+	fi
 	# The link-local address, once the kernel has made it.
 	wait_for "ip -n $VM_NS_PEER -6 addr show dev eth0 scope link |
 	    grep -q 'inet6 fe80'" 10
@@ -499,3 +503,192 @@ vm_console_value() {
 
 # The base kernel command line.
 VM_CMDLINE="console=ttyS0 net.ifnames=0 panic=-1 quiet loglevel=3"
+
+# --- peerkey: boot keys, the peer, and the real initramfs images -------------
+
+# The boot agent and the initramfs integration under test (overridable to
+# try another tree's).
+: "${VM_AGENT:=$top_builddir/src/boot-agent/peerkey-boot}"
+: "${VM_INITRAMFS_SRC:=$top_srcdir/initramfs}"
+VM_PEERKEYD=$top_builddir/src/node/peerkeyd
+VM_PEERKEY=$top_builddir/src/cli/peerkey
+VM_PKTOOL=$top_builddir/tests/tools/pktool
+VM_PORT=4141
+
+# The agent and the peer's programs, or skip (fail under CI).
+vm_need_peerkey() {
+	for _p in "$VM_AGENT" "$VM_PEERKEYD" "$VM_PEERKEY" "$VM_PKTOOL"; do
+		[ -x "$_p" ] || skip_all "$_p not built"
+	done
+	[ -f "$VM_INITRAMFS_SRC/initramfs-tools/hooks/peerkey" ] ||
+	    skip_all "no initramfs-tools hook in $VM_INITRAMFS_SRC"
+	for _c in certtool gpg "$@"; do
+		command -v "$_c" >/dev/null 2>&1 || skip_all "$_c not installed"
+	done
+}
+
+# The guest's boot keys (TLS: Ed25519 PKCS#8 by certtool; OpenPGP by gpg)
+# and the peer's node key, made once: the initramfs images that hold
+# them are cached. Sets VM_KEYS (the directory), VM_BOOT_ID (TLS key id),
+# VM_PEER_NODE_ID.
+vm_keys() {
+	VM_KEYS=$VM_CACHE/keys-$VM_LIB_VERSION
+	if [ ! -s "$VM_KEYS/done" ]; then
+		rm -rf "$VM_KEYS" "$VM_KEYS.tmp"
+		mkdir -p "$VM_KEYS.tmp"
+		vm_keys_build "$VM_KEYS.tmp" > "$VM_KEYS.tmp/build.log" 2>&1 || {
+			echo "Bail out! could not make the boot keys"
+			exit 1
+		}
+		mv "$VM_KEYS.tmp" "$VM_KEYS"
+	fi
+	VM_BOOT_ID=$(cat "$VM_KEYS/keyid")
+	VM_PEER_NODE_ID=$(cat "$VM_KEYS/peer-node.id")
+}
+
+vm_keys_build() {
+	_k=$1
+	certtool --generate-privkey --key-type=ed25519 --no-text \
+	    --outfile "$_k/tls.key" || return 1
+	certtool --load-privkey "$_k/tls.key" --pubkey-info \
+	    --outfile "$_k/tls.pub" || return 1
+	certtool --key-id --hash=sha256 --load-pubkey "$_k/tls.pub" |
+	    tr -d ' \n' | tr 'A-F' 'a-f' > "$_k/keyid"
+	[ -s "$_k/keyid" ] || return 1
+	mkdir -m 700 "$_k/gpg"
+	GNUPGHOME=$_k/gpg gpg --batch -q --pinentry-mode loopback \
+	    --passphrase '' --quick-gen-key boot@peerkey.test ed25519 cert \
+	    never || return 1
+	_fpr=$(GNUPGHOME=$_k/gpg gpg --list-keys --with-colons |
+	    awk -F: '/^fpr/ { print $10; exit }')
+	GNUPGHOME=$_k/gpg gpg --batch -q --pinentry-mode loopback \
+	    --passphrase '' --quick-add-key "$_fpr" cv25519 encr never ||
+	    return 1
+	GNUPGHOME=$_k/gpg gpg --armor --export-secret-keys "$_fpr" \
+	    > "$_k/pgp.key" || return 1
+	GNUPGHOME=$_k/gpg gpg --armor --export "$_fpr" > "$_k/pgp.pub"
+	echo "$_fpr" > "$_k/fpr"
+	gpgconf --homedir "$_k/gpg" --kill gpg-agent
+	chmod 600 "$_k/tls.key" "$_k/pgp.key"
+	"$VM_PKTOOL" keygen "$_k/peer-node.key" > "$_k/peer-node.id" ||
+	    return 1
+	echo ok > "$_k/done"
+}
+
+# vm_blob OUT: the disk's passphrase encrypted to the boot OpenPGP key.
+vm_blob() {
+	mkdir -m 700 "$W/sealgpg"
+	GNUPGHOME=$W/sealgpg gpg --batch -q --import "$VM_KEYS/pgp.pub" \
+	    2>/dev/null
+	GNUPGHOME=$W/sealgpg gpg --batch -q --trust-model always \
+	    -r "$(cat "$VM_KEYS/fpr")" --encrypt < "$VM_PASS" > "$1" \
+	    2>/dev/null
+	gpgconf --homedir "$W/sealgpg" --kill gpg-agent 2>/dev/null
+	[ -s "$1" ]
+}
+
+# vm_peer_start [mdns]: the real peerkeyd in $VM_NS_PEER, on port
+# $VM_PORT of every address, guarding the guest ("guest": its boot key
+# and the disk's passphrase as blob "root"). With "mdns", a private bus
+# and avahi-daemon in the namespace and the node announcing itself.
+vm_peer_start() {
+	_pd=$W/peer
+	mkdir -p "$_pd/state" "$_pd/run"
+	_ann=no
+	_env=""
+	if [ "${1:-}" = mdns ]; then
+		. "$top_srcdir/tests/lib-avahi.sh"
+		VM_AVAHI_DIR=$W/avahi
+		avahi_start "$VM_AVAHI_DIR" "$VM_NS_PEER" pkvmpeer eth0 \
+		    > "$W/avahi-start.log" 2>&1 || return 1
+		_ann=yes
+		_env="DBUS_SYSTEM_BUS_ADDRESS=$AVAHI_BUS_ADDRESS"
+	fi
+	cat > "$_pd/peerkeyd.conf" <<EOC
+[node]
+name = vmpeer
+key = $VM_KEYS/peer-node.key
+state-directory = $_pd/state
+runtime-directory = $_pd/run
+port = $VM_PORT
+
+[announce]
+enable = $_ann
+EOC
+	spawn peerd ip netns exec "$VM_NS_PEER" env $_env "$VM_PEERKEYD" -d \
+	    -f "$_pd/peerkeyd.conf"
+	VM_CTL="$VM_PEERKEY -s $_pd/run/control.sock"
+	wait_for "$VM_CTL status" 20 || return 1
+	vm_blob "$_pd/blob" || return 1
+	$VM_CTL peer add guest --boot-key "$VM_BOOT_ID" --timeout 1h \
+	    --interval 1h --extended-timeout 1h > "$W/peer-add.log" 2>&1 &&
+	    $VM_CTL peer put-blob guest root "$_pd/blob" \
+	    >> "$W/peer-add.log" 2>&1
+}
+
+# vm_boot_conf FILE mdns|static: the guest's boot.conf.
+vm_boot_conf() {
+	{
+		echo "[boot]"
+		echo "tls-key = $VM_KEYS/tls.key"
+		echo "pgp-key = $VM_KEYS/pgp.key"
+		echo "retry-max = 2s"
+		if [ "$2" = mdns ]; then
+			echo "mdns = yes"
+		else
+			echo "mdns = no"
+			echo
+			echo "[peer vmpeer]"
+			echo "address = $VM_PEER_IP:$VM_PORT"
+			echo "node-key = $VM_PEER_NODE_ID"
+		fi
+	} > "$1"
+}
+
+# The kernel command line for initramfs-tools: static address, the LUKS
+# root named by cryptopts (cryptsetup-initramfs), unlocked by the peerkey
+# keyscript (its argument: the blob id).
+vm_cmdline_it() {
+	echo "$VM_CMDLINE ip=$VM_GUEST_IP:::255.255.255.0:guest:eth0:off" \
+	    "root=/dev/mapper/root ro fsck.mode=skip" \
+	    "cryptopts=target=root,source=UUID=$VM_LUKS_UUID,luks,keyscript=peerkey,key=root" \
+	    "$@"
+}
+
+# vm_initramfs_tools mdns|static: VM_IT_INITRD, built by mkinitramfs with
+# a private configuration directory holding the project's hook (cached).
+vm_initramfs_tools() {
+	vm_boot_conf "$W/boot-$1.conf" "$1"
+	_h=$( (echo "it $VM_LIB_VERSION $VM_KVER $VM_MODULES";
+	    sed -n '/^vm_initramfs_tools_build()/,/^}/p' \
+	    "$top_srcdir/tests/vm/lib.sh"; cat "$W/boot-$1.conf" \
+	    "$VM_KEYS/keyid" "$VM_KEYS/fpr" "$VM_AGENT"; cd "$VM_INITRAMFS_SRC" &&
+	    find initramfs-tools -type f | sort | xargs cat) | vm_hash)
+	VM_IT_INITRD=$VM_CACHE/it-$1-$_h.img
+	[ -s "$VM_IT_INITRD" ] && return 0
+	vm_initramfs_tools_build "$W/boot-$1.conf" "$VM_IT_INITRD.tmp" \
+	    > "$W/mkinitramfs-$1.log" 2>&1 || {
+		diag "$W/mkinitramfs-$1.log"
+		echo "Bail out! mkinitramfs with the peerkey hook failed"
+		exit 1
+	}
+	mv "$VM_IT_INITRD.tmp" "$VM_IT_INITRD"
+}
+
+vm_initramfs_tools_build() {
+	_c=$W/itconf
+	rm -rf "$_c"
+	mkdir -p "$_c/hooks" "$_c/scripts" "$_c/conf.d"
+	cat > "$_c/initramfs.conf" <<EOC
+MODULES=list
+BUSYBOX=auto
+COMPRESS=gzip
+UMASK=0077
+EOC
+	# The guest's hardware, the disk's cipher (aes-ecb) and its root.
+	echo "$VM_MODULES" | tr ' ' '\n' > "$_c/modules"
+	cp "$VM_INITRAMFS_SRC/initramfs-tools/hooks/peerkey" "$_c/hooks/"
+	PEERKEY_BOOT_CONF=$1 PEERKEY_BOOT_AGENT=$VM_AGENT \
+	    PEERKEY_KEYSCRIPT=$VM_INITRAMFS_SRC/initramfs-tools/scripts/peerkey \
+	    mkinitramfs -d "$_c" -o "$2" "$VM_KVER"
+}
