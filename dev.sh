@@ -26,7 +26,7 @@ PACKAGES="
 	faketime libfaketime valgrind
 	mandos mandos-client fping
 	qemu-system-x86 linux-image-amd64 busybox e2fsprogs openssl xz-utils
-	util-linux cpio kmod initramfs-tools-core dracut-core
+	util-linux cpio kmod initramfs-tools-core dracut-core dracut-network
 "
 
 say() { printf '%s\n' "dev.sh: $*" >&2; }

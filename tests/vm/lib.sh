@@ -692,3 +692,48 @@ EOC
 	    PEERKEY_KEYSCRIPT=$VM_INITRAMFS_SRC/initramfs-tools/scripts/peerkey \
 	    mkinitramfs -d "$_c" -o "$2" "$VM_KVER"
 }
+
+# vm_dracut: VM_DR_INITRD, made by dracut (dracut-core, systemd initrd)
+# with the project's module, from a private copy of dracut's module tree
+# (cached). The network comes from systemd-networkd (dracut-network) and
+# ip= on the command line; the root from systemd-cryptsetup (rd.luks.*),
+# whose password request peerkey-askpass answers.
+vm_dracut() {
+	vm_boot_conf "$W/boot-dracut.conf" static
+	_h=$( (echo "dracut $VM_LIB_VERSION $VM_KVER $VM_MODULES";
+	    sed -n '/^vm_dracut_build()/,/^}/p' \
+	    "$top_srcdir/tests/vm/lib.sh"; cat "$W/boot-dracut.conf" \
+	    "$VM_KEYS/keyid" "$VM_KEYS/fpr" "$VM_AGENT"; cd "$VM_INITRAMFS_SRC" &&
+	    find dracut -type f | sort | xargs cat) | vm_hash)
+	VM_DR_INITRD=$VM_CACHE/dracut-$_h.img
+	[ -s "$VM_DR_INITRD" ] && return 0
+	vm_dracut_build "$W/boot-dracut.conf" "$VM_DR_INITRD.tmp" \
+	    > "$W/dracut.log" 2>&1 || {
+		tail -n 40 "$W/dracut.log" | sed 's/^/# /'
+		echo "Bail out! dracut with the peerkey module failed"
+		exit 1
+	}
+	mv "$VM_DR_INITRD.tmp" "$VM_DR_INITRD"
+}
+
+vm_dracut_build() {
+	_d=$W/dracut
+	rm -rf "$_d"
+	cp -as /usr/lib/dracut "$_d"
+	rm -rf "$_d/modules.d/90peerkey"
+	cp -r "$VM_INITRAMFS_SRC/dracut/90peerkey" "$_d/modules.d/"
+	PEERKEY_BOOT_CONF=$1 PEERKEY_BOOT_AGENT=$VM_AGENT \
+	    dracutbasedir=$_d dracut --no-hostonly --force --no-early-microcode \
+	    --no-hostonly-cmdline --modules "systemd systemd-initrd \
+	    systemd-networkd crypt dm rootfs-block kernel-modules peerkey" \
+	    --add-drivers "$VM_MODULES" --kver "$VM_KVER" --tmpdir "$W" \
+	    --compress gzip "$2"
+}
+
+# The kernel command line for the dracut image.
+vm_cmdline_dracut() {
+	echo "$VM_CMDLINE ip=$VM_GUEST_IP:::255.255.255.0:guest:eth0:off" \
+	    "rd.neednet=1 root=/dev/mapper/root ro" \
+	    "rd.luks.name=$VM_LUKS_UUID=root rd.luks.options=timeout=0" \
+	    "systemd.show_status=0 rd.udev.log_level=3" "$@"
+}
