@@ -168,6 +168,7 @@ vm_kernel() {
 	_h=$(cat "$_k" | vm_hash)
 	VM_VMLINUX=$VM_CACHE/vmlinux-$VM_KVER-$_h
 	[ -s "$VM_VMLINUX" ] && return 0
+	rm -f "$VM_CACHE/vmlinux-"*
 	# The bzImage carries the kernel as one xz stream after its setup
 	# code; trailing data follows the stream.
 	_off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$_k" | head -n 1 |
@@ -249,7 +250,7 @@ vm_disk() {
 	VM_DISK=$_d/disk.img
 	VM_PASS=$_d/passphrase
 	if [ ! -s "$_d/done" ]; then
-		rm -rf "$_d" "$_d.tmp"
+		rm -rf "$VM_CACHE/disk-"*
 		mkdir -p "$_d.tmp"
 		vm_disk_build "$_d.tmp" || {
 			echo "Bail out! could not build the LUKS2 disk"
@@ -333,6 +334,7 @@ vm_busybox_initrd() {
 	    cat "$(command -v busybox)" "$(command -v cryptsetup)") | vm_hash)
 	VM_BB_INITRD=$VM_CACHE/busybox-$_h.img
 	[ -s "$VM_BB_INITRD" ] && return 0
+	rm -f "$VM_CACHE/busybox-"*.img
 	rm -rf "$W/bbroot"
 	vm_busybox_initrd_build "$W/bbroot" || {
 		echo "Bail out! could not build the busybox initramfs"
@@ -589,7 +591,8 @@ vm_blob() {
 
 # vm_peer_start [mdns]: the real peerkeyd in $VM_NS_PEER, on port
 # $VM_PORT of every address, guarding the guest ("guest": its boot key
-# and the disk's passphrase as blob "root"). With "mdns", a private bus
+# and the disk's passphrase as blob "luks-UUID", the name
+# peerkey-boot asks for by default). With "mdns", a private bus
 # and avahi-daemon in the namespace and the node announcing itself.
 vm_peer_start() {
 	_pd=$W/peer
@@ -622,27 +625,24 @@ EOC
 	vm_blob "$_pd/blob" || return 1
 	$VM_CTL peer add guest --boot-key "$VM_BOOT_ID" --timeout 1h \
 	    --interval 1h --extended-timeout 1h > "$W/peer-add.log" 2>&1 &&
-	    $VM_CTL peer put-blob guest root "$_pd/blob" \
+	    $VM_CTL peer put-blob guest "luks-$VM_LUKS_UUID" "$_pd/blob" \
 	    >> "$W/peer-add.log" 2>&1
 }
 
-# vm_boot_conf FILE mdns|static: the guest's boot.conf.
+# vm_boot_conf FILE [MDNS]: the guest's boot.conf: the peer's static IPv4
+# address (with its node key pinned), and mDNS discovery (MDNS: yes|no).
 vm_boot_conf() {
-	{
-		echo "[boot]"
-		echo "tls-key = $VM_KEYS/tls.key"
-		echo "pgp-key = $VM_KEYS/pgp.key"
-		echo "retry-max = 2s"
-		if [ "$2" = mdns ]; then
-			echo "mdns = yes"
-		else
-			echo "mdns = no"
-			echo
-			echo "[peer vmpeer]"
-			echo "address = $VM_PEER_IP:$VM_PORT"
-			echo "node-key = $VM_PEER_NODE_ID"
-		fi
-	} > "$1"
+	cat > "$1" <<EOC
+[boot]
+tls-key = $VM_KEYS/tls.key
+pgp-key = $VM_KEYS/pgp.key
+retry-max = 2s
+mdns = ${2:-yes}
+
+[peer vmpeer]
+address = $VM_PEER_IP:$VM_PORT
+node-key = $VM_PEER_NODE_ID
+EOC
 }
 
 # The kernel command line for initramfs-tools: static address, the LUKS
@@ -651,24 +651,25 @@ vm_boot_conf() {
 vm_cmdline_it() {
 	echo "$VM_CMDLINE ip=$VM_GUEST_IP:::255.255.255.0:guest:eth0:off" \
 	    "root=/dev/mapper/root ro fsck.mode=skip" \
-	    "cryptopts=target=root,source=UUID=$VM_LUKS_UUID,luks,keyscript=peerkey,key=root" \
+	    "cryptopts=target=root,source=UUID=$VM_LUKS_UUID,luks,keyscript=peerkey,key=luks-$VM_LUKS_UUID" \
 	    "$@"
 }
 
-# vm_initramfs_tools mdns|static: VM_IT_INITRD, built by mkinitramfs with
-# a private configuration directory holding the project's hook (cached).
+# vm_initramfs_tools: VM_IT_INITRD, built by mkinitramfs with a private
+# configuration directory holding the project's hook (cached).
 vm_initramfs_tools() {
-	vm_boot_conf "$W/boot-$1.conf" "$1"
+	vm_boot_conf "$W/boot.conf"
 	_h=$( (echo "it $VM_LIB_VERSION $VM_KVER $VM_MODULES";
 	    sed -n '/^vm_initramfs_tools_build()/,/^}/p' \
-	    "$top_srcdir/tests/vm/lib.sh"; cat "$W/boot-$1.conf" \
+	    "$top_srcdir/tests/vm/lib.sh"; cat "$W/boot.conf" \
 	    "$VM_KEYS/keyid" "$VM_KEYS/fpr" "$VM_AGENT"; cd "$VM_INITRAMFS_SRC" &&
 	    find initramfs-tools -type f | sort | xargs cat) | vm_hash)
-	VM_IT_INITRD=$VM_CACHE/it-$1-$_h.img
+	VM_IT_INITRD=$VM_CACHE/it-$_h.img
 	[ -s "$VM_IT_INITRD" ] && return 0
-	vm_initramfs_tools_build "$W/boot-$1.conf" "$VM_IT_INITRD.tmp" \
-	    > "$W/mkinitramfs-$1.log" 2>&1 || {
-		diag "$W/mkinitramfs-$1.log"
+	rm -f "$VM_CACHE/it-"*.img
+	vm_initramfs_tools_build "$W/boot.conf" "$VM_IT_INITRD.tmp" \
+	    > "$W/mkinitramfs.log" 2>&1 || {
+		diag "$W/mkinitramfs.log"
 		echo "Bail out! mkinitramfs with the peerkey hook failed"
 		exit 1
 	}
@@ -699,7 +700,7 @@ EOC
 # ip= on the command line; the root from systemd-cryptsetup (rd.luks.*),
 # whose password request peerkey-askpass answers.
 vm_dracut() {
-	vm_boot_conf "$W/boot-dracut.conf" static
+	vm_boot_conf "$W/boot-dracut.conf" no
 	_h=$( (echo "dracut $VM_LIB_VERSION $VM_KVER $VM_MODULES";
 	    sed -n '/^vm_dracut_build()/,/^}/p' \
 	    "$top_srcdir/tests/vm/lib.sh"; cat "$W/boot-dracut.conf" \
@@ -707,6 +708,7 @@ vm_dracut() {
 	    find dracut -type f | sort | xargs cat) | vm_hash)
 	VM_DR_INITRD=$VM_CACHE/dracut-$_h.img
 	[ -s "$VM_DR_INITRD" ] && return 0
+	rm -f "$VM_CACHE/dracut-"*.img
 	vm_dracut_build "$W/boot-dracut.conf" "$VM_DR_INITRD.tmp" \
 	    > "$W/dracut.log" 2>&1 || {
 		tail -n 40 "$W/dracut.log" | sed 's/^/# /'

@@ -9,7 +9,7 @@ vm_need_peerkey
 vm_kernel
 vm_disk
 vm_keys
-vm_initramfs_tools static
+vm_initramfs_tools
 ok 'vm_net_up' "namespaces, bridge, tap and veth (no peerkeyd)"
 
 vm_start it "$VM_IT_INITRD" "$(vm_cmdline_it)"

@@ -10,7 +10,7 @@ vm_need_peerkey
 vm_kernel
 vm_disk
 vm_keys
-vm_initramfs_tools static
+vm_initramfs_tools
 ok 'vm_net_up' "namespaces, bridge, tap and veth"
 ok 'vm_peer_start && $VM_CTL disable guest > "$W/disable.log" 2>&1' \
     "the peer runs peerkeyd, with the guest disabled"

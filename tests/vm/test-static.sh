@@ -12,7 +12,7 @@ vm_need_peerkey
 vm_kernel
 vm_disk
 vm_keys
-vm_initramfs_tools static
+vm_initramfs_tools
 ok 'vm_net_up' "namespaces, bridge, tap and veth"
 ok 'vm_peer_start' "the peer runs peerkeyd, guarding the guest's blob"
 
