@@ -231,6 +231,8 @@ vm_rootfs_tree() {
 export PATH=/bin:/sbin
 [ -e /dev/null ] || mount -t devtmpfs devtmpfs /dev
 [ -e /proc/mounts ] || mount -t proc proc /proc
+# systemd (dracut) starts init with stdio on /dev/null.
+exec < /dev/console > /dev/console 2>&1
 root=$(awk '$2 == "/" { d = $1 } END { print d }' /proc/mounts)
 echo "PEERKEY-VM-ROOT: $root"
 echo "PEERKEY-VM-MARKER: $(cat /peerkey-marker)"
@@ -737,5 +739,5 @@ vm_cmdline_dracut() {
 	echo "$VM_CMDLINE ip=$VM_GUEST_IP:::255.255.255.0:guest:eth0:off" \
 	    "rd.neednet=1 root=/dev/mapper/root ro" \
 	    "rd.luks.name=$VM_LUKS_UUID=root rd.luks.options=timeout=0" \
-	    "systemd.show_status=0 rd.udev.log_level=3" "$@"
+	    "systemd.show_status=error rd.udev.log_level=3" "$@"
 }
