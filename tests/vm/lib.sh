@@ -240,6 +240,10 @@ sync
 reboot -f
 EOI
 	chmod 755 "$_t/sbin/init"
+	# systemd (dracut) switches only into something that looks like an OS.
+	mkdir -p "$_t/etc"
+	printf 'ID=peerkey-vm\nNAME="peerkey VM test root"\n' \
+	    > "$_t/etc/os-release"
 }
 
 # Makes (or reuses) the disk; sets VM_DISK, VM_PASS (file, no newline),
