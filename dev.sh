@@ -25,7 +25,9 @@ PACKAGES="
 	avahi-daemon avahi-utils dbus iproute2 procps psmisc jq
 	faketime libfaketime valgrind
 	mandos mandos-client fping
-	initramfs-tools dracut-core linux-image-amd64 nftables tmux systemd
+	initramfs-tools dracut-core dracut-network linux-image-amd64 nftables tmux
+	systemd qemu-system-x86 busybox e2fsprogs openssl xz-utils util-linux cpio
+	kmod initramfs-tools-core
 "
 
 say() { printf '%s\n' "dev.sh: $*" >&2; }

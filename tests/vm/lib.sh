@@ -1,0 +1,747 @@
+# lib.sh: real qemu boots for the tests in tests/vm (sourced, POSIX sh).
+#
+# Test driver (TAP):
+#	ok "test command" "description"    one TAP line per check
+#	diag FILE...                       copy files into the TAP log (# ...)
+#	vm_need                            tools and root; skip (exit 77-like
+#	                                   "1..0 # SKIP") when one is missing,
+#	                                   fail under CI=true
+#	finish                             plan line and exit status
+#	spawn NAME CMD...                  run CMD in the background, log in
+#	                                   $W/NAME.log, PID kept for cleanup
+#
+# Guest pieces, built once and cached in $VM_CACHE (the build tree's
+# tests/vm/cache), keyed by the hashes of their inputs:
+#	vm_kernel                          VM_KVER, VM_VMLINUX: Debian's kernel,
+#	                                   vmlinux pulled out of the bzImage's
+#	                                   xz stream and booted directly (PVH)
+#	vm_disk                            VM_DISK, VM_PASS, VM_MARKER: a LUKS2
+#	                                   disk (pbkdf2, 1000 iterations,
+#	                                   aes-ecb, known volume key) whose ext4
+#	                                   root prints its marker from /sbin/init
+#	vm_busybox_initrd                  VM_BB_INITRD: a hand-built busybox
+#	                                   initramfs (no peerkey code): network,
+#	                                   ping, typed line, cryptsetup open with
+#	                                   the disk's passphrase, switch_root
+#
+# Network (vm_net_up; removed by the cleanup trap):
+#	$VM_NS_PEER  the peer: eth0 = 192.0.2.1/24 and IPv6 link-local
+#	$VM_NS_QEMU  qemu: bridge br0 (mcast_snooping 0) joining tap0 (the
+#	             guest's NIC) and the veth whose other end is the peer's
+#	             eth0. No user-mode networking, no route anywhere else.
+#	The guest is 192.0.2.10 (VM_GUEST_IP); its MAC is fixed.
+#
+# Boots (one VM at a time: every test holds $VM_CACHE/lock):
+#	vm_start NAME INITRD CMDLINE       qemu -accel tcg -cpu max, serial
+#	                                   console on a pipe chardev; what the
+#	                                   guest prints goes to $W/NAME.console
+#	vm_wait NAME REGEX [SECONDS]       until the console shows REGEX (ERE);
+#	                                   false at timeout or when qemu exits
+#	vm_type NAME TEXT                  type TEXT and Enter on the console
+#	vm_wait_exit NAME [SECONDS]        until qemu exits (guest rebooted)
+#	vm_stop NAME                       stop qemu (by PID)
+#
+# The guest's root (on the LUKS disk) prints, from its /sbin/init:
+#	PEERKEY-VM-ROOT: <device mounted on />
+#	PEERKEY-VM-MARKER: <the marker written into the disk's plaintext>
+# then reboots, which ends qemu (-no-reboot).
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir/build}"
+: "${VM_TIMEOUT:=300}"
+VM_CACHE=${VM_CACHE:-$top_builddir/tests/vm/cache}
+VM_GUEST_IP=192.0.2.10
+VM_PEER_IP=192.0.2.1
+VM_MAC=52:54:00:70:6b:01
+# Bump when the layout of a cached piece changes.
+VM_LIB_VERSION=2
+
+T=0
+FAILED=0
+PIDS=""
+NETNS=""
+W=$(mktemp -d /tmp/pkvm.XXXXXX)
+chmod 755 "$W"
+
+vm_cleanup() {
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $PIDS; do
+		wait "$p" 2>/dev/null
+	done
+	for n in $NETNS; do
+		ip netns del "$n" 2>/dev/null
+	done
+	if [ -n "${VM_KEEP:-}" ]; then
+		echo "# kept $W" >&2
+	else
+		rm -rf "$W"
+	fi
+}
+trap vm_cleanup EXIT
+trap 'exit 1' INT TERM
+
+ok() {
+	T=$((T + 1))
+	if eval "$1"; then
+		echo "ok $T - $2"
+	else
+		echo "not ok $T - $2"
+		FAILED=$((FAILED + 1))
+	fi
+}
+
+diag() {
+	for _f in "$@"; do
+		echo "# --- $_f"
+		sed 's/^/# /' "$_f" 2>/dev/null | tail -n 60
+	done
+}
+
+skip_all() {
+	if [ "${CI:-}" = true ]; then
+		echo "Bail out! $* (CI=true: nothing may skip)"
+		exit 1
+	fi
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+finish() {
+	echo "1..$T"
+	[ "$FAILED" = 0 ]
+	exit $?
+}
+
+spawn() {
+	_name=$1
+	shift
+	"$@" > "$W/$_name.log" 2>&1 &
+	PIDS="$PIDS $!"
+	eval "PID_$_name=$!"
+}
+
+# Waits up to $2 seconds (default 10) for command $1 to succeed.
+wait_for() {
+	_i=0
+	_max=$(( ${2:-10} * 10 ))
+	while ! eval "$1" >/dev/null 2>&1; do
+		_i=$((_i + 1))
+		[ $_i -ge $_max ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# Tools (Debian packages in dev.sh) and root; then the cache lock, held
+# until the test exits, so that only one VM runs at a time.
+vm_need() {
+	for _c in qemu-system-x86_64 busybox cryptsetup mkfs.ext4 openssl \
+	    xz flock ip modprobe "$@"; do
+		command -v "$_c" >/dev/null 2>&1 || skip_all "$_c not installed"
+	done
+	[ "$(id -u)" = 0 ] || skip_all "needs root"
+	ls /boot/vmlinuz-* >/dev/null 2>&1 ||
+	    skip_all "no kernel in /boot (linux-image-amd64)"
+	mkdir -p "$VM_CACHE"
+	exec 9> "$VM_CACHE/lock"
+	flock 9
+}
+
+# sha256 of stdin, hex.
+vm_hash() {
+	sha256sum | cut -c1-16
+}
+
+# --- the kernel ------------------------------------------------------------
+
+# The newest installed kernel, as vmlinux (ELF with the PVH note).
+vm_kernel() {
+	_k=$(ls /boot/vmlinuz-* | sort -V | tail -n 1)
+	VM_KVER=${_k#/boot/vmlinuz-}
+	[ -d "/lib/modules/$VM_KVER" ] || {
+		echo "Bail out! no /lib/modules/$VM_KVER"
+		exit 1
+	}
+	_h=$(cat "$_k" | vm_hash)
+	VM_VMLINUX=$VM_CACHE/vmlinux-$VM_KVER-$_h
+	[ -s "$VM_VMLINUX" ] && return 0
+	rm -f "$VM_CACHE/vmlinux-"*
+	# The bzImage carries the kernel as one xz stream after its setup
+	# code; trailing data follows the stream.
+	_off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$_k" | head -n 1 |
+	    cut -d: -f1)
+	[ -n "$_off" ] || {
+		echo "Bail out! no xz stream in $_k"
+		exit 1
+	}
+	tail -c +$((_off + 1)) "$_k" | xz -dc --single-stream \
+	    > "$VM_VMLINUX.tmp" 2>/dev/null
+	if ! head -c 4 "$VM_VMLINUX.tmp" | grep -q ELF; then
+		rm -f "$VM_VMLINUX.tmp"
+		echo "Bail out! could not extract vmlinux from $_k"
+		exit 1
+	fi
+	mv "$VM_VMLINUX.tmp" "$VM_VMLINUX"
+}
+
+# --- copying programs into trees -------------------------------------------
+
+# vm_copy_exec ROOT FILE...: FILE and every library ldd lists, at their
+# own paths under ROOT.
+vm_copy_exec() {
+	_r=$1
+	shift
+	for _f in "$@"; do
+		for _l in "$_f" $(ldd "$_f" 2>/dev/null |
+		    sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
+			[ -e "$_r$_l" ] && continue
+			mkdir -p "$_r$(dirname "$_l")"
+			cp -L "$_l" "$_r$_l"
+		done
+	done
+}
+
+# vm_busybox ROOT: busybox at ROOT/bin/busybox with the applets the
+# guest scripts use.
+vm_busybox() {
+	vm_copy_exec "$1" "$(command -v busybox)"
+	_bb=$(command -v busybox)
+	mkdir -p "$1/bin" "$1/sbin"
+	[ "$_bb" = /bin/busybox ] || cp "$_bb" "$1/bin/busybox"
+	for _a in sh mount umount cat echo mkdir ls sleep ip ping insmod \
+	    switch_root reboot poweroff awk sed grep head tr sync dd od dmesg tail; do
+		ln -sf busybox "$1/bin/$_a"
+	done
+}
+
+# --- the LUKS2 root disk ---------------------------------------------------
+
+# The root filesystem's tree: busybox and an init that reports.
+vm_rootfs_tree() {
+	_t=$1
+	mkdir -p "$_t/proc" "$_t/sys" "$_t/dev" "$_t/run" "$_t/tmp"
+	vm_busybox "$_t"
+	cat > "$_t/sbin/init" <<'EOI'
+#!/bin/sh
+# The LUKS root's init: say which device is / and what the marker is,
+# then end the VM (qemu runs with -no-reboot).
+export PATH=/bin:/sbin
+[ -e /dev/null ] || mount -t devtmpfs devtmpfs /dev
+[ -e /proc/mounts ] || mount -t proc proc /proc
+# systemd (dracut) starts init with stdio on /dev/null.
+exec < /dev/console > /dev/console 2>&1
+root=$(awk '$2 == "/" { d = $1 } END { print d }' /proc/mounts)
+echo "PEERKEY-VM-ROOT: $root"
+echo "PEERKEY-VM-MARKER: $(cat /peerkey-marker)"
+sync
+reboot -f
+EOI
+	chmod 755 "$_t/sbin/init"
+	# systemd (dracut) switches only into something that looks like an OS.
+	mkdir -p "$_t/etc"
+	printf 'ID=peerkey-vm\nNAME="peerkey VM test root"\n' \
+	    > "$_t/etc/os-release"
+}
+
+# Makes (or reuses) the disk; sets VM_DISK, VM_PASS (file, no newline),
+# VM_MARKER (string), VM_LUKS_UUID.
+vm_disk() {
+	_h=$( (echo "disk $VM_LIB_VERSION"; sed -n '/^vm_rootfs_tree()/,/^}/p' \
+	    "$top_srcdir/tests/vm/lib.sh"; cat "$(command -v busybox)") |
+	    vm_hash)
+	_d=$VM_CACHE/disk-$_h
+	VM_DISK=$_d/disk.img
+	VM_PASS=$_d/passphrase
+	if [ ! -s "$_d/done" ]; then
+		rm -rf "$VM_CACHE/disk-"*
+		mkdir -p "$_d.tmp"
+		vm_disk_build "$_d.tmp" || {
+			echo "Bail out! could not build the LUKS2 disk"
+			exit 1
+		}
+		mv "$_d.tmp" "$_d"
+	fi
+	VM_MARKER=$(cat "$_d/marker")
+	VM_LUKS_UUID=$(cat "$_d/uuid")
+}
+
+# vm_disk_build DIR: the plaintext ext4 is made from a tree with mkfs.ext4
+# -d (no mount), then written encrypted into the LUKS2 data segment by
+# openssl: the host has no device-mapper. aes-ecb (no IV) is a test-only
+# choice that one openssl pass can reproduce; the guest reading the
+# marker back through /dev/mapper proves the scheme.
+vm_disk_build() {
+	_b=$1
+	od -An -N12 -tx1 /dev/urandom | tr -d ' \n' |
+	    sed 's/^/peerkey-vm-/' > "$_b/marker"
+	od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > "$_b/passphrase"
+	head -c 32 /dev/urandom > "$_b/volume.key"
+	vm_rootfs_tree "$_b/tree"
+	cp "$_b/marker" "$_b/tree/peerkey-marker"
+	mkfs.ext4 -q -F -b 4096 -L pkroot -O ^has_journal -d "$_b/tree" \
+	    "$_b/fs.img" 16M > "$_b/mkfs.log" 2>&1 || return 1
+	truncate -s 20M "$_b/disk.img"
+	cryptsetup luksFormat -q --type luks2 --cipher aes-ecb \
+	    --key-size 256 --volume-key-file "$_b/volume.key" \
+	    --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+	    --luks2-metadata-size 16k --luks2-keyslots-size 1m \
+	    --key-file "$_b/passphrase" "$_b/disk.img" > "$_b/format.log" 2>&1 ||
+	    return 1
+	cryptsetup open --test-passphrase --key-file "$_b/passphrase" \
+	    "$_b/disk.img" || return 1
+	_off=$(cryptsetup luksDump "$_b/disk.img" |
+	    sed -n '/^Data segments:/,/^Keyslots:/s/^[[:space:]]*offset: \([0-9]*\) \[bytes\].*/\1/p' |
+	    head -n 1)
+	[ -n "$_off" ] || return 1
+	cryptsetup luksDump "$_b/disk.img" | grep -q 'cipher: aes-ecb' ||
+	    return 1
+	openssl enc -aes-256-ecb -nopad \
+	    -K "$(od -An -tx1 "$_b/volume.key" | tr -d ' \n')" \
+	    -in "$_b/fs.img" -out "$_b/fs.enc" || return 1
+	dd if="$_b/fs.enc" of="$_b/disk.img" bs=64k seek="$_off" \
+	    oflag=seek_bytes conv=notrunc status=none || return 1
+	cryptsetup luksUUID "$_b/disk.img" > "$_b/uuid" || return 1
+	rm -rf "$_b/tree" "$_b/fs.img" "$_b/fs.enc"
+	echo ok > "$_b/done"
+}
+
+# --- modules ---------------------------------------------------------------
+
+# vm_modules ROOT MODULE...: the modules and their dependencies under
+# ROOT/lib/modules/KVER, and ROOT/modules.load listing them in load order.
+vm_modules() {
+	_r=$1
+	shift
+	: > "$_r/modules.load"
+	for _ko in $(modprobe -S "$VM_KVER" --show-depends -a "$@" |
+	    awk '$1 == "insmod" { print $2 }'); do
+		grep -qxF "$_ko" "$_r/modules.load" && continue
+		mkdir -p "$_r$(dirname "$_ko")"
+		cp "$_ko" "$_r$_ko"
+		echo "$_ko" >> "$_r/modules.load"
+	done
+}
+
+# The modules every guest needs: NIC, disk, dm-crypt with the disk's
+# cipher, ext4.
+VM_MODULES="virtio_pci virtio_net virtio_blk dm_crypt ecb ext4"
+
+# --- a hand-built busybox initramfs -----------------------------------------
+
+# Builds (or reuses) VM_BB_INITRD: no peerkey code, only the pipeline.
+# Needs vm_kernel and vm_disk first (the disk's passphrase is in it).
+vm_busybox_initrd() {
+	_h=$( (echo "bb $VM_LIB_VERSION $VM_KVER $VM_MODULES";
+	    sed -n '/^vm_busybox_initrd_build()/,/^}/p' \
+	    "$top_srcdir/tests/vm/lib.sh"; cat "$VM_PASS"
+	    cat "$(command -v busybox)" "$(command -v cryptsetup)") | vm_hash)
+	VM_BB_INITRD=$VM_CACHE/busybox-$_h.img
+	[ -s "$VM_BB_INITRD" ] && return 0
+	rm -f "$VM_CACHE/busybox-"*.img
+	rm -rf "$W/bbroot"
+	vm_busybox_initrd_build "$W/bbroot" || {
+		echo "Bail out! could not build the busybox initramfs"
+		exit 1
+	}
+	(cd "$W/bbroot" && find . | cpio -o -H newc --quiet) |
+	    gzip -1 > "$VM_BB_INITRD.tmp" &&
+	    mv "$VM_BB_INITRD.tmp" "$VM_BB_INITRD"
+}
+
+vm_busybox_initrd_build() {
+	_r=$1
+	mkdir -p "$_r/proc" "$_r/sys" "$_r/dev" "$_r/run" "$_r/newroot" \
+	    "$_r/etc"
+	vm_busybox "$_r"
+	vm_copy_exec "$_r" "$(command -v cryptsetup)"
+	_g=$(ldconfig -p | sed -n 's/^[[:space:]]*libgcc_s\.so\.1 (libc6,x86-64) => //p' |
+	    head -n 1)
+	[ -n "$_g" ] && vm_copy_exec "$_r" "$_g"
+	vm_modules "$_r" $VM_MODULES
+	cp "$VM_PASS" "$_r/etc/test-passphrase"
+	cat > "$_r/init" <<EOI
+#!/bin/sh
+# Busybox initramfs for the VM pipeline tests (no peerkey code).
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+while read -r m; do insmod "\$m" || echo "PEERKEY-VM-INSMOD-FAILED: \$m"; done < /modules.load
+ip link set lo up
+ip link set eth0 up
+ip addr add $VM_GUEST_IP/24 dev eth0
+i=0
+while [ \$i -lt 60 ]; do
+	ping -c 1 -W 1 $VM_PEER_IP > /dev/null 2>&1 && break
+	i=\$((i + 1))
+done
+if [ \$i -lt 60 ]; then echo "PEERKEY-VM-PING: ok"; else echo "PEERKEY-VM-PING: failed"; fi
+echo "PEERKEY-VM-TYPE-NOW"
+read -r line
+echo "PEERKEY-VM-TYPED: \$line"
+i=0
+while [ ! -b /dev/vda ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
+mkdir -p /run/cryptsetup
+DM_DISABLE_UDEV=1 cryptsetup open --key-file /etc/test-passphrase /dev/vda root ||
+    echo "PEERKEY-VM-OPEN: failed"
+if ! mount -t ext4 -o ro /dev/mapper/root /newroot; then
+	echo "PEERKEY-VM-MOUNT: failed"
+	grep ext4 /proc/filesystems
+	dd if=/dev/mapper/root bs=1024 skip=1 count=1 2>/dev/null | od -An -tx1 | head -n 5
+	DM_DISABLE_UDEV=1 cryptsetup status root
+	dmesg | tail -n 20
+fi
+for d in dev proc sys; do mount --move /\$d /newroot/\$d; done
+exec switch_root /newroot /sbin/init
+EOI
+	chmod 755 "$_r/init"
+}
+
+# --- network -----------------------------------------------------------------
+
+# Two namespaces and the links between them (see the top of this file).
+vm_net_up() {
+	VM_NS_PEER=pkvmp$$
+	VM_NS_QEMU=pkvmq$$
+	ip netns add "$VM_NS_PEER" || return 1
+	NETNS="$NETNS $VM_NS_PEER"
+	ip netns add "$VM_NS_QEMU" || return 1
+	NETNS="$NETNS $VM_NS_QEMU"
+	for _n in "$VM_NS_PEER" "$VM_NS_QEMU"; do
+		ip netns exec "$_n" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+		    net.ipv6.conf.default.accept_dad=0
+		ip -n "$_n" link set lo up
+	done
+	# The bridge side carries frames only.
+	ip netns exec "$VM_NS_QEMU" sysctl -qw \
+	    net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$VM_NS_QEMU" link add br0 type bridge mcast_snooping 0 &&
+	    ip -n "$VM_NS_QEMU" link add veth0 type veth peer name eth0 \
+	    netns "$VM_NS_PEER" &&
+	    ip -n "$VM_NS_QEMU" link set veth0 master br0 &&
+	    ip -n "$VM_NS_QEMU" tuntap add dev tap0 mode tap &&
+	    ip -n "$VM_NS_QEMU" link set tap0 master br0 &&
+	    ip -n "$VM_NS_QEMU" link set veth0 up &&
+	    ip -n "$VM_NS_QEMU" link set tap0 up &&
+	    ip -n "$VM_NS_QEMU" link set br0 up &&
+	    ip -n "$VM_NS_PEER" link set eth0 up || return 1
+	# VM_PEER_V4=no: the peer has only its IPv6 link-local address.
+	if [ "${VM_PEER_V4:-yes}" = yes ]; then
+		ip -n "$VM_NS_PEER" addr add "$VM_PEER_IP/24" dev eth0 ||
+		    return 1
+	fi
+	# The link-local address, once the kernel has made it.
+	wait_for "ip -n $VM_NS_PEER -6 addr show dev eth0 scope link |
+	    grep -q 'inet6 fe80'" 10
+}
+
+# --- qemu --------------------------------------------------------------------
+
+# vm_start NAME INITRD CMDLINE: boot in the background (needs vm_kernel,
+# vm_disk, vm_net_up).
+vm_start() {
+	_n=$1
+	rm -f "$W/$_n.serial.in" "$W/$_n.serial.out" "$W/$_n.console"
+	mkfifo "$W/$_n.serial.in" "$W/$_n.serial.out"
+	# The reader first: qemu opens the pipes read-write, and blocks
+	# on a full pipe when no one reads.
+	spawn "${_n}_console" sh -c 'exec cat "$1" > "$2"' sh \
+	    "$W/$_n.serial.out" "$W/$_n.console"
+	spawn "$_n" ip netns exec "$VM_NS_QEMU" qemu-system-x86_64 \
+	    -accel tcg -cpu max -m 512 -smp 1 \
+	    -nodefaults -display none -no-reboot -no-user-config \
+	    -kernel "$VM_VMLINUX" -initrd "$2" -append "$3" \
+	    -chardev "pipe,id=con,path=$W/$_n.serial" -serial chardev:con \
+	    -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+	    -device "virtio-net-pci,netdev=n0,mac=$VM_MAC" \
+	    -drive "file=$VM_DISK,format=raw,if=virtio,snapshot=on"
+}
+
+# The qemu of boot NAME still runs.
+vm_running() {
+	eval "_p=\${PID_$1:-}"
+	[ -n "$_p" ] && kill -0 "$_p" 2>/dev/null &&
+	    [ "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' \
+	    "/proc/$_p/status" 2>/dev/null)" != Z ]
+}
+
+# vm_wait NAME REGEX [SECONDS]
+vm_wait() {
+	_s=${3:-$VM_TIMEOUT}
+	_i=0
+	while [ $_i -lt $((_s * 5)) ]; do
+		grep -Eq "$2" "$W/$1.console" 2>/dev/null && return 0
+		if ! vm_running "$1"; then
+			sleep 0.3
+			grep -Eq "$2" "$W/$1.console" 2>/dev/null
+			return $?
+		fi
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+# vm_type NAME TEXT: a line typed on the serial console.
+vm_type() {
+	printf '%s\r' "$2" > "$W/$1.serial.in"
+}
+
+# vm_wait_exit NAME [SECONDS]
+vm_wait_exit() {
+	wait_for "! vm_running $1" "${2:-$VM_TIMEOUT}"
+}
+
+vm_stop() {
+	eval "_p=\${PID_$1:-}"
+	[ -n "$_p" ] || return 0
+	kill "$_p" 2>/dev/null
+	wait "$_p" 2>/dev/null
+	return 0
+}
+
+# The console line "PREFIX: value" last printed by boot NAME.
+vm_console_value() {
+	sed -n "s/^$2: \\(.*\\)\$/\\1/p" "$W/$1.console" | tr -d '\r' |
+	    tail -n 1
+}
+
+# The base kernel command line.
+VM_CMDLINE="console=ttyS0 net.ifnames=0 panic=-1 quiet loglevel=3"
+
+# --- peerkey: boot keys, the peer, and the real initramfs images -------------
+
+# The boot agent and the initramfs integration under test (overridable to
+# try another tree's).
+: "${VM_AGENT:=$top_builddir/src/boot-agent/peerkey-boot}"
+: "${VM_INITRAMFS_SRC:=$top_srcdir/initramfs}"
+VM_PEERKEYD=$top_builddir/src/node/peerkeyd
+VM_PEERKEY=$top_builddir/src/cli/peerkey
+VM_PKTOOL=$top_builddir/tests/tools/pktool
+VM_PORT=4141
+
+# The agent and the peer's programs, or skip (fail under CI).
+vm_need_peerkey() {
+	for _p in "$VM_AGENT" "$VM_PEERKEYD" "$VM_PEERKEY" "$VM_PKTOOL"; do
+		[ -x "$_p" ] || skip_all "$_p not built"
+	done
+	[ -f "$VM_INITRAMFS_SRC/initramfs-tools/hooks/peerkey" ] ||
+	    skip_all "no initramfs-tools hook in $VM_INITRAMFS_SRC"
+	for _c in certtool gpg "$@"; do
+		command -v "$_c" >/dev/null 2>&1 || skip_all "$_c not installed"
+	done
+}
+
+# The guest's boot keys (TLS: Ed25519 PKCS#8 by certtool; OpenPGP by gpg)
+# and the peer's node key, made once: the initramfs images that hold
+# them are cached. Sets VM_KEYS (the directory), VM_BOOT_ID (TLS key id),
+# VM_PEER_NODE_ID.
+vm_keys() {
+	VM_KEYS=$VM_CACHE/keys-$VM_LIB_VERSION
+	if [ ! -s "$VM_KEYS/done" ]; then
+		rm -rf "$VM_KEYS" "$VM_KEYS.tmp"
+		mkdir -p "$VM_KEYS.tmp"
+		vm_keys_build "$VM_KEYS.tmp" > "$VM_KEYS.tmp/build.log" 2>&1 || {
+			echo "Bail out! could not make the boot keys"
+			exit 1
+		}
+		mv "$VM_KEYS.tmp" "$VM_KEYS"
+	fi
+	VM_BOOT_ID=$(cat "$VM_KEYS/keyid")
+	VM_PEER_NODE_ID=$(cat "$VM_KEYS/peer-node.id")
+}
+
+vm_keys_build() {
+	_k=$1
+	certtool --generate-privkey --key-type=ed25519 --no-text \
+	    --outfile "$_k/tls.key" || return 1
+	certtool --load-privkey "$_k/tls.key" --pubkey-info \
+	    --outfile "$_k/tls.pub" || return 1
+	certtool --key-id --hash=sha256 --load-pubkey "$_k/tls.pub" |
+	    tr -d ' \n' | tr 'A-F' 'a-f' > "$_k/keyid"
+	[ -s "$_k/keyid" ] || return 1
+	mkdir -m 700 "$_k/gpg"
+	GNUPGHOME=$_k/gpg gpg --batch -q --pinentry-mode loopback \
+	    --passphrase '' --quick-gen-key boot@peerkey.test ed25519 cert \
+	    never || return 1
+	_fpr=$(GNUPGHOME=$_k/gpg gpg --list-keys --with-colons |
+	    awk -F: '/^fpr/ { print $10; exit }')
+	GNUPGHOME=$_k/gpg gpg --batch -q --pinentry-mode loopback \
+	    --passphrase '' --quick-add-key "$_fpr" cv25519 encr never ||
+	    return 1
+	GNUPGHOME=$_k/gpg gpg --armor --export-secret-keys "$_fpr" \
+	    > "$_k/pgp.key" || return 1
+	GNUPGHOME=$_k/gpg gpg --armor --export "$_fpr" > "$_k/pgp.pub"
+	echo "$_fpr" > "$_k/fpr"
+	gpgconf --homedir "$_k/gpg" --kill gpg-agent
+	chmod 600 "$_k/tls.key" "$_k/pgp.key"
+	"$VM_PKTOOL" keygen "$_k/peer-node.key" > "$_k/peer-node.id" ||
+	    return 1
+	echo ok > "$_k/done"
+}
+
+# vm_blob OUT: the disk's passphrase encrypted to the boot OpenPGP key.
+vm_blob() {
+	mkdir -m 700 "$W/sealgpg"
+	GNUPGHOME=$W/sealgpg gpg --batch -q --import "$VM_KEYS/pgp.pub" \
+	    2>/dev/null
+	GNUPGHOME=$W/sealgpg gpg --batch -q --trust-model always \
+	    -r "$(cat "$VM_KEYS/fpr")" --encrypt < "$VM_PASS" > "$1" \
+	    2>/dev/null
+	gpgconf --homedir "$W/sealgpg" --kill gpg-agent 2>/dev/null
+	[ -s "$1" ]
+}
+
+# vm_peer_start [mdns]: the real peerkeyd in $VM_NS_PEER, on port
+# $VM_PORT of every address, guarding the guest ("guest": its boot key
+# and the disk's passphrase as blob "luks-UUID", the name
+# peerkey-boot asks for by default). With "mdns", a private bus
+# and avahi-daemon in the namespace and the node announcing itself.
+vm_peer_start() {
+	_pd=$W/peer
+	mkdir -p "$_pd/state" "$_pd/run"
+	_ann=no
+	_env=""
+	if [ "${1:-}" = mdns ]; then
+		. "$top_srcdir/tests/lib-avahi.sh"
+		VM_AVAHI_DIR=$W/avahi
+		avahi_start "$VM_AVAHI_DIR" "$VM_NS_PEER" pkvmpeer eth0 \
+		    > "$W/avahi-start.log" 2>&1 || return 1
+		_ann=yes
+		_env="DBUS_SYSTEM_BUS_ADDRESS=$AVAHI_BUS_ADDRESS"
+	fi
+	cat > "$_pd/peerkeyd.conf" <<EOC
+[node]
+name = vmpeer
+key = $VM_KEYS/peer-node.key
+state-directory = $_pd/state
+runtime-directory = $_pd/run
+port = $VM_PORT
+
+[announce]
+enable = $_ann
+EOC
+	spawn peerd ip netns exec "$VM_NS_PEER" env $_env "$VM_PEERKEYD" -d \
+	    -f "$_pd/peerkeyd.conf"
+	VM_CTL="$VM_PEERKEY -s $_pd/run/control.sock"
+	wait_for "$VM_CTL status" 20 || return 1
+	vm_blob "$_pd/blob" || return 1
+	$VM_CTL peer add guest --boot-key "$VM_BOOT_ID" --timeout 1h \
+	    --interval 1h --extended-timeout 1h > "$W/peer-add.log" 2>&1 &&
+	    $VM_CTL peer put-blob guest "luks-$VM_LUKS_UUID" "$_pd/blob" \
+	    >> "$W/peer-add.log" 2>&1
+}
+
+# vm_boot_conf FILE [MDNS]: the guest's boot.conf: the peer's static IPv4
+# address (with its node key pinned), and mDNS discovery (MDNS: yes|no).
+vm_boot_conf() {
+	cat > "$1" <<EOC
+[boot]
+tls-key = $VM_KEYS/tls.key
+pgp-key = $VM_KEYS/pgp.key
+retry-max = 2s
+mdns = ${2:-yes}
+
+[peer vmpeer]
+address = $VM_PEER_IP:$VM_PORT
+node-key = $VM_PEER_NODE_ID
+EOC
+}
+
+# The kernel command line for initramfs-tools: static address, the LUKS
+# root named by cryptopts (cryptsetup-initramfs), unlocked by the peerkey
+# keyscript (its argument: the blob id).
+vm_cmdline_it() {
+	echo "$VM_CMDLINE ip=$VM_GUEST_IP:::255.255.255.0:guest:eth0:off" \
+	    "root=/dev/mapper/root ro fsck.mode=skip" \
+	    "cryptopts=target=root,source=UUID=$VM_LUKS_UUID,luks,keyscript=peerkey,key=luks-$VM_LUKS_UUID" \
+	    "$@"
+}
+
+# vm_initramfs_tools: VM_IT_INITRD, built by mkinitramfs with a private
+# configuration directory holding the project's hook (cached).
+vm_initramfs_tools() {
+	vm_boot_conf "$W/boot.conf"
+	_h=$( (echo "it $VM_LIB_VERSION $VM_KVER $VM_MODULES";
+	    sed -n '/^vm_initramfs_tools_build()/,/^}/p' \
+	    "$top_srcdir/tests/vm/lib.sh"; cat "$W/boot.conf" \
+	    "$VM_KEYS/keyid" "$VM_KEYS/fpr" "$VM_AGENT"; cd "$VM_INITRAMFS_SRC" &&
+	    find initramfs-tools -type f | sort | xargs cat) | vm_hash)
+	VM_IT_INITRD=$VM_CACHE/it-$_h.img
+	[ -s "$VM_IT_INITRD" ] && return 0
+	rm -f "$VM_CACHE/it-"*.img
+	vm_initramfs_tools_build "$W/boot.conf" "$VM_IT_INITRD.tmp" \
+	    > "$W/mkinitramfs.log" 2>&1 || {
+		diag "$W/mkinitramfs.log"
+		echo "Bail out! mkinitramfs with the peerkey hook failed"
+		exit 1
+	}
+	mv "$VM_IT_INITRD.tmp" "$VM_IT_INITRD"
+}
+
+vm_initramfs_tools_build() {
+	_c=$W/itconf
+	rm -rf "$_c"
+	mkdir -p "$_c/hooks" "$_c/scripts" "$_c/conf.d"
+	cat > "$_c/initramfs.conf" <<EOC
+MODULES=list
+BUSYBOX=auto
+COMPRESS=gzip
+UMASK=0077
+EOC
+	# The guest's hardware, the disk's cipher (aes-ecb) and its root.
+	echo "$VM_MODULES" | tr ' ' '\n' > "$_c/modules"
+	cp "$VM_INITRAMFS_SRC/initramfs-tools/hooks/peerkey" "$_c/hooks/"
+	PEERKEY_BOOT_CONF=$1 PEERKEY_BOOT_AGENT=$VM_AGENT \
+	    PEERKEY_KEYSCRIPT=$VM_INITRAMFS_SRC/initramfs-tools/scripts/peerkey \
+	    mkinitramfs -d "$_c" -o "$2" "$VM_KVER"
+}
+
+# vm_dracut: VM_DR_INITRD, made by dracut (dracut-core, systemd initrd)
+# with the project's module, from a private copy of dracut's module tree
+# (cached). The network comes from systemd-networkd (dracut-network) and
+# ip= on the command line; the root from systemd-cryptsetup (rd.luks.*),
+# whose password request peerkey-askpass answers.
+vm_dracut() {
+	vm_boot_conf "$W/boot-dracut.conf" no
+	_h=$( (echo "dracut $VM_LIB_VERSION $VM_KVER $VM_MODULES";
+	    sed -n '/^vm_dracut_build()/,/^}/p' \
+	    "$top_srcdir/tests/vm/lib.sh"; cat "$W/boot-dracut.conf" \
+	    "$VM_KEYS/keyid" "$VM_KEYS/fpr" "$VM_AGENT"; cd "$VM_INITRAMFS_SRC" &&
+	    find dracut -type f | sort | xargs cat) | vm_hash)
+	VM_DR_INITRD=$VM_CACHE/dracut-$_h.img
+	[ -s "$VM_DR_INITRD" ] && return 0
+	rm -f "$VM_CACHE/dracut-"*.img
+	vm_dracut_build "$W/boot-dracut.conf" "$VM_DR_INITRD.tmp" \
+	    > "$W/dracut.log" 2>&1 || {
+		tail -n 40 "$W/dracut.log" | sed 's/^/# /'
+		echo "Bail out! dracut with the peerkey module failed"
+		exit 1
+	}
+	mv "$VM_DR_INITRD.tmp" "$VM_DR_INITRD"
+}
+
+vm_dracut_build() {
+	_d=$W/dracut
+	rm -rf "$_d"
+	cp -as /usr/lib/dracut "$_d"
+	rm -rf "$_d/modules.d/90peerkey"
+	cp -r "$VM_INITRAMFS_SRC/dracut/90peerkey" "$_d/modules.d/"
+	PEERKEY_BOOT_CONF=$1 PEERKEY_BOOT_AGENT=$VM_AGENT \
+	    dracutbasedir=$_d dracut --no-hostonly --force --no-early-microcode \
+	    --no-hostonly-cmdline --modules "systemd systemd-initrd \
+	    systemd-networkd crypt dm rootfs-block kernel-modules peerkey" \
+	    --add-drivers "$VM_MODULES" --kver "$VM_KVER" --tmpdir "$W" \
+	    --compress gzip "$2"
+}
+
+# The kernel command line for the dracut image.
+vm_cmdline_dracut() {
+	echo "$VM_CMDLINE ip=$VM_GUEST_IP:::255.255.255.0:guest:eth0:off" \
+	    "rd.neednet=1 root=/dev/mapper/root ro" \
+	    "rd.luks.name=$VM_LUKS_UUID=root rd.luks.options=timeout=0" \
+	    "systemd.show_status=error rd.udev.log_level=3" "$@"
+}
