@@ -25,6 +25,7 @@ PACKAGES="
 	avahi-daemon avahi-utils dbus iproute2 procps psmisc
 	faketime libfaketime valgrind
 	mandos mandos-client fping
+	gnuplot-nox
 "
 
 say() { printf '%s\n' "dev.sh: $*" >&2; }

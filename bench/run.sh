@@ -266,7 +266,8 @@ spawn mandos "$CG_MANDOS" "$SRV_CPU" env \
 wait_for "listening $MPORT" 30 || { cat "$W/mandos.log" >&2; die "mandos did not start"; }
 
 # --- peerkeyd, with the same clients -----------------------------------------
-# start_node NAME CGROUP [liveness/limits lines]: a peerkeyd on loopback.
+# start_node NAME CGROUP: a peerkeyd on loopback, default configuration
+# except the connection caps (all clients come from 127.0.0.1).
 start_node() {
 	_d=$W/$1
 	mkdir -p "$_d/state" "$_d/run"
@@ -282,7 +283,6 @@ port = 0
 [limits]
 max-connections = 8192
 max-connections-per-source = 8192
-handshake-timeout = 10s
 [announce]
 enable = no
 EOC
