@@ -380,6 +380,24 @@ E2E_MC=$(time_runs mandos-client "$E2E_RUNS" "$MANDOS_CLIENT" \
     --seckey="$c/seckey.txt" --tls-pubkey="$c/tls-pubkey.pem" \
     --tls-privkey="$c/tls-privkey.pem")
 echo "agent=mandos-client $E2E_MC" | tee "$W/e2e" >&2
+# Time-stamps a command's stderr lines (ms since its start), for a split.
+cat > "$W/ts.py" <<'EOP'
+import subprocess, sys, time
+t0 = time.monotonic()
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL,
+                     stderr=subprocess.PIPE)
+for l in p.stderr:
+    l = l.decode(errors="replace").rstrip()
+    if "GnuTLS:" not in l:
+        print("%8.1f ms  %s" % ((time.monotonic() - t0) * 1000, l[:100]))
+p.wait()
+print("%8.1f ms  exit %d" % ((time.monotonic() - t0) * 1000, p.returncode))
+EOP
+python3 "$W/ts.py" "$MANDOS_CLIENT" --debug --interface=none \
+    --connect="127.0.0.1:$MPORT" --pubkey="$c/pubkey.txt" \
+    --seckey="$c/seckey.txt" --tls-pubkey="$c/tls-pubkey.pem" \
+    --tls-privkey="$c/tls-privkey.pem" | sed 's/^/mandos-client split: /' \
+    > "$W/e2e.split" || true
 if [ -x "$AGENT" ]; then
 	say "end to end: peerkey-boot against peerkeyd, $E2E_RUNS runs"
 	mkdir -p "$W/agent"
@@ -398,15 +416,12 @@ EOC
 	E2E_PB=$(time_runs peerkey-boot "$E2E_RUNS" "$AGENT" \
 	    -c "$W/agent/boot.conf" -b disk1)
 	echo "agent=peerkey-boot $E2E_PB" | tee -a "$W/e2e" >&2
-	# The agent's own split, if its verbose mode prints timings.
-	"$AGENT" -vv -c "$W/agent/boot.conf" -b disk1 2> "$W/agent/verbose" \
-	    > /dev/null || true
-	grep -Ei '[0-9.]+ ?ms' "$W/agent/verbose" | sed 's/^/split: /' \
-	    > "$W/e2e.split" || true
+	# The split: its -vv progress lines, time-stamped as they come.
+	python3 "$W/ts.py" "$AGENT" -vv -c "$W/agent/boot.conf" -b disk1 |
+	    sed 's/^/peerkey-boot split: /' >> "$W/e2e.split" || true
 else
 	say "no peerkey-boot at $AGENT: its side is not measured"
 	echo "agent=peerkey-boot e2e_ms=nan e2e_min_ms=nan ok=0" >> "$W/e2e"
-	: > "$W/e2e.split"
 fi
 stop mandos
 stop dbus
@@ -506,7 +521,8 @@ field() {
 	echo
 	echo "End-to-end boot agent, static peer on loopback (median of $E2E_RUNS; includes OpenPGP decryption)"
 	sed 's/^/  /' "$W/e2e"
-	sed 's/^/  /' "$W/e2e.split"
+	echo "  split (one more run each, verbose, stderr lines time-stamped):"
+	sed 's/^/    /' "$W/e2e.split"
 	mc=$(field "$W/e2e" e2e_ms "agent=mandos-client")
 	pb=$(field "$W/e2e" e2e_ms "agent=peerkey-boot")
 	awk -v a="$pb" -v b="$mc" 'BEGIN { if (a != "nan" && a > 0)
