@@ -14,11 +14,13 @@ set title "unlocks/s"
 plot pk using 1:2 with linespoints lw 2 title "peerkeyd (native)", \
      md using 1:2 with linespoints lw 2 title "mandos"
 set title "latency, ms (p50 solid, p99 dashed)"
+set key bottom right
 plot pk using 1:3 with linespoints lw 2 lc 1 title "peerkeyd p50", \
      pk using 1:4 with linespoints lw 2 lc 1 dt 2 title "peerkeyd p99", \
      md using 1:3 with linespoints lw 2 lc 2 title "mandos p50", \
      md using 1:4 with linespoints lw 2 lc 2 dt 2 title "mandos p99"
 set title "server CPU per unlock, ms"
+set key top left
 plot pk using 1:5 with linespoints lw 2 title "peerkeyd", \
      md using 1:5 with linespoints lw 2 title "mandos"
 unset multiplot

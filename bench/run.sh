@@ -106,6 +106,7 @@ cleanup() {
 		done
 	done
 	rm -rf "$W"
+	[ -z "${SHM:-}" ] || rm -rf "$SHM"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -165,6 +166,29 @@ proc_cpu() {
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# The share of time some task waited for a CPU (PSI), if the kernel says.
+cpu_pressure() {
+	awk '/^some/ { sub(/avg10=/, "", $2); sub(/avg60=/, "", $3);
+	    printf "some avg10 %s%% avg60 %s%%", $2, $3 }' /proc/pressure/cpu \
+	    2>/dev/null || echo "n/a"
+}
+
+# Median ms of a 4 KiB overwrite + fdatasync in directory $1: a rough
+# gauge of the storage's flush latency, which every synchronous sqlite
+# commit waits for.
+fsync_ms() {
+	_i=0
+	while [ $_i -lt 50 ]; do
+		_t0=$(date +%s%N)
+		dd if=/dev/zero of="$1/fsync.test" bs=4k count=1 oflag=dsync \
+		    conv=notrunc 2>/dev/null
+		_t1=$(date +%s%N)
+		echo $(( (_t1 - _t0) / 1000 ))
+		_i=$((_i + 1))
+	done | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", v[25] / 1000 }'
+	rm -f "$1/fsync.test"
+}
+
 # --- machine ---------------------------------------------------------------
 STAMP=$(date -u +%Y-%m-%dT%H%MZ)
 HOST=$(hostname -s 2>/dev/null || hostname)
@@ -178,7 +202,8 @@ PNG=$RESDIR/$STAMP-$HOST.png
 	echo "# kernel: $(uname -r); $(. /etc/os-release && echo "$PRETTY_NAME")"
 	echo "# mandos $(dpkg-query -W -f '${Version}' mandos), gnutls $(dpkg-query -W -f '${Version}' libgnutls30), peerkey $(git -C "$top" describe --always --dirty 2>/dev/null || echo '?')"
 	echo "# server on core $SRV_CPU, load generator on core $GEN_CPU"
-	echo "# load average at start: $(loadavg)"
+	echo "# load average at start: $(loadavg); CPU pressure: $(cpu_pressure)"
+	echo "# fdatasync of 4 KiB in the state directory's file system: $(fsync_ms "$W") ms (dd oflag=dsync, median of 50)"
 } > "$W/head"
 cat "$W/head" >&2
 
@@ -266,17 +291,20 @@ spawn mandos "$CG_MANDOS" "$SRV_CPU" env \
 wait_for "listening $MPORT" 30 || { cat "$W/mandos.log" >&2; die "mandos did not start"; }
 
 # --- peerkeyd, with the same clients -----------------------------------------
-# start_node NAME CGROUP: a peerkeyd on loopback, default configuration
-# except the connection caps (all clients come from 127.0.0.1).
+# start_node NAME CGROUP [STATEDIR]: a peerkeyd on loopback, default
+# configuration except the connection caps (all clients come from
+# 127.0.0.1).
 start_node() {
 	_d=$W/$1
-	mkdir -p "$_d/state" "$_d/run"
-	"$PKTOOL" keygen "$_d/node.key" > "$_d/node.keyid"
+	_s=${3:-$_d/state}
+	mkdir -p "$_s" "$_d/run"
+	[ -e "$_d/node.key" ] || "$PKTOOL" keygen "$_d/node.key" > /dev/null
+	"$PKTOOL" keyid "$_d/node.key" > "$_d/node.keyid"
 	cat > "$_d/peerkeyd.conf" <<EOC
 [node]
 name = $1
 key = $_d/node.key
-state-directory = $_d/state
+state-directory = $_s
 runtime-directory = $_d/run
 listen = 127.0.0.1
 port = 0
@@ -292,19 +320,33 @@ EOC
 	"$PEERKEY" -s "$_d/run/control.sock" -j status |
 	    jq -r .self.port > "$_d/port"
 }
+# add_clients DIR: the same Mandos clients as peers of the node in DIR.
+add_clients() {
+	i=1
+	while [ $i -le "$NCLIENTS" ]; do
+		"$PEERKEY" -s "$1/run/control.sock" peer add "c$i" \
+		    --boot-key "$(cat "$W/c$i/keyid")" --timeout 24h \
+		    --interval 1h --extended-timeout 24h >/dev/null
+		"$PEERKEY" -s "$1/run/control.sock" peer put-blob "c$i" disk1 \
+		    "$W/c$i/blob" >/dev/null
+		i=$((i + 1))
+	done
+}
 CG_PK=$(cg_new peerkeyd)
 start_node pk "$CG_PK"
 PK=$W/pk
 PPORT=$(cat "$PK/port")
-i=1
-while [ $i -le "$NCLIENTS" ]; do
-	"$PEERKEY" -s "$PK/run/control.sock" peer add "c$i" \
-	    --boot-key "$(cat "$W/c$i/keyid")" --timeout 24h --interval 1h \
-	    --extended-timeout 24h >/dev/null
-	"$PEERKEY" -s "$PK/run/control.sock" peer put-blob "c$i" disk1 \
-	    "$W/c$i/blob" >/dev/null
-	i=$((i + 1))
-done
+add_clients "$PK"
+# The same daemon with its state directory on tmpfs, where fdatasync
+# costs nothing: the difference is what the per-unlock commit costs.
+SHM=""
+if [ -d /dev/shm ] && [ "$(stat -f -c %T /dev/shm)" = tmpfs ]; then
+	SHM=$(mktemp -d /dev/shm/pkbench.XXXXXX)
+	CG_PKT=$(cg_new peerkeyd-tmpfs)
+	start_node pkt "$CG_PKT" "$SHM/state"
+	add_clients "$W/pkt"
+	stop pkt
+fi
 
 # Both servers hand out exactly the stored blob, before anything is timed.
 "$PKTOOL" mandos "$W/c1/tls-privkey.pem" "127.0.0.1:$MPORT" \
@@ -322,11 +364,18 @@ say "both servers serve the same ${BLOBLEN}-byte blob to the same keys"
 # --- unlock throughput, latency, CPU per unlock -----------------------------
 : > "$W/levels"
 for L in $LEVELS; do
-	for srv in peerkeyd peerkeyd-mandos mandos; do
+	for srv in peerkeyd peerkeyd-tmpfs peerkeyd-mandos mandos; do
 		case $srv in
 		peerkeyd)
 			args="-m native -a 127.0.0.1:$PPORT -s $(cat "$PK/node.keyid")"
 			pid=$PID_pk cg=$CG_PK ;;
+		peerkeyd-tmpfs)
+			# The same, with the state on tmpfs: 128 and 1,000.
+			[ -n "$SHM" ] && { [ "$L" = 128 ] || [ "$L" = 1000 ]; } ||
+			    continue
+			start_node pkt "$CG_PKT" "$SHM/state"
+			args="-m native -a 127.0.0.1:$(cat "$W/pkt/port") -s $(cat "$W/pkt/node.keyid")"
+			pid=$PID_pkt cg=$CG_PKT ;;
 		peerkeyd-mandos)
 			# peerkeyd serving Mandos protocol 1: only at 128,
 			# to show the protocol costs the same.
@@ -344,6 +393,7 @@ for L in $LEVELS; do
 		    2>>"$W/loadgen.log") || die "loadgen failed"
 		echo "server=$srv $out load1=$(cut -d' ' -f1 /proc/loadavg)" |
 		    tee -a "$W/levels" >&2
+		[ "$srv" != peerkeyd-tmpfs ] || stop pkt
 		# Let the server finish what the drain left (Mandos' children).
 		sleep 2
 	done
