@@ -25,6 +25,7 @@ PACKAGES="
 	avahi-daemon avahi-utils dbus iproute2 procps psmisc
 	faketime libfaketime valgrind
 	mandos mandos-client fping
+	initramfs-tools dracut-core linux-image-amd64 nftables tmux systemd
 	gnuplot-nox
 "
 

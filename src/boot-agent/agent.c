@@ -1,0 +1,334 @@
+/*
+ * agent.c: peerkey-boot's main: options, the boot configuration, the
+ * overall flow, and exit codes.
+ *
+ *	peerkey-boot [-nv] [-a] [-A dir] [-b blob] [-c file] [-g give-up]
+ *	    [-P device|none]
+ *
+ * As a cryptsetup keyscript (the default mode) it writes the passphrase to
+ * stdout and nothing else. With -a it is a systemd password agent: it
+ * answers the requests in /run/systemd/ask-password instead (askpass.c).
+ *
+ * The process holds the passphrase only in locked memory, is made
+ * undumpable first thing, and leaves nothing running when it exits: the
+ * gpg-agent GnuPG starts is stopped by pgp.c, the mDNS thread by
+ * browse_stop(), and every connection is closed by fetch.c.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "boot.h"
+#include "conf.h"
+#include "io.h"
+#include "key.h"
+#include "log.h"
+#include "pk_err.h"
+#include "secret.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR	"/etc"
+#endif
+#define BOOT_CONF_DEFAULT	SYSCONFDIR "/peerkey/boot.conf"
+#define ASKPASS_DIR_DEFAULT	"/run/systemd/ask-password"
+#define ASKS_MAX		16
+
+static volatile sig_atomic_t	stop_flag;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: peerkey-boot [-nv] [-a] [-A dir] [-b blob] "
+	    "[-c file] [-g give-up]\n\t[-P device|none]\n");
+	exit(BOOT_EXIT_USAGE);
+}
+
+/* Signal handler: ask the loop to stop. */
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+/* Installs the signal handlers (no SA_RESTART: poll() must wake up). */
+static void
+signals(void)
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* ask-password mode: cancel when no request is left. */
+struct ask_watch {
+	const char	*dir;
+	int		 fd;
+};
+
+/* Drains inotify; returns 1 when no valid request is left. */
+static int
+ask_gone(void *arg)
+{
+	struct ask_watch	*w = arg;
+	struct ask		 asks[ASKS_MAX];
+	char			 ev[4096];
+
+	while (read(w->fd, ev, sizeof(ev)) > 0)
+		;
+	return askpass_find(w->dir, asks, ASKS_MAX) == 0;
+}
+
+/* Waits until a request appears (or give-up, or a signal). */
+static int
+ask_wait(const char *dir, int fd, uint64_t give_up_ms, struct ask *asks)
+{
+	struct pollfd	 pfd;
+	char		 ev[4096];
+	uint64_t	 end = 0;
+	int		 n, t;
+
+	if (give_up_ms != 0)
+		end = pk_now_ms() + give_up_ms;
+	for (;;) {
+		if ((n = askpass_find(dir, asks, ASKS_MAX)) > 0)
+			return n;
+		if (stop_flag)
+			return -BOOT_EXIT_CANCELLED;
+		t = 1000;	/* also re-check asks that age out */
+		if (end != 0) {
+			if (pk_now_ms() >= end)
+				return -BOOT_EXIT_GAVE_UP;
+			if (end - pk_now_ms() < 1000ULL)
+				t = (int)(end - pk_now_ms());
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, t) > 0)
+			while (read(fd, ev, sizeof(ev)) > 0)
+				;
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct boot_conf	 conf;
+	struct candidate	*cand = NULL;
+	struct fetch_opts	 fo;
+	struct boot_result	 res;
+	struct pk_identity	*tls_id = NULL;
+	struct browse		*browse = NULL;
+	struct prompt		*prompt = NULL;
+	struct ask		 asks[ASKS_MAX];
+	struct ask_watch	 aw = { NULL, -1 };
+	const char		*conffile = BOOT_CONF_DEFAULT, *blob = NULL;
+	const char		*askdir = ASKPASS_DIR_DEFAULT, *pdev = NULL;
+	const char		*give_up = NULL, *want;
+	char			*cause = NULL, msg[300], hint[160];
+	int			 ch, checkonly = 0, askmode = 0, verbose = 0;
+	int			 ncand, r, ret = BOOT_EXIT_LOCAL, bfd = -1, nask;
+	int			 i, done = 0, rounds;
+
+	memset(&res, 0, sizeof(res));
+	log_procinit("peerkey-boot");
+	if (pk_secret_harden_process() != 0) {
+		fprintf(stderr, "peerkey-boot: cannot harden the process\n");
+		return BOOT_EXIT_LOCAL;
+	}
+	while ((ch = getopt(argc, argv, "aA:b:c:g:nP:v")) != -1) {
+		switch (ch) {
+		case 'a':
+			askmode = 1;
+			break;
+		case 'A':
+			askdir = optarg;
+			break;
+		case 'b':
+			blob = optarg;
+			break;
+		case 'c':
+			conffile = optarg;
+			break;
+		case 'g':
+			give_up = optarg;
+			break;
+		case 'n':
+			checkonly = 1;
+			break;
+		case 'P':
+			pdev = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init(1, 0);
+	log_setverbose(verbose);
+	signals();
+
+	if (boot_conf_load(conffile, &conf, &cause) != 0) {
+		fprintf(stderr, "peerkey-boot: %s\n", cause != NULL ? cause :
+		    conffile);
+		free(cause);
+		boot_conf_free(&conf);
+		return BOOT_EXIT_USAGE;
+	}
+	if (give_up != NULL && pk_parse_duration_ms(give_up,
+	    &conf.give_up_ms) != 0) {
+		fprintf(stderr, "peerkey-boot: -g: \"%s\" is not a duration\n",
+		    give_up);
+		ret = BOOT_EXIT_USAGE;
+		goto out;
+	}
+	if (conf.retry_max_ms < conf.retry_min_ms)
+		conf.retry_max_ms = conf.retry_min_ms;
+	if ((cand = calloc(BOOT_CANDS_MAX, sizeof(*cand))) == NULL)
+		goto out;
+	if ((ncand = boot_conf_candidates(&conf, cand, BOOT_CANDS_MAX,
+	    &cause)) < 0) {
+		fprintf(stderr, "peerkey-boot: %s: %s\n", conffile,
+		    cause != NULL ? cause : pk_strerror(ncand));
+		ret = BOOT_EXIT_USAGE;
+		goto out;
+	}
+	if ((r = pk_identity_load(conf.tls_key, &tls_id)) != 0) {
+		fprintf(stderr, "peerkey-boot: TLS key %s: %s\n", conf.tls_key,
+		    r == PK_ERR_SYSTEM ? strerror(errno) : pk_strerror(r));
+		goto out;
+	}
+	if ((r = decrypt_init(conf.workdir, conf.pgp_key)) != 0) {
+		fprintf(stderr, "peerkey-boot: OpenPGP key %s (work directory "
+		    "%s): %s\n", conf.pgp_key, conf.workdir,
+		    r == PK_ERR_SYSTEM ? strerror(errno) : pk_strerror(r));
+		goto out;
+	}
+	if (checkonly) {
+		fprintf(stderr, "peerkey-boot: %s: configuration OK (%d "
+		    "address%s, boot key %s)\n", conffile, ncand,
+		    ncand == 1 ? "" : "es", tls_id->keyid);
+		ret = 0;
+		goto out;
+	}
+	log_debug("boot key %s", tls_id->keyid);
+
+	if (askmode) {
+		aw.dir = askdir;
+		if ((aw.fd = askpass_watch(askdir)) == -1) {
+			fprintf(stderr, "peerkey-boot: %s: %s\n", askdir,
+			    strerror(errno));
+			goto out;
+		}
+		if ((nask = ask_wait(askdir, aw.fd, conf.give_up_ms,
+		    asks)) < 0) {
+			ret = -nask;
+			goto out;
+		}
+	}
+	if (pdev == NULL && conf.prompt && !askmode)
+		pdev = conf.prompt_device;
+	if (pdev != NULL && strcmp(pdev, "none") != 0) {
+		snprintf(msg, sizeof(msg), "Please unlock disk %s: ",
+		    getenv("CRYPTTAB_NAME") != NULL ? getenv("CRYPTTAB_NAME") :
+		    "(peerkey)");
+		if ((r = prompt_open(pdev, msg, &prompt)) != 0)
+			progress("no console prompt (%s: %s)", pdev,
+			    r == PK_ERR_SYSTEM ? strerror(errno) :
+			    pk_strerror(r));
+	}
+	if (conf.mdns && (r = browse_start(&conf, &browse, &bfd)) != 0)
+		progress("mDNS discovery unavailable; static peers only");
+
+	memset(&fo, 0, sizeof(fo));
+	fo.conf = &conf;
+	fo.tls_id = tls_id;
+	fo.prompt = prompt;
+	fo.browse = browse;
+	fo.browse_fd = bfd;
+	fo.cancel_fd = -1;
+	fo.stop = (volatile int *)&stop_flag;
+	if (!askmode) {
+		fo.want_blob = blob;
+		ret = fetch_run(&fo, cand, ncand, &res);
+		if (ret == 0 && emit_stdout(res.pass, res.passlen) != 0) {
+			progress("cannot write the passphrase: %s",
+			    strerror(errno));
+			ret = BOOT_EXIT_LOCAL;
+		}
+		goto out;
+	}
+
+	/* ask-password mode: one round per distinct blob asked for. */
+	fo.cancel_fd = aw.fd;
+	fo.cancel_check = ask_gone;
+	fo.cancel_arg = &aw;
+	for (rounds = 0; rounds < 2 * ASKS_MAX; rounds++) {
+		nask = askpass_find(askdir, asks, ASKS_MAX);
+		if (nask == 0)
+			break;
+		want = blob != NULL ? blob :
+		    askpass_blob_hint(&asks[0], hint, sizeof(hint));
+		progress("answering %s%s%s", asks[0].id[0] != '\0' ?
+		    asks[0].id : asks[0].path, want != NULL ? " with blob " :
+		    "", want != NULL ? want : "");
+		fo.want_blob = want;
+		if ((ret = fetch_run(&fo, cand, ncand, &res)) != 0)
+			break;
+		for (i = 0; i < nask; i++) {
+			if (i > 0 && blob == NULL && want != NULL &&
+			    (askpass_blob_hint(&asks[i], msg, sizeof(msg)) ==
+			    NULL || strcmp(msg, want) != 0))
+				continue;
+			if (askpass_answer(&asks[i], res.pass, res.passlen)
+			    != 0)
+				progress("cannot answer %s: %s", asks[i].path,
+				    strerror(errno));
+			else
+				done++;
+		}
+		pk_secret_free(res.pass);
+		res.pass = NULL;
+		/* Let the askers remove their files before we look again. */
+		for (i = 0; i < 50 && askpass_find(askdir, asks, ASKS_MAX) ==
+		    nask && !stop_flag; i++)
+			poll(NULL, 0, 20);
+		if (stop_flag)
+			break;
+	}
+	if (ret == 0 && done == 0)
+		progress("no request left to answer");
+out:
+	if (res.pass != NULL)
+		pk_secret_free(res.pass);
+	prompt_close(prompt);
+	browse_stop(browse);
+	decrypt_done();
+	if (aw.fd != -1)
+		close(aw.fd);
+	if (tls_id != NULL)
+		pk_identity_free(tls_id);
+	free(cand);
+	boot_conf_free(&conf);
+	return ret;
+}

@@ -1,0 +1,265 @@
+# lib-boot.sh: shared driver for the peerkey-boot tests (sourced, POSIX sh).
+#
+#	ok "test command" "description"    one TAP line per check
+#	need CMD...                        skip the file (exit 77) when a tool
+#	                                   is missing, fail under CI=true
+#	boot_keys DIR                      TLS (Ed25519, PKCS#8) and OpenPGP
+#	                                   boot keys made with certtool and gpg;
+#	                                   sets BOOT_FPR and BOOT_KEYID
+#	seal DIR PASSFILE OUT              encrypt PASSFILE to DIR's OpenPGP key
+#	boot_conf FILE DIR [KEY=VALUE...]  write a [boot] section
+#	start_bus DIR                      a private D-Bus system bus
+#	start_mandos DIR PORT BLOBFILE     Debian's real mandos server on
+#	                                   127.0.0.1 serving BLOBFILE to our key
+#	spawn NAME CMD...                  run CMD in the background; remember
+#	                                   its PID for cleanup
+#	finish                             plan line and exit status
+#
+# Everything lives under $W, removed at exit; every process started is
+# remembered by PID and stopped by PID.
+set -u
+
+: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)/build}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+AGENT=$top_builddir/src/boot-agent/peerkey-boot
+T=0
+FAILED=0
+PIDS=""
+NETNS=""
+W=$(mktemp -d /tmp/pkboot.XXXXXX)
+chmod 755 "$W"
+
+cleanup() {
+	# Newest first (servers before their bus); children of ours too
+	# (mandos forks one per connection); KILL what is left after 5 s.
+	_rev=""
+	for p in $PIDS; do
+		_rev="$p $_rev"
+	done
+	for p in $_rev; do
+		pkill -TERM -P "$p" 2>/dev/null
+		kill "$p" 2>/dev/null
+	done
+	_i=0
+	while [ $_i -lt 50 ]; do
+		_left=""
+		for p in $_rev; do
+			kill -0 "$p" 2>/dev/null && _left="$_left $p"
+		done
+		[ -z "$_left" ] && break
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	for p in $_rev; do
+		pkill -KILL -P "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	for n in $NETNS; do
+		ip netns del "$n" 2>/dev/null
+	done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ok() {
+	T=$((T + 1))
+	if eval "$1"; then
+		echo "ok $T - $2"
+	else
+		echo "not ok $T - $2"
+		FAILED=$((FAILED + 1))
+	fi
+}
+
+diag() {
+	sed 's/^/# /' "$@"
+}
+
+skip_all() {
+	if [ "${CI:-}" = true ]; then
+		echo "Bail out! $* (CI=true: nothing may skip)"
+		exit 1
+	fi
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+need() {
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip_all "$c not installed"
+	done
+	[ "$(id -u)" = 0 ] || skip_all "needs root"
+}
+
+finish() {
+	echo "1..$T"
+	[ "$FAILED" = 0 ]
+	exit $?
+}
+
+spawn() {
+	_name=$1
+	shift
+	"$@" > "$W/$_name.log" 2>&1 &
+	PIDS="$PIDS $!"
+	eval "PID_$_name=$!"
+}
+
+# Waits up to $2 seconds (default 10) for command $1 to succeed.
+wait_for() {
+	_i=0
+	_max=$(( ${2:-10} * 10 ))
+	while ! eval "$1" >/dev/null 2>&1; do
+		_i=$((_i + 1))
+		[ $_i -ge $_max ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+boot_keys() {
+	_d=$1
+	mkdir -p "$_d"
+	certtool --generate-privkey --key-type=ed25519 --no-text \
+	    --outfile "$_d/tls.key" 2>/dev/null
+	chmod 600 "$_d/tls.key"
+	certtool --load-privkey "$_d/tls.key" --pubkey-info \
+	    --outfile "$_d/tls.pub" 2>/dev/null
+	mkdir -m 700 "$_d/gpg"
+	GNUPGHOME=$_d/gpg gpg --batch -q --pinentry-mode loopback \
+	    --passphrase '' --quick-gen-key boot@peerkey.test ed25519 cert \
+	    never 2>/dev/null
+	BOOT_FPR=$(GNUPGHOME=$_d/gpg gpg --list-keys --with-colons 2>/dev/null |
+	    awk -F: '/^fpr/ { print $10; exit }')
+	GNUPGHOME=$_d/gpg gpg --batch -q --pinentry-mode loopback \
+	    --passphrase '' --quick-add-key "$BOOT_FPR" cv25519 encr never \
+	    2>/dev/null
+	GNUPGHOME=$_d/gpg gpg --armor --export-secret-keys "$BOOT_FPR" \
+	    > "$_d/pgp.key"
+	GNUPGHOME=$_d/gpg gpg --armor --export "$BOOT_FPR" > "$_d/pgp.pub"
+	chmod 600 "$_d/pgp.key"
+	echo "$BOOT_FPR" > "$_d/fpr"
+	BOOT_KEYID=$(certtool --key-id --hash=sha256 \
+	    --load-pubkey "$_d/tls.pub" 2>/dev/null | tr -d ' \n' |
+	    tr 'A-F' 'a-f')
+	echo "$BOOT_KEYID" > "$_d/keyid"
+}
+
+seal() {
+	GNUPGHOME=$1/gpg gpg --batch -q --trust-model always \
+	    -r "$(cat "$1/fpr")" --encrypt < "$2" > "$3" 2>/dev/null
+}
+
+stop_gpg_agents() {
+	for _h in "$@"; do
+		gpgconf --homedir "$_h" --kill gpg-agent 2>/dev/null
+	done
+}
+
+# boot_conf FILE KEYDIR [key = value lines for [boot]...]
+boot_conf() {
+	_f=$1
+	_k=$2
+	shift 2
+	{
+		echo "[boot]"
+		echo "tls-key = $_k/tls.key"
+		echo "pgp-key = $_k/pgp.key"
+		echo "work-directory = $W"
+		for _l in "$@"; do
+			echo "$_l"
+		done
+		echo
+	} > "$_f"
+}
+
+start_bus() {
+	cat > "$1/bus.conf" <<EOB
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$1/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+EOB
+	spawn dbus dbus-daemon --config-file="$1/bus.conf" --nofork --nopidfile
+	wait_for "[ -S '$1/bus' ]" 10
+}
+
+# start_mandos DIR PORT BLOB KEYID FPR [extra client lines]
+start_mandos() {
+	_d=$1
+	mkdir -p "$_d/conf" "$_d/state"
+	printf '[DEFAULT]\n' > "$_d/conf/mandos.conf"
+	{
+		printf '[DEFAULT]\nchecker = true\n\n[boot]\n'
+		printf 'key_id = %s\nfingerprint = %s\n' "$4" "$5"
+		[ $# -ge 6 ] && printf '%s\n' "$6"
+		printf 'secret =\n'
+		base64 -w 60 "$3" | sed 's/^/  /'
+	} > "$_d/conf/clients.conf"
+	chmod -R a+rX "$_d"
+	chmod 777 "$_d/state"
+	[ -S "$W/bus" ] || start_bus "$W"
+	spawn mandos_$2 env DBUS_SYSTEM_BUS_ADDRESS=unix:path=$W/bus \
+	    mandos --foreground --no-zeroconf --no-dbus --no-ipv6 \
+	    -a 127.0.0.1 -p "$2" --configdir "$_d/conf" --statedir "$_d/state" \
+	    --debug
+	wait_for "grep -q 'Starting main loop' '$W/mandos_$2.log'" 20
+}
+
+# A TCP listener that accepts and never says a word: python3, not ours.
+start_silent() {
+	spawn silent_$1 python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+print("listening", flush=True)
+conns = []
+while True:
+    c, a = s.accept()
+    conns.append(c)
+' "$1"
+	wait_for "grep -q listening '$W/silent_$1.log'" 10
+}
+
+# A free TCP port on loopback (nothing listens on it afterwards).
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# An address in a namespace of ours where a nft rule drops every SYN:
+# sets DROP_ADDR. The namespace has the address; the host reaches it over
+# a veth pair.
+start_syn_drop() {
+	_ns=pkdrop$$
+	NETNS="$NETNS $_ns"
+	ip netns add "$_ns"
+	ip link add "pkd$$a" type veth peer name "pkd$$b"
+	ip link set "pkd$$b" netns "$_ns"
+	ip addr add 192.0.2.1/24 dev "pkd$$a"
+	ip link set "pkd$$a" up
+	ip -n "$_ns" addr add 192.0.2.66/24 dev "pkd$$b"
+	ip -n "$_ns" link set "pkd$$b" up
+	ip -n "$_ns" link set lo up
+	ip netns exec "$_ns" nft -f - <<EON
+table inet pkdrop {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		tcp dport 1-65535 drop
+	}
+}
+EON
+	DROP_ADDR=192.0.2.66
+}

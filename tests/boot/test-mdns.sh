@@ -1,0 +1,124 @@
+#!/bin/sh
+# test-mdns.sh: peerkey-boot finds its peers by mDNS, with its embedded
+# libavahi-core stack (no avahi-daemon, no D-Bus on its side), over IPv6
+# link-local only, and fetches the passphrase from a real peerkeyd that a
+# real avahi-daemon announces.
+#
+#	ns pkbA$$ (the booting machine)        ns pkbN$$ (a node)
+#	peerkey-boot, no static peers          peerkeyd + dbus + avahi-daemon
+#	eth0 fe80::a ------------ veth ------- eth0 fe80::b (no IPv4 at all)
+#
+# Then: mdns-trust = pinned with the node's key (accepted) and with
+# another key (refused: the unpinned server is never asked).
+. "$(dirname "$0")/lib-boot.sh"
+need certtool gpg ip avahi-daemon dbus-daemon unshare
+PEERKEYD=$top_builddir/src/node/peerkeyd
+PEERKEY=$top_builddir/src/cli/peerkey
+PKTOOL=$top_builddir/tests/tools/pktool
+[ -x "$PEERKEYD" ] && [ -x "$PKTOOL" ] || skip_all "peerkeyd or pktool not built"
+. "$top_srcdir/tests/lib-avahi.sh"
+
+NA=pkbA$$
+NN=pkbN$$
+NETNS="$NA $NN"
+ip netns add "$NA"
+ip netns add "$NN"
+ip link add "pkbA$$" type veth peer name "pkbN$$"
+ip link set "pkbA$$" netns "$NA"
+ip link set "pkbN$$" netns "$NN"
+for ns in $NA $NN; do
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link set "$ns" name eth0
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.eth0.accept_dad=0
+done
+ip -n "$NA" link set eth0 addrgenmode none
+ip -n "$NN" link set eth0 addrgenmode none
+ip -n "$NA" addr add fe80::a/64 dev eth0 nodad
+ip -n "$NN" addr add fe80::b/64 dev eth0 nodad
+ip -n "$NA" link set eth0 up
+ip -n "$NN" link set eth0 up
+ok '[ -z "$(ip -n "$NA" -4 addr show dev eth0)" ] && [ -z "$(ip -n "$NN" -4 addr show dev eth0)" ]' \
+    "two namespaces joined by a veth, IPv6 link-local only"
+
+mkdir -p "$W/av"
+avahi_start "$W/av" "$NN" pknode eth0
+rc=$?
+ok '[ $rc = 0 ]' "a real avahi-daemon runs in the node's namespace"
+cleanup_avahi() {
+	avahi_cleanup "$W/av"
+	cleanup
+}
+trap cleanup_avahi EXIT
+
+boot_keys "$W/k"
+stop_gpg_agents "$W/k/gpg"
+printf 'found-by-mdns' > "$W/pass"
+seal "$W/k" "$W/pass" "$W/blob"
+
+mkdir -p "$W/n/state" "$W/n/run"
+NKEY=$("$PKTOOL" keygen "$W/n/node.key")
+cat > "$W/n/peerkeyd.conf" <<EOC
+[node]
+name = pknode
+key = $W/n/node.key
+state-directory = $W/n/state
+runtime-directory = $W/n/run
+port = 4141
+[announce]
+enable = yes
+EOC
+spawn node env DBUS_SYSTEM_BUS_ADDRESS="$AVAHI_BUS_ADDRESS" \
+    ip netns exec "$NN" "$PEERKEYD" -d -f "$W/n/peerkeyd.conf"
+wait_for "grep -q 'ready on port' '$W/node.log'" 10
+"$PEERKEY" -s "$W/n/run/control.sock" peer add me --boot-key "$BOOT_KEYID" \
+    > /dev/null &&
+    "$PEERKEY" -s "$W/n/run/control.sock" peer put-blob me luks-m "$W/blob" \
+    > /dev/null
+rc=$?
+ok '[ $rc = 0 ]' "peerkeyd in the node's namespace knows our boot key"
+
+boot_conf "$W/m.conf" "$W/k" "mdns = yes" "prompt = no" "give-up = 20s" \
+    "mdns-interfaces = eth0" "mdns-mandos = no"
+start=$(date +%s%N)
+ip netns exec "$NA" "$AGENT" -c "$W/m.conf" > "$W/om" 2> "$W/em"
+rc=$?
+el=$(( ($(date +%s%N) - start) / 1000000 ))
+ok '[ $rc = 0 ] && cmp -s "$W/om" "$W/pass"' \
+    "found by mDNS over IPv6 link-local: passphrase (${el} ms)"
+ok 'grep -q "found by mDNS at fe80::b%eth0 port 4141" "$W/em"' \
+    "the link-local address carries its interface (fe80::b%eth0)"
+ok 'grep -q "passphrase received (server key $NKEY)" "$W/em"' \
+    "an unpinned server's key id is logged"
+[ $rc = 0 ] || diag "$W/em"
+
+# The node announces _mandos._tcp too: with mdns-mandos = yes, both are
+# found and asked, and one of them wins.
+boot_conf "$W/mm.conf" "$W/k" "mdns = yes" "prompt = no" "give-up = 20s" \
+    "mdns-interfaces = eth0"
+ip netns exec "$NA" "$AGENT" -c "$W/mm.conf" > "$W/omm" 2> "$W/emm"
+rc=$?
+ok '[ $rc = 0 ] && cmp -s "$W/omm" "$W/pass" &&
+    grep -q "mdns-mandos:pknode: found by mDNS at fe80::b%eth0 port 4141 (Mandos)" "$W/emm"' \
+    "_mandos._tcp is browsed too (mdns-mandos = yes)"
+
+# mdns-trust = pinned: only a server showing a configured node key.
+boot_conf "$W/p.conf" "$W/k" "mdns = yes" "prompt = no" "give-up = 20s" \
+    "mdns-interfaces = eth0" "mdns-trust = pinned"
+printf '[peer known]\naddress = [fe80::dead%%eth0]:4141\nnode-key = %s\n' \
+    "$NKEY" >> "$W/p.conf"
+ip netns exec "$NA" "$AGENT" -c "$W/p.conf" > "$W/op" 2> "$W/ep"
+rc=$?
+ok '[ $rc = 0 ] && cmp -s "$W/op" "$W/pass"' \
+    "mdns-trust = pinned: a found server with a pinned key is asked"
+OTHER=$("$PKTOOL" keygen "$W/other.key")
+boot_conf "$W/q.conf" "$W/k" "mdns = yes" "prompt = no" "give-up = 6s" \
+    "mdns-interfaces = eth0" "mdns-trust = pinned"
+printf '[peer known]\naddress = [fe80::dead%%eth0]:4141\nnode-key = %s\n' \
+    "$OTHER" >> "$W/q.conf"
+ip netns exec "$NA" "$AGENT" -c "$W/q.conf" > "$W/oq" 2> "$W/eq"
+rc=$?
+ok '[ $rc = 1 ] && [ ! -s "$W/oq" ] && grep -q "wrong server key $NKEY" "$W/eq"' \
+    "mdns-trust = pinned: a server with an unknown key is not asked"
+[ $rc = 1 ] || diag "$W/eq"; grep -q "wrong server key" "$W/eq" || diag "$W/eq"
+
+finish

@@ -1,0 +1,207 @@
+#!/bin/sh
+# test-static.sh: peerkey-boot against real peerkeyd nodes on loopback,
+# from the static peer list. First wins with peers down, disabled,
+# unknown, silent and dropping SYNs; awaiting approval until an operator
+# approves; a wrong pinned node key; a wrong boot key; blob selection;
+# Mandos mode against peerkeyd; the clock at 1970; the passphrase opens a
+# LUKS2 image.
+#
+#	good    knows us, blob deposited          -> the passphrase
+#	dis     knows us, disabled by hand        -> "refused: disabled"
+#	unk     does not know our boot key        -> "refused: unknown"
+#	appr    needs approval (delay 10m)        -> "awaiting approval"
+. "$(dirname "$0")/lib-boot.sh"
+need certtool gpg cryptsetup faketime python3 nft ip
+PEERKEYD=$top_builddir/src/node/peerkeyd
+PEERKEY=$top_builddir/src/cli/peerkey
+PKTOOL=$top_builddir/tests/tools/pktool
+[ -x "$PEERKEYD" ] && [ -x "$PEERKEY" ] && [ -x "$PKTOOL" ] ||
+    skip_all "peerkeyd, peerkey or pktool not built"
+
+boot_keys "$W/k"
+stop_gpg_agents "$W/k/gpg"
+printf 'static-peer-pass' > "$W/pass"
+seal "$W/k" "$W/pass" "$W/blob"
+printf 'second-disk-pass' > "$W/pass2"
+seal "$W/k" "$W/pass2" "$W/blob2"
+
+# start_node NAME: a peerkeyd on a free loopback port; sets PORT_NAME, KEY_NAME.
+start_node() {
+	_d=$W/$1
+	mkdir -p "$_d/state" "$_d/run"
+	_kid=$("$PKTOOL" keygen "$_d/node.key")
+	_p=$(free_port)
+	cat > "$_d/peerkeyd.conf" <<EON
+[node]
+name = $1
+key = $_d/node.key
+state-directory = $_d/state
+runtime-directory = $_d/run
+listen = 127.0.0.1
+port = $_p
+[announce]
+enable = no
+EON
+	"$PEERKEYD" -n -f "$_d/peerkeyd.conf" > /dev/null 2>&1 || return 1
+	spawn "node_$1" "$PEERKEYD" -d -f "$_d/peerkeyd.conf"
+	eval "PORT_$1=$_p KEY_$1=$_kid"
+	wait_for "grep -q 'ready on port' '$W/node_$1.log'" 10
+}
+pk() {
+	_n=$1
+	shift
+	"$PEERKEY" -s "$W/$_n/run/control.sock" "$@" > /dev/null
+}
+
+for n in good dis unk appr; do
+	start_node $n
+	rc=$?
+	ok '[ $rc = 0 ]' "peerkeyd $n started"
+done
+pk good peer add me --boot-key "$BOOT_KEYID" &&
+    pk good peer put-blob me luks-aaaa "$W/blob" &&
+    pk good peer put-blob me luks-bbbb "$W/blob2"
+ok '[ $? = 0 ]' "good: our boot key added, two blobs deposited"
+pk dis peer add me --boot-key "$BOOT_KEYID" &&
+    pk dis peer put-blob me luks-aaaa "$W/blob" && pk dis disable me
+ok '[ $? = 0 ]' "dis: added, deposited, then disabled"
+pk appr peer add me --boot-key "$BOOT_KEYID" --approval-delay 10m &&
+    pk appr peer put-blob me luks-aaaa "$W/blob"
+ok '[ $? = 0 ]' "appr: added with an approval delay"
+
+# peer_conf FILE NODE...: [peer] sections for nodes, pinned.
+peers() {
+	_f=$1
+	shift
+	for _n in "$@"; do
+		eval "_p=\$PORT_$_n _k=\$KEY_$_n"
+		printf '[peer %s]\naddress = 127.0.0.1:%s\nnode-key = %s\n' \
+		    "$_n" "$_p" "$_k" >> "$_f"
+	done
+}
+
+start_syn_drop
+PS=$(free_port)
+start_silent "$PS"
+PD=$(free_port)
+
+# A. First wins among everything.
+boot_conf "$W/a.conf" "$W/k" "mdns = no" "prompt = no" "give-up = 60s" \
+    "connect-timeout = 30s" "exchange-timeout = 30s"
+cat >> "$W/a.conf" <<EOC
+[peer down]
+address = 127.0.0.1:$PD
+node-key = $KEY_good
+[peer dropper]
+address = $DROP_ADDR:4141
+node-key = $KEY_good
+[peer silent]
+address = 127.0.0.1:$PS
+node-key = $KEY_good
+EOC
+peers "$W/a.conf" dis unk good
+start=$(date +%s%N)
+"$AGENT" -c "$W/a.conf" -b luks-aaaa > "$W/oa" 2> "$W/ea"
+rc=$?
+el=$(( ($(date +%s%N) - start) / 1000000 ))
+ok '[ $rc = 0 ] && cmp -s "$W/oa" "$W/pass"' \
+    "first wins: down, SYN-dropping, silent, disabled, unknown and good peers"
+ok '[ $el -lt 10000 ]' "no slow peer delays the good one (${el} ms, timeouts 30 s)"
+ok 'grep -q "^peerkey-boot: asking 6 peers$" "$W/ea" &&
+    grep -q "^peerkey-boot: good: passphrase received$" "$W/ea"' \
+    "progress: asking 6 peers ... good: passphrase received"
+[ $rc = 0 ] || diag "$W/ea"
+
+# B. Refusals are named; the agent keeps asking until give-up.
+boot_conf "$W/b.conf" "$W/k" "mdns = no" "prompt = no" "give-up = 3s" \
+    "retry-min = 300ms"
+peers "$W/b.conf" dis unk appr
+"$AGENT" -c "$W/b.conf" > "$W/ob" 2> "$W/eb"
+rc=$?
+ok '[ $rc = 1 ] && [ ! -s "$W/ob" ]' "only refusals: nothing on stdout, exit 1"
+ok 'grep -q "^peerkey-boot: dis: refused: disabled" "$W/eb" &&
+    grep -q "^peerkey-boot: unk: refused: unknown" "$W/eb" &&
+    grep -q "^peerkey-boot: appr: awaiting approval" "$W/eb"' \
+    "h: refused: disabled / refused: unknown / awaiting approval"
+ok '[ "$(grep -c "appr: awaiting approval" "$W/eb")" = 1 ]' \
+    "a repeated refusal is said once"
+
+# C. Awaiting approval, then an operator approves: the agent gets it.
+boot_conf "$W/c.conf" "$W/k" "mdns = no" "prompt = no" "give-up = 30s" \
+    "retry-min = 300ms"
+peers "$W/c.conf" appr
+"$AGENT" -c "$W/c.conf" > "$W/oc" 2> "$W/ec" &
+apid=$!
+wait_for "grep -q 'awaiting approval' '$W/ec'" 10
+pk appr approve me
+wait $apid
+rc=$?
+ok '[ $rc = 0 ] && cmp -s "$W/oc" "$W/pass"' \
+    "awaiting approval, then approved by the operator: passphrase"
+[ $rc = 0 ] || diag "$W/ec"
+
+# D. A pinned peer showing another node key is not asked.
+boot_conf "$W/d.conf" "$W/k" "mdns = no" "prompt = no" "give-up = 2s"
+printf '[peer impostor]\naddress = 127.0.0.1:%s\nnode-key = %s\n' \
+    "$PORT_good" "$KEY_dis" >> "$W/d.conf"
+"$AGENT" -c "$W/d.conf" > "$W/od" 2> "$W/ed"
+rc=$?
+ok '[ $rc = 1 ] && [ ! -s "$W/od" ] &&
+    grep -q "impostor: wrong server key $KEY_good (pinned $KEY_dis)" "$W/ed"' \
+    "wrong pinned node key: handshake refused, nothing released"
+
+# E. A wrong boot key: refused as unknown.
+boot_keys "$W/k2"
+stop_gpg_agents "$W/k2/gpg"
+boot_conf "$W/e.conf" "$W/k2" "mdns = no" "prompt = no" "give-up = 2s"
+peers "$W/e.conf" good
+"$AGENT" -c "$W/e.conf" > "$W/oe" 2> "$W/ee"
+rc=$?
+ok '[ $rc = 1 ] && [ ! -s "$W/oe" ] && grep -q "good: refused: unknown" "$W/ee"' \
+    "a wrong boot key: good: refused: unknown"
+
+# F. Blob selection.
+boot_conf "$W/f.conf" "$W/k" "mdns = no" "prompt = no" "give-up = 2s"
+peers "$W/f.conf" good
+"$AGENT" -c "$W/f.conf" -b luks-bbbb > "$W/of" 2>/dev/null
+rc=$?
+ok '[ $rc = 0 ] && cmp -s "$W/of" "$W/pass2"' "-b picks the named blob"
+"$AGENT" -c "$W/f.conf" -b luks-cccc > "$W/of2" 2> "$W/ef2"
+rc=$?
+ok '[ $rc = 1 ] && grep -q "good: has no blob named luks-cccc" "$W/ef2"' \
+    "-b with a blob the peer lacks: said, and not taken"
+
+# G. Mandos protocol 1 against peerkeyd's Mandos mode.
+boot_conf "$W/g.conf" "$W/k" "mdns = no" "prompt = no" "give-up = 5s"
+printf '[mandos gm]\naddress = 127.0.0.1:%s\n' "$PORT_good" >> "$W/g.conf"
+"$AGENT" -c "$W/g.conf" > "$W/og" 2> "$W/eg"
+rc=$?
+ok '[ $rc = 0 ] && { cmp -s "$W/og" "$W/pass" || cmp -s "$W/og" "$W/pass2"; }' \
+    "Mandos mode against peerkeyd: a passphrase"
+[ $rc = 0 ] || diag "$W/eg"
+
+# H. The clock at 1970, and a real LUKS2 image.
+FAKETIME_DONT_FAKE_MONOTONIC=1 faketime '1970-01-01 00:00:10' \
+    "$AGENT" -c "$W/f.conf" -b luks-aaaa > "$W/oh" 2> "$W/eh"
+rc=$?
+ok '[ $rc = 0 ] && cmp -s "$W/oh" "$W/pass"' "clock at 1970 (faketime): works"
+truncate -s 20M "$W/disk.img"
+cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 \
+    --pbkdf-force-iterations 1000 --key-file "$W/pass" "$W/disk.img"
+"$AGENT" -c "$W/f.conf" -b luks-aaaa 2>/dev/null |
+    cryptsetup open --test-passphrase --key-file=- "$W/disk.img"
+rc=$?
+ok '[ $rc = 0 ]' "the printed passphrase opens the LUKS2 image"
+"$AGENT" -c "$W/f.conf" -b luks-bbbb 2>/dev/null |
+    cryptsetup open --test-passphrase --key-file=- "$W/disk.img" 2>/dev/null
+rc=$?
+ok '[ $rc != 0 ]' "the other disk's passphrase does not"
+
+# Nothing left behind; no secret in the logs.
+ok '! grep -rq "static-peer-pass\|second-disk-pass" "$W"/e* "$W"/*.log' \
+    "no passphrase in any log or progress output"
+ok '[ -z "$(ls -d "$W"/peerkey-boot.* 2>/dev/null)" ] &&
+    ! pgrep -f "gpg-agent.*$W/peerkey-boot" >/dev/null' \
+    "private directories removed, no gpg-agent left"
+
+finish
