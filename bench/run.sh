@@ -107,6 +107,7 @@ cleanup() {
 	done
 	rm -rf "$W"
 	[ -z "${SHM:-}" ] || rm -rf "$SHM"
+	case ${AGENTRUN:-} in /dev/shm/pkbench.*) rm -rf "$AGENTRUN" ;; esac
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -451,11 +452,16 @@ python3 "$W/ts.py" "$MANDOS_CLIENT" --debug --interface=none \
 if [ -x "$AGENT" ]; then
 	say "end to end: peerkey-boot against peerkeyd, $E2E_RUNS runs"
 	mkdir -p "$W/agent"
+	# Its GnuPG home on a tmpfs, as under /run in an initramfs.
+	AGENTRUN=$W/agent
+	if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+		AGENTRUN=$(mktemp -d /dev/shm/pkbench.XXXXXX)
+	fi
 	cat > "$W/agent/boot.conf" <<EOC
 [boot]
 tls-key = $c/tls-privkey.pem
 pgp-key = $c/seckey.txt
-work-directory = $W/agent
+work-directory = $AGENTRUN
 mdns = no
 prompt = no
 
