@@ -28,6 +28,7 @@ PACKAGES="
 	initramfs-tools dracut-core dracut-network linux-image-amd64 nftables tmux
 	systemd qemu-system-x86 busybox e2fsprogs openssl xz-utils util-linux cpio
 	kmod initramfs-tools-core
+	gnuplot-nox
 "
 
 say() { printf '%s\n' "dev.sh: $*" >&2; }

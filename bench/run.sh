@@ -1,0 +1,619 @@
+#!/bin/sh
+# bench/run.sh: peerkeyd next to Debian's mandos server, measured on this
+# machine in one run (bench/README.md says what and how).
+#
+#	bench/run.sh BUILDDIR		(make bench runs it on its build dir)
+#
+# Prints a table with ratios, writes bench/results/DATE-HOST.txt (machine,
+# raw figures, table) and a PNG plot beside it. Nothing here passes or
+# fails on time. Needs root (cgroups, mandos), Debian's mandos and
+# mandos-client, gnutls-bin, and gnuplot (gnuplot-nox is installed if
+# missing). Loopback only; every process started is stopped by PID.
+#
+# Environment (defaults in brackets):
+#	BENCH_LEVELS	concurrent clients per level ["8 32 128 1000"]
+#	BENCH_SECS	seconds measured per level [10], after 1 s of warm-up
+#	BENCH_GUARD	guarded-peer counts ["100 1000"]
+#	BENCH_GUARD_SECS seconds measured per guard count [60]
+#	BENCH_E2E_RUNS	boot-agent runs per agent [10]
+#	BENCH_CLIENTS	Mandos clients (keys) made with mandos-keygen [4]
+#	BENCH_QUICK=1	a short development run (2 s levels, 15 s guard,
+#			3 boot runs, no gnutls-cli reference)
+#	PEERKEY_BOOT	the boot agent [BUILDDIR/src/boot-agent/peerkey-boot]
+#	BENCH_KEYCACHE	a directory keeping the Mandos clients between runs
+#			(development: mandos-keygen takes ~10 s a key)
+set -eu
+
+[ $# -eq 1 ] || { echo "usage: bench/run.sh BUILDDIR" >&2; exit 2; }
+B=$(cd "$1" && pwd)
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+LEVELS=${BENCH_LEVELS:-8 32 128 1000}
+SECS=${BENCH_SECS:-10}
+GUARD=${BENCH_GUARD:-100 1000}
+GUARD_SECS=${BENCH_GUARD_SECS:-60}
+E2E_RUNS=${BENCH_E2E_RUNS:-10}
+NCLIENTS=${BENCH_CLIENTS:-4}
+REFERENCE=1
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	SECS=2 GUARD_SECS=15 E2E_RUNS=3 REFERENCE=0
+fi
+AGENT=${PEERKEY_BOOT:-$B/src/boot-agent/peerkey-boot}
+MANDOS_CLIENT=/usr/lib/x86_64-linux-gnu/mandos/plugins.d/mandos-client
+LOADGEN=$B/bench/loadgen
+HBRESP=$B/bench/hbresp
+PEERKEYD=$B/src/node/peerkeyd
+PEERKEY=$B/src/cli/peerkey
+PKTOOL=$B/tests/tools/pktool
+
+say() { printf '%s\n' "bench: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "needs root (cgroups, mandos)"
+for f in "$LOADGEN" "$HBRESP" "$PEERKEYD" "$PEERKEY" "$PKTOOL"; do
+	[ -x "$f" ] || die "$f missing: run 'make bench' (or make" \
+	    "bench/loadgen bench/hbresp tests/tools/pktool) in $B"
+done
+for c in mandos mandos-keygen gnutls-cli dbus-daemon taskset ss jq \
+    base64 awk; do
+	command -v "$c" >/dev/null 2>&1 || die "$c not installed"
+done
+[ -x "$MANDOS_CLIENT" ] || die "mandos-client not installed"
+if ! command -v gnuplot >/dev/null 2>&1; then
+	say "installing gnuplot-nox for the plot"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    --no-install-recommends gnuplot-nox >/dev/null ||
+	    say "no gnuplot: the table only, no plot"
+fi
+
+# The server on one core, the load generator (and the heartbeat
+# responder) on another.
+if [ "$(nproc)" -ge 2 ]; then
+	SRV_CPU=0 GEN_CPU=1
+else
+	SRV_CPU=0 GEN_CPU=0
+fi
+# Room for 1,000 clients, 1,000 guarded peers and their listeners.
+ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" -ge 4096 ] || die "ulimit -n $(ulimit -n) is too low"
+
+W=$(mktemp -d /tmp/pkbench.XXXXXX)
+chmod 755 "$W"
+PIDS=""
+CGROUPS=""
+CGROOT=/sys/fs/cgroup/cpuacct
+
+cleanup() {
+	set +e
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $PIDS; do
+		wait "$p" 2>/dev/null
+	done
+	# Processes the servers forked (Mandos' per-connection children)
+	# are in our own cgroups: stop those, by PID, then remove the groups.
+	for g in $CGROUPS; do
+		for p in $(cat "$g/tasks" 2>/dev/null); do
+			kill "$p" 2>/dev/null
+		done
+	done
+	for g in $CGROUPS; do
+		i=0
+		while ! rmdir "$g" 2>/dev/null && [ $i -lt 50 ]; do
+			i=$((i + 1))
+			sleep 0.1
+		done
+	done
+	rm -rf "$W"
+	[ -z "${SHM:-}" ] || rm -rf "$SHM"
+	case ${AGENTRUN:-} in /dev/shm/pkbench.*) rm -rf "$AGENTRUN" ;; esac
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# Makes a cpuacct cgroup of ours; prints its path ("" if unavailable).
+cg_new() {
+	_g=$CGROOT/pkbench.$$.$1
+	if [ -d "$CGROOT" ] && mkdir "$_g" 2>/dev/null; then
+		CGROUPS="$CGROUPS $_g"
+		echo "$_g"
+	fi
+}
+
+# spawn NAME CGROUP CPU CMD...: runs CMD in the background on core CPU,
+# inside CGROUP (if any) from its first instruction, so that everything
+# it forks is counted there; output in $W/NAME.log; sets PID_NAME.
+spawn() {
+	_n=$1 _g=$2 _c=$3
+	shift 3
+	sh -c '[ -z "$1" ] || echo $$ > "$1/tasks"; shift; exec "$@"' sh \
+	    "$_g" taskset -c "$_c" "$@" > "$W/$_n.log" 2>&1 &
+	PIDS="$PIDS $!"
+	eval "PID_$_n=$!"
+}
+
+# stop NAME: stops a process spawned by us.
+stop() {
+	eval "_p=\$PID_$1"
+	kill "$_p" 2>/dev/null || true
+	wait "$_p" 2>/dev/null || true
+	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$_p" | tr '\n' ' ')
+}
+
+# Waits up to $2 seconds for command $1 to succeed.
+wait_for() {
+	_i=0
+	while ! eval "$1" >/dev/null 2>&1; do
+		_i=$((_i + 1))
+		[ $_i -ge $(($2 * 10)) ] && return 1
+		sleep 0.1
+	done
+}
+
+listening() {
+	ss -Hltn "sport = :$1" | grep -q LISTEN
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# CPU seconds (utime+stime) of a process, from /proc/PID/stat.
+proc_cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' \
+	    "/proc/$1/stat"
+}
+
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# The share of time some task waited for a CPU (PSI), if the kernel says.
+cpu_pressure() {
+	awk '/^some/ { sub(/avg10=/, "", $2); sub(/avg60=/, "", $3);
+	    printf "some avg10 %s%% avg60 %s%%", $2, $3 }' /proc/pressure/cpu \
+	    2>/dev/null || echo "n/a"
+}
+
+# Median ms of a 4 KiB overwrite + fdatasync in directory $1: a rough
+# gauge of the storage's flush latency, which every synchronous sqlite
+# commit waits for.
+fsync_ms() {
+	_i=0
+	while [ $_i -lt 50 ]; do
+		_t0=$(date +%s%N)
+		dd if=/dev/zero of="$1/fsync.test" bs=4k count=1 oflag=dsync \
+		    conv=notrunc 2>/dev/null
+		_t1=$(date +%s%N)
+		echo $(( (_t1 - _t0) / 1000 ))
+		_i=$((_i + 1))
+	done | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", v[25] / 1000 }'
+	rm -f "$1/fsync.test"
+}
+
+# --- machine ---------------------------------------------------------------
+STAMP=$(date -u +%Y-%m-%dT%H%MZ)
+HOST=$(hostname -s 2>/dev/null || hostname)
+RESDIR=$top/bench/results
+mkdir -p "$RESDIR"
+RES=$RESDIR/$STAMP-$HOST.txt
+PNG=$RESDIR/$STAMP-$HOST.png
+{
+	echo "# peerkey bench, $STAMP, host $HOST"
+	echo "# cpu: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores"
+	echo "# kernel: $(uname -r); $(. /etc/os-release && echo "$PRETTY_NAME")"
+	echo "# mandos $(dpkg-query -W -f '${Version}' mandos), gnutls $(dpkg-query -W -f '${Version}' libgnutls30), peerkey $(git -C "$top" describe --always --dirty 2>/dev/null || echo '?')"
+	echo "# server on core $SRV_CPU, load generator on core $GEN_CPU"
+	echo "# load average at start: $(loadavg); CPU pressure: $(cpu_pressure)"
+	echo "# fdatasync of 4 KiB in the state directory's file system: $(fsync_ms "$W") ms (dd oflag=dsync, median of 50)"
+} > "$W/head"
+cat "$W/head" >&2
+
+# --- Mandos clients: keys, secrets; the same for both servers --------------
+say "making $NCLIENTS Mandos clients with mandos-keygen (RSA-4096 + Ed25519)"
+printf 'benchmark passphrase 0123456789' > "$W/passphrase"
+i=1
+while [ $i -le "$NCLIENTS" ]; do
+	if [ -n "${BENCH_KEYCACHE:-}" ] && [ -s "$BENCH_KEYCACHE/c$i/section" ]; then
+		cp -a "$BENCH_KEYCACHE/c$i" "$W/c$i"
+		i=$((i + 1))
+		continue
+	fi
+	mkdir -p "$W/c$i"
+	( mandos-keygen --dir "$W/c$i" --name "c$i" >/dev/null 2>&1 &&
+	  mandos-keygen --dir "$W/c$i" --name "c$i" --passfile "$W/passphrase" \
+	    --no-ssh > "$W/c$i/section" 2>/dev/null ) &
+	[ $((i % 2)) = 0 ] && wait
+	i=$((i + 1))
+done
+wait
+KEYS=""
+i=1
+while [ $i -le "$NCLIENTS" ]; do
+	c=$W/c$i
+	[ -s "$c/section" ] || die "mandos-keygen failed for c$i"
+	# The secret's armor body is the binary OpenPGP message on the wire.
+	sed -n '/^secret =/,$p' "$c/section" | tail -n +2 | tr -d ' \n' |
+	    base64 -d > "$c/blob"
+	awk '/^key_id/ { print $3 }' "$c/section" > "$c/keyid"
+	KEYS="$KEYS${KEYS:+,}$c/tls-privkey.pem@$(stat -c %s "$c/blob")"
+	i=$((i + 1))
+done
+BLOBLEN=$(stat -c %s "$W/c1/blob")
+if [ -n "${BENCH_KEYCACHE:-}" ]; then
+	mkdir -p "$BENCH_KEYCACHE"
+	i=1
+	while [ $i -le "$NCLIENTS" ]; do
+		[ -d "$BENCH_KEYCACHE/c$i" ] || cp -a "$W/c$i" "$BENCH_KEYCACHE/c$i"
+		i=$((i + 1))
+	done
+fi
+say "blob size $BLOBLEN bytes"
+
+# --- Debian's mandos server ------------------------------------------------
+cat > "$W/bus.conf" <<EOB
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$W/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+EOB
+# mandos opens the system bus even with --no-dbus: a private one.
+spawn dbus "" "$GEN_CPU" dbus-daemon --config-file="$W/bus.conf" --nofork \
+    --nopidfile
+wait_for "[ -S '$W/bus' ]" 10 || die "dbus-daemon did not start"
+mkdir -p "$W/mandos/conf" "$W/mandos/state"
+printf '[DEFAULT]\n' > "$W/mandos/conf/mandos.conf"
+{
+	printf '[DEFAULT]\nchecker = true\ntimeout = PT24H\n'
+	printf 'extended_timeout = PT24H\ninterval = PT1H\n\n'
+	i=1
+	while [ $i -le "$NCLIENTS" ]; do
+		grep -v '^host' "$W/c$i/section"
+		echo
+		i=$((i + 1))
+	done
+} > "$W/mandos/conf/clients.conf"
+chmod -R a+rX "$W/mandos"
+chmod 777 "$W/mandos/state"
+MPORT=$(free_port)
+CG_MANDOS=$(cg_new mandos)
+spawn mandos "$CG_MANDOS" "$SRV_CPU" env \
+    DBUS_SYSTEM_BUS_ADDRESS="unix:path=$W/bus" mandos --foreground \
+    --no-zeroconf --no-dbus --no-ipv6 -a 127.0.0.1 -p "$MPORT" \
+    --configdir "$W/mandos/conf" --statedir "$W/mandos/state"
+wait_for "listening $MPORT" 30 || { cat "$W/mandos.log" >&2; die "mandos did not start"; }
+
+# --- peerkeyd, with the same clients -----------------------------------------
+# start_node NAME CGROUP [STATEDIR]: a peerkeyd on loopback, default
+# configuration except the connection caps (all clients come from
+# 127.0.0.1).
+start_node() {
+	_d=$W/$1
+	_s=${3:-$_d/state}
+	mkdir -p "$_s" "$_d/run"
+	[ -e "$_d/node.key" ] || "$PKTOOL" keygen "$_d/node.key" > /dev/null
+	"$PKTOOL" keyid "$_d/node.key" > "$_d/node.keyid"
+	cat > "$_d/peerkeyd.conf" <<EOC
+[node]
+name = $1
+key = $_d/node.key
+state-directory = $_s
+runtime-directory = $_d/run
+listen = 127.0.0.1
+port = 0
+[limits]
+max-connections = 8192
+max-connections-per-source = 8192
+[announce]
+enable = no
+EOC
+	spawn "$1" "$2" "$SRV_CPU" "$PEERKEYD" -d -f "$_d/peerkeyd.conf"
+	wait_for "$PEERKEY -s $_d/run/control.sock -j status" 20 ||
+	    { cat "$W/$1.log" >&2; die "peerkeyd did not start"; }
+	"$PEERKEY" -s "$_d/run/control.sock" -j status |
+	    jq -r .self.port > "$_d/port"
+}
+# add_clients DIR: the same Mandos clients as peers of the node in DIR.
+add_clients() {
+	i=1
+	while [ $i -le "$NCLIENTS" ]; do
+		"$PEERKEY" -s "$1/run/control.sock" peer add "c$i" \
+		    --boot-key "$(cat "$W/c$i/keyid")" --timeout 24h \
+		    --interval 1h --extended-timeout 24h >/dev/null
+		"$PEERKEY" -s "$1/run/control.sock" peer put-blob "c$i" disk1 \
+		    "$W/c$i/blob" >/dev/null
+		i=$((i + 1))
+	done
+}
+CG_PK=$(cg_new peerkeyd)
+start_node pk "$CG_PK"
+PK=$W/pk
+PPORT=$(cat "$PK/port")
+add_clients "$PK"
+# The same daemon with its state directory on tmpfs, where fdatasync
+# costs nothing: the difference is what the per-unlock commit costs.
+SHM=""
+if [ -d /dev/shm ] && [ "$(stat -f -c %T /dev/shm)" = tmpfs ]; then
+	SHM=$(mktemp -d /dev/shm/pkbench.XXXXXX)
+	CG_PKT=$(cg_new peerkeyd-tmpfs)
+	start_node pkt "$CG_PKT" "$SHM/state"
+	add_clients "$W/pkt"
+	stop pkt
+fi
+
+# Both servers hand out exactly the stored blob, before anything is timed.
+"$PKTOOL" mandos "$W/c1/tls-privkey.pem" "127.0.0.1:$MPORT" \
+    > "$W/check.mandos" 2>/dev/null || die "mandos does not serve c1"
+cmp -s "$W/check.mandos" "$W/c1/blob" || die "mandos served another blob"
+"$PKTOOL" unlock "$W/c1/tls-privkey.pem" "127.0.0.1:$PPORT" \
+    > "$W/check.pk" || die "peerkeyd does not serve c1"
+awk 'NR == 2 { print $2 }' "$W/check.pk" | base64 -d | cmp -s - "$W/c1/blob" ||
+    die "peerkeyd served another blob"
+"$PKTOOL" mandos "$W/c1/tls-privkey.pem" "127.0.0.1:$PPORT" \
+    > "$W/check.pkm" 2>/dev/null || die "peerkeyd's Mandos side fails"
+cmp -s "$W/check.pkm" "$W/c1/blob" || die "peerkeyd (Mandos) served another blob"
+say "both servers serve the same ${BLOBLEN}-byte blob to the same keys"
+
+# --- unlock throughput, latency, CPU per unlock -----------------------------
+: > "$W/levels"
+for L in $LEVELS; do
+	for srv in peerkeyd peerkeyd-tmpfs peerkeyd-mandos mandos; do
+		case $srv in
+		peerkeyd)
+			args="-m native -a 127.0.0.1:$PPORT -s $(cat "$PK/node.keyid")"
+			pid=$PID_pk cg=$CG_PK ;;
+		peerkeyd-tmpfs)
+			# The same, with the state on tmpfs: 128 and 1,000.
+			[ -n "$SHM" ] && { [ "$L" = 128 ] || [ "$L" = 1000 ]; } ||
+			    continue
+			start_node pkt "$CG_PKT" "$SHM/state"
+			args="-m native -a 127.0.0.1:$(cat "$W/pkt/port") -s $(cat "$W/pkt/node.keyid")"
+			pid=$PID_pkt cg=$CG_PKT ;;
+		peerkeyd-mandos)
+			# peerkeyd serving Mandos protocol 1: only at 128,
+			# to show the protocol costs the same.
+			[ "$L" = 128 ] || continue
+			args="-m mandos -a 127.0.0.1:$PPORT"
+			pid=$PID_pk cg=$CG_PK ;;
+		mandos)
+			args="-m mandos -a 127.0.0.1:$MPORT"
+			pid=$PID_mandos cg=$CG_MANDOS ;;
+		esac
+		say "$srv, $L concurrent, ${SECS}s (load $(loadavg))"
+		# shellcheck disable=SC2086
+		out=$(taskset -c "$GEN_CPU" "$LOADGEN" $args -k "$KEYS" \
+		    -c "$L" -d "$SECS" -w 1 -t 10 -p "$pid" ${cg:+-g "$cg"} \
+		    2>>"$W/loadgen.log") || die "loadgen failed"
+		echo "server=$srv $out load1=$(cut -d' ' -f1 /proc/loadavg)" |
+		    tee -a "$W/levels" >&2
+		[ "$srv" != peerkeyd-tmpfs ] || stop pkt
+		# Let the server finish what the drain left (Mandos' children).
+		sleep 2
+	done
+done
+
+# --- end-to-end boot agents (static peer) -----------------------------------
+# time_runs NAME RUNS CMD...: runs CMD RUNS times; the passphrase must
+# come out each time; prints the median and the min wall time in ms.
+time_runs() {
+	_n=$1 _r=$2
+	shift 2
+	: > "$W/e2e.$_n"
+	_i=0
+	while [ $_i -lt "$_r" ]; do
+		_t0=$(date +%s%N)
+		"$@" > "$W/e2e.out" 2>> "$W/e2e.$_n.log" || true
+		_t1=$(date +%s%N)
+		if cmp -s "$W/e2e.out" "$W/passphrase"; then
+			echo $(( (_t1 - _t0) / 1000 )) >> "$W/e2e.$_n"
+		else
+			say "$_n: run $_i did not print the passphrase"
+		fi
+		_i=$((_i + 1))
+	done
+	sort -n "$W/e2e.$_n" | awk '{ v[NR] = $1 } END {
+	    if (NR == 0) { print "e2e_ms=nan e2e_min_ms=nan ok=0"; exit }
+	    printf "e2e_ms=%.1f e2e_min_ms=%.1f ok=%d\n",
+	        v[int((NR + 1) / 2)] / 1000, v[1] / 1000, NR }'
+}
+say "end to end: mandos-client against mandos, $E2E_RUNS runs"
+c=$W/c1
+E2E_MC=$(time_runs mandos-client "$E2E_RUNS" "$MANDOS_CLIENT" \
+    --interface=none --connect="127.0.0.1:$MPORT" --pubkey="$c/pubkey.txt" \
+    --seckey="$c/seckey.txt" --tls-pubkey="$c/tls-pubkey.pem" \
+    --tls-privkey="$c/tls-privkey.pem")
+echo "agent=mandos-client $E2E_MC" | tee "$W/e2e" >&2
+# Time-stamps a command's stderr lines (ms since its start), for a split.
+cat > "$W/ts.py" <<'EOP'
+import subprocess, sys, time
+t0 = time.monotonic()
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL,
+                     stderr=subprocess.PIPE)
+for l in p.stderr:
+    l = l.decode(errors="replace").rstrip()
+    if "GnuTLS:" not in l:
+        print("%8.1f ms  %s" % ((time.monotonic() - t0) * 1000, l[:100]))
+p.wait()
+print("%8.1f ms  exit %d" % ((time.monotonic() - t0) * 1000, p.returncode))
+EOP
+python3 "$W/ts.py" "$MANDOS_CLIENT" --debug --interface=none \
+    --connect="127.0.0.1:$MPORT" --pubkey="$c/pubkey.txt" \
+    --seckey="$c/seckey.txt" --tls-pubkey="$c/tls-pubkey.pem" \
+    --tls-privkey="$c/tls-privkey.pem" | sed 's/^/mandos-client split: /' \
+    > "$W/e2e.split" || true
+if [ -x "$AGENT" ]; then
+	say "end to end: peerkey-boot against peerkeyd, $E2E_RUNS runs"
+	mkdir -p "$W/agent"
+	# Its GnuPG home on a tmpfs, as under /run in an initramfs.
+	AGENTRUN=$W/agent
+	if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+		AGENTRUN=$(mktemp -d /dev/shm/pkbench.XXXXXX)
+	fi
+	cat > "$W/agent/boot.conf" <<EOC
+[boot]
+tls-key = $c/tls-privkey.pem
+pgp-key = $c/seckey.txt
+work-directory = $AGENTRUN
+mdns = no
+prompt = no
+
+[peer pk]
+address = 127.0.0.1:$PPORT
+node-key = $(cat "$PK/node.keyid")
+EOC
+	E2E_PB=$(time_runs peerkey-boot "$E2E_RUNS" "$AGENT" \
+	    -c "$W/agent/boot.conf" -b disk1)
+	echo "agent=peerkey-boot $E2E_PB" | tee -a "$W/e2e" >&2
+	# The split: its -vv progress lines, time-stamped as they come.
+	python3 "$W/ts.py" "$AGENT" -vv -c "$W/agent/boot.conf" -b disk1 |
+	    sed 's/^/peerkey-boot split: /' >> "$W/e2e.split" || true
+else
+	say "no peerkey-boot at $AGENT: its side is not measured"
+	echo "agent=peerkey-boot e2e_ms=nan e2e_min_ms=nan ok=0" >> "$W/e2e"
+fi
+stop mandos
+stop dbus
+
+# --- guarding N peers at a 10 s interval ------------------------------------
+: > "$W/guard"
+for N in $GUARD; do
+	say "guarding $N peers at 10s, ${GUARD_SECS}s measured (load $(loadavg))"
+	stop pk 2>/dev/null || true
+	name=g$N
+	spawn "hb$N" "" "$GEN_CPU" "$HBRESP" -n "$N" -o "$W/hb$N.ports"
+	wait_for "[ -s '$W/hb$N.ports' ]" 60 || die "hbresp did not start"
+	start_node "$name" ""
+	G=$W/$name
+	eval "gpid=\$PID_$name"
+	eval "hpid=\$PID_hb$N"
+	# peerkey peer add, four at a time.
+	awk -v s="$G/run/control.sock" -v pk="$PEERKEY" '{
+	    printf "%s -s %s peer add p%d --boot-key %s --node-key %s " \
+	        "--address 127.0.0.1:%d --interval 10s --timeout 5m " \
+	        "--extended-timeout 5m\n", pk, s, NR, $2, $2, $1 }' \
+	    "$W/hb$N.ports" | xargs -P 4 -I{} sh -c '{} >/dev/null' ||
+	    die "peer add failed"
+	# Warm-up: every peer heartbeaten once (a TLS handshake each).
+	wait_for "[ \$($PEERKEY -s $G/run/control.sock -j status | jq '[.peers[] | select(.last_check_ok)] | length') -ge $N ]" 60 ||
+	    say "not every peer answered within 60 s"
+	sleep 2
+	kill -USR1 "$hpid"
+	c0=$(proc_cpu "$gpid")
+	t0=$(date +%s%N)
+	sleep "$GUARD_SECS"
+	c1=$(proc_cpu "$gpid")
+	t1=$(date +%s%N)
+	kill -USR1 "$hpid"
+	sleep 0.5
+	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$gpid/status")
+	hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$gpid/status")
+	enabled=$("$PEERKEY" -s "$G/run/control.sock" -j status |
+	    jq '[.peers[] | select(.state == "enabled")] | length')
+	hb=$(grep -o 'heartbeats=[0-9]*' "$W/hb$N.log" | tail -2 |
+	    awk -F= 'NR == 1 { a = $2 } NR == 2 { print $2 - a }')
+	hs=$(grep -o 'handshakes=[0-9]*' "$W/hb$N.log" | tail -2 |
+	    awk -F= 'NR == 1 { a = $2 } NR == 2 { print $2 - a }')
+	echo "peers=$N secs=$(( (t1 - t0) / 1000000000 )) cpu_pct=$(awk -v a="$c0" -v b="$c1" -v t="$((t1 - t0))" 'BEGIN { printf "%.2f", (b - a) * 100 / (t / 1e9) }') rss_mib=$(awk -v r="$rss" 'BEGIN { printf "%.1f", r / 1024 }') hwm_mib=$(awk -v r="$hwm" 'BEGIN { printf "%.1f", r / 1024 }') enabled=$enabled heartbeats=$hb handshakes=$hs load1=$(cut -d' ' -f1 /proc/loadavg)" |
+	    tee -a "$W/guard" >&2
+	stop "$name"
+	stop "hb$N"
+done
+
+# --- the reference: GnuTLS' own handshake rate --------------------------------
+REF=nan
+if [ "$REFERENCE" = 1 ]; then
+	say "gnutls-cli --benchmark-tls-kx on core $SRV_CPU (~45 s)"
+	taskset -c "$SRV_CPU" gnutls-cli --benchmark-tls-kx > "$W/kx" 2>&1 || true
+	REF=$(awk '/^\(TLS1.3\)-\(ECDHE-X25519\)-\(EdDSA-Ed25519\)/ { f = 1; next }
+	    f && /transactions\/sec/ { print $2; exit }' "$W/kx")
+	[ -n "$REF" ] || REF=nan
+fi
+
+# --- the table ----------------------------------------------------------------
+# get FILE KEY [FILTER]: a key=value field of the first matching line.
+field() {
+	awk -v k="$2" -v f="$3" '$0 ~ f { for (i = 1; i <= NF; i++) {
+	    split($i, a, "="); if (a[1] == k) { print a[2]; exit } } }' "$1"
+}
+{
+	cat "$W/head"
+	echo "# load average at end: $(loadavg)"
+	echo
+	echo "Unlocks (closed loop, fresh TCP + TLS 1.3 Ed25519 per unlock, ${BLOBLEN}-byte blob, ${SECS}s per level)"
+	printf '%-16s %5s %9s %6s %8s %8s %8s %9s %7s\n' server conc \
+	    unlocks/s fail p50_ms p90_ms p99_ms cpu_ms/u load1
+	while read -r line; do
+		echo "$line" | awk '{ for (i = 1; i <= NF; i++) {
+		    split($i, a, "="); v[a[1]] = a[2] }
+		    printf "%-16s %5s %9s %6s %8s %8s %8s %9s %7s\n",
+		    v["server"], v["conc"], v["rate"], v["fail"], v["p50_ms"],
+		    v["p90_ms"], v["p99_ms"], v["server_cpu_ms"], v["load1"] }'
+	done < "$W/levels"
+	echo
+	echo "Ratios peerkeyd (native) / mandos"
+	printf '%5s %12s %14s %12s\n' conc "rate x" "cpu/unlock /" "p99 /"
+	for L in $LEVELS; do
+		pr=$(field "$W/levels" rate "^server=peerkeyd .* conc=$L ")
+		mr=$(field "$W/levels" rate "^server=mandos .* conc=$L ")
+		pc=$(field "$W/levels" server_cpu_ms "^server=peerkeyd .* conc=$L ")
+		mc=$(field "$W/levels" server_cpu_ms "^server=mandos .* conc=$L ")
+		p9=$(field "$W/levels" p99_ms "^server=peerkeyd .* conc=$L ")
+		m9=$(field "$W/levels" p99_ms "^server=mandos .* conc=$L ")
+		awk -v L="$L" -v pr="$pr" -v mr="$mr" -v pc="$pc" -v mc="$mc" \
+		    -v p9="$p9" -v m9="$m9" 'function r(a, b) {
+		    return b > 0 ? sprintf("%.1f", a / b) : "inf" } BEGIN {
+		    printf "%5s %12s %14s %12s\n", L, r(pr, mr), r(mc, pc),
+		    r(m9, p9) }'
+	done
+	echo "(rate x: peerkeyd's unlocks/s over Mandos'; cpu/unlock and p99: Mandos' over peerkeyd's, i.e. how many times less)"
+	echo
+	echo "End-to-end boot agent, static peer on loopback (median of $E2E_RUNS; includes OpenPGP decryption)"
+	sed 's/^/  /' "$W/e2e"
+	echo "  split (one more run each, verbose, stderr lines time-stamped):"
+	sed 's/^/    /' "$W/e2e.split"
+	mc=$(field "$W/e2e" e2e_ms "agent=mandos-client")
+	pb=$(field "$W/e2e" e2e_ms "agent=peerkey-boot")
+	awk -v a="$pb" -v b="$mc" 'BEGIN { if (a != "nan" && a > 0)
+	    printf "  peerkey-boot / mandos-client = %.2f (goal <= 0.5)\n", a / b
+	    else print "  peerkey-boot not measured" }'
+	echo
+	echo "Guarding N peers, heartbeat every 10 s over a kept TLS connection (peerkeyd CPU and RSS)"
+	sed 's/^/  /' "$W/guard"
+	echo
+	echo "Reference: gnutls-cli --benchmark-tls-kx, TLS1.3 X25519 + Ed25519 (both ends in one process, one core)"
+	best=$(awk '/server=peerkeyd / { for (i = 1; i <= NF; i++) {
+	    split($i, a, "="); if (a[1] == "rate" && a[2] > m) m = a[2] } }
+	    END { print m + 0 }' "$W/levels")
+	awk -v r="$REF" -v b="$best" 'BEGIN { if (r == "nan")
+	    print "  not measured (BENCH_QUICK)"; else {
+	    printf "  GnuTLS: %s handshakes/s\n", r
+	    printf "  peerkeyd best native unlocks/s: %s = %.2f of it\n", b, b / r } }'
+	echo
+	echo "Goals (issues 3 and 5): >= 1500 native unlocks/s, <= 0.6 ms server CPU per unlock, 0 failures at 1000 concurrent;"
+	echo "guarding 1000 peers < 2% of a core and < 32 MiB RSS; peerkey-boot <= half of mandos-client."
+	echo
+	echo "# raw"
+	sed 's/^/# /' "$W/levels" "$W/e2e" "$W/guard"
+} > "$RES"
+cat "$RES"
+
+# --- the plot -----------------------------------------------------------------
+if command -v gnuplot >/dev/null 2>&1; then
+	for srv in peerkeyd mandos; do
+		grep "^server=$srv " "$W/levels" | awk '{ for (i = 1; i <= NF; i++) {
+		    split($i, a, "="); v[a[1]] = a[2] }
+		    print v["conc"], v["rate"], v["p50_ms"], v["p99_ms"],
+		    v["server_cpu_ms"], v["fail"] }' > "$W/$srv.dat"
+	done
+	gnuplot -e "pk='$W/peerkeyd.dat'; md='$W/mandos.dat'; out='$PNG'; title='$STAMP $HOST, load $(loadavg)'" \
+	    "$top/bench/plot.gp" && say "plot: $PNG"
+fi
+say "results: $RES"
