@@ -46,6 +46,12 @@
 struct pk_tls_creds {
 	gnutls_certificate_credentials_t	 cred;
 	int					 has_key;
+	/*
+	 * The profiles' priorities, parsed once and shared (GnuTLS counts
+	 * the references): a parsed priority is ~8 KiB, and a node keeps a
+	 * session per guarded peer.
+	 */
+	gnutls_priority_t			 prio[2];
 };
 
 struct pk_tls {
@@ -97,6 +103,12 @@ pk_tls_creds_new(const struct pk_identity *id, struct pk_tls_creds **out)
 		free(c);
 		return PK_ERR_ALLOC;
 	}
+	if (gnutls_priority_init(&c->prio[PK_TLS_NATIVE], PRIO_NATIVE,
+	    NULL) < 0 || gnutls_priority_init(&c->prio[PK_TLS_MANDOS],
+	    PRIO_MANDOS, NULL) < 0) {
+		r = PK_ERR_TLS;
+		goto out;
+	}
 	if (id == NULL) {
 		*out = c;
 		return 0;
@@ -135,6 +147,10 @@ pk_tls_creds_free(struct pk_tls_creds *c)
 {
 	if (c == NULL)
 		return;
+	if (c->prio[PK_TLS_NATIVE] != NULL)
+		gnutls_priority_deinit(c->prio[PK_TLS_NATIVE]);
+	if (c->prio[PK_TLS_MANDOS] != NULL)
+		gnutls_priority_deinit(c->prio[PK_TLS_MANDOS]);
 	gnutls_certificate_free_credentials(c->cred);
 	free(c);
 }
@@ -209,7 +225,6 @@ pk_tls_new(struct pk_tls **out, int fd, enum pk_tls_profile profile,
     pk_tls_verify_fn verify, void *verify_arg)
 {
 	struct pk_tls	*s;
-	const char	*prio, *errpos = NULL;
 	unsigned int	 flags;
 	int		 fl, r, need_key;
 
@@ -247,8 +262,7 @@ pk_tls_new(struct pk_tls **out, int fd, enum pk_tls_profile profile,
 		r = r == GNUTLS_E_MEMORY_ERROR ? PK_ERR_ALLOC : PK_ERR_TLS;
 		goto fail;
 	}
-	prio = profile == PK_TLS_NATIVE ? PRIO_NATIVE : PRIO_MANDOS;
-	if (gnutls_priority_set_direct(s->session, prio, &errpos) < 0 ||
+	if (gnutls_priority_set(s->session, creds->prio[profile]) < 0 ||
 	    gnutls_credentials_set(s->session, GNUTLS_CRD_CERTIFICATE,
 	    creds->cred) < 0) {
 		r = PK_ERR_TLS;
