@@ -11,8 +11,10 @@ set key top left
 set grid
 set logscale y 10
 set title "unlocks/s"
+set yrange [1:10000]
 plot pk using 1:2 with linespoints lw 2 title "peerkeyd (native)", \
      md using 1:2 with linespoints lw 2 title "mandos"
+set autoscale y
 set title "latency, ms (p50 solid, p99 dashed)"
 set key bottom right
 plot pk using 1:3 with linespoints lw 2 lc 1 title "peerkeyd p50", \

@@ -80,7 +80,6 @@ ulimit -n "$(ulimit -Hn)"
 W=$(mktemp -d /tmp/pkbench.XXXXXX)
 chmod 755 "$W"
 PIDS=""
-CGROUPS=""
 CGROOT=/sys/fs/cgroup/cpuacct
 
 cleanup() {
@@ -93,12 +92,16 @@ cleanup() {
 	done
 	# Processes the servers forked (Mandos' per-connection children)
 	# are in our own cgroups: stop those, by PID, then remove the groups.
-	for g in $CGROUPS; do
+	# (cg_new runs in $(...): its groups are found by name, not in a
+	# variable.)
+	for g in "$CGROOT"/pkbench.$$.*; do
+		[ -d "$g" ] || continue
 		for p in $(cat "$g/tasks" 2>/dev/null); do
 			kill "$p" 2>/dev/null
 		done
 	done
-	for g in $CGROUPS; do
+	for g in "$CGROOT"/pkbench.$$.*; do
+		[ -d "$g" ] || continue
 		i=0
 		while ! rmdir "$g" 2>/dev/null && [ $i -lt 50 ]; do
 			i=$((i + 1))
@@ -116,7 +119,6 @@ trap 'exit 1' INT TERM
 cg_new() {
 	_g=$CGROOT/pkbench.$$.$1
 	if [ -d "$CGROOT" ] && mkdir "$_g" 2>/dev/null; then
-		CGROUPS="$CGROUPS $_g"
 		echo "$_g"
 	fi
 }
