@@ -97,7 +97,8 @@ for n in 2 3; do
 	show "h1: $CL_PEERKEY -d $CL_DIR/h1 -s $CL_DIR/h1/run/control.sock invite"
 	code=$(CL_SAY=: cl_pkd 1 invite 2>"$CL_DIR/invite.err") ||
 	    fail "h1: peerkey invite"
-	echo "   ${code:0:12}...   (stderr: $(cat "$CL_DIR/invite.err"))"
+	echo "   ${code:0:12}..."
+	sed 's/^/   /' "$CL_DIR/invite.err"
 	cl_pkd "$n" join "$code" | sed "s|$CL_DIR/||g; s/^/   /"
 	[ "${PIPESTATUS[0]}" = 0 ] || fail "h$n: peerkey join"
 done
