@@ -21,6 +21,9 @@
 #	cl_switch               the switch namespace and its bridge
 #	cl_host N               host N on the switch, addresses up
 #	cl_keys N               its node key, boot TLS key, boot OpenPGP key
+#	                        (test stand-in: pktool keygen / pgp-gen)
+#	cl_init_keys N          the same with "peerkey init" (hN/node.key,
+#	                        hN/boot/), and hN/boot.conf's [boot] settings
 #	cl_start N [CONF...]    avahi (if not running) + peerkeyd; waits ready
 #	cl_stop N               stops peerkeyd (TERM, like a shutdown)
 #	cl_avahi_stop N         stops its avahi-daemon and bus
@@ -29,12 +32,17 @@
 #	cl_enroll N             a random key in a keyslot of N's disk,
 #	                        encrypted to its boot key, deposited with every
 #	                        running node that guards it
+#	cl_join N M             N joins through M (invite on M, join on N)
+#	cl_enroll_luks N        "peerkey enroll" of N's disk, then
+#	                        "peerkey boot-config"
+#	cl_cluster_real COUNT   cl_cluster with the operator's commands
 #	cl_boot N [ARGS]        "reboot" N: fetch its passphrase from its peers
 #	                        as peerkey-boot would (the real one when built,
 #	                        else pktool unlock + pgp-decrypt); prints it
 #	cl_check_key N          stdin opens N's disk? (cryptsetup --test-passphrase)
 #	nN CMD... / cl_run N    run CMD in host N's namespace, printing it
 #	pkN ARGS / cl_pk N      the peerkey command against N's control socket
+#	cl_pkd N ARGS           the same with N's configuration directory (hN)
 #	cl_wait SECS CMD...     polls CMD every 0.1 s until it succeeds
 #	cl_state N M            M's liveness state as seen by N
 #	cl_events N [ARGS]      peerkey -j events on N
@@ -139,6 +147,15 @@ pk2() { cl_pk 2 "$@"; }
 pk3() { cl_pk 3 "$@"; }
 pk4() { cl_pk 4 "$@"; }
 
+# cl_pkd N ARGS: peerkey with host N's configuration directory (hN:
+# node.key, boot/, boot.conf) and its control socket.
+cl_pkd() {
+	local n=$1
+	shift
+	cl_run "$n" "$CL_PEERKEY" -d "$CL_DIR/h$n" \
+	    -s "$CL_DIR/h$n/run/control.sock" "$@"
+}
+
 # cl_wait SECS CMD...: polls CMD until it succeeds; false after SECS.
 cl_wait() {
 	local max=$(($1 * 10)) i=0
@@ -201,6 +218,44 @@ cl_keys() {
 	"$CL_PKTOOL" keygen "$d/boot.key" >"$d/boot.id" || return 1
 	"$CL_PKTOOL" pgp-gen "$d/pgp.pub" "$d/pgp.sec" "h$1 boot key" ||
 	    return 1
+}
+
+# cl_init_keys N: "peerkey init" on host N: node key hN/node.key, boot
+# identity hN/boot/ (key ids into hN/node.id, hN/boot.id). Also seeds the
+# [boot] section of hN/boot.conf with this harness's settings, which
+# "peerkey boot-config" keeps (no prompt, fast retries, a private work
+# directory, static peers only).
+cl_init_keys() {
+	local n=$1 d=$CL_DIR/h$1
+	cl_pkd "$n" -j init >"$d/init.json" || return 1
+	jq -r .node_keyid "$d/init.json" >"$d/node.id" &&
+	jq -r .boot_keyid "$d/init.json" >"$d/boot.id" || return 1
+	mkdir -p "$d/bootrun"
+	chmod 700 "$d/bootrun"
+	printf '[boot]\nwork-directory = %s\nprompt = no\nretry-min = 500ms\nretry-max = 2s\nmdns = no\n' \
+	    "$d/bootrun" >"$d/boot.conf"
+}
+
+# cl_join N M: host N joins the cluster through host M: "peerkey invite"
+# on M prints a one-time code, "peerkey join CODE" on N uses it.
+cl_join() {
+	local code
+	code=$(cl_pkd "$2" invite) || return 1
+	cl_pkd "$1" join "$code" >/dev/null
+}
+
+# cl_guards N M: node N has host M as a peer.
+cl_guards() {
+	[ -n "$(cl_state "$1" "$2")" ]
+}
+
+# cl_enroll_luks N: "peerkey enroll" of host N's disk with every peer of
+# its peerkeyd (its typed passphrase authorises the new keyslot), then
+# "peerkey boot-config" (hN/boot.conf).
+cl_enroll_luks() {
+	local d=$CL_DIR/h$1
+	cl_pkd "$1" enroll "$d/disk.img" --key-file "$d/typed" >/dev/null &&
+	cl_pkd "$1" boot-config >/dev/null
 }
 
 # cl_conf N [LINES...]: writes host N's peerkeyd.conf; extra lines go at the
@@ -380,6 +435,30 @@ cl_bootconf() {
 	} >"$f"
 }
 
+# cl_boot_real_conf N: host N's boot.conf (from "peerkey boot-config") as
+# this boot needs it: only the [peer hM] sections of $CL_BOOT_PEERS when
+# set, mdns = $CL_BOOT_MDNS (default no), $CL_BOOT_EXTRA in [boot].
+cl_boot_real_conf() {
+	awk -v peers=" ${CL_BOOT_PEERS-ALL} " -v mdns="${CL_BOOT_MDNS:-no}" \
+	    -v extra="${CL_BOOT_EXTRA:-}" '
+	/^\[/ {
+		keep = 1
+		if ($1 == "[peer") {
+			h = $2
+			sub(/^h/, "", h)
+			sub(/\]$/, "", h)
+			keep = peers == " ALL " || index(peers, " " h " ") > 0
+		}
+	}
+	/^mdns[ \t]*=/ { next }
+	keep { print }
+	/^\[boot\]/ {
+		print "mdns = " mdns
+		if (extra != "")
+			print extra
+	}' "$CL_DIR/h$1/boot.conf"
+}
+
 # cl_boot N [GIVEUP]: host N boots: asks its peers for its passphrase and
 # prints it (stdout) when one released it. Uses the real peerkey-boot
 # (static peers from $CL_BOOT_PEERS, mDNS when $CL_BOOT_MDNS=yes) when it
@@ -387,6 +466,20 @@ cl_bootconf() {
 # pktool pgp-decrypt.
 cl_boot() {
 	local n=$1 give=${2:-20s} d=$CL_DIR/h$1 m
+	if [ -f "$d/boot/tls.key" ]; then
+		# Set up with "peerkey init": the real agent, with the
+		# configuration "peerkey boot-config" wrote.
+		[ -x "$CL_AGENT" ] || cl_bail "$CL_AGENT not built"
+		if [ -n "${CL_BOOT_PEERS+x}${CL_BOOT_MDNS:-}${CL_BOOT_EXTRA:-}" ]
+		then
+			cl_boot_real_conf "$n" >"$d/boot.run.conf"
+		else
+			cp "$d/boot.conf" "$d/boot.run.conf"
+		fi
+		cl_run "$n" "$CL_AGENT" -c "$d/boot.run.conf" -g "$give" \
+		    -P none 2>>"$d/boot.log"
+		return
+	fi
 	if cl_have_agent; then
 		cl_bootconf "$n" "$d/boot.conf" "give-up = $give" \
 		    "mdns = ${CL_BOOT_MDNS:-no}" ${CL_BOOT_EXTRA:+"$CL_BOOT_EXTRA"}
@@ -490,6 +583,42 @@ cl_cluster() {
 	done
 	for n in $(seq "$1"); do
 		cl_enroll "$n" || cl_bail "h$n: enroll"
+	done
+	for n in $(seq "$1"); do
+		for m in $(cl_others "$n"); do
+			cl_wait 20 cl_is "$n" "$m" enabled ||
+			    cl_bail "h$n does not see h$m enabled"
+		done
+	done
+}
+
+# cl_cluster_real COUNT: as cl_cluster, with the operator's commands:
+# "peerkey init" on every host, h2..COUNT "peerkey join" with a code from
+# h1's "peerkey invite" (h1 introduces each to the members), "peerkey
+# enroll" of every disk and "peerkey boot-config".
+cl_cluster_real() {
+	local n m
+	cl_switch
+	for n in $(seq "$1"); do
+		cl_host "$n"
+		cl_init_keys "$n" || cl_bail "h$n: peerkey init"
+		cl_disk "$n" || cl_bail "h$n: disk"
+	done
+	for n in $(seq "$1"); do
+		cl_start "$n"
+	done
+	for n in $(seq 2 "$1"); do
+		cl_join "$n" 1 || cl_bail "h$n: peerkey join"
+		for m in $(seq "$n"); do
+			[ "$m" = "$n" ] && continue
+			cl_wait 20 cl_guards "$m" "$n" ||
+			    cl_bail "h$m does not guard h$n"
+			cl_wait 20 cl_guards "$n" "$m" ||
+			    cl_bail "h$n does not guard h$m"
+		done
+	done
+	for n in $(seq "$1"); do
+		cl_enroll_luks "$n" || cl_bail "h$n: peerkey enroll"
 	done
 	for n in $(seq "$1"); do
 		for m in $(cl_others "$n"); do
