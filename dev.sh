@@ -137,8 +137,8 @@ check() {
 demo() {
 	deps
 	build build/normal
-	# The demo uses the test client (tests/tools/pktool) too: build the
-	# check programs without running any test.
+	# The namespace harness the demo shares with the cluster tests needs
+	# the test programs too: build them without running any test.
 	make -C build/normal -j"$(nproc)" check TESTS= >/dev/null
 	exec "$top/tests/cluster/demo.sh" "$top/build/normal"
 }
