@@ -1239,7 +1239,7 @@ test_transactions(void)
 	s = xopen(dir);
 	{
 		struct store_event_filter	 f;
-		int				 n = 0;
+		size_t				 n = 0;
 
 		memset(&f, 0, sizeof(f));
 		f.kind = "released";

@@ -468,7 +468,10 @@ test_native_refusals(const struct pk_identity *a,
 	ASSERT_TRUE(cli.hs == PK_ERR_TLS ||
 	    (cli.hs == 0 && cli.io_r == PK_ERR_TLS));
 	ASSERT_INT_EQ(cli.data_ok, 0);
-	ASSERT_STR_CONTAINS(cli.err, "alert");
+	/* It hears the alert, or, if it wrote before reading, finds the
+	 * connection closed behind it: a race, either is a refusal. */
+	ASSERT_TRUE(strstr(cli.err, "alert") != NULL ||
+	    strstr(cli.err, "push function") != NULL);
 	test_diag("client saw: %s", cli.err);
 	TEST_DONE();
 
