@@ -88,6 +88,11 @@ unlike "the raw database files have no canary" \
 setpriv --reuid=nobody --regid=nogroup --clear-groups sleep 60 &
 ctl=$!
 track $ctl
+# setpriv changes ids and then execs sleep: wait for the sleep.
+for _i in $(seq 100); do
+	[ "$(cat "/proc/$ctl/comm" 2>/dev/null)" = sleep ] && break
+	sleep 0.05
+done
 as_nobody() {
 	setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"
 }
