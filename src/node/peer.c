@@ -33,6 +33,7 @@
 
 #include <ev.h>
 
+#include "conf.h"
 #include "io.h"
 #include "log.h"
 #include "node.h"
@@ -86,24 +87,6 @@ static uint64_t
 peer_remaining(const struct peer *p, uint64_t now)
 {
 	return p->expires > now ? p->expires - now : 0;
-}
-
-/* Formats a duration in ms for a log line: "5m0s", "1.250s". */
-static const char *
-fmt_duration(uint64_t ms, char *buf, size_t len)
-{
-	uint64_t	s = ms / 1000;
-
-	if (ms % 1000 != 0 && s < 60)
-		snprintf(buf, len, "%" PRIu64 ".%03" PRIu64 "s", s, ms % 1000);
-	else if (s < 60)
-		snprintf(buf, len, "%" PRIu64 "s", s);
-	else if (s < 3600)
-		snprintf(buf, len, "%" PRIu64 "m%" PRIu64 "s", s / 60, s % 60);
-	else
-		snprintf(buf, len, "%" PRIu64 "h%" PRIu64 "m", s / 3600,
-		    (s % 3600) / 60);
-	return buf;
 }
 
 /*
@@ -165,7 +148,7 @@ peer_enabled(struct peer *p, uint64_t now)
 	p->disabled_by = PEER_DIS_TIMEOUT;
 	p->pending_since = 0;
 	snprintf(detail, sizeof(detail), "unseen for longer than its timeout "
-	    "(%s)", fmt_duration(p->timeout, buf, sizeof(buf)));
+	    "(%s)", pk_format_duration(p->timeout, buf, sizeof(buf)));
 	log_warnx("peer %s: disabled: %s", p->name, detail);
 	peer_record(p, now, "disabled", NULL, detail);
 	return 0;
@@ -369,7 +352,7 @@ peer_notice(struct peer *p, uint64_t now, uint64_t window, const char *addr,
 
 	p->notice_until = now + window;
 	snprintf(detail, sizeof(detail), "for %s: %s",
-	    fmt_duration(window, buf, sizeof(buf)), text);
+	    pk_format_duration(window, buf, sizeof(buf)), text);
 	log_info("peer %s: planned reboot announced %s", p->name, detail);
 	peer_record(p, now, "notice", addr, detail);
 }
