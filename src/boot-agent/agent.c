@@ -257,6 +257,10 @@ main(int argc, char *argv[])
 			    r == PK_ERR_SYSTEM ? strerror(errno) :
 			    pk_strerror(r));
 	}
+	/* GnuPG starts while the peers are asked. */
+	if ((r = decrypt_prepare()) != 0)
+		log_debug("OpenPGP key import: no thread (%s); importing "
+		    "at the first answer", pk_strerror(r));
 	if (conf.mdns && (r = browse_start(&conf, &browse, &bfd)) != 0)
 		progress("mDNS discovery unavailable; static peers only");
 

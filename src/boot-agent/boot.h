@@ -135,6 +135,7 @@ void	 browse_stop(struct browse *);
 
 /* decrypt.c */
 int	 decrypt_init(const char *workdir, const char *seckey_path);
+int	 decrypt_prepare(void);
 int	 decrypt_blob(const void *cipher, size_t len, char **pass,
 	    size_t *passlen);
 void	 decrypt_done(void);

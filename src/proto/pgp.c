@@ -4,9 +4,10 @@
  * A home is made under the caller's workdir, used by one GPGME context
  * (GnuPG learns its path only through gpgme_ctx_set_engine_info()), and
  * torn down before the call returns: if /proc shows a gpg-agent (or other
- * GnuPG daemon) started for it, "gpgconf --kill all" stops it and we wait
- * until none is left (SIGKILL after 3 s), then every file is overwritten
- * and removed.
+ * GnuPG daemon) started for it, SIGTERM stops it ("gpgconf --kill all"
+ * without /proc) and we wait until none is left (SIGKILL after 3 s), then
+ * every file is overwritten and removed. GPGME is told not to run gpgconf
+ * nor probe engines other than gpg (see pgp_init).
  * Secret data crosses GPGME through pipes: input from caller memory
  * (gpgme_data_new_from_mem without copy), output into a callback data
  * object that writes straight into pk_secret_alloc memory.
@@ -42,8 +43,10 @@ extern char **environ;
 #define PGP_SOCK_SUFFIX		"/S.gpg-agent.browser"
 /* sizeof(((struct sockaddr_un *)0)->sun_path) on Linux. */
 #define PGP_SUN_PATH_MAX	108
-/* How long we wait for an agent to exit after gpgconf --kill. */
+/* How long (ms) we wait for an agent to exit after SIGTERM. */
 #define PGP_AGENT_WAIT_MS	3000
+/* Daemons (gpg-agent, scdaemon, dirmngr) of one home we watch by pid. */
+#define PGP_MAX_DAEMONS		8
 #define PGP_MAX_UID		256
 
 /* Configuration written into every temporary home (Debian #894495). */
@@ -133,6 +136,13 @@ pgp_init(void)
 
 	if (pgp_inited)
 		return 0;
+	/*
+	 * We use the OpenPGP engine only. Without this GPGME runs gpgconf
+	 * twice to learn paths and then every engine's --version (gpgsm,
+	 * gpgconf, gpg): about 100 ms at boot for nothing. gpg is then found
+	 * on PATH; pgp_agent_stop() does not need GPGME to find gpgconf.
+	 */
+	(void)gpgme_set_global_flag("disable-gpgconf", "1");
 	if (gpgme_check_version(NULL) == NULL) {
 		pgp_seterr("GPGME initialisation failed");
 		return PK_ERR_PGP;
@@ -352,11 +362,12 @@ pgp_is_our_daemon(const char *pid, const char *dir, const char *base)
 }
 
 /*
- * Counts (and with sig, signals) the live daemons of home dir; -1 when
- * /proc cannot be read.
+ * Counts (and with sig, signals) the live daemons of home dir, noting up
+ * to PGP_MAX_DAEMONS of their pids in pids (if not NULL); -1 when /proc
+ * cannot be read.
  */
 static int
-pgp_daemons(const char *dir, int sig)
+pgp_daemons(const char *dir, int sig, char pids[][16])
 {
 	struct dirent *de;
 	const char *base;
@@ -368,10 +379,13 @@ pgp_daemons(const char *dir, int sig)
 	if ((d = opendir("/proc")) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
+		    strlen(de->d_name) >= 16)
 			continue;
 		if (!pgp_is_our_daemon(de->d_name, dir, base))
 			continue;
+		if (pids != NULL && n < PGP_MAX_DAEMONS)
+			memcpy(pids[n], de->d_name, strlen(de->d_name) + 1);
 		n++;
 		if (sig != 0)
 			(void)kill((pid_t)strtol(de->d_name, NULL, 10), sig);
@@ -380,30 +394,54 @@ pgp_daemons(const char *dir, int sig)
 	return n;
 }
 
+/* Counts the daemons of pids (n of them) that still serve home dir. */
+static int
+pgp_daemons_left(const char *dir, char pids[][16], int n)
+{
+	const char *base;
+	int i, left = 0;
+
+	if ((base = strrchr(dir, '/')) == NULL)
+		base = dir;
+	for (i = 0; i < n && i < PGP_MAX_DAEMONS; i++)
+		left += pgp_is_our_daemon(pids[i], dir, base);
+	return left;
+}
+
 /* Stops the daemons GnuPG started for home dir and waits for them. */
 static void
 pgp_agent_stop(const char *dir)
 {
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	char rundir[64];
+	struct timespec ts = { 0, 1000 * 1000 };
+	char pids[PGP_MAX_DAEMONS][16], rundir[64];
 	struct stat st;
 	int i, n;
 
 	/* Nothing started (encryption needs no agent): nothing to stop. */
-	if ((n = pgp_daemons(dir, 0)) == 0)
+	if ((n = pgp_daemons(dir, 0, NULL)) == 0)
 		goto sockdir;
-	pgp_gpgconf(dir, "--kill", "all");
-	if (n < 0)
-		goto sockdir;	/* no /proc: trust gpgconf */
-	for (i = 0; i < PGP_AGENT_WAIT_MS / 10; i++) {
-		if (pgp_daemons(dir, 0) <= 0)
+	if (n < 0) {
+		/* No /proc: ask gpgconf, and trust it. */
+		pgp_gpgconf(dir, "--kill", "all");
+		goto sockdir;
+	}
+	/*
+	 * SIGTERM is gpg-agent's documented shutdown (it finishes pending
+	 * requests; there are none) and costs no process, where "gpgconf
+	 * --kill all" runs gpg-connect-agent once per daemon. Then we watch
+	 * just those pids, each millisecond.
+	 */
+	n = pgp_daemons(dir, SIGTERM, pids);
+	for (i = 0; i < PGP_AGENT_WAIT_MS && n > 0; i++) {
+		if (pgp_daemons_left(dir, pids, n) == 0 &&
+		    (n <= PGP_MAX_DAEMONS || pgp_daemons(dir, 0, NULL) == 0))
 			break;
 		(void)nanosleep(&ts, NULL);
 	}
-	if (i == PGP_AGENT_WAIT_MS / 10) {
-		/* It ignored gpgconf: it serves nobody but us. */
-		(void)pgp_daemons(dir, SIGKILL);
-		for (i = 0; i < 100 && pgp_daemons(dir, 0) > 0; i++)
+	if (n > 0 && i == PGP_AGENT_WAIT_MS) {
+		/* It ignored SIGTERM: it serves nobody but us. */
+		(void)pgp_daemons(dir, SIGKILL, NULL);
+		for (i = 0; i < 1000 && pgp_daemons(dir, 0, NULL) > 0; i++)
 			(void)nanosleep(&ts, NULL);
 	}
  sockdir:
@@ -434,17 +472,40 @@ pgp_home_close(struct pgp_home *h)
 	h->ph_dir[0] = '\0';
 }
 
-/* Makes a private home under workdir and a context bound to it. */
+/*
+ * Names the home $GNUPGHOME (envhome: the caller made it, empty, and set
+ * the variable before starting any thread), or makes a private one under
+ * workdir.
+ */
 static int
-pgp_home_open(struct pgp_home *h, const char *workdir)
+pgp_home_name(struct pgp_home *h, const char *workdir, int envhome)
 {
 	char real[PATH_MAX];
-	gpgme_error_t e;
-	int dfd, r, saved;
+	const char *home;
+	struct stat st;
+	int r, saved;
 
-	memset(h, 0, sizeof(*h));
-	if ((r = pgp_init()) != 0)
-		return r;
+	if (envhome) {
+		home = getenv("GNUPGHOME");
+		if (home == NULL || home[0] != '/' || strlen(home) +
+		    strlen(PGP_SOCK_SUFFIX) >= PGP_SUN_PATH_MAX) {
+			pgp_seterr("GNUPGHOME is not set to a short absolute "
+			    "path");
+			return PK_ERR_INVALID_ARG;
+		}
+		if (lstat(home, &st) == -1) {
+			pgp_seterr("GNUPGHOME %s: %s", home, strerror(errno));
+			return PK_ERR_SYSTEM;
+		}
+		if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+		    (st.st_mode & 077) != 0) {
+			pgp_seterr("GNUPGHOME %s is not a private directory "
+			    "of ours", home);
+			return PK_ERR_PERM;
+		}
+		(void)snprintf(h->ph_dir, sizeof(h->ph_dir), "%s", home);
+		return 0;
+	}
 	if (realpath(workdir, real) == NULL) {
 		pgp_seterr("workdir: %s", strerror(errno));
 		return PK_ERR_SYSTEM;
@@ -464,6 +525,25 @@ pgp_home_open(struct pgp_home *h, const char *workdir)
 		errno = saved;
 		return PK_ERR_SYSTEM;
 	}
+	return 0;
+}
+
+/*
+ * Makes (or takes, see pgp_home_name) a private home and a context bound
+ * to it. With envhome gpg finds the home in its environment, and GPGME is
+ * spared the gpg --version that gpgme_ctx_set_engine_info() runs.
+ */
+static int
+pgp_home_open(struct pgp_home *h, const char *workdir, int envhome)
+{
+	gpgme_error_t e;
+	int dfd, r, saved;
+
+	memset(h, 0, sizeof(*h));
+	if ((r = pgp_init()) != 0)
+		return r;
+	if ((r = pgp_home_name(h, workdir, envhome)) != 0)
+		return r;
 	if ((dfd = open(h->ph_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
 		goto syserr;
@@ -483,8 +563,8 @@ pgp_home_open(struct pgp_home *h, const char *workdir)
 		goto fail;
 	}
 	if ((e = gpgme_set_protocol(h->ph_ctx, GPGME_PROTOCOL_OpenPGP)) != 0 ||
-	    (e = gpgme_ctx_set_engine_info(h->ph_ctx, GPGME_PROTOCOL_OpenPGP,
-	    NULL, h->ph_dir)) != 0 ||
+	    (!envhome && (e = gpgme_ctx_set_engine_info(h->ph_ctx,
+	    GPGME_PROTOCOL_OpenPGP, NULL, h->ph_dir)) != 0) ||
 	    (e = gpgme_set_pinentry_mode(h->ph_ctx,
 	    GPGME_PINENTRY_MODE_LOOPBACK)) != 0) {
 		r = pgp_fail(e, "gpgme set-up");
@@ -661,7 +741,7 @@ pk_pgp_generate(const char *workdir, const char *uid, char **pub_armor,
 			return PK_ERR_INVALID_ARG;
 		}
 	}
-	if ((r = pgp_home_open(&h, workdir)) != 0)
+	if ((r = pgp_home_open(&h, workdir, 0)) != 0)
 		return r;
 
 	e = gpgme_op_createkey(h.ph_ctx, uid, "ed25519", 0, 0, NULL,
@@ -760,7 +840,7 @@ pk_pgp_encrypt(const char *workdir, const void *pubkey, size_t publen,
 	if ((r = pgp_check_input(pubkey, publen, "public key")) != 0 ||
 	    (r = pgp_check_input(plain, plainlen, "plaintext")) != 0)
 		return r;
-	if ((r = pgp_home_open(&h, workdir)) != 0)
+	if ((r = pgp_home_open(&h, workdir, 0)) != 0)
 		return r;
 	if ((r = pgp_import(&h, pubkey, publen, &ir)) != 0)
 		goto out;
@@ -832,10 +912,10 @@ struct pk_pgp_keyring {
 	struct pgp_home		 kr_home;
 };
 
-/* Makes a home under workdir and imports seckey into it; see pgp.h. */
-int
-pk_pgp_keyring_open(const char *workdir, const void *seckey, size_t seclen,
-    struct pk_pgp_keyring **out)
+/* Makes or takes a home and imports seckey into it. */
+static int
+pgp_keyring_open(const char *workdir, int envhome, const void *seckey,
+    size_t seclen, struct pk_pgp_keyring **out)
 {
 	struct pk_pgp_keyring	*kr;
 	gpgme_import_result_t	 ir;
@@ -844,7 +924,8 @@ pk_pgp_keyring_open(const char *workdir, const void *seckey, size_t seclen,
 	pgp_errbuf[0] = '\0';
 	if (out != NULL)
 		*out = NULL;
-	if (workdir == NULL || *workdir == '\0' || out == NULL) {
+	if ((!envhome && (workdir == NULL || *workdir == '\0')) ||
+	    out == NULL) {
 		pgp_seterr("missing argument");
 		return PK_ERR_INVALID_ARG;
 	}
@@ -852,7 +933,7 @@ pk_pgp_keyring_open(const char *workdir, const void *seckey, size_t seclen,
 		return r;
 	if ((kr = calloc(1, sizeof(*kr))) == NULL)
 		return PK_ERR_ALLOC;
-	if ((r = pgp_home_open(&kr->kr_home, workdir)) != 0) {
+	if ((r = pgp_home_open(&kr->kr_home, workdir, envhome)) != 0) {
 		free(kr);
 		return r;
 	}
@@ -868,6 +949,22 @@ pk_pgp_keyring_open(const char *workdir, const void *seckey, size_t seclen,
  fail:
 	pk_pgp_keyring_close(kr);
 	return r;
+}
+
+/* Makes a home under workdir and imports seckey into it; see pgp.h. */
+int
+pk_pgp_keyring_open(const char *workdir, const void *seckey, size_t seclen,
+    struct pk_pgp_keyring **out)
+{
+	return pgp_keyring_open(workdir, 0, seckey, seclen, out);
+}
+
+/* Imports seckey into the home $GNUPGHOME names; see pgp.h. */
+int
+pk_pgp_keyring_open_env(const void *seckey, size_t seclen,
+    struct pk_pgp_keyring **out)
+{
+	return pgp_keyring_open(NULL, 1, seckey, seclen, out);
 }
 
 /* Decrypts one message with the keyring's key; see pgp.h. */

@@ -300,6 +300,24 @@ decrypt_in_1970(const char *sec, const char *msg, const char *exp)
 	return 0;
 }
 
+/* Says whether the keyring decrypts ct to exactly want. */
+static int
+keyring_gives(struct pk_pgp_keyring *kr, const void *ct, size_t ctl,
+    const void *want, size_t wantl)
+{
+	void	*pt = NULL;
+	size_t	 ptl = 0;
+	int	 ok;
+
+	if (pk_pgp_keyring_decrypt(kr, ct, ctl, &pt, &ptl) != 0) {
+		test_diag("keyring decrypt: %s", pk_pgp_last_error());
+		return 0;
+	}
+	ok = pt != NULL && ptl == wantl && memcmp(pt, want, wantl) == 0;
+	pk_secret_free(pt);
+	return ok;
+}
+
 /* Checks no temporary home and no GnuPG daemon is left behind. */
 static void
 assert_clean(void)
@@ -444,12 +462,8 @@ main(int argc, char **argv)
 		ASSERT_INT_EQ(pk_pgp_keyring_open(wd, sa, sal, &kr), 0);
 		/* The home lives while the keyring is open... */
 		ASSERT_INT_EQ(homes_left(test_tmpdir()), 1);
-		ASSERT_INT_EQ(pk_pgp_keyring_decrypt(kr, ct, ctl, &pt, &ptl),
-		    0);
-		ASSERT_TRUE(pt != NULL && ptl == sizeof(key64) &&
-		    memcmp(pt, key64, sizeof(key64)) == 0);
-		pk_secret_free(pt);
-		pt = NULL;
+		ASSERT_INT_EQ(keyring_gives(kr, ct, ctl, key64,
+		    sizeof(key64)), 1);
 		ASSERT_INT_EQ(pk_pgp_keyring_decrypt(kr, ct3, ct3l, &pt, &ptl),
 		    0);
 		ASSERT_TRUE(pt != NULL && ptl == 6 && memcmp(pt, "second",
@@ -471,6 +485,36 @@ main(int argc, char **argv)
 		ASSERT_INT_EQ(pk_pgp_keyring_open(wd, "junk", 4, &kr),
 		    PK_ERR_PGP);
 		ASSERT_PTR_EQ(kr, NULL);
+	}
+	assert_clean();
+	TEST_DONE();
+
+	TEST_START("keyring in $GNUPGHOME: refused unless private, then works");
+	if (ct != NULL) {
+		struct pk_pgp_keyring	*kr = NULL;
+		char			 eh[PATH_MAX];
+
+		(void)unsetenv("GNUPGHOME");
+		ASSERT_INT_EQ(pk_pgp_keyring_open_env(sa, sal, &kr),
+		    PK_ERR_INVALID_ARG);
+		ASSERT_PTR_EQ(kr, NULL);
+		snprintf(eh, sizeof(eh), "%s/pk-gnupg.envtest", test_tmpdir());
+		ASSERT_INT_EQ(mkdir(eh, 0755), 0);
+		ASSERT_INT_EQ(setenv("GNUPGHOME", eh, 1), 0);
+		/* Group- or world-readable: not a private home. */
+		ASSERT_INT_EQ(pk_pgp_keyring_open_env(sa, sal, &kr),
+		    PK_ERR_PERM);
+		ASSERT_PTR_EQ(kr, NULL);
+		ASSERT_INT_EQ(chmod(eh, 0700), 0);
+		ASSERT_INT_EQ(pk_pgp_keyring_open_env(sa, sal, &kr), 0);
+		ASSERT_TRUE(kr != NULL);
+		/* gpg and its agent live in that home, nowhere else. */
+		ASSERT_TRUE(procs_mentioning(eh) >= 1);
+		ASSERT_INT_EQ(keyring_gives(kr, ct, ctl, key64,
+		    sizeof(key64)), 1);
+		pk_pgp_keyring_close(kr);
+		ASSERT_INT_EQ(access(eh, F_OK), -1);
+		(void)unsetenv("GNUPGHOME");
 	}
 	assert_clean();
 	TEST_DONE();
