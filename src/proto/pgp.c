@@ -264,16 +264,56 @@ pgp_wipe_dir(int dirfd, int depth)
 	return rv;
 }
 
+/*
+ * Starts prog (path, or name looked up on PATH) with argv, stdin and
+ * stdout on /dev/null, stderr too; returns its pid, or -1.
+ */
+static pid_t
+pgp_spawn(const char *path, const char *name, char *const argv[])
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid = -1;
+
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return -1;
+	if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
+	    0) != 0 ||
+	    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY,
+	    0) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, 1, 2) != 0)
+		goto out;
+	if (path != NULL) {
+		if (posix_spawn(&pid, path, &fa, NULL, argv, environ) != 0)
+			pid = -1;
+	} else if (posix_spawnp(&pid, name, &fa, NULL, argv, environ) != 0)
+		pid = -1;
+ out:
+	posix_spawn_file_actions_destroy(&fa);
+	return pid;
+}
+
+/* Waits for child pid (if any); returns its wait status, or -1. */
+static int
+pgp_reap(pid_t pid)
+{
+	pid_t r;
+	int st;
+
+	if (pid <= 0)
+		return -1;
+	do {
+		r = waitpid(pid, &st, 0);
+	} while (r == -1 && errno == EINTR);
+	return r == pid ? st : -1;
+}
+
 /* Runs gpgconf with args for the home dir; waits for it. */
 static void
 pgp_gpgconf(const char *dir, const char *a1, const char *a2)
 {
-	posix_spawn_file_actions_t fa;
 	gpgme_engine_info_t ei;
 	const char *path = NULL;
 	char *argv[6];
-	pid_t pid, r;
-	int st;
 
 	if (gpgme_get_engine_info(&ei) == 0) {
 		for (; ei != NULL; ei = ei->next)
@@ -287,25 +327,26 @@ pgp_gpgconf(const char *dir, const char *a1, const char *a2)
 	argv[3] = (char *)a1;
 	argv[4] = (char *)a2;
 	argv[5] = NULL;
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		return;
-	if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
-	    0) != 0 ||
-	    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY,
-	    0) != 0 ||
-	    posix_spawn_file_actions_adddup2(&fa, 1, 2) != 0)
-		goto out;
-	if (path != NULL) {
-		if (posix_spawn(&pid, path, &fa, NULL, argv, environ) != 0)
-			goto out;
-	} else if (posix_spawnp(&pid, "gpgconf", &fa, NULL, argv,
-	    environ) != 0)
-		goto out;
-	do {
-		r = waitpid(pid, &st, 0);
-	} while (r == -1 && errno == EINTR);
- out:
-	posix_spawn_file_actions_destroy(&fa);
+	(void)pgp_reap(pgp_spawn(path, "gpgconf", argv));
+}
+
+/*
+ * Starts gpg-agent for home dir, as gpg would at its first need of it
+ * (the parent returns once the agent listens). Returns the parent's pid to
+ * reap, or -1: gpg will then start one itself.
+ */
+static pid_t
+pgp_agent_launch(const char *dir)
+{
+	char *argv[6];
+
+	argv[0] = (char *)"gpg-agent";
+	argv[1] = (char *)"--homedir";
+	argv[2] = (char *)dir;
+	argv[3] = (char *)"--use-standard-socket";
+	argv[4] = (char *)"--daemon";
+	argv[5] = NULL;
+	return pgp_spawn(NULL, "gpg-agent", argv);
 }
 
 /*
@@ -534,14 +575,14 @@ pgp_home_name(struct pgp_home *h, const char *workdir, int envhome)
  * spared the gpg --version that gpgme_ctx_set_engine_info() runs.
  */
 static int
-pgp_home_open(struct pgp_home *h, const char *workdir, int envhome)
+pgp_home_open(struct pgp_home *h, const char *workdir, int envhome,
+    int agent)
 {
 	gpgme_error_t e;
+	pid_t apid = -1;
 	int dfd, r, saved;
 
 	memset(h, 0, sizeof(*h));
-	if ((r = pgp_init()) != 0)
-		return r;
 	if ((r = pgp_home_name(h, workdir, envhome)) != 0)
 		return r;
 	if ((dfd = open(h->ph_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
@@ -556,6 +597,14 @@ pgp_home_open(struct pgp_home *h, const char *workdir, int envhome)
 		goto syserr;
 	}
 	(void)close(dfd);
+	/*
+	 * The agent starts on one core while GPGME, on the other, runs
+	 * gpg --version for its engine check: ~20 ms off a boot.
+	 */
+	if (agent)
+		apid = pgp_agent_launch(h->ph_dir);
+	if ((r = pgp_init()) != 0)
+		goto fail;
 
 	if ((e = gpgme_new(&h->ph_ctx)) != 0) {
 		h->ph_ctx = NULL;
@@ -573,6 +622,7 @@ pgp_home_open(struct pgp_home *h, const char *workdir, int envhome)
 	gpgme_set_passphrase_cb(h->ph_ctx, pgp_no_passphrase, NULL);
 	gpgme_set_armor(h->ph_ctx, 0);
 	gpgme_set_offline(h->ph_ctx, 1);
+	(void)pgp_reap(apid);
 	return 0;
 
  syserr:
@@ -582,6 +632,7 @@ pgp_home_open(struct pgp_home *h, const char *workdir, int envhome)
 	errno = saved;
 	return PK_ERR_SYSTEM;
  fail:
+	(void)pgp_reap(apid);
 	pgp_home_close(h);
 	return r;
 }
@@ -741,7 +792,7 @@ pk_pgp_generate(const char *workdir, const char *uid, char **pub_armor,
 			return PK_ERR_INVALID_ARG;
 		}
 	}
-	if ((r = pgp_home_open(&h, workdir, 0)) != 0)
+	if ((r = pgp_home_open(&h, workdir, 0, 0)) != 0)
 		return r;
 
 	e = gpgme_op_createkey(h.ph_ctx, uid, "ed25519", 0, 0, NULL,
@@ -840,7 +891,7 @@ pk_pgp_encrypt(const char *workdir, const void *pubkey, size_t publen,
 	if ((r = pgp_check_input(pubkey, publen, "public key")) != 0 ||
 	    (r = pgp_check_input(plain, plainlen, "plaintext")) != 0)
 		return r;
-	if ((r = pgp_home_open(&h, workdir, 0)) != 0)
+	if ((r = pgp_home_open(&h, workdir, 0, 0)) != 0)
 		return r;
 	if ((r = pgp_import(&h, pubkey, publen, &ir)) != 0)
 		goto out;
@@ -933,7 +984,7 @@ pgp_keyring_open(const char *workdir, int envhome, const void *seckey,
 		return r;
 	if ((kr = calloc(1, sizeof(*kr))) == NULL)
 		return PK_ERR_ALLOC;
-	if ((r = pgp_home_open(&kr->kr_home, workdir, envhome)) != 0) {
+	if ((r = pgp_home_open(&kr->kr_home, workdir, envhome, 1)) != 0) {
 		free(kr);
 		return r;
 	}
