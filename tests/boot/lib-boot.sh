@@ -1,8 +1,8 @@
 # lib-boot.sh: shared driver for the peerkey-boot tests (sourced, POSIX sh).
 #
-#	ok "test command" "description"    one TAP line per check
-#	need CMD...                        skip the file (exit 77) when a tool
-#	                                   is missing, fail under CI=true
+#	(ok, diag, skip_all, finish, spawn, wait_for: tests/lib-tap.sh)
+#	need CMD...                        skip the file when a tool is
+#	                                   missing, fail under CI=true
 #	boot_keys DIR                      TLS (Ed25519, PKCS#8) and OpenPGP
 #	                                   boot keys made with certtool and gpg;
 #	                                   sets BOOT_FPR and BOOT_KEYID
@@ -11,9 +11,6 @@
 #	start_bus DIR                      a private D-Bus system bus
 #	start_mandos DIR PORT BLOBFILE     Debian's real mandos server on
 #	                                   127.0.0.1 serving BLOBFILE to our key
-#	spawn NAME CMD...                  run CMD in the background; remember
-#	                                   its PID for cleanup
-#	finish                             plan line and exit status
 #
 # Everything lives under $W, removed at exit; every process started is
 # remembered by PID and stopped by PID.
@@ -22,12 +19,11 @@ set -u
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)/build}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 AGENT=$top_builddir/src/boot-agent/peerkey-boot
-T=0
-FAILED=0
-PIDS=""
 NETNS=""
 W=$(mktemp -d /tmp/pkboot.XXXXXX)
 chmod 755 "$W"
+
+. "$top_srcdir/tests/lib-tap.sh"
 
 cleanup() {
 	# Newest first (servers before their bus); children of ours too
@@ -63,60 +59,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-ok() {
-	T=$((T + 1))
-	if eval "$1"; then
-		echo "ok $T - $2"
-	else
-		echo "not ok $T - $2"
-		FAILED=$((FAILED + 1))
-	fi
-}
-
-diag() {
-	sed 's/^/# /' "$@"
-}
-
-skip_all() {
-	if [ "${CI:-}" = true ]; then
-		echo "Bail out! $* (CI=true: nothing may skip)"
-		exit 1
-	fi
-	echo "1..0 # SKIP $*"
-	exit 0
-}
-
 need() {
 	for c in "$@"; do
 		command -v "$c" >/dev/null 2>&1 || skip_all "$c not installed"
 	done
 	[ "$(id -u)" = 0 ] || skip_all "needs root"
-}
-
-finish() {
-	echo "1..$T"
-	[ "$FAILED" = 0 ]
-	exit $?
-}
-
-spawn() {
-	_name=$1
-	shift
-	"$@" > "$W/$_name.log" 2>&1 &
-	PIDS="$PIDS $!"
-	eval "PID_$_name=$!"
-}
-
-# Waits up to $2 seconds (default 10) for command $1 to succeed.
-wait_for() {
-	_i=0
-	_max=$(( ${2:-10} * 10 ))
-	while ! eval "$1" >/dev/null 2>&1; do
-		_i=$((_i + 1))
-		[ $_i -ge $_max ] && return 1
-		sleep 0.1
-	done
-	return 0
 }
 
 boot_keys() {

@@ -1,11 +1,9 @@
 # lib-interop.sh: shared driver for the tests against Debian's real Mandos
 # (packages mandos and mandos-client 1.8.16). Sourced by POSIX sh; root.
 #
+#	(ok, diag, skip_all, bail, finish, spawn, wait_for: tests/lib-tap.sh)
 #	need CMD...                   skip the file when a tool is missing
 #	                              (fail under CI=true: nothing may skip)
-#	ok "test command" "what"      one TAP line per check; finish: plan
-#	spawn NAME CMD...             CMD in the background, log in $W/NAME.log,
-#	                              PID in PID_NAME; stopped by PID at exit
 #	mk_ns NS                      a network namespace with lo up, removed
 #	                              at exit
 #	keygen DIR NAME PASS          mandos-keygen's keys for client NAME in
@@ -33,14 +31,12 @@ PKTOOL=$top_builddir/tests/tools/pktool
 MANDOS_CLIENT=/usr/lib/x86_64-linux-gnu/mandos/plugins.d/mandos-client
 PKD_PORT=4141
 MANDOS_PORT=4242
-T=0
-FAILED=0
-PIDS=""
 NETNS=""
 BUSDIRS=""
 W=$(mktemp -d "${TMPDIR:-/tmp}/pkinterop.XXXXXX") || exit 1
 chmod 755 "$W"
 
+. "$top_srcdir/tests/lib-tap.sh"
 . "$top_srcdir/tests/lib-avahi.sh"
 
 # cleanup: stop what we started (TERM, then KILL), drop our namespaces.
@@ -68,37 +64,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
 
-ok() {
-	T=$((T + 1))
-	if eval "$1"; then
-		echo "ok $T - $2"
-	else
-		echo "not ok $T - $2"
-		FAILED=$((FAILED + 1))
-	fi
-}
-
-diag() {
-	for _f in "$@"; do
-		echo "# --- $_f"
-		sed 's/^/# /' "$_f" 2>/dev/null | tail -40
-	done
-}
-
-skip_all() {
-	if [ "${CI:-}" = true ]; then
-		echo "Bail out! $* (CI=true: nothing may skip)"
-		exit 1
-	fi
-	echo "1..0 # SKIP $*"
-	exit 0
-}
-
-bail() {
-	echo "Bail out! $*"
-	exit 1
-}
-
 need() {
 	[ "$(id -u)" = 0 ] || skip_all "needs root"
 	for _c in "$@"; do
@@ -108,32 +73,6 @@ need() {
 	for _c in "$PEERKEYD" "$PEERKEY" "$PKTOOL"; do
 		[ -x "$_c" ] || bail "$_c not built"
 	done
-}
-
-finish() {
-	echo "1..$T"
-	[ "$FAILED" = 0 ]
-	exit $?
-}
-
-spawn() {
-	_name=$1
-	shift
-	"$@" > "$W/$_name.log" 2>&1 &
-	PIDS="$PIDS $!"
-	eval "PID_$_name=$!"
-}
-
-# wait_for CMD [SECONDS]: polls CMD every 0.1 s (default 10 s).
-wait_for() {
-	_i=0
-	_max=$(( ${2:-10} * 10 ))
-	while ! eval "$1" >/dev/null 2>&1; do
-		_i=$((_i + 1))
-		[ $_i -ge $_max ] && return 1
-		sleep 0.1
-	done
-	return 0
 }
 
 mk_ns() {

@@ -1,14 +1,10 @@
 # lib.sh: real qemu boots for the tests in tests/vm (sourced, POSIX sh).
 #
-# Test driver (TAP):
-#	ok "test command" "description"    one TAP line per check
-#	diag FILE...                       copy files into the TAP log (# ...)
-#	vm_need                            tools and root; skip (exit 77-like
-#	                                   "1..0 # SKIP") when one is missing,
-#	                                   fail under CI=true
-#	finish                             plan line and exit status
-#	spawn NAME CMD...                  run CMD in the background, log in
-#	                                   $W/NAME.log, PID kept for cleanup
+# Test driver (TAP): ok, diag, skip_all, finish, spawn, wait_for from
+# tests/lib-tap.sh, and
+#	vm_need                            tools and root; skip ("1..0 # SKIP")
+#	                                   when one is missing, fail under
+#	                                   CI=true
 #
 # Guest pieces, built once and cached in $VM_CACHE (the build tree's
 # tests/vm/cache), keyed by the hashes of their inputs:
@@ -57,12 +53,11 @@ VM_MAC=52:54:00:70:6b:01
 # Bump when the layout of a cached piece changes.
 VM_LIB_VERSION=2
 
-T=0
-FAILED=0
-PIDS=""
 NETNS=""
 W=$(mktemp -d /tmp/pkvm.XXXXXX)
 chmod 755 "$W"
+
+. "$top_srcdir/tests/lib-tap.sh"
 
 vm_cleanup() {
 	for p in $PIDS; do
@@ -82,58 +77,6 @@ vm_cleanup() {
 }
 trap vm_cleanup EXIT
 trap 'exit 1' INT TERM
-
-ok() {
-	T=$((T + 1))
-	if eval "$1"; then
-		echo "ok $T - $2"
-	else
-		echo "not ok $T - $2"
-		FAILED=$((FAILED + 1))
-	fi
-}
-
-diag() {
-	for _f in "$@"; do
-		echo "# --- $_f"
-		sed 's/^/# /' "$_f" 2>/dev/null | tail -n 60
-	done
-}
-
-skip_all() {
-	if [ "${CI:-}" = true ]; then
-		echo "Bail out! $* (CI=true: nothing may skip)"
-		exit 1
-	fi
-	echo "1..0 # SKIP $*"
-	exit 0
-}
-
-finish() {
-	echo "1..$T"
-	[ "$FAILED" = 0 ]
-	exit $?
-}
-
-spawn() {
-	_name=$1
-	shift
-	"$@" > "$W/$_name.log" 2>&1 &
-	PIDS="$PIDS $!"
-	eval "PID_$_name=$!"
-}
-
-# Waits up to $2 seconds (default 10) for command $1 to succeed.
-wait_for() {
-	_i=0
-	_max=$(( ${2:-10} * 10 ))
-	while ! eval "$1" >/dev/null 2>&1; do
-		_i=$((_i + 1))
-		[ $_i -ge $_max ] && return 1
-		sleep 0.1
-	done
-	return 0
-}
 
 # Tools (Debian packages in dev.sh) and root; then the cache lock, held
 # until the test exits, so that only one VM runs at a time.
