@@ -22,13 +22,19 @@ exited() {
 	! avahi__alive "$(cat "$d3/$1.pid")"
 }
 
-# h3 boots asking only h1: its peerkey-boot waits while h1 waits for the
-# operator.
-CL_BOOT_PEERS=1 cl_boot_conf 3 >"$d3/ask1.conf"
-cl_agent_bg 3 ask1 "$d3/ask1.conf" -g 60s
-boot1=$!
-check "h1 holds h3's boot: its agent is told it awaits approval" \
-    cl_wait 30 grep -q "^peerkey-boot: h1: awaiting approval" "$d3/ask1.log"
+# ask M GIVEUP: h3 boots asking only hM: its peerkey-boot runs in the
+# background (h3/askM.*, its PID in $boot) and is told hM holds it.
+ask() {
+	CL_BOOT_PEERS=$1 cl_boot_conf 3 >"$d3/ask$1.conf"
+	cl_agent_bg 3 "ask$1" "$d3/ask$1.conf" -g "$2"
+	boot=$!
+	check "h$1 holds h3's boot: its agent is told it awaits approval" \
+	    cl_wait 30 grep -q "^peerkey-boot: h$1: awaiting approval" \
+	    "$d3/ask$1.log"
+}
+
+# h3's peerkey-boot waits while h1 waits for the operator.
+ask 1 60s
 check "h1 shows the pending approval" \
     test "$(cl_pk 1 -j status | jq '.peers[] | select(.name == "h3") |
     .pending_approval')" = true
@@ -40,7 +46,7 @@ check "h3's boot is still waiting, with no passphrase" \
     eval '! exited ask1 && ! test -s "$d3/ask1.out"'
 pk1 approve h3 >/dev/null
 check "after peerkey approve, h3's waiting boot gets its passphrase" \
-    eval 'cl_wait 30 exited ask1 && wait "$boot1" &&
+    eval 'cl_wait 30 exited ask1 && wait "$boot" &&
     cl_check_key 3 <"$d3/ask1.out"'
 rm -f "$d3/ask1.pid"
 check "h1 recorded the approval and the release" \
@@ -48,17 +54,13 @@ check "h1 recorded the approval and the release" \
     cl_has 1 ".kind == \"released\" and .peer == \"h3\""'
 
 # h2: nobody decides; past the delay the default (deny) applies.
-CL_BOOT_PEERS=2 cl_boot_conf 3 >"$d3/ask2.conf"
-cl_agent_bg 3 ask2 "$d3/ask2.conf" -g 15s
-boot2=$!
-check "h2 holds h3's boot: its agent is told it awaits approval" \
-    cl_wait 30 grep -q "^peerkey-boot: h2: awaiting approval" "$d3/ask2.log"
+ask 2 15s
 check "past its delay, h2 denies (the default): h3's agent is told" \
     cl_wait 30 grep -q "^peerkey-boot: h2: refused: denied" "$d3/ask2.log"
 check "h2 recorded the denial" \
     cl_has 2 '.kind == "denied" and .peer == "h3"'
 check "h3's boot asking only h2 gives up with nothing" \
-    eval 'cl_wait 30 exited ask2 && ! wait "$boot2" &&
+    eval 'cl_wait 30 exited ask2 && ! wait "$boot" &&
     ! test -s "$d3/ask2.out"'
 rm -f "$d3/ask2.pid"
 check "h2 released nothing" test "$(cl_count 2 \

@@ -52,7 +52,11 @@
 #	                        final leak check (no namespace, no process)
 #
 # Knobs: CL_VERBOSE=1 shows every command run (on stderr), CL_KEEP=1 keeps
-# $CL_DIR after a failure, CL_INTERVAL/CL_TIMEOUT the liveness policy.
+# $CL_DIR after a failure, CL_INTERVAL/CL_TIMEOUT the liveness policy;
+# for a boot (cl_boot_conf), CL_BOOT_PEERS the hosts it may ask (default
+# all), CL_BOOT_MDNS=yes browses by mDNS, CL_BOOT_EXTRA a [boot] line.
+# The real commands build every cluster; pktool (tests/tools) is only the
+# attackers' tool.
 
 set -u
 
