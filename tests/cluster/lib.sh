@@ -95,7 +95,7 @@ cl_init() {
 	local missing="" c
 	[ "$(id -u)" = 0 ] || missing="$missing root"
 	for c in ip unshare dbus-daemon avahi-daemon cryptsetup base64 \
-	    truncate sqlite3 jq ss nft; do
+	    truncate sqlite3 jq ss nft python3; do
 		command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
 	done
 	if [ -n "$missing" ]; then
