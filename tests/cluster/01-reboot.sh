@@ -12,7 +12,7 @@
 #	h4 --+                 h4 reboots three times
 . "$(dirname "$0")/lib.sh"
 cl_init "${1:-}"
-cl_cluster_real 4
+cl_cluster 4
 
 # released N M: how many releases to h$M node N's log has.
 released() {

@@ -4,7 +4,9 @@
 # and OpenPGP), but not its node key, which is on the encrypted disk. He
 # answers for h3 on its address with a peerkeyd that has only the boot key,
 # and sends heartbeats signed by the boot key: the peers must still disable
-# h3 at its timeout and refuse its passphrase.
+# h3 at its timeout and refuse its passphrase. The cluster is built with
+# the operator's commands; the thief's tools are a peerkeyd of his own and
+# pktool, fed with h3's boot key (boot/tls.key, as "peerkey init" wrote it).
 #
 #	h1 --+
 #	h2 --+-- switch        h3: the real machine, then the thief's
@@ -22,7 +24,7 @@ mark2=$(cl_events 2 | jq -s 'map(.id) | max')
 # The impostor: a peerkeyd on h3's address whose "node key" is h3's boot
 # key (all the thief has), answering heartbeats.
 cp "$d3/peerkeyd.conf" "$d3/real.conf"
-sed -i "s|^key = .*|key = $d3/boot.key|; s|^state-directory = .*|state-directory = $d3/fake-state|" \
+sed -i "s|^key = .*|key = $d3/boot/tls.key|; s|^state-directory = .*|state-directory = $d3/fake-state|" \
     "$d3/peerkeyd.conf"
 cl_start 3
 check "the impostor answers on h3's address" cl__ready 3
@@ -35,7 +37,7 @@ cl_peer_add 3 2
 hb_ok=0
 for i in 1 2 3; do
 	for n in 1 2; do
-		n3 "$CL_PKTOOL" heartbeat "$d3/boot.key" \
+		n3 "$CL_PKTOOL" heartbeat "$d3/boot/tls.key" \
 		    "$(cl_addr "$n"):$CL_PORT" >/dev/null 2>&1 &&
 		    hb_ok=$((hb_ok + 1))
 	done
@@ -58,7 +60,7 @@ done
 # Keep faking for a while longer: still disabled.
 for i in 1 2; do
 	for n in 1 2; do
-		n3 "$CL_PKTOOL" heartbeat "$d3/boot.key" \
+		n3 "$CL_PKTOOL" heartbeat "$d3/boot/tls.key" \
 		    "$(cl_addr "$n"):$CL_PORT" >/dev/null 2>&1
 	done
 	sleep 1
@@ -71,6 +73,8 @@ for n in 1 2; do
 	check "h$n refused h3's boot key (disabled)" \
 	    cl_has "$n" '.kind == "refused" and .peer == "h3" and
 	    (.detail | test("disabled"))'
+	check "h3's boot agent was told h$n refused it (disabled)" \
+	    grep -q "^peerkey-boot: h$n: refused: disabled" "$d3/boot.log"
 done
 
 # Control: the real h3 (node key) comes back and is enabled again.

@@ -3,7 +3,9 @@
 # attacker h9 on the same switch relays h2's boot-time unlock to h1 and
 # records every byte both ways. It learns nothing from the recording,
 # replaying the client's bytes gets nothing, and talking to h1 with its
-# own key gets nothing either.
+# own key gets nothing either. The cluster is built with the operator's
+# commands and h2 boots with its real peerkey-boot; the attacker's tools
+# are pktool (relay, replay, a key of its own) and a peerkeyd of its own.
 #
 #	h1 --+                    h2 --(unlock)--> h9 relay --> h1
 #	h2 --+-- switch -- h9     h9: the attacker (no peerkeyd)
@@ -22,31 +24,39 @@ released_count() {
 	cl_count 1 '.kind == "released" and .peer == "h2"'
 }
 
-# A real unlock of h2, through the attacker's recording relay.
+# h2's boot configuration (from "peerkey boot-config") with only h1, whose
+# address the attacker's network leads to ADDR: a relay or an impostor.
+# h1's pinned node key is kept.
+via() {
+	CL_BOOT_PEERS=1 cl_boot_conf 2 | sed "s|^address = .*|address = $1|"
+}
+
+# A real unlock of h2 (its peerkey-boot), through the attacker's recording
+# relay.
 cl_down 2
 cl_bg 9 relay "$CL_PKTOOL" relay "$a9" "$a1" "$d9/rec"
 check "the attacker's relay listens" \
     cl_wait 10 grep -q listening "$d9/relay.out"
 before=$(released_count)
-unlock_via_relay() {
-	n2 "$CL_PKTOOL" unlock "$d2/boot.key" "$a9" >"$d2/via-relay" &&
-	    sed -n '2s/^[^ ]* //p' "$d2/via-relay" | base64 -d |
-	    "$CL_PKTOOL" pgp-decrypt "$d2/pgp.sec" | cl_check_key 2
-}
-check "h2 unlocks through the relay (it only forwards bytes)" \
-    unlock_via_relay
+via "$a9" >"$d2/relay.conf"
+check "h2's boot unlocks through the relay (it only forwards bytes)" \
+    eval 'cl_agent 2 "$d2/relay.conf" -g 20s -P none >"$d2/pass" &&
+    cl_check_key 2 <"$d2/pass"'
 check "the relay saw the whole session" \
     cl_wait 10 grep -q relayed "$d9/relay.out"
 check "h1 released once, to h2" test "$(released_count)" = $((before + 1))
-sed -n '2s/^[^ ]* //p' "$d2/via-relay" | base64 -d | cl_hex >"$d9/blob.hex"
+# What h1 sent, as h1 holds it (the attacker cannot ask h1 for it).
+sqlite3 "$CL_DIR/h1/state/peerkey.db" "SELECT hex(data) FROM blobs JOIN
+    peers ON peers.id = blobs.peer_id WHERE name = 'h2'" |
+    tr 'A-F' 'a-f' >"$d9/blob.hex"
 cl_hex <"$d9/rec.s2c" >"$d9/s2c.hex"
 cl_hex <"$d9/rec.c2s" >"$d9/c2s.hex"
-check "the blob was on the wire" test -s "$d9/blob.hex"
+check "h1 holds the blob it sent" test -s "$d9/blob.hex"
 check "the recording does not hold the blob (TLS)" \
     eval '! grep -q "$(head -c 64 "$d9/blob.hex")" "$d9/s2c.hex"'
 check "the recording does not hold the passphrase" \
-    eval '! grep -q "$(cl_hex <"$d2/key")" "$d9/s2c.hex" "$d9/c2s.hex" &&
-    ! grep -qF "$(cat "$d2/key")" "$d9/rec.s2c" "$d9/rec.c2s"'
+    eval 'test -s "$d2/pass" &&
+    ! grep -q "$(cl_hex <"$d2/pass")" "$d9/s2c.hex" "$d9/c2s.hex"'
 
 # Replay what h2 sent, from the attacker's host.
 before=$(released_count)
@@ -70,27 +80,23 @@ check "h1 recorded the refusal with the attacker's address" \
     cl_has 1 '.kind == "refused" and (.detail | test("unknown boot key"))
     and (.address | test("192.0.2.9"))'
 check "h1 released nothing more" test "$(released_count)" = "$before"
-if cl_have_agent; then
-	# Toward h2 the attacker answers with its own key, and even serves
-	# h2's real blob (copied from a stolen peer). h2's boot agent pins
-	# h1's node key and takes nothing from it.
-	"$CL_PKTOOL" keygen "$d9/node.key" >"$d9/node.id"
-	cl_conf 9
-	cl_start 9
-	cl_peer_add 9 2
-	sqlite3 "$CL_DIR/h1/state/peerkey.db" "SELECT writefile('$d9/h2.blob',
-	    data) FROM blobs JOIN peers ON peers.id = blobs.peer_id
-	    WHERE name = 'h2'" >/dev/null
-	check "the attacker serves h2's real blob (copied from a peer)" \
-	    cl_pk 9 peer put-blob h2 disk "$d9/h2.blob"
-	CL_BOOT_PEERS=1 cl_bootconf 2 "$d2/mitm.conf" "give-up = 6s" \
-	    "mdns = no"
-	sed -i "s|^address = $(cl_addr 1):|address = $(cl_addr 9):|" \
-	    "$d2/mitm.conf"
-	check "h2's agent refuses the attacker's key (pinned node key)" \
-	    eval '! n2 "$CL_AGENT" -c "$d2/mitm.conf" -P none \
-	    </dev/null 2>"$d2/mitm.log" | grep -q .'
-	check "the attacker released nothing (no handshake with it)" \
-	    test "$(cl_count 9 '.kind == "released"')" = 0
-fi
+# Toward h2 the attacker answers with its own key, and even serves h2's
+# real blob (copied from a stolen peer). h2's boot agent pins h1's node
+# key and takes nothing from it.
+"$CL_PKTOOL" keygen "$d9/node.key" >"$d9/node.id"
+cl_conf 9
+cl_start 9
+cl_peer_add 9 2
+sqlite3 "$CL_DIR/h1/state/peerkey.db" "SELECT writefile('$d9/h2.blob',
+    data) FROM blobs JOIN peers ON peers.id = blobs.peer_id
+    WHERE name = 'h2'" >/dev/null
+check "the attacker serves h2's real blob (copied from a peer)" \
+    cl_pk 9 peer put-blob h2 disk "$d9/h2.blob"
+via "$(cl_addr 9):$CL_PORT" >"$d2/mitm.conf"
+check "h2's agent refuses the attacker's key (pinned node key)" \
+    eval '! cl_agent 2 "$d2/mitm.conf" -g 6s -P none </dev/null | grep -q .'
+check "h2's agent says why: wrong server key" \
+    grep -q "^peerkey-boot: h1: wrong server key" "$d2/boot.log"
+check "the attacker released nothing (no handshake with it)" \
+    test "$(cl_count 9 '.kind == "released"')" = 0
 cl_done

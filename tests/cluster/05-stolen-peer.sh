@@ -2,7 +2,8 @@
 # 05-stolen-peer.sh: a stolen peer (the Mandos FAQ, "physically grabbing
 # the server"). The thief copies h1's whole database, and has h1's own
 # keys too. The blobs in it open no disk: they are OpenPGP messages to
-# each owner's boot key, which h1 never had.
+# each owner's boot key, which h1 never had. The cluster is built with
+# the operator's commands; the thief's tools are sqlite3 and pktool.
 #
 #	h1 (stolen, db copied) --+
 #	h2, h3, h4 -------------+-- switch
@@ -27,26 +28,37 @@ for m in 2 3 4; do
 done
 check "the thief has the blobs of h2, h3 and h4" test "$nblobs" = 3
 for m in 2 3 4; do
+	# Control: only the owner's boot key opens it.
+	check "only h$m's own boot key turns the blob into its key" \
+	    eval '"$CL_PKTOOL" pgp-decrypt "$CL_DIR/h'"$m"'/boot/pgp.key" \
+	    <"$loot/h'"$m"'.blob" >"$CL_DIR/h'"$m"'/key" &&
+	    cl_check_key '"$m"' <"$CL_DIR/h'"$m"'/key"'
 	check "h$m's plaintext key is nowhere in the database" \
-	    eval '! grep -qF "$(cat "$CL_DIR/h$m/key")" "$loot"/peerkey.db*'
+	    eval 'test -s "$CL_DIR/h$m/key" && ! cat "$loot"/peerkey.db* |
+	    cl_hex | grep -q "$(cl_hex <"$CL_DIR/h$m/key")"'
 	check "h$m's blob as a passphrase does not open its disk" \
 	    eval '! cl_check_key '"$m"' <"$loot/h'"$m"'.blob" 2>/dev/null'
 	check "h1's own OpenPGP key cannot decrypt h$m's blob" \
-	    eval '! "$CL_PKTOOL" pgp-decrypt "$d1/pgp.sec" \
+	    eval '! "$CL_PKTOOL" pgp-decrypt "$d1/boot/pgp.key" \
 	    <"$loot/h'"$m"'.blob" >"$loot/out" 2>/dev/null && ! test -s "$loot/out"'
 	other=$((m == 4 ? 2 : m + 1))
 	check "another peer's boot key cannot decrypt h$m's blob" \
-	    eval '! "$CL_PKTOOL" pgp-decrypt "$CL_DIR/h'"$other"'/pgp.sec" \
+	    eval '! "$CL_PKTOOL" pgp-decrypt "$CL_DIR/h'"$other"'/boot/pgp.key" \
 	    <"$loot/h'"$m"'.blob" >"$loot/out" 2>/dev/null && ! test -s "$loot/out"'
-	# Control: only the owner's boot key opens it.
-	check "only h$m's own boot key turns the blob into its key" \
-	    eval '"$CL_PKTOOL" pgp-decrypt "$CL_DIR/h'"$m"'/pgp.sec" \
-	    <"$loot/h'"$m"'.blob" | cl_check_key '"$m"
 done
 # The thief's stolen h1 node key cannot withdraw another peer's blob
 # from h2 either: only h3's node key may.
-n1 "$CL_PKTOOL" withdraw "$d1/node.key" "$(cl_addr 2):$CL_PORT" disk \
+blob3=$(sqlite3 "$loot/peerkey.db" "SELECT blob_id FROM blobs JOIN peers
+    ON peers.id = blobs.peer_id WHERE name = 'h3'")
+blobs3() {
+	cl_pk 2 -j status | jq '.peers[] | select(.name == "h3") | .blobs'
+}
+n1 "$CL_PKTOOL" withdraw "$d1/node.key" "$(cl_addr 2):$CL_PORT" "$blob3" \
     >/dev/null 2>&1
 check "a withdraw with h1's node key leaves h3's blob on h2" \
-    test "$(cl_pk 2 -j status | jq '.peers[] | select(.name == "h3") | .blobs')" = 1
+    test "$(blobs3)" = 1
+n3 "$CL_PKTOOL" withdraw "$CL_DIR/h3/node.key" "$(cl_addr 2):$CL_PORT" \
+    "$blob3" >/dev/null
+check "control: the same withdraw with h3's node key removes it" \
+    test "$(blobs3)" = 0
 cl_done

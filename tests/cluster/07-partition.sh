@@ -3,7 +3,8 @@
 # switch). h4 reboots and is unlocked by h3, the half it still reaches;
 # h1 and h2 release nothing. Healing the partition re-enables h4 on h1
 # and h2 through its node key's heartbeats, and nothing else changes:
-# h1, h2 and h3 never disable one another.
+# h1, h2 and h3 never disable one another. The cluster is built with the
+# operator's commands and h4 boots with its real peerkey-boot.
 #
 #	h1 --+            h4 <-/-> h1, h2  (nftables bridge drop rules)
 #	h2 --+-- switch   h4 <---> h3

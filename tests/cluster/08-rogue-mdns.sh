@@ -3,7 +3,9 @@
 # key no one enrolled, and even serves h4 a well-formed blob (a wrong
 # passphrase encrypted to h4's public OpenPGP key). h4 boots finding its
 # peers by mDNS only: the rogue is ignored (the real agent pins its peers'
-# node keys) and the disk opens through the real peers.
+# node keys) and the disk opens through the real peers. The cluster is
+# built with the operator's commands and h4 boots with its real
+# peerkey-boot; the rogue's tools are a peerkeyd of its own and pktool.
 #
 #	h1, h2, h3 --+-- switch -- h9 (rogue peerkeyd + avahi, unknown key)
 #	h4 boots ----+
@@ -17,7 +19,7 @@ cl_host 9
 cl_conf 9
 cl_start 9
 # The rogue knows h4's public keys and serves it a bogus passphrase.
-cp "$d4/boot.id" "$d4/pgp.pub" "$d9/"
+cp "$d4/boot.id" "$d4/boot/pgp.pub" "$d9/"
 echo "not the passphrase" | "$CL_PKTOOL" pgp-encrypt "$d9/pgp.pub" >"$d9/bogus"
 pk9() { cl_pk 9 "$@"; }
 pk9 peer add h4 --boot-key "$(cat "$d9/boot.id")" --timeout 1h >/dev/null
@@ -29,51 +31,41 @@ seen() {
 check "the rogue is announced on the link" cl_wait 30 seen
 cl_down 4
 
-if cl_have_agent; then
-	# The boot configuration pins the real peers' node keys; their
-	# static addresses lead nowhere, so only mDNS can find them.
-	CL_BOOT_PEERS="1 2 3" cl_bootconf 4 "$d4/rogue.conf" "give-up = 60s" \
-	    "mdns = yes" "mdns-trust = pinned"
-	sed -i 's|^address = .*|address = 192.0.2.200:4141|' "$d4/rogue.conf"
-	check "h4 boots by mDNS with the rogue present: the disk opens" \
-	    eval 'n4 "$CL_AGENT" -c "$d4/rogue.conf" -P none 2>>"$d4/boot.log" |
-	    cl_check_key 4'
-	check "the rogue released nothing to h4" test "$(cl_count 9 \
-	    '.kind == "released" and .peer == "h4"')" = 0
-else
-	# Stand-in for the agent's browser: h4's avahi-daemon lists every
-	# announcer; a candidate is used only if it shows a node key that
-	# h4's boot configuration pins (the real peers'), as the agent does.
-	cl_start_avahi 4
-	n4 avahi-browse -rpt _peerkey._tcp 2>/dev/null | awk -F';' \
-	    '$1 == "=" && $3 == "IPv4" { print $8 ":" $9 }' | sort -u \
-	    >"$d4/found"
-	check "h4 finds the real peers and the rogue" \
-	    test "$(wc -l <"$d4/found")" -ge 4
-	pins=$(cat "$CL_DIR"/h[123]/node.id)
-	use=""
-	for a in $(cat "$d4/found"); do
-		shown=no
-		for p in $pins; do
-			# Exit 3: the TLS handshake failed on the pin.
-			n4 "$CL_PKTOOL" heartbeat "$d4/boot.key" "$a" "$p" \
-			    >/dev/null 2>&1
-			[ $? != 3 ] && shown=yes
-		done
-		h=${a%:*}
-		[ "$shown" = yes ] && use="$use ${h##*.}"
-		case $a in
-		"$(cl_addr 9)":*)
-			check "the rogue shows no pinned key: ignored" \
-			    test "$shown" = no ;;
-		esac
-	done
-	check "the three real peers show their pinned keys" \
-	    test "$(echo $use | wc -w)" = 3
-	check "h4 boots through the real peers: the disk opens" \
-	    eval 'CL_BOOT_PEERS="$use" cl_unlocks 4 30s'
-	check "the rogue released nothing to h4" test "$(cl_count 9 \
-	    '.kind == "released" and .peer == "h4"')" = 0
-fi
+# h4's boot configuration (from "peerkey boot-config") pins the real
+# peers' node keys; their static addresses lead nowhere (one dead address
+# each), so only mDNS can find them.
+CL_BOOT_MDNS=yes CL_BOOT_EXTRA="mdns-trust = pinned" cl_boot_conf 4 |
+    awk '/^address = / { $0 = "address = 192.0.2.20" ++i ":4141" } 1' \
+    >"$d4/rogue.conf"
+
+# First the rogue alone: h4 is cut off from the real peers at the switch.
+cl_cut 4 1
+cl_cut 4 2
+cl_cut 4 3
+check "with only the rogue reachable, h4's boot gets nothing" \
+    eval '! cl_agent 4 "$d4/rogue.conf" -g 10s -P none >"$d4/out" &&
+    ! test -s "$d4/out"'
+check "h4's agent found the rogue by mDNS" \
+    grep -q "^peerkey-boot: mdns:peerkey_on_h9: found by mDNS" "$d4/boot.log"
+check "h4's agent rejected the rogue's key (not a pinned one)" \
+    grep -q "^peerkey-boot: mdns:peerkey_on_h9: wrong server key $(cat \
+    "$d9/node.id")" "$d4/boot.log"
+cl_heal
+: >"$d4/boot.log"
+
+# Then with the real peers back on the link.
+check "h4 boots by mDNS with the rogue present: the disk opens" \
+    eval 'cl_agent 4 "$d4/rogue.conf" -g 60s -P none | cl_check_key 4'
+check "h4's agent found a real peer by mDNS" \
+    grep -q "^peerkey-boot: mdns:peerkey_on_h[123]: passphrase received" \
+    "$d4/boot.log"
+check "the rogue released nothing to h4" test "$(cl_count 9 \
+    '.kind == "released" and .peer == "h4"')" = 0
+released=0
+for n in 1 2 3; do
+	released=$((released + $(cl_count "$n" \
+	    '.kind == "released" and .peer == "h4"')))
+done
+check "a real peer recorded the release to h4" test "$released" -ge 1
 cl_stop 9
 cl_done

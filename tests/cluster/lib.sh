@@ -9,10 +9,13 @@
 #   namespace   pk$$h1  pk$$h2   pk$$h3  pk$$h4    eth0 on each host:
 #               192.0.2.N/24, 2001:db8::N/64 (nodad), fe80::/64 link-local
 #
-# Each host N has a directory $CL_DIR/hN holding its keys (node.key: the
-# node key; boot.key + pgp.sec/pgp.pub: the boot key, TLS and OpenPGP), its
+# Each host N has a directory $CL_DIR/hN, its peerkey configuration
+# directory (peerkey -d): its keys as "peerkey init" made them (node.key:
+# the node key; boot/tls.key, boot/pgp.key, boot/pgp.pub: the boot key,
+# TLS and OpenPGP) and the boot.conf "peerkey boot-config" wrote; its
 # private D-Bus system bus and avahi-daemon (tests/lib-avahi.sh), its
-# peerkeyd (conf, state, run, log) and its LUKS2 image disk.img. Every
+# peerkeyd (conf, state, run, log), its LUKS2 image disk.img (the typed
+# passphrase in hN/typed) and its boot agent's log boot.log. Every
 # process is started with "ip netns exec NS prog &" so that $! is the
 # program's own PID, recorded in hN/NAME.pid; cleanup signals only those
 # PIDs and deletes only the namespaces named with this shell's $$.
@@ -20,25 +23,24 @@
 #	cl_init BUILDDIR        checks tools, makes $CL_DIR, sets the trap
 #	cl_switch               the switch namespace and its bridge
 #	cl_host N               host N on the switch, addresses up
-#	cl_keys N               its node key, boot TLS key, boot OpenPGP key
-#	                        (test stand-in: pktool keygen / pgp-gen)
-#	cl_init_keys N          the same with "peerkey init" (hN/node.key,
-#	                        hN/boot/), and hN/boot.conf's [boot] settings
+#	cl_init_keys N          "peerkey init" on host N (hN/node.key, the boot
+#	                        identity hN/boot/), and hN/boot.conf's [boot]
+#	                        settings
 #	cl_start N [CONF...]    avahi (if not running) + peerkeyd; waits ready
 #	cl_stop N               stops peerkeyd (TERM, like a shutdown)
 #	cl_avahi_stop N         stops its avahi-daemon and bus
 #	cl_peer_add N M [OPTS]  node N guards host M (peer add, static address)
 #	cl_disk N               a LUKS2 image with a typed passphrase
-#	cl_enroll N             a random key in a keyslot of N's disk,
-#	                        encrypted to its boot key, deposited with every
-#	                        running node that guards it
 #	cl_join N M             N joins through M (invite on M, join on N)
 #	cl_enroll_luks N        "peerkey enroll" of N's disk, then
 #	                        "peerkey boot-config"
-#	cl_cluster_real COUNT   cl_cluster with the operator's commands
-#	cl_boot N [ARGS]        "reboot" N: fetch its passphrase from its peers
-#	                        as peerkey-boot would (the real one when built,
-#	                        else pktool unlock + pgp-decrypt); prints it
+#	cl_cluster COUNT        hosts 1..COUNT, a cluster as an operator builds
+#	                        it (init, invite/join, enroll, boot-config)
+#	cl_boot_conf N          N's boot.conf as this boot needs it (stdout)
+#	cl_agent N CONF [ARGS]  the real peerkey-boot on host N with CONF
+#	cl_agent_bg N NAME CONF [ARGS]  the same in the background
+#	cl_boot N [GIVEUP]      "reboot" N: its peerkey-boot fetches its
+#	                        passphrase from its peers; prints it
 #	cl_check_key N          stdin opens N's disk? (cryptsetup --test-passphrase)
 #	nN CMD... / cl_run N    run CMD in host N's namespace, printing it
 #	pkN ARGS / cl_pk N      the peerkey command against N's control socket
@@ -50,7 +52,11 @@
 #	                        final leak check (no namespace, no process)
 #
 # Knobs: CL_VERBOSE=1 shows every command run (on stderr), CL_KEEP=1 keeps
-# $CL_DIR after a failure, CL_INTERVAL/CL_TIMEOUT the liveness policy.
+# $CL_DIR after a failure, CL_INTERVAL/CL_TIMEOUT the liveness policy;
+# for a boot (cl_boot_conf), CL_BOOT_PEERS the hosts it may ask (default
+# all), CL_BOOT_MDNS=yes browses by mDNS, CL_BOOT_EXTRA a [boot] line.
+# The real commands build every cluster; pktool (tests/tools) is only the
+# attackers' tool.
 
 set -u
 
@@ -89,7 +95,7 @@ cl_init() {
 	local missing="" c
 	[ "$(id -u)" = 0 ] || missing="$missing root"
 	for c in ip unshare dbus-daemon avahi-daemon cryptsetup base64 \
-	    truncate sqlite3 jq ss nft; do
+	    truncate sqlite3 jq ss nft python3; do
 		command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
 	done
 	if [ -n "$missing" ]; then
@@ -99,6 +105,7 @@ cl_init() {
 	fi
 	[ -x "$CL_PEERKEYD" ] || cl_bail "$CL_PEERKEYD not built"
 	[ -x "$CL_PEERKEY" ] || cl_bail "$CL_PEERKEY not built"
+	[ -x "$CL_AGENT" ] || cl_bail "$CL_AGENT not built"
 	if [ ! -x "$CL_PKTOOL" ]; then
 		make -C "$CL_BUILD" tests/tools/pktool >/dev/null 2>&1 ||
 		    cl_bail "cannot build tests/tools/pktool"
@@ -110,11 +117,6 @@ cl_init() {
 	mkdir -m 700 "$TMPDIR"
 	trap cl_cleanup EXIT
 	trap 'exit 1' INT TERM HUP
-}
-
-# cl_have_agent: true when the real peerkey-boot is built.
-cl_have_agent() {
-	[ -x "$CL_AGENT" ] && [ "${CL_FORCE_PKTOOL:-0}" != 1 ]
 }
 
 # cl_run N CMD...: CMD in host N's namespace (N=sw: the switch).
@@ -209,15 +211,6 @@ cl__ll_ready() {
 	ip -n "${CL_NS}h$1" -6 -o addr show dev eth0 scope link |
 	    grep -q fe80 &&
 	! ip -n "${CL_NS}h$1" -6 -o addr show dev eth0 | grep -q tentative
-}
-
-# cl_keys N: the node key, and the boot key (TLS + OpenPGP) of host N.
-cl_keys() {
-	local d=$CL_DIR/h$1
-	"$CL_PKTOOL" keygen "$d/node.key" >"$d/node.id" || return 1
-	"$CL_PKTOOL" keygen "$d/boot.key" >"$d/boot.id" || return 1
-	"$CL_PKTOOL" pgp-gen "$d/pgp.pub" "$d/pgp.sec" "h$1 boot key" ||
-	    return 1
 }
 
 # cl_init_keys N: "peerkey init" on host N: node key hN/node.key, boot
@@ -348,6 +341,7 @@ cl_kill() {
 	p=$(cat "$CL_DIR/h$1/peerkeyd.pid" 2>/dev/null) || return 0
 	$CL_SAY "h$1: kill -9 peerkeyd"
 	kill -9 "$p" 2>/dev/null
+	wait "$p" 2>/dev/null	# our child: reaped quietly
 	while avahi__alive "$p"; do sleep 0.05; done
 	rm -f "$CL_DIR/h$1/peerkeyd.pid"
 }
@@ -381,25 +375,6 @@ cl_disk() {
 	    "$d/disk.img" >/dev/null
 }
 
-# cl_enroll N [M...]: a random key in a new keyslot of N's disk, encrypted
-# to N's OpenPGP boot key and deposited (with N's node key) with nodes M
-# (default: every other host).
-cl_enroll() {
-	local n=$1 d=$CL_DIR/h$1 m peers
-	shift
-	peers=${*:-$(cl_others "$n")}
-	head -c 32 /dev/urandom | base64 | tr -d '\n' >"$d/key"
-	$CL_SAY "h$n: cryptsetup luksAddKey disk.img (a random key)"
-	cryptsetup -q luksAddKey --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
-	    --key-file "$d/typed" "$d/disk.img" "$d/key" || return 1
-	"$CL_PKTOOL" pgp-encrypt "$d/pgp.pub" <"$d/key" >"$d/blob" || return 1
-	for m in $peers; do
-		cl_run "$n" "$CL_PKTOOL" deposit "$d/node.key" \
-		    "$(cl_addr "$m"):$CL_PORT" disk "$d/blob" >/dev/null ||
-		    return 1
-	done
-}
-
 # cl_others N: every host but N.
 cl_others() {
 	local m
@@ -408,37 +383,10 @@ cl_others() {
 	done
 }
 
-# cl_bootconf N FILE [LINES...]: a peerkey-boot configuration for host N
-# listing the hosts in $CL_BOOT_PEERS (default: all others) as static
-# peers; extra lines go into [boot].
-cl_bootconf() {
-	local n=$1 f=$2 d=$CL_DIR/h$1 m l
-	shift 2
-	mkdir -p "$d/bootrun"
-	chmod 700 "$d/bootrun"
-	{
-		echo "[boot]"
-		echo "tls-key = $d/boot.key"
-		echo "pgp-key = $d/pgp.sec"
-		echo "work-directory = $d/bootrun"
-		echo "prompt = no"
-		echo "retry-min = 500ms"
-		echo "retry-max = 2s"
-		for l in "$@"; do
-			echo "$l"
-		done
-		for m in ${CL_BOOT_PEERS-$(cl_others "$n")}; do
-			echo "[peer h$m]"
-			echo "address = $(cl_addr "$m"):$CL_PORT"
-			echo "node-key = $(cat "$CL_DIR/h$m/node.id")"
-		done
-	} >"$f"
-}
-
-# cl_boot_real_conf N: host N's boot.conf (from "peerkey boot-config") as
-# this boot needs it: only the [peer hM] sections of $CL_BOOT_PEERS when
-# set, mdns = $CL_BOOT_MDNS (default no), $CL_BOOT_EXTRA in [boot].
-cl_boot_real_conf() {
+# cl_boot_conf N: host N's boot.conf (from "peerkey boot-config") as this
+# boot needs it: only the [peer hM] sections of $CL_BOOT_PEERS when set,
+# mdns = $CL_BOOT_MDNS (default no), $CL_BOOT_EXTRA in [boot].
+cl_boot_conf() {
 	awk -v peers=" ${CL_BOOT_PEERS-ALL} " -v mdns="${CL_BOOT_MDNS:-no}" \
 	    -v extra="${CL_BOOT_EXTRA:-}" '
 	/^\[/ {
@@ -459,80 +407,34 @@ cl_boot_real_conf() {
 	}' "$CL_DIR/h$1/boot.conf"
 }
 
-# cl_boot N [GIVEUP]: host N boots: asks its peers for its passphrase and
-# prints it (stdout) when one released it. Uses the real peerkey-boot
-# (static peers from $CL_BOOT_PEERS, mDNS when $CL_BOOT_MDNS=yes) when it
-# is built; otherwise pktool unlock against each static peer in turn and
-# pktool pgp-decrypt.
+# cl_agent N CONF [ARGS...]: the real peerkey-boot on host N with the
+# configuration CONF; the passphrase on stdout, its progress appended to
+# hN/boot.log.
+cl_agent() {
+	local n=$1 conf=$2
+	shift 2
+	cl_run "$n" "$CL_AGENT" -c "$conf" "$@" 2>>"$CL_DIR/h$n/boot.log"
+}
+
+# cl_agent_bg N NAME CONF [ARGS...]: cl_agent in the background, no
+# prompt: its PID in hN/NAME.pid (stopped by the cleanup), the passphrase
+# in hN/NAME.out, its progress in hN/NAME.log.
+cl_agent_bg() {
+	local n=$1 name=$2 conf=$3 d=$CL_DIR/h$1
+	shift 3
+	$CL_SAY "h$n: peerkey-boot -c $conf -P none $* &"
+	ip netns exec "${CL_NS}h$n" "$CL_AGENT" -c "$conf" -P none "$@" \
+	    </dev/null >"$d/$name.out" 2>"$d/$name.log" &
+	echo $! >"$d/$name.pid"
+}
+
+# cl_boot N [GIVEUP]: host N boots: its peerkey-boot (no prompt; the
+# configuration "peerkey boot-config" wrote, through cl_boot_conf) asks
+# its peers and prints the passphrase (stdout) when one released it.
 cl_boot() {
-	local n=$1 give=${2:-20s} d=$CL_DIR/h$1 m
-	if [ -f "$d/boot/tls.key" ]; then
-		# Set up with "peerkey init": the real agent, with the
-		# configuration "peerkey boot-config" wrote.
-		[ -x "$CL_AGENT" ] || cl_bail "$CL_AGENT not built"
-		if [ -n "${CL_BOOT_PEERS+x}${CL_BOOT_MDNS:-}${CL_BOOT_EXTRA:-}" ]
-		then
-			cl_boot_real_conf "$n" >"$d/boot.run.conf"
-		else
-			cp "$d/boot.conf" "$d/boot.run.conf"
-		fi
-		cl_run "$n" "$CL_AGENT" -c "$d/boot.run.conf" -g "$give" \
-		    -P none 2>>"$d/boot.log"
-		return
-	fi
-	if cl_have_agent; then
-		cl_bootconf "$n" "$d/boot.conf" "give-up = $give" \
-		    "mdns = ${CL_BOOT_MDNS:-no}" ${CL_BOOT_EXTRA:+"$CL_BOOT_EXTRA"}
-		cl_run "$n" "$CL_AGENT" -c "$d/boot.conf" -P none \
-		    2>>"$d/boot.log"
-		return
-	fi
-	# Stand-in: ask every static peer at once, as the agent does.
-	local pids=""
-	rm -f "$d"/try.*
-	for m in ${CL_BOOT_PEERS-$(cl_others "$n")}; do
-		cl_run "$n" "$CL_PKTOOL" unlock "$d/boot.key" \
-		    "$(cl_addr "$m"):$CL_PORT" >"$d/try.$m" 2>>"$d/boot.log" &
-		pids="$pids $!"
-	done
-	# The first release wins; the other attempts are stopped.
-	local i=0 p alive
-	while [ "$i" -lt 150 ]; do
-		for m in ${CL_BOOT_PEERS-$(cl_others "$n")}; do
-			grep -q '^released' "$d/try.$m" 2>/dev/null || continue
-			sleep 0.1	# the whole reply is written
-			for p in $pids; do
-				kill "$p" 2>/dev/null
-				wait "$p" 2>/dev/null
-			done
-			echo "h$m: released" >>"$d/boot.log"
-			sed -n '2s/^[^ ]* //p' "$d/try.$m" | base64 -d |
-			    "$CL_PKTOOL" pgp-decrypt "$d/pgp.sec"
-			return
-		done
-		alive=0
-		for p in $pids; do
-			avahi__alive "$p" && alive=1
-		done
-		[ "$alive" = 0 ] && break
-		i=$((i + 1))
-		sleep 0.1
-	done
-	for p in $pids; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	for m in ${CL_BOOT_PEERS-$(cl_others "$n")}; do
-		grep -q '^released' "$d/try.$m" 2>/dev/null || continue
-		echo "h$m: released" >>"$d/boot.log"
-		sed -n '2s/^[^ ]* //p' "$d/try.$m" | base64 -d |
-		    "$CL_PKTOOL" pgp-decrypt "$d/pgp.sec"
-		return
-	done
-	for m in ${CL_BOOT_PEERS-$(cl_others "$n")}; do
-		echo "h$m: $(cat "$d/try.$m" 2>/dev/null)" >>"$d/boot.log"
-	done
-	return 1
+	local d=$CL_DIR/h$1
+	cl_boot_conf "$1" >"$d/boot.run.conf"
+	cl_agent "$1" "$d/boot.run.conf" -g "${2:-20s}" -P none
 }
 
 # cl_check_key N: the key on stdin opens host N's disk.
@@ -563,40 +465,12 @@ cl_events() {
 	cl_pk "$n" -j events "$@" 2>/dev/null | jq -c 'if type == "array" then .[] else .events[] end'
 }
 
-# cl_cluster COUNT: the switch, hosts 1..COUNT with keys and disks, every
-# peerkeyd running, every node guarding every other, every disk enrolled.
+# cl_cluster COUNT: the switch, hosts 1..COUNT with their disks, every
+# peerkeyd running, a cluster as an operator builds it: "peerkey init" on
+# every host, h2..COUNT "peerkey join" with a code from h1's "peerkey
+# invite" (h1 introduces each to the members, so every node guards every
+# other), "peerkey enroll" of every disk and "peerkey boot-config".
 cl_cluster() {
-	local n m
-	cl_switch
-	for n in $(seq "$1"); do
-		cl_host "$n"
-		cl_keys "$n" || cl_bail "h$n: keys"
-		cl_disk "$n" || cl_bail "h$n: disk"
-	done
-	for n in $(seq "$1"); do
-		cl_start "$n"
-	done
-	for n in $(seq "$1"); do
-		for m in $(cl_others "$n"); do
-			cl_peer_add "$n" "$m" || cl_bail "h$n: peer add h$m"
-		done
-	done
-	for n in $(seq "$1"); do
-		cl_enroll "$n" || cl_bail "h$n: enroll"
-	done
-	for n in $(seq "$1"); do
-		for m in $(cl_others "$n"); do
-			cl_wait 20 cl_is "$n" "$m" enabled ||
-			    cl_bail "h$n does not see h$m enabled"
-		done
-	done
-}
-
-# cl_cluster_real COUNT: as cl_cluster, with the operator's commands:
-# "peerkey init" on every host, h2..COUNT "peerkey join" with a code from
-# h1's "peerkey invite" (h1 introduces each to the members), "peerkey
-# enroll" of every disk and "peerkey boot-config".
-cl_cluster_real() {
 	local n m
 	cl_switch
 	for n in $(seq "$1"); do
