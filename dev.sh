@@ -27,7 +27,7 @@ PACKAGES="
 	mandos mandos-client fping
 	initramfs-tools dracut-core dracut-network linux-image-amd64 nftables tmux
 	systemd qemu-system-x86 busybox e2fsprogs openssl xz-utils util-linux cpio
-	kmod initramfs-tools-core
+	kmod initramfs-tools-core python3
 	gnuplot-nox
 "
 
