@@ -80,8 +80,12 @@ enum store_stmt {
 	"SELECT id, at, peer, kind, address, detail FROM events "	\
 	"WHERE at >= ?1 AND at <= ?2 AND (?3 IS NULL OR kind = ?3) "
 
+/*
+ * In the order recorded (id), not by wall time: after the clock is set
+ * back, the newest events must still be the ones a limit keeps.
+ */
 #define EVENT_ORDER							\
-	"ORDER BY at DESC, id DESC LIMIT ?4) ORDER BY at, id"
+	"ORDER BY id DESC LIMIT ?4) ORDER BY id"
 
 static const char *const store_sql[ST_MAX_] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",

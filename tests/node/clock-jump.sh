@@ -76,6 +76,14 @@ jump() {
 
 jump "+1d" "a day forward" 24
 jump "-1d" "a day back" -24
+# The audit log after the clock went back: a limit keeps the events
+# recorded last (the refusal just made), not those with the latest time.
+is "a day back: events --limit 1 is the newest recorded" \
+    "$(pk a -j events --limit 1 | jq -c '.[0] | [.id, .kind, .peer]')" \
+    "$(pk a -j events | jq -c 'max_by(.id) | [.id, .kind, .peer]')"
+is "...which is the refusal just made" \
+    "$(pk a -j events --limit 1 | jq -r '.[0] | "\(.kind) \(.peer)"')" \
+    "refused dis"
 
 # A short timeout set now still runs out on the monotonic clock, not on
 # the wall clock: the peer is enabled at once and disabled later.

@@ -1039,13 +1039,20 @@ test_events(void)
 	ASSERT_INT_EQ(store_events_query(s, NULL, ev_cb, l), 0);
 	ASSERT_INT_EQ(l->n, 13);
 	if (l->n == 13) {
-		ASSERT_STR_EQ(l->text[0], "/started//");	/* at 5 first */
-		ASSERT_STR_EQ(l->text[1], "beta/released/192.0.2.7/d0");
-		ASSERT_STR_EQ(l->text[5], "beta/heartbeat//d4");
-		ASSERT_INT_EQ(l->at[12], 1110);
+		/* In the order recorded: the clock went back for "started". */
+		ASSERT_STR_EQ(l->text[0], "beta/released/192.0.2.7/d0");
+		ASSERT_STR_EQ(l->text[4], "beta/heartbeat//d4");
+		ASSERT_INT_EQ(l->at[11], 1110);
+		ASSERT_STR_EQ(l->text[12], "/started//");
+		ASSERT_INT_EQ(l->at[12], 5);
 	}
 	for (i = 1; i < l->n; i++)
-		ASSERT_TRUE(l->at[i - 1] <= l->at[i]);
+		ASSERT_TRUE(l->id[i - 1] < l->id[i]);
+	/* A limit keeps the newest recorded, whatever their wall time. */
+	ASSERT_INT_EQ(evq(s, NULL, NULL, 0, 0, 1, l), 0);
+	ASSERT_INT_EQ(l->n, 1);
+	if (l->n == 1)
+		ASSERT_STR_EQ(l->text[0], "/started//");
 	ASSERT_INT_EQ(evq(s, "alpha", NULL, 0, 0, 0, l), 0);
 	ASSERT_INT_EQ(l->n, 6);
 	for (i = 0; i < l->n; i++)
@@ -1063,8 +1070,9 @@ test_events(void)
 	ASSERT_INT_EQ(evq(s, NULL, NULL, 0, 0, 3, l), 0);
 	ASSERT_INT_EQ(l->n, 3);	/* the newest three, oldest first */
 	if (l->n == 3) {
-		ASSERT_INT_EQ(l->at[0], 1090);
-		ASSERT_INT_EQ(l->at[2], 1110);
+		ASSERT_INT_EQ(l->at[0], 1100);
+		ASSERT_INT_EQ(l->at[1], 1110);
+		ASSERT_INT_EQ(l->at[2], 5);
 	}
 	ASSERT_INT_EQ(evq(s, "nobody", NULL, 0, 0, 0, l), 0);
 	ASSERT_INT_EQ(l->n, 0);
