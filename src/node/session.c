@@ -649,6 +649,30 @@ session_read_frame(struct session *s)
 	}
 }
 
+/*
+ * A Mandos client sends nothing after the handshake: while it is held
+ * for approval, its socket turns readable only when it goes away (or
+ * breaks the protocol). Says whether it did; then the session is dead.
+ */
+static int
+session_mandos_gone(struct session *s)
+{
+	char	 buf[64];
+	ssize_t	 n;
+
+	n = pk_tls_recv(s->tls, buf, sizeof(buf));
+	if (n == PK_ERR_AGAIN)
+		return 0;
+	if (n > 0)
+		log_warnx("session: %s: Mandos client sent data while waiting "
+		    "for approval; closing", s->addr);
+	else
+		log_info("unlock: Mandos client at %s hung up while waiting "
+		    "for approval", s->addr);
+	s->dead = 1;
+	return 1;
+}
+
 /* The Mandos protocol 1 exchange: blob or nothing, then close. */
 static void
 session_mandos(struct session *s)
@@ -675,7 +699,9 @@ session_mandos(struct session *s)
 			ev_timer_set(&s->timer, MANDOS_RETRY_MS / 1000.0,
 			    MANDOS_RETRY_MS / 1000.0);
 			ev_timer_start(node->loop, &s->timer);
-			ev_io_stop(node->loop, &s->io);
+			/* Readable now means it hung up (or broke the
+			 * protocol): see session_mandos_gone(). */
+			session_want(s, EV_READ);
 			return;
 		}
 		ev_timer_stop(node->loop, &s->timer);
@@ -792,7 +818,9 @@ session_step(struct session *s)
 		}
 		return;
 	case S_MANDOS:
-		session_mandos(s);
+		/* Only a held client is watched for reading. */
+		if (!session_mandos_gone(s))
+			session_mandos(s);
 		return;
 	case S_CLOSING:
 		(void)session_flush(s);

@@ -146,6 +146,24 @@ wait $mpid
 is "...and gets the blob once approved" \
     "$?:$(cat "$TEST_DIR/map.out")" "0:$(cat "$B")"
 
+# A held Mandos client that hangs up is noticed at once, not when the
+# decision comes; approving afterwards releases nothing to anyone.
+add_peer a mgone --timeout 60s --approval-delay 30s --approval-duration 30s
+deposit a mgone disk1 "$B" >/dev/null
+pktool_bg "$TEST_DIR/mgone.out" mandos "$TEST_DIR/mgone.boot" "$A"
+gpid=$bgpid
+check "a second Mandos client is held for approval" \
+    wait_for 20 log_has a "peer mgone: Mandos client at .* waits for approval"
+kill $gpid
+wait $gpid 2>/dev/null
+check "its hang-up is logged while approval is still pending" \
+    wait_for 10 log_has a "Mandos client at .* hung up while waiting for approval"
+is "...the peer still awaits a decision" \
+    "$(peer_field a mgone pending_approval)" true
+pk a approve mgone
+is "...and approving it then releases nothing" \
+    "$(count_events a mgone released)" 0
+
 # --- the audit log -------------------------------------------------------
 like "releases are events naming the client's address" \
     "$(pk a -j events --peer en --kind released | jq -r '.[0].address')" \
