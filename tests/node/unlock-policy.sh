@@ -133,29 +133,31 @@ done
 like "Mandos refusals are events with the reason" \
     "$(events a op refused | tail -n 1)" "disabled \(mandos\)"
 
+# held_mandos PEER WHAT: PEER needs approval; a Mandos client of its boot
+# key connects and must be held (its pid in $hpid).
+held_mandos() {
+	add_peer a "$1" --timeout 60s --approval-delay 30s \
+	    --approval-duration 30s
+	deposit a "$1" disk1 "$B" >/dev/null
+	pktool_bg "$TEST_DIR/$1.out" mandos "$TEST_DIR/$1.boot" "$A"
+	hpid=$bgpid
+	check "$2" wait_for 20 log_has a \
+	    "peer $1: Mandos client at .* waits for approval"
+}
+
 # A Mandos client is held while approval is pending, as Mandos does.
-add_peer a map --timeout 60s --approval-delay 30s --approval-duration 30s
-deposit a map disk1 "$B" >/dev/null
-pktool_bg "$TEST_DIR/map.out" mandos "$TEST_DIR/map.boot" "$A"
-mpid=$bgpid
-check "a Mandos client waiting for approval is held" \
-    wait_for 20 log_has a "peer map: Mandos client at .* waits for approval"
-check "...still connected" kill -0 $mpid
+held_mandos map "a Mandos client waiting for approval is held"
+check "...still connected" kill -0 $hpid
 pk a approve map
-wait $mpid
+wait $hpid
 is "...and gets the blob once approved" \
     "$?:$(cat "$TEST_DIR/map.out")" "0:$(cat "$B")"
 
 # A held Mandos client that hangs up is noticed at once, not when the
 # decision comes; approving afterwards releases nothing to anyone.
-add_peer a mgone --timeout 60s --approval-delay 30s --approval-duration 30s
-deposit a mgone disk1 "$B" >/dev/null
-pktool_bg "$TEST_DIR/mgone.out" mandos "$TEST_DIR/mgone.boot" "$A"
-gpid=$bgpid
-check "a second Mandos client is held for approval" \
-    wait_for 20 log_has a "peer mgone: Mandos client at .* waits for approval"
-kill $gpid
-wait $gpid 2>/dev/null
+held_mandos mgone "a second Mandos client is held for approval"
+kill $hpid
+wait $hpid 2>/dev/null
 check "its hang-up is logged while approval is still pending" \
     wait_for 10 log_has a "Mandos client at .* hung up while waiting for approval"
 is "...the peer still awaits a decision" \
