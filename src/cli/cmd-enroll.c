@@ -1,7 +1,10 @@
 /*
  * cmd-enroll.c: "peerkey enroll DEVICE [--peers NAME,...] [--key-file F]":
  * a new random key in a free LUKS2 keyslot of DEVICE, deposited with the
- * peers (luks.c does the work and keeps the journal).
+ * peers; and "peerkey rotate DEVICE [...]" (same options): a fresh key in
+ * a new keyslot, deposited with the peers, and only then the old keyslot
+ * killed and its blob withdrawn. luks.c does the work and keeps the
+ * journal.
  */
 #include "config.h"
 
@@ -16,8 +19,9 @@ static const struct option enroll_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-int
-cmd_enroll(int argc, char **argv)
+/* Parses enroll's and rotate's common options, then runs luks_enroll(). */
+static int
+enroll_main(int argc, char **argv, int mode)
 {
 	const char	*peers = NULL, *keyfile = NULL;
 	int		 ch;
@@ -37,5 +41,17 @@ cmd_enroll(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return EXIT_USAGE;
-	return luks_enroll(argv[optind], peers, keyfile, LUKS_ENROLL);
+	return luks_enroll(argv[optind], peers, keyfile, mode);
+}
+
+int
+cmd_enroll(int argc, char **argv)
+{
+	return enroll_main(argc, argv, LUKS_ENROLL);
+}
+
+int
+cmd_rotate(int argc, char **argv)
+{
+	return enroll_main(argc, argv, LUKS_ROTATE);
 }
