@@ -59,6 +59,7 @@ enum cc_state {
 
 #define CC_BUF		64	/* a HEARTBEAT_REPLY is 14 bytes */
 #define CHECKER_ARGS	32
+#define NONCE_POOL	512	/* random bytes fetched at once: 64 nonces */
 
 struct checker_conn {
 	struct peer		*peer;
@@ -181,14 +182,34 @@ cc_verify(const char *keyid, void *arg)
 	return -1;
 }
 
+/*
+ * Takes a fresh random nonce from a pool refilled by one getrandom() call
+ * every NONCE_POOL / 8 heartbeats, not one call per heartbeat.
+ */
+static int
+cc_nonce(uint64_t *nonce)
+{
+	static uint8_t	 pool[NONCE_POOL];
+	static size_t	 left;
+
+	if (left < sizeof(*nonce)) {
+		if (getrandom(pool, sizeof(pool), 0) != (ssize_t)sizeof(pool))
+			return -1;
+		left = sizeof(pool);
+	}
+	left -= sizeof(*nonce);
+	memcpy(nonce, pool + left, sizeof(*nonce));
+	explicit_bzero(pool + left, sizeof(*nonce));
+	return 0;
+}
+
 /* Encodes a fresh HEARTBEAT into cc->out. */
 static int
 cc_heartbeat_prepare(struct checker_conn *cc)
 {
 	struct pk_msg	 m;
 
-	if (getrandom(&cc->nonce, sizeof(cc->nonce), 0) !=
-	    (ssize_t)sizeof(cc->nonce))
+	if (cc_nonce(&cc->nonce) != 0)
 		return -1;
 	memset(&m, 0, sizeof(m));
 	m.version = PK_PROTO_VERSION;
@@ -199,12 +220,19 @@ cc_heartbeat_prepare(struct checker_conn *cc)
 	return pk_msg_encode(&m, cc->out, sizeof(cc->out), &cc->outlen);
 }
 
-/* Waits for the socket in the given direction. */
+/*
+ * Waits for the socket in the given direction. The watcher already has
+ * cc->fd (cc_connect() set it): only the events change, and nothing at all
+ * if they are the same, so that libev makes no epoll_ctl() call for it.
+ */
 static void
 cc_want(struct checker_conn *cc, int events)
 {
+	if (ev_is_active(&cc->io) &&
+	    (cc->io.events & (EV_READ | EV_WRITE)) == events)
+		return;
 	ev_io_stop(node->loop, &cc->io);
-	ev_io_set(&cc->io, cc->fd, events);
+	ev_io_modify(&cc->io, events);
 	ev_io_start(node->loop, &cc->io);
 }
 
@@ -276,6 +304,10 @@ cc_step(struct checker_conn *cc)
 		}
 		cc->state = CC_WAIT;
 		cc_want(cc, EV_READ);
+		/* The reply cannot be there yet (unless GnuTLS holds it):
+		 * wait for it rather than make a recv() that fails. */
+		if (pk_tls_pending(cc->tls) == 0)
+			return;
 		/* FALLTHROUGH */
 	case CC_WAIT:
 		for (;;) {
