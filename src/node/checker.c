@@ -60,6 +60,7 @@ enum cc_state {
 #define CC_BUF		64	/* a HEARTBEAT_REPLY is 14 bytes */
 #define CHECKER_ARGS	32
 #define NONCE_POOL	512	/* random bytes fetched at once: 64 nonces */
+#define SLOT_MAX_MS	500	/* checks start on a grid this fine at most */
 
 struct checker_conn {
 	struct peer		*peer;
@@ -76,6 +77,7 @@ struct checker_conn {
 	ev_io			 io;
 	ev_timer		 interval;	/* next check */
 	ev_timer		 deadline;	/* this check's timeout */
+	uint64_t		 due;		/* of the next check (pk_now_ms) */
 	ev_child		 child;
 	pid_t			 pid;
 	char			 verify_fail[PK_KEYID_HEXLEN + 1];
@@ -438,13 +440,42 @@ cc_check(struct checker_conn *cc)
 		cc_done(cc, 0, why);
 }
 
+/*
+ * Sets cc->due to base + after (monotonic ms) rounded up to the next point
+ * of a grid of interval / 20 (SLOT_MAX_MS at most), and returns the
+ * seconds from now to it. The checks of many peers then fall due at the
+ * same instants and are sent in one wake-up of the daemon (their replies
+ * read in a few), where random instants cost a wake-up each. Counting
+ * from the previous due time, not from when the timer ran, keeps the
+ * interval exact on average; a check is at most one slot late.
+ */
+static double
+cc_schedule(struct checker_conn *cc, uint64_t base, uint64_t after)
+{
+	uint64_t	 now = pk_now_ms(), interval = cc->peer->interval;
+	uint64_t	 slot, due;
+
+	slot = interval / 20;
+	if (slot > SLOT_MAX_MS)
+		slot = SLOT_MAX_MS;
+	if (slot == 0)
+		slot = 1;
+	due = (base + after + slot - 1) / slot * slot;
+	if (due <= now || due > now + after + slot)
+		due = (now + after + slot - 1) / slot * slot;
+	if (due <= now)
+		due += slot;
+	cc->due = due;
+	return (due - now) / 1000.0;
+}
+
 static void
 cc_interval_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct checker_conn	*cc = w->data;
 
 	cc_check(cc);
-	w->repeat = cc->peer->interval / 1000.0;
+	w->repeat = cc_schedule(cc, cc->due, cc->peer->interval);
 	ev_timer_again(loop, w);
 }
 
@@ -579,7 +610,7 @@ cc_command_start(struct checker_conn *cc)
 	}
 }
 
-/* Starts guarding p: the first check at a random point of its interval,
+/* Starts guarding p: the first check at a random slot of its interval,
  * so that many peers do not all fire at once. */
 void
 checker_add(struct peer *p)
@@ -603,7 +634,8 @@ checker_add(struct peer *p)
 	ev_init(&cc->child, cc_child_cb);
 	cc->child.data = cc;
 	(void)getrandom(&rnd, sizeof(rnd), 0);
-	first = (p->interval / 1000.0) * (rnd / 4294967296.0);
+	first = cc_schedule(cc, pk_now_ms(),
+	    (uint64_t)(p->interval * (rnd / 4294967296.0)));
 	ev_timer_init(&cc->interval, cc_interval_cb, first,
 	    p->interval / 1000.0);
 	cc->interval.data = cc;
