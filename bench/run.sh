@@ -22,6 +22,12 @@
 #	PEERKEY_BOOT	the boot agent [BUILDDIR/src/boot-agent/peerkey-boot]
 #	BENCH_KEYCACHE	a directory keeping the Mandos clients between runs
 #			(development: mandos-keygen takes ~10 s a key)
+#	BENCH_ONLY=guard only the guarding section (no Mandos, no unlock
+#			levels, no boot agent): results/DATE-HOST-guard.txt
+#	BENCH_GUARD_PERF a directory: perf record -g of peerkeyd during each
+#			guarding window, to DIR/guard-N.perf (profiling only:
+#			the sampling itself costs CPU, so the figures of such
+#			a run are not the daemon's)
 set -eu
 
 [ $# -eq 1 ] || { echo "usage: bench/run.sh BUILDDIR" >&2; exit 2; }
@@ -34,6 +40,8 @@ GUARD=${BENCH_GUARD:-100 1000}
 GUARD_SECS=${BENCH_GUARD_SECS:-60}
 E2E_RUNS=${BENCH_E2E_RUNS:-10}
 NCLIENTS=${BENCH_CLIENTS:-4}
+ONLY=${BENCH_ONLY:-all}
+case $ONLY in all|guard) ;; *) echo "bench: BENCH_ONLY is all or guard" >&2; exit 2 ;; esac
 REFERENCE=1
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	SECS=2 GUARD_SECS=15 E2E_RUNS=3 REFERENCE=0
@@ -59,7 +67,7 @@ for c in mandos mandos-keygen gnutls-cli dbus-daemon taskset ss jq \
 	command -v "$c" >/dev/null 2>&1 || die "$c not installed"
 done
 [ -x "$MANDOS_CLIENT" ] || die "mandos-client not installed"
-if ! command -v gnuplot >/dev/null 2>&1; then
+if [ "$ONLY" = all ] && ! command -v gnuplot >/dev/null 2>&1; then
 	say "installing gnuplot-nox for the plot"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	    --no-install-recommends gnuplot-nox >/dev/null ||
@@ -137,7 +145,8 @@ spawn() {
 
 # stop NAME: stops a process spawned by us.
 stop() {
-	eval "_p=\$PID_$1"
+	eval "_p=\${PID_$1:-}"
+	[ -n "$_p" ] || return 0
 	kill "$_p" 2>/dev/null || true
 	wait "$_p" 2>/dev/null || true
 	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$_p" | tr '\n' ' ')
@@ -210,6 +219,51 @@ PNG=$RESDIR/$STAMP-$HOST.png
 } > "$W/head"
 cat "$W/head" >&2
 
+# --- starting peerkeyd ---------------------------------------------------------
+# start_node NAME CGROUP [STATEDIR]: a peerkeyd on loopback, default
+# configuration except the connection caps (all clients come from
+# 127.0.0.1).
+start_node() {
+	_d=$W/$1
+	_s=${3:-$_d/state}
+	mkdir -p "$_s" "$_d/run"
+	[ -e "$_d/node.key" ] || "$PKTOOL" keygen "$_d/node.key" > /dev/null
+	"$PKTOOL" keyid "$_d/node.key" > "$_d/node.keyid"
+	cat > "$_d/peerkeyd.conf" <<EOC
+[node]
+name = $1
+key = $_d/node.key
+state-directory = $_s
+runtime-directory = $_d/run
+listen = 127.0.0.1
+port = 0
+[limits]
+max-connections = 8192
+max-connections-per-source = 8192
+[announce]
+enable = no
+EOC
+	spawn "$1" "$2" "$SRV_CPU" "$PEERKEYD" -d -f "$_d/peerkeyd.conf"
+	wait_for "$PEERKEY -s $_d/run/control.sock -j status" 20 ||
+	    { cat "$W/$1.log" >&2; die "peerkeyd did not start"; }
+	"$PEERKEY" -s "$_d/run/control.sock" -j status |
+	    jq -r .self.port > "$_d/port"
+}
+# add_clients DIR: the same Mandos clients as peers of the node in DIR.
+add_clients() {
+	i=1
+	while [ $i -le "$NCLIENTS" ]; do
+		"$PEERKEY" -s "$1/run/control.sock" peer add "c$i" \
+		    --boot-key "$(cat "$W/c$i/keyid")" --timeout 24h \
+		    --interval 1h --extended-timeout 24h >/dev/null
+		"$PEERKEY" -s "$1/run/control.sock" peer put-blob "c$i" disk1 \
+		    "$W/c$i/blob" >/dev/null
+		i=$((i + 1))
+	done
+}
+
+# Everything up to the guarding section: BENCH_ONLY=all only.
+if [ "$ONLY" = all ]; then
 # --- Mandos clients: keys, secrets; the same for both servers --------------
 say "making $NCLIENTS Mandos clients with mandos-keygen (RSA-4096 + Ed25519)"
 printf 'benchmark passphrase 0123456789' > "$W/passphrase"
@@ -294,47 +348,6 @@ spawn mandos "$CG_MANDOS" "$SRV_CPU" env \
 wait_for "listening $MPORT" 30 || { cat "$W/mandos.log" >&2; die "mandos did not start"; }
 
 # --- peerkeyd, with the same clients -----------------------------------------
-# start_node NAME CGROUP [STATEDIR]: a peerkeyd on loopback, default
-# configuration except the connection caps (all clients come from
-# 127.0.0.1).
-start_node() {
-	_d=$W/$1
-	_s=${3:-$_d/state}
-	mkdir -p "$_s" "$_d/run"
-	[ -e "$_d/node.key" ] || "$PKTOOL" keygen "$_d/node.key" > /dev/null
-	"$PKTOOL" keyid "$_d/node.key" > "$_d/node.keyid"
-	cat > "$_d/peerkeyd.conf" <<EOC
-[node]
-name = $1
-key = $_d/node.key
-state-directory = $_s
-runtime-directory = $_d/run
-listen = 127.0.0.1
-port = 0
-[limits]
-max-connections = 8192
-max-connections-per-source = 8192
-[announce]
-enable = no
-EOC
-	spawn "$1" "$2" "$SRV_CPU" "$PEERKEYD" -d -f "$_d/peerkeyd.conf"
-	wait_for "$PEERKEY -s $_d/run/control.sock -j status" 20 ||
-	    { cat "$W/$1.log" >&2; die "peerkeyd did not start"; }
-	"$PEERKEY" -s "$_d/run/control.sock" -j status |
-	    jq -r .self.port > "$_d/port"
-}
-# add_clients DIR: the same Mandos clients as peers of the node in DIR.
-add_clients() {
-	i=1
-	while [ $i -le "$NCLIENTS" ]; do
-		"$PEERKEY" -s "$1/run/control.sock" peer add "c$i" \
-		    --boot-key "$(cat "$W/c$i/keyid")" --timeout 24h \
-		    --interval 1h --extended-timeout 24h >/dev/null
-		"$PEERKEY" -s "$1/run/control.sock" peer put-blob "c$i" disk1 \
-		    "$W/c$i/blob" >/dev/null
-		i=$((i + 1))
-	done
-}
 CG_PK=$(cg_new peerkeyd)
 start_node pk "$CG_PK"
 PK=$W/pk
@@ -483,6 +496,7 @@ else
 fi
 stop mandos
 stop dbus
+fi	# BENCH_ONLY=all
 
 # --- guarding N peers at a 10 s interval ------------------------------------
 : > "$W/guard"
@@ -510,7 +524,13 @@ for N in $GUARD; do
 	kill -USR1 "$hpid"
 	c0=$(proc_cpu "$gpid")
 	t0=$(date +%s%N)
-	sleep "$GUARD_SECS"
+	if [ -n "${BENCH_GUARD_PERF:-}" ]; then
+		mkdir -p "$BENCH_GUARD_PERF"
+		perf record -q -g -p "$gpid" -o "$BENCH_GUARD_PERF/guard-$N.perf" \
+		    -- sleep "$GUARD_SECS" 2>/dev/null || say "perf record failed"
+	else
+		sleep "$GUARD_SECS"
+	fi
 	c1=$(proc_cpu "$gpid")
 	t1=$(date +%s%N)
 	kill -USR1 "$hpid"
@@ -531,12 +551,30 @@ done
 
 # --- the reference: GnuTLS' own handshake rate --------------------------------
 REF=nan
-if [ "$REFERENCE" = 1 ]; then
+if [ "$REFERENCE" = 1 ] && [ "$ONLY" = all ]; then
 	say "gnutls-cli --benchmark-tls-kx on core $SRV_CPU (~45 s)"
 	taskset -c "$SRV_CPU" gnutls-cli --benchmark-tls-kx > "$W/kx" 2>&1 || true
 	REF=$(awk '/^\(TLS1.3\)-\(ECDHE-X25519\)-\(EdDSA-Ed25519\)/ { f = 1; next }
 	    f && /transactions\/sec/ { print $2; exit }' "$W/kx")
 	[ -n "$REF" ] || REF=nan
+fi
+
+# --- guarding only: a short results file ---------------------------------------
+if [ "$ONLY" = guard ]; then
+	RES=$RESDIR/$STAMP-$HOST-guard.txt
+	{
+		cat "$W/head"
+		echo "# load average at end: $(loadavg)"
+		echo "# BENCH_ONLY=guard: no Mandos, no unlock levels, no boot agent"
+		echo
+		echo "Guarding N peers, heartbeat every 10 s over a kept TLS connection (peerkeyd CPU and RSS, ${GUARD_SECS}s)"
+		sed 's/^/  /' "$W/guard"
+		echo
+		echo "Goal (issue 3): guarding 1000 peers < 2% of a core and < 32 MiB RSS."
+	} > "$RES"
+	cat "$RES"
+	say "results: $RES"
+	exit 0
 fi
 
 # --- the table ----------------------------------------------------------------

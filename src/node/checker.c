@@ -59,6 +59,8 @@ enum cc_state {
 
 #define CC_BUF		64	/* a HEARTBEAT_REPLY is 14 bytes */
 #define CHECKER_ARGS	32
+#define NONCE_POOL	512	/* random bytes fetched at once: 64 nonces */
+#define SLOT_MAX_MS	500	/* checks start on a grid this fine at most */
 
 struct checker_conn {
 	struct peer		*peer;
@@ -75,6 +77,7 @@ struct checker_conn {
 	ev_io			 io;
 	ev_timer		 interval;	/* next check */
 	ev_timer		 deadline;	/* this check's timeout */
+	uint64_t		 due;		/* of the next check (pk_now_ms) */
 	ev_child		 child;
 	pid_t			 pid;
 	char			 verify_fail[PK_KEYID_HEXLEN + 1];
@@ -181,14 +184,34 @@ cc_verify(const char *keyid, void *arg)
 	return -1;
 }
 
+/*
+ * Takes a fresh random nonce from a pool refilled by one getrandom() call
+ * every NONCE_POOL / 8 heartbeats, not one call per heartbeat.
+ */
+static int
+cc_nonce(uint64_t *nonce)
+{
+	static uint8_t	 pool[NONCE_POOL];
+	static size_t	 left;
+
+	if (left < sizeof(*nonce)) {
+		if (getrandom(pool, sizeof(pool), 0) != (ssize_t)sizeof(pool))
+			return -1;
+		left = sizeof(pool);
+	}
+	left -= sizeof(*nonce);
+	memcpy(nonce, pool + left, sizeof(*nonce));
+	explicit_bzero(pool + left, sizeof(*nonce));
+	return 0;
+}
+
 /* Encodes a fresh HEARTBEAT into cc->out. */
 static int
 cc_heartbeat_prepare(struct checker_conn *cc)
 {
 	struct pk_msg	 m;
 
-	if (getrandom(&cc->nonce, sizeof(cc->nonce), 0) !=
-	    (ssize_t)sizeof(cc->nonce))
+	if (cc_nonce(&cc->nonce) != 0)
 		return -1;
 	memset(&m, 0, sizeof(m));
 	m.version = PK_PROTO_VERSION;
@@ -199,12 +222,19 @@ cc_heartbeat_prepare(struct checker_conn *cc)
 	return pk_msg_encode(&m, cc->out, sizeof(cc->out), &cc->outlen);
 }
 
-/* Waits for the socket in the given direction. */
+/*
+ * Waits for the socket in the given direction. The watcher already has
+ * cc->fd (cc_connect() set it): only the events change, and nothing at all
+ * if they are the same, so that libev makes no epoll_ctl() call for it.
+ */
 static void
 cc_want(struct checker_conn *cc, int events)
 {
+	if (ev_is_active(&cc->io) &&
+	    (cc->io.events & (EV_READ | EV_WRITE)) == events)
+		return;
 	ev_io_stop(node->loop, &cc->io);
-	ev_io_set(&cc->io, cc->fd, events);
+	ev_io_modify(&cc->io, events);
 	ev_io_start(node->loop, &cc->io);
 }
 
@@ -276,6 +306,10 @@ cc_step(struct checker_conn *cc)
 		}
 		cc->state = CC_WAIT;
 		cc_want(cc, EV_READ);
+		/* The reply cannot be there yet (unless GnuTLS holds it):
+		 * wait for it rather than make a recv() that fails. */
+		if (pk_tls_pending(cc->tls) == 0)
+			return;
 		/* FALLTHROUGH */
 	case CC_WAIT:
 		for (;;) {
@@ -406,13 +440,42 @@ cc_check(struct checker_conn *cc)
 		cc_done(cc, 0, why);
 }
 
+/*
+ * Sets cc->due to base + after (monotonic ms) rounded up to the next point
+ * of a grid of interval / 20 (SLOT_MAX_MS at most), and returns the
+ * seconds from now to it. The checks of many peers then fall due at the
+ * same instants and are sent in one wake-up of the daemon (their replies
+ * read in a few), where random instants cost a wake-up each. Counting
+ * from the previous due time, not from when the timer ran, keeps the
+ * interval exact on average; a check is at most one slot late.
+ */
+static double
+cc_schedule(struct checker_conn *cc, uint64_t base, uint64_t after)
+{
+	uint64_t	 now = pk_now_ms(), interval = cc->peer->interval;
+	uint64_t	 slot, due;
+
+	slot = interval / 20;
+	if (slot > SLOT_MAX_MS)
+		slot = SLOT_MAX_MS;
+	if (slot == 0)
+		slot = 1;
+	due = (base + after + slot - 1) / slot * slot;
+	if (due <= now || due > now + after + slot)
+		due = (now + after + slot - 1) / slot * slot;
+	if (due <= now)
+		due += slot;
+	cc->due = due;
+	return (due - now) / 1000.0;
+}
+
 static void
 cc_interval_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct checker_conn	*cc = w->data;
 
 	cc_check(cc);
-	w->repeat = cc->peer->interval / 1000.0;
+	w->repeat = cc_schedule(cc, cc->due, cc->peer->interval);
 	ev_timer_again(loop, w);
 }
 
@@ -547,7 +610,7 @@ cc_command_start(struct checker_conn *cc)
 	}
 }
 
-/* Starts guarding p: the first check at a random point of its interval,
+/* Starts guarding p: the first check at a random slot of its interval,
  * so that many peers do not all fire at once. */
 void
 checker_add(struct peer *p)
@@ -571,7 +634,8 @@ checker_add(struct peer *p)
 	ev_init(&cc->child, cc_child_cb);
 	cc->child.data = cc;
 	(void)getrandom(&rnd, sizeof(rnd), 0);
-	first = (p->interval / 1000.0) * (rnd / 4294967296.0);
+	first = cc_schedule(cc, pk_now_ms(),
+	    (uint64_t)(p->interval * (rnd / 4294967296.0)));
 	ev_timer_init(&cc->interval, cc_interval_cb, first,
 	    p->interval / 1000.0);
 	cc->interval.data = cc;

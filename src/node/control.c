@@ -407,6 +407,7 @@ control_add(json_t *req, const char *who)
 	}
 	TAILQ_INSERT_TAIL(&node->peers, p, entry);
 	node->npeers++;
+	peer_expiry_note(p);
 	checker_add(p);
 	log_info("peer %s: added by %s (node key %.16s..., boot key %.16s...)",
 	    p->name, who, p->node_keyid[0] ? p->node_keyid : "none",

@@ -132,6 +132,9 @@ struct node {
 	struct pk_tls_creds	*mandos_creds;	/* Mandos serving side: none */
 	struct peerlist		 peers;
 	int			 npeers;
+	uint64_t		 expiry_floor;	/* no enabled peer expires
+						 * before (peer_tick()) */
+	uint64_t		 expiry_scan;	/* last full scan */
 	int			 debug;
 	int			 verbose;
 };
@@ -201,6 +204,7 @@ int		 peer_operator_decide(struct peer *, uint64_t now, int approve,
 void		 peer_notice(struct peer *, uint64_t now, uint64_t window,
 		    const char *addr, const char *text);
 uint64_t	 peer_tick(uint64_t now);
+void		 peer_expiry_note(const struct peer *);
 void		 peer_save_all(uint64_t now);
 void		 peer_restore(struct peer *, uint64_t now);
 
