@@ -95,7 +95,8 @@ cmd_invite(int argc, char **argv)
 	json_t		*resp, *self, *j;
 	uint64_t	 ms = 3600 * 1000;
 	size_t		 publen;
-	long long	 expires;
+	struct timespec	 now;
+	long long	 expires, expires_ms;
 	int		 ch, i, ex = EXIT_FAIL;
 
 	optind = 0;
@@ -143,11 +144,16 @@ cmd_invite(int argc, char **argv)
 	gnutls_hash_fast(GNUTLS_DIG_SHA256, secret, sizeof(secret), hash);
 	for (i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
-	expires = (long long)time(NULL) + (long long)(ms / 1000) +
-	    (ms % 1000 ? 1 : 0);
+	/* Valid for ms from now, to the millisecond: a whole-second
+	 * clock would cut up to a second off (all of a 1 s code). The
+	 * code itself carries the second it ends in, rounded up. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	expires_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 +
+	    (long long)ms;
+	expires = (expires_ms + 999) / 1000;
 	j = ctl_request(json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s}}",
 	    "cmd", "invite-add", "secret_hash", hex, "expires",
-	    (json_int_t)expires * 1000, "self", "boot_keyid", bootid,
+	    (json_int_t)expires_ms, "self", "boot_keyid", bootid,
 	    "boot_pgp", pub, "addresses", addrs));
 	if (!json_is_true(json_object_get(j, "ok"))) {
 		ex = ctl_fail(j);
