@@ -188,16 +188,21 @@ free_port() {
 
 # An address in a namespace of ours where a nft rule drops every SYN:
 # sets DROP_ADDR. The namespace has the address; the host reaches it over
-# a veth pair.
+# a veth pair, on a /30 of 198.18.0.0/15 (RFC 2544) of this test's own,
+# picked by its pid: two tests running at once (make -j) must not share a
+# subnet on the host, or one's route leads into the other's namespace.
 start_syn_drop() {
 	_ns=pkdrop$$
 	NETNS="$NETNS $_ns"
+	_b=$(( ($$ % 32768) * 4 ))
+	_net=198.$((18 + _b / 65536)).$(( (_b / 256) % 256 ))
+	_b=$((_b % 256))
 	ip netns add "$_ns"
 	ip link add "pkd$$a" type veth peer name "pkd$$b"
 	ip link set "pkd$$b" netns "$_ns"
-	ip addr add 192.0.2.1/24 dev "pkd$$a"
+	ip addr add "$_net.$((_b + 1))/30" dev "pkd$$a"
 	ip link set "pkd$$a" up
-	ip -n "$_ns" addr add 192.0.2.66/24 dev "pkd$$b"
+	ip -n "$_ns" addr add "$_net.$((_b + 2))/30" dev "pkd$$b"
 	ip -n "$_ns" link set "pkd$$b" up
 	ip -n "$_ns" link set lo up
 	ip netns exec "$_ns" nft -f - <<EON
@@ -208,5 +213,5 @@ table inet pkdrop {
 	}
 }
 EON
-	DROP_ADDR=192.0.2.66
+	DROP_ADDR=$_net.$((_b + 2))
 }
