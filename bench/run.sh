@@ -118,7 +118,7 @@ cleanup() {
 	done
 	rm -rf "$W"
 	[ -z "${SHM:-}" ] || rm -rf "$SHM"
-	case ${AGENTRUN:-} in /dev/shm/pkbench.*) rm -rf "$AGENTRUN" ;; esac
+	[ "${E2E_RUNTMP_MADE:-0}" = 0 ] || rmdir /run/tmp 2>/dev/null
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -416,37 +416,98 @@ for L in $LEVELS; do
 done
 
 # --- end-to-end boot agents (static peer) -----------------------------------
-# time_runs NAME RUNS CMD...: runs CMD RUNS times; the passphrase must
-# come out each time; prints the median and the min wall time in ms.
-time_runs() {
-	_n=$1 _r=$2
-	shift 2
-	: > "$W/e2e.$_n"
-	_i=0
-	while [ $_i -lt "$_r" ]; do
-		_t0=$(date +%s%N)
-		"$@" > "$W/e2e.out" 2>> "$W/e2e.$_n.log" || true
-		_t1=$(date +%s%N)
-		if cmp -s "$W/e2e.out" "$W/passphrase"; then
-			echo $(( (_t1 - _t0) / 1000 )) >> "$W/e2e.$_n"
-		else
-			say "$_n: run $_i did not print the passphrase"
-		fi
-		_i=$((_i + 1))
+# Both agents run as in an initramfs, where /run is a tmpfs: each in a
+# private mount namespace with a tmpfs on /run/tmp (mandos-client makes its
+# GnuPG home there, falling back to /tmp; peerkey-boot's work-directory is
+# that), through the same wrapper, so that neither pays a disk the other
+# does not. The runs alternate (mandos-client, peerkey-boot, ...) after the
+# machine has calmed down from the load levels, so that both see the same
+# conditions.
+E2E_RUNTMP_MADE=0
+if [ ! -d /run/tmp ]; then
+	mkdir /run/tmp && E2E_RUNTMP_MADE=1
+fi
+# in_initramfs_tmp CMD...: CMD in a private mount namespace with a tmpfs on
+# /run/tmp.
+in_initramfs_tmp() {
+	unshare --mount --propagation private sh -c \
+	    'mount -t tmpfs -o mode=1777 tmpfs /run/tmp && exec "$@"' sh "$@"
+}
+# wait_quiet: until the CPUs were >= 90 % idle over a second (30 s at
+# most): Mandos' forked children of the last level may still be running.
+wait_quiet() {
+	_q=0
+	while [ $_q -lt 30 ]; do
+		_a=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+		sleep 1
+		_b=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+		echo "$_a $_b" | awk '{ exit !(($3 - $1) >= 0.9 * ($4 - $2)) }' &&
+		    return 0
+		_q=$((_q + 1))
 	done
-	sort -n "$W/e2e.$_n" | awk '{ v[NR] = $1 } END {
+	say "the machine did not calm down in 30 s; measuring anyway"
+}
+# time_one NAME CMD...: runs CMD once; the passphrase must come out; adds
+# its wall time (us) to $W/e2e.NAME.
+time_one() {
+	_n=$1
+	shift
+	_t0=$(date +%s%N)
+	"$@" > "$W/e2e.out" 2>> "$W/e2e.$_n.log" || true
+	_t1=$(date +%s%N)
+	if cmp -s "$W/e2e.out" "$W/passphrase"; then
+		echo $(( (_t1 - _t0) / 1000 )) >> "$W/e2e.$_n"
+	else
+		say "$_n: a run did not print the passphrase"
+	fi
+}
+# e2e_stats NAME: the median and the min wall time in ms, and the count.
+e2e_stats() {
+	sort -n "$W/e2e.$1" | awk '{ v[NR] = $1 } END {
 	    if (NR == 0) { print "e2e_ms=nan e2e_min_ms=nan ok=0"; exit }
 	    printf "e2e_ms=%.1f e2e_min_ms=%.1f ok=%d\n",
 	        v[int((NR + 1) / 2)] / 1000, v[1] / 1000, NR }'
 }
-say "end to end: mandos-client against mandos, $E2E_RUNS runs"
 c=$W/c1
-E2E_MC=$(time_runs mandos-client "$E2E_RUNS" "$MANDOS_CLIENT" \
-    --interface=none --connect="127.0.0.1:$MPORT" --pubkey="$c/pubkey.txt" \
-    --seckey="$c/seckey.txt" --tls-pubkey="$c/tls-pubkey.pem" \
-    --tls-privkey="$c/tls-privkey.pem")
-echo "agent=mandos-client $E2E_MC" | tee "$W/e2e" >&2
-# Time-stamps a command's stderr lines (ms since its start), for a split.
+mandos_client() {
+	in_initramfs_tmp "$MANDOS_CLIENT" --interface=none \
+	    --connect="127.0.0.1:$MPORT" --pubkey="$c/pubkey.txt" \
+	    --seckey="$c/seckey.txt" --tls-pubkey="$c/tls-pubkey.pem" \
+	    --tls-privkey="$c/tls-privkey.pem" "$@"
+}
+peerkey_boot() {
+	in_initramfs_tmp "$AGENT" -c "$W/agent/boot.conf" -b disk1 "$@"
+}
+mkdir -p "$W/agent"
+cat > "$W/agent/boot.conf" <<EOC
+[boot]
+tls-key = $c/tls-privkey.pem
+pgp-key = $c/seckey.txt
+work-directory = /run/tmp
+mdns = no
+prompt = no
+
+[peer pk]
+address = 127.0.0.1:$PPORT
+node-key = $(cat "$PK/node.keyid")
+EOC
+: > "$W/e2e.mandos-client"
+: > "$W/e2e.peerkey-boot"
+HAVE_AGENT=0
+[ -x "$AGENT" ] && HAVE_AGENT=1
+[ $HAVE_AGENT = 1 ] ||
+    say "no peerkey-boot at $AGENT: its side is not measured"
+wait_quiet
+say "end to end: mandos-client and peerkey-boot, alternately, $E2E_RUNS runs each (load $(cut -d' ' -f1-3 /proc/loadavg))"
+_i=0
+while [ $_i -lt "$E2E_RUNS" ]; do
+	time_one mandos-client mandos_client
+	[ $HAVE_AGENT = 0 ] || time_one peerkey-boot peerkey_boot
+	_i=$((_i + 1))
+done
+echo "agent=mandos-client $(e2e_stats mandos-client)" | tee "$W/e2e" >&2
+echo "agent=peerkey-boot $(e2e_stats peerkey-boot)" | tee -a "$W/e2e" >&2
+# The splits: one more run each, stderr lines time-stamped as they come.
 cat > "$W/ts.py" <<'EOP'
 import subprocess, sys, time
 t0 = time.monotonic()
@@ -459,41 +520,20 @@ for l in p.stderr:
 p.wait()
 print("%8.1f ms  exit %d" % ((time.monotonic() - t0) * 1000, p.returncode))
 EOP
-python3 "$W/ts.py" "$MANDOS_CLIENT" --debug --interface=none \
+python3 "$W/ts.py" unshare --mount --propagation private sh -c \
+    'mount -t tmpfs -o mode=1777 tmpfs /run/tmp && exec "$@"' sh \
+    "$MANDOS_CLIENT" --debug --interface=none \
     --connect="127.0.0.1:$MPORT" --pubkey="$c/pubkey.txt" \
     --seckey="$c/seckey.txt" --tls-pubkey="$c/tls-pubkey.pem" \
     --tls-privkey="$c/tls-privkey.pem" | sed 's/^/mandos-client split: /' \
     > "$W/e2e.split" || true
-if [ -x "$AGENT" ]; then
-	say "end to end: peerkey-boot against peerkeyd, $E2E_RUNS runs"
-	mkdir -p "$W/agent"
-	# Its GnuPG home on a tmpfs, as under /run in an initramfs.
-	AGENTRUN=$W/agent
-	if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
-		AGENTRUN=$(mktemp -d /dev/shm/pkbench.XXXXXX)
-	fi
-	cat > "$W/agent/boot.conf" <<EOC
-[boot]
-tls-key = $c/tls-privkey.pem
-pgp-key = $c/seckey.txt
-work-directory = $AGENTRUN
-mdns = no
-prompt = no
-
-[peer pk]
-address = 127.0.0.1:$PPORT
-node-key = $(cat "$PK/node.keyid")
-EOC
-	E2E_PB=$(time_runs peerkey-boot "$E2E_RUNS" "$AGENT" \
-	    -c "$W/agent/boot.conf" -b disk1)
-	echo "agent=peerkey-boot $E2E_PB" | tee -a "$W/e2e" >&2
-	# The split: its -vv progress lines, time-stamped as they come.
-	python3 "$W/ts.py" "$AGENT" -vv -c "$W/agent/boot.conf" -b disk1 |
-	    sed 's/^/peerkey-boot split: /' >> "$W/e2e.split" || true
-else
-	say "no peerkey-boot at $AGENT: its side is not measured"
-	echo "agent=peerkey-boot e2e_ms=nan e2e_min_ms=nan ok=0" >> "$W/e2e"
-fi
+[ $HAVE_AGENT = 0 ] || python3 "$W/ts.py" unshare --mount \
+    --propagation private sh -c \
+    'mount -t tmpfs -o mode=1777 tmpfs /run/tmp && exec "$@"' sh \
+    "$AGENT" -vv -c "$W/agent/boot.conf" -b disk1 |
+    sed 's/^/peerkey-boot split: /' >> "$W/e2e.split" || true
+[ $E2E_RUNTMP_MADE = 0 ] || rmdir /run/tmp
+E2E_RUNTMP_MADE=0
 stop mandos
 stop dbus
 fi	# BENCH_ONLY=all
