@@ -101,12 +101,13 @@ node-key = $KEY_good
 EOC
 peers "$W/a.conf" dis unk good
 start=$(date +%s%N)
-"$AGENT" -c "$W/a.conf" -b luks-aaaa > "$W/oa" 2> "$W/ea"
+timeout 25 "$AGENT" -c "$W/a.conf" -b luks-aaaa > "$W/oa" 2> "$W/ea"
 rc=$?
 el=$(( ($(date +%s%N) - start) / 1000000 ))
 ok '[ $rc = 0 ] && cmp -s "$W/oa" "$W/pass"' \
     "first wins: down, SYN-dropping, silent, disabled, unknown and good peers"
-ok '[ $el -lt 10000 ]' "no slow peer delays the good one (${el} ms, timeouts 30 s)"
+ok '[ $rc != 124 ]' \
+    "no slow peer delays the good one: done before their 30 s timeouts (${el} ms)"
 ok 'grep -q "^peerkey-boot: asking 6 peers$" "$W/ea" &&
     grep -q "^peerkey-boot: good: passphrase received$" "$W/ea"' \
     "progress: asking 6 peers ... good: passphrase received"
