@@ -154,6 +154,21 @@ decrypt_prepare(void)
 	return 0;
 }
 
+/* Waits for the import thread if it runs; returns its result once. */
+static int
+decrypt_join(void)
+{
+	int	 r;
+
+	if (!prep_running)
+		return 0;
+	(void)pthread_join(prep_thread, NULL);
+	prep_running = 0;
+	r = prep_result;
+	prep_result = 0;
+	return r;
+}
+
 /*
  * Waits for the import thread, if any, and returns its result once;
  * without a keyring (no thread, or it failed before), imports now.
@@ -163,14 +178,8 @@ decrypt_ready(void)
 {
 	int	 r;
 
-	if (prep_running) {
-		(void)pthread_join(prep_thread, NULL);
-		prep_running = 0;
-		if ((r = prep_result) != 0) {
-			prep_result = 0;
-			return r;
-		}
-	}
+	if ((r = decrypt_join()) != 0)
+		return r;
 	/* No thread, or it failed (and removed its home): a home of its own. */
 	if (keyring == NULL)
 		return pk_pgp_keyring_open(privdir, seckey, seclen, &keyring);
@@ -209,10 +218,7 @@ decrypt_blob(const void *cipher, size_t len, char **pass, size_t *passlen)
 void
 decrypt_done(void)
 {
-	if (prep_running) {
-		(void)pthread_join(prep_thread, NULL);
-		prep_running = 0;
-	}
+	(void)decrypt_join();
 	pk_pgp_keyring_close(keyring);
 	keyring = NULL;
 	pk_secret_free(seckey);

@@ -405,9 +405,7 @@ control_add(json_t *req, const char *who)
 		    store_errmsg(node->store));
 		goto fail;
 	}
-	TAILQ_INSERT_TAIL(&node->peers, p, entry);
-	node->npeers++;
-	peer_expiry_note(p);
+	peer_insert(p);
 	checker_add(p);
 	log_info("peer %s: added by %s (node key %.16s..., boot key %.16s...)",
 	    p->name, who, p->node_keyid[0] ? p->node_keyid : "none",

@@ -136,9 +136,7 @@ join_add_peer(const struct join_ident *id, const char *how,
 		*why = "cannot store the peer";
 		return -1;
 	}
-	TAILQ_INSERT_TAIL(&node->peers, p, entry);
-	node->npeers++;
-	peer_expiry_note(p);
+	peer_insert(p);
 	checker_add(p);
 	log_info("peer %s: added (%s), node key %.16s...", p->name, how,
 	    p->node_keyid);

@@ -204,7 +204,7 @@ int		 peer_operator_decide(struct peer *, uint64_t now, int approve,
 void		 peer_notice(struct peer *, uint64_t now, uint64_t window,
 		    const char *addr, const char *text);
 uint64_t	 peer_tick(uint64_t now);
-void		 peer_expiry_note(const struct peer *);
+void		 peer_insert(struct peer *);
 void		 peer_save_all(uint64_t now);
 void		 peer_restore(struct peer *, uint64_t now);
 

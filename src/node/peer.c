@@ -45,6 +45,7 @@
 
 static int	peer_record(struct peer *, uint64_t now, const char *kind,
 		    const char *addr, const char *detail);
+static void	peer_expiry_note(const struct peer *);
 
 /* Returns the peer whose boot key has this id, or NULL. */
 struct peer *
@@ -363,9 +364,10 @@ peer_notice(struct peer *p, uint64_t now, uint64_t window, const char *addr,
 
 /*
  * Tells peer_tick() that p may now expire before every other peer: called
- * wherever a peer is added, restored or (re-)enabled with a new expiry.
+ * wherever a peer is put on the list (peer_insert) or (re-)enabled with a
+ * new expiry.
  */
-void
+static void
 peer_expiry_note(const struct peer *p)
 {
 	if (p->disabled_by == PEER_DIS_NONE && p->expires < node->expiry_floor)
@@ -437,5 +439,16 @@ peer_restore(struct peer *p, uint64_t now)
 	p->notice_until = 0;
 	p->pending_since = 0;
 	p->decision = PEER_DECIDE_NONE;
+}
+
+/*
+ * Puts p (added, joined or loaded) on the node's list of peers; it may
+ * now expire before every other one (peer_tick()'s floor).
+ */
+void
+peer_insert(struct peer *p)
+{
+	TAILQ_INSERT_TAIL(&node->peers, p, entry);
+	node->npeers++;
 	peer_expiry_note(p);
 }

@@ -215,8 +215,7 @@ static int
 load_peer_cb(struct peer *p, void *arg)
 {
 	peer_restore(p, pk_now_ms());
-	TAILQ_INSERT_TAIL(&node->peers, p, entry);
-	node->npeers++;
+	peer_insert(p);
 	return 0;
 }
 

@@ -458,28 +458,27 @@ pgp_agent_stop(const char *dir)
 	struct stat st;
 	int i, n;
 
-	/* Nothing started (encryption needs no agent): nothing to stop. */
-	if ((n = pgp_daemons(dir, 0, NULL)) == 0)
+	/*
+	 * SIGTERM is gpg-agent's documented shutdown (it finishes pending
+	 * requests; there are none) and costs no process, where "gpgconf
+	 * --kill all" runs gpg-connect-agent once per daemon. Then we watch
+	 * just those pids, each millisecond. Nothing started (encryption
+	 * needs no agent): nothing to stop.
+	 */
+	if ((n = pgp_daemons(dir, SIGTERM, pids)) == 0)
 		goto sockdir;
 	if (n < 0) {
 		/* No /proc: ask gpgconf, and trust it. */
 		pgp_gpgconf(dir, "--kill", "all");
 		goto sockdir;
 	}
-	/*
-	 * SIGTERM is gpg-agent's documented shutdown (it finishes pending
-	 * requests; there are none) and costs no process, where "gpgconf
-	 * --kill all" runs gpg-connect-agent once per daemon. Then we watch
-	 * just those pids, each millisecond.
-	 */
-	n = pgp_daemons(dir, SIGTERM, pids);
-	for (i = 0; i < PGP_AGENT_WAIT_MS && n > 0; i++) {
+	for (i = 0; i < PGP_AGENT_WAIT_MS; i++) {
 		if (pgp_daemons_left(dir, pids, n) == 0 &&
 		    (n <= PGP_MAX_DAEMONS || pgp_daemons(dir, 0, NULL) == 0))
 			break;
 		(void)nanosleep(&ts, NULL);
 	}
-	if (n > 0 && i == PGP_AGENT_WAIT_MS) {
+	if (i == PGP_AGENT_WAIT_MS) {
 		/* It ignored SIGTERM: it serves nobody but us. */
 		(void)pgp_daemons(dir, SIGKILL, NULL);
 		for (i = 0; i < 1000 && pgp_daemons(dir, 0, NULL) > 0; i++)
