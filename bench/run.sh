@@ -427,20 +427,27 @@ E2E_RUNTMP_MADE=0
 if [ ! -d /run/tmp ]; then
 	mkdir /run/tmp && E2E_RUNTMP_MADE=1
 fi
-# in_initramfs_tmp CMD...: CMD in a private mount namespace with a tmpfs on
-# /run/tmp.
-in_initramfs_tmp() {
-	unshare --mount --propagation private sh -c \
-	    'mount -t tmpfs -o mode=1777 tmpfs /run/tmp && exec "$@"' sh "$@"
+# $W/itmp CMD...: CMD in a private mount namespace with a tmpfs on
+# /run/tmp (a script, so that ts.py below can run it too).
+cat > "$W/itmp" <<'EOS'
+#!/bin/sh
+exec unshare --mount --propagation private sh -c \
+    'mount -t tmpfs -o mode=1777 tmpfs /run/tmp && exec "$@"' sh "$@"
+EOS
+chmod 755 "$W/itmp"
+# cpu_idle: idle and total jiffies of all CPUs so far.
+cpu_idle() {
+	awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' \
+	    /proc/stat
 }
 # wait_quiet: until the CPUs were >= 90 % idle over a second (30 s at
 # most): Mandos' forked children of the last level may still be running.
 wait_quiet() {
 	_q=0
 	while [ $_q -lt 30 ]; do
-		_a=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+		_a=$(cpu_idle)
 		sleep 1
-		_b=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+		_b=$(cpu_idle)
 		echo "$_a $_b" | awk '{ exit !(($3 - $1) >= 0.9 * ($4 - $2)) }' &&
 		    return 0
 		_q=$((_q + 1))
@@ -469,14 +476,17 @@ e2e_stats() {
 	        v[int((NR + 1) / 2)] / 1000, v[1] / 1000, NR }'
 }
 c=$W/c1
+# mandos_client / peerkey_boot [ARGS]: one run through $W/itmp, itself
+# run by $RUNNER (empty; python3 ts.py for the splits).
+RUNNER=
 mandos_client() {
-	in_initramfs_tmp "$MANDOS_CLIENT" --interface=none \
+	$RUNNER "$W/itmp" "$MANDOS_CLIENT" --interface=none \
 	    --connect="127.0.0.1:$MPORT" --pubkey="$c/pubkey.txt" \
 	    --seckey="$c/seckey.txt" --tls-pubkey="$c/tls-pubkey.pem" \
 	    --tls-privkey="$c/tls-privkey.pem" "$@"
 }
 peerkey_boot() {
-	in_initramfs_tmp "$AGENT" -c "$W/agent/boot.conf" -b disk1 "$@"
+	$RUNNER "$W/itmp" "$AGENT" -c "$W/agent/boot.conf" -b disk1 "$@"
 }
 mkdir -p "$W/agent"
 cat > "$W/agent/boot.conf" <<EOC
@@ -520,18 +530,12 @@ for l in p.stderr:
 p.wait()
 print("%8.1f ms  exit %d" % ((time.monotonic() - t0) * 1000, p.returncode))
 EOP
-python3 "$W/ts.py" unshare --mount --propagation private sh -c \
-    'mount -t tmpfs -o mode=1777 tmpfs /run/tmp && exec "$@"' sh \
-    "$MANDOS_CLIENT" --debug --interface=none \
-    --connect="127.0.0.1:$MPORT" --pubkey="$c/pubkey.txt" \
-    --seckey="$c/seckey.txt" --tls-pubkey="$c/tls-pubkey.pem" \
-    --tls-privkey="$c/tls-privkey.pem" | sed 's/^/mandos-client split: /' \
-    > "$W/e2e.split" || true
-[ $HAVE_AGENT = 0 ] || python3 "$W/ts.py" unshare --mount \
-    --propagation private sh -c \
-    'mount -t tmpfs -o mode=1777 tmpfs /run/tmp && exec "$@"' sh \
-    "$AGENT" -vv -c "$W/agent/boot.conf" -b disk1 |
+RUNNER="python3 $W/ts.py"
+mandos_client --debug | sed 's/^/mandos-client split: /' > "$W/e2e.split" ||
+    true
+[ $HAVE_AGENT = 0 ] || peerkey_boot -vv |
     sed 's/^/peerkey-boot split: /' >> "$W/e2e.split" || true
+RUNNER=
 [ $E2E_RUNTMP_MADE = 0 ] || rmdir /run/tmp
 E2E_RUNTMP_MADE=0
 stop mandos

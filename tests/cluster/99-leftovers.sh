@@ -10,19 +10,7 @@
 # cl_done checks its own leftovers too; this also catches a scenario that
 # bailed out, or was killed, before it got there.
 set -u
-t=0
-failed=0
-
-# result OK DESC: one TAP line.
-result() {
-	t=$((t + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $t - $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok $t - $2"
-	fi
-}
+. "$(dirname "$0")/../lib-tap.sh"
 
 # stale_namespaces: cluster namespaces whose test shell has exited.
 stale_namespaces() {
@@ -50,10 +38,8 @@ stale_processes() {
 
 left=$(stale_namespaces)
 [ -z "$left" ] || echo "# left behind:" $left
-result "$([ -z "$left" ]; echo $?)" \
-    "the suite left no network namespace behind"
+ok '[ -z "$left" ]' "the suite left no network namespace behind"
 left=$(stale_processes)
 [ -z "$left" ] || echo "$left" | sed 's/^/# left behind: /'
-result "$([ -z "$left" ]; echo $?)" "the suite left no process behind"
-echo "1..$t"
-[ "$failed" = 0 ]
+ok '[ -z "$left" ]' "the suite left no process behind"
+finish
