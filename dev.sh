@@ -29,6 +29,7 @@ PACKAGES="
 	systemd qemu-system-x86 busybox e2fsprogs openssl xz-utils util-linux cpio
 	kmod initramfs-tools-core python3
 	gnuplot-nox
+	debhelper dpkg-dev lintian mmdebstrap
 "
 
 say() { printf '%s\n' "dev.sh: $*" >&2; }
@@ -116,9 +117,10 @@ check() {
 			show_failures "build/$variant"
 		}
 		# The integration suites (real Mandos, namespaced clusters,
-		# qemu boots) run once, on the plain build.
+		# the Debian packages, then the qemu boots, which install
+		# them) run once, on the plain build.
 		if [ $variant = normal ]; then
-			for suite in interop cluster vm; do
+			for suite in interop cluster pkg vm; do
 				say "testing $suite"
 				make -C "build/$variant" "check-$suite" \
 				    >/dev/null 2>&1 || {

@@ -633,7 +633,9 @@ checker_add(struct peer *p)
 	cc->deadline.data = cc;
 	ev_init(&cc->child, cc_child_cb);
 	cc->child.data = cc;
-	(void)getrandom(&rnd, sizeof(rnd), 0);
+	/* A random start spreads the checks; without one, none. */
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		rnd = 0;
 	first = cc_schedule(cc, pk_now_ms(),
 	    (uint64_t)(p->interval * (rnd / 4294967296.0)));
 	ev_timer_init(&cc->interval, cc_interval_cb, first,

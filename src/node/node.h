@@ -25,6 +25,8 @@
 #define PEER_NAME_MAX		64
 #define PEER_ADDRS_MAX		512	/* bytes of the address list */
 #define PEER_CHECKER_MAX	1024
+/* The name of the node key among systemd's credentials (LoadCredential=). */
+#define NODE_KEY_CREDENTIAL	"node.key"
 
 struct store;
 struct session;
@@ -93,6 +95,7 @@ struct node_conf {
 	char		*path;			/* the file read */
 	char		*name;
 	char		*key;			/* node private key file */
+	int		 key_credential;	/* key is systemd's credential */
 	char		*state_dir;
 	char		*runtime_dir;
 	char		*listen;		/* space separated addresses */

@@ -59,12 +59,13 @@ key_datum_free(gnutls_datum_t *d)
 }
 
 /*
- * Reads a whole small file into a malloc'ed buffer. If private is set,
- * refuses group/other permission bits. Returns 0, PK_ERR_NOT_FOUND,
- * PK_ERR_PERM, PK_ERR_TOO_LARGE or PK_ERR_SYSTEM (errno set).
+ * Reads a whole small file into a malloc'ed buffer, refusing it if any of
+ * the permission bits in refuse are set (077 for a private key, 0 for a
+ * public one). Returns 0, PK_ERR_NOT_FOUND, PK_ERR_PERM, PK_ERR_TOO_LARGE
+ * or PK_ERR_SYSTEM (errno set).
  */
 static int
-key_read_file(const char *path, int private, unsigned char **out,
+key_read_file(const char *path, mode_t refuse, unsigned char **out,
     size_t *outlen)
 {
 	struct stat	 st;
@@ -89,7 +90,7 @@ key_read_file(const char *path, int private, unsigned char **out,
 		r = PK_ERR_SYSTEM;
 		goto out;
 	}
-	if (private && (st.st_mode & 077) != 0) {
+	if ((st.st_mode & refuse) != 0) {
 		r = PK_ERR_PERM;
 		goto out;
 	}
@@ -352,9 +353,9 @@ pk_identity_generate(struct pk_identity **out)
 	return r;
 }
 
-/* Loads an Ed25519 private key from a PKCS#8 PEM file. */
-int
-pk_identity_load(const char *path, struct pk_identity **out)
+/* Loads an Ed25519 private key from a PKCS#8 PEM file (see key.h). */
+static int
+identity_load(const char *path, mode_t refuse, struct pk_identity **out)
 {
 	struct pk_identity	*id = NULL;
 	gnutls_datum_t		 d;
@@ -365,7 +366,7 @@ pk_identity_load(const char *path, struct pk_identity **out)
 	if (path == NULL || out == NULL)
 		return PK_ERR_INVALID_ARG;
 	*out = NULL;
-	if ((r = key_read_file(path, 1, &buf, &len)) != 0)
+	if ((r = key_read_file(path, refuse, &buf, &len)) != 0)
 		return r;
 	if (len == 0 || len > UINT_MAX) {
 		r = PK_ERR_KEY;
@@ -392,6 +393,24 @@ pk_identity_load(const char *path, struct pk_identity **out)
 	}
 	pk_identity_free(id);
 	return r;
+}
+
+int
+pk_identity_load(const char *path, struct pk_identity **out)
+{
+	return identity_load(path, 077, out);
+}
+
+/*
+ * systemd writes a credential mode 0400 and gives the service's user
+ * read access either by owning the file (ramfs) or by an ACL entry
+ * (tmpfs), which shows as the group bits of the mode: only the bits for
+ * others mean that anyone else may read it.
+ */
+int
+pk_identity_load_credential(const char *path, struct pk_identity **out)
+{
+	return identity_load(path, 007, out);
 }
 
 /*

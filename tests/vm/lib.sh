@@ -457,10 +457,11 @@ VM_CMDLINE="console=ttyS0 net.ifnames=0 panic=-1 quiet loglevel=3"
 
 # --- peerkey: boot keys, the peer, and the real initramfs images -------------
 
-# The boot agent and the initramfs integration under test (overridable to
-# try another tree's).
+# The boot agent and the initramfs integration under test: the build
+# tree's (make puts the edited hook and module there, beside the files
+# used as they are), overridable to try another tree's.
 : "${VM_AGENT:=$top_builddir/src/boot-agent/peerkey-boot}"
-: "${VM_INITRAMFS_SRC:=$top_srcdir/initramfs}"
+: "${VM_INITRAMFS_SRC:=$top_builddir/initramfs}"
 VM_PEERKEYD=$top_builddir/src/node/peerkeyd
 VM_PEERKEY=$top_builddir/src/cli/peerkey
 VM_PKTOOL=$top_builddir/tests/tools/pktool
