@@ -176,22 +176,23 @@ listener_open(const char *host, char **cause)
 			r = getaddrinfo(NULL, port, &hints, &res);
 		}
 		if (r != 0) {
-			cause_set(cause, "listen address \"%s\": %s",
+			pk_cause_set(cause, "listen address \"%s\": %s",
 			    host ? host : "*", gai_strerror(r));
 			return -1;
 		}
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if (nlisteners == LISTENERS_MAX) {
-			cause_set(cause, "too many listen addresses (max %d)",
-			    LISTENERS_MAX);
+			pk_cause_set(cause, "too many listen addresses "
+			    "(max %d)", LISTENERS_MAX);
 			goto fail;
 		}
 		sockaddr_format(ai->ai_addr, h, sizeof(h), a, sizeof(a));
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
 		    SOCK_NONBLOCK, ai->ai_protocol);
 		if (fd == -1) {
-			cause_set(cause, "socket for %s: %s", a, strerror(errno));
+			pk_cause_set(cause, "socket for %s: %s", a,
+			    strerror(errno));
 			goto fail;
 		}
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
@@ -200,7 +201,7 @@ listener_open(const char *host, char **cause)
 			    host == NULL ? &off : &on, sizeof(on));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
 		    listen(fd, 1024) == -1) {
-			cause_set(cause, "cannot listen on %s: %s", a,
+			pk_cause_set(cause, "cannot listen on %s: %s", a,
 			    strerror(errno));
 			goto fail;
 		}
@@ -243,7 +244,7 @@ listener_init(char **cause)
 	if (node->conf.listen == NULL || *node->conf.listen == '\0')
 		return listener_open(NULL, cause) < 0 ? -1 : 0;
 	if ((list = strdup(node->conf.listen)) == NULL) {
-		cause_set(cause, "out of memory");
+		pk_cause_set(cause, "out of memory");
 		return -1;
 	}
 	for (tok = strtok_r(list, " \t,", &save); tok != NULL;
