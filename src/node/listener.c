@@ -26,6 +26,7 @@
 
 #include <ev.h>
 
+#include "addr.h"
 #include "log.h"
 #include "node.h"
 #include "pk_err.h"
@@ -238,23 +239,22 @@ fail:
 int
 listener_init(char **cause)
 {
-	char	*list, *tok, *save = NULL;
+	const char	*p = node->conf.listen;
+	char		 a[PK_ADDR_LEN];
+	int		 r;
 
 	ev_timer_init(&pause_timer, listener_resume, 1., 0.);
 	if (node->conf.listen == NULL || *node->conf.listen == '\0')
 		return listener_open(NULL, cause) < 0 ? -1 : 0;
-	if ((list = strdup(node->conf.listen)) == NULL) {
-		pk_cause_set(cause, "out of memory");
-		return -1;
-	}
-	for (tok = strtok_r(list, " \t,", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t,", &save)) {
-		if (listener_open(tok, cause) < 0) {
-			free(list);
+	while ((r = pk_list_next(&p, a, sizeof(a))) != 0) {
+		if (r < 0) {
+			pk_cause_set(cause, "listen address \"%s...\": too "
+			    "long", a);
 			return -1;
 		}
+		if (listener_open(a, cause) < 0)
+			return -1;
 	}
-	free(list);
 	return 0;
 }
 
