@@ -160,27 +160,23 @@ scan_sections(const char *name, const char *text, struct boot_conf *c,
 			continue;
 		n = (size_t)(end - s);
 		if (!valid_name(s, n)) {
-			if (cause != NULL && asprintf(cause, "%s:%d: \"%.*s\" is "
+			pk_cause_set(cause, "%s:%d: \"%.*s\" is "
 			    "not a peer name (1 to 63 letters, digits, "
 			    "\".\", \"_\", \":\", \"-\")", name, lineno,
-			    (int)(n > 80 ? 80 : n), s) == -1)
-				*cause = NULL;
+			    (int)(n > 80 ? 80 : n), s);
 			return PK_ERR_CONF;
 		}
 		for (i = 0; i < c->npeers; i++) {
 			if (strlen(c->peer_name[i]) == n &&
 			    strncmp(c->peer_name[i], s, n) == 0) {
-				if (cause != NULL && asprintf(cause,
-				    "%s:%d: peer \"%.*s\" is defined twice",
-				    name, lineno, (int)n, s) == -1)
-					*cause = NULL;
+				pk_cause_set(cause, "%s:%d: peer \"%.*s\" is "
+				    "defined twice", name, lineno, (int)n, s);
 				return PK_ERR_CONF;
 			}
 		}
 		if (c->npeers == BOOT_PEERS_MAX) {
-			if (cause != NULL && asprintf(cause, "%s:%d: more than "
-			    "%d peers", name, lineno, BOOT_PEERS_MAX) == -1)
-				*cause = NULL;
+			pk_cause_set(cause, "%s:%d: more than "
+			    "%d peers", name, lineno, BOOT_PEERS_MAX);
 			return PK_ERR_CONF;
 		}
 		memcpy(c->peer_name[c->npeers], s, n);
@@ -241,19 +237,17 @@ check_peers(const char *name, struct boot_conf *c, char **cause)
 
 	for (i = 0; i < c->npeers; i++) {
 		if (c->peers[i].address == NULL) {
-			if (cause != NULL && asprintf(cause, "%s: [%s %s]: "
+			pk_cause_set(cause, "%s: [%s %s]: "
 			    "address is missing", name, c->peer_mandos[i] ?
-			    "mandos" : "peer", c->peer_name[i]) == -1)
-				*cause = NULL;
+			    "mandos" : "peer", c->peer_name[i]);
 			return PK_ERR_CONF;
 		}
 		if (!c->peer_mandos[i] && (c->peers[i].node_key == NULL ||
 		    !pk_keyid_valid(c->peers[i].node_key))) {
-			if (cause != NULL && asprintf(cause, "%s: [peer %s]: "
+			pk_cause_set(cause, "%s: [peer %s]: "
 			    "node-key %s", name, c->peer_name[i],
 			    c->peers[i].node_key == NULL ? "is missing" :
-			    "is not a key id (64 hex digits)") == -1)
-				*cause = NULL;
+			    "is not a key id (64 hex digits)");
 			return PK_ERR_CONF;
 		}
 		if (c->peers[i].node_key != NULL)
@@ -266,12 +260,11 @@ check_peers(const char *name, struct boot_conf *c, char **cause)
 			    pk_addr_split(w, host, sizeof(host), port,
 			    sizeof(port), defport) != 0 ||
 			    boot_numeric_ok(host) != 0) {
-				if (cause != NULL && asprintf(cause, "%s: [%s "
+				pk_cause_set(cause, "%s: [%s "
 				    "%s]: address \"%.80s\" is not a numeric "
 				    "address (or more than %d)", name,
 				    c->peer_mandos[i] ? "mandos" : "peer",
-				    c->peer_name[i], w, BOOT_ADDRS_MAX) == -1)
-					*cause = NULL;
+				    c->peer_name[i], w, BOOT_ADDRS_MAX);
 				return PK_ERR_CONF;
 			}
 		}
@@ -295,9 +288,8 @@ boot_conf_load(const char *path, struct boot_conf *c, char **cause)
 	if ((r = pk_conf_defaults(boot_items, c, cause)) != 0)
 		return r;
 	if ((r = read_file(path, &text, &len)) != 0) {
-		if (cause != NULL && asprintf(cause, "%s: %s", path,
-		    r == PK_ERR_SYSTEM ? strerror(errno) : pk_strerror(r)) == -1)
-			*cause = NULL;
+		pk_cause_set(cause, "%s: %s", path,
+		    r == PK_ERR_SYSTEM ? strerror(errno) : pk_strerror(r));
 		return r;
 	}
 	if ((r = scan_sections(path, text, c, cause)) != 0)
@@ -346,9 +338,8 @@ boot_conf_candidates(const struct boot_conf *c, struct candidate *cand,
 		list = c->peers[i].address;
 		while (pk_list_next(&list, w, sizeof(w)) != 0) {
 			if (n == max) {
-				if (cause != NULL && asprintf(cause,
-				    "more than %d addresses", max) == -1)
-					*cause = NULL;
+				pk_cause_set(cause, "more than %d addresses",
+				    max);
 				return PK_ERR_TOO_LARGE;
 			}
 			memset(&cand[n], 0, sizeof(cand[n]));

@@ -61,10 +61,10 @@ void		 local_peers_free(struct cli_peer *, size_t n);
 
 /* dial.c: one request to a peer's node over native TLS */
 int		 dial_peer(const struct pk_identity *, const struct cli_peer *,
-		    struct pk_tls **, int *fd, char *err, size_t errlen);
+		    struct pk_tls **, int *fd, char **cause);
 int		 dial_request(const struct pk_identity *,
 		    const struct cli_peer *, const struct pk_msg *req,
-		    int want_type, char *err, size_t errlen);
+		    int want_type, char **cause);
 
 /* luks.c: LUKS2 keyslots and the peerkey token journal */
 #define LUKS_ENROLL	0
