@@ -47,6 +47,7 @@ static struct pk_pgp_keyring	*keyring;
 static pthread_t		 prep_thread;
 static int			 prep_running;	/* started, not joined */
 static int			 prep_result;
+static char			*prep_cause;	/* why it failed */
 
 /*
  * Reads the secret key (refusing one that group or others may read) and
@@ -118,7 +119,8 @@ decrypt_prepare_main(void *arg)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);
-	prep_result = pk_pgp_keyring_open_env(seckey, seclen, &keyring);
+	prep_result = pk_pgp_keyring_open_env(seckey, seclen, &keyring,
+	    &prep_cause);
 	return NULL;
 }
 
@@ -154,9 +156,12 @@ decrypt_prepare(void)
 	return 0;
 }
 
-/* Waits for the import thread if it runs; returns its result once. */
+/*
+ * Waits for the import thread if it runs; returns its result (and its
+ * cause) once.
+ */
 static int
-decrypt_join(void)
+decrypt_join(char **cause)
 {
 	int	 r;
 
@@ -166,6 +171,10 @@ decrypt_join(void)
 	prep_running = 0;
 	r = prep_result;
 	prep_result = 0;
+	if (prep_cause != NULL)
+		pk_cause_set(cause, "%s", prep_cause);
+	free(prep_cause);
+	prep_cause = NULL;
 	return r;
 }
 
@@ -174,25 +183,27 @@ decrypt_join(void)
  * without a keyring (no thread, or it failed before), imports now.
  */
 static int
-decrypt_ready(void)
+decrypt_ready(char **cause)
 {
 	int	 r;
 
-	if ((r = decrypt_join()) != 0)
+	if ((r = decrypt_join(cause)) != 0)
 		return r;
 	/* No thread, or it failed (and removed its home): a home of its own. */
 	if (keyring == NULL)
-		return pk_pgp_keyring_open(privdir, seckey, seclen, &keyring);
+		return pk_pgp_keyring_open(privdir, seckey, seclen, &keyring,
+		    cause);
 	return 0;
 }
 
 /*
  * Decrypts one blob into *pass (pk_secret_alloc, NUL after it). Returns 0,
- * PK_ERR_PGP (not for our key, corrupt: pk_pgp_last_error() says why), or
- * another PK_ERR_*.
+ * PK_ERR_PGP (not for our key, corrupt: *cause says why), or another
+ * PK_ERR_*.
  */
 int
-decrypt_blob(const void *cipher, size_t len, char **pass, size_t *passlen)
+decrypt_blob(const void *cipher, size_t len, char **pass, size_t *passlen,
+    char **cause)
 {
 	void	*plain = NULL;
 	size_t	 plainlen = 0;
@@ -200,13 +211,15 @@ decrypt_blob(const void *cipher, size_t len, char **pass, size_t *passlen)
 
 	if (seckey == NULL || privdir[0] == '\0')
 		return PK_ERR_INVALID_ARG;
-	if ((r = decrypt_ready()) != 0)
+	if ((r = decrypt_ready(cause)) != 0)
 		return r;
-	r = pk_pgp_keyring_decrypt(keyring, cipher, len, &plain, &plainlen);
+	r = pk_pgp_keyring_decrypt(keyring, cipher, len, &plain, &plainlen,
+	    cause);
 	if (r != 0)
 		return r;
 	if (plainlen == 0) {
 		pk_secret_free(plain);
+		pk_cause_set(cause, "empty plaintext");
 		return PK_ERR_PGP;
 	}
 	*pass = plain;
@@ -218,7 +231,7 @@ decrypt_blob(const void *cipher, size_t len, char **pass, size_t *passlen)
 void
 decrypt_done(void)
 {
-	(void)decrypt_join();
+	(void)decrypt_join(NULL);
 	pk_pgp_keyring_close(keyring);
 	keyring = NULL;
 	pk_secret_free(seckey);

@@ -120,7 +120,8 @@ init_pgp(int *made)
 	char		*sec = local_path(LOCAL_BOOT_PGP);
 	char		*pub = local_path(LOCAL_BOOT_PGP_PUB);
 	char		*dir = local_path(LOCAL_BOOT_DIR);
-	char		*pa = NULL, *sa = NULL, uid[300], host[256];
+	char		*pa = NULL, *sa = NULL, *cause = NULL;
+	char		 uid[300], host[256];
 	size_t		 pl, sl;
 	int		 hs, hp, r, ret = -1;
 
@@ -141,9 +142,10 @@ init_pgp(int *made)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
 	snprintf(uid, sizeof(uid), "peerkey boot key of %s", host);
-	if ((r = pk_pgp_generate(dir, uid, &pa, &pl, &sa, &sl)) != 0) {
+	if ((r = pk_pgp_generate(dir, uid, &pa, &pl, &sa, &sl,
+	    &cause)) != 0) {
 		fprintf(stderr, "peerkey: cannot make the boot OpenPGP key: "
-		    "%s (%s)\n", pk_strerror(r), pk_pgp_last_error());
+		    "%s (%s)\n", pk_strerror(r), cause ? cause : "");
 		goto out;
 	}
 	/* The secret first: a public key alone would be used to encrypt. */
@@ -157,6 +159,7 @@ init_pgp(int *made)
 	*made = 1;
 	ret = 0;
 out:
+	free(cause);
 	free(pa);
 	pk_secret_free(sa);
 	free(sec);

@@ -578,10 +578,12 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	if ((key = pk_secret_alloc(LUKS_KEY_LEN)) == NULL ||
 	    gnutls_rnd(GNUTLS_RND_KEY, key, LUKS_KEY_LEN) != 0)
 		goto out;
+	cause = NULL;
 	if ((r = pk_pgp_encrypt(local_dir(), pub, publen, key, LUKS_KEY_LEN,
-	    &cipher, &cipherlen)) != 0) {
+	    &cipher, &cipherlen, &cause)) != 0) {
 		fprintf(stderr, "peerkey: cannot encrypt to the boot OpenPGP "
-		    "key: %s (%s)\n", pk_strerror(r), pk_pgp_last_error());
+		    "key: %s (%s)\n", pk_strerror(r), cause ? cause : "");
+		free(cause);
 		ex = EXIT_LOCAL;
 		goto out;
 	}
