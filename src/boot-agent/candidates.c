@@ -13,7 +13,6 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 
@@ -21,7 +20,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +29,7 @@
 #include "addr.h"
 #include "boot.h"
 #include "conf.h"
+#include "file.h"
 #include "key.h"
 #include "pk_err.h"
 
@@ -82,47 +81,6 @@ valid_name(const char *s, size_t n)
 		if (!isalnum((unsigned char)s[i]) && strchr("._:-", s[i]) == NULL)
 			return 0;
 	return 1;
-}
-
-/* Reads a whole (small) file into a NUL-terminated malloc'ed buffer. */
-static int
-read_file(const char *path, char **out, size_t *outlen)
-{
-	struct stat	 st;
-	char		*buf = NULL;
-	size_t		 len = 0;
-	ssize_t		 n;
-	int		 fd, r = PK_ERR_SYSTEM;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return errno == ENOENT ? PK_ERR_NOT_FOUND : PK_ERR_SYSTEM;
-	if (fstat(fd, &st) == -1)
-		goto out;
-	if (st.st_size > PK_CONF_MAX_FILE) {
-		r = PK_ERR_TOO_LARGE;
-		goto out;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		r = PK_ERR_ALLOC;
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	buf = NULL;
-	r = 0;
-out:
-	free(buf);
-	close(fd);
-	return r;
 }
 
 /*
@@ -287,7 +245,7 @@ boot_conf_load(const char *path, struct boot_conf *c, char **cause)
 	memset(c, 0, sizeof(*c));
 	if ((r = pk_conf_defaults(boot_items, c, cause)) != 0)
 		return r;
-	if ((r = read_file(path, &text, &len)) != 0) {
+	if ((r = pk_file_read(path, PK_CONF_MAX_FILE, 0, &text, &len)) != 0) {
 		pk_cause_set(cause, "%s: %s", path,
 		    r == PK_ERR_SYSTEM ? strerror(errno) : pk_strerror(r));
 		return r;

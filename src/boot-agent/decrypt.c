@@ -20,11 +20,9 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -34,6 +32,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "file.h"
 #include "log.h"
 #include "pgp.h"
 #include "pk_err.h"
@@ -57,53 +56,27 @@ static char			*prep_cause;	/* why it failed */
 int
 decrypt_init(const char *workdir, const char *path)
 {
-	struct stat	 st;
-	ssize_t		 n;
-	int		 fd, r = PK_ERR_SYSTEM;
+	int	 r, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return errno == ENOENT ? PK_ERR_NOT_FOUND : PK_ERR_SYSTEM;
-	if (fstat(fd, &st) == -1)
-		goto out;
-	if ((st.st_mode & 077) != 0) {
-		r = PK_ERR_PERM;
-		goto out;
-	}
-	if (st.st_size <= 0 || st.st_size > PK_PGP_MAX_DATA) {
-		r = PK_ERR_TOO_LARGE;
-		goto out;
-	}
-	if ((seckey = pk_secret_alloc((size_t)st.st_size + 1)) == NULL) {
-		r = PK_ERR_ALLOC;
-		goto out;
-	}
-	seclen = 0;
-	while (seclen < (size_t)st.st_size) {
-		n = read(fd, seckey + seclen, (size_t)st.st_size - seclen);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		seclen += (size_t)n;
-	}
+	if ((r = pk_file_read(path, PK_PGP_MAX_DATA, PK_FILE_PRIVATE |
+	    PK_FILE_SECRET, &seckey, &seclen)) != 0)
+		return r;
 	if (seclen == 0)
-		goto out;
-	if (snprintf(privdir, sizeof(privdir), "%s/peerkey-boot.XXXXXX",
-	    workdir) >= (int)sizeof(privdir)) {
+		r = PK_ERR_TOO_LARGE;	/* as the size check always said */
+	else if (snprintf(privdir, sizeof(privdir), "%s/peerkey-boot.XXXXXX",
+	    workdir) >= (int)sizeof(privdir))
 		r = PK_ERR_TOO_LARGE;
-		goto out;
-	}
-	if (mkdtemp(privdir) == NULL) {
+	else if (mkdtemp(privdir) == NULL) {
 		privdir[0] = '\0';
-		goto out;
+		r = PK_ERR_SYSTEM;
 	}
-	r = 0;
-out:
 	if (r != 0) {
+		saved = errno;
 		pk_secret_free(seckey);
 		seckey = NULL;
+		seclen = 0;
+		errno = saved;
 	}
-	close(fd);
 	return r;
 }
 

@@ -139,7 +139,7 @@ bootconf_write(const char *path, int quiet)
 		while ((r = pk_list_next(&a, w, sizeof(w))) != 0) {
 			if (r < 0 || !bootconf_numeric(w) ||
 			    naddr == BOOT_ADDRS_MAX ||
-			    strlen(list) + strlen(w) + 2 > sizeof(list)) {
+			    pk_list_add(list, sizeof(list), w) != 0) {
 				if (!quiet)
 					fprintf(stderr, "peerkey: boot-config: "
 					    "peer %s: address %s left out (the "
@@ -148,9 +148,7 @@ bootconf_write(const char *path, int quiet)
 					    v[i].name, w, BOOT_ADDRS_MAX);
 				continue;
 			}
-			if (naddr++ > 0)
-				strcat(list, " ");
-			strcat(list, w);
+			naddr++;
 		}
 		if (naddr > 0) {
 			fprintf(f, "\n[peer %s]\naddress = %s\nnode-key = %s\n",

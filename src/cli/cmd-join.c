@@ -25,6 +25,7 @@
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 
+#include "addr.h"
 #include "io.h"
 #include "key.h"
 #include "msg.h"
@@ -127,11 +128,8 @@ cmd_join(int argc, char **argv)
 			name = optarg;
 			break;
 		case 'a':
-			if (strlen(addrs) + strlen(optarg) + 2 > sizeof(addrs))
+			if (pk_list_add(addrs, sizeof(addrs), optarg) != 0)
 				return EXIT_USAGE;
-			if (*addrs)
-				strcat(addrs, " ");
-			strcat(addrs, optarg);
 			break;
 		default:
 			return EXIT_USAGE;

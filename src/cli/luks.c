@@ -416,8 +416,9 @@ luks_probe(struct luks *l, struct cli_peer *v, size_t n, int *ok)
 		if (r > 0)
 			fprintf(stderr, "peerkey: peer %s refuses this machine "
 			    "(%s): does it know this node key? (\"peerkey "
-			    "join\", or \"peerkey peer add\" on %s)\n", v[i].name,
-			    cause ? cause : "out of memory", v[i].name);
+			    "join\", or \"peerkey peer add\" on %s)\n",
+			    v[i].name, cause ? cause : "out of memory",
+			    v[i].name);
 		else if (r < 0)
 			fprintf(stderr, "peerkey: peer %s is not reachable: "
 			    "%s\n", v[i].name, cause ? cause : "out of memory");

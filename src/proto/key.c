@@ -28,8 +28,10 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
+#include "file.h"
 #include "key.h"
 #include "pk_err.h"
+#include "secret.h"
 
 /* Key files are tiny; anything larger is not one of ours. */
 #define KEYFILE_MAX	(64 * 1024)
@@ -59,79 +61,31 @@ key_datum_free(gnutls_datum_t *d)
 }
 
 /*
- * Reads a whole small file into a malloc'ed buffer. If private is set,
- * refuses group/other permission bits. Returns 0, PK_ERR_NOT_FOUND,
- * PK_ERR_PERM, PK_ERR_TOO_LARGE or PK_ERR_SYSTEM (errno set).
+ * Reads a key file into d: a private one into locked memory (free it with
+ * pk_secret_free()), refusing group/other permission bits. Returns what
+ * pk_file_read() returns, or PK_ERR_KEY for an empty file.
  */
 static int
-key_read_file(const char *path, int private, unsigned char **out,
-    size_t *outlen)
+key_read_file(const char *path, int private, gnutls_datum_t *d)
 {
-	struct stat	 st;
-	unsigned char	*buf = NULL;
-	size_t		 len = 0;
-	ssize_t		 n;
-	int		 fd = -1, r, saved;
+	char	*buf;
+	size_t	 len;
+	int	 flags = private ? PK_FILE_PRIVATE | PK_FILE_SECRET : 0, r;
 
-	*out = NULL;
-	*outlen = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return PK_ERR_NOT_FOUND;
-		return PK_ERR_SYSTEM;
+	d->data = NULL;
+	d->size = 0;
+	if ((r = pk_file_read(path, KEYFILE_MAX, flags, &buf, &len)) != 0)
+		return r;
+	if (len == 0) {
+		if (private)
+			pk_secret_free(buf);
+		else
+			free(buf);
+		return PK_ERR_KEY;
 	}
-	if (fstat(fd, &st) == -1) {
-		r = PK_ERR_SYSTEM;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		r = PK_ERR_SYSTEM;
-		goto out;
-	}
-	if (private && (st.st_mode & 077) != 0) {
-		r = PK_ERR_PERM;
-		goto out;
-	}
-	if (st.st_size > KEYFILE_MAX) {
-		r = PK_ERR_TOO_LARGE;
-		goto out;
-	}
-	/* One spare byte tells us the file grew past the limit. */
-	if ((buf = malloc(KEYFILE_MAX + 1)) == NULL) {
-		r = PK_ERR_ALLOC;
-		goto out;
-	}
-	for (;;) {
-		n = read(fd, buf + len, KEYFILE_MAX + 1 - len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			r = PK_ERR_SYSTEM;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > KEYFILE_MAX) {
-			r = PK_ERR_TOO_LARGE;
-			goto out;
-		}
-	}
-	*out = buf;
-	*outlen = len;
-	buf = NULL;
-	r = 0;
- out:
-	saved = errno;
-	if (buf != NULL) {
-		key_wipe(buf, KEYFILE_MAX + 1);
-		free(buf);
-	}
-	if (fd != -1)
-		close(fd);
-	errno = saved;
-	return r;
+	d->data = (unsigned char *)buf;
+	d->size = (unsigned int)len;	/* KEYFILE_MAX fits */
+	return 0;
 }
 
 /*
@@ -261,24 +215,16 @@ pk_keyid_from_pubkey_file(const char *path, char *out)
 {
 	gnutls_pubkey_t	 pub = NULL;
 	gnutls_datum_t	 d;
-	unsigned char	*buf = NULL;
-	size_t		 len;
 	int		 r;
 
 	if (path == NULL || out == NULL)
 		return PK_ERR_INVALID_ARG;
-	if ((r = key_read_file(path, 0, &buf, &len)) != 0)
+	if ((r = key_read_file(path, 0, &d)) != 0)
 		return r;
-	if (len == 0 || len > UINT_MAX) {
-		r = PK_ERR_KEY;
-		goto out;
-	}
 	if (gnutls_pubkey_init(&pub) < 0) {
 		r = PK_ERR_ALLOC;
 		goto out;
 	}
-	d.data = buf;
-	d.size = (unsigned int)len;
 	if (gnutls_pubkey_import(pub, &d, GNUTLS_X509_FMT_PEM) < 0) {
 		r = PK_ERR_KEY;
 		goto out;
@@ -287,7 +233,7 @@ pk_keyid_from_pubkey_file(const char *path, char *out)
  out:
 	if (pub != NULL)
 		gnutls_pubkey_deinit(pub);
-	free(buf);
+	free(d.data);
 	return r;
 }
 
@@ -358,23 +304,15 @@ pk_identity_load(const char *path, struct pk_identity **out)
 {
 	struct pk_identity	*id = NULL;
 	gnutls_datum_t		 d;
-	unsigned char		*buf = NULL;
-	size_t			 len = 0;
 	int			 r;
 
 	if (path == NULL || out == NULL)
 		return PK_ERR_INVALID_ARG;
 	*out = NULL;
-	if ((r = key_read_file(path, 1, &buf, &len)) != 0)
+	if ((r = key_read_file(path, 1, &d)) != 0)
 		return r;
-	if (len == 0 || len > UINT_MAX) {
-		r = PK_ERR_KEY;
-		goto out;
-	}
 	if ((r = identity_new(&id)) != 0)
 		goto out;
-	d.data = buf;
-	d.size = (unsigned int)len;
 	/* No password: an encrypted key is not usable unattended. */
 	if (gnutls_privkey_import_x509_raw(id->priv, &d, GNUTLS_X509_FMT_PEM,
 	    NULL, 0) < 0) {
@@ -386,10 +324,7 @@ pk_identity_load(const char *path, struct pk_identity **out)
 	*out = id;
 	id = NULL;
  out:
-	if (buf != NULL) {
-		key_wipe(buf, len);
-		free(buf);
-	}
+	pk_secret_free(d.data);
 	pk_identity_free(id);
 	return r;
 }

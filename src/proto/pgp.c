@@ -93,15 +93,16 @@ pgp_fail(char **cause, gpgme_error_t e, const char *what)
 	case GPG_ERR_CANCELED:
 	case GPG_ERR_BAD_PASSPHRASE:
 	case GPG_ERR_NO_PASSPHRASE:
-		pk_cause_set(cause, "%s: secret key is passphrase-protected", what);
+		pk_cause_set(cause, "%s: secret key is passphrase-protected",
+		    what);
 		return PK_ERR_PGP;
 	case GPG_ERR_BAD_DATA:
 	case GPG_ERR_INV_PACKET:
 	case GPG_ERR_DECRYPT_FAILED:
 	case GPG_ERR_BAD_KEY:
 	case GPG_ERR_CHECKSUM:
-		pk_cause_set(cause, "%s: corrupt or undecryptable message (%s)", what,
-		    gpgme_strerror(e));
+		pk_cause_set(cause, "%s: corrupt or undecryptable message "
+		    "(%s)", what, gpgme_strerror(e));
 		return PK_ERR_PGP;
 	default:
 		pk_cause_set(cause, "%s: %s", what, gpgme_strerror(e));
@@ -129,7 +130,8 @@ pgp_init(char **cause)
 		return PK_ERR_PGP;
 	}
 	if ((e = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP)) != 0) {
-		pk_cause_set(cause, "gpg engine unusable: %s", gpgme_strerror(e));
+		pk_cause_set(cause, "gpg engine unusable: %s",
+		    gpgme_strerror(e));
 		return PK_ERR_PGP;
 	}
 	pgp_inited = 1;
@@ -511,18 +513,19 @@ pgp_home_name(struct pgp_home *h, const char *workdir, int envhome,
 		home = getenv("GNUPGHOME");
 		if (home == NULL || home[0] != '/' || strlen(home) +
 		    strlen(PGP_SOCK_SUFFIX) >= PGP_SUN_PATH_MAX) {
-			pk_cause_set(cause, "GNUPGHOME is not set to a short absolute "
-			    "path");
+			pk_cause_set(cause, "GNUPGHOME is not set to a short "
+			    "absolute path");
 			return PK_ERR_INVALID_ARG;
 		}
 		if (lstat(home, &st) == -1) {
-			pk_cause_set(cause, "GNUPGHOME %s: %s", home, strerror(errno));
+			pk_cause_set(cause, "GNUPGHOME %s: %s", home,
+			    strerror(errno));
 			return PK_ERR_SYSTEM;
 		}
 		if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
 		    (st.st_mode & 077) != 0) {
-			pk_cause_set(cause, "GNUPGHOME %s is not a private directory "
-			    "of ours", home);
+			pk_cause_set(cause, "GNUPGHOME %s is not a private "
+			    "directory of ours", home);
 			return PK_ERR_PERM;
 		}
 		(void)snprintf(h->ph_dir, sizeof(h->ph_dir), "%s", home);
@@ -537,7 +540,8 @@ pgp_home_name(struct pgp_home *h, const char *workdir, int envhome,
 	if (r < 0 || strlen(h->ph_dir) + strlen(PGP_SOCK_SUFFIX) >=
 	    PGP_SUN_PATH_MAX) {
 		h->ph_dir[0] = '\0';
-		pk_cause_set(cause, "workdir path too long for gpg-agent's sockets");
+		pk_cause_set(cause, "workdir path too long for gpg-agent's "
+		    "sockets");
 		return PK_ERR_INVALID_ARG;
 	}
 	if (mkdtemp(h->ph_dir) == NULL) {
@@ -664,6 +668,15 @@ pgp_sink_free(struct pgp_sink *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Hands the sink's buffer over to *out and *len; the sink is empty then. */
+static void
+pgp_sink_take(struct pgp_sink *s, void **out, size_t *len)
+{
+	*out = s->ps_buf;
+	*len = s->ps_len;
+	memset(s, 0, sizeof(*s));
+}
+
 /* Makes a GPGME data object writing into sink s. */
 static int
 pgp_sink_data(struct pgp_sink *s, struct gpgme_data_cbs *cbs, int secret,
@@ -680,6 +693,24 @@ pgp_sink_data(struct pgp_sink *s, struct gpgme_data_cbs *cbs, int secret,
 		return pgp_fail(cause, e, "gpgme_data_new_from_cbs");
 	}
 	return 0;
+}
+
+/*
+ * Makes the two data objects of one operation: *ind reading len bytes at
+ * in (what names them in a cause), *outd writing into sink s.
+ */
+static int
+pgp_data_io(const void *in, size_t len, const char *what, gpgme_data_t *ind,
+    struct pgp_sink *s, struct gpgme_data_cbs *cbs, int secret,
+    gpgme_data_t *outd, char **cause)
+{
+	gpgme_error_t e;
+
+	if ((e = gpgme_data_new_from_mem(ind, in, len, 0)) != 0) {
+		*ind = NULL;
+		return pgp_fail(cause, e, what);
+	}
+	return pgp_sink_data(s, cbs, secret, outd, cause);
 }
 
 /* Checks an input buffer's pointer and length. */
@@ -898,11 +929,8 @@ pk_pgp_encrypt(const char *workdir, const void *pubkey, size_t publen,
 		goto out;
 	}
 
-	if ((e = gpgme_data_new_from_mem(&pd, plain, plainlen, 0)) != 0) {
-		r = pgp_fail(cause, e, "plaintext data");
-		goto out;
-	}
-	if ((r = pgp_sink_data(&cs, &cbs, 0, &cd, cause)) != 0)
+	if ((r = pgp_data_io(plain, plainlen, "plaintext data", &pd, &cs, &cbs,
+	    0, &cd, cause)) != 0)
 		goto out;
 	gpgme_set_armor(h.ph_ctx, 0);
 	e = gpgme_op_encrypt(h.ph_ctx, keys, GPGME_ENCRYPT_ALWAYS_TRUST |
@@ -923,9 +951,7 @@ pk_pgp_encrypt(const char *workdir, const void *pubkey, size_t publen,
 		r = PK_ERR_PGP;
 		goto out;
 	}
-	*cipher = cs.ps_buf;
-	*cipherlen = cs.ps_len;
-	memset(&cs, 0, sizeof(cs));
+	pgp_sink_take(&cs, cipher, cipherlen);
 	r = 0;
  out:
 	gpgme_data_release(pd);
@@ -1020,11 +1046,8 @@ pk_pgp_keyring_decrypt(struct pk_pgp_keyring *kr, const void *cipher,
 	}
 	if ((r = pgp_check_input(cipher, cipherlen, "message", cause)) != 0)
 		return r;
-	if ((e = gpgme_data_new_from_mem(&cd, cipher, cipherlen, 0)) != 0) {
-		r = pgp_fail(cause, e, "message data");
-		goto out;
-	}
-	if ((r = pgp_sink_data(&ps, &cbs, 1, &pd, cause)) != 0)
+	if ((r = pgp_data_io(cipher, cipherlen, "message data", &cd, &ps, &cbs,
+	    1, &pd, cause)) != 0)
 		goto out;
 	e = gpgme_op_decrypt(kr->kr_home.ph_ctx, cd, pd);
 	if (ps.ps_overflow) {
@@ -1045,7 +1068,8 @@ pk_pgp_keyring_decrypt(struct pk_pgp_keyring *kr, const void *cipher,
 	}
 	if (dr->unsupported_algorithm != NULL || dr->wrong_key_usage ||
 	    dr->legacy_cipher_nomdc) {
-		pk_cause_set(cause, "message uses an unsafe or unsupported algorithm");
+		pk_cause_set(cause, "message uses an unsafe or unsupported "
+		    "algorithm");
 		r = PK_ERR_PGP;
 		goto out;
 	}
@@ -1056,9 +1080,7 @@ pk_pgp_keyring_decrypt(struct pk_pgp_keyring *kr, const void *cipher,
 			goto out;
 		}
 	}
-	*plain = ps.ps_buf;
-	*plainlen = ps.ps_len;
-	memset(&ps, 0, sizeof(ps));
+	pgp_sink_take(&ps, plain, plainlen);
 	r = 0;
  out:
 	gpgme_data_release(cd);
