@@ -1,5 +1,6 @@
 /*
- * file.c: pk_file_read(), small files read whole (see file.h).
+ * file.c: pk_file_read() and pk_file_write(), small files read and
+ * written whole (see file.h).
  */
 #include "config.h"
 
@@ -7,7 +8,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "file.h"
@@ -92,6 +96,89 @@ pk_file_read(const char *path, size_t max, int flags, char **out,
 	saved = errno;
 	file_free(buf, size, flags);
 	close(fd);
+	errno = saved;
+	return r;
+}
+
+/* Writes a file whole, through a temporary file (see file.h). */
+int
+pk_file_write(const char *path, const void *buf, size_t len, mode_t mode,
+    int flags)
+{
+	const unsigned char	*data = buf;
+	char			 tmp[PATH_MAX], dir[PATH_MAX];
+	char			*slash;
+	size_t			 off = 0;
+	ssize_t			 n;
+	int			 fd = -1, dfd, r, saved, created = 0;
+
+	if ((flags & PK_FILE_NOCLOBBER) && access(path, F_OK) == 0)
+		return PK_ERR_EXISTS;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >=
+	    sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return PK_ERR_SYSTEM;
+	}
+	/* mkstemp creates the file 0600 whatever the umask. */
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
+		return PK_ERR_SYSTEM;
+	created = 1;
+	if (fchmod(fd, mode) == -1) {
+		r = PK_ERR_SYSTEM;
+		goto out;
+	}
+	while (off < len) {
+		n = write(fd, data + off, len - off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			r = PK_ERR_SYSTEM;
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) == -1 || close(fd) == -1) {
+		fd = -1;
+		r = PK_ERR_SYSTEM;
+		goto out;
+	}
+	fd = -1;
+	if (!(flags & PK_FILE_NOCLOBBER)) {
+		if (rename(tmp, path) == -1) {
+			r = PK_ERR_SYSTEM;
+			goto out;
+		}
+	} else {
+		/* link() fails if path appeared meanwhile: no clobbering. */
+		if (link(tmp, path) == -1) {
+			r = errno == EEXIST ? PK_ERR_EXISTS : PK_ERR_SYSTEM;
+			goto out;
+		}
+		unlink(tmp);
+	}
+	created = 0;
+
+	/* Make the new name durable too (best effort). */
+	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) < sizeof(dir)) {
+		if ((slash = strrchr(dir, '/')) == NULL)
+			strcpy(dir, ".");
+		else if (slash == dir)
+			dir[1] = '\0';
+		else
+			*slash = '\0';
+		if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) !=
+		    -1) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	}
+	r = 0;
+ out:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	if (created)
+		unlink(tmp);
 	errno = saved;
 	return r;
 }

@@ -1,14 +1,18 @@
 /*
- * file.h: small files read whole (keys, boot.conf, the boot OpenPGP key),
- * the one reader that checks what such a file must be before trusting it.
+ * file.h: small files read and written whole (keys, configuration, the
+ * boot OpenPGP key): the one reader that checks what such a file must be
+ * before trusting it, and the one writer that never leaves half a file.
  */
 #ifndef PK_FILE_H
 #define PK_FILE_H
+
+#include <sys/types.h>
 
 #include <stddef.h>
 
 #define PK_FILE_PRIVATE	0x1	/* refuse a file group or others may read */
 #define PK_FILE_SECRET	0x2	/* read into pk_secret_alloc() memory */
+#define PK_FILE_NOCLOBBER 0x4	/* write: never replace an existing file */
 
 /*
  * Reads the regular file at path, of at most max bytes, into *out (NUL-
@@ -22,5 +26,16 @@
  */
 int	pk_file_read(const char *path, size_t max, int flags, char **out,
 	    size_t *len);
+
+/*
+ * Writes len bytes at buf as the file path, mode mode whatever the umask:
+ * into a temporary file beside it (mkostemp), synced, then renamed over
+ * path (with PK_FILE_NOCLOBBER linked, so that a path that exists, or
+ * appears meanwhile, is left alone), and the directory synced. A crash
+ * leaves the old file or the new one, never a mix. Returns 0,
+ * PK_ERR_EXISTS or PK_ERR_SYSTEM (errno set).
+ */
+int	pk_file_write(const char *path, const void *buf, size_t len,
+	    mode_t mode, int flags);
 
 #endif /* PK_FILE_H */

@@ -88,91 +88,6 @@ key_read_file(const char *path, int private, gnutls_datum_t *d)
 	return 0;
 }
 
-/*
- * Writes data to path with the given mode through a temporary file in
- * the same directory. Returns 0, PK_ERR_EXISTS or PK_ERR_SYSTEM.
- */
-static int
-key_write_file(const char *path, const unsigned char *data, size_t len,
-    mode_t mode, int overwrite)
-{
-	char		 tmp[PATH_MAX], dir[PATH_MAX];
-	char		*slash;
-	size_t		 off = 0;
-	ssize_t		 n;
-	int		 fd = -1, dfd, r, saved, created = 0;
-
-	if (!overwrite && access(path, F_OK) == 0)
-		return PK_ERR_EXISTS;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >=
-	    sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return PK_ERR_SYSTEM;
-	}
-	/* mkstemp creates the file 0600 whatever the umask. */
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
-		return PK_ERR_SYSTEM;
-	created = 1;
-	if (fchmod(fd, mode) == -1) {
-		r = PK_ERR_SYSTEM;
-		goto out;
-	}
-	while (off < len) {
-		n = write(fd, data + off, len - off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			r = PK_ERR_SYSTEM;
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
-		fd = -1;
-		r = PK_ERR_SYSTEM;
-		goto out;
-	}
-	fd = -1;
-	if (overwrite) {
-		if (rename(tmp, path) == -1) {
-			r = PK_ERR_SYSTEM;
-			goto out;
-		}
-	} else {
-		/* link() fails if path appeared meanwhile: no clobbering. */
-		if (link(tmp, path) == -1) {
-			r = errno == EEXIST ? PK_ERR_EXISTS : PK_ERR_SYSTEM;
-			goto out;
-		}
-		unlink(tmp);
-	}
-	created = 0;
-
-	/* Make the new name durable too (best effort). */
-	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) < sizeof(dir)) {
-		if ((slash = strrchr(dir, '/')) == NULL)
-			strcpy(dir, ".");
-		else if (slash == dir)
-			dir[1] = '\0';
-		else
-			*slash = '\0';
-		if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) !=
-		    -1) {
-			(void)fsync(dfd);
-			close(dfd);
-		}
-	}
-	r = 0;
- out:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	if (created)
-		unlink(tmp);
-	errno = saved;
-	return r;
-}
-
 /* Computes the key id of a DER SubjectPublicKeyInfo into out. */
 int
 pk_keyid_from_spki(const unsigned char *der, size_t len, char *out)
@@ -272,20 +187,25 @@ identity_new(struct pk_identity **out)
 	return 0;
 }
 
-/* Makes a fresh Ed25519 identity in *out. Returns 0 or PK_ERR_KEY. */
-int
-pk_identity_generate(struct pk_identity **out)
+/*
+ * Makes an identity in *out from the PKCS#8 PEM key in pem, or a fresh
+ * Ed25519 one when pem is NULL. Returns 0, PK_ERR_KEY or PK_ERR_ALLOC.
+ */
+static int
+identity_make(const gnutls_datum_t *pem, struct pk_identity **out)
 {
 	struct pk_identity	*id = NULL;
 	int			 r;
 
-	if (out == NULL)
-		return PK_ERR_INVALID_ARG;
 	*out = NULL;
 	if ((r = identity_new(&id)) != 0)
 		return r;
-	if (gnutls_privkey_generate(id->priv, GNUTLS_PK_EDDSA_ED25519,
-	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_ED25519), 0) < 0) {
+	/* No password: an encrypted key is not usable unattended. */
+	if ((pem == NULL ? gnutls_privkey_generate(id->priv,
+	    GNUTLS_PK_EDDSA_ED25519,
+	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_ED25519), 0) :
+	    gnutls_privkey_import_x509_raw(id->priv, pem, GNUTLS_X509_FMT_PEM,
+	    NULL, 0)) < 0) {
 		r = PK_ERR_KEY;
 		goto out;
 	}
@@ -298,34 +218,29 @@ pk_identity_generate(struct pk_identity **out)
 	return r;
 }
 
+/* Makes a fresh Ed25519 identity in *out. Returns 0 or PK_ERR_KEY. */
+int
+pk_identity_generate(struct pk_identity **out)
+{
+	if (out == NULL)
+		return PK_ERR_INVALID_ARG;
+	return identity_make(NULL, out);
+}
+
 /* Loads an Ed25519 private key from a PKCS#8 PEM file. */
 int
 pk_identity_load(const char *path, struct pk_identity **out)
 {
-	struct pk_identity	*id = NULL;
-	gnutls_datum_t		 d;
-	int			 r;
+	gnutls_datum_t	 d;
+	int		 r;
 
 	if (path == NULL || out == NULL)
 		return PK_ERR_INVALID_ARG;
 	*out = NULL;
 	if ((r = key_read_file(path, 1, &d)) != 0)
 		return r;
-	if ((r = identity_new(&id)) != 0)
-		goto out;
-	/* No password: an encrypted key is not usable unattended. */
-	if (gnutls_privkey_import_x509_raw(id->priv, &d, GNUTLS_X509_FMT_PEM,
-	    NULL, 0) < 0) {
-		r = PK_ERR_KEY;
-		goto out;
-	}
-	if ((r = identity_complete(id)) != 0)
-		goto out;
-	*out = id;
-	id = NULL;
- out:
+	r = identity_make(&d, out);
 	pk_secret_free(d.data);
-	pk_identity_free(id);
 	return r;
 }
 
@@ -377,7 +292,8 @@ pk_identity_save(const struct pk_identity *id, const char *path,
 		return PK_ERR_INVALID_ARG;
 	if ((r = pk_identity_export_private(id, &pem)) != 0)
 		return r;
-	r = key_write_file(path, pem.data, pem.size, 0600, overwrite);
+	r = pk_file_write(path, pem.data, pem.size, 0600,
+	    overwrite ? 0 : PK_FILE_NOCLOBBER);
 	key_datum_free(&pem);
 	return r;
 }
@@ -394,7 +310,8 @@ pk_identity_save_public(const struct pk_identity *id, const char *path,
 		return PK_ERR_INVALID_ARG;
 	if (gnutls_pubkey_export2(id->pub, GNUTLS_X509_FMT_PEM, &pem) < 0)
 		return PK_ERR_KEY;
-	r = key_write_file(path, pem.data, pem.size, 0644, overwrite);
+	r = pk_file_write(path, pem.data, pem.size, 0644,
+	    overwrite ? 0 : PK_FILE_NOCLOBBER);
 	gnutls_free(pem.data);
 	return r;
 }

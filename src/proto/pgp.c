@@ -332,6 +332,24 @@ pgp_agent_launch(const char *dir)
 	return pgp_spawn(NULL, "gpg-agent", argv);
 }
 
+/* Reads /proc/PID/what into buf (NUL-terminated); the length, or <= 0. */
+static ssize_t
+pgp_proc_read(const char *pid, const char *what, char *buf, size_t size)
+{
+	char	path[300];
+	ssize_t	n;
+	int	fd;
+
+	(void)snprintf(path, sizeof(path), "/proc/%s/%s", pid, what);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, size - 1);
+	(void)close(fd);
+	if (n > 0)
+		buf[n] = '\0';
+	return n;
+}
+
 /*
  * Says whether process pid is a live GnuPG daemon serving home dir: its
  * program name starts with gpg-agent, scdaemon or dirmngr, one argument
@@ -341,19 +359,13 @@ pgp_agent_launch(const char *dir)
 static int
 pgp_is_our_daemon(const char *pid, const char *dir, const char *base)
 {
-	char path[300], buf[4096], *p, *end, *prog;
+	char buf[4096], *p, *end, *prog;
 	size_t blen = strlen(base);
 	ssize_t n;
-	int fd, found = 0;
+	int found = 0;
 
-	(void)snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((n = pgp_proc_read(pid, "cmdline", buf, sizeof(buf))) <= 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	end = buf + n;
 	prog = strrchr(buf, '/') != NULL ? strrchr(buf, '/') + 1 : buf;
 	if (strncmp(prog, "gpg-agent", 9) != 0 &&
@@ -372,14 +384,8 @@ pgp_is_our_daemon(const char *pid, const char *dir, const char *base)
 	if (!found)
 		return 0;
 	/* A zombie has exited; only its parent can reap it. */
-	(void)snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (pgp_proc_read(pid, "stat", buf, sizeof(buf)) <= 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	if ((p = strrchr(buf, ')')) == NULL || p[1] == '\0')
 		return 0;
 	return p[2] != 'Z' && p[2] != 'X';
