@@ -24,13 +24,8 @@
 const char *
 ctl_socket_path(void)
 {
-	const char	*env = getenv("PEERKEY_CONTROL");
-
-	if (opt_socket != NULL)
-		return opt_socket;
-	if (env != NULL && *env != '\0')
-		return env;
-	return RUNSTATEDIR "/peerkey/control.sock";
+	return opt_setting(opt_socket, "PEERKEY_CONTROL",
+	    RUNSTATEDIR "/peerkey/control.sock");
 }
 
 /*

@@ -40,13 +40,7 @@
 const char *
 local_dir(void)
 {
-	const char	*env = getenv("PEERKEY_DIR");
-
-	if (opt_dir != NULL)
-		return opt_dir;
-	if (env != NULL && *env != '\0')
-		return env;
-	return SYSCONFDIR "/peerkey";
+	return opt_setting(opt_dir, "PEERKEY_DIR", SYSCONFDIR "/peerkey");
 }
 
 /* DIR/rel, malloc'ed; exits on OOM. */

@@ -26,6 +26,9 @@ struct cmd_entry {
 extern const char	*opt_socket;
 extern int		 opt_json;
 extern const char	*opt_dir;	/* -d/--dir: the configuration dir */
+/* A setting: the command-line option, else $env if set, else def. */
+const char		*opt_setting(const char *opt, const char *env,
+			    const char *def);
 
 struct pk_identity;
 struct pk_tls;

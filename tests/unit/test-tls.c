@@ -204,6 +204,16 @@ run_pair(struct side *cli, struct side *srv)
 	return run_with(side_run, srv, &srv->fd, cli);
 }
 
+/* Both sides made their session and completed the handshake. */
+static void
+assert_both_up(const struct side *a, const struct side *b)
+{
+	ASSERT_INT_EQ(a->new_r, 0);
+	ASSERT_INT_EQ(b->new_r, 0);
+	ASSERT_INT_EQ(a->hs, 0);
+	ASSERT_INT_EQ(b->hs, 0);
+}
+
 /* Fills in a side with defaults. */
 static void
 side_init(struct side *s, enum pk_tls_profile p, enum pk_tls_role role,
@@ -378,10 +388,7 @@ test_native_ok(const struct pk_identity *a, const struct pk_tls_creds *ca,
 	side_init(&srv, PK_TLS_NATIVE, PK_TLS_SERVER, cb, a->keyid);
 	cli.len = srv.len = BIG_LEN;
 	ASSERT_INT_EQ(run_pair(&cli, &srv), 0);
-	ASSERT_INT_EQ(cli.new_r, 0);
-	ASSERT_INT_EQ(srv.new_r, 0);
-	ASSERT_INT_EQ(cli.hs, 0);
-	ASSERT_INT_EQ(srv.hs, 0);
+	assert_both_up(&cli, &srv);
 	ASSERT_STR_EQ(cli.peer, b->keyid);
 	ASSERT_STR_EQ(srv.peer, a->keyid);
 	ASSERT_STR_EQ(cli.seen, b->keyid);
@@ -572,10 +579,7 @@ test_mandos(const struct pk_identity *boot, const struct pk_tls_creds *cboot,
 	/* The node sends the secret; the booting side reads to EOF. */
 	serving.len = booting.len = 1200;
 	ASSERT_INT_EQ(run_pair(&serving, &booting), 0);
-	ASSERT_INT_EQ(serving.new_r, 0);
-	ASSERT_INT_EQ(booting.new_r, 0);
-	ASSERT_INT_EQ(serving.hs, 0);
-	ASSERT_INT_EQ(booting.hs, 0);
+	assert_both_up(&serving, &booting);
 	ASSERT_STR_EQ(serving.peer, boot->keyid);
 	ASSERT_STR_EQ(serving.seen, boot->keyid);
 	ASSERT_STR_EQ(booting.peer, "");	/* Mandos server has no key */
