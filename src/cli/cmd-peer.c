@@ -149,15 +149,11 @@ peer_list(void)
 {
 	json_t	*resp, *p;
 	size_t	 i;
+	int	 ex;
 
-	resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
-	if (!json_is_true(json_object_get(resp, "ok")))
-		return ctl_fail(resp);
-	if (opt_json) {
-		ctl_print_json(json_object_get(resp, "peers"));
-		json_decref(resp);
-		return EXIT_OK;
-	}
+	if ((ex = ctl_list(json_pack("{s:s}", "cmd", "status"), "peers",
+	    &resp)) != -1)
+		return ex;
 	json_array_foreach(json_object_get(resp, "peers"), i, p) {
 		printf("%s\n  node key %s\n  boot key %s\n  addresses %s\n",
 		    json_string_value(json_object_get(p, "name")),

@@ -86,6 +86,7 @@ int		 ctl_simple(const char *cmd, const char *peer);
 void		 ctl_print_json(json_t *);
 const char	*ctl_socket_path(void);
 int		 ctl_fail(json_t *resp);
+int		 ctl_list(json_t *req, const char *member, json_t **resp);
 
 /* Format helpers (ctl.c). */
 const char	*fmt_ago(long long wall_ms, char *buf, size_t len);
