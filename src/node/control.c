@@ -394,12 +394,7 @@ control_add(json_t *req, const char *who)
 	/* A new peer starts enabled with a full timeout. */
 	p->expires = now + p->timeout;
 	p->remaining = p->timeout;
-	if ((r = store_begin(node->store)) != 0 ||
-	    (r = store_peer_insert(node->store, p, wall_ms())) != 0 ||
-	    (r = store_event(node->store, wall_ms(), p->name, "added", "",
-	    who)) != 0 ||
-	    (r = store_commit(node->store)) != 0) {
-		store_rollback(node->store);
+	if ((r = store_peer_add(node->store, p, NULL, wall_ms(), who)) != 0) {
 		err = control_error("cannot store the peer: %s",
 		    r == PK_ERR_EXISTS ? "it exists" :
 		    store_errmsg(node->store));
@@ -421,7 +416,6 @@ control_set(json_t *req, const char *who)
 {
 	struct peer	*p, saved;
 	json_t		*err = NULL;
-	int		 r;
 
 	if ((p = control_peer(req, &err)) == NULL)
 		return err;
@@ -431,12 +425,8 @@ control_set(json_t *req, const char *who)
 		return err;
 	}
 	p->remaining = p->expires > pk_now_ms() ? p->expires - pk_now_ms() : 0;
-	if ((r = store_begin(node->store)) != 0 ||
-	    (r = store_peer_update(node->store, p)) != 0 ||
-	    (r = store_event(node->store, wall_ms(), p->name, "policy", "",
-	    who)) != 0 ||
-	    (r = store_commit(node->store)) != 0) {
-		store_rollback(node->store);
+	if (store_peer_save(node->store, p, 0, wall_ms(), "policy", NULL,
+	    who) != 0) {
 		*p = saved;
 		return control_error("cannot store: %s",
 		    store_errmsg(node->store));
@@ -455,19 +445,12 @@ control_remove(json_t *req, const char *who)
 {
 	struct peer	*p;
 	json_t		*err = NULL;
-	int		 r;
 
 	if ((p = control_peer(req, &err)) == NULL)
 		return err;
-	if ((r = store_begin(node->store)) != 0 ||
-	    (r = store_peer_delete(node->store, p->id)) != 0 ||
-	    (r = store_event(node->store, wall_ms(), p->name, "removed", "",
-	    who)) != 0 ||
-	    (r = store_commit(node->store)) != 0) {
-		store_rollback(node->store);
+	if (store_peer_remove(node->store, p, wall_ms(), who) != 0)
 		return control_error("cannot remove: %s",
 		    store_errmsg(node->store));
-	}
 	checker_remove(p);
 	TAILQ_REMOVE(&node->peers, p, entry);
 	node->npeers--;
@@ -502,19 +485,12 @@ control_blob_put(json_t *req, const char *who)
 	}
 	snprintf(detail, sizeof(detail), "blob %s (%zu bytes) by %s", id, len,
 	    who);
-	if ((r = store_begin(node->store)) != 0 ||
-	    (r = store_blob_put(node->store, p->id, id, data, len,
-	    wall_ms())) != 0 ||
-	    (r = store_event(node->store, wall_ms(), p->name, "deposited", "",
-	    detail)) != 0 ||
-	    (r = store_commit(node->store)) != 0) {
-		store_rollback(node->store);
-		gnutls_free(data);
+	r = store_blob_deposit(node->store, p, id, data, len, 0, wall_ms(),
+	    NULL, detail);
+	gnutls_free(data);
+	if (r != 0)
 		return control_error("cannot store the blob: %s",
 		    store_errmsg(node->store));
-	}
-	gnutls_free(data);
-	p->nblobs = store_blob_count(node->store, p->id);
 	log_info("deposit: peer %s: %s", p->name, detail);
 	return control_ok();
 }

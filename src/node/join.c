@@ -94,7 +94,6 @@ join_add_peer(const struct join_ident *id, const char *how,
 {
 	struct peer	*p;
 	uint64_t	 now = pk_now_ms();
-	int		 r;
 
 	if (peer_by_name(id->name) != NULL) {
 		*why = "a peer of that name exists";
@@ -123,13 +122,7 @@ join_add_peer(const struct join_ident *id, const char *how,
 	p->approved_by_default = 1;
 	p->expires = now + p->timeout;
 	p->remaining = p->timeout;
-	if ((r = store_begin(node->store)) != 0 ||
-	    (r = store_peer_insert(node->store, p, wall_ms())) != 0 ||
-	    (r = store_peer_set_pgp(node->store, p->id, id->boot_pgp)) != 0 ||
-	    (r = store_event(node->store, wall_ms(), p->name, "added", "",
-	    how)) != 0 ||
-	    (r = store_commit(node->store)) != 0) {
-		store_rollback(node->store);
+	if (store_peer_add(node->store, p, id->boot_pgp, wall_ms(), how) != 0) {
 		log_warnx("join: cannot store peer %s: %s", id->name,
 		    store_errmsg(node->store));
 		free(p);
@@ -284,15 +277,12 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 	    PK_JOIN_SECRET_LEN, hash);
 	for (i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
-	if ((r = store_invite_take(node->store, hex, wall_ms(),
+	if ((r = store_invite_take(node->store, hex, wall_ms(), id.name, addr,
 	    &selfdoc)) != 0) {
 		log_warnx("join: %s key %.16s...: refused: %s", addr, keyid,
 		    r == PK_ERR_TIMEOUT ? "invitation expired" :
 		    r == PK_ERR_NOT_FOUND ? "no such invitation (used?)" :
 		    store_errmsg(node->store));
-		(void)store_event(node->store, wall_ms(), id.name,
-		    "join-refused", addr, r == PK_ERR_TIMEOUT ? "expired" :
-		    "unknown or used invitation");
 		join_error(reply, PK_ERRC_UNAUTHORIZED, r == PK_ERR_TIMEOUT ?
 		    "the invitation has expired" :
 		    "no such invitation (used already?)");
@@ -431,12 +421,11 @@ join_control(json_t *req, const char *who)
 		    "self");
 	if ((doc = json_dumps(self, JSON_COMPACT)) == NULL)
 		return NULL;
-	r = store_invite_add(node->store, hash, expires, doc, wall_ms());
+	r = store_invite_add(node->store, hash, expires, doc, wall_ms(), who);
 	free(doc);
 	if (r != 0)
 		return json_pack("{s:b, s:s}", "ok", 0, "error",
 		    store_errmsg(node->store));
-	(void)store_event(node->store, wall_ms(), "", "invited", "", who);
 	log_info("join: invitation made by %s", who);
 	return json_pack("{s:b}", "ok", 1);
 }

@@ -3,7 +3,7 @@
  *
  * The process model: one single-threaded libev loop. Network-facing code
  * (listener.c, session.c, checker.c) never touches sqlite: it reaches the
- * database only through the plain-struct functions of store.c, and the
+ * database only through the plain-struct functions of store.h, and the
  * peers' liveness state only through peer.c, so splitting the daemon into
  * privilege-separated processes later is mechanical.
  *

@@ -119,20 +119,13 @@ static int
 peer_record(struct peer *p, uint64_t now, const char *kind, const char *addr,
     const char *detail)
 {
-	struct store	*st = node->store;
-	int		 r;
+	int	 r;
 
 	p->remaining = peer_remaining(p, now);
-	if ((r = peer_lazy_kind(kind) ? store_begin_lazy(st) :
-	    store_begin(st)) == 0 &&
-	    (r = store_peer_update(st, p)) == 0 &&
-	    (r = store_event(st, wall_ms(), p->name, kind,
-	    addr ? addr : "", detail ? detail : "")) == 0 &&
-	    (r = store_commit(st)) == 0)
-		return 0;
-	store_rollback(st);
-	log_warnx("store: cannot record %s of peer %s: %s (%s)", kind,
-	    p->name, pk_strerror(r), store_errmsg(st));
+	if ((r = store_peer_save(node->store, p, peer_lazy_kind(kind) ?
+	    STORE_LAZY : 0, wall_ms(), kind, addr, detail)) != 0)
+		log_warnx("store: cannot record %s of peer %s: %s (%s)", kind,
+		    p->name, pk_strerror(r), store_errmsg(node->store));
 	return r;
 }
 
@@ -296,13 +289,10 @@ peer_refused(struct peer *p, const char *boot_keyid, uint64_t now,
 		    "(%s)", boot_keyid, addr, how);
 		snprintf(detail, sizeof(detail), "unknown boot key %s (%s)",
 		    boot_keyid, how);
-		if (store_begin_lazy(st) != 0 ||
-		    store_event(st, wall_ms(), "", "refused", addr,
-		    detail) != 0 || store_commit(st) != 0) {
-			store_rollback(st);
+		if (store_event(st, STORE_LAZY, wall_ms(), "", "refused", addr,
+		    detail) != 0)
 			log_warnx("store: cannot record refusal: %s",
 			    store_errmsg(st));
-		}
 		return;
 	}
 	log_info("unlock: peer %s: refused to %s: %s", p->name, addr,

@@ -455,16 +455,9 @@ session_deposit(struct session *s, struct peer *p, const struct pk_msg *req)
 	}
 	snprintf(detail, sizeof(detail), "blob %s (%zu bytes)", id,
 	    b->data.len);
-	if ((r = store_begin(st)) != 0 ||
-	    (r = store_blob_put(st, p->id, id, b->data.p, b->data.len,
-	    wall_ms())) != 0 ||
-	    (r = store_blob_count(st, p->id)) > PK_BLOBS_MAX ||
-	    (r < 0) ||
-	    (r = store_event(st, wall_ms(), p->name, "deposited", s->addr,
-	    detail)) != 0 ||
-	    (r = store_commit(st)) != 0) {
-		store_rollback(st);
-		if (r > PK_BLOBS_MAX) {
+	if ((r = store_blob_deposit(st, p, id, b->data.p, b->data.len,
+	    PK_BLOBS_MAX, wall_ms(), s->addr, detail)) != 0) {
+		if (r == PK_ERR_TOO_LARGE) {
 			/* One UNLOCK_REPLY carries at most PK_BLOBS_MAX:
 			 * more would be kept and never released. */
 			log_warnx("deposit: peer %s: %s refused: it holds %d "
@@ -477,7 +470,6 @@ session_deposit(struct session *s, struct peer *p, const struct pk_msg *req)
 		session_error(s, PK_ERRC_INTERNAL, "cannot store the blob");
 		return;
 	}
-	p->nblobs = store_blob_count(st, p->id);
 	log_info("deposit: peer %s: %s from %s", p->name, detail, s->addr);
 	session_ack(s, PK_MSG_DEPOSIT);
 }
@@ -493,12 +485,8 @@ session_withdraw(struct session *s, struct peer *p, const struct pk_msg *req)
 	memcpy(id, req->u.withdraw.id.p, req->u.withdraw.id.len);
 	id[req->u.withdraw.id.len] = '\0';
 	snprintf(detail, sizeof(detail), "blob %s", id);
-	if ((r = store_begin(st)) != 0 ||
-	    (r = store_blob_delete(st, p->id, id)) != 0 ||
-	    (r = store_event(st, wall_ms(), p->name, "withdrawn", s->addr,
-	    detail)) != 0 ||
-	    (r = store_commit(st)) != 0) {
-		store_rollback(st);
+	if ((r = store_blob_withdraw(st, p, id, wall_ms(), s->addr,
+	    detail)) != 0) {
 		if (r == PK_ERR_NOT_FOUND) {
 			session_error(s, PK_ERRC_NOT_FOUND, "no such blob");
 			return;
@@ -508,7 +496,6 @@ session_withdraw(struct session *s, struct peer *p, const struct pk_msg *req)
 		session_error(s, PK_ERRC_INTERNAL, "cannot remove the blob");
 		return;
 	}
-	p->nblobs = store_blob_count(st, p->id);
 	log_info("withdraw: peer %s: %s from %s", p->name, detail, s->addr);
 	session_ack(s, PK_MSG_WITHDRAW);
 }
