@@ -213,9 +213,7 @@ cc_heartbeat_prepare(struct checker_conn *cc)
 
 	if (cc_nonce(&cc->nonce) != 0)
 		return -1;
-	memset(&m, 0, sizeof(m));
-	m.version = PK_PROTO_VERSION;
-	m.type = PK_MSG_HEARTBEAT;
+	pk_msg_init(&m, PK_MSG_HEARTBEAT);
 	m.u.heartbeat.nonce = cc->nonce;
 	cc->outoff = 0;
 	cc->inlen = 0;

@@ -174,9 +174,7 @@ join_introduce_one(const char *addresses, const char *keyid,
 		    defport) != 0 ||
 		    (fd = pk_io_connect(host, port, deadline)) < 0)
 			continue;
-		memset(&m, 0, sizeof(m));
-		m.version = PK_PROTO_VERSION;
-		m.type = PK_MSG_INTRODUCE;
+		pk_msg_init(&m, PK_MSG_INTRODUCE);
 		m.u.doc.doc.p = (const uint8_t *)doc;
 		m.u.doc.doc.len = strlen(doc);
 		if (pk_io_write_all(fd, PK_LINE_NATIVE,
@@ -239,22 +237,18 @@ join_introduce(json_t *members, const char *doc)
 	(void)waitpid(pid, &st, 0);
 }
 
-/* Fills reply as an ERROR. */
-static void
-join_error(struct pk_msg *reply, int code, const char *text)
+/* Sets *cause to text and returns the ERROR code for the session. */
+static int
+join_fail(char **cause, int code, const char *text)
 {
-	memset(reply, 0, sizeof(*reply));
-	reply->version = PK_PROTO_VERSION;
-	reply->type = PK_MSG_ERROR;
-	reply->u.error.code = code;
-	reply->u.error.text.p = (const uint8_t *)text;
-	reply->u.error.text.len = strlen(text);
+	cause_set(cause, "%s", text);
+	return code;
 }
 
 /* A JOIN: proves an invitation; see the file comment. */
-static void
+static int
 join_join(const char *keyid, const char *addr, const struct pk_msg *m,
-    struct pk_msg *reply, char **buf)
+    struct pk_msg *reply, char **buf, char **cause)
 {
 	struct join_ident	 id;
 	struct peer		*p;
@@ -263,13 +257,13 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 	unsigned char		 hash[32];
 	char			 hex[65], how[128], *selfdoc = NULL, *jdoc;
 	const char		*why;
-	int			 r, i;
+	int			 code, r, i;
 
 	doc = json_loadb((const char *)m->u.join.doc.p, m->u.join.doc.len, 0,
 	    &jerr);
 	if ((why = join_ident(doc, &id, 0)) != NULL) {
 		log_warnx("join: %s: bad identity: %s", addr, why);
-		join_error(reply, PK_ERRC_PROTOCOL, why);
+		code = join_fail(cause, PK_ERRC_PROTOCOL, why);
 		goto out;
 	}
 	id.node_keyid = keyid;		/* the TLS key, nothing else */
@@ -283,8 +277,8 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 		    r == PK_ERR_TIMEOUT ? "invitation expired" :
 		    r == PK_ERR_NOT_FOUND ? "no such invitation (used?)" :
 		    store_errmsg(node->store));
-		join_error(reply, PK_ERRC_UNAUTHORIZED, r == PK_ERR_TIMEOUT ?
-		    "the invitation has expired" :
+		code = join_fail(cause, PK_ERRC_UNAUTHORIZED,
+		    r == PK_ERR_TIMEOUT ? "the invitation has expired" :
 		    "no such invitation (used already?)");
 		goto out;
 	}
@@ -295,7 +289,7 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 			json_array_append_new(members, join_peer_json(p));
 	snprintf(how, sizeof(how), "joined with an invitation from %s", addr);
 	if (join_add_peer(&id, how, &why) != 0) {
-		join_error(reply, PK_ERRC_UNAUTHORIZED, why);
+		code = join_fail(cause, PK_ERRC_UNAUTHORIZED, why);
 		goto out;
 	}
 	if ((self = json_loads(selfdoc, 0, &jerr)) == NULL)
@@ -306,12 +300,10 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 	*buf = json_dumps(rd, JSON_COMPACT);
 	json_decref(rd);
 	if (*buf == NULL || strlen(*buf) > PK_DOC_MAX) {
-		join_error(reply, PK_ERRC_TOO_LARGE, "reply too large");
+		code = join_fail(cause, PK_ERRC_TOO_LARGE, "reply too large");
 		goto out;
 	}
-	memset(reply, 0, sizeof(*reply));
-	reply->version = PK_PROTO_VERSION;
-	reply->type = PK_MSG_JOIN_REPLY;
+	pk_msg_init(reply, PK_MSG_JOIN_REPLY);
 	reply->u.doc.doc.p = (const uint8_t *)*buf;
 	reply->u.doc.doc.len = strlen(*buf);
 	/* Introduce the joiner, as this node knows it, to the members. */
@@ -322,17 +314,19 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 		free(jdoc);
 		json_decref(rd);
 	}
+	code = 0;
 out:
 	json_decref(doc);
 	json_decref(self);
 	json_decref(members);
 	free(selfdoc);
+	return code;
 }
 
 /* An INTRODUCE from a node key this node guards. */
-static void
+static int
 join_introduced(const char *keyid, const char *addr, const struct pk_msg *m,
-    struct pk_msg *reply)
+    struct pk_msg *reply, char **cause)
 {
 	struct join_ident	 id;
 	struct peer		*by, *p;
@@ -340,51 +334,49 @@ join_introduced(const char *keyid, const char *addr, const struct pk_msg *m,
 	json_t			*doc;
 	char			 how[PEER_NAME_MAX + 32];
 	const char		*why;
+	int			 code = 0;
 
 	if ((by = peer_by_node_keyid(keyid)) == NULL) {
 		log_warnx("join: %s key %.16s...: INTRODUCE from a key this "
 		    "node does not guard", addr, keyid);
-		join_error(reply, PK_ERRC_UNAUTHORIZED,
+		return join_fail(cause, PK_ERRC_UNAUTHORIZED,
 		    "only a peer this node guards may introduce");
-		return;
 	}
 	doc = json_loadb((const char *)m->u.doc.doc.p, m->u.doc.doc.len, 0,
 	    &jerr);
-	if ((why = join_ident(doc, &id, 1)) != NULL) {
-		join_error(reply, PK_ERRC_PROTOCOL, why);
-		json_decref(doc);
-		return;
-	}
-	memset(reply, 0, sizeof(*reply));
-	reply->version = PK_PROTO_VERSION;
-	reply->type = PK_MSG_ACK;
-	reply->u.ack.of_type = PK_MSG_INTRODUCE;
-	if (strcasecmp(id.node_keyid, node->id->keyid) == 0 ||
+	if ((why = join_ident(doc, &id, 1)) != NULL)
+		code = join_fail(cause, PK_ERRC_PROTOCOL, why);
+	else if (strcasecmp(id.node_keyid, node->id->keyid) == 0 ||
 	    ((p = peer_by_node_keyid(id.node_keyid)) != NULL &&
-	    strcasecmp(p->boot_keyid, id.boot_keyid) == 0)) {
-		json_decref(doc);	/* ourselves, or known already */
-		return;
+	    strcasecmp(p->boot_keyid, id.boot_keyid) == 0))
+		;	/* ourselves, or known already */
+	else {
+		snprintf(how, sizeof(how), "introduced by %s", by->name);
+		if (join_add_peer(&id, how, &why) != 0)
+			code = join_fail(cause, PK_ERRC_UNAUTHORIZED, why);
 	}
-	snprintf(how, sizeof(how), "introduced by %s", by->name);
-	if (join_add_peer(&id, how, &why) != 0)
-		join_error(reply, PK_ERRC_UNAUTHORIZED, why);
 	json_decref(doc);
+	if (code == 0) {
+		pk_msg_init(reply, PK_MSG_ACK);
+		reply->u.ack.of_type = PK_MSG_INTRODUCE;
+	}
+	return code;
 }
 
 /*
- * A JOIN or INTRODUCE of a native session whose TLS key is keyid. Fills
- * reply (its byte fields may point into *buf, which the caller frees
- * after sending).
+ * A JOIN or INTRODUCE of a native session whose TLS key is keyid. Returns
+ * 0 with reply filled (its byte fields may point into *buf, which the
+ * caller frees after sending), or the PK_ERRC_* code of the ERROR to send
+ * with *cause (allocated; the caller frees it).
  */
-void
+int
 join_request(const char *keyid, const char *addr, const struct pk_msg *m,
-    struct pk_msg *reply, char **buf)
+    struct pk_msg *reply, char **buf, char **cause)
 {
 	*buf = NULL;
 	if (m->type == PK_MSG_JOIN)
-		join_join(keyid, addr, m, reply, buf);
-	else
-		join_introduced(keyid, addr, m, reply);
+		return join_join(keyid, addr, m, reply, buf, cause);
+	return join_introduced(keyid, addr, m, reply, cause);
 }
 
 /* Control requests "invite-add" and "peer-pgp". */

@@ -27,6 +27,7 @@
 #define PEER_CHECKER_MAX	1024
 
 struct store;
+struct store_blob;
 struct session;
 struct checker_conn;
 
@@ -87,6 +88,23 @@ struct peer {
 	struct checker_conn	*cc;		/* checker.c's state */
 };
 TAILQ_HEAD(peerlist, peer);
+
+/* The protocols a boot key asks over (peer_release()). */
+enum peer_proto {
+	PEER_NATIVE = 0,	/* UNLOCK, doc/protocol.md */
+	PEER_MANDOS = 1,	/* Mandos protocol 1 */
+};
+
+/*
+ * What peer_release() decided, for the session to encode: the blobs, or
+ * the reason of the refusal.
+ */
+struct peer_release {
+	struct peer		*peer;		/* NULL: unknown boot key */
+	struct store_blob	*blobs;		/* released: >= 1 of them, */
+	size_t			 nblobs;	/*   store_blobs_free() them */
+	int			 reason;	/* refused: PK_REFUSE_* */
+};
 
 /* Daemon configuration (config.c has the table and the defaults). */
 struct node_conf {
@@ -175,8 +193,9 @@ void		 control_cleanup(void);
 struct pk_msg;
 struct json_t;
 struct json_t	*join_control(struct json_t *req, const char *who);
-void		 join_request(const char *keyid, const char *addr,
-		    const struct pk_msg *, struct pk_msg *reply, char **buf);
+int		 join_request(const char *keyid, const char *addr,
+		    const struct pk_msg *, struct pk_msg *reply, char **buf,
+		    char **cause);
 
 /* config.c */
 int		 config_load(const char *path, struct node_conf *, char **cause);
@@ -190,11 +209,15 @@ int		 peer_enabled(struct peer *, uint64_t now);
 void		 peer_alive(struct peer *, uint64_t now, const char *how,
 		    const char *addr);
 void		 peer_check_failed(struct peer *, uint64_t now, const char *why);
-int		 peer_unlock_decision(struct peer *, uint64_t now, int *reason);
-void		 peer_released(struct peer *, uint64_t now, const char *addr,
-		    const char *how);
-void		 peer_refused(struct peer *, const char *boot_keyid,
-		    uint64_t now, const char *addr, int reason, const char *how);
+/*
+ * The release decision, one for both protocols: may boot key boot_keyid,
+ * asking from addr over proto (enum peer_proto), have its peer's blobs at
+ * now? Returns 1 with rel->blobs, the release recorded and the extended
+ * timeout granted; or 0 with rel->reason, the refusal recorded (a Mandos
+ * client's pending approval once only). rel->peer: NULL if unknown.
+ */
+int		 peer_release(const char *boot_keyid, int proto,
+		    const char *addr, uint64_t now, struct peer_release *);
 int		 peer_operator_enable(struct peer *, uint64_t now,
 		    const char *who);
 int		 peer_operator_disable(struct peer *, uint64_t now,

@@ -46,6 +46,12 @@
 static int	peer_record(struct peer *, uint64_t now, const char *kind,
 		    const char *addr, const char *detail);
 static void	peer_expiry_note(const struct peer *);
+static int	peer_unlock_decision(struct peer *, uint64_t now, int *reason);
+static void	peer_released(struct peer *, uint64_t now, const char *addr,
+		    const char *how);
+static void	peer_refused(struct peer *, const char *boot_keyid,
+		    uint64_t now, const char *addr, int reason,
+		    const char *how);
 
 /* Returns the peer whose boot key has this id, or NULL. */
 struct peer *
@@ -207,11 +213,53 @@ peer_check_failed(struct peer *p, uint64_t now, const char *why)
 }
 
 /*
+ * The release decision; see node.h. The UNLOCK of a native session and
+ * the Mandos protocol 1 exchange both come here, and differ in one thing
+ * only: a Mandos client is held while its approval is pending, and asks
+ * again every few hundred milliseconds, so its wait is not a refusal (it
+ * is recorded once, as "approval-pending").
+ */
+int
+peer_release(const char *keyid, int proto, const char *addr, uint64_t now,
+    struct peer_release *rel)
+{
+	const char	*how = proto == PEER_MANDOS ? "mandos" : "native";
+	struct peer	*p;
+	int		 r;
+
+	memset(rel, 0, sizeof(*rel));
+	if ((p = rel->peer = peer_by_boot_keyid(keyid)) == NULL) {
+		rel->reason = PK_REFUSE_UNKNOWN;
+		goto refused;
+	}
+	if (!peer_unlock_decision(p, now, &rel->reason)) {
+		if (proto == PEER_MANDOS && rel->reason == PK_REFUSE_PENDING)
+			return 0;
+		goto refused;
+	}
+	if ((r = store_blobs_get(node->store, p->id, &rel->blobs,
+	    &rel->nblobs)) != 0 || rel->nblobs == 0) {
+		if (r != 0)
+			log_warnx("unlock: peer %s: cannot read blobs: %s",
+			    p->name, store_errmsg(node->store));
+		rel->reason = r != 0 ? PK_REFUSE_BUSY : PK_REFUSE_NO_BLOBS;
+		rel->blobs = NULL;
+		rel->nblobs = 0;
+		goto refused;
+	}
+	peer_released(p, now, addr, how);
+	return 1;
+refused:
+	peer_refused(p, keyid, now, addr, rel->reason, how);
+	return 0;
+}
+
+/*
  * Decides whether p's blobs may be released now. Returns 1 to release, or
  * 0 with *reason set to a PK_REFUSE_* value. Approval bookkeeping (a
  * pending request, the default applied after approval_delay) happens here.
  */
-int
+static int
 peer_unlock_decision(struct peer *p, uint64_t now, int *reason)
 {
 	if (!peer_enabled(p, now)) {
@@ -262,7 +310,7 @@ peer_unlock_decision(struct peer *p, uint64_t now, int *reason)
 }
 
 /* Records a release to addr and grants the extended timeout. */
-void
+static void
 peer_released(struct peer *p, uint64_t now, const char *addr,
     const char *how)
 {
@@ -275,7 +323,7 @@ peer_released(struct peer *p, uint64_t now, const char *addr,
 }
 
 /* Records a refusal to addr. */
-void
+static void
 peer_refused(struct peer *p, const char *boot_keyid, uint64_t now,
     const char *addr, int reason, const char *how)
 {

@@ -314,9 +314,7 @@ session_error(struct session *s, int code, const char *text)
 {
 	struct pk_msg	m;
 
-	memset(&m, 0, sizeof(m));
-	m.version = PK_PROTO_VERSION;
-	m.type = PK_MSG_ERROR;
+	pk_msg_init(&m, PK_MSG_ERROR);
 	m.u.error.code = code;
 	m.u.error.text.p = (const uint8_t *)text;
 	m.u.error.text.len = strlen(text);
@@ -365,9 +363,7 @@ session_refuse(struct session *s, struct peer *p, int reason)
 		break;
 	}
 
-	memset(&m, 0, sizeof(m));
-	m.version = PK_PROTO_VERSION;
-	m.type = PK_MSG_UNLOCK_REPLY;
+	pk_msg_init(&m, PK_MSG_UNLOCK_REPLY);
 	m.u.unlock_reply.status = PK_UNLOCK_REFUSED;
 	m.u.unlock_reply.reason = reason;
 	m.u.unlock_reply.text.p = (const uint8_t *)text;
@@ -375,54 +371,34 @@ session_refuse(struct session *s, struct peer *p, int reason)
 	return session_send(s, &m, 1);
 }
 
-/* A native UNLOCK from a boot key. */
+/* A native UNLOCK from a boot key: peer_release() decides. */
 static void
-session_unlock(struct session *s, const struct pk_msg *req)
+session_unlock(struct session *s)
 {
-	struct store_blob	*blobs = NULL;
+	struct peer_release	 rel;
 	struct pk_msg		 m;
-	struct peer		*p;
-	uint64_t		 now = pk_now_ms();
-	size_t			 n = 0, i;
-	int			 reason = PK_REFUSE_UNKNOWN, r;
+	size_t			 i;
 
-	if ((p = peer_by_boot_keyid(s->keyid)) == NULL) {
-		peer_refused(NULL, s->keyid, now, s->addr, reason, "native");
-		(void)session_refuse(s, NULL, reason);
+	if (!peer_release(s->keyid, PEER_NATIVE, s->addr, pk_now_ms(),
+	    &rel)) {
+		(void)session_refuse(s, rel.peer, rel.reason);
 		return;
 	}
-	if (!peer_unlock_decision(p, now, &reason)) {
-		peer_refused(p, s->keyid, now, s->addr, reason, "native");
-		(void)session_refuse(s, p, reason);
-		return;
-	}
-	if ((r = store_blobs_get(node->store, p->id, &blobs, &n)) != 0 ||
-	    n == 0) {
-		log_warnx("unlock: peer %s: cannot read blobs: %s", p->name,
-		    r ? store_errmsg(node->store) : "none");
-		(void)session_refuse(s, p, r ? PK_REFUSE_BUSY :
-		    PK_REFUSE_NO_BLOBS);
-		store_blobs_free(blobs, n);
-		return;
-	}
-	memset(&m, 0, sizeof(m));
-	m.version = PK_PROTO_VERSION;
-	m.type = PK_MSG_UNLOCK_REPLY;
+	pk_msg_init(&m, PK_MSG_UNLOCK_REPLY);
 	m.u.unlock_reply.status = PK_UNLOCK_OK;
 	/* More than one reply carries (stored before DEPOSIT refused
 	 * them): send the first PK_BLOBS_MAX, free them all. */
-	m.u.unlock_reply.nblobs = n > PK_BLOBS_MAX ? PK_BLOBS_MAX : n;
+	m.u.unlock_reply.nblobs = rel.nblobs > PK_BLOBS_MAX ? PK_BLOBS_MAX :
+	    rel.nblobs;
 	for (i = 0; i < m.u.unlock_reply.nblobs; i++) {
-		m.u.unlock_reply.blobs[i].id.p = (const uint8_t *)blobs[i].id;
-		m.u.unlock_reply.blobs[i].id.len = strlen(blobs[i].id);
-		m.u.unlock_reply.blobs[i].data.p = blobs[i].data;
-		m.u.unlock_reply.blobs[i].data.len = blobs[i].len;
+		m.u.unlock_reply.blobs[i].id.p =
+		    (const uint8_t *)rel.blobs[i].id;
+		m.u.unlock_reply.blobs[i].id.len = strlen(rel.blobs[i].id);
+		m.u.unlock_reply.blobs[i].data.p = rel.blobs[i].data;
+		m.u.unlock_reply.blobs[i].data.len = rel.blobs[i].len;
 	}
-	r = session_send(s, &m, 1);
-	store_blobs_free(blobs, n);
-	if (r == 0)
-		peer_released(p, now, s->addr, "native");
-	(void)req;
+	(void)session_send(s, &m, 1);
+	store_blobs_free(rel.blobs, rel.nblobs);
 }
 
 /* Sends an ACK of a request type. */
@@ -431,9 +407,7 @@ session_ack(struct session *s, int of_type)
 {
 	struct pk_msg	m;
 
-	memset(&m, 0, sizeof(m));
-	m.version = PK_PROTO_VERSION;
-	m.type = PK_MSG_ACK;
+	pk_msg_init(&m, PK_MSG_ACK);
 	m.u.ack.of_type = of_type;
 	(void)session_send(s, &m, 0);
 }
@@ -510,15 +484,22 @@ session_request(struct session *s, const struct pk_msg *m)
 	uint64_t	 now = pk_now_ms();
 
 	if (m->type == PK_MSG_UNLOCK) {
-		session_unlock(s, m);
+		session_unlock(s);
 		return;
 	}
 	if (m->type == PK_MSG_JOIN || m->type == PK_MSG_INTRODUCE) {
-		char	*buf;
+		char	*buf = NULL, *cause = NULL;
+		int	 code;
 
-		join_request(s->keyid, s->addr, m, &reply, &buf); /* join.c */
-		(void)session_send(s, &reply, reply.type == PK_MSG_ERROR);
+		/* join.c */
+		code = join_request(s->keyid, s->addr, m, &reply, &buf, &cause);
+		if (code != 0)
+			session_error(s, code, cause != NULL ? cause :
+			    "out of memory");
+		else
+			(void)session_send(s, &reply, 0);
 		free(buf);
+		free(cause);
 		return;
 	}
 	/* Everything else is node to node: the key must be a peer's node
@@ -547,9 +528,7 @@ session_request(struct session *s, const struct pk_msg *m)
 	switch (m->type) {
 	case PK_MSG_HEARTBEAT:
 		peer_alive(p, now, "heartbeat-in", s->addr);
-		memset(&reply, 0, sizeof(reply));
-		reply.version = PK_PROTO_VERSION;
-		reply.type = PK_MSG_HEARTBEAT_REPLY;
+		pk_msg_init(&reply, PK_MSG_HEARTBEAT_REPLY);
 		reply.u.heartbeat.nonce = m->u.heartbeat.nonce;
 		(void)session_send(s, &reply, 0);
 		break;
@@ -660,27 +639,24 @@ session_mandos_gone(struct session *s)
 	return 1;
 }
 
-/* The Mandos protocol 1 exchange: blob or nothing, then close. */
+/*
+ * The Mandos protocol 1 exchange: blob or nothing, then close.
+ * peer_release() decides, as for a native UNLOCK.
+ */
 static void
 session_mandos(struct session *s)
 {
-	struct store_blob	*blobs = NULL;
-	struct peer		*p;
-	uint64_t		 now = pk_now_ms();
-	size_t			 n = 0;
-	int			 reason = PK_REFUSE_UNKNOWN, r;
+	struct peer_release	 rel;
 
-	if ((p = peer_by_boot_keyid(s->keyid)) == NULL) {
-		peer_refused(NULL, s->keyid, now, s->addr, reason, "mandos");
-		goto nothing;
-	}
-	if (!peer_unlock_decision(p, now, &reason)) {
-		if (reason == PK_REFUSE_PENDING) {
+	if (!peer_release(s->keyid, PEER_MANDOS, s->addr, pk_now_ms(),
+	    &rel)) {
+		if (rel.reason == PK_REFUSE_PENDING) {
 			/* Hold the connection, as Mandos does, and ask
 			 * again shortly. */
 			if (!ev_is_active(&s->timer) || s->timer.repeat == 0) {
 				log_info("unlock: peer %s: Mandos client at "
-				    "%s waits for approval", p->name, s->addr);
+				    "%s waits for approval", rel.peer->name,
+				    s->addr);
 			}
 			ev_timer_stop(node->loop, &s->timer);
 			ev_timer_set(&s->timer, MANDOS_RETRY_MS / 1000.0,
@@ -691,39 +667,30 @@ session_mandos(struct session *s)
 			session_want(s, EV_READ);
 			return;
 		}
+		/* Refused: close_notify with zero bytes, as Mandos does. */
 		ev_timer_stop(node->loop, &s->timer);
-		peer_refused(p, s->keyid, now, s->addr, reason, "mandos");
-		goto nothing;
-	}
-	if ((r = store_blobs_get(node->store, p->id, &blobs, &n)) != 0 ||
-	    n == 0) {
-		store_blobs_free(blobs, n);
-		peer_refused(p, s->keyid, now, s->addr, PK_REFUSE_NO_BLOBS,
-		    "mandos");
-		goto nothing;
+		pk_tls_bye(s->tls);
+		s->dead = 1;
+		return;
 	}
 	/* Mandos sends the raw OpenPGP message, no framing. A Mandos
 	 * client holds one secret: the first blob. */
-	if ((s->out = malloc(blobs[0].len)) == NULL) {
-		store_blobs_free(blobs, n);
+	s->out = malloc(rel.blobs[0].len);
+	if (s->out != NULL) {
+		memcpy(s->out, rel.blobs[0].data, rel.blobs[0].len);
+		s->outlen = rel.blobs[0].len;
+	}
+	store_blobs_free(rel.blobs, rel.nblobs);
+	if (s->out == NULL) {
 		session_fail(s, "buffer", PK_ERR_ALLOC);
 		return;
 	}
-	memcpy(s->out, blobs[0].data, blobs[0].len);
-	s->outlen = blobs[0].len;
 	s->outoff = 0;
 	s->close_after = 1;
-	store_blobs_free(blobs, n);
-	peer_released(p, now, s->addr, "mandos");
 	s->state = S_CLOSING;
 	ev_timer_stop(node->loop, &s->timer);
 	session_deadline(s, node->conf.idle_timeout);
 	session_step(s);
-	return;
-nothing:
-	/* Refused: close_notify with zero bytes, as Mandos does. */
-	pk_tls_bye(s->tls);
-	s->dead = 1;
 }
 
 /* Sends queued output; returns 1 when all is sent, 0 to wait, -1 closed. */
