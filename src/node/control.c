@@ -328,86 +328,33 @@ control_policy(json_t *req, struct peer *p, json_t **err)
 	return 0;
 }
 
-/* Reads a key id member; "" allowed when optional. */
-static int
-control_keyid(json_t *req, const char *key, char *out, int optional,
-    json_t **err)
-{
-	const char	*s = json_string_value(json_object_get(req, key));
-
-	if (s == NULL || *s == '\0') {
-		if (optional) {
-			*out = '\0';
-			return 0;
-		}
-		*err = control_error("\"%s\" is missing", key);
-		return -1;
-	}
-	if (!pk_keyid_valid(s)) {
-		*err = control_error("\"%s\" is not a key id (64 hex digits)",
-		    key);
-		return -1;
-	}
-	snprintf(out, PK_KEYID_HEXLEN + 1, "%s", s);
-	pk_keyid_normalize(out);
-	return 0;
-}
-
+/* A new peer: peer.c makes it, with the policy members of req. */
 static json_t *
 control_add(json_t *req, const char *who)
 {
-	struct peer	*p;
-	json_t		*err = NULL;
-	const char	*name;
-	uint64_t	 now = pk_now_ms();
-	int		 r;
+	struct peer_spec	 spec;
+	struct peer		*p;
+	json_t			*err = NULL;
+	char			*cause = NULL;
 
-	name = json_string_value(json_object_get(req, "name"));
-	if (name == NULL || *name == '\0' || strlen(name) > PEER_NAME_MAX ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789.-_") != strlen(name))
-		return control_error("\"name\" must be 1-%d letters, digits, "
-		    "'.', '-' or '_'", PEER_NAME_MAX);
-	if (peer_by_name(name) != NULL)
-		return control_error("a peer named \"%s\" exists", name);
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return control_error("out of memory");
-	snprintf(p->name, sizeof(p->name), "%s", name);
-	p->timeout = node->conf.timeout;
-	p->interval = node->conf.interval;
-	p->extended_timeout = node->conf.extended_timeout;
-	p->approval_duration = 1000;
-	p->approved_by_default = 1;
-	if (control_keyid(req, "boot_keyid", p->boot_keyid, 0, &err) ||
-	    control_keyid(req, "node_keyid", p->node_keyid, 1, &err) ||
-	    control_policy(req, p, &err))
+	memset(&spec, 0, sizeof(spec));
+	spec.name = json_string_value(json_object_get(req, "name"));
+	spec.boot_keyid = json_string_value(json_object_get(req,
+	    "boot_keyid"));
+	spec.node_keyid = json_string_value(json_object_get(req,
+	    "node_keyid"));
+	if ((p = peer_new(&spec, &cause)) == NULL)
 		goto fail;
-	if (peer_by_boot_keyid(p->boot_keyid) != NULL ||
-	    (p->node_keyid[0] && peer_by_node_keyid(p->node_keyid) != NULL)) {
-		err = control_error("a peer with that key exists");
-		goto fail;
+	if (control_policy(req, p, &err) != 0) {
+		free(p);
+		return err;
 	}
-	if (strcmp(p->node_keyid, node->id->keyid) == 0) {
-		err = control_error("that is this node's own key");
+	if (peer_add(p, NULL, who, &cause) != 0)
 		goto fail;
-	}
-	/* A new peer starts enabled with a full timeout. */
-	p->expires = now + p->timeout;
-	p->remaining = p->timeout;
-	if ((r = store_peer_add(node->store, p, NULL, wall_ms(), who)) != 0) {
-		err = control_error("cannot store the peer: %s",
-		    r == PK_ERR_EXISTS ? "it exists" :
-		    store_errmsg(node->store));
-		goto fail;
-	}
-	peer_insert(p);
-	checker_add(p);
-	log_info("peer %s: added by %s (node key %.16s..., boot key %.16s...)",
-	    p->name, who, p->node_keyid[0] ? p->node_keyid : "none",
-	    p->boot_keyid);
 	return control_ok();
 fail:
-	free(p);
+	err = control_error("%s", cause != NULL ? cause : "out of memory");
+	free(cause);
 	return err;
 }
 
@@ -445,18 +392,15 @@ control_remove(json_t *req, const char *who)
 {
 	struct peer	*p;
 	json_t		*err = NULL;
+	char		*cause = NULL;
 
 	if ((p = control_peer(req, &err)) == NULL)
 		return err;
-	if (store_peer_remove(node->store, p, wall_ms(), who) != 0)
-		return control_error("cannot remove: %s",
-		    store_errmsg(node->store));
-	checker_remove(p);
-	TAILQ_REMOVE(&node->peers, p, entry);
-	node->npeers--;
-	log_info("peer %s: removed by %s, with its blobs", p->name, who);
-	free(p);
-	return control_ok();
+	if (peer_remove(p, who, &cause) == 0)
+		return control_ok();
+	err = control_error("%s", cause != NULL ? cause : "out of memory");
+	free(cause);
+	return err;
 }
 
 static json_t *

@@ -37,102 +37,73 @@
 #include "tls.h"
 
 #define JOIN_INTRO_TIMEOUT_MS	10000
-#define JOIN_NAME_CHARS	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
-			"0123456789.-_"
 
 /* An identity taken from a document, checked. */
 struct join_ident {
-	const char	*name;
-	const char	*node_keyid;
-	const char	*boot_keyid;
+	struct peer_spec spec;		/* name, keys, addresses */
 	const char	*boot_pgp;
-	const char	*addresses;
 };
 
-/* Reads and checks an identity object; NULL on success, else why. */
-static const char *
-join_ident(json_t *o, struct join_ident *id, int need_node)
+/*
+ * Reads and checks an identity object: the peer's rules (peer.c), and
+ * the document's own, stricter ones for what comes off the network.
+ * Returns 0, or -1 with *cause set.
+ */
+static int
+join_ident(json_t *o, struct join_ident *id, int need_node, char **cause)
 {
+	struct peer_spec	*spec = &id->spec;
+
 	memset(id, 0, sizeof(*id));
-	if (!json_is_object(o))
-		return "not an object";
-	id->name = json_string_value(json_object_get(o, "name"));
-	id->node_keyid = json_string_value(json_object_get(o, "node_keyid"));
-	id->boot_keyid = json_string_value(json_object_get(o, "boot_keyid"));
+	if (!json_is_object(o)) {
+		cause_set(cause, "not an object");
+		return -1;
+	}
+	spec->name = json_string_value(json_object_get(o, "name"));
+	spec->node_keyid = json_string_value(json_object_get(o, "node_keyid"));
+	spec->boot_keyid = json_string_value(json_object_get(o, "boot_keyid"));
+	spec->addresses = json_string_value(json_object_get(o, "addresses"));
 	id->boot_pgp = json_string_value(json_object_get(o, "boot_pgp"));
-	id->addresses = json_string_value(json_object_get(o, "addresses"));
-	if (id->name == NULL || *id->name == '\0' ||
-	    strlen(id->name) > PEER_NAME_MAX ||
-	    strspn(id->name, JOIN_NAME_CHARS) != strlen(id->name))
-		return "bad name";
-	if (id->boot_keyid == NULL || !pk_keyid_valid(id->boot_keyid))
-		return "bad boot key id";
-	if (need_node && (id->node_keyid == NULL ||
-	    !pk_keyid_valid(id->node_keyid)))
-		return "bad node key id";
-	if (id->addresses == NULL)
-		id->addresses = "";
-	if (strlen(id->addresses) > PEER_ADDRS_MAX ||
-	    strspn(id->addresses, "0123456789abcdefABCDEF.:[]% _-") !=
-	    strlen(id->addresses))
-		return "bad addresses";
+	if (spec->addresses == NULL)
+		spec->addresses = "";
 	if (id->boot_pgp == NULL)
 		id->boot_pgp = "";
-	if (strlen(id->boot_pgp) > PK_DOC_MAX / 2)
-		return "boot OpenPGP key too large";
-	return NULL;
+	if (peer_spec_check(spec, cause) != 0)
+		return -1;
+	if (need_node && (spec->node_keyid == NULL ||
+	    *spec->node_keyid == '\0')) {
+		cause_set(cause, "\"node_keyid\" is missing");
+		return -1;
+	}
+	if (strspn(spec->addresses, "0123456789abcdefABCDEF.:[]% _-") !=
+	    strlen(spec->addresses)) {
+		cause_set(cause, "bad addresses");
+		return -1;
+	}
+	if (strlen(id->boot_pgp) > PK_DOC_MAX / 2) {
+		cause_set(cause, "boot OpenPGP key too large");
+		return -1;
+	}
+	return 0;
 }
 
 /*
- * Adds a peer this node will guard (as control "add" does, with the
- * daemon's default policy) and stores its boot OpenPGP key. Returns 0,
- * or -1 with *why set.
+ * Adds a peer this node will guard (peer.c makes it, as for control
+ * "add", with the daemon's default policy) with its boot OpenPGP key.
+ * Returns 0, or -1 with *cause set.
  */
 static int
-join_add_peer(const struct join_ident *id, const char *how,
-    const char **why)
+join_add_peer(const struct join_ident *id, const char *how, char **cause)
 {
 	struct peer	*p;
-	uint64_t	 now = pk_now_ms();
 
-	if (peer_by_name(id->name) != NULL) {
-		*why = "a peer of that name exists";
+	if ((p = peer_new(&id->spec, cause)) == NULL)
+		return -1;
+	if (peer_add(p, id->boot_pgp, how, cause) != 0) {
+		log_warnx("join: peer %s: %s", id->spec.name, *cause);
+		cause_set(cause, "cannot store the peer");
 		return -1;
 	}
-	if (peer_by_boot_keyid(id->boot_keyid) != NULL ||
-	    peer_by_node_keyid(id->node_keyid) != NULL ||
-	    strcasecmp(id->node_keyid, node->id->keyid) == 0) {
-		*why = "a peer with that key exists";
-		return -1;
-	}
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		*why = "out of memory";
-		return -1;
-	}
-	snprintf(p->name, sizeof(p->name), "%s", id->name);
-	snprintf(p->node_keyid, sizeof(p->node_keyid), "%s", id->node_keyid);
-	snprintf(p->boot_keyid, sizeof(p->boot_keyid), "%s", id->boot_keyid);
-	snprintf(p->addresses, sizeof(p->addresses), "%s", id->addresses);
-	pk_keyid_normalize(p->node_keyid);
-	pk_keyid_normalize(p->boot_keyid);
-	p->timeout = node->conf.timeout;
-	p->interval = node->conf.interval;
-	p->extended_timeout = node->conf.extended_timeout;
-	p->approval_duration = 1000;
-	p->approved_by_default = 1;
-	p->expires = now + p->timeout;
-	p->remaining = p->timeout;
-	if (store_peer_add(node->store, p, id->boot_pgp, wall_ms(), how) != 0) {
-		log_warnx("join: cannot store peer %s: %s", id->name,
-		    store_errmsg(node->store));
-		free(p);
-		*why = "cannot store the peer";
-		return -1;
-	}
-	peer_insert(p);
-	checker_add(p);
-	log_info("peer %s: added (%s), node key %.16s...", p->name, how,
-	    p->node_keyid);
 	return 0;
 }
 
@@ -256,23 +227,22 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 	json_t			*doc = NULL, *self = NULL, *members = NULL, *rd;
 	unsigned char		 hash[32];
 	char			 hex[65], how[128], *selfdoc = NULL, *jdoc;
-	const char		*why;
 	int			 code, r, i;
 
 	doc = json_loadb((const char *)m->u.join.doc.p, m->u.join.doc.len, 0,
 	    &jerr);
-	if ((why = join_ident(doc, &id, 0)) != NULL) {
-		log_warnx("join: %s: bad identity: %s", addr, why);
-		code = join_fail(cause, PK_ERRC_PROTOCOL, why);
+	if (join_ident(doc, &id, 0, cause) != 0) {
+		log_warnx("join: %s: bad identity: %s", addr, *cause);
+		code = PK_ERRC_PROTOCOL;
 		goto out;
 	}
-	id.node_keyid = keyid;		/* the TLS key, nothing else */
+	id.spec.node_keyid = keyid;	/* the TLS key, nothing else */
 	gnutls_hash_fast(GNUTLS_DIG_SHA256, m->u.join.secret,
 	    PK_JOIN_SECRET_LEN, hash);
 	for (i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
-	if ((r = store_invite_take(node->store, hex, wall_ms(), id.name, addr,
-	    &selfdoc)) != 0) {
+	if ((r = store_invite_take(node->store, hex, wall_ms(), id.spec.name,
+	    addr, &selfdoc)) != 0) {
 		log_warnx("join: %s key %.16s...: refused: %s", addr, keyid,
 		    r == PK_ERR_TIMEOUT ? "invitation expired" :
 		    r == PK_ERR_NOT_FOUND ? "no such invitation (used?)" :
@@ -288,8 +258,8 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 		if (p->node_keyid[0] != '\0')
 			json_array_append_new(members, join_peer_json(p));
 	snprintf(how, sizeof(how), "joined with an invitation from %s", addr);
-	if (join_add_peer(&id, how, &why) != 0) {
-		code = join_fail(cause, PK_ERRC_UNAUTHORIZED, why);
+	if (join_add_peer(&id, how, cause) != 0) {
+		code = PK_ERRC_UNAUTHORIZED;
 		goto out;
 	}
 	if ((self = json_loads(selfdoc, 0, &jerr)) == NULL)
@@ -333,7 +303,6 @@ join_introduced(const char *keyid, const char *addr, const struct pk_msg *m,
 	json_error_t		 jerr;
 	json_t			*doc;
 	char			 how[PEER_NAME_MAX + 32];
-	const char		*why;
 	int			 code = 0;
 
 	if ((by = peer_by_node_keyid(keyid)) == NULL) {
@@ -344,16 +313,16 @@ join_introduced(const char *keyid, const char *addr, const struct pk_msg *m,
 	}
 	doc = json_loadb((const char *)m->u.doc.doc.p, m->u.doc.doc.len, 0,
 	    &jerr);
-	if ((why = join_ident(doc, &id, 1)) != NULL)
-		code = join_fail(cause, PK_ERRC_PROTOCOL, why);
-	else if (strcasecmp(id.node_keyid, node->id->keyid) == 0 ||
-	    ((p = peer_by_node_keyid(id.node_keyid)) != NULL &&
-	    strcasecmp(p->boot_keyid, id.boot_keyid) == 0))
+	if (join_ident(doc, &id, 1, cause) != 0)
+		code = PK_ERRC_PROTOCOL;
+	else if (strcasecmp(id.spec.node_keyid, node->id->keyid) == 0 ||
+	    ((p = peer_by_node_keyid(id.spec.node_keyid)) != NULL &&
+	    strcasecmp(p->boot_keyid, id.spec.boot_keyid) == 0))
 		;	/* ourselves, or known already */
 	else {
 		snprintf(how, sizeof(how), "introduced by %s", by->name);
-		if (join_add_peer(&id, how, &why) != 0)
-			code = join_fail(cause, PK_ERRC_UNAUTHORIZED, why);
+		if (join_add_peer(&id, how, cause) != 0)
+			code = PK_ERRC_UNAUTHORIZED;
 	}
 	json_decref(doc);
 	if (code == 0) {

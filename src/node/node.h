@@ -228,6 +228,47 @@ void		 peer_notice(struct peer *, uint64_t now, uint64_t window,
 		    const char *addr, const char *text);
 uint64_t	 peer_tick(uint64_t now);
 void		 peer_insert(struct peer *);
+
+/* What a new peer is made of (peer_new()); the rest is default policy. */
+struct peer_spec {
+	const char	*name;		/* 1..PEER_NAME_MAX of [A-Za-z0-9._-] */
+	const char	*boot_keyid;	/* 64 hex digits */
+	const char	*node_keyid;	/* NULL or "": none (a Mandos client) */
+	const char	*addresses;	/* NULL: none */
+};
+
+/*
+ * Checks a spec on its own: the name rules, the key ids, the length of
+ * the addresses. Returns 0, or -1 with *cause set (allocated).
+ */
+int		 peer_spec_check(const struct peer_spec *, char **cause);
+
+/*
+ * Makes a new peer from spec with the daemon's default policy (config),
+ * after peer_spec_check() and the checks against the list: no peer has
+ * that name or either key, and the node key is not this node's. Key ids
+ * are normalized. Returns the peer (not stored, not on the list yet), or
+ * NULL with *cause set.
+ */
+struct peer	*peer_new(const struct peer_spec *, char **cause);
+
+/*
+ * Stores new peer p (store_peer_add(): with boot_pgp, NULL none, and the
+ * event "added", detail how), enabled with a full timeout; puts it on the
+ * list and starts guarding it. Returns 0, or -1 with *cause set and p
+ * freed.
+ */
+int		 peer_add(struct peer *, const char *boot_pgp, const char *how,
+		    char **cause);
+
+/*
+ * Removes p and its blobs from the store (the event "removed" by who),
+ * then forgets it. Returns 0, or -1 with *cause set (p is kept).
+ */
+int		 peer_remove(struct peer *, const char *who, char **cause);
+
+/* Stops guarding p, takes it off the list and frees it (at shutdown). */
+void		 peer_forget(struct peer *);
 void		 peer_save_all(uint64_t now);
 void		 peer_restore(struct peer *, uint64_t now);
 

@@ -1,9 +1,14 @@
 /*
- * peer.c: the peers this node guards: liveness and the release policy.
+ * peer.c: the peers this node guards: how one is made, its liveness and
+ * the release policy.
  *
- * This file is the one place where a peer's state changes. Each change is
- * written to the store together with its audit event, in one transaction,
- * and logged. The rules (doc/peerkeyd.8, "LIVENESS"):
+ * This file is the one place where a peer is made (peer_new: the name
+ * rules, the key checks and the default policy, for control "add", JOIN
+ * and INTRODUCE alike), where its state changes, and where the release is
+ * decided (peer_release, for the native UNLOCK and Mandos alike). Each
+ * change is written to the store together with its audit event, in one
+ * transaction (a state change of store.h), and logged. The rules
+ * (doc/peerkeyd.8, "LIVENESS"):
  *
  *  - A peer is enabled while now < expires, and only then may its blobs be
  *    released. expires is monotonic time; what is saved is "remaining", the
@@ -489,4 +494,149 @@ peer_insert(struct peer *p)
 	TAILQ_INSERT_TAIL(&node->peers, p, entry);
 	node->npeers++;
 	peer_expiry_note(p);
+}
+
+/* The characters of a peer name. */
+#define PEER_NAME_CHARS	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+			"0123456789.-_"
+
+/* Checks a key id member of a spec: required, or "" / NULL for none. */
+static int
+peer_keyid_check(const char *member, const char *v, int required,
+    char **cause)
+{
+	if (v == NULL || *v == '\0') {
+		if (!required)
+			return 0;
+		cause_set(cause, "\"%s\" is missing", member);
+		return -1;
+	}
+	if (!pk_keyid_valid(v)) {
+		cause_set(cause, "\"%s\" is not a key id (64 hex digits)",
+		    member);
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks what a new peer is made of, on its own; see node.h. */
+int
+peer_spec_check(const struct peer_spec *spec, char **cause)
+{
+	const char	*name = spec->name;
+
+	if (name == NULL || *name == '\0' || strlen(name) > PEER_NAME_MAX ||
+	    strspn(name, PEER_NAME_CHARS) != strlen(name)) {
+		cause_set(cause, "\"name\" must be 1-%d letters, digits, "
+		    "'.', '-' or '_'", PEER_NAME_MAX);
+		return -1;
+	}
+	if (peer_keyid_check("boot_keyid", spec->boot_keyid, 1, cause) != 0 ||
+	    peer_keyid_check("node_keyid", spec->node_keyid, 0, cause) != 0)
+		return -1;
+	if (spec->addresses != NULL &&
+	    strlen(spec->addresses) > PEER_ADDRS_MAX) {
+		cause_set(cause, "\"addresses\" must be a string of at most "
+		    "%d bytes", PEER_ADDRS_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Makes a new peer; see node.h. The one place where a peer is made:
+ * control "add", a JOIN and an INTRODUCE all come here.
+ */
+struct peer *
+peer_new(const struct peer_spec *spec, char **cause)
+{
+	struct peer	*p;
+
+	if (peer_spec_check(spec, cause) != 0)
+		return NULL;
+	if (peer_by_name(spec->name) != NULL) {
+		cause_set(cause, "a peer named \"%s\" exists", spec->name);
+		return NULL;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		cause_set(cause, "out of memory");
+		return NULL;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", spec->name);
+	snprintf(p->boot_keyid, sizeof(p->boot_keyid), "%s", spec->boot_keyid);
+	if (spec->node_keyid != NULL)
+		snprintf(p->node_keyid, sizeof(p->node_keyid), "%s",
+		    spec->node_keyid);
+	if (spec->addresses != NULL)
+		snprintf(p->addresses, sizeof(p->addresses), "%s",
+		    spec->addresses);
+	pk_keyid_normalize(p->boot_keyid);
+	pk_keyid_normalize(p->node_keyid);
+	if (peer_by_boot_keyid(p->boot_keyid) != NULL ||
+	    peer_by_node_keyid(p->node_keyid) != NULL) {
+		cause_set(cause, "a peer with that key exists");
+		free(p);
+		return NULL;
+	}
+	if (strcmp(p->node_keyid, node->id->keyid) == 0) {
+		cause_set(cause, "that is this node's own key");
+		free(p);
+		return NULL;
+	}
+	/* The daemon's default policy. */
+	p->timeout = node->conf.timeout;
+	p->interval = node->conf.interval;
+	p->extended_timeout = node->conf.extended_timeout;
+	p->approval_duration = 1000;
+	p->approved_by_default = 1;
+	return p;
+}
+
+/* Stores a new peer and starts guarding it; see node.h. */
+int
+peer_add(struct peer *p, const char *boot_pgp, const char *how, char **cause)
+{
+	int	 r;
+
+	/* A new peer starts enabled with a full timeout. */
+	p->expires = pk_now_ms() + p->timeout;
+	p->remaining = p->timeout;
+	if ((r = store_peer_add(node->store, p, boot_pgp, wall_ms(),
+	    how)) != 0) {
+		cause_set(cause, "cannot store the peer: %s",
+		    r == PK_ERR_EXISTS ? "it exists" :
+		    store_errmsg(node->store));
+		free(p);
+		return -1;
+	}
+	peer_insert(p);
+	checker_add(p);
+	log_info("peer %s: added (%s): node key %.16s..., boot key %.16s...",
+	    p->name, how, p->node_keyid[0] ? p->node_keyid : "none",
+	    p->boot_keyid);
+	return 0;
+}
+
+/* Removes p with its blobs, and forgets it; see node.h. */
+int
+peer_remove(struct peer *p, const char *who, char **cause)
+{
+	if (store_peer_remove(node->store, p, wall_ms(), who) != 0) {
+		cause_set(cause, "cannot remove: %s",
+		    store_errmsg(node->store));
+		return -1;
+	}
+	log_info("peer %s: removed by %s, with its blobs", p->name, who);
+	peer_forget(p);
+	return 0;
+}
+
+/* Stops guarding p, takes it off the list and frees it; see node.h. */
+void
+peer_forget(struct peer *p)
+{
+	checker_remove(p);
+	TAILQ_REMOVE(&node->peers, p, entry);
+	node->npeers--;
+	free(p);
 }

@@ -379,11 +379,8 @@ main(int argc, char *argv[])
 	control_cleanup();
 	listener_stop();
 	session_close_all();
-	while ((p = TAILQ_FIRST(&node->peers)) != NULL) {
-		checker_remove(p);
-		TAILQ_REMOVE(&node->peers, p, entry);
-		free(p);
-	}
+	while ((p = TAILQ_FIRST(&node->peers)) != NULL)
+		peer_forget(p);
 	store_close(node->store);
 	pk_tls_creds_free(node->creds);
 	pk_tls_creds_free(node->mandos_creds);

@@ -1,16 +1,19 @@
 /*
- * test-release.c: the release decision of peer.c (peer_release()), the
- * one both the native UNLOCK and the Mandos protocol 1 exchange call.
+ * test-peer.c: peer.c, the peers this node guards: the peer constructor
+ * (peer_new, peer_add, peer_remove) that control "add", JOIN and
+ * INTRODUCE share, and the release decision (peer_release()) that both
+ * the native UNLOCK and the Mandos protocol 1 exchange call.
  *
- * A table: every liveness state of a peer (enabled; its time just up;
- * disabled by timeout; disabled by an operator; and a boot key no peer
- * has) crossed with every release policy (none; nothing deposited; a
- * planned-reboot notice required, given, missing or stale; an operator's
- * approval asked for the first time, still awaited, given, refused,
- * lapsed, and the default after the delay, either way), over each
- * protocol. For each: released or which refusal, the blobs handed out,
- * the audit events recorded (in order), and after a release the extended
- * timeout granted.
+ * The constructor: the name rules, the key checks, the defaults, and the
+ * refusals that write nothing. The release decision is a table: every
+ * liveness state of a peer (enabled; its time just up; disabled by
+ * timeout; disabled by an operator; and a boot key no peer has) crossed
+ * with every release policy (none; nothing deposited; a planned-reboot
+ * notice required, given, missing or stale; an operator's approval asked
+ * for the first time, still awaited, given, refused, lapsed, and the
+ * default after the delay, either way), over each protocol. For each:
+ * released or which refusal, the blobs handed out, the audit events
+ * recorded (in order), and after a release the extended timeout granted.
  *
  * The daemon's real peer.c and store run here on a scratch database;
  * only the struct node that peerkeyd.c's main() would fill is made by
@@ -22,12 +25,17 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
 
+#include <ev.h>
+
+#include "io.h"
+#include "key.h"
 #include "log.h"
 #include "msg.h"
 #include "node.h"
@@ -35,6 +43,9 @@
 #include "proto.h"
 #include "store.h"
 #include "test_helper.h"
+
+#define SELF_KEYID	"e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0" \
+			"e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0"
 
 static struct node	 the_node;
 struct node		*node = &the_node;
@@ -47,6 +58,20 @@ wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+cause_set(char **cause, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (cause == NULL)
+		return;
+	free(*cause);
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = NULL;
+	va_end(ap);
 }
 
 #define NOW		10000000ULL	/* monotonic ms, as peer.c sees it */
@@ -383,9 +408,196 @@ test_mandos_held(int n)
 	TEST_DONE();
 }
 
+/* ------------------------------------------------------------------ */
+/* The constructor */
+
+/* Counts the events of kind "added" (of any peer). */
+static int
+count_cb(const struct store_event_row *e, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+count_added(void)
+{
+	struct store_event_filter	 f;
+	int				 n = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.kind = "added";
+	f.limit = 100000;
+	ASSERT_INT_EQ(store_events_query(node->store, &f, count_cb, &n), 0);
+	return n;
+}
+
+/* Asserts peer_new(spec) fails with a cause that contains want. */
+static void
+refused(const struct peer_spec *spec, const char *want)
+{
+	struct peer	*p;
+	char		*cause = NULL;
+
+	p = peer_new(spec, &cause);
+	ASSERT_TRUE(p == NULL);
+	free(p);
+	ASSERT_TRUE(cause != NULL);
+	if (cause != NULL && strstr(cause, want) == NULL)
+		test_fail(__FILE__, __LINE__, "cause \"%s\", not \"%s\"",
+		    cause, want);
+	free(cause);
+}
+
+static void
+test_constructor(void)
+{
+	struct peer_spec	 spec, bad;
+	struct peer		*p, *q;
+	char			 name[PEER_NAME_MAX + 2];
+	char			 addrs[PEER_ADDRS_MAX + 2];
+	char			*cause = NULL;
+	uint64_t		 before;
+	int			 added;
+
+	TEST_START("peer_new: the daemon's defaults, key ids normalized");
+	memset(&spec, 0, sizeof(spec));
+	spec.name = "Alpha-1.b_c";
+	spec.boot_keyid = "ABCDEF0123456789ABCDEF0123456789"
+	    "ABCDEF0123456789ABCDEF0123456789";
+	spec.node_keyid = "0123456789ABCDEF0123456789ABCDEF"
+	    "0123456789ABCDEF0123456789ABCDEF";
+	spec.addresses = "192.0.2.1:4141 [2001:db8::1]:4141";
+	p = peer_new(&spec, &cause);
+	ASSERT_TRUE(p != NULL);
+	ASSERT_TRUE(cause == NULL);
+	if (p == NULL)
+		return;
+	ASSERT_STR_EQ(p->name, "Alpha-1.b_c");
+	ASSERT_STR_EQ(p->boot_keyid, "abcdef0123456789abcdef0123456789"
+	    "abcdef0123456789abcdef0123456789");
+	ASSERT_STR_EQ(p->node_keyid, "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef");
+	ASSERT_STR_EQ(p->addresses, spec.addresses);
+	ASSERT_INT_EQ(p->timeout, node->conf.timeout);
+	ASSERT_INT_EQ(p->interval, node->conf.interval);
+	ASSERT_INT_EQ(p->extended_timeout, node->conf.extended_timeout);
+	ASSERT_INT_EQ(p->approval_delay, 0);
+	ASSERT_INT_EQ(p->approval_duration, 1000);
+	ASSERT_INT_EQ(p->approved_by_default, 1);
+	ASSERT_INT_EQ(p->require_notice, 0);
+	ASSERT_INT_EQ(p->disabled_by, PEER_DIS_NONE);
+	ASSERT_INT_EQ(p->id, 0);	/* not stored yet */
+	TEST_DONE();
+
+	TEST_START("peer_add: stored with its event, enabled for a full "
+	    "timeout, on the list");
+	added = count_added();
+	before = pk_now_ms();
+	ASSERT_INT_EQ(peer_add(p, "ARMOR", "added by test", &cause), 0);
+	ASSERT_TRUE(p->id > 0);
+	ASSERT_TRUE(peer_by_name("Alpha-1.b_c") == p);
+	ASSERT_TRUE(peer_by_boot_keyid(p->boot_keyid) == p);
+	ASSERT_TRUE(p->expires >= before + p->timeout);
+	ASSERT_INT_EQ(p->remaining, p->timeout);
+	ASSERT_TRUE(p->cc != NULL);	/* guarded */
+	ASSERT_INT_EQ(count_added(), added + 1);
+	TEST_DONE();
+
+	TEST_START("peer_new: the name rules");
+	bad = spec;
+	bad.name = NULL;
+	refused(&bad, "\"name\" must be 1-64");
+	bad.name = "";
+	refused(&bad, "\"name\" must be 1-64");
+	bad.name = "has space";
+	refused(&bad, "\"name\" must be 1-64");
+	bad.name = "sl/ash";
+	refused(&bad, "\"name\" must be 1-64");
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';	/* 65 */
+	bad.name = name;
+	refused(&bad, "\"name\" must be 1-64");
+	name[PEER_NAME_MAX] = '\0';	/* 64: fine, but its keys are taken */
+	refused(&bad, "a peer with that key exists");
+	TEST_DONE();
+
+	TEST_START("peer_new: the key checks");
+	bad = spec;
+	bad.name = "other";
+	bad.boot_keyid = NULL;
+	refused(&bad, "\"boot_keyid\" is missing");
+	bad.boot_keyid = "abc";
+	refused(&bad, "\"boot_keyid\" is not a key id");
+	bad.boot_keyid = "g123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+	refused(&bad, "\"boot_keyid\" is not a key id");
+	bad.boot_keyid = "1111111111111111111111111111111111111111111111111"
+	    "111111111111111";
+	bad.node_keyid = "12";
+	refused(&bad, "\"node_keyid\" is not a key id");
+	bad.node_keyid = spec.node_keyid;	/* taken, in upper case */
+	refused(&bad, "a peer with that key exists");
+	bad.node_keyid = NULL;
+	bad.boot_keyid = spec.boot_keyid;
+	refused(&bad, "a peer with that key exists");
+	bad.boot_keyid = "1111111111111111111111111111111111111111111111111"
+	    "111111111111111";
+	bad.node_keyid = SELF_KEYID;
+	refused(&bad, "that is this node's own key");
+	bad.name = spec.name;
+	bad.node_keyid = NULL;
+	refused(&bad, "a peer named \"Alpha-1.b_c\" exists");
+	memset(addrs, '1', sizeof(addrs) - 1);
+	addrs[sizeof(addrs) - 1] = '\0';
+	bad.name = "other";
+	bad.addresses = addrs;
+	refused(&bad, "\"addresses\" must be a string of at most 512");
+	TEST_DONE();
+
+	TEST_START("peer_new: no node key is a Mandos client; \"\" is none");
+	bad = spec;
+	bad.name = "mandos-client";
+	bad.boot_keyid = "2222222222222222222222222222222222222222222222222"
+	    "222222222222222";
+	bad.node_keyid = "";
+	bad.addresses = NULL;
+	q = peer_new(&bad, &cause);
+	ASSERT_TRUE(q != NULL);
+	if (q != NULL) {
+		ASSERT_STR_EQ(q->node_keyid, "");
+		ASSERT_STR_EQ(q->addresses, "");
+	}
+	TEST_DONE();
+
+	TEST_START("peer_add: a store refusal: nothing written, not listed");
+	/* In the store but not on the list: the store says it exists. */
+	ASSERT_INT_EQ(store_peer_add(node->store, &(struct peer){
+	    .name = "mandos-client", .boot_keyid = "3333333333333333333333"
+	    "333333333333333333333333333333333333333333", .timeout = 1,
+	    .interval = 1 }, NULL, 1, "behind its back"), 0);
+	added = count_added();
+	ASSERT_INT_EQ(peer_add(q, NULL, "test", &cause), -1);
+	ASSERT_TRUE(cause != NULL && strstr(cause, "cannot store the peer: "
+	    "it exists") != NULL);
+	free(cause);
+	cause = NULL;
+	ASSERT_TRUE(peer_by_name("mandos-client") == NULL);
+	ASSERT_INT_EQ(count_added(), added);
+	TEST_DONE();
+
+	TEST_START("peer_remove: gone from the store, the list and the "
+	    "checker");
+	ASSERT_INT_EQ(peer_remove(p, "test", &cause), 0);
+	ASSERT_TRUE(peer_by_name("Alpha-1.b_c") == NULL);
+	ASSERT_INT_EQ(node->npeers, 0);
+	TEST_DONE();
+}
+
 int
 main(void)
 {
+	struct pk_identity	 self;
 	struct store	*s = NULL;
 	char		*cause = NULL;
 	char		 title[160];
@@ -398,13 +610,21 @@ main(void)
 	TAILQ_INIT(&node->peers);
 	node->expiry_floor = UINT64_MAX;
 	node->conf.name = "test-node";
+	node->conf.timeout = 300000;
+	node->conf.interval = 60000;
+	node->conf.extended_timeout = 900000;
+	node->conf.checker_timeout = 5000;
+	node->loop = ev_default_loop(0);
+	memset(&self, 0, sizeof(self));
+	snprintf(self.keyid, sizeof(self.keyid), "%s", SELF_KEYID);
+	node->id = &self;
 	if (store_open(test_tmpdir(), &s, &cause) != 0 ||
-	    store_self_init(s, "e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0"
-	    "e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0", 1, &last, &cause) != 0) {
+	    store_self_init(s, SELF_KEYID, 1, &last, &cause) != 0) {
 		fprintf(stderr, "store: %s\n", cause ? cause : "?");
 		return 99;
 	}
 	node->store = s;
+	test_constructor();
 	for (st = 0; st < ST_MAX_; st++) {
 		for (po = 0; po < PO_MAX_; po++) {
 			snprintf(title, sizeof(title), "release: %s, %s: %s",
