@@ -104,6 +104,7 @@ join_add_peer(const struct join_ident *id, const char *how, char **cause)
 		cause_set(cause, "cannot store the peer");
 		return -1;
 	}
+	checker_add(p);
 	return 0;
 }
 
@@ -348,45 +349,56 @@ join_request(const char *keyid, const char *addr, const struct pk_msg *m,
 	return join_introduced(keyid, addr, m, reply, cause);
 }
 
-/* Control requests "invite-add" and "peer-pgp". */
+/* Control request "peer-pgp": a peer's boot OpenPGP key. */
 json_t *
-join_control(json_t *req, const char *who)
+join_peer_pgp(const struct control_cmd *self, json_t *req, const char *who,
+    char **cause)
 {
-	const char	*cmd = json_string_value(json_object_get(req, "cmd"));
-	const char	*hash, *name, *pgp;
-	json_t		*self;
+	const char	*name, *pgp;
 	struct peer	*p;
+
+	name = json_string_value(json_object_get(req, "peer"));
+	pgp = json_string_value(json_object_get(req, "boot_pgp"));
+	if (name == NULL || (p = peer_by_name(name)) == NULL) {
+		cause_set(cause, "no such peer");
+		return NULL;
+	}
+	if (pgp == NULL || strlen(pgp) > PK_DOC_MAX / 2 ||
+	    store_peer_set_pgp(node->store, p->id, pgp) != 0) {
+		cause_set(cause, "cannot store the key");
+		return NULL;
+	}
+	return json_object();
+}
+
+/* Control request "invite-add": an invitation's hash; see the top. */
+json_t *
+join_invite_add(const struct control_cmd *self, json_t *req, const char *who,
+    char **cause)
+{
+	const char	*hash;
+	json_t		*inviter;
 	char		*doc;
 	json_int_t	 expires;
 	int		 r;
 
-	if (strcmp(cmd, "peer-pgp") == 0) {
-		name = json_string_value(json_object_get(req, "peer"));
-		pgp = json_string_value(json_object_get(req, "boot_pgp"));
-		if (name == NULL || (p = peer_by_name(name)) == NULL)
-			return json_pack("{s:b, s:s}", "ok", 0, "error",
-			    "no such peer");
-		if (pgp == NULL || strlen(pgp) > PK_DOC_MAX / 2 ||
-		    store_peer_set_pgp(node->store, p->id, pgp) != 0)
-			return json_pack("{s:b, s:s}", "ok", 0, "error",
-			    "cannot store the key");
-		return json_pack("{s:b}", "ok", 1);
-	}
 	hash = json_string_value(json_object_get(req, "secret_hash"));
 	expires = json_integer_value(json_object_get(req, "expires"));
-	self = json_object_get(req, "self");
+	inviter = json_object_get(req, "self");
 	if (hash == NULL || !pk_keyid_valid(hash) || expires <= wall_ms() ||
-	    !json_is_object(self))
-		return json_pack("{s:b, s:s}", "ok", 0, "error", "invite-add "
-		    "needs secret_hash (64 hex), expires (future wall ms) and "
-		    "self");
-	if ((doc = json_dumps(self, JSON_COMPACT)) == NULL)
+	    !json_is_object(inviter)) {
+		cause_set(cause, "invite-add needs secret_hash (64 hex), "
+		    "expires (future wall ms) and self");
+		return NULL;
+	}
+	if ((doc = json_dumps(inviter, JSON_COMPACT)) == NULL)
 		return NULL;
 	r = store_invite_add(node->store, hash, expires, doc, wall_ms(), who);
 	free(doc);
-	if (r != 0)
-		return json_pack("{s:b, s:s}", "ok", 0, "error",
-		    store_errmsg(node->store));
+	if (r != 0) {
+		cause_set(cause, "%s", store_errmsg(node->store));
+		return NULL;
+	}
 	log_info("join: invitation made by %s", who);
-	return json_pack("{s:b}", "ok", 1);
+	return json_object();
 }

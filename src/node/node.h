@@ -140,7 +140,7 @@ struct node_conf {
 	uint64_t	 event_retention;	/* ms */
 };
 
-/* The daemon's whole state; one instance, "node" in peerkeyd.c. */
+/* The daemon's whole state; one instance, "node" in util.c. */
 struct node {
 	struct node_conf	 conf;
 	struct ev_loop		*loop;
@@ -159,16 +159,16 @@ struct node {
 
 extern struct node	*node;
 
-/* peerkeyd.c */
+/* util.c */
+struct sockaddr;
 int64_t		 wall_ms(void);
 void		 cause_set(char **cause, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
-
-/* listener.c */
-struct sockaddr;
 void		 sockaddr_format(const struct sockaddr *, char *host,
 		    size_t hostlen, char *addr, size_t addrlen);
 int		 socket_prepare(int fd);
+
+/* listener.c */
 int		 listener_init(char **cause);
 void		 listener_start(void);
 void		 listener_stop(void);
@@ -189,10 +189,31 @@ void		 checker_now(struct peer *);
 int		 control_init(char **cause);
 void		 control_cleanup(void);
 
+/* control-cmd.c: the control requests, one table of these */
+struct json_t;
+struct control_cmd {
+	const char	*name;		/* "cmd" of the request */
+	/* The answer's members (a new object), or NULL with *cause set. */
+	struct json_t	*(*fn)(const struct control_cmd *, struct json_t *req,
+			    const char *who, char **cause);
+	int		 who;		/* CONTROL_GROUP, or 0: root only */
+	int		 arg;		/* for fn, as it likes */
+};
+#define CONTROL_GROUP	0x1		/* root or a member of control-group */
+
+/*
+ * Runs one request (an object with "cmd") of uid. Returns the answer,
+ * {"ok": true, ...}, or NULL with *cause set (allocated) for the error
+ * answer.
+ */
+struct json_t	*control_run(struct json_t *req, uid_t uid, char **cause);
+
 /* join.c */
 struct pk_msg;
-struct json_t;
-struct json_t	*join_control(struct json_t *req, const char *who);
+struct json_t	*join_invite_add(const struct control_cmd *, struct json_t *req,
+		    const char *who, char **cause);
+struct json_t	*join_peer_pgp(const struct control_cmd *, struct json_t *req,
+		    const char *who, char **cause);
 int		 join_request(const char *keyid, const char *addr,
 		    const struct pk_msg *, struct pk_msg *reply, char **buf,
 		    char **cause);
@@ -254,21 +275,19 @@ struct peer	*peer_new(const struct peer_spec *, char **cause);
 
 /*
  * Stores new peer p (store_peer_add(): with boot_pgp, NULL none, and the
- * event "added", detail how), enabled with a full timeout; puts it on the
- * list and starts guarding it. Returns 0, or -1 with *cause set and p
- * freed.
+ * event "added", detail how), enabled with a full timeout, and puts it on
+ * the list; the caller then starts guarding it (checker_add()). Returns
+ * 0, or -1 with *cause set and p freed.
  */
 int		 peer_add(struct peer *, const char *boot_pgp, const char *how,
 		    char **cause);
 
 /*
- * Removes p and its blobs from the store (the event "removed" by who),
- * then forgets it. Returns 0, or -1 with *cause set (p is kept).
+ * Removes p and its blobs from the store (the event "removed" by who) and
+ * takes it off the list; the caller stops guarding it (checker_remove())
+ * and frees it. Returns 0, or -1 with *cause set (p is kept as it was).
  */
 int		 peer_remove(struct peer *, const char *who, char **cause);
-
-/* Stops guarding p, takes it off the list and frees it (at shutdown). */
-void		 peer_forget(struct peer *);
 void		 peer_save_all(uint64_t now);
 void		 peer_restore(struct peer *, uint64_t now);
 

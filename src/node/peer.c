@@ -592,7 +592,7 @@ peer_new(const struct peer_spec *spec, char **cause)
 	return p;
 }
 
-/* Stores a new peer and starts guarding it; see node.h. */
+/* Stores a new peer and lists it; see node.h. */
 int
 peer_add(struct peer *p, const char *boot_pgp, const char *how, char **cause)
 {
@@ -610,14 +610,13 @@ peer_add(struct peer *p, const char *boot_pgp, const char *how, char **cause)
 		return -1;
 	}
 	peer_insert(p);
-	checker_add(p);
 	log_info("peer %s: added (%s): node key %.16s..., boot key %.16s...",
 	    p->name, how, p->node_keyid[0] ? p->node_keyid : "none",
 	    p->boot_keyid);
 	return 0;
 }
 
-/* Removes p with its blobs, and forgets it; see node.h. */
+/* Removes p with its blobs, and takes it off the list; see node.h. */
 int
 peer_remove(struct peer *p, const char *who, char **cause)
 {
@@ -626,17 +625,8 @@ peer_remove(struct peer *p, const char *who, char **cause)
 		    store_errmsg(node->store));
 		return -1;
 	}
-	log_info("peer %s: removed by %s, with its blobs", p->name, who);
-	peer_forget(p);
-	return 0;
-}
-
-/* Stops guarding p, takes it off the list and frees it; see node.h. */
-void
-peer_forget(struct peer *p)
-{
-	checker_remove(p);
 	TAILQ_REMOVE(&node->peers, p, entry);
 	node->npeers--;
-	free(p);
+	log_info("peer %s: removed by %s, with its blobs", p->name, who);
+	return 0;
 }

@@ -42,9 +42,6 @@
 #define PK_CONFFILE	SYSCONFDIR "/peerkey/peerkeyd.conf"
 #endif
 
-static struct node	 the_node;
-struct node		*node = &the_node;
-
 static ev_signal	 sig_term, sig_int, sig_hup;
 static ev_timer		 tick_timer, alive_timer, prune_timer;
 
@@ -64,31 +61,6 @@ usage(void)
 {
 	fprintf(stderr, "usage: peerkeyd [-dnv] [-f file]\n");
 	exit(2);
-}
-
-/* Wall-clock milliseconds, for people and the audit log only. */
-int64_t
-wall_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sets *cause to a formatted message (never fails to leave something). */
-void
-cause_set(char **cause, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (cause == NULL)
-		return;
-	free(*cause);
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
 }
 
 /* Tells systemd (if it started us with Type=notify) how we are. */
@@ -379,8 +351,11 @@ main(int argc, char *argv[])
 	control_cleanup();
 	listener_stop();
 	session_close_all();
-	while ((p = TAILQ_FIRST(&node->peers)) != NULL)
-		peer_forget(p);
+	while ((p = TAILQ_FIRST(&node->peers)) != NULL) {
+		checker_remove(p);
+		TAILQ_REMOVE(&node->peers, p, entry);
+		free(p);
+	}
 	store_close(node->store);
 	pk_tls_creds_free(node->creds);
 	pk_tls_creds_free(node->mandos_creds);
