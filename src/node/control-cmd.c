@@ -126,11 +126,11 @@ control_peer(json_t *req, char **cause)
 
 	name = json_string_value(json_object_get(req, "peer"));
 	if (name == NULL) {
-		cause_set(cause, "\"peer\" is missing");
+		pk_cause_set(cause, "\"peer\" is missing");
 		return NULL;
 	}
 	if ((p = peer_by_name(name)) == NULL)
-		cause_set(cause, "no peer named \"%s\"", name);
+		pk_cause_set(cause, "no peer named \"%s\"", name);
 	return p;
 }
 
@@ -152,7 +152,7 @@ control_duration(json_t *req, const char *key, uint64_t *out, char **cause)
 	if (json_is_string(v) &&
 	    pk_parse_duration_ms(json_string_value(v), out) == 0)
 		return 0;
-	cause_set(cause, "\"%s\" is not a duration (e.g. 30s, 5m, 1h)", key);
+	pk_cause_set(cause, "\"%s\" is not a duration (e.g. 30s, 5m, 1h)", key);
 	return -1;
 }
 
@@ -165,7 +165,7 @@ control_bool(json_t *req, const char *key, int *out, char **cause)
 	if (v == NULL)
 		return 0;
 	if (!json_is_boolean(v)) {
-		cause_set(cause, "\"%s\" must be true or false", key);
+		pk_cause_set(cause, "\"%s\" must be true or false", key);
 		return -1;
 	}
 	*out = json_is_true(v);
@@ -182,7 +182,7 @@ control_string(json_t *req, const char *key, char *out, size_t len,
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v) || json_string_length(v) >= len) {
-		cause_set(cause, "\"%s\" must be a string of at most %zu bytes",
+		pk_cause_set(cause, "\"%s\" must be a string of at most %zu bytes",
 		    key, len - 1);
 		return -1;
 	}
@@ -211,7 +211,7 @@ control_policy(json_t *req, struct peer *p, char **cause)
 	    cause))
 		return -1;
 	if (p->timeout == 0 || p->interval == 0) {
-		cause_set(cause, "timeout and interval must be above 0");
+		pk_cause_set(cause, "timeout and interval must be above 0");
 		return -1;
 	}
 	return 0;
@@ -262,7 +262,7 @@ control_set(const struct control_cmd *self, json_t *req, const char *who,
 	if (store_peer_save(node->store, p, 0, wall_ms(), "policy", NULL,
 	    who) != 0) {
 		*p = saved;
-		cause_set(cause, "cannot store: %s",
+		pk_cause_set(cause, "cannot store: %s",
 		    store_errmsg(node->store));
 		return NULL;
 	}
@@ -307,14 +307,14 @@ control_blob_put(const struct control_cmd *self, json_t *req,
 	id = json_string_value(json_object_get(req, "blob_id"));
 	b64 = json_string_value(json_object_get(req, "data"));
 	if (id == NULL || *id == '\0' || strlen(id) > PK_BLOB_ID_MAX) {
-		cause_set(cause, "\"blob_id\" must be 1-%d bytes",
+		pk_cause_set(cause, "\"blob_id\" must be 1-%d bytes",
 		    PK_BLOB_ID_MAX);
 		return NULL;
 	}
 	if (b64 == NULL || control_base64_decode(b64, &data, &len) != 0 ||
 	    len == 0 || len > PK_BLOB_MAX) {
 		gnutls_free(data);
-		cause_set(cause, "\"data\" must be base64 of 1-%d bytes",
+		pk_cause_set(cause, "\"data\" must be base64 of 1-%d bytes",
 		    PK_BLOB_MAX);
 		return NULL;
 	}
@@ -324,7 +324,7 @@ control_blob_put(const struct control_cmd *self, json_t *req,
 	    NULL, detail);
 	gnutls_free(data);
 	if (r != 0) {
-		cause_set(cause, "cannot store the blob: %s",
+		pk_cause_set(cause, "cannot store the blob: %s",
 		    store_errmsg(node->store));
 		return NULL;
 	}
@@ -364,7 +364,7 @@ control_events(const struct control_cmd *self, json_t *req, const char *who,
 		return NULL;
 	if (store_events_query(node->store, &f, control_event_cb, a) != 0) {
 		json_decref(a);
-		cause_set(cause, "cannot read events: %s",
+		pk_cause_set(cause, "cannot read events: %s",
 		    store_errmsg(node->store));
 		return NULL;
 	}
@@ -380,7 +380,7 @@ control_verbose(const struct control_cmd *self, json_t *req,
 
 	level = json_integer_value(json_object_get(req, "level"));
 	if (level < 0 || level > 2) {
-		cause_set(cause, "\"level\" is 0, 1 or 2");
+		pk_cause_set(cause, "\"level\" is 0, 1 or 2");
 		return NULL;
 	}
 	log_setverbose((int)level);
@@ -417,7 +417,7 @@ control_decide(const struct control_cmd *self, json_t *req, const char *who,
 	}
 	if (r != 0) {
 		/* Never acknowledge what a restart would undo. */
-		cause_set(cause, "%s: in effect until peerkeyd stops, but NOT "
+		pk_cause_set(cause, "%s: in effect until peerkeyd stops, but NOT "
 		    "saved: %s", self->name, store_errmsg(node->store));
 		return NULL;
 	}
@@ -457,18 +457,18 @@ control_run(json_t *req, uid_t uid, char **cause)
 
 	name = json_string_value(json_object_get(req, "cmd"));
 	if (!json_is_object(req) || name == NULL) {
-		cause_set(cause, "a request is an object with \"cmd\"");
+		pk_cause_set(cause, "a request is an object with \"cmd\"");
 		return NULL;
 	}
 	for (i = 0; i < sizeof(control_cmds) / sizeof(control_cmds[0]); i++)
 		if (strcmp(control_cmds[i].name, name) == 0)
 			cmd = &control_cmds[i];
 	if (cmd == NULL) {
-		cause_set(cause, "unknown command \"%s\"", name);
+		pk_cause_set(cause, "unknown command \"%s\"", name);
 		return NULL;
 	}
 	if (!(cmd->who & CONTROL_GROUP) && uid != 0) {
-		cause_set(cause, "%s: root only", name);
+		pk_cause_set(cause, "%s: root only", name);
 		return NULL;
 	}
 	snprintf(who, sizeof(who), "operator (uid %u)", (unsigned)uid);

@@ -26,6 +26,7 @@
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 
+#include "addr.h"
 #include "io.h"
 #include "key.h"
 #include "log.h"
@@ -56,7 +57,7 @@ join_ident(json_t *o, struct join_ident *id, int need_node, char **cause)
 
 	memset(id, 0, sizeof(*id));
 	if (!json_is_object(o)) {
-		cause_set(cause, "not an object");
+		pk_cause_set(cause, "not an object");
 		return -1;
 	}
 	spec->name = json_string_value(json_object_get(o, "name"));
@@ -72,16 +73,16 @@ join_ident(json_t *o, struct join_ident *id, int need_node, char **cause)
 		return -1;
 	if (need_node && (spec->node_keyid == NULL ||
 	    *spec->node_keyid == '\0')) {
-		cause_set(cause, "\"node_keyid\" is missing");
+		pk_cause_set(cause, "\"node_keyid\" is missing");
 		return -1;
 	}
 	if (strspn(spec->addresses, "0123456789abcdefABCDEF.:[]% _-") !=
 	    strlen(spec->addresses)) {
-		cause_set(cause, "bad addresses");
+		pk_cause_set(cause, "bad addresses");
 		return -1;
 	}
 	if (strlen(id->boot_pgp) > PK_DOC_MAX / 2) {
-		cause_set(cause, "boot OpenPGP key too large");
+		pk_cause_set(cause, "boot OpenPGP key too large");
 		return -1;
 	}
 	return 0;
@@ -100,8 +101,11 @@ join_add_peer(const struct join_ident *id, const char *how, char **cause)
 	if ((p = peer_new(&id->spec, cause)) == NULL)
 		return -1;
 	if (peer_add(p, id->boot_pgp, how, cause) != 0) {
+		/* The store's words for the log, plain ones for the peer. */
 		log_warnx("join: peer %s: %s", id->spec.name, *cause);
-		cause_set(cause, "cannot store the peer");
+		free(*cause);
+		*cause = NULL;
+		pk_cause_set(cause, "cannot store the peer");
 		return -1;
 	}
 	checker_add(p);
@@ -129,44 +133,28 @@ static int
 join_introduce_one(const char *addresses, const char *keyid,
     const char *doc)
 {
-	struct pk_tls	*tls = NULL;
+	struct pk_tls	*tls;
 	struct pk_msg	 m;
 	uint8_t		 buf[4096];
-	char		 host[256], port[16], defport[16], *list, *w, *save;
+	const char	*list = addresses;
+	char		 w[PK_ADDR_LEN];
 	uint64_t	 deadline;
-	int		 fd, r = -1;
+	int		 fd, more, r = -1;
 
-	snprintf(defport, sizeof(defport), "%d", PK_DEFAULT_PORT);
-	if ((list = strdup(addresses)) == NULL)
-		return -1;
-	for (w = strtok_r(list, " \t,", &save); w != NULL && r != 0;
-	    w = strtok_r(NULL, " \t,", &save)) {
+	while (r != 0 && (more = pk_list_next(&list, w, sizeof(w))) != 0) {
 		deadline = pk_now_ms() + JOIN_INTRO_TIMEOUT_MS;
-		if (pk_addr_split(w, host, sizeof(host), port, sizeof(port),
-		    defport) != 0 ||
-		    (fd = pk_io_connect(host, port, deadline)) < 0)
+		if (more < 0 || pk_io_dial(w, node->creds, keyid, deadline,
+		    &tls, &fd, NULL) != 0)
 			continue;
 		pk_msg_init(&m, PK_MSG_INTRODUCE);
 		m.u.doc.doc.p = (const uint8_t *)doc;
 		m.u.doc.doc.len = strlen(doc);
-		if (pk_io_write_all(fd, PK_LINE_NATIVE,
-		    strlen(PK_LINE_NATIVE), deadline) == 0 &&
-		    pk_tls_new(&tls, fd, PK_TLS_NATIVE, PK_TLS_CLIENT,
-		    node->creds, NULL, NULL) == 0 &&
-		    pk_io_handshake(tls, fd, deadline) == 0 &&
-		    strcasecmp(pk_tls_peer_keyid(tls), keyid) == 0 &&
-		    pk_io_send_msg(tls, fd, &m, deadline) == 0 &&
+		if (pk_io_send_msg(tls, fd, &m, deadline) == 0 &&
 		    pk_io_recv_msg(tls, fd, buf, sizeof(buf), sizeof(buf), &m,
 		    deadline) == 0 && m.type == PK_MSG_ACK)
 			r = 0;
-		if (tls != NULL) {
-			pk_tls_bye(tls);
-			pk_tls_free(tls);
-			tls = NULL;
-		}
-		close(fd);
+		pk_io_close(tls, fd);
 	}
-	free(list);
 	return r;
 }
 
@@ -213,7 +201,7 @@ join_introduce(json_t *members, const char *doc)
 static int
 join_fail(char **cause, int code, const char *text)
 {
-	cause_set(cause, "%s", text);
+	pk_cause_set(cause, "%s", text);
 	return code;
 }
 
@@ -360,12 +348,12 @@ join_peer_pgp(const struct control_cmd *self, json_t *req, const char *who,
 	name = json_string_value(json_object_get(req, "peer"));
 	pgp = json_string_value(json_object_get(req, "boot_pgp"));
 	if (name == NULL || (p = peer_by_name(name)) == NULL) {
-		cause_set(cause, "no such peer");
+		pk_cause_set(cause, "no such peer");
 		return NULL;
 	}
 	if (pgp == NULL || strlen(pgp) > PK_DOC_MAX / 2 ||
 	    store_peer_set_pgp(node->store, p->id, pgp) != 0) {
-		cause_set(cause, "cannot store the key");
+		pk_cause_set(cause, "cannot store the key");
 		return NULL;
 	}
 	return json_object();
@@ -387,7 +375,7 @@ join_invite_add(const struct control_cmd *self, json_t *req, const char *who,
 	inviter = json_object_get(req, "self");
 	if (hash == NULL || !pk_keyid_valid(hash) || expires <= wall_ms() ||
 	    !json_is_object(inviter)) {
-		cause_set(cause, "invite-add needs secret_hash (64 hex), "
+		pk_cause_set(cause, "invite-add needs secret_hash (64 hex), "
 		    "expires (future wall ms) and self");
 		return NULL;
 	}
@@ -396,7 +384,7 @@ join_invite_add(const struct control_cmd *self, json_t *req, const char *who,
 	r = store_invite_add(node->store, hash, expires, doc, wall_ms(), who);
 	free(doc);
 	if (r != 0) {
-		cause_set(cause, "%s", store_errmsg(node->store));
+		pk_cause_set(cause, "%s", store_errmsg(node->store));
 		return NULL;
 	}
 	log_info("join: invitation made by %s", who);

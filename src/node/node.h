@@ -162,8 +162,6 @@ extern struct node	*node;
 /* util.c */
 struct sockaddr;
 int64_t		 wall_ms(void);
-void		 cause_set(char **cause, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
 void		 sockaddr_format(const struct sockaddr *, char *host,
 		    size_t hostlen, char *addr, size_t addrlen);
 int		 socket_prepare(int fd);

@@ -508,11 +508,11 @@ peer_keyid_check(const char *member, const char *v, int required,
 	if (v == NULL || *v == '\0') {
 		if (!required)
 			return 0;
-		cause_set(cause, "\"%s\" is missing", member);
+		pk_cause_set(cause, "\"%s\" is missing", member);
 		return -1;
 	}
 	if (!pk_keyid_valid(v)) {
-		cause_set(cause, "\"%s\" is not a key id (64 hex digits)",
+		pk_cause_set(cause, "\"%s\" is not a key id (64 hex digits)",
 		    member);
 		return -1;
 	}
@@ -527,7 +527,7 @@ peer_spec_check(const struct peer_spec *spec, char **cause)
 
 	if (name == NULL || *name == '\0' || strlen(name) > PEER_NAME_MAX ||
 	    strspn(name, PEER_NAME_CHARS) != strlen(name)) {
-		cause_set(cause, "\"name\" must be 1-%d letters, digits, "
+		pk_cause_set(cause, "\"name\" must be 1-%d letters, digits, "
 		    "'.', '-' or '_'", PEER_NAME_MAX);
 		return -1;
 	}
@@ -536,7 +536,7 @@ peer_spec_check(const struct peer_spec *spec, char **cause)
 		return -1;
 	if (spec->addresses != NULL &&
 	    strlen(spec->addresses) > PEER_ADDRS_MAX) {
-		cause_set(cause, "\"addresses\" must be a string of at most "
+		pk_cause_set(cause, "\"addresses\" must be a string of at most "
 		    "%d bytes", PEER_ADDRS_MAX);
 		return -1;
 	}
@@ -555,11 +555,11 @@ peer_new(const struct peer_spec *spec, char **cause)
 	if (peer_spec_check(spec, cause) != 0)
 		return NULL;
 	if (peer_by_name(spec->name) != NULL) {
-		cause_set(cause, "a peer named \"%s\" exists", spec->name);
+		pk_cause_set(cause, "a peer named \"%s\" exists", spec->name);
 		return NULL;
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		cause_set(cause, "out of memory");
+		pk_cause_set(cause, "out of memory");
 		return NULL;
 	}
 	snprintf(p->name, sizeof(p->name), "%s", spec->name);
@@ -574,12 +574,12 @@ peer_new(const struct peer_spec *spec, char **cause)
 	pk_keyid_normalize(p->node_keyid);
 	if (peer_by_boot_keyid(p->boot_keyid) != NULL ||
 	    peer_by_node_keyid(p->node_keyid) != NULL) {
-		cause_set(cause, "a peer with that key exists");
+		pk_cause_set(cause, "a peer with that key exists");
 		free(p);
 		return NULL;
 	}
 	if (strcmp(p->node_keyid, node->id->keyid) == 0) {
-		cause_set(cause, "that is this node's own key");
+		pk_cause_set(cause, "that is this node's own key");
 		free(p);
 		return NULL;
 	}
@@ -603,7 +603,7 @@ peer_add(struct peer *p, const char *boot_pgp, const char *how, char **cause)
 	p->remaining = p->timeout;
 	if ((r = store_peer_add(node->store, p, boot_pgp, wall_ms(),
 	    how)) != 0) {
-		cause_set(cause, "cannot store the peer: %s",
+		pk_cause_set(cause, "cannot store the peer: %s",
 		    r == PK_ERR_EXISTS ? "it exists" :
 		    store_errmsg(node->store));
 		free(p);
@@ -621,7 +621,7 @@ int
 peer_remove(struct peer *p, const char *who, char **cause)
 {
 	if (store_peer_remove(node->store, p, wall_ms(), who) != 0) {
-		cause_set(cause, "cannot remove: %s",
+		pk_cause_set(cause, "cannot remove: %s",
 		    store_errmsg(node->store));
 		return -1;
 	}

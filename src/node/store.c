@@ -247,8 +247,7 @@ store_cause_set(struct store *s, char **cause, const char *fmt, ...)
 	va_end(ap);
 	if (s != NULL)
 		snprintf(s->errmsg, sizeof(s->errmsg), "%s", buf);
-	if (cause != NULL && *cause == NULL)
-		*cause = strdup(buf);
+	pk_cause_set(cause, "%s", buf);
 }
 
 /* Maps an sqlite code met while opening to a PK_ERR_* code. */

@@ -2,8 +2,9 @@
  * util.c: what the daemon's files share, so that none of them reaches
  * into another for it: the one struct node (the daemon's state, filled in
  * by peerkeyd.c's main(), or by a unit test), the wall clock (for people
- * and the audit log only; deadlines are pk_now_ms()), setting a *cause,
- * and two socket chores of the listener and the checker alike.
+ * and the audit log only; deadlines are pk_now_ms()), and two socket
+ * chores of the listener and the checker alike. (A cause is set with
+ * libpeerkey's pk_cause_set().)
  */
 #include "config.h"
 
@@ -14,9 +15,7 @@
 
 #include <fcntl.h>
 #include <netdb.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -33,21 +32,6 @@ wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sets *cause to a formatted message (never fails to leave something). */
-void
-cause_set(char **cause, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (cause == NULL)
-		return;
-	free(*cause);
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
 }
 
 /*
