@@ -32,6 +32,7 @@
 #include <sys/types.h>
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,42 +59,43 @@ static void	peer_refused(struct peer *, const char *boot_keyid,
 		    uint64_t now, const char *addr, int reason,
 		    const char *how);
 
+/*
+ * Returns the peer whose string field at offset off (of struct peer) is
+ * v, or NULL; "" is no one's (a peer without a node key has node_keyid
+ * "", and no peer has an empty name or boot key id).
+ */
+static struct peer *
+peer_by(size_t off, const char *v)
+{
+	struct peer	*p;
+
+	if (*v == '\0')
+		return NULL;
+	TAILQ_FOREACH(p, &node->peers, entry)
+		if (strcmp((const char *)p + off, v) == 0)
+			return p;
+	return NULL;
+}
+
 /* Returns the peer whose boot key has this id, or NULL. */
 struct peer *
 peer_by_boot_keyid(const char *keyid)
 {
-	struct peer	*p;
-
-	TAILQ_FOREACH(p, &node->peers, entry)
-		if (strcmp(p->boot_keyid, keyid) == 0)
-			return p;
-	return NULL;
+	return peer_by(offsetof(struct peer, boot_keyid), keyid);
 }
 
 /* Returns the peer whose node key has this id, or NULL. */
 struct peer *
 peer_by_node_keyid(const char *keyid)
 {
-	struct peer	*p;
-
-	if (*keyid == '\0')
-		return NULL;
-	TAILQ_FOREACH(p, &node->peers, entry)
-		if (strcmp(p->node_keyid, keyid) == 0)
-			return p;
-	return NULL;
+	return peer_by(offsetof(struct peer, node_keyid), keyid);
 }
 
 /* Returns the peer of that name, or NULL. */
 struct peer *
 peer_by_name(const char *name)
 {
-	struct peer	*p;
-
-	TAILQ_FOREACH(p, &node->peers, entry)
-		if (strcmp(p->name, name) == 0)
-			return p;
-	return NULL;
+	return peer_by(offsetof(struct peer, name), name);
 }
 
 /* Milliseconds the peer has left at now (0 once expired). */

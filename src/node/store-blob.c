@@ -111,15 +111,11 @@ store_blobs_get(struct store *s, int64_t peer_id, struct store_blob **out,
 	if ((r = store_query(s, ST_BLOBS_GET, &st, "i", peer_id)) != 0)
 		return r;
 	while ((r = store_row(s, st)) == 1) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4;
-			if ((tmp = reallocarray(all, cap, sizeof(*all))) ==
-			    NULL) {
-				r = PK_ERR_ALLOC;
-				break;
-			}
-			all = tmp;
+		if ((tmp = store_grow(all, &cap, n, sizeof(*all))) == NULL) {
+			r = PK_ERR_ALLOC;
+			break;
 		}
+		all = tmp;
 		b = &all[n++];
 		memset(b, 0, sizeof(*b));
 		t = sqlite3_column_text(st, 0);
@@ -161,17 +157,18 @@ store_blob_count(struct store *s, int64_t peer_id)
 	return c > INT32_MAX ? INT32_MAX : (int)c;
 }
 
-/* Stores a blob and its event; see store.h. */
-int
-store_blob_deposit(struct store *s, struct peer *p, const char *blob_id,
-    const void *data, size_t len, int max, int64_t at, const char *address,
-    const char *detail)
+/*
+ * Ends the change r of one of p's blobs, in the transaction the caller
+ * began: counts p's blobs (more than max, if above 0, undoes the change:
+ * PK_ERR_TOO_LARGE), writes the event and commits, or rolls back. Sets
+ * p->nblobs once committed.
+ */
+static int
+blob_change_end(struct store *s, struct peer *p, int r, int max, int64_t at,
+    const char *kind, const char *address, const char *detail)
 {
-	int	 n = 0, r;
+	int	 n = 0;
 
-	if ((r = store_begin(s)) != 0)
-		return r;
-	r = store_blob_put(s, p->id, blob_id, data, len, at);
 	if (r == 0 && (n = store_blob_count(s, p->id)) < 0)
 		r = n;
 	if (r == 0 && max > 0 && n > max) {
@@ -180,11 +177,24 @@ store_blob_deposit(struct store *s, struct peer *p, const char *blob_id,
 		r = PK_ERR_TOO_LARGE;
 	}
 	if (r == 0)
-		r = store_event_insert(s, at, p->name, "deposited", address,
-		    detail);
+		r = store_event_insert(s, at, p->name, kind, address, detail);
 	if ((r = store_tx_end(s, r)) == 0)
 		p->nblobs = n;
 	return r;
+}
+
+/* Stores a blob and its event; see store.h. */
+int
+store_blob_deposit(struct store *s, struct peer *p, const char *blob_id,
+    const void *data, size_t len, int max, int64_t at, const char *address,
+    const char *detail)
+{
+	int	 r;
+
+	if ((r = store_begin(s)) != 0)
+		return r;
+	r = store_blob_put(s, p->id, blob_id, data, len, at);
+	return blob_change_end(s, p, r, max, at, "deposited", address, detail);
 }
 
 /* Removes a blob, and says so; see store.h. */
@@ -192,17 +202,10 @@ int
 store_blob_withdraw(struct store *s, struct peer *p, const char *blob_id,
     int64_t at, const char *address, const char *detail)
 {
-	int	 n = 0, r;
+	int	 r;
 
 	if ((r = store_begin(s)) != 0)
 		return r;
 	r = store_blob_delete(s, p->id, blob_id);
-	if (r == 0 && (n = store_blob_count(s, p->id)) < 0)
-		r = n;
-	if (r == 0)
-		r = store_event_insert(s, at, p->name, "withdrawn", address,
-		    detail);
-	if ((r = store_tx_end(s, r)) == 0)
-		p->nblobs = n;
-	return r;
+	return blob_change_end(s, p, r, 0, at, "withdrawn", address, detail);
 }

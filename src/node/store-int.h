@@ -148,6 +148,13 @@ int	store_row(struct store *, sqlite3_stmt *);
 /* Resets a statement of store_query() left before its end. */
 void	store_query_end(sqlite3_stmt *);
 
+/*
+ * Makes room for element n in array arr of *cap elements of size bytes,
+ * growing it (doubling) when n == *cap. Returns the array, or NULL (out
+ * of memory) with arr untouched.
+ */
+void	*store_grow(void *arr, size_t *cap, size_t n, size_t size);
+
 /* store-peer.c: binds p's persistent fields as first .. first + 16. */
 int	store_peer_bind(sqlite3_stmt *, int first, const struct peer *p);
 

@@ -226,15 +226,11 @@ store_peer_load_all(struct store *s, int (*cb)(struct peer *, void *),
 	if ((r = store_query(s, ST_PEER_ALL, &st, "")) != 0)
 		return r;
 	while ((r = store_row(s, st)) == 1) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((tmp = reallocarray(all, cap, sizeof(*all))) ==
-			    NULL) {
-				r = PK_ERR_ALLOC;
-				break;
-			}
-			all = tmp;
+		if ((tmp = store_grow(all, &cap, n, sizeof(*all))) == NULL) {
+			r = PK_ERR_ALLOC;
+			break;
 		}
+		all = tmp;
 		if ((p = calloc(1, sizeof(*p))) == NULL) {
 			r = PK_ERR_ALLOC;
 			break;

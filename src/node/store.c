@@ -184,6 +184,22 @@ store_exec(struct store *s, enum store_stmt id, const char *fmt, ...)
 	return r;
 }
 
+/* Makes room for one more element; see store-int.h. */
+void *
+store_grow(void *arr, size_t *cap, size_t n, size_t size)
+{
+	void	*tmp;
+	size_t	 want;
+
+	if (n < *cap)
+		return arr;
+	want = *cap ? *cap * 2 : 16;
+	if ((tmp = reallocarray(arr, want, size)) == NULL)
+		return NULL;
+	*cap = want;
+	return tmp;
+}
+
 /* Steps a query; see store-int.h. */
 int
 store_row(struct store *s, sqlite3_stmt *st)
