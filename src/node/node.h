@@ -2,10 +2,13 @@
  * node.h: private header of peerkeyd, the node daemon.
  *
  * The process model: one single-threaded libev loop. Network-facing code
- * (listener.c, session.c, checker.c) never touches sqlite: it reaches the
- * database only through the plain-struct functions of store.h, and the
- * peers' liveness state only through peer.c, so splitting the daemon into
- * privilege-separated processes later is mechanical.
+ * (listener.c, session*.c, checker.c, join.c) never touches sqlite: it
+ * reaches the database only through the plain-struct functions of store.h
+ * (one call per state change), and changes the peers only through peer.c
+ * (made by peer_new(), released by peer_release()), so splitting the
+ * daemon into privilege-separated processes later is mechanical. What
+ * every file shares (the one struct node, the wall clock, socket chores)
+ * is util.c's; doc/HACKING.md maps the files.
  *
  * Time: every deadline is CLOCK_MONOTONIC milliseconds (pk_now_ms()); wall
  * clock (wall_ms()) is used only for display and the audit log, so a wall
