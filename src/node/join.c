@@ -61,7 +61,10 @@ join_ident(json_t *o, struct join_ident *id, int need_node, char **cause)
 		return -1;
 	}
 	spec->name = json_string_value(json_object_get(o, "name"));
-	spec->node_keyid = json_string_value(json_object_get(o, "node_keyid"));
+	/* A JOIN's node key is its TLS key (join_join), not the document's. */
+	if (need_node)
+		spec->node_keyid = json_string_value(json_object_get(o,
+		    "node_keyid"));
 	spec->boot_keyid = json_string_value(json_object_get(o, "boot_keyid"));
 	spec->addresses = json_string_value(json_object_get(o, "addresses"));
 	id->boot_pgp = json_string_value(json_object_get(o, "boot_pgp"));
