@@ -42,6 +42,20 @@ events(struct store *s, struct evlist *l)
 	return evq(s, NULL, NULL, 0, 0, 0, l);
 }
 
+/* Asserts that the store has one event of kind, at at, reading want. */
+static void
+assert_one_event(struct store *s, const char *kind, int64_t at,
+    const char *want)
+{
+	struct evlist	*ev = calloc(1, sizeof(*ev));
+
+	ASSERT_INT_EQ(evq(s, NULL, kind, 0, 0, 0, ev), 0);
+	ASSERT_INT_EQ(ev->n, 1);
+	ASSERT_INT_EQ(ev->at[0], at);
+	ASSERT_STR_EQ(ev->text[0], want);
+	free(ev);
+}
+
 /* Asserts that dir's database is exactly as digest before says. */
 static void
 assert_unchanged(const char *dir, const char *before)
@@ -58,7 +72,6 @@ test_peer_add(void)
 	struct store	*s;
 	struct peer	 p, q;
 	struct loaded	 l;
-	struct evlist	*ev = calloc(1, sizeof(*ev));
 	const char	*dir;
 	char		*pgp = NULL, *before;
 
@@ -77,10 +90,7 @@ test_peer_add(void)
 	ASSERT_INT_EQ(store_peer_get_pgp(s, p.id, &pgp), 0);
 	ASSERT_STR_EQ(pgp, "ARMORED");
 	free(pgp);
-	ASSERT_INT_EQ(events(s, ev), 0);
-	ASSERT_INT_EQ(ev->n, 1);
-	ASSERT_STR_EQ(ev->text[0], "peer-1/added//by test");
-	ASSERT_INT_EQ(ev->at[0], 10);
+	assert_one_event(s, "added", 10, "peer-1/added//by test");
 	/* No key: the column keeps its default. */
 	mkpeer(&q, 2);
 	ASSERT_INT_EQ(store_peer_add(s, &q, NULL, 11, "by test"), 0);
@@ -108,7 +118,6 @@ test_peer_add(void)
 	store_close(s);
 	assert_unchanged(dir, before);
 	free(before);
-	free(ev);
 	TEST_DONE();
 }
 
@@ -180,7 +189,6 @@ test_peer_remove(void)
 	struct store	*s;
 	struct peer	 p, q;
 	struct loaded	 l;
-	struct evlist	*ev = calloc(1, sizeof(*ev));
 	uint8_t		 d[32];
 	const char	*dir;
 	char		*before;
@@ -202,9 +210,7 @@ test_peer_remove(void)
 		ASSERT_STR_EQ(l.p[0]->name, "peer-2");
 	load_free(&l);
 	ASSERT_INT_EQ(store_blob_count(s, p.id), 0);
-	ASSERT_INT_EQ(evq(s, NULL, "removed", 0, 0, 0, ev), 0);
-	ASSERT_INT_EQ(ev->n, 1);
-	ASSERT_STR_EQ(ev->text[0], "peer-1/removed//by test");
+	assert_one_event(s, "removed", 3, "peer-1/removed//by test");
 	store_close(s);
 	TEST_DONE();
 
@@ -215,7 +221,6 @@ test_peer_remove(void)
 	store_close(s);
 	assert_unchanged(dir, before);
 	free(before);
-	free(ev);
 	TEST_DONE();
 }
 
@@ -299,9 +304,8 @@ test_blobs(void)
 	    "blob one"), 0);
 	ASSERT_INT_EQ(p.nblobs, 3);
 	ASSERT_INT_EQ(store_blob_count(s, p.id), 3);
-	ASSERT_INT_EQ(evq(s, NULL, "withdrawn", 0, 0, 0, ev), 0);
-	ASSERT_INT_EQ(ev->n, 1);
-	ASSERT_STR_EQ(ev->text[0], "peer-1/withdrawn/192.0.2.1:9/blob one");
+	assert_one_event(s, "withdrawn", 10,
+	    "peer-1/withdrawn/192.0.2.1:9/blob one");
 	store_close(s);
 	TEST_DONE();
 
