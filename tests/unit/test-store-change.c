@@ -7,11 +7,12 @@
  *
  * For each: what it writes (the row and the event, read back), what it
  * refuses (and that a refusal writes nothing: the database is the same to
- * the byte, events included), and the fault injection of test-store.c
- * (store_helper.c's fault_case()): with the Nth write, sync or truncate
- * failing, commits included, the database holds exactly the old state or
- * exactly the new one, change and event together, never one without the
- * other.
+ * the byte, events included), and fault injection (store_helper.c's
+ * fault_case()): with the Nth write, sync or truncate failing, commits
+ * included, the database holds exactly the old state or exactly the new
+ * one, change and event together, never one without the other. The same
+ * runs for opening (the migrations) and the single writes the changes
+ * are made of, with a caller's transaction around two of them.
  */
 #include "config.h"
 
@@ -66,6 +67,26 @@ assert_unchanged(const char *dir, const char *before)
 	free(now);
 }
 
+/*
+ * Opens dir's store for calls that must be refused and write nothing;
+ * *before is the state to compare with in refusals_end().
+ */
+static struct store *
+refusals_begin(const char *dir, char **before)
+{
+	*before = digest(dir);
+	return xopen(dir);
+}
+
+/* Closes s and asserts that dir's database is as before; frees before. */
+static void
+refusals_end(struct store *s, const char *dir, char *before)
+{
+	store_close(s);
+	assert_unchanged(dir, before);
+	free(before);
+}
+
 static void
 test_peer_add(void)
 {
@@ -101,8 +122,7 @@ test_peer_add(void)
 	TEST_DONE();
 
 	TEST_START("peer_add: a taken name or key writes nothing, keeps p->id");
-	before = digest(dir);
-	s = xopen(dir);
+	s = refusals_begin(dir, &before);
 	mkpeer(&q, 3);
 	snprintf(q.name, sizeof(q.name), "peer-1");
 	q.id = 0;
@@ -115,9 +135,7 @@ test_peer_add(void)
 	q.timeout = 0;		/* the schema refuses it */
 	ASSERT_INT_EQ(store_peer_add(s, &q, "X", 12, "bad"),
 	    PK_ERR_INVALID_ARG);
-	store_close(s);
-	assert_unchanged(dir, before);
-	free(before);
+	refusals_end(s, dir, before);
 	TEST_DONE();
 }
 
@@ -162,8 +180,7 @@ test_peer_save(void)
 
 	TEST_START("peer_save: no such peer, or a refused value: nothing "
 	    "written");
-	before = digest(dir);
-	s = xopen(dir);
+	s = refusals_begin(dir, &before);
 	q.id = 99;
 	ASSERT_INT_EQ(store_peer_save(s, &q, 0, 22, "enabled", NULL, NULL),
 	    PK_ERR_NOT_FOUND);
@@ -176,9 +193,7 @@ test_peer_save(void)
 	q.interval = 1000;
 	ASSERT_INT_EQ(store_peer_save(s, &q, 0, 22, NULL, NULL, NULL),
 	    PK_ERR_INVALID_ARG);	/* an event needs a kind */
-	store_close(s);
-	assert_unchanged(dir, before);
-	free(before);
+	refusals_end(s, dir, before);
 	free(ev);
 	TEST_DONE();
 }
@@ -215,12 +230,9 @@ test_peer_remove(void)
 	TEST_DONE();
 
 	TEST_START("peer_remove: gone already: NOT_FOUND, nothing written");
-	before = digest(dir);
-	s = xopen(dir);
+	s = refusals_begin(dir, &before);
 	ASSERT_INT_EQ(store_peer_remove(s, &p, 4, "again"), PK_ERR_NOT_FOUND);
-	store_close(s);
-	assert_unchanged(dir, before);
-	free(before);
+	refusals_end(s, dir, before);
 	TEST_DONE();
 }
 
@@ -271,8 +283,7 @@ test_blobs(void)
 
 	TEST_START("blob_deposit: over max, unknown peer, bad blob: nothing "
 	    "written");
-	before = digest(dir);
-	s = xopen(dir);
+	s = refusals_begin(dir, &before);
 	ASSERT_INT_EQ(store_blob_deposit(s, &p, "four", d, 40, 3, 9, NULL,
 	    "four"), PK_ERR_TOO_LARGE);
 	test_diag("over max: %s", store_errmsg(s));
@@ -285,9 +296,7 @@ test_blobs(void)
 	    PK_ERR_INVALID_ARG);
 	ASSERT_INT_EQ(store_blob_deposit(s, &p, "", d, 1, 0, 9, NULL, NULL),
 	    PK_ERR_INVALID_ARG);
-	store_close(s);
-	assert_unchanged(dir, before);
-	free(before);
+	refusals_end(s, dir, before);
 	TEST_DONE();
 
 	TEST_START("blob_deposit: max 0 is no limit");
@@ -310,16 +319,13 @@ test_blobs(void)
 	TEST_DONE();
 
 	TEST_START("blob_withdraw: no such blob: NOT_FOUND, nothing written");
-	before = digest(dir);
-	s = xopen(dir);
+	s = refusals_begin(dir, &before);
 	ASSERT_INT_EQ(store_blob_withdraw(s, &p, "one", 11, NULL, NULL),
 	    PK_ERR_NOT_FOUND);
 	ASSERT_INT_EQ(p.nblobs, 3);
 	ASSERT_INT_EQ(store_blob_withdraw(s, &ghost, "two", 11, NULL, NULL),
 	    PK_ERR_NOT_FOUND);
-	store_close(s);
-	assert_unchanged(dir, before);
-	free(before);
+	refusals_end(s, dir, before);
 	free(ev);
 	TEST_DONE();
 }
@@ -374,13 +380,10 @@ test_invites(void)
 	TEST_DONE();
 
 	TEST_START("invite_add: a hash taken writes nothing");
-	before = digest(dir);
-	s = xopen(dir);
+	s = refusals_begin(dir, &before);
 	ASSERT_INT_EQ(store_invite_add(s, HASH_A, 1000, "{}", 10, "again"),
 	    PK_ERR_EXISTS);
-	store_close(s);
-	assert_unchanged(dir, before);
-	free(before);
+	refusals_end(s, dir, before);
 	TEST_DONE();
 
 	TEST_START("invite_take: once; then unknown, recorded as join-refused");
@@ -417,6 +420,80 @@ test_invites(void)
 
 /* ------------------------------------------------------------------ */
 /* Fault injection: change and event, both or neither */
+
+/* Put a blob and its event in one transaction, as enrollment does. */
+static int
+op_deposit(struct store *s)
+{
+	uint8_t	d[3000];
+	int	r, r1, r2;
+
+	fill(d, sizeof(d), 11);
+	if ((r = store_begin(s)) != 0)
+		return r;
+	r1 = store_blob_put(s, 1, "third", d, sizeof(d), 2);
+	/* Even after a failure: must not commit by itself. */
+	r2 = store_event(s, 0, 2, "peer-1", "deposited", "192.0.2.1", "third");
+	if (r1 != 0 || r2 != 0) {
+		store_rollback(s);
+		return r1 != 0 ? r1 : r2;
+	}
+	return store_commit(s);
+}
+
+/* Replace a blob (an update in place). */
+static int
+op_replace(struct store *s)
+{
+	uint8_t	d[2500];
+
+	fill(d, sizeof(d), 12);
+	return store_blob_put(s, 1, "first", d, sizeof(d), 3);
+}
+
+/* Save the liveness of 50 peers. */
+static int
+op_liveness(struct store *s)
+{
+	struct peer	*pp[NPEERS_FAULT], p[NPEERS_FAULT];
+	int		 i;
+
+	for (i = 0; i < NPEERS_FAULT; i++) {
+		mkpeer(&p[i], i);
+		p[i].id = i + 1;
+		p[i].remaining = 1000 * i + 1;
+		p[i].disabled_by = (i + 2) % 3;
+		p[i].last_seen = 42 + i;
+		pp[i] = &p[i];
+	}
+	return store_liveness_save(s, pp, NPEERS_FAULT, 77);
+}
+
+/* Insert a peer. */
+static int
+op_insert(struct store *s)
+{
+	struct peer	p;
+
+	mkpeer(&p, 2);
+	return store_peer_insert(s, &p, 5);
+}
+
+/* Delete a peer and, by cascade, its blobs. */
+static int
+op_delete(struct store *s)
+{
+	return store_peer_delete(s, 1);
+}
+
+/* Prune the events. */
+static int
+op_prune(struct store *s)
+{
+	int	n;
+
+	return store_events_prune(s, 100, &n);
+}
 
 /* setup_one_peer() and two invitations, one expired at 100. */
 static int
@@ -542,6 +619,15 @@ static void
 test_faults(void)
 {
 	static const struct fault_op cases[] = {
+		/* Opening (the migrations) and the writes the changes use. */
+		{ "open", NULL, NULL },
+		{ "deposit", setup_one_peer, op_deposit },
+		{ "replace", setup_one_peer, op_replace },
+		{ "insert", setup_one_peer, op_insert },
+		{ "delete", setup_one_peer, op_delete },
+		{ "prune", setup_one_peer, op_prune },
+		{ "liveness", setup_many_peers, op_liveness },
+		/* The state changes of store.h. */
 		{ "peer_add", setup_one_peer, op_peer_add },
 		{ "peer_save", setup_one_peer, op_peer_save },
 		{ "peer_save-lazy", setup_one_peer, op_peer_save_lazy },

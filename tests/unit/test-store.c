@@ -12,7 +12,9 @@
  *    error, or from then on with "disk full") for N = 1, 2, ... until the
  *    operation succeeds; after each run the database, reopened without the
  *    shim, passes integrity_check and holds exactly the old state or
- *    exactly the new one, and the new one whenever the store said yes;
+ *    exactly the new one, and the new one whenever the store said yes
+ *    (test-store-change.c runs these cases for every write, opening
+ *    included; here, a failure that dooms a caller's transaction);
  *  - a real full disk: a 256 KiB tmpfs (in a private mount namespace, so
  *    it goes away with the child that mounted it, whatever happens);
  *  - kill -9 of a writer at random moments: every acknowledged write is
@@ -764,80 +766,6 @@ test_transactions(void)
 /* Fault injection (TESTING.md #6) */
 
 
-/* Put a blob and its event in one transaction, as enrollment does. */
-static int
-op_deposit(struct store *s)
-{
-	uint8_t	d[3000];
-	int	r, r1, r2;
-
-	fill(d, sizeof(d), 11);
-	if ((r = store_begin(s)) != 0)
-		return r;
-	r1 = store_blob_put(s, 1, "third", d, sizeof(d), 2);
-	/* Even after a failure: must not commit by itself. */
-	r2 = store_event(s, 0, 2, "peer-1", "deposited", "192.0.2.1", "third");
-	if (r1 != 0 || r2 != 0) {
-		store_rollback(s);
-		return r1 != 0 ? r1 : r2;
-	}
-	return store_commit(s);
-}
-
-/* Replace a blob (an update in place). */
-static int
-op_replace(struct store *s)
-{
-	uint8_t	d[2500];
-
-	fill(d, sizeof(d), 12);
-	return store_blob_put(s, 1, "first", d, sizeof(d), 3);
-}
-
-/* Save the liveness of 50 peers. */
-static int
-op_liveness(struct store *s)
-{
-	struct peer	*pp[NPEERS_FAULT], p[NPEERS_FAULT];
-	int		 i;
-
-	for (i = 0; i < NPEERS_FAULT; i++) {
-		mkpeer(&p[i], i);
-		p[i].id = i + 1;
-		p[i].remaining = 1000 * i + 1;
-		p[i].disabled_by = (i + 2) % 3;
-		p[i].last_seen = 42 + i;
-		pp[i] = &p[i];
-	}
-	return store_liveness_save(s, pp, NPEERS_FAULT, 77);
-}
-
-/* Insert a peer. */
-static int
-op_insert(struct store *s)
-{
-	struct peer	p;
-
-	mkpeer(&p, 2);
-	return store_peer_insert(s, &p, 5);
-}
-
-/* Delete a peer and, by cascade, its blobs. */
-static int
-op_delete(struct store *s)
-{
-	return store_peer_delete(s, 1);
-}
-
-/* Prune the events. */
-static int
-op_prune(struct store *s)
-{
-	int	n;
-
-	return store_events_prune(s, 100, &n);
-}
-
 /*
  * An I/O error inside a caller's transaction (a statement that spills
  * the page cache to the WAL) dooms the whole transaction: later calls in
@@ -898,18 +826,8 @@ test_doomed(void)
 static void
 test_faults(void)
 {
-	static const struct fault_op cases[] = {
-		{ "open", NULL, NULL },
-		{ "deposit", setup_one_peer, op_deposit },
-		{ "replace", setup_one_peer, op_replace },
-		{ "insert", setup_one_peer, op_insert },
-		{ "delete", setup_one_peer, op_delete },
-		{ "prune", setup_one_peer, op_prune },
-		{ "liveness", setup_many_peers, op_liveness },
-	};
-
+	/* The old-or-new cases of every write are test-store-change.c's. */
 	fault_register();
-	fault_cases(cases, sizeof(cases) / sizeof(cases[0]));
 	test_doomed();
 }
 
