@@ -747,3 +747,22 @@ fault_cases(const struct fault_op *cases, size_t n)
 		}
 	}
 }
+
+/* setup_one_peer()'s state, opened through "faulty"; see store_helper.h. */
+const char *
+faulty_one_peer(const char *name, char **old, struct store **s)
+{
+	const char	*dir = newdir("%s", name);
+	char		*cause = NULL;
+
+	*s = xopen(dir);
+	if (*s != NULL) {
+		ASSERT_INT_EQ(setup_one_peer(*s), 0);
+		store_close(*s);
+	}
+	*old = digest(dir);
+	*s = NULL;
+	ASSERT_INT_EQ(store_open_vfs(dir, "faulty", s, &cause), 0);
+	free(cause);
+	return dir;
+}

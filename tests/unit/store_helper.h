@@ -117,6 +117,18 @@ int		 setup_many_peers(struct store *s);
 void		 fault_case(const char *name, setup_fn setup, op_fn op,
 		    int full);
 
+/* A blob this long spills the 2 MiB page cache to the WAL as it is
+ * written: its statement makes the writes a fault can hit. */
+#define SPILL_LEN	(4 << 20)
+
+/*
+ * Makes directory name (newdir()) with setup_one_peer()'s state, sets
+ * *old to its digest() (caller frees) and opens it through the faulty
+ * VFS into *s (NULL, the test failed, if it cannot). Returns the
+ * directory (newdir()'s buffer).
+ */
+const char	*faulty_one_peer(const char *name, char **old, struct store **s);
+
 /* One case of fault_cases(): its name, the old state, the operation. */
 struct fault_op {
 	const char	*name;

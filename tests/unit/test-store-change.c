@@ -654,21 +654,16 @@ test_doomed(void)
 	struct store	*s = NULL;
 	struct peer	 p;
 	uint8_t		*big;
-	char		 dir[1024], *old, *cause = NULL;
-	size_t		 biglen = 4 << 20;	/* over the 2 MiB cache */
+	char		 dir[1024], *old;
+	size_t		 biglen = SPILL_LEN;
 
 	TEST_START("fault injection: a deposit that fails mid-way leaves "
 	    "nothing");
-	snprintf(dir, sizeof(dir), "%s", newdir("doomed"));
-	s = xopen(dir);
-	ASSERT_INT_EQ(setup_one_peer(s), 0);
-	store_close(s);
-	old = digest(dir);
-	big = malloc(biglen);
-	fill(big, biglen, 4);
-	ASSERT_INT_EQ(store_open_vfs(dir, "faulty", &s, &cause), 0);
+	snprintf(dir, sizeof(dir), "%s", faulty_one_peer("doomed", &old, &s));
 	if (s == NULL)
 		return;
+	big = malloc(biglen);
+	fill(big, biglen, 4);
 	peer_one(&p);
 	fault_arm(1, 0);
 	ASSERT_INT_EQ(store_blob_deposit(s, &p, "big", big, biglen, 0, 9,

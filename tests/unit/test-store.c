@@ -776,23 +776,18 @@ test_doomed(void)
 {
 	struct store	*s = NULL;
 	uint8_t		*big, d[16];
-	char		 dir[1024], *old, *got, *cause = NULL;
-	size_t		 biglen = 4 << 20;	/* over the 2 MiB cache */
+	char		 dir[1024], *old, *got;
+	size_t		 biglen = SPILL_LEN;
 	int		 r;
 
 	TEST_START("fault injection: an I/O error dooms the caller's "
 	    "transaction");
-	snprintf(dir, sizeof(dir), "%s", newdir("doomed"));
-	s = xopen(dir);
-	ASSERT_INT_EQ(setup_one_peer(s), 0);
-	store_close(s);
-	old = digest(dir);
+	snprintf(dir, sizeof(dir), "%s", faulty_one_peer("doomed", &old, &s));
+	if (s == NULL)
+		return;
 	big = malloc(biglen);
 	fill(big, biglen, 4);
 	fill(d, sizeof(d), 4);
-	ASSERT_INT_EQ(store_open_vfs(dir, "faulty", &s, &cause), 0);
-	if (s == NULL)
-		return;
 	ASSERT_INT_EQ(store_begin(s), 0);
 	ASSERT_INT_EQ(store_event(s, 0, 9, "peer-1", "before", "", ""), 0);
 	fault_arm(1, 0);
