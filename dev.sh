@@ -120,26 +120,52 @@ show_failures() {
 	done
 }
 
-# suite DIR JOBS TARGET SUITE...: make -jJOBS TARGET in DIR, then one line
-# with the results of tests/SUITE... and how long it took.
+# suite DIR JOBS TARGET SUITE...: make -jJOBS TARGET in DIR; says each
+# SUITE's counts, and the time since the start, as soon as every test of
+# tests/SUITE that TARGET runs has its result (all at the end when make
+# stops early).
 suite() {
 	_d=$1 _j=$2 _target=$3; shift 3
 	_t0=$(date +%s)
-	make -C "$_d" -j"$_j" "$_target" >/dev/null 2>&1 || {
+	_tests=$(make --no-print-directory -s -C "$_d" test-lists 2>/dev/null |
+	    sed -n "s|^$_target ||p")
+	rm -f "$_d/suite.rc"
+	(set +e; make -C "$_d" -j"$_j" "$_target" >/dev/null 2>&1
+	    echo $? > "$_d/suite.rc") &
+	_left=$*
+	while [ -n "$_left" ]; do
+		_next=
+		for _s in $_left; do
+			if [ ! -f "$_d/suite.rc" ] && ! suite_done "$_d" "$_s"
+			then
+				_next="$_next $_s"
+				continue
+			fi
+			tally "$_d" "$_s"
+			say "$_d: $_s: $p passed, $f failed," \
+			    "$(($(date +%s) - _t0)) s"
+		done
+		_left=$_next
+		[ -z "$_left" ] || sleep 1
+	done
+	wait
+	[ "$(cat "$_d/suite.rc")" = 0 ] || {
 		rc=1
 		show_failures "$_d" "$@"
 	}
-	_each=""
-	if [ $# -gt 1 ]; then
-		for _s in "$@"; do
-			tally "$_d" "$_s"
-			_each="$_each, $_s $p/$f"
-		done
-		_each=" (${_each#, })"
-	fi
-	tally "$_d" "$@"
-	say "$_d: $_target: $p passed, $f failed in" \
-	    "$(($(date +%s) - _t0)) s$_each"
+	rm -f "$_d/suite.rc"
+}
+
+# suite_done DIR SUITE: every test of tests/SUITE in $_tests has its
+# result in DIR.
+suite_done() {
+	[ -n "$_tests" ] || return 1
+	for _t in $_tests; do
+		case $_t in
+		tests/"$2"/*) [ -f "$1/${_t%.sh}.trs" ] || return 1 ;;
+		esac
+	done
+	return 0
 }
 
 check() {
