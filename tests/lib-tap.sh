@@ -39,7 +39,7 @@
 #	                       program's: it is in $! and in PID_NAME (NAME's
 #	                       "/", "." and "-" as "_")
 #	stop PID [SIG]         SIG (default TERM) to PID and its children,
-#	                       then waits for it (KILL after 10 s); returns
+#	                       then waits for it (KILL after 30 s); returns
 #	                       its exit status
 #	stop_all               stop every spawned process still running
 #	wait_for COND [SECS]   polls COND (eval'd, output discarded) every
@@ -225,7 +225,7 @@ stop() {
 	pkill -"$_tap_sig" -P "$_tap_pid" 2>/dev/null || :
 	kill -"$_tap_sig" "$_tap_pid" 2>/dev/null || :
 	_tap_i=0
-	while _tap_alive "$_tap_pid" && [ $_tap_i -lt 100 ]; do
+	while _tap_alive "$_tap_pid" && [ $_tap_i -lt 300 ]; do
 		sleep 0.1
 		_tap_i=$((_tap_i + 1))
 	done
