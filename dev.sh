@@ -87,7 +87,9 @@ werror() { [ "${CI:-}" = true ] && echo --enable-werror || true; }
 tally() {
 	_d=$1; shift
 	# shellcheck disable=SC2086
-	_trs=$(for _s in "$@"; do ls "$_d"/tests/$_s/*.trs 2>/dev/null || :; done)
+	_trs=$(for _s in "$@"; do
+		ls "$_d"/tests/$_s/*.trs 2>/dev/null || :
+	done)
 	p=0; f=0
 	[ -n "$_trs" ] || return 0
 	# shellcheck disable=SC2086

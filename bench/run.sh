@@ -131,8 +131,9 @@ cg_new() {
 spawn_on() {
 	_n=$1 _g=$2 _c=$3
 	shift 3
-	spawn "$_n" sh -c '[ -z "$1" ] || echo $$ > "$1/tasks"; shift; exec "$@"' \
-	    sh "$_g" taskset -c "$_c" "$@"
+	spawn "$_n" sh -c \
+	    '[ -z "$1" ] || echo $$ > "$1/tasks"; shift; exec "$@"' sh "$_g" \
+	    taskset -c "$_c" "$@"
 }
 
 # stop_name NAME: stops what spawn_on NAME started, if it runs.

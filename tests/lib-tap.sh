@@ -23,7 +23,8 @@
 #	                       since there nothing may skip
 #	need CMD...            skip unless every CMD is installed
 #	need_root              skip unless running as root
-#	fatal REASON           "Bail out! REASON", exit 1: the file cannot go on
+#	fatal REASON           "Bail out! REASON", exit 1: the file cannot
+#	                       go on
 #	finish                 the plan (unless given), then exit: 0 when every
 #	                       check passed and the plan was kept, else 1
 #	FAILED                 how many checks failed so far

@@ -11,7 +11,7 @@
 #	start_mandos DIR PORT BLOBFILE     Debian's real mandos server on
 #	                                   127.0.0.1 serving BLOBFILE to our key
 #	start_silent PORT                  a listener that never says a word
-#	start_syn_drop                     DROP_ADDR, where every SYN is dropped
+#	start_syn_drop                     DROP_ADDR: every SYN to it dropped
 #
 # Everything lives under $W, removed at exit; every process is spawned,
 # so the driver stops it by PID (and its children: mandos forks one per

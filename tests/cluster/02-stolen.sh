@@ -19,7 +19,8 @@ cl_down 4
 cl_unplug 4
 for n in 1 2 3; do
 	ok 'wait_for "cl_is $n 4 disabled" 30' "h$n disables the silent h4"
-	q='.kind == "disabled" and .peer == "h4" and (.detail | test("timeout"))'
+	q='.kind == "disabled" and .peer == "h4" and
+	    (.detail | test("timeout"))'
 	ok 'cl_has "$n" "$q"' "h$n records why h4 was disabled"
 done
 for n in 1 2 3; do
@@ -35,7 +36,8 @@ cl_plug 4
 ok '! cl_boot 4 8s >"$CL_DIR/out" && ! test -s "$CL_DIR/out"' \
     "the thief's boot gets no passphrase"
 for n in 1 2 3; do
-	ok 'grep -q "^peerkey-boot: h$n: refused: disabled" "$CL_DIR/h4/boot.log"' \
+	ok 'grep -q "^peerkey-boot: h$n: refused: disabled" \
+	    "$CL_DIR/h4/boot.log"' \
 	    "h4's boot agent was told h$n refused it (disabled)"
 done
 for n in 1 2 3; do

@@ -70,7 +70,8 @@ ok 'cl_is 2 3 disabled' "h2 still sees h3 disabled"
 ok '! cl_boot 3 8s >"$CL_DIR/out" && ! test -s "$CL_DIR/out"' \
     "the thief's boot gets no passphrase"
 for n in 1 2; do
-	q='.kind == "refused" and .peer == "h3" and (.detail | test("disabled"))'
+	q='.kind == "refused" and .peer == "h3" and
+	    (.detail | test("disabled"))'
 	ok 'cl_has "$n" "$q"' "h$n refused h3's boot key (disabled)"
 	ok 'grep -q "^peerkey-boot: h$n: refused: disabled" "$d3/boot.log"' \
 	    "h3's boot agent was told h$n refused it (disabled)"

@@ -39,11 +39,13 @@ for m in 2 3 4; do
 	ok '! cl_check_key "$m" <"$loot/h$m.blob" 2>/dev/null' \
 	    "h$m's blob as a passphrase does not open its disk"
 	ok '! "$CL_PKTOOL" pgp-decrypt "$d1/boot/pgp.key" \
-	    <"$loot/h$m.blob" >"$loot/out" 2>/dev/null && ! test -s "$loot/out"' \
+	    <"$loot/h$m.blob" >"$loot/out" 2>/dev/null &&
+	    ! test -s "$loot/out"' \
 	    "h1's own OpenPGP key cannot decrypt h$m's blob"
 	other=$((m == 4 ? 2 : m + 1))
 	ok '! "$CL_PKTOOL" pgp-decrypt "$CL_DIR/h$other/boot/pgp.key" \
-	    <"$loot/h$m.blob" >"$loot/out" 2>/dev/null && ! test -s "$loot/out"' \
+	    <"$loot/h$m.blob" >"$loot/out" 2>/dev/null &&
+	    ! test -s "$loot/out"' \
 	    "another peer's boot key cannot decrypt h$m's blob"
 done
 # The thief's stolen h1 node key cannot withdraw another peer's blob

@@ -40,7 +40,8 @@ echo "$agent" >"$d1/console.pid"
 ok 'wait_for "grep -q \"Please unlock disk\" $d1/screen" 30' \
     "h1's peerkey-boot prompts at its console"
 for m in 2 3 4; do
-	ok 'wait_for "grep -q \"^peerkey-boot: h$m: unreachable\" $d1/boot.log" 30' \
+	ok 'wait_for "grep -q \"^peerkey-boot: h$m: unreachable\" \
+	    $d1/boot.log" 30' \
 	    "h1's peerkey-boot finds h$m unreachable"
 done
 # outage_over: the outage has lasted past the peers' timeout (25 s).

@@ -45,8 +45,8 @@ done
 for n in 1 2 3; do
 	for m in 1 2 3; do
 		[ "$n" = "$m" ] && continue
-		ok 'test "$(cl_count "$n" \
-		    ".kind == \"disabled\" and .peer == \"h$m\" and .id > ${mark[n]}")" = 0' \
+		ok 'test "$(cl_count "$n" ".kind == \"disabled\" and
+		    .peer == \"h$m\" and .id > ${mark[n]}")" = 0' \
 		    "h$n never disabled h$m"
 	done
 done

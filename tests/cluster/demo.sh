@@ -103,7 +103,8 @@ for n in 2 3; do
 done
 for n in 1 2 3; do
 	for m in $(cl_others "$n"); do
-		wait_for 'cl_guards "$n" "$m"' 20 || die "h$n does not guard h$m"
+		wait_for 'cl_guards "$n" "$m"' 20 ||
+		    die "h$n does not guard h$m"
 	done
 done
 

@@ -271,7 +271,8 @@ cl_start() {
 	cl_run "$n" "$CL_PEERKEYD" -n -f "$d/peerkeyd.conf" >/dev/null 2>&1 ||
 	    fatal "h$n: bad configuration"
 	$CL_SAY "h$n: peerkeyd -d -f $d/peerkeyd.conf &"
-	spawn "h$n/peerkeyd" env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$d/bus.sock" \
+	spawn "h$n/peerkeyd" \
+	    env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$d/bus.sock" \
 	    ip netns exec "${CL_NS}h$n" "$CL_PEERKEYD" -d -f "$d/peerkeyd.conf"
 	echo $! >"$d/peerkeyd.pid"
 	if ! wait_for "cl__ready $n" 20; then

@@ -49,7 +49,8 @@ for l in 'GET / HTTP/1.0\r\n\r\n' 'peerkey 2\r\n' 'peerkey 1 \r\n' \
     'peer\0key 1\r\n' '2\r\n' '\r\n' \
     'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' \
     '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03'; do
-	is "$(pktool line "$A" "$l")" closed "garbage line '$l' is closed at once"
+	is "$(pktool line "$A" "$l")" closed \
+	    "garbage line '$l' is closed at once"
 done
 ok 'log_has a "bad protocol line"' "...each with a log line"
 serving "garbage lines"

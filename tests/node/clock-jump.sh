@@ -66,7 +66,8 @@ jump() {
 	ok 'test "$left" -le "$before" -a "$left" -gt $((before - 10000))' \
 	    "$2: remaining time only ran down"
 	is "$(unlock a en)" "released 1" "$2: the enabled peer is released"
-	is "$(unlock a dis)" "refused disabled" "$2: the disabled peer is refused"
+	is "$(unlock a dis)" "refused disabled" \
+	    "$2: the disabled peer is refused"
 }
 
 jump "+1d" "a day forward" 24

@@ -15,7 +15,8 @@
 #	set_conf NAME section.key=value...	for the next start or SIGHUP
 #	pk NAME ARGS...		peerkey -s NAME's control socket ARGS
 #	pktool ARGS...		the test client (tests/tools/pktool)
-#	pktool_bg OUT ARGS...	the same, spawned: stdout to OUT, PID in $bgpid
+#	pktool_bg OUT ARGS...	the same, spawned: stdout to OUT, PID in
+#				$bgpid
 #	quiet CMD...		CMD without its output
 #	add_peer, deposit, unlock, heartbeat_in, peer_field, state_is,
 #	field_is, events, count_events, log_has: below

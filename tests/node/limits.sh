@@ -77,7 +77,8 @@ cap_test() {
 		[ "$(grep -c 'peer ap: Mandos client at .* waits for approval' \
 		    "$(node_log a)")" -gt "$nw" ]
 	}
-	ok 'wait_for "waiting" 20' "$1: an unlock is under way (held for approval)"
+	ok 'wait_for "waiting" 20' \
+	    "$1: an unlock is under way (held for approval)"
 	pktool_bg "$W/hold.out" hold "$A" "$2" 30
 	hpid=$bgpid
 	holding_n() {
@@ -103,7 +104,8 @@ cap_test() {
 		    tail -n 1)" = "closed (0 open)" ]
 	}
 	ok 'wait_for "zero_open" 20' "$1: the held connections are gone"
-	is "$(unlock a en)" "released 1" "$1: below the cap, unlocks are served again"
+	is "$(unlock a en)" "released 1" \
+	    "$1: below the cap, unlocks are served again"
 }
 
 ok 'reload limits.max-connections-per-source=10 limits.line-timeout=30s' \

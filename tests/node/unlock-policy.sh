@@ -137,8 +137,8 @@ held_mandos() {
 	deposit a "$1" disk1 "$B" >/dev/null
 	pktool_bg "$W/$1.out" mandos "$W/$1.boot" "$A"
 	hpid=$bgpid
-	ok "wait_for 'log_has a \"peer $1: Mandos client at .* waits for approval\"' 20" \
-	    "$2"
+	held="peer $1: Mandos client at .* waits for approval"
+	ok 'wait_for "log_has a \"\$held\"" 20' "$2"
 }
 
 # A Mandos client is held while approval is pending, as Mandos does.
@@ -153,7 +153,8 @@ is "$?:$(cat "$W/map.out")" "0:$(cat "$B")" \
 # decision comes; approving afterwards releases nothing to anyone.
 held_mandos mgone "a second Mandos client is held for approval"
 stop $hpid
-ok "wait_for 'log_has a \"Mandos client at .* hung up while waiting for approval\"' 10" \
+gone="Mandos client at .* hung up while waiting for approval"
+ok 'wait_for "log_has a \"\$gone\"" 10' \
     "its hang-up is logged while approval is still pending"
 is "$(peer_field a mgone pending_approval)" true \
     "...the peer still awaits a decision"
