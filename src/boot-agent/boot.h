@@ -25,10 +25,6 @@
 
 #include "key.h"
 
-#ifndef PK_DEFAULT_PORT
-#define PK_DEFAULT_PORT		4141
-#endif
-
 /* Exit codes (doc/peerkey-boot.8, EXIT STATUS). */
 #define BOOT_EXIT_OK		0	/* passphrase written / answered */
 #define BOOT_EXIT_GAVE_UP	1	/* give-up deadline passed */
@@ -137,7 +133,7 @@ void	 browse_stop(struct browse *);
 int	 decrypt_init(const char *workdir, const char *seckey_path);
 int	 decrypt_prepare(void);
 int	 decrypt_blob(const void *cipher, size_t len, char **pass,
-	    size_t *passlen);
+	    size_t *passlen, char **cause);
 void	 decrypt_done(void);
 
 /* prompt.c */

@@ -38,6 +38,7 @@
 
 #include <ev.h>
 
+#include "addr.h"
 #include "frame.h"
 #include "io.h"
 #include "log.h"
@@ -109,60 +110,61 @@ cc_disconnect(struct checker_conn *cc)
 static int
 cc_pick_address(struct checker_conn *cc)
 {
-	char	 list[PEER_ADDRS_MAX + 1], *tok, *save = NULL;
-	int	 n = 0, i;
+	const char	*p;
+	char		 a[PK_ADDR_LEN];
+	int		 n = 0, i, r;
 
-	snprintf(list, sizeof(list), "%s", cc->peer->addresses);
-	for (tok = strtok_r(list, " \t,", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t,", &save))
+	for (p = cc->peer->addresses; pk_list_next(&p, a, sizeof(a)) != 0;)
 		n++;
 	if (n == 0)
 		return -1;
 	cc->addr_index %= n;
-	snprintf(list, sizeof(list), "%s", cc->peer->addresses);
-	save = NULL;
-	for (i = 0, tok = strtok_r(list, " \t,", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t,", &save), i++)
-		if (i == cc->addr_index)
-			snprintf(cc->addr, sizeof(cc->addr), "%s", tok);
+	p = cc->peer->addresses;
+	for (i = 0; (r = pk_list_next(&p, a, sizeof(a))) != 0; i++)
+		if (i == cc->addr_index)	/* too long: "bad address" */
+			snprintf(cc->addr, sizeof(cc->addr), "%s",
+			    r > 0 ? a : "");
 	return 0;
 }
 
-/* Starts a non-blocking connect to the current address. */
+/*
+ * Starts a non-blocking connect to the current address. Returns 0, or -1
+ * with *cause set.
+ */
 static int
-cc_connect(struct checker_conn *cc, const char **why)
+cc_connect(struct checker_conn *cc, char **cause)
 {
 	struct addrinfo	 hints, *res = NULL;
 	char		 host[NI_MAXHOST], port[NI_MAXSERV], defport[16];
 	int		 r;
 
 	if (cc_pick_address(cc) == -1) {
-		*why = "no address";
+		pk_cause_set(cause, "no address");
 		return -1;
 	}
 	snprintf(defport, sizeof(defport), "%d", PK_DEFAULT_PORT);
 	if (pk_addr_split(cc->addr, host, sizeof(host), port, sizeof(port),
 	    defport) != 0) {
-		*why = "bad address";
+		pk_cause_set(cause, "bad address");
 		return -1;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
 	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
-		*why = "bad address";
+		pk_cause_set(cause, "bad address");
 		return -1;
 	}
 	cc->fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (cc->fd == -1 || socket_prepare(cc->fd) == -1) {
 		freeaddrinfo(res);
-		*why = "socket";
+		pk_cause_set(cause, "socket");
 		return -1;
 	}
 	if (connect(cc->fd, res->ai_addr, res->ai_addrlen) == -1 &&
 	    errno != EINPROGRESS) {
 		freeaddrinfo(res);
-		*why = strerror(errno);
+		pk_cause_set(cause, "%s", strerror(errno));
 		return -1;
 	}
 	freeaddrinfo(res);
@@ -213,9 +215,7 @@ cc_heartbeat_prepare(struct checker_conn *cc)
 
 	if (cc_nonce(&cc->nonce) != 0)
 		return -1;
-	memset(&m, 0, sizeof(m));
-	m.version = PK_PROTO_VERSION;
-	m.type = PK_MSG_HEARTBEAT;
+	pk_msg_init(&m, PK_MSG_HEARTBEAT);
 	m.u.heartbeat.nonce = cc->nonce;
 	cc->outoff = 0;
 	cc->inlen = 0;
@@ -409,7 +409,7 @@ cc_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 cc_check(struct checker_conn *cc)
 {
-	const char	*why = "?";
+	char	*cause = NULL;
 
 	if (cc->state != CC_IDLE && cc->state != CC_OPEN)
 		return;		/* the previous check is still running */
@@ -436,8 +436,9 @@ cc_check(struct checker_conn *cc)
 		cc_step(cc);
 		return;
 	}
-	if (cc_connect(cc, &why) == -1)
-		cc_done(cc, 0, why);
+	if (cc_connect(cc, &cause) == -1)
+		cc_done(cc, 0, cause != NULL ? cause : "out of memory");
+	free(cause);
 }
 
 /*
@@ -488,14 +489,12 @@ cc_command_argv(struct checker_conn *cc, char *buf, size_t buflen,
     char **argv)
 {
 	char		 host[NI_MAXHOST] = "", port[NI_MAXSERV];
-	char		 first[PEER_ADDRS_MAX + 1];
-	const char	*s = cc->peer->checker;
+	char		 first[PK_ADDR_LEN];
+	const char	*s = cc->peer->checker, *p = cc->peer->addresses;
 	char		*o = buf, *end = buf + buflen - 1;
 	int		 argc = 0, inword = 0;
 
-	snprintf(first, sizeof(first), "%s", cc->peer->addresses);
-	first[strcspn(first, " \t,")] = '\0';
-	if (*first != '\0')
+	if (pk_list_next(&p, first, sizeof(first)) == 1)
 		(void)pk_addr_split(first, host, sizeof(host), port,
 		    sizeof(port), "0");
 	for (; *s != '\0'; s++) {

@@ -36,7 +36,8 @@ static const struct pk_conf_item node_items[] = {
 	{ "node", "runtime-directory", PK_CONF_PATH, O(runtime_dir), 0, 90,
 	    RUNSTATEDIR "/peerkey", NULL },
 	{ "node", "listen", PK_CONF_STRING, O(listen), 0, 512, "", NULL },
-	{ "node", "port", PK_CONF_UINT, O(port), 0, 65535, "4141", NULL },
+	{ "node", "port", PK_CONF_UINT, O(port), 0, 65535, PK_DEFAULT_PORT_STR,
+	    NULL },
 	{ "node", "control-group", PK_CONF_STRING, O(control_group), 0, 64,
 	    "", NULL },
 	{ "node", "log-level", PK_CONF_LOGLEVEL, O(log_level), 0, 0, "info",
@@ -119,7 +120,7 @@ config_load(const char *path, struct node_conf *nc, char **cause)
 	if (r == PK_ERR_NOT_FOUND) {
 		free(*cause);
 		*cause = NULL;
-		cause_set(cause, "%s: no such file (see peerkey.conf(5))",
+		pk_cause_set(cause, "%s: no such file (see peerkey.conf(5))",
 		    path);
 		return -1;
 	}
@@ -143,7 +144,7 @@ config_load(const char *path, struct node_conf *nc, char **cause)
 			return -1;
 	}
 	if (nc->timeout < nc->interval) {
-		cause_set(cause, "%s: liveness timeout (%llu ms) is shorter "
+		pk_cause_set(cause, "%s: liveness timeout (%llu ms) is shorter "
 		    "than the interval (%llu ms): every peer would be "
 		    "disabled between two checks", path,
 		    (unsigned long long)nc->timeout,
@@ -153,7 +154,7 @@ config_load(const char *path, struct node_conf *nc, char **cause)
 	/* Checked here too, so that "peerkeyd -n" catches it. */
 	if (nc->control_group != NULL && *nc->control_group != '\0' &&
 	    getgrnam(nc->control_group) == NULL) {
-		cause_set(cause, "%s: control-group \"%s\": no such group",
+		pk_cause_set(cause, "%s: control-group \"%s\": no such group",
 		    path, nc->control_group);
 		return -1;
 	}

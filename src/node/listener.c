@@ -26,6 +26,7 @@
 
 #include <ev.h>
 
+#include "addr.h"
 #include "log.h"
 #include "node.h"
 #include "pk_err.h"
@@ -41,52 +42,6 @@ struct listener {
 static struct listener	listeners[LISTENERS_MAX];
 static int		nlisteners;
 static ev_timer		pause_timer;
-
-/*
- * Formats a socket address: host (for the per-source cap: the address with
- * its scope) and addr ("[fe80::1%eth0]:4141" or "192.0.2.1:4141").
- */
-void
-sockaddr_format(const struct sockaddr *sa, char *host, size_t hostlen,
-    char *addr, size_t addrlen)
-{
-	char	 h[NI_MAXHOST], port[NI_MAXSERV];
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-	socklen_t len = sa->sa_family == AF_INET6 ?
-	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-
-	if (getnameinfo(sa, len, h, sizeof(h), port, sizeof(port),
-	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-		snprintf(host, hostlen, "?");
-		snprintf(addr, addrlen, "?");
-		return;
-	}
-	/* Show IPv4-mapped addresses as plain IPv4. */
-	if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr) &&
-	    strncmp(h, "::ffff:", 7) == 0)
-		memmove(h, h + 7, strlen(h + 7) + 1);
-	snprintf(host, hostlen, "%s", h);
-	if (strchr(h, ':') != NULL)
-		snprintf(addr, addrlen, "[%s]:%s", h, port);
-	else
-		snprintf(addr, addrlen, "%s:%s", h, port);
-}
-
-/* Sets O_NONBLOCK, FD_CLOEXEC and TCP_NODELAY (Mandos loses ~40 ms per
- * unlock to Nagle's algorithm). */
-int
-socket_prepare(int fd)
-{
-	int	 on = 1, fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
-		return -1;
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
-		return -1;
-	return 0;
-}
 
 static void
 listener_resume(struct ev_loop *loop, ev_timer *w, int revents)
@@ -176,22 +131,23 @@ listener_open(const char *host, char **cause)
 			r = getaddrinfo(NULL, port, &hints, &res);
 		}
 		if (r != 0) {
-			cause_set(cause, "listen address \"%s\": %s",
+			pk_cause_set(cause, "listen address \"%s\": %s",
 			    host ? host : "*", gai_strerror(r));
 			return -1;
 		}
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if (nlisteners == LISTENERS_MAX) {
-			cause_set(cause, "too many listen addresses (max %d)",
-			    LISTENERS_MAX);
+			pk_cause_set(cause, "too many listen addresses "
+			    "(max %d)", LISTENERS_MAX);
 			goto fail;
 		}
 		sockaddr_format(ai->ai_addr, h, sizeof(h), a, sizeof(a));
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
 		    SOCK_NONBLOCK, ai->ai_protocol);
 		if (fd == -1) {
-			cause_set(cause, "socket for %s: %s", a, strerror(errno));
+			pk_cause_set(cause, "socket for %s: %s", a,
+			    strerror(errno));
 			goto fail;
 		}
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
@@ -200,7 +156,7 @@ listener_open(const char *host, char **cause)
 			    host == NULL ? &off : &on, sizeof(on));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
 		    listen(fd, 1024) == -1) {
-			cause_set(cause, "cannot listen on %s: %s", a,
+			pk_cause_set(cause, "cannot listen on %s: %s", a,
 			    strerror(errno));
 			goto fail;
 		}
@@ -237,23 +193,22 @@ fail:
 int
 listener_init(char **cause)
 {
-	char	*list, *tok, *save = NULL;
+	const char	*p = node->conf.listen;
+	char		 a[PK_ADDR_LEN];
+	int		 r;
 
 	ev_timer_init(&pause_timer, listener_resume, 1., 0.);
 	if (node->conf.listen == NULL || *node->conf.listen == '\0')
 		return listener_open(NULL, cause) < 0 ? -1 : 0;
-	if ((list = strdup(node->conf.listen)) == NULL) {
-		cause_set(cause, "out of memory");
-		return -1;
-	}
-	for (tok = strtok_r(list, " \t,", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t,", &save)) {
-		if (listener_open(tok, cause) < 0) {
-			free(list);
+	while ((r = pk_list_next(&p, a, sizeof(a))) != 0) {
+		if (r < 0) {
+			pk_cause_set(cause, "listen address \"%s...\": too "
+			    "long", a);
 			return -1;
 		}
+		if (listener_open(a, cause) < 0)
+			return -1;
 	}
-	free(list);
 	return 0;
 }
 

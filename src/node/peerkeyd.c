@@ -18,7 +18,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +41,6 @@
 #define PK_CONFFILE	SYSCONFDIR "/peerkey/peerkeyd.conf"
 #endif
 
-static struct node	 the_node;
-struct node		*node = &the_node;
-
 static ev_signal	 sig_term, sig_int, sig_hup;
 static ev_timer		 tick_timer, alive_timer, prune_timer;
 
@@ -64,31 +60,6 @@ usage(void)
 {
 	fprintf(stderr, "usage: peerkeyd [-dnv] [-f file]\n");
 	exit(2);
-}
-
-/* Wall-clock milliseconds, for people and the audit log only. */
-int64_t
-wall_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sets *cause to a formatted message (never fails to leave something). */
-void
-cause_set(char **cause, const char *fmt, ...)
-{
-	va_list	 ap;
-
-	if (cause == NULL)
-		return;
-	free(*cause);
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
 }
 
 /* Tells systemd (if it started us with Type=notify) how we are. */
@@ -234,7 +205,7 @@ node_key_load(char **cause)
 	else if (r == PK_ERR_SYSTEM && errno == EACCES && geteuid() != 0)
 		hint = " (peerkeyd.service runs as its own user and reads the "
 		    "key through LoadCredential=; see peerkeyd(8))";
-	cause_set(cause, "node key %s: %s%s", node->conf.key,
+	pk_cause_set(cause, "node key %s: %s%s", node->conf.key,
 	    r == PK_ERR_SYSTEM ? strerror(errno) : pk_strerror(r), hint);
 	return -1;
 }

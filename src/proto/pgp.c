@@ -1,5 +1,6 @@
 /*
- * pgp.c: OpenPGP through GPGME, each call in a throw-away GnuPG home.
+ * pgp.c: OpenPGP through GPGME, each call in a throw-away GnuPG home
+ * (pgp-home.c makes and destroys the homes).
  *
  * A home is made under the caller's workdir, used by one GPGME context
  * (GnuPG learns its path only through gpgme_ctx_set_engine_info()), and
@@ -15,55 +16,20 @@
 #include "config.h"
 
 #include <sys/types.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <gpgme.h>
 
 #include "pgp.h"
+#include "pgp-int.h"
 #include "pk_err.h"
 #include "secret.h"
 
-extern char **environ;
-
-/* The longest socket name gpg-agent makes in its home, plus its slash. */
-#define PGP_SOCK_SUFFIX		"/S.gpg-agent.browser"
-/* sizeof(((struct sockaddr_un *)0)->sun_path) on Linux. */
-#define PGP_SUN_PATH_MAX	108
-/* How long (ms) we wait for an agent to exit after SIGTERM. */
-#define PGP_AGENT_WAIT_MS	3000
-/* Daemons (gpg-agent, scdaemon, dirmngr) of one home we watch by pid. */
-#define PGP_MAX_DAEMONS		8
 #define PGP_MAX_UID		256
-
-/* Configuration written into every temporary home (Debian #894495). */
-static const char pgp_gpg_conf[] =
-    "ignore-time-conflict\n"
-    "ignore-valid-from\n"
-    "disable-dirmngr\n"
-    "no-auto-key-retrieve\n"
-    "no-greeting\n";
-static const char pgp_agent_conf[] =
-    "allow-loopback-pinentry\n";
-
-/* One throw-away GnuPG home and the context bound to it. */
-struct pgp_home {
-	char		 ph_dir[PATH_MAX];
-	gpgme_ctx_t	 ph_ctx;
-};
 
 /* A write-only GPGME data sink into growing (possibly secret) memory. */
 struct pgp_sink {
@@ -74,63 +40,45 @@ struct pgp_sink {
 	int		 ps_overflow;
 };
 
-static char	pgp_errbuf[256];
 static int	pgp_inited;
 
-/* Records why the current call failed, for pk_pgp_last_error(). */
-static void __attribute__((format(printf, 1, 2)))
-pgp_seterr(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(pgp_errbuf, sizeof(pgp_errbuf), fmt, ap);
-	va_end(ap);
-}
-
-/* Returns the reason of the last failure. */
-const char *
-pk_pgp_last_error(void)
-{
-	return pgp_errbuf;
-}
-
-/* Turns a GPGME error into a PK_ERR_* code and a reason. */
-static int
-pgp_fail(gpgme_error_t e, const char *what)
+/* Turns a GPGME error into a PK_ERR_* code and a cause. */
+int
+pgp_fail(char **cause, gpgme_error_t e, const char *what)
 {
 	switch (gpgme_err_code(e)) {
 	case GPG_ERR_ENOMEM:
-		pgp_seterr("%s: out of memory", what);
+		pk_cause_set(cause, "%s: out of memory", what);
 		return PK_ERR_ALLOC;
 	case GPG_ERR_NO_SECKEY:
-		pgp_seterr("no secret key for this message");
+		pk_cause_set(cause, "no secret key for this message");
 		return PK_ERR_PGP;
 	case GPG_ERR_NO_DATA:
-		pgp_seterr("%s: no OpenPGP data found", what);
+		pk_cause_set(cause, "%s: no OpenPGP data found", what);
 		return PK_ERR_PGP;
 	case GPG_ERR_CANCELED:
 	case GPG_ERR_BAD_PASSPHRASE:
 	case GPG_ERR_NO_PASSPHRASE:
-		pgp_seterr("%s: secret key is passphrase-protected", what);
+		pk_cause_set(cause, "%s: secret key is passphrase-protected",
+		    what);
 		return PK_ERR_PGP;
 	case GPG_ERR_BAD_DATA:
 	case GPG_ERR_INV_PACKET:
 	case GPG_ERR_DECRYPT_FAILED:
 	case GPG_ERR_BAD_KEY:
 	case GPG_ERR_CHECKSUM:
-		pgp_seterr("%s: corrupt or undecryptable message (%s)", what,
-		    gpgme_strerror(e));
+		pk_cause_set(cause, "%s: corrupt or undecryptable message "
+		    "(%s)", what, gpgme_strerror(e));
 		return PK_ERR_PGP;
 	default:
-		pgp_seterr("%s: %s", what, gpgme_strerror(e));
+		pk_cause_set(cause, "%s: %s", what, gpgme_strerror(e));
 		return PK_ERR_PGP;
 	}
 }
 
 /* Initialises GPGME once and checks that gpg is there. */
-static int
-pgp_init(void)
+int
+pgp_init(char **cause)
 {
 	gpgme_error_t e;
 
@@ -144,11 +92,12 @@ pgp_init(void)
 	 */
 	(void)gpgme_set_global_flag("disable-gpgconf", "1");
 	if (gpgme_check_version(NULL) == NULL) {
-		pgp_seterr("GPGME initialisation failed");
+		pk_cause_set(cause, "GPGME initialisation failed");
 		return PK_ERR_PGP;
 	}
 	if ((e = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP)) != 0) {
-		pgp_seterr("gpg engine unusable: %s", gpgme_strerror(e));
+		pk_cause_set(cause, "gpg engine unusable: %s",
+		    gpgme_strerror(e));
 		return PK_ERR_PGP;
 	}
 	pgp_inited = 1;
@@ -156,484 +105,11 @@ pgp_init(void)
 }
 
 /* Refuses every passphrase request: our keys never have one. */
-static gpgme_error_t
+gpgme_error_t
 pgp_no_passphrase(void *hook, const char *uid_hint,
     const char *passphrase_info, int prev_was_bad, int fd)
 {
 	return gpgme_error(GPG_ERR_CANCELED);
-}
-
-/* Writes a small file of text into dirfd; 0 or PK_ERR_SYSTEM. */
-static int
-pgp_write_file(int dirfd, const char *name, const char *text)
-{
-	size_t len = strlen(text), off = 0;
-	ssize_t n;
-	int fd, saved;
-
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (fd == -1)
-		return PK_ERR_SYSTEM;
-	while (off < len) {
-		n = write(fd, text + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			saved = n == 0 ? EIO : errno;
-			(void)close(fd);
-			errno = saved;
-			return PK_ERR_SYSTEM;
-		}
-		off += (size_t)n;
-	}
-	if (close(fd) == -1)
-		return PK_ERR_SYSTEM;
-	return 0;
-}
-
-/* Overwrites a regular file with zeros before it is unlinked. */
-static void
-pgp_zero_file(int dirfd, const char *name, off_t size)
-{
-	char zero[4096];
-	off_t off = 0;
-	ssize_t n;
-	size_t chunk;
-	int fd;
-
-	if (size <= 0)
-		return;
-	fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return;
-	memset(zero, 0, sizeof(zero));
-	while (off < size) {
-		chunk = (size - off) < (off_t)sizeof(zero) ?
-		    (size_t)(size - off) : sizeof(zero);
-		n = write(fd, zero, chunk);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += n;
-	}
-	(void)fdatasync(fd);
-	(void)close(fd);
-}
-
-/* Wipes and removes everything inside the directory dirfd (consumed). */
-static int
-pgp_wipe_dir(int dirfd, int depth)
-{
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-	int fd, rv = 0;
-
-	if ((d = fdopendir(dirfd)) == NULL) {
-		(void)close(dirfd);
-		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (fstatat(dirfd, de->d_name, &st,
-		    AT_SYMLINK_NOFOLLOW) == -1) {
-			rv = -1;
-			continue;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			fd = -1;
-			if (depth < 8)
-				fd = openat(dirfd, de->d_name, O_RDONLY |
-				    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd == -1 || pgp_wipe_dir(fd, depth + 1) == -1)
-				rv = -1;
-			if (unlinkat(dirfd, de->d_name, AT_REMOVEDIR) == -1)
-				rv = -1;
-			continue;
-		}
-		if (S_ISREG(st.st_mode))
-			pgp_zero_file(dirfd, de->d_name, st.st_size);
-		if (unlinkat(dirfd, de->d_name, 0) == -1)
-			rv = -1;
-	}
-	(void)closedir(d);
-	return rv;
-}
-
-/*
- * Starts prog (path, or name looked up on PATH) with argv, stdin and
- * stdout on /dev/null, stderr too; returns its pid, or -1.
- */
-static pid_t
-pgp_spawn(const char *path, const char *name, char *const argv[])
-{
-	posix_spawn_file_actions_t fa;
-	pid_t pid = -1;
-
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		return -1;
-	if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
-	    0) != 0 ||
-	    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY,
-	    0) != 0 ||
-	    posix_spawn_file_actions_adddup2(&fa, 1, 2) != 0)
-		goto out;
-	if (path != NULL) {
-		if (posix_spawn(&pid, path, &fa, NULL, argv, environ) != 0)
-			pid = -1;
-	} else if (posix_spawnp(&pid, name, &fa, NULL, argv, environ) != 0)
-		pid = -1;
- out:
-	posix_spawn_file_actions_destroy(&fa);
-	return pid;
-}
-
-/* Waits for child pid (if any); returns its wait status, or -1. */
-static int
-pgp_reap(pid_t pid)
-{
-	pid_t r;
-	int st;
-
-	if (pid <= 0)
-		return -1;
-	do {
-		r = waitpid(pid, &st, 0);
-	} while (r == -1 && errno == EINTR);
-	return r == pid ? st : -1;
-}
-
-/* Runs gpgconf with args for the home dir; waits for it. */
-static void
-pgp_gpgconf(const char *dir, const char *a1, const char *a2)
-{
-	gpgme_engine_info_t ei;
-	const char *path = NULL;
-	char *argv[6];
-
-	if (gpgme_get_engine_info(&ei) == 0) {
-		for (; ei != NULL; ei = ei->next)
-			if (ei->protocol == GPGME_PROTOCOL_GPGCONF &&
-			    ei->file_name != NULL)
-				path = ei->file_name;
-	}
-	argv[0] = (char *)"gpgconf";
-	argv[1] = (char *)"--homedir";
-	argv[2] = (char *)dir;
-	argv[3] = (char *)a1;
-	argv[4] = (char *)a2;
-	argv[5] = NULL;
-	(void)pgp_reap(pgp_spawn(path, "gpgconf", argv));
-}
-
-/*
- * Starts gpg-agent for home dir, as gpg would at its first need of it
- * (the parent returns once the agent listens). Returns the parent's pid to
- * reap, or -1: gpg will then start one itself.
- */
-static pid_t
-pgp_agent_launch(const char *dir)
-{
-	char *argv[6];
-
-	argv[0] = (char *)"gpg-agent";
-	argv[1] = (char *)"--homedir";
-	argv[2] = (char *)dir;
-	argv[3] = (char *)"--use-standard-socket";
-	argv[4] = (char *)"--daemon";
-	argv[5] = NULL;
-	return pgp_spawn(NULL, "gpg-agent", argv);
-}
-
-/*
- * Says whether process pid is a live GnuPG daemon serving home dir: its
- * program name starts with gpg-agent, scdaemon or dirmngr, one argument
- * names dir (or ends with dir's unique last component), and it is not a
- * zombie.
- */
-static int
-pgp_is_our_daemon(const char *pid, const char *dir, const char *base)
-{
-	char path[300], buf[4096], *p, *end, *prog;
-	size_t blen = strlen(base);
-	ssize_t n;
-	int fd, found = 0;
-
-	(void)snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	end = buf + n;
-	prog = strrchr(buf, '/') != NULL ? strrchr(buf, '/') + 1 : buf;
-	if (strncmp(prog, "gpg-agent", 9) != 0 &&
-	    strncmp(prog, "scdaemon", 8) != 0 &&
-	    strncmp(prog, "dirmngr", 7) != 0)
-		return 0;
-	for (p = buf; p < end; p += strlen(p) + 1) {
-		size_t plen = strlen(p);
-
-		if (strcmp(p, dir) == 0 || (plen >= blen &&
-		    strcmp(p + plen - blen, base) == 0)) {
-			found = 1;
-			break;
-		}
-	}
-	if (!found)
-		return 0;
-	/* A zombie has exited; only its parent can reap it. */
-	(void)snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL || p[1] == '\0')
-		return 0;
-	return p[2] != 'Z' && p[2] != 'X';
-}
-
-/*
- * Counts (and with sig, signals) the live daemons of home dir, noting up
- * to PGP_MAX_DAEMONS of their pids in pids (if not NULL); -1 when /proc
- * cannot be read.
- */
-static int
-pgp_daemons(const char *dir, int sig, char pids[][16])
-{
-	struct dirent *de;
-	const char *base;
-	DIR *d;
-	int n = 0;
-
-	if ((base = strrchr(dir, '/')) == NULL)
-		base = dir;
-	if ((d = opendir("/proc")) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
-		    strlen(de->d_name) >= 16)
-			continue;
-		if (!pgp_is_our_daemon(de->d_name, dir, base))
-			continue;
-		if (pids != NULL && n < PGP_MAX_DAEMONS)
-			memcpy(pids[n], de->d_name, strlen(de->d_name) + 1);
-		n++;
-		if (sig != 0)
-			(void)kill((pid_t)strtol(de->d_name, NULL, 10), sig);
-	}
-	(void)closedir(d);
-	return n;
-}
-
-/* Counts the daemons of pids (n of them) that still serve home dir. */
-static int
-pgp_daemons_left(const char *dir, char pids[][16], int n)
-{
-	const char *base;
-	int i, left = 0;
-
-	if ((base = strrchr(dir, '/')) == NULL)
-		base = dir;
-	for (i = 0; i < n && i < PGP_MAX_DAEMONS; i++)
-		left += pgp_is_our_daemon(pids[i], dir, base);
-	return left;
-}
-
-/* Stops the daemons GnuPG started for home dir and waits for them. */
-static void
-pgp_agent_stop(const char *dir)
-{
-	struct timespec ts = { 0, 1000 * 1000 };
-	char pids[PGP_MAX_DAEMONS][16], rundir[64];
-	struct stat st;
-	int i, n;
-
-	/*
-	 * SIGTERM is gpg-agent's documented shutdown (it finishes pending
-	 * requests; there are none) and costs no process, where "gpgconf
-	 * --kill all" runs gpg-connect-agent once per daemon. Then we watch
-	 * just those pids, each millisecond. Nothing started (encryption
-	 * needs no agent): nothing to stop.
-	 */
-	if ((n = pgp_daemons(dir, SIGTERM, pids)) == 0)
-		goto sockdir;
-	if (n < 0) {
-		/* No /proc: ask gpgconf, and trust it. */
-		pgp_gpgconf(dir, "--kill", "all");
-		goto sockdir;
-	}
-	for (i = 0; i < PGP_AGENT_WAIT_MS; i++) {
-		if (pgp_daemons_left(dir, pids, n) == 0 &&
-		    (n <= PGP_MAX_DAEMONS || pgp_daemons(dir, 0, NULL) == 0))
-			break;
-		(void)nanosleep(&ts, NULL);
-	}
-	if (i == PGP_AGENT_WAIT_MS) {
-		/* It ignored SIGTERM: it serves nobody but us. */
-		(void)pgp_daemons(dir, SIGKILL, NULL);
-		for (i = 0; i < 1000 && pgp_daemons(dir, 0, NULL) > 0; i++)
-			(void)nanosleep(&ts, NULL);
-	}
- sockdir:
-	/* With /run/user/UID, GnuPG keeps sockets in a d.HASH dir there. */
-	(void)snprintf(rundir, sizeof(rundir), "/run/user/%u/gnupg",
-	    (unsigned int)getuid());
-	if (stat(rundir, &st) == 0)
-		pgp_gpgconf(dir, "--remove-socketdir", NULL);
-}
-
-/* Tears down a home: context, agent, files. */
-static void
-pgp_home_close(struct pgp_home *h)
-{
-	int fd;
-
-	if (h->ph_ctx != NULL) {
-		gpgme_release(h->ph_ctx);
-		h->ph_ctx = NULL;
-	}
-	if (h->ph_dir[0] == '\0')
-		return;
-	pgp_agent_stop(h->ph_dir);
-	fd = open(h->ph_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd != -1)
-		(void)pgp_wipe_dir(fd, 0);
-	(void)rmdir(h->ph_dir);
-	h->ph_dir[0] = '\0';
-}
-
-/*
- * Names the home $GNUPGHOME (envhome: the caller made it, empty, and set
- * the variable before starting any thread), or makes a private one under
- * workdir.
- */
-static int
-pgp_home_name(struct pgp_home *h, const char *workdir, int envhome)
-{
-	char real[PATH_MAX];
-	const char *home;
-	struct stat st;
-	int r, saved;
-
-	if (envhome) {
-		home = getenv("GNUPGHOME");
-		if (home == NULL || home[0] != '/' || strlen(home) +
-		    strlen(PGP_SOCK_SUFFIX) >= PGP_SUN_PATH_MAX) {
-			pgp_seterr("GNUPGHOME is not set to a short absolute "
-			    "path");
-			return PK_ERR_INVALID_ARG;
-		}
-		if (lstat(home, &st) == -1) {
-			pgp_seterr("GNUPGHOME %s: %s", home, strerror(errno));
-			return PK_ERR_SYSTEM;
-		}
-		if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-		    (st.st_mode & 077) != 0) {
-			pgp_seterr("GNUPGHOME %s is not a private directory "
-			    "of ours", home);
-			return PK_ERR_PERM;
-		}
-		(void)snprintf(h->ph_dir, sizeof(h->ph_dir), "%s", home);
-		return 0;
-	}
-	if (realpath(workdir, real) == NULL) {
-		pgp_seterr("workdir: %s", strerror(errno));
-		return PK_ERR_SYSTEM;
-	}
-	r = snprintf(h->ph_dir, sizeof(h->ph_dir), "%s/pk-gnupg.XXXXXX",
-	    strcmp(real, "/") == 0 ? "" : real);
-	if (r < 0 || strlen(h->ph_dir) + strlen(PGP_SOCK_SUFFIX) >=
-	    PGP_SUN_PATH_MAX) {
-		h->ph_dir[0] = '\0';
-		pgp_seterr("workdir path too long for gpg-agent's sockets");
-		return PK_ERR_INVALID_ARG;
-	}
-	if (mkdtemp(h->ph_dir) == NULL) {
-		saved = errno;
-		pgp_seterr("mkdtemp: %s", strerror(errno));
-		h->ph_dir[0] = '\0';
-		errno = saved;
-		return PK_ERR_SYSTEM;
-	}
-	return 0;
-}
-
-/*
- * Makes (or takes, see pgp_home_name) a private home and a context bound
- * to it. With envhome gpg finds the home in its environment, and GPGME is
- * spared the gpg --version that gpgme_ctx_set_engine_info() runs.
- */
-static int
-pgp_home_open(struct pgp_home *h, const char *workdir, int envhome,
-    int agent)
-{
-	gpgme_error_t e;
-	pid_t apid = -1;
-	int dfd, r, saved;
-
-	memset(h, 0, sizeof(*h));
-	if ((r = pgp_home_name(h, workdir, envhome)) != 0)
-		return r;
-	if ((dfd = open(h->ph_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1)
-		goto syserr;
-	if (fchmod(dfd, 0700) == -1 ||
-	    pgp_write_file(dfd, "gpg.conf", pgp_gpg_conf) != 0 ||
-	    pgp_write_file(dfd, "gpg-agent.conf", pgp_agent_conf) != 0) {
-		saved = errno;
-		(void)close(dfd);
-		errno = saved;
-		goto syserr;
-	}
-	(void)close(dfd);
-	/*
-	 * The agent starts on one core while GPGME, on the other, runs
-	 * gpg --version for its engine check: ~20 ms off a boot.
-	 */
-	if (agent)
-		apid = pgp_agent_launch(h->ph_dir);
-	if ((r = pgp_init()) != 0)
-		goto fail;
-
-	if ((e = gpgme_new(&h->ph_ctx)) != 0) {
-		h->ph_ctx = NULL;
-		r = pgp_fail(e, "gpgme_new");
-		goto fail;
-	}
-	if ((e = gpgme_set_protocol(h->ph_ctx, GPGME_PROTOCOL_OpenPGP)) != 0 ||
-	    (!envhome && (e = gpgme_ctx_set_engine_info(h->ph_ctx,
-	    GPGME_PROTOCOL_OpenPGP, NULL, h->ph_dir)) != 0) ||
-	    (e = gpgme_set_pinentry_mode(h->ph_ctx,
-	    GPGME_PINENTRY_MODE_LOOPBACK)) != 0) {
-		r = pgp_fail(e, "gpgme set-up");
-		goto fail;
-	}
-	gpgme_set_passphrase_cb(h->ph_ctx, pgp_no_passphrase, NULL);
-	gpgme_set_armor(h->ph_ctx, 0);
-	gpgme_set_offline(h->ph_ctx, 1);
-	(void)pgp_reap(apid);
-	return 0;
-
- syserr:
-	saved = errno;
-	pgp_seterr("temporary GnuPG home: %s", strerror(errno));
-	pgp_home_close(h);
-	errno = saved;
-	return PK_ERR_SYSTEM;
- fail:
-	(void)pgp_reap(apid);
-	pgp_home_close(h);
-	return r;
 }
 
 /* GPGME write callback: appends to the sink, up to PK_PGP_MAX_DATA. */
@@ -682,10 +158,19 @@ pgp_sink_free(struct pgp_sink *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Hands the sink's buffer over to *out and *len; the sink is empty then. */
+static void
+pgp_sink_take(struct pgp_sink *s, void **out, size_t *len)
+{
+	*out = s->ps_buf;
+	*len = s->ps_len;
+	memset(s, 0, sizeof(*s));
+}
+
 /* Makes a GPGME data object writing into sink s. */
 static int
 pgp_sink_data(struct pgp_sink *s, struct gpgme_data_cbs *cbs, int secret,
-    gpgme_data_t *dp)
+    gpgme_data_t *dp, char **cause)
 {
 	gpgme_error_t e;
 
@@ -695,21 +180,39 @@ pgp_sink_data(struct pgp_sink *s, struct gpgme_data_cbs *cbs, int secret,
 	cbs->write = pgp_sink_write;
 	if ((e = gpgme_data_new_from_cbs(dp, cbs, s)) != 0) {
 		*dp = NULL;
-		return pgp_fail(e, "gpgme_data_new_from_cbs");
+		return pgp_fail(cause, e, "gpgme_data_new_from_cbs");
 	}
 	return 0;
 }
 
+/*
+ * Makes the two data objects of one operation: *ind reading len bytes at
+ * in (what names them in a cause), *outd writing into sink s.
+ */
+static int
+pgp_data_io(const void *in, size_t len, const char *what, gpgme_data_t *ind,
+    struct pgp_sink *s, struct gpgme_data_cbs *cbs, int secret,
+    gpgme_data_t *outd, char **cause)
+{
+	gpgme_error_t e;
+
+	if ((e = gpgme_data_new_from_mem(ind, in, len, 0)) != 0) {
+		*ind = NULL;
+		return pgp_fail(cause, e, what);
+	}
+	return pgp_sink_data(s, cbs, secret, outd, cause);
+}
+
 /* Checks an input buffer's pointer and length. */
 static int
-pgp_check_input(const void *p, size_t len, const char *what)
+pgp_check_input(const void *p, size_t len, const char *what, char **cause)
 {
 	if (p == NULL || len == 0) {
-		pgp_seterr("%s is empty", what);
+		pk_cause_set(cause, "%s is empty", what);
 		return PK_ERR_INVALID_ARG;
 	}
 	if (len > PK_PGP_MAX_DATA) {
-		pgp_seterr("%s is larger than %d bytes", what,
+		pk_cause_set(cause, "%s is larger than %d bytes", what,
 		    PK_PGP_MAX_DATA);
 		return PK_ERR_TOO_LARGE;
 	}
@@ -719,28 +222,27 @@ pgp_check_input(const void *p, size_t len, const char *what)
 /* Imports key material into the home; returns the GPGME import result. */
 static int
 pgp_import(struct pgp_home *h, const void *key, size_t len,
-    gpgme_import_result_t *resp)
+    gpgme_import_result_t *resp, char **cause)
 {
 	gpgme_import_result_t res;
 	gpgme_data_t kd = NULL;
 	gpgme_error_t e;
-	int r;
 
 	if ((e = gpgme_data_new_from_mem(&kd, key, len, 0)) != 0)
-		return pgp_fail(e, "key data");
+		return pgp_fail(cause, e, "key data");
 	e = gpgme_op_import(h->ph_ctx, kd);
 	gpgme_data_release(kd);
+	if (e != 0 && gpgme_err_code(e) == GPG_ERR_ENOMEM)
+		return pgp_fail(cause, e, "key import");
 	if (e != 0) {
-		r = pgp_fail(e, "key import");
-		if (r == PK_ERR_PGP)
-			pgp_seterr("bad key data: %s", gpgme_strerror(e));
-		return r;
+		pk_cause_set(cause, "bad key data: %s", gpgme_strerror(e));
+		return PK_ERR_PGP;
 	}
 	res = gpgme_op_import_result(h->ph_ctx);
 	if (res == NULL || res->considered == 0 ||
 	    res->imported + res->unchanged + res->secret_imported +
 	    res->secret_unchanged == 0) {
-		pgp_seterr("bad key data: no OpenPGP key found");
+		pk_cause_set(cause, "bad key data: no OpenPGP key found");
 		return PK_ERR_PGP;
 	}
 	*resp = res;
@@ -750,7 +252,7 @@ pgp_import(struct pgp_home *h, const void *key, size_t len,
 /* Makes the boot key pair in a throw-away home; see pgp.h. */
 int
 pk_pgp_generate(const char *workdir, const char *uid, char **pub_armor,
-    size_t *publen, char **sec_armor, size_t *seclen)
+    size_t *publen, char **sec_armor, size_t *seclen, char **cause)
 {
 	struct gpgme_data_cbs pcbs, scbs;
 	struct pgp_sink ps, ss;
@@ -766,7 +268,6 @@ pk_pgp_generate(const char *workdir, const char *uid, char **pub_armor,
 	memset(&ps, 0, sizeof(ps));
 	memset(&ss, 0, sizeof(ss));
 	memset(&h, 0, sizeof(h));
-	pgp_errbuf[0] = '\0';
 	if (pub_armor != NULL)
 		*pub_armor = NULL;
 	if (sec_armor != NULL)
@@ -778,32 +279,32 @@ pk_pgp_generate(const char *workdir, const char *uid, char **pub_armor,
 	if (workdir == NULL || *workdir == '\0' || uid == NULL ||
 	    *uid == '\0' || pub_armor == NULL || publen == NULL ||
 	    sec_armor == NULL || seclen == NULL) {
-		pgp_seterr("missing argument");
+		pk_cause_set(cause, "missing argument");
 		return PK_ERR_INVALID_ARG;
 	}
 	if (strlen(uid) > PGP_MAX_UID) {
-		pgp_seterr("user id too long");
+		pk_cause_set(cause, "user id too long");
 		return PK_ERR_INVALID_ARG;
 	}
 	for (u = (const unsigned char *)uid; *u != '\0'; u++) {
 		if (*u < 0x20 || *u == 0x7f) {
-			pgp_seterr("user id has a control character");
+			pk_cause_set(cause, "user id has a control character");
 			return PK_ERR_INVALID_ARG;
 		}
 	}
-	if ((r = pgp_home_open(&h, workdir, 0, 0)) != 0)
+	if ((r = pgp_home_open(&h, workdir, 0, 0, cause)) != 0)
 		return r;
 
 	e = gpgme_op_createkey(h.ph_ctx, uid, "ed25519", 0, 0, NULL,
 	    GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE |
 	    GPGME_CREATE_SIGN | GPGME_CREATE_CERT | GPGME_CREATE_FORCE);
 	if (e != 0) {
-		r = pgp_fail(e, "creating the primary key");
+		r = pgp_fail(cause, e, "creating the primary key");
 		goto out;
 	}
 	if ((gr = gpgme_op_genkey_result(h.ph_ctx)) == NULL ||
 	    gr->fpr == NULL) {
-		pgp_seterr("creating the primary key: no fingerprint");
+		pk_cause_set(cause, "creating the primary key: no fingerprint");
 		r = PK_ERR_PGP;
 		goto out;
 	}
@@ -812,33 +313,33 @@ pk_pgp_generate(const char *workdir, const char *uid, char **pub_armor,
 		goto out;
 	}
 	if ((e = gpgme_get_key(h.ph_ctx, fpr, &key, 0)) != 0) {
-		r = pgp_fail(e, "finding the new key");
+		r = pgp_fail(cause, e, "finding the new key");
 		goto out;
 	}
 	e = gpgme_op_createsubkey(h.ph_ctx, key, "cv25519", 0, 0,
 	    GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE |
 	    GPGME_CREATE_ENCR);
 	if (e != 0) {
-		r = pgp_fail(e, "creating the encryption subkey");
+		r = pgp_fail(cause, e, "creating the encryption subkey");
 		goto out;
 	}
 
 	gpgme_set_armor(h.ph_ctx, 1);
-	if ((r = pgp_sink_data(&ps, &pcbs, 0, &pd)) != 0 ||
-	    (r = pgp_sink_data(&ss, &scbs, 1, &sd)) != 0)
+	if ((r = pgp_sink_data(&ps, &pcbs, 0, &pd, cause)) != 0 ||
+	    (r = pgp_sink_data(&ss, &scbs, 1, &sd, cause)) != 0)
 		goto out;
 	if ((e = gpgme_op_export(h.ph_ctx, fpr, GPGME_EXPORT_MODE_MINIMAL,
 	    pd)) != 0) {
-		r = pgp_fail(e, "exporting the public key");
+		r = pgp_fail(cause, e, "exporting the public key");
 		goto out;
 	}
 	if ((e = gpgme_op_export(h.ph_ctx, fpr, GPGME_EXPORT_MODE_SECRET |
 	    GPGME_EXPORT_MODE_MINIMAL, sd)) != 0) {
-		r = pgp_fail(e, "exporting the secret key");
+		r = pgp_fail(cause, e, "exporting the secret key");
 		goto out;
 	}
 	if (ps.ps_len == 0 || ss.ps_len == 0) {
-		pgp_seterr("key export produced nothing");
+		pk_cause_set(cause, "key export produced nothing");
 		r = PK_ERR_PGP;
 		goto out;
 	}
@@ -863,7 +364,8 @@ pk_pgp_generate(const char *workdir, const char *uid, char **pub_armor,
 /* Encrypts to the one key in pubkey; see pgp.h. */
 int
 pk_pgp_encrypt(const char *workdir, const void *pubkey, size_t publen,
-    const void *plain, size_t plainlen, void **cipher, size_t *cipherlen)
+    const void *plain, size_t plainlen, void **cipher, size_t *cipherlen,
+    char **cause)
 {
 	struct gpgme_data_cbs cbs;
 	struct pgp_sink cs;
@@ -877,75 +379,69 @@ pk_pgp_encrypt(const char *workdir, const void *pubkey, size_t publen,
 
 	memset(&cs, 0, sizeof(cs));
 	memset(&h, 0, sizeof(h));
-	pgp_errbuf[0] = '\0';
 	if (cipher != NULL)
 		*cipher = NULL;
 	if (cipherlen != NULL)
 		*cipherlen = 0;
 	if (workdir == NULL || *workdir == '\0' || cipher == NULL ||
 	    cipherlen == NULL) {
-		pgp_seterr("missing argument");
+		pk_cause_set(cause, "missing argument");
 		return PK_ERR_INVALID_ARG;
 	}
-	if ((r = pgp_check_input(pubkey, publen, "public key")) != 0 ||
-	    (r = pgp_check_input(plain, plainlen, "plaintext")) != 0)
+	if ((r = pgp_check_input(pubkey, publen, "public key", cause)) != 0 ||
+	    (r = pgp_check_input(plain, plainlen, "plaintext", cause)) != 0)
 		return r;
-	if ((r = pgp_home_open(&h, workdir, 0, 0)) != 0)
+	if ((r = pgp_home_open(&h, workdir, 0, 0, cause)) != 0)
 		return r;
-	if ((r = pgp_import(&h, pubkey, publen, &ir)) != 0)
+	if ((r = pgp_import(&h, pubkey, publen, &ir, cause)) != 0)
 		goto out;
 
 	/* Exactly one key, able to encrypt. */
 	if ((e = gpgme_op_keylist_start(h.ph_ctx, NULL, 0)) != 0 ||
 	    (e = gpgme_op_keylist_next(h.ph_ctx, &keys[0])) != 0) {
 		keys[0] = NULL;
-		r = pgp_fail(e, "listing the imported key");
+		r = pgp_fail(cause, e, "listing the imported key");
 		goto out;
 	}
 	e = gpgme_op_keylist_next(h.ph_ctx, &extra);
 	(void)gpgme_op_keylist_end(h.ph_ctx);
 	if (e == 0) {
-		pgp_seterr("public key data holds more than one key");
+		pk_cause_set(cause, "public key data holds more than one key");
 		r = PK_ERR_KEY;
 		goto out;
 	}
 	if (keys[0]->revoked || keys[0]->expired || keys[0]->disabled ||
 	    keys[0]->invalid || !keys[0]->can_encrypt) {
-		pgp_seterr("key has no usable encryption subkey%s",
+		pk_cause_set(cause, "key has no usable encryption subkey%s",
 		    keys[0]->revoked ? " (revoked)" :
 		    keys[0]->expired ? " (expired)" : "");
 		r = PK_ERR_KEY;
 		goto out;
 	}
 
-	if ((e = gpgme_data_new_from_mem(&pd, plain, plainlen, 0)) != 0) {
-		r = pgp_fail(e, "plaintext data");
-		goto out;
-	}
-	if ((r = pgp_sink_data(&cs, &cbs, 0, &cd)) != 0)
+	if ((r = pgp_data_io(plain, plainlen, "plaintext data", &pd, &cs, &cbs,
+	    0, &cd, cause)) != 0)
 		goto out;
 	gpgme_set_armor(h.ph_ctx, 0);
 	e = gpgme_op_encrypt(h.ph_ctx, keys, GPGME_ENCRYPT_ALWAYS_TRUST |
 	    GPGME_ENCRYPT_NO_ENCRYPT_TO, pd, cd);
 	er = gpgme_op_encrypt_result(h.ph_ctx);
 	if (er != NULL && er->invalid_recipients != NULL) {
-		pgp_seterr("key refused as recipient: %s",
+		pk_cause_set(cause, "key refused as recipient: %s",
 		    gpgme_strerror(er->invalid_recipients->reason));
 		r = PK_ERR_KEY;
 		goto out;
 	}
 	if (e != 0) {
-		r = pgp_fail(e, "encryption");
+		r = pgp_fail(cause, e, "encryption");
 		goto out;
 	}
 	if (cs.ps_len == 0) {
-		pgp_seterr("encryption produced nothing");
+		pk_cause_set(cause, "encryption produced nothing");
 		r = PK_ERR_PGP;
 		goto out;
 	}
-	*cipher = cs.ps_buf;
-	*cipherlen = cs.ps_len;
-	memset(&cs, 0, sizeof(cs));
+	pgp_sink_take(&cs, cipher, cipherlen);
 	r = 0;
  out:
 	gpgme_data_release(pd);
@@ -965,32 +461,32 @@ struct pk_pgp_keyring {
 /* Makes or takes a home and imports seckey into it. */
 static int
 pgp_keyring_open(const char *workdir, int envhome, const void *seckey,
-    size_t seclen, struct pk_pgp_keyring **out)
+    size_t seclen, struct pk_pgp_keyring **out, char **cause)
 {
 	struct pk_pgp_keyring	*kr;
 	gpgme_import_result_t	 ir;
 	int			 r;
 
-	pgp_errbuf[0] = '\0';
 	if (out != NULL)
 		*out = NULL;
 	if ((!envhome && (workdir == NULL || *workdir == '\0')) ||
 	    out == NULL) {
-		pgp_seterr("missing argument");
+		pk_cause_set(cause, "missing argument");
 		return PK_ERR_INVALID_ARG;
 	}
-	if ((r = pgp_check_input(seckey, seclen, "secret key")) != 0)
+	if ((r = pgp_check_input(seckey, seclen, "secret key", cause)) != 0)
 		return r;
 	if ((kr = calloc(1, sizeof(*kr))) == NULL)
 		return PK_ERR_ALLOC;
-	if ((r = pgp_home_open(&kr->kr_home, workdir, envhome, 1)) != 0) {
+	if ((r = pgp_home_open(&kr->kr_home, workdir, envhome, 1,
+	    cause)) != 0) {
 		free(kr);
 		return r;
 	}
-	if ((r = pgp_import(&kr->kr_home, seckey, seclen, &ir)) != 0)
+	if ((r = pgp_import(&kr->kr_home, seckey, seclen, &ir, cause)) != 0)
 		goto fail;
 	if (ir->secret_imported + ir->secret_unchanged == 0) {
-		pgp_seterr("bad key data: no secret key found");
+		pk_cause_set(cause, "bad key data: no secret key found");
 		r = PK_ERR_PGP;
 		goto fail;
 	}
@@ -1004,23 +500,23 @@ pgp_keyring_open(const char *workdir, int envhome, const void *seckey,
 /* Makes a home under workdir and imports seckey into it; see pgp.h. */
 int
 pk_pgp_keyring_open(const char *workdir, const void *seckey, size_t seclen,
-    struct pk_pgp_keyring **out)
+    struct pk_pgp_keyring **out, char **cause)
 {
-	return pgp_keyring_open(workdir, 0, seckey, seclen, out);
+	return pgp_keyring_open(workdir, 0, seckey, seclen, out, cause);
 }
 
 /* Imports seckey into the home $GNUPGHOME names; see pgp.h. */
 int
 pk_pgp_keyring_open_env(const void *seckey, size_t seclen,
-    struct pk_pgp_keyring **out)
+    struct pk_pgp_keyring **out, char **cause)
 {
-	return pgp_keyring_open(NULL, 1, seckey, seclen, out);
+	return pgp_keyring_open(NULL, 1, seckey, seclen, out, cause);
 }
 
 /* Decrypts one message with the keyring's key; see pgp.h. */
 int
 pk_pgp_keyring_decrypt(struct pk_pgp_keyring *kr, const void *cipher,
-    size_t cipherlen, void **plain, size_t *plainlen)
+    size_t cipherlen, void **plain, size_t *plainlen, char **cause)
 {
 	struct gpgme_data_cbs cbs;
 	struct pgp_sink ps;
@@ -1030,43 +526,40 @@ pk_pgp_keyring_decrypt(struct pk_pgp_keyring *kr, const void *cipher,
 	int r;
 
 	memset(&ps, 0, sizeof(ps));
-	pgp_errbuf[0] = '\0';
 	if (plain != NULL)
 		*plain = NULL;
 	if (plainlen != NULL)
 		*plainlen = 0;
 	if (kr == NULL || plain == NULL || plainlen == NULL) {
-		pgp_seterr("missing argument");
+		pk_cause_set(cause, "missing argument");
 		return PK_ERR_INVALID_ARG;
 	}
-	if ((r = pgp_check_input(cipher, cipherlen, "message")) != 0)
+	if ((r = pgp_check_input(cipher, cipherlen, "message", cause)) != 0)
 		return r;
-	if ((e = gpgme_data_new_from_mem(&cd, cipher, cipherlen, 0)) != 0) {
-		r = pgp_fail(e, "message data");
-		goto out;
-	}
-	if ((r = pgp_sink_data(&ps, &cbs, 1, &pd)) != 0)
+	if ((r = pgp_data_io(cipher, cipherlen, "message data", &cd, &ps, &cbs,
+	    1, &pd, cause)) != 0)
 		goto out;
 	e = gpgme_op_decrypt(kr->kr_home.ph_ctx, cd, pd);
 	if (ps.ps_overflow) {
-		pgp_seterr("plaintext is larger than %d bytes",
+		pk_cause_set(cause, "plaintext is larger than %d bytes",
 		    PK_PGP_MAX_DATA);
 		r = PK_ERR_TOO_LARGE;
 		goto out;
 	}
 	if (e != 0) {
-		r = pgp_fail(e, "decryption");
+		r = pgp_fail(cause, e, "decryption");
 		goto out;
 	}
 	dr = gpgme_op_decrypt_result(kr->kr_home.ph_ctx);
 	if (dr == NULL || dr->recipients == NULL) {
-		pgp_seterr("message is not encrypted to a public key");
+		pk_cause_set(cause, "message is not encrypted to a public key");
 		r = PK_ERR_PGP;
 		goto out;
 	}
 	if (dr->unsupported_algorithm != NULL || dr->wrong_key_usage ||
 	    dr->legacy_cipher_nomdc) {
-		pgp_seterr("message uses an unsafe or unsupported algorithm");
+		pk_cause_set(cause, "message uses an unsafe or unsupported "
+		    "algorithm");
 		r = PK_ERR_PGP;
 		goto out;
 	}
@@ -1077,9 +570,7 @@ pk_pgp_keyring_decrypt(struct pk_pgp_keyring *kr, const void *cipher,
 			goto out;
 		}
 	}
-	*plain = ps.ps_buf;
-	*plainlen = ps.ps_len;
-	memset(&ps, 0, sizeof(ps));
+	pgp_sink_take(&ps, plain, plainlen);
 	r = 0;
  out:
 	gpgme_data_release(cd);
@@ -1101,7 +592,8 @@ pk_pgp_keyring_close(struct pk_pgp_keyring *kr)
 /* Decrypts with the key(s) in seckey; see pgp.h. */
 int
 pk_pgp_decrypt(const char *workdir, const void *seckey, size_t seclen,
-    const void *cipher, size_t cipherlen, void **plain, size_t *plainlen)
+    const void *cipher, size_t cipherlen, void **plain, size_t *plainlen,
+    char **cause)
 {
 	struct pk_pgp_keyring	*kr;
 	int			 r;
@@ -1111,15 +603,17 @@ pk_pgp_decrypt(const char *workdir, const void *seckey, size_t seclen,
 	if (plainlen != NULL)
 		*plainlen = 0;
 	if (plain == NULL || plainlen == NULL) {
-		pgp_seterr("missing argument");
+		pk_cause_set(cause, "missing argument");
 		return PK_ERR_INVALID_ARG;
 	}
 	/* Check the message before paying for a GnuPG home. */
-	if ((r = pgp_check_input(cipher, cipherlen, "message")) != 0)
+	if ((r = pgp_check_input(cipher, cipherlen, "message", cause)) != 0)
 		return r;
-	if ((r = pk_pgp_keyring_open(workdir, seckey, seclen, &kr)) != 0)
+	if ((r = pk_pgp_keyring_open(workdir, seckey, seclen, &kr,
+	    cause)) != 0)
 		return r;
-	r = pk_pgp_keyring_decrypt(kr, cipher, cipherlen, plain, plainlen);
+	r = pk_pgp_keyring_decrypt(kr, cipher, cipherlen, plain, plainlen,
+	    cause);
 	pk_pgp_keyring_close(kr);
 	return r;
 }

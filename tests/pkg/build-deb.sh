@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib-pkg.sh"
 need dpkg-buildpackage dh lintian dpkg-deb
 VERSION=$(dpkg-parsechangelog -l "$top_srcdir/debian/changelog" -S Version) ||
-    bail "cannot read debian/changelog"
+    fatal "cannot read debian/changelog"
 B=$top_builddir/tests/pkg/deb-build
 DEBS=$top_builddir/tests/pkg/debs
 rm -rf "$B" "$DEBS"
@@ -23,7 +23,7 @@ $MAKE -C "$top_builddir" distdir distdir="$B/peerkey-$VERSION" \
 rc=$?
 ok '[ $rc = 0 ] && [ -x "$B/peerkey-$VERSION/debian/rules" ]' \
     "make distdir copies the tree with debian/"
-[ $rc = 0 ] || { diag "$W/distdir.log"; bail "make distdir failed"; }
+[ $rc = 0 ] || { diag "$W/distdir.log"; fatal "make distdir failed"; }
 
 (cd "$B/peerkey-$VERSION" &&
     env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
@@ -31,7 +31,7 @@ ok '[ $rc = 0 ] && [ -x "$B/peerkey-$VERSION/debian/rules" ]' \
     > "$B/build.log" 2>&1
 rc=$?
 ok '[ $rc = 0 ]' "dpkg-buildpackage -us -uc builds the source and the packages"
-[ $rc = 0 ] || { diag "$B/build.log"; bail "dpkg-buildpackage failed"; }
+[ $rc = 0 ] || { diag "$B/build.log"; fatal "dpkg-buildpackage failed"; }
 
 changes=$B/peerkey_${VERSION}_$(dpkg --print-architecture).changes
 for p in peerkey peerkey-boot; do

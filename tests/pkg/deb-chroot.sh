@@ -24,9 +24,10 @@
 DEBS=${top_builddir:-.}/tests/pkg/debs
 if [ "${PK_CHROOT_NS:-}" != 1 ]; then
 	. "$(dirname "$0")/lib-pkg.sh"
+	need_root
 	need mmdebstrap flock unshare chroot dpkg-deb sha256sum
 	n=$(ls "$DEBS"/*.deb 2>/dev/null | wc -l)
-	[ "$n" = 4 ] || bail "no packages in $DEBS (run tests/pkg/build-deb.sh)"
+	[ "$n" = 4 ] || fatal "no packages in $DEBS (run tests/pkg/build-deb.sh)"
 
 	# The base system: what the packages need, and a kernel for
 	# update-initramfs to build images for.
@@ -39,7 +40,7 @@ if [ "${PK_CHROOT_NS:-}" != 1 ]; then
 	done | sort -u > "$W/deps"
 	include="$include $(tr '\n' ' ' < "$W/deps")"
 	sources=/etc/apt/sources.list.d/debian.sources
-	[ -r "$sources" ] || bail "$sources not found: no apt sources"
+	[ -r "$sources" ] || fatal "$sources not found: no apt sources"
 	cache=${PEERKEY_TEST_CACHE:-/var/cache/peerkey-tests}
 	key=$( (echo "deb-chroot 1 $include"; mmdebstrap --version;
 	    cat "$sources") | sha256sum | cut -c1-16)
@@ -57,11 +58,10 @@ if [ "${PK_CHROOT_NS:-}" != 1 ]; then
 		fi
 	) 9> "$cache/.lock"
 	[ -f "$base" ] || { diag "$W/mmdebstrap.log";
-	    bail "mmdebstrap could not make the base system"; }
+	    fatal "mmdebstrap could not make the base system"; }
 
-	# The rest in the namespaces, in this $W (removed out here).
-	PK_CHROOT_NS=1 PKG_W=$W PKG_BASE=$base unshare --mount --net --fork \
-	    sh "$0" "$@"
+	# The rest in the namespaces.
+	PK_CHROOT_NS=1 PKG_BASE=$base unshare --mount --net --fork sh "$0" "$@"
 	exit $?
 fi
 
@@ -75,11 +75,16 @@ keyscriptdir=/lib/cryptsetup/scripts dracutmodulesdir=/usr/lib/dracut/modules.d
 
 R=$W/root
 mkdir "$R"
-tar -C "$R" --numeric-owner -xpf "$PKG_BASE" || bail "cannot unpack $PKG_BASE"
-mount -t proc proc "$R/proc" && mount --rbind /dev "$R/dev" &&
-    mount --rbind /sys "$R/sys" && mount -t tmpfs -o mode=755 tmpfs "$R/run" &&
-    mount -t tmpfs -o mode=1777 tmpfs "$R/tmp" || bail "cannot mount /proc etc."
-MOUNTS="$R/tmp $R/run $R/sys $R/dev $R/proc"
+tar -C "$R" --numeric-owner -xpf "$PKG_BASE" || fatal "cannot unpack $PKG_BASE"
+# /dev is the tarball's own (mmdebstrap made its nodes): nothing of the
+# host's is mounted where removing $W could reach it.
+pkg_umount_at_exit "$R/proc"
+pkg_umount_at_exit "$R/sys"
+pkg_umount_at_exit "$R/run"
+pkg_umount_at_exit "$R/tmp"
+mount -t proc proc "$R/proc" && mount -t sysfs sysfs "$R/sys" &&
+    mount -t tmpfs -o mode=755 tmpfs "$R/run" &&
+    mount -t tmpfs -o mode=1777 tmpfs "$R/tmp" || fatal "cannot mount /proc etc."
 ip link set lo up
 mkdir "$R/tmp/debs"
 cp "$DEBS"/*.deb "$R/tmp/debs/"
@@ -111,12 +116,12 @@ left_in_root() {
 	done
 }
 KVER=$(cd "$R/boot" && ls vmlinuz-* | sed 's/^vmlinuz-//' | sort -V | tail -n 1)
-[ -n "$KVER" ] || bail "no kernel in the base system"
+[ -n "$KVER" ] || fatal "no kernel in the base system"
 initrd=/boot/initrd.img-$KVER
 mode=-u
 [ -e "$R$initrd" ] || mode=-c
 in_root update-initramfs $mode -k "$KVER" > "$W/initrd0.log" 2>&1 ||
-    { diag "$W/initrd0.log"; bail "update-initramfs fails before peerkey"; }
+    { diag "$W/initrd0.log"; fatal "update-initramfs fails before peerkey"; }
 snapshot > "$W/before"
 
 # --- install ----------------------------------------------------------------
@@ -157,7 +162,7 @@ diag "$W/left"
 spawn daemon chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
     /usr/sbin/peerkeyd -d
 wait_for '[ -S "$R/run/peerkey/control.sock" ]' 30 ||
-    { diag "$W/daemon.log"; bail "peerkeyd did not start in the system"; }
+    { diag "$W/daemon.log"; fatal "peerkeyd did not start in the system"; }
 in_root peerkey boot-config --update-initramfs > "$W/bootconf.log" 2>&1
 rc=$?
 lsinitramfs "$R$initrd" > "$W/initrd.list" 2>/dev/null
@@ -166,9 +171,7 @@ ok '[ $rc = 0 ] && grep -q "sbin/peerkey-boot$" "$W/initrd.list" &&
     grep -q "etc/peerkey/boot/tls.key$" "$W/initrd.list"' \
     "peerkey boot-config --update-initramfs: the image holds the agent and keys"
 [ $rc = 0 ] || diag "$W/bootconf.log"
-kill "$PID_daemon"
-wait "$PID_daemon"
-PIDS=""
+stop "$PID_daemon"
 
 mkdir "$W/x"
 for d in "$DEBS"/*.deb; do

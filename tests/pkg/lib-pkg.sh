@@ -1,7 +1,8 @@
-# lib-pkg.sh: shared driver of the installation tests (sourced, POSIX sh).
+# lib-pkg.sh: the installation and package tests' own helpers (sourced,
+# POSIX sh; tests/install and tests/pkg), on the shell test driver
+# tests/lib-tap.sh (ok, diag, need, need_root, skip, fatal, finish, spawn,
+# stop, wait_for, at_exit, $W):
 #
-#	(ok, diag, skip_all, bail, finish, spawn, wait_for: tests/lib-tap.sh)
-#	need CMD...          skip when a tool is missing (fail under CI=true)
 #	pkg_dirs             sets the configured directories (sbindir,
 #	                     sysconfdir, ..., dracutmodulesdir) from the build
 #	pkg_install DIR      make install DESTDIR=DIR; log in $W/install.log
@@ -13,52 +14,26 @@
 #	pkg_named_missing DIR ROOT
 #	                     those of them that ROOT lacks (or a line saying
 #	                     that DIR names none at all)
-#
-# Everything lives under $W, removed at exit (after unmounting $MOUNTS,
-# newest first); every process started is remembered by PID and stopped
-# by PID.
+#	pkg_umount_at_exit DIR
+#	                     DIR and all mounted below it are unmounted at
+#	                     exit, before $W is removed (never into a bound
+#	                     file system)
 set -u
 
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)/build}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-MAKE=${MAKE:-make}
-# $PKG_W: a scratch directory made by a caller outside this test's
-# namespaces (which removes it), else a new one.
-W=${PKG_W:-$(mktemp -d /tmp/pkpkg.XXXXXX)}
-chmod 755 "$W"
-# Mount points under $W, unmounted (recursively) before $W is removed.
-MOUNTS=""
-
 . "$top_srcdir/tests/lib-tap.sh"
+MAKE=${MAKE:-make}
 
-cleanup() {
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $PIDS; do
-		wait "$p" 2>/dev/null
-	done
-	for m in $MOUNTS; do
-		umount -R -l "$m" 2>/dev/null
-	done
-	# Never into a file system mounted below (a bound /dev, say).
-	rm -rf --one-file-system "$W"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-need() {
-	for c in "$@"; do
-		command -v "$c" >/dev/null 2>&1 || skip_all "$c not installed"
-	done
-	[ "$(id -u)" = 0 ] || skip_all "needs root"
+pkg_umount_at_exit() {
+	at_exit "umount -R -l '$1' 2>/dev/null"
 }
 
 pkg_dirs() {
 	# Only the NAME='VALUE' lines: a make called from make may say more.
 	_d=$($MAKE -s --no-print-directory -C "$top_builddir" print-dirs \
 	    2>/dev/null | grep -E "^[a-z]+='[^']*'$")
-	[ -n "$_d" ] && eval "$_d" || bail "make print-dirs failed"
+	[ -n "$_d" ] && eval "$_d" || fatal "make print-dirs failed"
 }
 
 pkg_install() {

@@ -65,6 +65,7 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
+#include "addr.h"
 #include "io.h"
 #include "key.h"
 #include "msg.h"
@@ -142,14 +143,6 @@ native(const char *keyfile, const char *addr, const char *pin, int *fdp)
 		die(3, "handshake", r);
 	*fdp = fd;
 	return tls;
-}
-
-static void
-msg_init(struct pk_msg *m, int type)
-{
-	memset(m, 0, sizeof(*m));
-	m->version = PK_PROTO_VERSION;
-	m->type = type;
 }
 
 /* Prints base64 of len bytes. */
@@ -271,7 +264,7 @@ odd_tls(const char *keyfile, const char *addr, const char *prio)
 	}
 	/* TLS 1.3: the server judges the client's key after the client's
 	 * Finished, so a refusal shows on the first read. */
-	msg_init(&m, PK_MSG_HEARTBEAT);
+	pk_msg_init(&m, PK_MSG_HEARTBEAT);
 	if (pk_msg_encode(&m, buf, sizeof(buf), &len) != 0)
 		die(3, "encode", PK_ERR_INTERNAL);
 	if ((r = (int)gnutls_record_send(s, buf, len)) < 0) {
@@ -455,7 +448,7 @@ static int
 pgp_cmd(int argc, char *argv[])
 {
 	const char	*workdir = getenv("TMPDIR");
-	char		*pub, *sec;
+	char		*pub, *sec, *cause = NULL;
 	uint8_t		*key, *in;
 	void		*out;
 	size_t		 publen, seclen, keylen, inlen, outlen;
@@ -465,8 +458,9 @@ pgp_cmd(int argc, char *argv[])
 		workdir = "/tmp";
 	if (strcmp(argv[1], "pgp-gen") == 0 && (argc == 4 || argc == 5)) {
 		if ((r = pk_pgp_generate(workdir, argc == 5 ? argv[4] :
-		    "peerkey boot key", &pub, &publen, &sec, &seclen)) != 0) {
-			fprintf(stderr, "pktool: %s\n", pk_pgp_last_error());
+		    "peerkey boot key", &pub, &publen, &sec, &seclen,
+		    &cause)) != 0) {
+			fprintf(stderr, "pktool: %s\n", cause ? cause : "");
 			die(3, "pgp-gen", r);
 		}
 		write_file(argv[2], pub, publen, 0644);
@@ -479,8 +473,8 @@ pgp_cmd(int argc, char *argv[])
 		key = slurp(argv[2], &keylen);
 		in = slurp_stdin(&inlen);
 		if ((r = pk_pgp_encrypt(workdir, key, keylen, in, inlen, &out,
-		    &outlen)) != 0) {
-			fprintf(stderr, "pktool: %s\n", pk_pgp_last_error());
+		    &outlen, &cause)) != 0) {
+			fprintf(stderr, "pktool: %s\n", cause ? cause : "");
 			die(3, "pgp-encrypt", r);
 		}
 		pk_secret_free(in);
@@ -491,8 +485,8 @@ pgp_cmd(int argc, char *argv[])
 		key = slurp(argv[2], &keylen);
 		in = slurp_stdin(&inlen);
 		if ((r = pk_pgp_decrypt(workdir, key, keylen, in, inlen, &out,
-		    &outlen)) != 0) {
-			fprintf(stderr, "pktool: %s\n", pk_pgp_last_error());
+		    &outlen, &cause)) != 0) {
+			fprintf(stderr, "pktool: %s\n", cause ? cause : "");
 			die(1, "pgp-decrypt", r);
 		}
 		fwrite(out, 1, outlen, stdout);
@@ -545,14 +539,14 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(cmd, "unlock") == 0 && argc == 4) {
 		tls = native(argv[2], argv[3], NULL, &fd);
-		msg_init(&m, PK_MSG_UNLOCK);
+		pk_msg_init(&m, PK_MSG_UNLOCK);
 		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
 			die(3, "send", r);
 		return reply(tls, fd);
 	}
 	if (strcmp(cmd, "heartbeat") == 0 && (argc == 4 || argc == 5)) {
 		tls = native(argv[2], argv[3], argc == 5 ? argv[4] : NULL, &fd);
-		msg_init(&m, PK_MSG_HEARTBEAT);
+		pk_msg_init(&m, PK_MSG_HEARTBEAT);
 		m.u.heartbeat.nonce = 0x0123456789abcdefULL;
 		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
 			die(3, "send", r);
@@ -561,7 +555,7 @@ main(int argc, char *argv[])
 	if (strcmp(cmd, "deposit") == 0 && argc == 6) {
 		data = slurp(argv[5], &len);
 		tls = native(argv[2], argv[3], NULL, &fd);
-		msg_init(&m, PK_MSG_DEPOSIT);
+		pk_msg_init(&m, PK_MSG_DEPOSIT);
 		m.u.deposit.blob.id.p = (const uint8_t *)argv[4];
 		m.u.deposit.blob.id.len = strlen(argv[4]);
 		m.u.deposit.blob.data.p = data;
@@ -572,7 +566,7 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(cmd, "withdraw") == 0 && argc == 5) {
 		tls = native(argv[2], argv[3], NULL, &fd);
-		msg_init(&m, PK_MSG_WITHDRAW);
+		pk_msg_init(&m, PK_MSG_WITHDRAW);
 		m.u.withdraw.id.p = (const uint8_t *)argv[4];
 		m.u.withdraw.id.len = strlen(argv[4]);
 		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
@@ -581,7 +575,7 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(cmd, "notice") == 0 && argc == 6) {
 		tls = native(argv[2], argv[3], NULL, &fd);
-		msg_init(&m, PK_MSG_NOTICE);
+		pk_msg_init(&m, PK_MSG_NOTICE);
 		m.u.notice.window = (uint32_t)strtoul(argv[4], NULL, 10);
 		m.u.notice.text.p = (const uint8_t *)argv[5];
 		m.u.notice.text.len = strlen(argv[5]);

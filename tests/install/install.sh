@@ -5,7 +5,7 @@
 # module), with the configured paths substituted (no placeholder left,
 # scripts executable), and "make uninstall" removes every one of them.
 # operator.sh then runs what was installed.
-. "$(dirname "$0")/lib-pkg.sh"
+. "$(dirname "$0")/../pkg/lib-pkg.sh"
 need find
 pkg_dirs
 
@@ -64,7 +64,7 @@ ok 'grep -q "^\.I $sysconfdir/peerkey/node.key$" "$D$mandir/man8/peerkeyd.8" &&
 
 # Uninstall from a second tree, so that nothing but make put files there.
 U=$W/again
-pkg_install "$U" || bail "second make install failed"
+pkg_install "$U" || fatal "second make install failed"
 $MAKE -C "$top_builddir" uninstall DESTDIR="$U" > "$W/uninstall.log" 2>&1
 rc=$?
 pkg_files "$U" > "$W/left"

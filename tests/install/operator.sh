@@ -16,26 +16,23 @@
 # its state and socket, and the key file is still root's; "peerkey
 # boot-config" writes the file the agent reads by default; and every path
 # under peerkey's directories that an installed file names exists.
-# The namespaces: this script again, inside them; the scratch directory
-# is made and removed out here, where it is the host's.
+# The namespaces: this script again, inside them.
 if [ "${PK_OPERATOR_NS:-}" != 1 ]; then
-	PKG_W=$(mktemp -d /tmp/pkpkg.XXXXXX) || exit 99
-	PK_OPERATOR_NS=1 PKG_W=$PKG_W unshare --mount --net --fork sh "$0" "$@"
-	rc=$?
-	rm -rf --one-file-system "$PKG_W"
-	exit $rc
+	PK_OPERATOR_NS=1 exec unshare --mount --net --fork sh "$0" "$@"
 fi
-. "$(dirname "$0")/lib-pkg.sh"
-need setpriv systemd-sysusers systemd-tmpfiles systemd-analyze chroot ip
+. "$(dirname "$0")/../pkg/lib-pkg.sh"
+need_root
+need setpriv systemd-sysusers systemd-tmpfiles systemd-analyze chroot ip \
+    mknod
 pkg_dirs
 
 # The throwaway system in $S. The layers must not overlap the host's
 # root file system, hence a tmpfs for all of them.
-mount -t tmpfs -o mode=755 tmpfs "$W" || bail "cannot mount a tmpfs"
-MOUNTS=$W
+mount -t tmpfs -o mode=755 tmpfs "$W" || fatal "cannot mount a tmpfs"
+pkg_umount_at_exit "$W"
 mkdir "$W/root" "$W/upper" "$W/work" "$W/sys"
 S=$W/sys
-pkg_install "$W/root" || { diag "$W/install.log"; bail "make install failed"; }
+pkg_install "$W/root" || { diag "$W/install.log"; fatal "make install failed"; }
 # On a merged-/usr host, /lib is a link to usr/lib: what make install put
 # in DESTDIR/lib goes there too, or the layer's /lib would hide the host's.
 for d in bin sbin lib lib64; do
@@ -43,16 +40,29 @@ for d in bin sbin lib lib64; do
 	t=$(readlink "/$d")
 	mkdir -p "$W/root/$t"
 	cp -a "$W/root/$d/." "$W/root/$t/" && rm -rf "$W/root/$d" &&
-	    ln -s "$t" "$W/root/$d" || bail "cannot merge $d into $t"
+	    ln -s "$t" "$W/root/$d" || fatal "cannot merge $d into $t"
 done
 mount -t overlay overlay \
     -o "lowerdir=$W/root:/,upperdir=$W/upper,workdir=$W/work" "$S" ||
-    bail "cannot mount the overlay"
-MOUNTS="$S $MOUNTS"
-mount -t proc proc "$S/proc" && mount --rbind /dev "$S/dev" &&
-    mount --rbind /sys "$S/sys" && mount -t tmpfs -o mode=755 tmpfs "$S/run" &&
-    mount -t tmpfs -o mode=1777 tmpfs "$S/tmp" || bail "cannot mount /proc etc."
+    fatal "cannot mount the overlay"
+pkg_umount_at_exit "$S"
+# Its own /dev (a few nodes on a tmpfs: nothing of the host's to remove).
+mount -t proc proc "$S/proc" && mount -t sysfs sysfs "$S/sys" &&
+    mount -t tmpfs -o mode=755 tmpfs "$S/dev" &&
+    mount -t tmpfs -o mode=755 tmpfs "$S/run" &&
+    mount -t tmpfs -o mode=1777 tmpfs "$S/tmp" || fatal "cannot mount /proc etc."
+mknod -m 666 "$S/dev/null" c 1 3 && mknod -m 666 "$S/dev/zero" c 1 5 &&
+    mknod -m 666 "$S/dev/random" c 1 8 && mknod -m 666 "$S/dev/urandom" c 1 9 &&
+    mknod -m 666 "$S/dev/tty" c 5 0 || fatal "cannot make $S/dev"
 ip link set lo up
+# What the host may have in peerkey's own directories (another build's
+# keys, say) is not part of this system: only what make install put.
+for d in "$sysconfdir/peerkey" "$localstatedir/lib/peerkey" \
+    "$runstatedir/peerkey"; do
+	rm -rf "$S$d"
+	[ ! -e "$W/root$d" ] || cp -a "$W/root$d" "$S$d" ||
+	    fatal "cannot copy $d"
+done
 
 # sys CMD...: CMD in the throwaway system, as root.
 sys() {
@@ -185,9 +195,7 @@ ok '[ ! -s "$W/missing" ]' \
     "every path under peerkey's directories named by an installed file exists"
 diag "$W/missing"
 
-kill "$PID_daemon"
-wait "$PID_daemon"
+stop "$PID_daemon"
 rc=$?
-PIDS=""
 ok '[ $rc = 0 ] && grep -q "stopped" "$W/daemon.log"' "SIGTERM stops the daemon cleanly"
 finish
