@@ -2,9 +2,13 @@
  * luks.c: a disk's peerkey keyslot, deposited with the peers, and the
  * LUKS2 token that journals every step (enroll, rotate, unenroll).
  *
- * The key is 64 random bytes in one free keyslot (PBKDF2 at its minimum:
- * the key has full entropy, and a boot under emulation must stay fast,
- * as systemd-cryptenroll does for FIDO2 and TPM2 keys), encrypted to this
+ * The key is 32 random bytes written as 64 hex digits, in one free keyslot
+ * (PBKDF2 at its minimum: the key has full entropy, and a boot under
+ * emulation must stay fast, as systemd-cryptenroll does for FIDO2 and TPM2
+ * keys). It is text for the same reason systemd-cryptenroll base64s its
+ * keys: systemd's ask-password carries passwords as NUL-terminated
+ * strings, and a raw key with a NUL byte would reach systemd-cryptsetup
+ * cut short. It is encrypted to this
  * machine's boot OpenPGP key and DEPOSITed, as blob "luks-UUID", with
  * every chosen peer. The name is the disk's and stays: a rotate deposits
  * its fresh key under the same name, replacing the old one on each peer,
@@ -69,7 +73,8 @@
 #include "secret.h"
 
 #define LUKS_TOKEN_TYPE		"peerkey"
-#define LUKS_KEY_LEN		64
+#define LUKS_KEY_RAW		32	/* random bytes */
+#define LUKS_KEY_LEN		(2 * LUKS_KEY_RAW)	/* as hex digits */
 #define LUKS_TOKENS_MAX		32
 
 struct luks_tok {
@@ -575,6 +580,30 @@ luks_report(struct luks *l, struct luks_tok *t, struct cli_peer *v,
 	json_decref(missing);
 }
 
+/*
+ * A new key into key[0 .. LUKS_KEY_LEN): LUKS_KEY_RAW random bytes as
+ * lowercase hex, without a branch or a table lookup on a secret digit.
+ * Returns 0 or -1.
+ */
+static int
+luks_new_key(char *key)
+{
+	unsigned char	 raw[LUKS_KEY_RAW];
+	unsigned int	 n;
+	size_t		 i;
+
+	if (gnutls_rnd(GNUTLS_RND_KEY, raw, sizeof(raw)) != 0)
+		return -1;
+	for (i = 0; i < 2 * sizeof(raw); i++) {
+		n = (raw[i / 2] >> (i % 2 ? 0 : 4)) & 0xf;
+		/* '0' + n, plus 'a' - '0' - 10 when n > 9. */
+		key[i] = (char)('0' + n + ((((9 - n) >> 8) & 0xff) &
+		    ('a' - '0' - 10)));
+	}
+	explicit_bzero(raw, sizeof(raw));
+	return 0;
+}
+
 /* Adds keyslot slot holding key, authorised by pass. */
 static int
 luks_add_slot(struct luks *l, int slot, const char *pass, size_t passlen,
@@ -698,7 +727,7 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 		goto out;
 	}
 	if ((key = pk_secret_alloc(LUKS_KEY_LEN)) == NULL ||
-	    gnutls_rnd(GNUTLS_RND_KEY, key, LUKS_KEY_LEN) != 0)
+	    luks_new_key(key) != 0)
 		goto out;
 	if ((r = pk_pgp_encrypt(local_dir(), pub, publen, key, LUKS_KEY_LEN,
 	    &cipher, &cipherlen)) != 0) {

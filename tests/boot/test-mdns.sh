@@ -12,8 +12,6 @@
 # another key (refused: the unpinned server is never asked).
 . "$(dirname "$0")/lib-boot.sh"
 need certtool gpg ip avahi-daemon dbus-daemon unshare
-PEERKEYD=$top_builddir/src/node/peerkeyd
-PEERKEY=$top_builddir/src/cli/peerkey
 PKTOOL=$top_builddir/tests/tools/pktool
 [ -x "$PEERKEYD" ] && [ -x "$PKTOOL" ] || skip_all "peerkeyd or pktool not built"
 . "$top_srcdir/tests/lib-avahi.sh"

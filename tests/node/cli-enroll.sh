@@ -6,7 +6,7 @@
 set -eu
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/node/lib-cli.sh"
 
-plan 217
+plan 218
 
 node_start a
 node_start b
@@ -68,6 +68,9 @@ grep -q 'held by: b c' "$T/out" && pass "enroll reports the holders" || fail "en
 check "$T/img" "enroll"
 is "$(blob_id "$T/img")" "luks-$(cryptsetup luksUUID "$T/img")" \
     "the blob is named after the disk: luks-UUID"
+grep -Eqx '[0-9a-f]{64}' "$T/key.b" && [ "$(wc -c <"$T/key.b")" = 64 ] &&
+    pass "the key is text: 64 hex digits (no NUL for ask-password to cut)" ||
+    fail "the key is text: 64 hex digits (no NUL for ask-password to cut)"
 is "$(cryptsetup luksDump --dump-json-metadata "$T/img" | jq -r \
     '.tokens[] | select(.type == "peerkey") | .state')" enrolled \
     "the token says enrolled"

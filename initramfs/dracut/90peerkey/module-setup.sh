@@ -5,7 +5,12 @@
 # asks for a passphrase (a file ask.* in /run/systemd/ask-password). The
 # service runs "peerkey-boot -a", which asks the peers and answers the
 # request; systemd's own console agent keeps prompting meanwhile, so a
-# person can always type the passphrase.
+# person can always type the passphrase. Nothing names the blob: a
+# request's Id=cryptsetup:DEVICE names the disk, whose LUKS header (read
+# with libcryptsetup, which inst brings along with the agent) gives the
+# UUID its blob is named after and checks the passphrase before it is
+# sent, so each enrolled disk gets its own. rd.luks.uuid= or
+# rd.luks.name= and nothing else on the command line is enough.
 #
 # Sourced by dracut, not executed. Environment for tests and unusual
 # layouts: PEERKEY_BOOT_CONF, PEERKEY_BOOT_AGENT.
