@@ -33,6 +33,7 @@
 #include <avahi-core/log.h>
 #include <avahi-core/lookup.h>
 
+#include "addr.h"
 #include "boot.h"
 #include "log.h"
 #include "pk_err.h"
@@ -155,8 +156,9 @@ browse_start(const struct boot_conf *conf, struct browse **out, int *fd)
 {
 	AvahiServerConfig	 cfg;
 	struct browse		*b;
-	char			*list = NULL, *w, *save;
-	int			 err;
+	const char		*list = conf->mdns_interfaces;
+	char			 w[PK_ADDR_LEN];
+	int			 err, r;
 
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return PK_ERR_ALLOC;
@@ -174,14 +176,10 @@ browse_start(const struct boot_conf *conf, struct browse **out, int *fd)
 	cfg.disable_publishing = 1;
 	cfg.use_ipv4 = 1;
 	cfg.use_ipv6 = 1;
-	if (conf->mdns_interfaces != NULL &&
-	    (list = strdup(conf->mdns_interfaces)) != NULL) {
-		for (w = strtok_r(list, " \t,", &save); w != NULL;
-		    w = strtok_r(NULL, " \t,", &save))
+	while ((r = pk_list_next(&list, w, sizeof(w))) != 0)
+		if (r > 0)	/* a longer word names no interface */
 			cfg.allow_interfaces = avahi_string_list_add(
 			    cfg.allow_interfaces, w);
-		free(list);
-	}
 	b->server = avahi_server_new(avahi_threaded_poll_get(b->tp), &cfg,
 	    server_cb, b, &err);
 	avahi_server_config_free(&cfg);

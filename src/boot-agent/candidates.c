@@ -28,9 +28,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "boot.h"
 #include "conf.h"
-#include "io.h"
 #include "key.h"
 #include "pk_err.h"
 
@@ -234,9 +234,10 @@ build_table(const struct boot_conf *c)
 static int
 check_peers(const char *name, struct boot_conf *c, char **cause)
 {
+	const char	*list;
 	char		 host[BOOT_HOST_MAX], port[BOOT_PORT_MAX], defport[8];
-	char		*list, *w, *save;
-	int		 i, naddr;
+	char		 w[PK_ADDR_LEN];
+	int		 i, naddr, r;
 
 	for (i = 0; i < c->npeers; i++) {
 		if (c->peers[i].address == NULL) {
@@ -257,13 +258,11 @@ check_peers(const char *name, struct boot_conf *c, char **cause)
 		}
 		if (c->peers[i].node_key != NULL)
 			pk_keyid_normalize(c->peers[i].node_key);
-		if ((list = strdup(c->peers[i].address)) == NULL)
-			return PK_ERR_ALLOC;
+		list = c->peers[i].address;
 		snprintf(defport, sizeof(defport), "%d", PK_DEFAULT_PORT);
 		naddr = 0;
-		for (w = strtok_r(list, " \t", &save); w != NULL;
-		    w = strtok_r(NULL, " \t", &save)) {
-			if (++naddr > BOOT_ADDRS_MAX ||
+		while ((r = pk_list_next(&list, w, sizeof(w))) != 0) {
+			if (r < 0 || ++naddr > BOOT_ADDRS_MAX ||
 			    pk_addr_split(w, host, sizeof(host), port,
 			    sizeof(port), defport) != 0 ||
 			    boot_numeric_ok(host) != 0) {
@@ -273,11 +272,9 @@ check_peers(const char *name, struct boot_conf *c, char **cause)
 				    c->peer_mandos[i] ? "mandos" : "peer",
 				    c->peer_name[i], w, BOOT_ADDRS_MAX) == -1)
 					*cause = NULL;
-				free(list);
 				return PK_ERR_CONF;
 			}
 		}
-		free(list);
 	}
 	return 0;
 }
@@ -340,17 +337,15 @@ int
 boot_conf_candidates(const struct boot_conf *c, struct candidate *cand,
     int max, char **cause)
 {
-	char	 defport[8], *list, *w, *save;
-	int	 i, n = 0;
+	const char	*list;
+	char		 defport[8], w[PK_ADDR_LEN];
+	int		 i, n = 0;
 
 	snprintf(defport, sizeof(defport), "%d", PK_DEFAULT_PORT);
 	for (i = 0; i < c->npeers; i++) {
-		if ((list = strdup(c->peers[i].address)) == NULL)
-			return PK_ERR_ALLOC;
-		for (w = strtok_r(list, " \t", &save); w != NULL;
-		    w = strtok_r(NULL, " \t", &save)) {
+		list = c->peers[i].address;
+		while (pk_list_next(&list, w, sizeof(w)) != 0) {
 			if (n == max) {
-				free(list);
 				if (cause != NULL && asprintf(cause,
 				    "more than %d addresses", max) == -1)
 					*cause = NULL;
@@ -370,7 +365,6 @@ boot_conf_candidates(const struct boot_conf *c, struct candidate *cand,
 				    sizeof(cand[n].pin));
 			n++;
 		}
-		free(list);
 	}
 	return n;
 }

@@ -27,7 +27,7 @@
 
 #include <jansson.h>
 
-#include "io.h"
+#include "addr.h"
 #include "peerkey.h"
 
 #define BOOT_PEERS_MAX		32	/* peerkey-boot reads no more */
@@ -107,8 +107,9 @@ bootconf_write(const char *path, int quiet)
 {
 	struct cli_peer	*v = NULL;
 	FILE		*f = NULL;
-	char		*old, *new = NULL, *tmp = NULL, *a, *w, *save;
-	char		 list[1024];
+	const char	*a;
+	char		*old, *new = NULL, *tmp = NULL;
+	char		 list[1024], w[PK_ADDR_LEN];
 	size_t		 n = 0, i, newlen = 0;
 	int		 r, naddr, npeers = 0, ret = -1, fd;
 
@@ -132,13 +133,12 @@ bootconf_write(const char *path, int quiet)
 				    BOOT_PEERS_MAX);
 			continue;
 		}
-		if ((a = strdup(v[i].addresses)) == NULL)
-			goto out;
+		a = v[i].addresses;
 		naddr = 0;
 		list[0] = '\0';
-		for (w = strtok_r(a, " \t,", &save); w != NULL;
-		    w = strtok_r(NULL, " \t,", &save)) {
-			if (!bootconf_numeric(w) || naddr == BOOT_ADDRS_MAX ||
+		while ((r = pk_list_next(&a, w, sizeof(w))) != 0) {
+			if (r < 0 || !bootconf_numeric(w) ||
+			    naddr == BOOT_ADDRS_MAX ||
 			    strlen(list) + strlen(w) + 2 > sizeof(list)) {
 				if (!quiet)
 					fprintf(stderr, "peerkey: boot-config: "
@@ -152,7 +152,6 @@ bootconf_write(const char *path, int quiet)
 				strcat(list, " ");
 			strcat(list, w);
 		}
-		free(a);
 		if (naddr > 0) {
 			fprintf(f, "\n[peer %s]\naddress = %s\nnode-key = %s\n",
 			    v[i].name, list, v[i].node_keyid);

@@ -255,7 +255,7 @@ cmd_join(int argc, char **argv)
 	ex = bad ? EXIT_PARTIAL : EXIT_OK;
 out:
 	if (tls != NULL)
-		dial_close(tls, fd);
+		pk_io_close(tls, fd);
 	else if (fd != -1)
 		close(fd);
 	if (secret != NULL)

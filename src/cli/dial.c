@@ -9,9 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
+#include "addr.h"
 #include "io.h"
 #include "key.h"
 #include "msg.h"
@@ -21,13 +20,6 @@
 #include "tls.h"
 
 #define DIAL_TIMEOUT_MS		10000	/* per address, connect to reply */
-
-/* The verify rule: only the pinned node key. */
-static int
-dial_verify(const char *keyid, void *arg)
-{
-	return strcasecmp(keyid, (const char *)arg) == 0 ? 0 : -1;
-}
 
 /*
  * Opens a native session to one of p's addresses (in order) with the
@@ -39,14 +31,11 @@ dial_peer(const struct pk_identity *id, const struct cli_peer *p,
 {
 	static struct pk_tls_creds *creds;	/* GnuTLS keeps a pointer */
 	static const struct pk_identity *creds_id;
-	struct pk_tls		*tls = NULL;
-	char			 host[256], port[16], defport[16], *list, *w,
-				*save;
-	uint64_t		 deadline;
-	int			 fd = -1, r;
+	const char		*list = p->addresses;
+	char			 w[PK_ADDR_LEN], *cause = NULL;
+	int			 more, r;
 
 	snprintf(err, errlen, "no address");
-	snprintf(defport, sizeof(defport), "%d", PK_DEFAULT_PORT);
 	if (creds == NULL || creds_id != id) {
 		if ((r = pk_tls_creds_new(id, &creds)) != 0) {
 			snprintf(err, errlen, "credentials: %s",
@@ -55,56 +44,20 @@ dial_peer(const struct pk_identity *id, const struct cli_peer *p,
 		}
 		creds_id = id;
 	}
-	if ((list = strdup(p->addresses)) == NULL)
-		return PK_ERR_ALLOC;
 	r = PK_ERR_NOT_FOUND;
-	for (w = strtok_r(list, " \t,", &save); w != NULL;
-	    w = strtok_r(NULL, " \t,", &save)) {
-		deadline = pk_now_ms() + DIAL_TIMEOUT_MS;
-		if ((r = pk_addr_split(w, host, sizeof(host), port,
-		    sizeof(port), defport)) != 0) {
-			snprintf(err, errlen, "%s: bad address", w);
-			continue;
-		}
-		if ((fd = pk_io_connect(host, port, deadline)) < 0) {
-			r = fd;
-			snprintf(err, errlen, "%s: %s", w, pk_strerror(r));
-			continue;
-		}
-		if ((r = pk_io_write_all(fd, PK_LINE_NATIVE,
-		    strlen(PK_LINE_NATIVE), deadline)) != 0 ||
-		    (r = pk_tls_new(&tls, fd, PK_TLS_NATIVE, PK_TLS_CLIENT,
-		    creds, dial_verify, p->node_keyid)) != 0 ||
-		    (r = pk_io_handshake(tls, fd, deadline)) != 0) {
-			snprintf(err, errlen, "%s: %s%s", w, pk_strerror(r),
-			    r == PK_ERR_PEER_REJECTED ? " (it showed another "
-			    "node key than the one pinned)" : "");
-			if (tls != NULL)
-				pk_tls_free(tls);
-			tls = NULL;
-			close(fd);
-			continue;
-		}
-		break;
+	while ((more = pk_list_next(&list, w, sizeof(w))) != 0) {
+		free(cause);
+		cause = NULL;
+		if ((r = more) < 0)
+			pk_cause_set(&cause, "%s: bad address", w);
+		else if ((r = pk_io_dial(w, creds, p->node_keyid,
+		    pk_now_ms() + DIAL_TIMEOUT_MS, tlsp, fdp, &cause)) == 0)
+			break;
 	}
-	free(list);
-	if (tls == NULL)
-		return r != 0 ? r : PK_ERR_NOT_FOUND;
-	*tlsp = tls;
-	*fdp = fd;
-	return 0;
-}
-
-/* Ends a session. */
-void
-dial_close(struct pk_tls *tls, int fd)
-{
-	if (tls != NULL) {
-		pk_tls_bye(tls);
-		pk_tls_free(tls);
-	}
-	if (fd != -1)
-		close(fd);
+	if (cause != NULL)
+		snprintf(err, errlen, "%s", cause);
+	free(cause);
+	return r;
 }
 
 /*
@@ -129,7 +82,7 @@ dial_request(const struct pk_identity *id, const struct cli_peer *p,
 	    (r = pk_io_recv_msg(tls, fd, buf, sizeof(buf),
 	    PK_FRAME_MAX_DEFAULT, &m, pk_now_ms() + DIAL_TIMEOUT_MS)) != 0) {
 		snprintf(err, errlen, "%s", pk_strerror(r));
-		dial_close(tls, fd);
+		pk_io_close(tls, fd);
 		return r;
 	}
 	if (m.type == PK_MSG_ERROR) {
@@ -142,6 +95,6 @@ dial_request(const struct pk_identity *id, const struct cli_peer *p,
 		r = PK_ERR_BAD_TYPE;
 	} else
 		r = 0;
-	dial_close(tls, fd);
+	pk_io_close(tls, fd);
 	return r;
 }

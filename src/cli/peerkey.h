@@ -65,7 +65,6 @@ int		 dial_peer(const struct pk_identity *, const struct cli_peer *,
 int		 dial_request(const struct pk_identity *,
 		    const struct cli_peer *, const struct pk_msg *req,
 		    int want_type, char *err, size_t errlen);
-void		 dial_close(struct pk_tls *, int fd);
 
 /* luks.c: LUKS2 keyslots and the peerkey token journal */
 #define LUKS_ENROLL	0

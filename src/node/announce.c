@@ -39,6 +39,7 @@
 
 #include "announce.h"
 #include "avahi-ev.h"
+#include "pk_err.h"
 
 #define ANNOUNCE_KEYID_MAX	64
 #define ANNOUNCE_NSVC		2
@@ -87,20 +88,6 @@ announce_log(int level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	an.logfn(level, msg);
-}
-
-/* Sets *cause to a copy of the formatted message (NULL if out of memory). */
-static void __attribute__((format(printf, 2, 3)))
-announce_cause(char **cause, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (cause == NULL)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(cause, fmt, ap) == -1)
-		*cause = NULL;
-	va_end(ap);
 }
 
 /* Schedules a fresh client after delay seconds (0: next loop iteration). */
@@ -371,25 +358,25 @@ announce_start(struct ev_loop *loop, const struct announce_conf *conf,
 	if (cause != NULL)
 		*cause = NULL;
 	if (an.started) {
-		announce_cause(cause, "announce: already started");
+		pk_cause_set(cause, "announce: already started");
 		return -1;
 	}
 	if (loop == NULL || conf == NULL) {
-		announce_cause(cause, "announce: no loop or no configuration");
+		pk_cause_set(cause, "announce: no loop or no configuration");
 		return -1;
 	}
 	if (conf->name == NULL || !avahi_is_valid_service_name(conf->name)) {
-		announce_cause(cause, "announce: invalid service name \"%s\" "
+		pk_cause_set(cause, "announce: invalid service name \"%s\" "
 		    "(1 to %d bytes)", conf->name ? conf->name : "(null)",
 		    AVAHI_LABEL_MAX - 1);
 		return -1;
 	}
 	if (conf->port == 0) {
-		announce_cause(cause, "announce: port 0");
+		pk_cause_set(cause, "announce: port 0");
 		return -1;
 	}
 	if (!announce_valid_hex(conf->node_keyid, ANNOUNCE_KEYID_MAX)) {
-		announce_cause(cause, "announce: node key id \"%s\" is not "
+		pk_cause_set(cause, "announce: node key id \"%s\" is not "
 		    "1 to %d hex digits", conf->node_keyid ? conf->node_keyid :
 		    "(null)", ANNOUNCE_KEYID_MAX);
 		return -1;
@@ -397,12 +384,12 @@ announce_start(struct ev_loop *loop, const struct announce_conf *conf,
 	if (conf->protocol != AVAHI_PROTO_UNSPEC &&
 	    conf->protocol != AVAHI_PROTO_INET &&
 	    conf->protocol != AVAHI_PROTO_INET6) {
-		announce_cause(cause, "announce: unknown protocol %d",
+		pk_cause_set(cause, "announce: unknown protocol %d",
 		    conf->protocol);
 		return -1;
 	}
 	if (conf->ifindex < -1) {
-		announce_cause(cause, "announce: bad interface index %d",
+		pk_cause_set(cause, "announce: bad interface index %d",
 		    conf->ifindex);
 		return -1;
 	}
@@ -439,7 +426,7 @@ nomem:
 	for (i = 0; i < an.nsvc; i++)
 		free(an.svc[i].name);
 	memset(&an, 0, sizeof(an));
-	announce_cause(cause, "announce: out of memory");
+	pk_cause_set(cause, "announce: out of memory");
 	return -1;
 }
 

@@ -38,6 +38,7 @@
 
 #include <ev.h>
 
+#include "addr.h"
 #include "frame.h"
 #include "io.h"
 #include "log.h"
@@ -109,22 +110,20 @@ cc_disconnect(struct checker_conn *cc)
 static int
 cc_pick_address(struct checker_conn *cc)
 {
-	char	 list[PEER_ADDRS_MAX + 1], *tok, *save = NULL;
-	int	 n = 0, i;
+	const char	*p;
+	char		 a[PK_ADDR_LEN];
+	int		 n = 0, i, r;
 
-	snprintf(list, sizeof(list), "%s", cc->peer->addresses);
-	for (tok = strtok_r(list, " \t,", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t,", &save))
+	for (p = cc->peer->addresses; pk_list_next(&p, a, sizeof(a)) != 0;)
 		n++;
 	if (n == 0)
 		return -1;
 	cc->addr_index %= n;
-	snprintf(list, sizeof(list), "%s", cc->peer->addresses);
-	save = NULL;
-	for (i = 0, tok = strtok_r(list, " \t,", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t,", &save), i++)
-		if (i == cc->addr_index)
-			snprintf(cc->addr, sizeof(cc->addr), "%s", tok);
+	p = cc->peer->addresses;
+	for (i = 0; (r = pk_list_next(&p, a, sizeof(a))) != 0; i++)
+		if (i == cc->addr_index)	/* too long: "bad address" */
+			snprintf(cc->addr, sizeof(cc->addr), "%s",
+			    r > 0 ? a : "");
 	return 0;
 }
 
@@ -488,14 +487,12 @@ cc_command_argv(struct checker_conn *cc, char *buf, size_t buflen,
     char **argv)
 {
 	char		 host[NI_MAXHOST] = "", port[NI_MAXSERV];
-	char		 first[PEER_ADDRS_MAX + 1];
-	const char	*s = cc->peer->checker;
+	char		 first[PK_ADDR_LEN];
+	const char	*s = cc->peer->checker, *p = cc->peer->addresses;
 	char		*o = buf, *end = buf + buflen - 1;
 	int		 argc = 0, inword = 0;
 
-	snprintf(first, sizeof(first), "%s", cc->peer->addresses);
-	first[strcspn(first, " \t,")] = '\0';
-	if (*first != '\0')
+	if (pk_list_next(&p, first, sizeof(first)) == 1)
 		(void)pk_addr_split(first, host, sizeof(host), port,
 		    sizeof(port), "0");
 	for (; *s != '\0'; s++) {

@@ -93,7 +93,7 @@ config_load(const char *path, struct node_conf *nc, char **cause)
 	if (r == PK_ERR_NOT_FOUND) {
 		free(*cause);
 		*cause = NULL;
-		cause_set(cause, "%s: no such file (see peerkey.conf(5))",
+		pk_cause_set(cause, "%s: no such file (see peerkey.conf(5))",
 		    path);
 		return -1;
 	}
@@ -115,7 +115,7 @@ config_load(const char *path, struct node_conf *nc, char **cause)
 			return -1;
 	}
 	if (nc->timeout < nc->interval) {
-		cause_set(cause, "%s: liveness timeout (%llu ms) is shorter "
+		pk_cause_set(cause, "%s: liveness timeout (%llu ms) is shorter "
 		    "than the interval (%llu ms): every peer would be "
 		    "disabled between two checks", path,
 		    (unsigned long long)nc->timeout,
@@ -125,7 +125,7 @@ config_load(const char *path, struct node_conf *nc, char **cause)
 	/* Checked here too, so that "peerkeyd -n" catches it. */
 	if (nc->control_group != NULL && *nc->control_group != '\0' &&
 	    getgrnam(nc->control_group) == NULL) {
-		cause_set(cause, "%s: control-group \"%s\": no such group",
+		pk_cause_set(cause, "%s: control-group \"%s\": no such group",
 		    path, nc->control_group);
 		return -1;
 	}

@@ -747,7 +747,8 @@ control_init(char **cause)
 
 	if (node->conf.control_group != NULL && *node->conf.control_group) {
 		if ((gr = getgrnam(node->conf.control_group)) == NULL) {
-			cause_set(cause, "control-group \"%s\": no such group",
+			pk_cause_set(cause,
+			    "control-group \"%s\": no such group",
 			    node->conf.control_group);
 			return -1;
 		}
@@ -758,18 +759,18 @@ control_init(char **cause)
 	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path),
 	    "%s/control.sock", node->conf.runtime_dir) >=
 	    sizeof(sun.sun_path)) {
-		cause_set(cause, "runtime directory path too long");
+		pk_cause_set(cause, "runtime directory path too long");
 		return -1;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {
-		cause_set(cause, "control socket: %s", strerror(errno));
+		pk_cause_set(cause, "control socket: %s", strerror(errno));
 		return -1;
 	}
 	/* A stale socket of a dead peerkeyd is replaced; a live one is not. */
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 		close(fd);
-		cause_set(cause, "%s: another peerkeyd is running",
+		pk_cause_set(cause, "%s: another peerkeyd is running",
 		    sun.sun_path);
 		return -1;
 	}
@@ -777,19 +778,21 @@ control_init(char **cause)
 	old = umask(control_gid != (gid_t)-1 ? 0117 : 0177);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		umask(old);
-		cause_set(cause, "bind %s: %s", sun.sun_path, strerror(errno));
+		pk_cause_set(cause, "bind %s: %s", sun.sun_path,
+		    strerror(errno));
 		close(fd);
 		return -1;
 	}
 	umask(old);
 	if (control_gid != (gid_t)-1 &&
 	    chown(sun.sun_path, (uid_t)-1, control_gid) == -1) {
-		cause_set(cause, "chown %s: %s", sun.sun_path, strerror(errno));
+		pk_cause_set(cause, "chown %s: %s", sun.sun_path,
+		    strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (listen(fd, 16) == -1) {
-		cause_set(cause, "listen %s: %s", sun.sun_path,
+		pk_cause_set(cause, "listen %s: %s", sun.sun_path,
 		    strerror(errno));
 		close(fd);
 		return -1;

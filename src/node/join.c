@@ -26,6 +26,7 @@
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 
+#include "addr.h"
 #include "io.h"
 #include "key.h"
 #include "log.h"
@@ -164,46 +165,30 @@ static int
 join_introduce_one(const char *addresses, const char *keyid,
     const char *doc)
 {
-	struct pk_tls	*tls = NULL;
+	struct pk_tls	*tls;
 	struct pk_msg	 m;
 	uint8_t		 buf[4096];
-	char		 host[256], port[16], defport[16], *list, *w, *save;
+	const char	*list = addresses;
+	char		 w[PK_ADDR_LEN];
 	uint64_t	 deadline;
-	int		 fd, r = -1;
+	int		 fd, more, r = -1;
 
-	snprintf(defport, sizeof(defport), "%d", PK_DEFAULT_PORT);
-	if ((list = strdup(addresses)) == NULL)
-		return -1;
-	for (w = strtok_r(list, " \t,", &save); w != NULL && r != 0;
-	    w = strtok_r(NULL, " \t,", &save)) {
+	while (r != 0 && (more = pk_list_next(&list, w, sizeof(w))) != 0) {
 		deadline = pk_now_ms() + JOIN_INTRO_TIMEOUT_MS;
-		if (pk_addr_split(w, host, sizeof(host), port, sizeof(port),
-		    defport) != 0 ||
-		    (fd = pk_io_connect(host, port, deadline)) < 0)
+		if (more < 0 || pk_io_dial(w, node->creds, keyid, deadline,
+		    &tls, &fd, NULL) != 0)
 			continue;
 		memset(&m, 0, sizeof(m));
 		m.version = PK_PROTO_VERSION;
 		m.type = PK_MSG_INTRODUCE;
 		m.u.doc.doc.p = (const uint8_t *)doc;
 		m.u.doc.doc.len = strlen(doc);
-		if (pk_io_write_all(fd, PK_LINE_NATIVE,
-		    strlen(PK_LINE_NATIVE), deadline) == 0 &&
-		    pk_tls_new(&tls, fd, PK_TLS_NATIVE, PK_TLS_CLIENT,
-		    node->creds, NULL, NULL) == 0 &&
-		    pk_io_handshake(tls, fd, deadline) == 0 &&
-		    strcasecmp(pk_tls_peer_keyid(tls), keyid) == 0 &&
-		    pk_io_send_msg(tls, fd, &m, deadline) == 0 &&
+		if (pk_io_send_msg(tls, fd, &m, deadline) == 0 &&
 		    pk_io_recv_msg(tls, fd, buf, sizeof(buf), sizeof(buf), &m,
 		    deadline) == 0 && m.type == PK_MSG_ACK)
 			r = 0;
-		if (tls != NULL) {
-			pk_tls_bye(tls);
-			pk_tls_free(tls);
-			tls = NULL;
-		}
-		close(fd);
+		pk_io_close(tls, fd);
 	}
-	free(list);
 	return r;
 }
 

@@ -26,6 +26,7 @@
 
 #include <ev.h>
 
+#include "addr.h"
 #include "log.h"
 #include "node.h"
 #include "pk_err.h"
@@ -176,22 +177,23 @@ listener_open(const char *host, char **cause)
 			r = getaddrinfo(NULL, port, &hints, &res);
 		}
 		if (r != 0) {
-			cause_set(cause, "listen address \"%s\": %s",
+			pk_cause_set(cause, "listen address \"%s\": %s",
 			    host ? host : "*", gai_strerror(r));
 			return -1;
 		}
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		if (nlisteners == LISTENERS_MAX) {
-			cause_set(cause, "too many listen addresses (max %d)",
-			    LISTENERS_MAX);
+			pk_cause_set(cause, "too many listen addresses "
+			    "(max %d)", LISTENERS_MAX);
 			goto fail;
 		}
 		sockaddr_format(ai->ai_addr, h, sizeof(h), a, sizeof(a));
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
 		    SOCK_NONBLOCK, ai->ai_protocol);
 		if (fd == -1) {
-			cause_set(cause, "socket for %s: %s", a, strerror(errno));
+			pk_cause_set(cause, "socket for %s: %s", a,
+			    strerror(errno));
 			goto fail;
 		}
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
@@ -200,7 +202,7 @@ listener_open(const char *host, char **cause)
 			    host == NULL ? &off : &on, sizeof(on));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
 		    listen(fd, 1024) == -1) {
-			cause_set(cause, "cannot listen on %s: %s", a,
+			pk_cause_set(cause, "cannot listen on %s: %s", a,
 			    strerror(errno));
 			goto fail;
 		}
@@ -237,23 +239,22 @@ fail:
 int
 listener_init(char **cause)
 {
-	char	*list, *tok, *save = NULL;
+	const char	*p = node->conf.listen;
+	char		 a[PK_ADDR_LEN];
+	int		 r;
 
 	ev_timer_init(&pause_timer, listener_resume, 1., 0.);
 	if (node->conf.listen == NULL || *node->conf.listen == '\0')
 		return listener_open(NULL, cause) < 0 ? -1 : 0;
-	if ((list = strdup(node->conf.listen)) == NULL) {
-		cause_set(cause, "out of memory");
-		return -1;
-	}
-	for (tok = strtok_r(list, " \t,", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t,", &save)) {
-		if (listener_open(tok, cause) < 0) {
-			free(list);
+	while ((r = pk_list_next(&p, a, sizeof(a))) != 0) {
+		if (r < 0) {
+			pk_cause_set(cause, "listen address \"%s...\": too "
+			    "long", a);
 			return -1;
 		}
+		if (listener_open(a, cause) < 0)
+			return -1;
 	}
-	free(list);
 	return 0;
 }
 

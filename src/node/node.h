@@ -143,8 +143,6 @@ extern struct node	*node;
 
 /* peerkeyd.c */
 int64_t		 wall_ms(void);
-void		 cause_set(char **cause, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
 
 /* listener.c */
 struct sockaddr;

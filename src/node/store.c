@@ -413,8 +413,7 @@ set_cause(struct store *s, char **cause, const char *fmt, ...)
 	va_end(ap);
 	if (s != NULL)
 		snprintf(s->errmsg, sizeof(s->errmsg), "%s", buf);
-	if (cause != NULL && *cause == NULL)
-		*cause = strdup(buf);
+	pk_cause_set(cause, "%s", buf);
 }
 
 /* Maps an sqlite code met while opening to a PK_ERR_* code. */

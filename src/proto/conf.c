@@ -82,20 +82,6 @@ struct conf_parse {
 	char				*errmsg;
 };
 
-/* Returns a malloc'ed printf-formatted string, or NULL. */
-static char * __attribute__((format(printf, 1, 2)))
-conf_strf(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*s;
-	int	 r;
-
-	va_start(ap, fmt);
-	r = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	return r < 0 ? NULL : s;
-}
-
 /*
  * Writes the first n bytes of s into buf as a quoted, printable string:
  * control bytes as \xNN, '"' and '\' escaped, cut with "..." past
@@ -642,7 +628,7 @@ check_bounds(const struct pk_conf_item *it, unsigned long long v,
 			format_size(it->min, lim, sizeof(lim));
 		else
 			snprintf(lim, sizeof(lim), "%llu", it->min);
-		*msg = conf_strf("%s: %s is below the minimum %s", it->name,
+		pk_cause_set(msg, "%s: %s is below the minimum %s", it->name,
 		    q, lim);
 	} else {
 		if (it->type == PK_CONF_DURATION)
@@ -651,7 +637,7 @@ check_bounds(const struct pk_conf_item *it, unsigned long long v,
 			format_size(it->max, lim, sizeof(lim));
 		else
 			snprintf(lim, sizeof(lim), "%llu", it->max);
-		*msg = conf_strf("%s: %s is above the maximum %s", it->name,
+		pk_cause_set(msg, "%s: %s is above the maximum %s", it->name,
 		    q, lim);
 	}
 	return 1;
@@ -664,7 +650,7 @@ too_large(const struct pk_conf_item *it, const char *q, char **msg)
 	char	lim[64];
 
 	if (it->max == 0) {
-		*msg = conf_strf("%s: %s is too large", it->name, q);
+		pk_cause_set(msg, "%s: %s is too large", it->name, q);
 		return;
 	}
 	if (it->type == PK_CONF_DURATION)
@@ -673,7 +659,7 @@ too_large(const struct pk_conf_item *it, const char *q, char **msg)
 		format_size(it->max, lim, sizeof(lim));
 	else
 		snprintf(lim, sizeof(lim), "%llu", it->max);
-	*msg = conf_strf("%s: %s is above the maximum %s", it->name, q, lim);
+	pk_cause_set(msg, "%s: %s is above the maximum %s", it->name, q, lim);
 }
 
 /*
@@ -696,7 +682,7 @@ conf_set_value(const struct pk_conf_item *it, const char *value, void *obj,
 	conf_quote(q, value);
 	len = strlen(value);
 	if (has_control(value)) {
-		*msg = conf_strf("%s: %s contains a control character",
+		pk_cause_set(msg, "%s: %s contains a control character",
 		    it->name, q);
 		return PK_ERR_CONF;
 	}
@@ -704,18 +690,18 @@ conf_set_value(const struct pk_conf_item *it, const char *value, void *obj,
 	case PK_CONF_STRING:
 	case PK_CONF_PATH:
 		if (it->type == PK_CONF_PATH && value[0] != '/') {
-			*msg = conf_strf("%s: %s is not an absolute path",
+			pk_cause_set(msg, "%s: %s is not an absolute path",
 			    it->name, q);
 			return PK_ERR_CONF;
 		}
 		if (len < it->min) {
-			*msg = conf_strf("%s: %s is shorter than %llu bytes",
+			pk_cause_set(msg, "%s: %s is shorter than %llu bytes",
 			    it->name, q, it->min);
 			return PK_ERR_CONF;
 		}
 		if ((it->max != 0 && len > it->max) ||
 		    (it->type == PK_CONF_PATH && len >= PATH_MAX)) {
-			*msg = conf_strf("%s: %s is longer than %llu bytes",
+			pk_cause_set(msg, "%s: %s is longer than %llu bytes",
 			    it->name, q, it->max != 0 ? it->max :
 			    (unsigned long long)PATH_MAX - 1);
 			return PK_ERR_CONF;
@@ -724,7 +710,7 @@ conf_set_value(const struct pk_conf_item *it, const char *value, void *obj,
 	case PK_CONF_ADDRESS:
 		if (pk_parse_address(value, host, sizeof(host), 0,
 		    &port) != 0) {
-			*msg = conf_strf("%s: %s is not an address (%s)",
+			pk_cause_set(msg, "%s: %s is not an address (%s)",
 			    it->name, q, HINT_ADDRESS);
 			return PK_ERR_CONF;
 		}
@@ -732,7 +718,8 @@ conf_set_value(const struct pk_conf_item *it, const char *value, void *obj,
 	case PK_CONF_UINT:
 		r = pk_parse_uint(value, 0, ULLONG_MAX, &u);
 		if (r == PK_ERR_BAD_FORMAT) {
-			*msg = conf_strf("%s: %s is not a number", it->name, q);
+			pk_cause_set(msg, "%s: %s is not a number", it->name,
+			    q);
 			return PK_ERR_CONF;
 		}
 		if (r != 0) {
@@ -745,7 +732,7 @@ conf_set_value(const struct pk_conf_item *it, const char *value, void *obj,
 		return 0;
 	case PK_CONF_PORT:
 		if (pk_parse_port(value, &port) != 0) {
-			*msg = conf_strf("%s: %s is not a port number "
+			pk_cause_set(msg, "%s: %s is not a port number "
 			    "(1 to 65535)", it->name, q);
 			return PK_ERR_CONF;
 		}
@@ -761,10 +748,10 @@ conf_set_value(const struct pk_conf_item *it, const char *value, void *obj,
 			r = pk_parse_size(value, &u64);
 		if (r == PK_ERR_BAD_FORMAT) {
 			if (it->type == PK_CONF_DURATION)
-				*msg = conf_strf("%s: %s is not a duration "
+				pk_cause_set(msg, "%s: %s is not a duration "
 				    "(%s)", it->name, q, HINT_DURATION);
 			else
-				*msg = conf_strf("%s: %s is not a size (%s)",
+				pk_cause_set(msg, "%s: %s is not a size (%s)",
 				    it->name, q, HINT_SIZE);
 			return PK_ERR_CONF;
 		}
@@ -778,7 +765,7 @@ conf_set_value(const struct pk_conf_item *it, const char *value, void *obj,
 		return 0;
 	case PK_CONF_BOOL:
 		if (pk_parse_bool(value, &b) != 0) {
-			*msg = conf_strf("%s: %s is not a boolean (%s)",
+			pk_cause_set(msg, "%s: %s is not a boolean (%s)",
 			    it->name, q, HINT_BOOL);
 			return PK_ERR_CONF;
 		}
@@ -786,7 +773,7 @@ conf_set_value(const struct pk_conf_item *it, const char *value, void *obj,
 		return 0;
 	case PK_CONF_LOGLEVEL:
 		if (pk_parse_loglevel(value, &b) != 0) {
-			*msg = conf_strf("%s: %s is not a log level "
+			pk_cause_set(msg, "%s: %s is not a log level "
 			    "(info, debug, trace)", it->name, q);
 			return PK_ERR_CONF;
 		}
@@ -812,7 +799,7 @@ conf_set_value(const struct pk_conf_item *it, const char *value, void *obj,
 				o += (size_t)snprintf(choices + o,
 				    sizeof(choices) - o, "%s%s",
 				    i ? ", " : "", it->choices[i]);
-			*msg = conf_strf("%s: %s is not one of: %s", it->name,
+			pk_cause_set(msg, "%s: %s is not one of: %s", it->name,
 			    q, choices);
 		}
 		return PK_ERR_CONF;
@@ -869,8 +856,8 @@ pk_conf_defaults(const struct pk_conf_item *table, void *obj, char **cause)
 				continue;
 			if (r == PK_ERR_CONF && msg == NULL)
 				return PK_ERR_ALLOC;
-			if (cause != NULL && r == PK_ERR_CONF)
-				*cause = conf_strf("default of [%s] %s",
+			if (r == PK_ERR_CONF)
+				pk_cause_set(cause, "default of [%s] %s",
 				    item_section(it), msg);
 			free(msg);
 			return r;
@@ -921,22 +908,23 @@ pk_conf_free(const struct pk_conf_item *table, void *obj)
 	}
 }
 
-/* Records the error msg (malloc'ed, taken over) at line if it is the
- * earliest so far. A NULL msg means an allocation failed. */
-static void
-conf_error(struct conf_parse *p, int line, char *msg)
+/* Records a printf-formatted error at line if it is the earliest so far. */
+static void __attribute__((format(printf, 3, 4)))
+conf_error(struct conf_parse *p, int line, const char *fmt, ...)
 {
-	if (msg == NULL) {
-		p->oom = 1;
+	va_list	ap;
+
+	if (p->errline != 0 && p->errline <= line)
 		return;
-	}
-	if (p->errline != 0 && p->errline <= line) {
-		free(msg);
-		return;
-	}
 	free(p->errmsg);
-	p->errmsg = msg;
-	p->errline = line;
+	p->errmsg = NULL;
+	va_start(ap, fmt);
+	pk_cause_vset(&p->errmsg, fmt, ap);
+	va_end(ap);
+	if (p->errmsg == NULL)
+		p->oom = 1;
+	else
+		p->errline = line;
 }
 
 /* Returns non-zero if some item of the table is in section. */
@@ -989,8 +977,8 @@ conf_classify(struct conf_parse *p, char *line)
 		return;
 	p->have_prev = 0;
 	if (!conf_known_section(p, start + 1, (size_t)(end - start - 1)))
-		conf_error(p, p->lineno, conf_strf("unknown section %s",
-		    conf_quote_n(q, start, (size_t)(end - start + 1))));
+		conf_error(p, p->lineno, "unknown section %s",
+		    conf_quote_n(q, start, (size_t)(end - start + 1)));
 }
 
 /* libinih's reader: hands over one line of the text at a time. */
@@ -1012,12 +1000,12 @@ conf_reader(char *str, int num, void *stream)
 	if (num < 3)
 		return NULL;
 	if (memchr(line, '\0', linelen) != NULL) {
-		conf_error(p, p->lineno, conf_strf("NUL byte in line"));
+		conf_error(p, p->lineno, "NUL byte in line");
 		goto blank;
 	}
 	if (linelen > (size_t)num - 2) {
-		conf_error(p, p->lineno, conf_strf("line longer than %d "
-		    "bytes", num - 2));
+		conf_error(p, p->lineno, "line longer than %d "
+		    "bytes", num - 2);
 		goto blank;
 	}
 	memcpy(str, line, linelen);
@@ -1065,8 +1053,8 @@ conf_continue(struct conf_parse *p, const char *value)
 	char			*n;
 
 	if (e->len + 1 + vlen > PK_CONF_MAX_VALUE) {
-		conf_error(p, p->lineno, conf_strf("%s: value longer than "
-		    "%d bytes", p->table[e->item].name, PK_CONF_MAX_VALUE));
+		conf_error(p, p->lineno, "%s: value longer than "
+		    "%d bytes", p->table[e->item].name, PK_CONF_MAX_VALUE);
 		p->skip_cont = 1;
 		return;
 	}
@@ -1104,17 +1092,17 @@ conf_handler(void *user, const char *section, const char *name,
 			break;
 	if (i == p->nitems) {
 		if (*section == '\0')
-			conf_error(p, p->lineno, conf_strf("unknown key %s "
-			    "(outside any section)", conf_quote(q, name)));
+			conf_error(p, p->lineno, "unknown key %s "
+			    "(outside any section)", conf_quote(q, name));
 		else if (conf_known_section(p, section, strlen(section)))
-			conf_error(p, p->lineno, conf_strf("unknown key %s "
-			    "in section [%s]", conf_quote(q, name), section));
+			conf_error(p, p->lineno, "unknown key %s "
+			    "in section [%s]", conf_quote(q, name), section);
 		/* else: the section header was reported already. */
 		return 1;
 	}
 	if (p->seen[i] != 0) {
-		conf_error(p, p->lineno, conf_strf("%s: duplicate key (first "
-		    "set on line %d)", p->table[i].name, p->seen[i]));
+		conf_error(p, p->lineno, "%s: duplicate key (first "
+		    "set on line %d)", p->table[i].name, p->seen[i]);
 		return 1;
 	}
 	p->seen[i] = p->lineno;
@@ -1162,9 +1150,9 @@ conf_load(struct conf_parse *p, void *obj, char **cause)
 		goto out;
 	if (r > 0) {
 		l = conf_line(p, r, &llen);
-		conf_error(p, r, conf_strf("syntax error in %s (expected "
+		conf_error(p, r, "syntax error in %s (expected "
 		    "\"[section]\" or \"name = value\")",
-		    conf_quote_n(q, l, llen)));
+		    conf_quote_n(q, l, llen));
 	} else if (r != 0) {
 		ret = PK_ERR_INTERNAL;
 		goto out;
@@ -1175,9 +1163,12 @@ conf_load(struct conf_parse *p, void *obj, char **cause)
 			break;
 		r = conf_set_value(&p->table[p->ent[i].item],
 		    p->ent[i].value, obj, &msg);
-		if (r == PK_ERR_CONF)
-			conf_error(p, p->ent[i].line, msg);
-		else if (r != 0) {
+		if (r == PK_ERR_CONF && msg == NULL)
+			p->oom = 1;
+		else if (r == PK_ERR_CONF) {
+			conf_error(p, p->ent[i].line, "%s", msg);
+			free(msg);
+		} else if (r != 0) {
 			ret = r;
 			goto out;
 		}
@@ -1186,15 +1177,16 @@ conf_load(struct conf_parse *p, void *obj, char **cause)
 		goto out;
 	if (p->errline != 0) {
 		ret = PK_ERR_CONF;
-		if (cause != NULL && (*cause = conf_strf("%s:%d: %s", p->name,
-		    p->errline, p->errmsg)) == NULL)
+		pk_cause_set(cause, "%s:%d: %s", p->name, p->errline,
+		    p->errmsg);
+		if (cause != NULL && *cause == NULL)
 			ret = PK_ERR_ALLOC;
 		goto out;
 	}
 	ret = 0;
  out:
-	if (ret == PK_ERR_ALLOC && cause != NULL && *cause == NULL)
-		*cause = conf_strf("%s: out of memory", p->name);
+	if (ret == PK_ERR_ALLOC)
+		pk_cause_set(cause, "%s: out of memory", p->name);
 	for (i = 0; i < p->nent; i++)
 		free(p->ent[i].value);
 	free(p->ent);
@@ -1240,8 +1232,7 @@ pk_conf_load_file(const char *path, const struct pk_conf_item *table,
 		return PK_ERR_INVALID_ARG;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
 		saved = errno;
-		if (cause != NULL)
-			*cause = conf_strf("%s: %s", path, strerror(saved));
+		pk_cause_set(cause, "%s: %s", path, strerror(saved));
 		errno = saved;
 		return saved == ENOENT ? PK_ERR_NOT_FOUND : PK_ERR_SYSTEM;
 	}
@@ -1250,8 +1241,7 @@ pk_conf_load_file(const char *path, const struct pk_conf_item *table,
 		goto syserr;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		if (cause != NULL)
-			*cause = conf_strf("%s: not a regular file", path);
+		pk_cause_set(cause, "%s: not a regular file", path);
 		r = PK_ERR_CONF;
 		goto out;
 	}
@@ -1273,9 +1263,8 @@ pk_conf_load_file(const char *path, const struct pk_conf_item *table,
 		len += (size_t)n;
 	}
 	if (len > PK_CONF_MAX_FILE) {
-		if (cause != NULL)
-			*cause = conf_strf("%s: larger than %d bytes", path,
-			    PK_CONF_MAX_FILE);
+		pk_cause_set(cause, "%s: larger than %d bytes", path,
+		    PK_CONF_MAX_FILE);
 		r = PK_ERR_TOO_LARGE;
 		goto out;
 	}
@@ -1283,8 +1272,7 @@ pk_conf_load_file(const char *path, const struct pk_conf_item *table,
 	goto out;
  syserr:
 	saved = errno;
-	if (cause != NULL)
-		*cause = conf_strf("%s: %s", path, strerror(saved));
+	pk_cause_set(cause, "%s: %s", path, strerror(saved));
 	errno = saved;
  out:
 	free(buf);

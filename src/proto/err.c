@@ -1,7 +1,13 @@
 /*
- * err.c: pk_strerror(), the one place that names libpeerkey's error codes.
+ * err.c: pk_strerror(), the one place that names libpeerkey's error codes,
+ * and pk_cause_set(), the one way a message for the operator is passed out
+ * of a function (see pk_err.h).
  */
 #include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "pk_err.h"
 
@@ -43,4 +49,25 @@ pk_strerror(int code)
 	if (code > 0 || code <= PK_ERR_MAX_)
 		return "unknown error";
 	return pk_errstr[-code];
+}
+
+/* Sets *cause unless it is NULL or already set (see pk_err.h). */
+void
+pk_cause_set(char **cause, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	pk_cause_vset(cause, fmt, ap);
+	va_end(ap);
+}
+
+/* pk_cause_set() with a va_list. */
+void
+pk_cause_vset(char **cause, const char *fmt, va_list ap)
+{
+	if (cause == NULL || *cause != NULL)
+		return;
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = NULL;
 }

@@ -1,7 +1,9 @@
 /*
  * io.c: blocking-style message exchange over a native TLS session, with
- * deadlines, for peerkey and peerkey-boot (and tests). The sockets may be
- * non-blocking: every wait is a poll() bounded by the deadline.
+ * deadlines, for peerkey and peerkey-boot (and tests), and the one
+ * blocking dialer, pk_io_dial(), that peerkey and peerkeyd's introductions
+ * use. The sockets may be non-blocking: every wait is a poll() bounded by
+ * the deadline.
  */
 #include "config.h"
 
@@ -14,11 +16,14 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "frame.h"
 #include "io.h"
 #include "msg.h"
@@ -176,49 +181,6 @@ pk_io_recv_msg(struct pk_tls *tls, int fd, uint8_t *buf, size_t buflen,
 }
 
 int
-pk_addr_split(const char *in, char *host, size_t hostlen, char *port,
-    size_t portlen, const char *defport)
-{
-	const char	*h, *p = NULL, *end;
-	size_t		 hl;
-
-	if (in == NULL || *in == '\0')
-		return PK_ERR_BAD_FORMAT;
-	if (*in == '[') {
-		h = in + 1;
-		if ((end = strchr(h, ']')) == NULL)
-			return PK_ERR_BAD_FORMAT;
-		hl = (size_t)(end - h);
-		if (end[1] == ':')
-			p = end + 2;
-		else if (end[1] != '\0')
-			return PK_ERR_BAD_FORMAT;
-	} else {
-		h = in;
-		end = strrchr(in, ':');
-		if (end != NULL && strchr(in, ':') == end) {
-			/* exactly one colon: host:port */
-			hl = (size_t)(end - in);
-			p = end + 1;
-		} else
-			hl = strlen(in);	/* name, IPv4 or bare IPv6 */
-	}
-	if (hl == 0 || (p != NULL && *p == '\0'))
-		return PK_ERR_BAD_FORMAT;
-	if (p == NULL)
-		p = defport;
-	if (hl >= hostlen || strlen(p) >= portlen)
-		return PK_ERR_TOO_LARGE;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	memcpy(port, p, strlen(p) + 1);
-	if (strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 ||
-	    atoi(port) > 65535)
-		return PK_ERR_BAD_FORMAT;
-	return 0;
-}
-
-int
 pk_io_connect(const char *host, const char *port, uint64_t deadline)
 {
 	struct addrinfo	 hints, *res = NULL;
@@ -263,4 +225,65 @@ syserr:
 	close(fd);
 	errno = err;
 	return PK_ERR_SYSTEM;
+}
+
+/* pk_io_dial()'s verify rule: only the expected node key. */
+static int
+io_dial_verify(const char *keyid, void *arg)
+{
+	return strcasecmp(keyid, (const char *)arg) == 0 ? 0 : -1;
+}
+
+int
+pk_io_dial(const char *addr, const struct pk_tls_creds *creds,
+    const char *keyid, uint64_t deadline, struct pk_tls **tlsp, int *fdp,
+    char **cause)
+{
+	struct pk_tls	*tls = NULL;
+	char		 host[256], port[16], defport[16];
+	int		 fd, r, saved;
+
+	*tlsp = NULL;
+	*fdp = -1;
+	if (creds == NULL || keyid == NULL)
+		return PK_ERR_INVALID_ARG;
+	snprintf(defport, sizeof(defport), "%d", PK_DEFAULT_PORT);
+	if ((r = pk_addr_split(addr, host, sizeof(host), port, sizeof(port),
+	    defport)) != 0) {
+		pk_cause_set(cause, "%s: bad address", addr);
+		return r;
+	}
+	if ((fd = pk_io_connect(host, port, deadline)) < 0) {
+		saved = errno;
+		pk_cause_set(cause, "%s: %s", addr, pk_strerror(fd));
+		errno = saved;
+		return fd;
+	}
+	if ((r = pk_io_write_all(fd, PK_LINE_NATIVE, strlen(PK_LINE_NATIVE),
+	    deadline)) != 0 ||
+	    (r = pk_tls_new(&tls, fd, PK_TLS_NATIVE, PK_TLS_CLIENT, creds,
+	    io_dial_verify, (void *)(uintptr_t)keyid)) != 0 ||
+	    (r = pk_io_handshake(tls, fd, deadline)) != 0) {
+		pk_cause_set(cause, "%s: %s%s", addr, pk_strerror(r),
+		    r == PK_ERR_PEER_REJECTED ? " (it showed another node key "
+		    "than the one pinned)" : "");
+		if (tls != NULL)
+			pk_tls_free(tls);
+		close(fd);
+		return r;
+	}
+	*tlsp = tls;
+	*fdp = fd;
+	return 0;
+}
+
+void
+pk_io_close(struct pk_tls *tls, int fd)
+{
+	if (tls != NULL) {
+		pk_tls_bye(tls);
+		pk_tls_free(tls);
+	}
+	if (fd != -1)
+		close(fd);
 }

@@ -47,12 +47,22 @@ int	pk_io_recv_msg(struct pk_tls *, int fd, uint8_t *buf, size_t buflen,
 int	pk_io_connect(const char *host, const char *port, uint64_t deadline);
 
 /*
- * Splits an address "host", "host:port", "[v6]:port", "[v6]" or a bare
- * IPv6 address (a link-local one may carry "%ifname") into host and port;
- * defport is used when none is given. Returns 0, PK_ERR_BAD_FORMAT, or
- * PK_ERR_TOO_LARGE when a part does not fit.
+ * The blocking dialer of a native session, for every program that opens
+ * one (peerkey's requests, peerkeyd's introductions): connects to addr
+ * (one numeric address as addr.h spells it; port PK_DEFAULT_PORT when it
+ * names none), writes the native pre-TLS line and completes the TLS
+ * handshake with creds, accepting only the peer whose node key id is
+ * keyid, all by deadline. Returns 0 with *tlsp and *fdp set (end them
+ * with pk_io_close()), or a PK_ERR_* with *cause set to "ADDR: why":
+ * PK_ERR_BAD_FORMAT or PK_ERR_TOO_LARGE for an address that does not
+ * parse, PK_ERR_SYSTEM (errno set) or PK_ERR_TIMEOUT for the connection,
+ * PK_ERR_PEER_REJECTED for another node key, PK_ERR_TLS.
  */
-int	pk_addr_split(const char *in, char *host, size_t hostlen, char *port,
-	    size_t portlen, const char *defport);
+int	pk_io_dial(const char *addr, const struct pk_tls_creds *creds,
+	    const char *keyid, uint64_t deadline, struct pk_tls **tlsp,
+	    int *fdp, char **cause);
+
+/* Ends a session: close_notify, free, close (tls NULL, fd -1: none). */
+void	pk_io_close(struct pk_tls *, int fd);
 
 #endif /* PK_IO_H */

@@ -5,9 +5,16 @@
  * negative codes; the library never exits and never decides policy.
  * pk_strerror() turns a code into a short English phrase for logs.
  * PK_ERR_SYSTEM means "look at errno", which the function leaves set.
+ *
+ * How an error message travels: a function whose failure an operator
+ * must read takes a "char **cause" out-parameter, returns its PK_ERR_*
+ * code and sets *cause with pk_cause_set(); the caller prints the message
+ * and frees it. cause may be NULL (no message wanted).
  */
 #ifndef PK_ERR_H
 #define PK_ERR_H
+
+#include <stdarg.h>
 
 #define PK_OK			 0
 #define PK_ERR_INTERNAL		-1	/* a broken invariant: a bug */
@@ -37,5 +44,18 @@
 
 /* Returns a static string describing code; never NULL. */
 const char	*pk_strerror(int code);
+
+/*
+ * Sets *cause to a malloc'ed printf-formatted message. Does nothing when
+ * cause is NULL or *cause is already set: the first cause, the one nearest
+ * the failure, is the one reported, so a caller may add its own after a
+ * callee failed without losing the callee's (free and clear *cause first
+ * to replace it). Out of memory leaves *cause NULL.
+ */
+void		 pk_cause_set(char **cause, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+/* The same with a va_list. */
+void		 pk_cause_vset(char **cause, const char *fmt, va_list ap)
+		    __attribute__((format(printf, 2, 0)));
 
 #endif /* PK_ERR_H */

@@ -65,6 +65,7 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
+#include "addr.h"
 #include "io.h"
 #include "key.h"
 #include "msg.h"

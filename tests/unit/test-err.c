@@ -1,11 +1,13 @@
 /*
  * test-err.c: pk_strerror() names every error code with a distinct,
- * non-empty phrase and answers "unknown error" for anything else.
+ * non-empty phrase and answers "unknown error" for anything else;
+ * pk_cause_set() formats, keeps the first cause and accepts NULL.
  */
 #include "config.h"
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pk_err.h"
@@ -15,6 +17,7 @@ int
 main(void)
 {
 	const char	*a, *b;
+	char		*cause = NULL;
 	int		 i, j;
 
 	TEST_START("every code has a non-empty, non-default phrase");
@@ -51,6 +54,25 @@ main(void)
 	ASSERT_STR_EQ(pk_strerror(1), "unknown error");
 	ASSERT_STR_EQ(pk_strerror(INT_MAX), "unknown error");
 	ASSERT_STR_EQ(pk_strerror(INT_MIN), "unknown error");
+	TEST_DONE();
+
+	TEST_START("pk_cause_set formats a message");
+	pk_cause_set(&cause, "%s: %d", "port", 70000);
+	ASSERT_STR_EQ(cause, "port: 70000");
+	TEST_DONE();
+
+	TEST_START("pk_cause_set keeps the first cause");
+	pk_cause_set(&cause, "a later, vaguer cause");
+	ASSERT_STR_EQ(cause, "port: 70000");
+	free(cause);
+	cause = NULL;
+	pk_cause_set(&cause, "replaced after %s", "clearing");
+	ASSERT_STR_EQ(cause, "replaced after clearing");
+	free(cause);
+	TEST_DONE();
+
+	TEST_START("pk_cause_set with no cause wanted");
+	pk_cause_set(NULL, "nobody reads %s", "this");
 	TEST_DONE();
 
 	return test_exit();
