@@ -450,30 +450,86 @@ control_set(json_t *req, const char *who)
 	return control_ok();
 }
 
+/*
+ * The ids of p's blobs, as a JSON array, and as one "id id ..." string in
+ * buf (cut short if it does not fit). NULL on a store failure.
+ */
+static json_t *
+control_blob_ids(struct peer *p, char *buf, size_t len)
+{
+	struct store_blob	*b = NULL;
+	json_t			*ids;
+	size_t			 n = 0, i, off = 0;
+
+	if (store_blobs_get(node->store, p->id, &b, &n) != 0 ||
+	    (ids = json_array()) == NULL) {
+		store_blobs_free(b, n);
+		return NULL;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		json_array_append_new(ids, json_string(b[i].id));
+		if (off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s",
+			    i > 0 ? " " : "", b[i].id);
+	}
+	store_blobs_free(b, n);
+	return ids;
+}
+
+/* "blobs": the ids of one peer's blobs (what remove would delete). */
+static json_t *
+control_blobs(json_t *req)
+{
+	struct peer	*p;
+	json_t		*err = NULL, *ids;
+	char		 list[1024];
+
+	if ((p = control_peer(req, &err)) == NULL)
+		return err;
+	if ((ids = control_blob_ids(p, list, sizeof(list))) == NULL)
+		return control_error("cannot read the blobs: %s",
+		    store_errmsg(node->store));
+	return json_pack("{s:b, s:s, s:o}", "ok", 1, "peer", p->name,
+	    "blobs", ids);
+}
+
+/* "remove": the peer and its blobs, in one transaction; answers with the
+ * ids of the blobs deleted. */
 static json_t *
 control_remove(json_t *req, const char *who)
 {
 	struct peer	*p;
-	json_t		*err = NULL;
+	json_t		*err = NULL, *ids;
+	char		 list[1024], detail[1200];
 	int		 r;
 
 	if ((p = control_peer(req, &err)) == NULL)
 		return err;
 	if ((r = store_begin(node->store)) != 0 ||
-	    (r = store_peer_delete(node->store, p->id)) != 0 ||
+	    (ids = control_blob_ids(p, list, sizeof(list))) == NULL) {
+		store_rollback(node->store);
+		return control_error("cannot remove: %s",
+		    store_errmsg(node->store));
+	}
+	snprintf(detail, sizeof(detail), "by %s, with %zu blob%s%s%s", who,
+	    json_array_size(ids), json_array_size(ids) == 1 ? "" : "s",
+	    *list ? ": " : "", list);
+	if ((r = store_peer_delete(node->store, p->id)) != 0 ||
 	    (r = store_event(node->store, wall_ms(), p->name, "removed", "",
-	    who)) != 0 ||
+	    detail)) != 0 ||
 	    (r = store_commit(node->store)) != 0) {
 		store_rollback(node->store);
+		json_decref(ids);
 		return control_error("cannot remove: %s",
 		    store_errmsg(node->store));
 	}
 	checker_remove(p);
 	TAILQ_REMOVE(&node->peers, p, entry);
 	node->npeers--;
-	log_info("peer %s: removed by %s, with its blobs", p->name, who);
+	log_info("peer %s: removed %s", p->name, detail);
 	free(p);
-	return control_ok();
+	return json_pack("{s:b, s:o}", "ok", 1, "removed_blobs", ids);
 }
 
 static json_t *
@@ -584,6 +640,8 @@ control_dispatch(struct control_conn *c, const char *line)
 		resp = control_set(req, who);
 	else if (strcmp(cmd, "remove") == 0)
 		resp = control_remove(req, who);
+	else if (strcmp(cmd, "blobs") == 0)
+		resp = control_blobs(req);
 	else if (strcmp(cmd, "blob-put") == 0)
 		resp = control_blob_put(req, who);
 	else if (strcmp(cmd, "events") == 0)

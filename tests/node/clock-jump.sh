@@ -94,7 +94,7 @@ is "a 3s peer, after a heartbeat and a jump forward: enabled" \
     "$(peer_state a tm)" enabled
 check "...and disabled once 3s have really passed" \
     wait_for 15 state_is a tm disabled
-pk a remove tm
+pk a remove --yes tm >/dev/null
 
 # Across a restart: stopped at +1d, started at -1d.
 check "stops cleanly at +1d" stop_node a

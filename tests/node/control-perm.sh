@@ -41,7 +41,7 @@ is "...the daemon logged the refusal of uid 65534" \
     "$(grep -c 'control: refused uid 65534' "$(node_log a)")" $((nref + 1))
 as nobody nogroup "$PEERKEY" -s "$S" disable p >/dev/null 2>&1
 is "nobody cannot disable a peer" "$(peer_state a p)" enabled
-as daemon daemon "$PEERKEY" -s "$S" remove p >/dev/null 2>&1
+as daemon daemon "$PEERKEY" -s "$S" remove --yes p >/dev/null 2>&1
 is "daemon (uid 1) cannot remove a peer" "$(peer_state a p)" enabled
 check "root is still served" quiet pk a status
 check "a stops cleanly" stop_node a
