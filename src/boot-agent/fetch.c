@@ -247,7 +247,7 @@ static int
 try_blob(struct fetch *f, struct conn *k, const struct pk_bytes *id,
     const uint8_t *data, size_t len)
 {
-	char	*pass = NULL, what[PK_BLOB_ID_MAX + 8];
+	char	*pass = NULL, *cause = NULL, what[PK_BLOB_ID_MAX + 8];
 	size_t	 passlen = 0;
 	int	 r;
 
@@ -256,9 +256,10 @@ try_blob(struct fetch *f, struct conn *k, const struct pk_bytes *id,
 		    (const char *)id->p);
 	else
 		snprintf(what, sizeof(what), "its answer");
-	if ((r = decrypt_blob(data, len, &pass, &passlen)) != 0) {
-		cand_say(k, "%s does not decrypt: %s", what, r == PK_ERR_PGP ?
-		    pk_pgp_last_error() : pk_strerror(r));
+	if ((r = decrypt_blob(data, len, &pass, &passlen, &cause)) != 0) {
+		cand_say(k, "%s does not decrypt: %s", what,
+		    r == PK_ERR_PGP && cause != NULL ? cause : pk_strerror(r));
+		free(cause);
 		return -1;
 	}
 	if (f->o->disk != NULL &&
