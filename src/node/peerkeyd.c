@@ -41,9 +41,6 @@
 #define PK_CONFFILE	SYSCONFDIR "/peerkey/peerkeyd.conf"
 #endif
 
-static struct node	 the_node;
-struct node		*node = &the_node;
-
 static ev_signal	 sig_term, sig_int, sig_hup;
 static ev_timer		 tick_timer, alive_timer, prune_timer;
 
@@ -63,16 +60,6 @@ usage(void)
 {
 	fprintf(stderr, "usage: peerkeyd [-dnv] [-f file]\n");
 	exit(2);
-}
-
-/* Wall-clock milliseconds, for people and the audit log only. */
-int64_t
-wall_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Tells systemd (if it started us with Type=notify) how we are. */

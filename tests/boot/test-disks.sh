@@ -19,9 +19,10 @@
 # sends (AGENT=... to try another build's).
 . "$(dirname "$0")/lib-boot.sh"
 need cryptsetup gpg jq mkinitramfs unmkinitramfs systemd-ask-password unshare
-[ -x "$PEERKEYD" ] && [ -x "$PEERKEY" ] || skip_all "peerkeyd or peerkey not built"
+need_root
+[ -x "$PEERKEYD" ] && [ -x "$PEERKEY" ] || skip "peerkeyd or peerkey not built"
 KVER=$(ls /lib/modules 2>/dev/null | sort -V | tail -n 1)
-[ -n "$KVER" ] || skip_all "no kernel installed (linux-image-amd64)"
+[ -n "$KVER" ] || skip "no kernel installed (linux-image-amd64)"
 
 machine me && machine p && machine q
 rc=$?
@@ -159,9 +160,7 @@ ok '[ $rc = 5 ] && grep -q "NOT held by: q" "$W/rotate.out"' \
     "rotate disk 1 with q down: held by p only"
 machine q
 stop_machine p
-"$AGENT" -c "$C" -P none -d "$W/disk1.img" > "$W/stale.out" 2> "$W/stale.log" &
-PID_stale=$!
-PIDS="$PIDS $PID_stale"
+spawn -o "$W/stale.out" stale "$AGENT" -c "$C" -P none -d "$W/disk1.img"
 uuid1=$(cryptsetup luksUUID "$W/disk1.img")
 ok 'wait_for "grep -q \"q: blob luks-$uuid1 does not open $W/disk1.img (no keyslot takes it); trying the next\" \"$W/stale.log\"" 20' \
     "q's stale blob: checked against the header, said in one line"

@@ -9,8 +9,9 @@
 . "$(dirname "$0")/lib-boot.sh"
 need mkinitramfs lsinitramfs unmkinitramfs dracut lsinitrd certtool gpg \
     mandos dbus-daemon
+need_root
 KVER=$(ls /lib/modules 2>/dev/null | sort -V | tail -n 1)
-[ -n "$KVER" ] || skip_all "no kernel installed (linux-image-amd64)"
+[ -n "$KVER" ] || skip "no kernel installed (linux-image-amd64)"
 
 boot_keys "$W/k"
 stop_gpg_agents "$W/k/gpg"

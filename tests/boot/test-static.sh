@@ -12,8 +12,8 @@
 #	appr    needs approval (delay 10m)        -> "awaiting approval"
 . "$(dirname "$0")/lib-boot.sh"
 need certtool gpg cryptsetup faketime python3 nft ip jq
-[ -x "$PEERKEYD" ] && [ -x "$PEERKEY" ] ||
-    skip_all "peerkeyd or peerkey not built"
+need_root
+[ -x "$PEERKEYD" ] && [ -x "$PEERKEY" ] || skip "peerkeyd or peerkey not built"
 
 boot_keys "$W/k"
 stop_gpg_agents "$W/k/gpg"
@@ -114,15 +114,15 @@ ok '[ "$(grep -c "appr: awaiting approval" "$W/eb")" = 1 ]' \
 boot_conf "$W/c.conf" "$W/k" "mdns = no" "prompt = no" "give-up = 30s" \
     "retry-min = 300ms"
 peers "$W/c.conf" appr
-"$AGENT" -c "$W/c.conf" > "$W/oc" 2> "$W/ec" &
+spawn -o "$W/oc" ec "$AGENT" -c "$W/c.conf"
 apid=$!
-wait_for "grep -q 'awaiting approval' '$W/ec'" 10
+wait_for "grep -q 'awaiting approval' '$W/ec.log'" 10
 pk appr approve me
 wait $apid
 rc=$?
 ok '[ $rc = 0 ] && cmp -s "$W/oc" "$W/pass"' \
     "awaiting approval, then approved by the operator: passphrase"
-[ $rc = 0 ] || diag "$W/ec"
+[ $rc = 0 ] || diag "$W/ec.log"
 
 # D. A pinned peer showing another node key is not asked.
 boot_conf "$W/d.conf" "$W/k" "mdns = no" "prompt = no" "give-up = 2s"

@@ -13,8 +13,8 @@ vm_kernel
 vm_disk
 vm_keys
 ok 'vm_net_up' "namespaces, bridge, tap and veths"
+at_exit 'avahi_cleanup "${VM_AVAHI_DIR:-}"'
 ok 'vm_peer_start mdns' "the peer runs avahi-daemon and an announcing peerkeyd"
-trap 'avahi_cleanup "$VM_AVAHI_DIR"; vm_cleanup' EXIT
 ok 'vm_enroll' "the guest joins the peer, peerkey enroll of its disk, boot-config"
 # published: how many times the peer's peerkeyd published _peerkey._tcp.
 published() {
