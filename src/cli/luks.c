@@ -46,6 +46,10 @@
  * disk unopenable, and every keyslot peerkey adds is named by a token the
  * next run (and luksDump) shows.
  *
+ * The header is outside the encryption, so its tokens are checked
+ * (luks-token.c) as they are read: a damaged or forged peerkey token
+ * stops the command, named, before anything changes.
+ *
  * A disk enrolled before the name was the disk's has a token with blob id
  * "UUID:SLOT"; the boot agent asks for whatever the token names, and the
  * next rotate moves it to "luks-UUID" (its new key is deposited under the
@@ -65,6 +69,7 @@
 #include <libcryptsetup.h>
 
 #include "key.h"
+#include "luks-token.h"
 #include "msg.h"
 #include "peerkey.h"
 #include "pgp.h"
@@ -72,7 +77,6 @@
 #include "proto.h"
 #include "secret.h"
 
-#define LUKS_TOKEN_TYPE		"peerkey"
 #define LUKS_KEY_RAW		32	/* random bytes */
 #define LUKS_KEY_LEN		(2 * LUKS_KEY_RAW)	/* as hex digits */
 #define LUKS_TOKENS_MAX		32
@@ -195,12 +199,15 @@ luks_slot_active(struct luks *l, int slot)
 	return ki == CRYPT_SLOT_ACTIVE || ki == CRYPT_SLOT_ACTIVE_LAST;
 }
 
-/* Opens device as LUKS2 and reads its peerkey tokens. */
+static void	luks_close(struct luks *);
+
+/* Opens device as LUKS2 and reads its peerkey tokens, checked. */
 static int
 luks_open(struct luks *l, const char *device)
 {
 	json_error_t	 jerr;
 	const char	*type, *js, *u;
+	char		*cause = NULL;
 	int		 i, r, max = crypt_token_max(CRYPT_LUKS2);
 
 	memset(l, 0, sizeof(*l));
@@ -234,6 +241,16 @@ luks_open(struct luks *l, const char *device)
 		if ((l->toks[l->ntoks].j = json_loads(js, 0, &jerr)) == NULL)
 			continue;
 		l->ntoks++;
+		/* Anyone holding the disk may have written the header. */
+		if (luks_token_check(l->toks[l->ntoks - 1].j, &cause) != 0) {
+			fprintf(stderr, "peerkey: %s: LUKS2 token %d (type "
+			    "peerkey) is damaged: %s; nothing was changed "
+			    "(\"cryptsetup token export --token-id %d %s\" "
+			    "shows it)\n", device, i, cause, i, device);
+			free(cause);
+			luks_close(l);
+			return EXIT_LOCAL;
+		}
 	}
 	return 0;
 }
@@ -283,35 +300,6 @@ luks_withdraw_one(struct luks *l, struct cli_peer *p, const char *blob_id)
 	return r == 0 || r == PK_ERRC_NOT_FOUND ? 0 : -1;
 }
 
-/* Adds the names of json array a to the list v (no duplicates). */
-static void
-names_add(json_t *v, json_t *a)
-{
-	json_t	*x, *y;
-	size_t	 i, k;
-
-	json_array_foreach(a, i, x) {
-		json_array_foreach(v, k, y)
-			if (json_equal(x, y))
-				break;
-		if (k == json_array_size(v))
-			json_array_append(v, x);
-	}
-}
-
-/* Is name in json array a? */
-static int
-names_has(json_t *a, const char *name)
-{
-	json_t	*x;
-	size_t	 i;
-
-	json_array_foreach(a, i, x)
-		if (strcmp(json_string_value(x), name) == 0)
-			return 1;
-	return 0;
-}
-
 /* The token other than t with t's blob id and a higher (lower: older)
  * generation that counts name as a holder, or NULL. */
 static struct luks_tok *
@@ -325,24 +313,10 @@ luks_sharer(struct luks *l, struct luks_tok *t, const char *name, int newer)
 		if (k == t || strcmp(tok_blob(k), tok_blob(t)) != 0 ||
 		    (newer ? tok_gen(k) <= tok_gen(t) : tok_gen(k) >= tok_gen(t)))
 			continue;
-		if (names_has(json_object_get(k->j, "held-by"), name))
+		if (luks_names_has(json_object_get(k->j, "held-by"), name))
 			return k;
 	}
 	return NULL;
-}
-
-/* Removes name from json array a. */
-static void
-names_del(json_t *a, const char *name)
-{
-	json_t	*x;
-	size_t	 i;
-
-	json_array_foreach(a, i, x)
-		if (strcmp(json_string_value(x), name) == 0) {
-			json_array_remove(a, i);
-			return;
-		}
 }
 
 /*
@@ -390,8 +364,8 @@ luks_undo(struct luks *l, struct luks_tok *t, const char *why)
 	if ((blob = strdup(tok_blob(t))) == NULL)
 		return -1;
 	names = json_array();
-	names_add(names, json_object_get(t->j, "peers"));
-	names_add(names, json_object_get(t->j, "held-by"));
+	luks_names_add(names, json_object_get(t->j, "peers"));
+	luks_names_add(names, json_object_get(t->j, "held-by"));
 	for (i = 0; i < json_array_size(names); ) {
 		x = json_array_get(names, i);
 		if (luks_sharer(l, t, json_string_value(x), 1) != NULL) {
@@ -400,7 +374,7 @@ luks_undo(struct luks *l, struct luks_tok *t, const char *why)
 		}
 		while ((k = luks_sharer(l, t, json_string_value(x), 0)) !=
 		    NULL) {
-			names_del(json_object_get(k->j, "held-by"),
+			luks_names_del(json_object_get(k->j, "held-by"),
 			    json_string_value(x));
 			if (tok_save(l, k) != 0) {
 				json_decref(names);
@@ -551,7 +525,7 @@ luks_report(struct luks *l, struct luks_tok *t, struct cli_peer *v,
 
 	missing = json_array();
 	for (i = 0; i < n; i++)
-		if (!names_has(held, v[i].name))
+		if (!luks_names_has(held, v[i].name))
 			json_array_append_new(missing,
 			    json_string(v[i].name));
 	if (opt_json) {
@@ -677,7 +651,7 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	}
 	if (mode == LUKS_ENROLL && old != NULL) {
 		for (i = 0; i < n; i++)
-			if (!names_has(json_object_get(old->j, "held-by"),
+			if (!luks_names_has(json_object_get(old->j, "held-by"),
 			    v[i].name))
 				break;
 		luks_report(&l, old, v, n, "already enrolled");
@@ -778,7 +752,7 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	for (i = 0; i < n; i++) {
 		if (!ok[i])
 			continue;
-		if (!names_has(sent, v[i].name)) {
+		if (!luks_names_has(sent, v[i].name)) {
 			json_array_append_new(sent, json_string(v[i].name));
 			if (tok_save(&l, t) != 0)
 				goto out;
@@ -796,7 +770,7 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 			    "%s\n", v[i].name, cause ? cause : "out of memory");
 			free(cause);
 			if (r > 0) {
-				names_del(sent, v[i].name);
+				luks_names_del(sent, v[i].name);
 				if (tok_save(&l, t) != 0)
 					goto out;
 			}
