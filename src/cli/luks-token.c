@@ -1,135 +1,246 @@
 /*
- * luks-token.c: the peerkey LUKS2 token's JSON, checked, and its lists of
- * peer names (luks-token.h). luks.c reads a token only after
- * luks_token_check() has passed it: a token that fails is named and the
- * command stops before it changes anything, so a damaged or forged
- * header cannot crash peerkey or make it act on half a journal.
+ * luks-token.c: a LUKS2 device as peerkey's journal keeps it — the
+ * device opened with libcryptsetup, its peerkey tokens (type "peerkey",
+ * see luks.c for their states and peerkey(8) for their fields) read,
+ * written and removed, its keyslots counted. Every token is checked as it
+ * is read (luks-check.c, which also keeps its name lists): the header is
+ * outside the encryption, and anyone holding the disk may have written
+ * it.
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
+#include <libcryptsetup.h>
 
-#include "luks-token.h"
+#include "key.h"
+#include "luks-check.h"
+#include "luks.h"
+#include "msg.h"
+#include "peerkey.h"
 #include "pk_err.h"
-#include "proto.h"
 
-/* Checks that member key of tok is an array of names. */
-static int
-luks_token_names(json_t *tok, const char *key, char **cause)
+/* A token's state ("" if none). */
+const char *
+tok_state(const struct luks_tok *t)
 {
-	json_t	*a = json_object_get(tok, key), *x;
-	size_t	 i;
+	const char	*s = json_string_value(json_object_get(t->j, "state"));
 
-	if (a == NULL)
-		return 0;
-	if (!json_is_array(a)) {
-		pk_cause_set(cause, "\"%s\" is not an array", key);
+	return s != NULL ? s : "";
+}
+
+/* A token's keyslot (-1 if none). */
+int
+tok_slot(const struct luks_tok *t)
+{
+	json_t	*v = json_object_get(t->j, "keyslot");
+
+	return json_is_integer(v) ? (int)json_integer_value(v) : -1;
+}
+
+long long
+tok_gen(const struct luks_tok *t)
+{
+	return json_integer_value(json_object_get(t->j, "generation"));
+}
+
+const char *
+tok_blob(const struct luks_tok *t)
+{
+	const char *s = json_string_value(json_object_get(t->j, "blob-id"));
+
+	return s != NULL ? s : "";
+}
+
+/* Writes t (a new token when t->id is -1). Returns 0 or -1 (said). */
+int
+tok_save(struct luks *l, struct luks_tok *t)
+{
+	char	*s;
+	int	 r;
+
+	json_object_set_new(t->j, "updated", json_integer((json_int_t)
+	    time(NULL)));
+	if ((s = json_dumps(t->j, JSON_COMPACT)) == NULL)
+		return -1;
+	r = crypt_token_json_set(l->cd, t->id < 0 ? CRYPT_ANY_TOKEN : t->id,
+	    s);
+	free(s);
+	if (r < 0) {
+		fprintf(stderr, "peerkey: %s: cannot write the LUKS2 token: "
+		    "%s\n", l->device, strerror(-r));
 		return -1;
 	}
-	json_array_foreach(a, i, x) {
-		if (!json_is_string(x) || json_string_length(x) == 0 ||
-		    json_string_length(x) > LUKS_TOKEN_NAME_MAX ||
-		    strlen(json_string_value(x)) != json_string_length(x)) {
-			pk_cause_set(cause, "\"%s\"[%zu] is not a peer name",
-			    key, i);
-			return -1;
+	t->id = r;
+	return 0;
+}
+
+/* Removes token t from the header and from l. */
+int
+tok_remove(struct luks *l, struct luks_tok *t)
+{
+	int	r, i;
+
+	if (t->id >= 0 && (r = crypt_token_json_set(l->cd, t->id, NULL)) < 0) {
+		fprintf(stderr, "peerkey: %s: cannot remove LUKS2 token %d: "
+		    "%s\n", l->device, t->id, strerror(-r));
+		return -1;
+	}
+	json_decref(t->j);
+	i = (int)(t - l->toks);
+	memmove(&l->toks[i], &l->toks[i + 1], (size_t)(l->ntoks - i - 1) *
+	    sizeof(*t));
+	l->ntoks--;
+	return 0;
+}
+
+/* Number of active keyslots other than except. */
+int
+luks_other_slots(struct luks *l, int except)
+{
+	int	i, n = 0, max = crypt_keyslot_max(CRYPT_LUKS2);
+	crypt_keyslot_info ki;
+
+	for (i = 0; i < max; i++) {
+		if (i == except)
+			continue;
+		ki = crypt_keyslot_status(l->cd, i);
+		if (ki == CRYPT_SLOT_ACTIVE || ki == CRYPT_SLOT_ACTIVE_LAST)
+			n++;
+	}
+	return n;
+}
+
+int
+luks_slot_active(struct luks *l, int slot)
+{
+	crypt_keyslot_info ki;
+
+	if (slot < 0)
+		return 0;
+	ki = crypt_keyslot_status(l->cd, slot);
+	return ki == CRYPT_SLOT_ACTIVE || ki == CRYPT_SLOT_ACTIVE_LAST;
+}
+
+/* Opens device as LUKS2 and reads its peerkey tokens, each checked
+ * (luks-check.c): a damaged one stops the command before any change. */
+int
+luks_open(struct luks *l, const char *device)
+{
+	json_error_t	 jerr;
+	const char	*type, *js, *u;
+	char		*cause = NULL;
+	int		 i, r, max = crypt_token_max(CRYPT_LUKS2);
+
+	memset(l, 0, sizeof(*l));
+	l->device = device;
+	if ((r = crypt_init(&l->cd, device)) < 0) {
+		fprintf(stderr, "peerkey: %s: %s (is the device or image "
+		    "path right?)\n", device, strerror(-r));
+		return EXIT_LOCAL;
+	}
+	if ((r = crypt_load(l->cd, CRYPT_LUKS2, NULL)) < 0) {
+		fprintf(stderr, "peerkey: %s: not a LUKS2 volume (%s)%s\n",
+		    device, strerror(-r), crypt_load(l->cd, CRYPT_LUKS1,
+		    NULL) == 0 ? "; it is LUKS1: \"cryptsetup convert "
+		    "--type luks2\" it first" : "");
+		crypt_free(l->cd);
+		l->cd = NULL;
+		return EXIT_LOCAL;
+	}
+	u = crypt_get_uuid(l->cd);
+	snprintf(l->uuid, sizeof(l->uuid), "%s", u != NULL ? u : "");
+	if (max > LUKS_TOKENS_MAX)
+		max = LUKS_TOKENS_MAX;
+	for (i = 0; i < max; i++) {
+		r = crypt_token_status(l->cd, i, &type);
+		if (r == CRYPT_TOKEN_INACTIVE || r == CRYPT_TOKEN_INVALID ||
+		    type == NULL || strcmp(type, LUKS_TOKEN_TYPE) != 0)
+			continue;
+		if (crypt_token_json_get(l->cd, i, &js) < 0)
+			continue;
+		l->toks[l->ntoks].id = i;
+		if ((l->toks[l->ntoks].j = json_loads(js, 0, &jerr)) == NULL)
+			continue;
+		l->ntoks++;
+		/* Anyone holding the disk may have written the header. */
+		if (luks_token_check(l->toks[l->ntoks - 1].j, &cause) != 0) {
+			fprintf(stderr, "peerkey: %s: LUKS2 token %d (type "
+			    "peerkey) is damaged: %s; nothing was changed "
+			    "(\"cryptsetup token export --token-id %d %s\" "
+			    "shows it)\n", device, i, cause, i, device);
+			free(cause);
+			luks_close(l);
+			return EXIT_LOCAL;
 		}
 	}
 	return 0;
 }
 
-/* Checks a token; see luks-token.h. */
-int
-luks_token_check(json_t *tok, char **cause)
-{
-	static const char *const states[] = {
-		"adding", "depositing", "enrolled", "removing"
-	};
-	const char	*state, *blob;
-	json_t		*v;
-	size_t		 i;
-
-	if (!json_is_object(tok)) {
-		pk_cause_set(cause, "not a JSON object");
-		return -1;
-	}
-	state = json_string_value(json_object_get(tok, "state"));
-	for (i = 0; state != NULL && i < sizeof(states) / sizeof(states[0]);
-	    i++)
-		if (strcmp(state, states[i]) == 0)
-			break;
-	if (state == NULL || i == sizeof(states) / sizeof(states[0])) {
-		pk_cause_set(cause, "\"state\" is not one of adding, "
-		    "depositing, enrolled, removing");
-		return -1;
-	}
-	v = json_object_get(tok, "keyslot");
-	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    json_integer_value(v) >= LUKS_TOKEN_SLOTS)) {
-		pk_cause_set(cause, "\"keyslot\" is not a keyslot number");
-		return -1;
-	}
-	v = json_object_get(tok, "blob-id");
-	blob = json_string_value(v);
-	if (blob == NULL || *blob == '\0' || json_string_length(v) >
-	    PK_BLOB_ID_MAX || strlen(blob) != json_string_length(v)) {
-		pk_cause_set(cause, "\"blob-id\" is not a blob id");
-		return -1;
-	}
-	v = json_object_get(tok, "generation");
-	if (v != NULL && !json_is_integer(v)) {
-		pk_cause_set(cause, "\"generation\" is not an integer");
-		return -1;
-	}
-	if (luks_token_names(tok, "peers", cause) != 0 ||
-	    luks_token_names(tok, "held-by", cause) != 0)
-		return -1;
-	return 0;
-}
-
-/* The index of name in a, or -1. */
-static long
-luks_names_find(json_t *a, const char *name)
-{
-	json_t	*x;
-	size_t	 i;
-
-	json_array_foreach(a, i, x)
-		if (json_is_string(x) && strcmp(json_string_value(x),
-		    name) == 0)
-			return (long)i;
-	return -1;
-}
-
-/* Is name in a? See luks-token.h. */
-int
-luks_names_has(json_t *a, const char *name)
-{
-	return luks_names_find(a, name) >= 0;
-}
-
-/* Adds a's names to v; see luks-token.h. */
 void
-luks_names_add(json_t *v, json_t *a)
+luks_close(struct luks *l)
 {
-	json_t	*x;
-	size_t	 i;
+	int	i;
 
-	json_array_foreach(a, i, x)
-		if (json_is_string(x) && !luks_names_has(v,
-		    json_string_value(x)))
-			json_array_append(v, x);
+	for (i = 0; i < l->ntoks; i++)
+		json_decref(l->toks[i].j);
+	if (l->cd != NULL)
+		crypt_free(l->cd);
+	local_peers_free(l->all, l->nall);
+	if (l->id != NULL)
+		pk_identity_free(l->id);
 }
 
-/* Removes name from a; see luks-token.h. */
-void
-luks_names_del(json_t *a, const char *name)
+/* The daemon's peer named name, or NULL. */
+struct cli_peer *
+luks_peer(struct luks *l, const char *name)
 {
-	long	 i = luks_names_find(a, name);
+	size_t	i;
 
-	if (i >= 0)
-		json_array_remove(a, (size_t)i);
+	for (i = 0; i < l->nall; i++)
+		if (strcmp(l->all[i].name, name) == 0)
+			return &l->all[i];
+	return NULL;
+}
+
+/* Sends WITHDRAW of blob_id to p; "gone" also when it held none. */
+int
+luks_withdraw_one(struct luks *l, struct cli_peer *p, const char *blob_id)
+{
+	struct pk_msg	 m;
+	char		*cause = NULL;
+	int		 r;
+
+	pk_msg_init(&m, PK_MSG_WITHDRAW);
+	m.u.withdraw.id.p = (const uint8_t *)blob_id;
+	m.u.withdraw.id.len = strlen(blob_id);
+	r = dial_request(l->id, p, &m, PK_MSG_ACK, &cause);
+	if (r != 0 && r != PK_ERRC_NOT_FOUND)
+		fprintf(stderr, "peerkey: peer %s: cannot withdraw blob %s: "
+		    "%s\n", p->name, blob_id, cause ? cause : "out of memory");
+	free(cause);
+	return r == 0 || r == PK_ERRC_NOT_FOUND ? 0 : -1;
+}
+
+/* The token other than t with t's blob id and a higher (lower: older)
+ * generation that counts name as a holder, or NULL. */
+struct luks_tok *
+luks_sharer(struct luks *l, struct luks_tok *t, const char *name, int newer)
+{
+	int	i;
+
+	for (i = 0; i < l->ntoks; i++) {
+		struct luks_tok *k = &l->toks[i];
+
+		if (k == t || strcmp(tok_blob(k), tok_blob(t)) != 0 ||
+		    (newer ? tok_gen(k) <= tok_gen(t) : tok_gen(k) >= tok_gen(t)))
+			continue;
+		if (luks_names_has(json_object_get(k->j, "held-by"), name))
+			return k;
+	}
+	return NULL;
 }

@@ -1,5 +1,5 @@
 /*
- * fuzz-luks-token.c: libFuzzer target for src/cli/luks-token.c, the
+ * fuzz-luks-token.c: libFuzzer target for src/cli/luks-check.c, the
  * check of a peerkey LUKS2 token (whoever holds the disk may have written
  * its header).
  *
@@ -20,7 +20,7 @@
 
 #include <jansson.h>
 
-#include "luks-token.h"
+#include "luks-check.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

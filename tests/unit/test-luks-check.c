@@ -1,5 +1,5 @@
 /*
- * test-luks-token.c: src/cli/luks-token.c, the check of a peerkey LUKS2
+ * test-luks-check.c: src/cli/luks-check.c, the check of a peerkey LUKS2
  * token before luks.c acts on it, and its name lists.
  *
  * The regression case of issue 16: a "held-by" entry that is not a
@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "luks-token.h"
+#include "luks-check.h"
 #include "test_helper.h"
 
 static char	*cause;

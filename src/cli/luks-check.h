@@ -1,19 +1,19 @@
 /*
- * luks-token.h: the JSON of peerkey's LUKS2 token (doc/peerkey.8, "LUKS2
- * TOKEN"), checked before luks.c uses it, and the name lists it keeps.
+ * luks-check.h: the JSON of peerkey's LUKS2 token (doc/peerkey.8, "LUKS2
+ * TOKEN"), checked before luks-token.c hands it to luks.c, and the name
+ * lists it keeps. Pure JSON: no device, no libcryptsetup.
  * The header is outside the encryption: anyone holding the disk may have
  * written the token, so nothing in it is trusted before
- * luks_token_check() (tests/unit/test-luks-token.c and
+ * luks_token_check() (tests/unit/test-luks-check.c and
  * tests/fuzz/fuzz-luks-token.c feed it what such a person could).
  */
-#ifndef LUKS_TOKEN_H
-#define LUKS_TOKEN_H
+#ifndef LUKS_CHECK_H
+#define LUKS_CHECK_H
 
 #include <jansson.h>
 
-#define LUKS_TOKEN_TYPE		"peerkey"
-#define LUKS_TOKEN_SLOTS	32	/* keyslots of LUKS2 (crypt_keyslot_max) */
-#define LUKS_TOKEN_NAME_MAX	64	/* a peer's name */
+#define LUKS_CHECK_SLOTS	32	/* keyslots of LUKS2 (crypt_keyslot_max) */
+#define LUKS_CHECK_NAME_MAX	64	/* a peer's name */
 
 /*
  * Checks a peerkey token: an object whose "state" is one of adding,
@@ -34,4 +34,4 @@ void	luks_names_add(json_t *v, json_t *a);
 /* Removes name from array a (its first occurrence). */
 void	luks_names_del(json_t *a, const char *name);
 
-#endif /* LUKS_TOKEN_H */
+#endif /* LUKS_CHECK_H */
