@@ -68,8 +68,9 @@ control_peer_json(struct peer *p, uint64_t now)
 		state = "disabled-by-operator";
 	else
 		state = "disabled";
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, "
-	    "s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:I, s:s}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:I, s:I, "
+	    "s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:I, "
+	    "s:s}",
 	    "name", p->name,
 	    "node_keyid", p->node_keyid,
 	    "boot_keyid", p->boot_keyid,
@@ -77,6 +78,9 @@ control_peer_json(struct peer *p, uint64_t now)
 	    "checker", p->checker,
 	    "state", state,
 	    "expires_in_ms", (json_int_t)(enabled ? p->expires - now : 0),
+	    "extension", enabled && peer_extended(p, now),
+	    "proof_expires_in_ms", (json_int_t)(p->proof_until > now ?
+	    p->proof_until - now : 0),
 	    "last_seen", (json_int_t)p->last_seen,
 	    "last_check", (json_int_t)p->last_check,
 	    "timeout_ms", (json_int_t)p->timeout,
@@ -258,7 +262,7 @@ control_set(const struct control_cmd *self, json_t *req, const char *who,
 		*p = saved;
 		return NULL;
 	}
-	p->remaining = p->expires > now ? p->expires - now : 0;
+	peer_remaining_set(p, now);
 	if (store_peer_save(node->store, p, 0, wall_ms(), "policy", NULL,
 	    who) != 0) {
 		*p = saved;
