@@ -26,6 +26,7 @@
 #include "io.h"
 #include "key.h"
 #include "log.h"
+#include "msg.h"
 #include "node.h"
 #include "pk_err.h"
 #include "proto.h"
@@ -218,6 +219,14 @@ control_policy(json_t *req, struct peer *p, char **cause)
 		pk_cause_set(cause, "timeout and interval must be above 0");
 		return -1;
 	}
+	/* What the log and the wire will carry: the wire's rules. */
+	if (peer_addresses_check(p->addresses, cause) != 0)
+		return -1;
+	if (!pk_msg_text_valid(p->checker)) {
+		pk_cause_set(cause, "\"checker\" must not contain control "
+		    "characters");
+		return -1;
+	}
 	return 0;
 }
 
@@ -310,9 +319,9 @@ control_blob_put(const struct control_cmd *self, json_t *req,
 		return NULL;
 	id = json_string_value(json_object_get(req, "blob_id"));
 	b64 = json_string_value(json_object_get(req, "data"));
-	if (id == NULL || *id == '\0' || strlen(id) > PK_BLOB_ID_MAX) {
-		pk_cause_set(cause, "\"blob_id\" must be 1-%d bytes",
-		    PK_BLOB_ID_MAX);
+	if (id == NULL || !pk_msg_id_valid(id)) {
+		pk_cause_set(cause, "\"blob_id\" must be 1-%d printable ASCII "
+		    "characters other than space", PK_BLOB_ID_MAX);
 		return NULL;
 	}
 	if (b64 == NULL || control_base64_decode(b64, &data, &len) != 0 ||

@@ -272,7 +272,7 @@ struct peer_spec {
 	const char	*name;		/* 1..PEER_NAME_MAX of [A-Za-z0-9._-] */
 	const char	*boot_keyid;	/* 64 hex digits */
 	const char	*node_keyid;	/* NULL or "": none (a Mandos client) */
-	const char	*addresses;	/* NULL: none */
+	const char	*addresses;	/* NULL: none; else host:port ... */
 };
 
 /*
@@ -280,6 +280,13 @@ struct peer_spec {
  * the addresses. Returns 0, or -1 with *cause set (allocated).
  */
 int		 peer_spec_check(const struct peer_spec *, char **cause);
+
+/*
+ * Checks a peer's address list (NULL: none) as the wire's documents and
+ * the control socket take it: every word an address (pk_parse_address).
+ * Returns 0, or -1 with *cause set.
+ */
+int		 peer_addresses_check(const char *addresses, char **cause);
 
 /*
  * Makes a new peer from spec with the daemon's default policy (config),

@@ -582,6 +582,18 @@ peer_spec_check(const struct peer_spec *spec, char **cause)
 		    "%d bytes", PEER_ADDRS_MAX);
 		return -1;
 	}
+	return peer_addresses_check(spec->addresses, cause);
+}
+
+/* Checks an address list of a peer; see node.h. */
+int
+peer_addresses_check(const char *addresses, char **cause)
+{
+	if (addresses != NULL && pk_parse_address_list(addresses) != 0) {
+		pk_cause_set(cause, "\"addresses\" must be host:port or "
+		    "[v6]:port addresses separated by spaces");
+		return -1;
+	}
 	return 0;
 }
 
