@@ -48,8 +48,11 @@ cmd_status(int argc, char **argv)
 		const char *st = json_string_value(json_object_get(p, "state"));
 		int pend = json_is_true(json_object_get(p, "pending_approval"));
 
-		snprintf(state, sizeof(state), "%s%s", st,
-		    pend ? " (approval?)" : "");
+		/* Enabled only by a release's extension: EXPIRES says
+		 * when that ends (peerkeyd(8), LIVENESS). */
+		snprintf(state, sizeof(state), "%s%s%s", st,
+		    json_is_true(json_object_get(p, "extension")) ?
+		    " (extension)" : "", pend ? " (approval?)" : "");
 		pending += pend;
 		printf("%-16s %-22s %-10s %-9s %5lld  %s%s%s\n",
 		    json_string_value(json_object_get(p, "name")), state,

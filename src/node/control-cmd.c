@@ -26,6 +26,7 @@
 #include "io.h"
 #include "key.h"
 #include "log.h"
+#include "msg.h"
 #include "node.h"
 #include "pk_err.h"
 #include "proto.h"
@@ -68,8 +69,9 @@ control_peer_json(struct peer *p, uint64_t now)
 		state = "disabled-by-operator";
 	else
 		state = "disabled";
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, "
-	    "s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:I, s:s}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:I, s:I, "
+	    "s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:I, "
+	    "s:s}",
 	    "name", p->name,
 	    "node_keyid", p->node_keyid,
 	    "boot_keyid", p->boot_keyid,
@@ -77,6 +79,9 @@ control_peer_json(struct peer *p, uint64_t now)
 	    "checker", p->checker,
 	    "state", state,
 	    "expires_in_ms", (json_int_t)(enabled ? p->expires - now : 0),
+	    "extension", enabled && peer_extended(p, now),
+	    "proof_expires_in_ms", (json_int_t)(p->proof_until > now ?
+	    p->proof_until - now : 0),
 	    "last_seen", (json_int_t)p->last_seen,
 	    "last_check", (json_int_t)p->last_check,
 	    "timeout_ms", (json_int_t)p->timeout,
@@ -214,6 +219,14 @@ control_policy(json_t *req, struct peer *p, char **cause)
 		pk_cause_set(cause, "timeout and interval must be above 0");
 		return -1;
 	}
+	/* What the log and the wire will carry: the wire's rules. */
+	if (peer_addresses_check(p->addresses, cause) != 0)
+		return -1;
+	if (!pk_msg_text_valid(p->checker)) {
+		pk_cause_set(cause, "\"checker\" must not contain control "
+		    "characters");
+		return -1;
+	}
 	return 0;
 }
 
@@ -258,7 +271,7 @@ control_set(const struct control_cmd *self, json_t *req, const char *who,
 		*p = saved;
 		return NULL;
 	}
-	p->remaining = p->expires > now ? p->expires - now : 0;
+	peer_remaining_set(p, now);
 	if (store_peer_save(node->store, p, 0, wall_ms(), "policy", NULL,
 	    who) != 0) {
 		*p = saved;
@@ -356,9 +369,9 @@ control_blob_put(const struct control_cmd *self, json_t *req,
 		return NULL;
 	id = json_string_value(json_object_get(req, "blob_id"));
 	b64 = json_string_value(json_object_get(req, "data"));
-	if (id == NULL || *id == '\0' || strlen(id) > PK_BLOB_ID_MAX) {
-		pk_cause_set(cause, "\"blob_id\" must be 1-%d bytes",
-		    PK_BLOB_ID_MAX);
+	if (id == NULL || !pk_msg_id_valid(id)) {
+		pk_cause_set(cause, "\"blob_id\" must be 1-%d printable ASCII "
+		    "characters other than space", PK_BLOB_ID_MAX);
 		return NULL;
 	}
 	if (b64 == NULL || control_base64_decode(b64, &data, &len) != 0 ||

@@ -79,11 +79,6 @@ join_ident(json_t *o, struct join_ident *id, int need_node, char **cause)
 		pk_cause_set(cause, "\"node_keyid\" is missing");
 		return -1;
 	}
-	if (strspn(spec->addresses, "0123456789abcdefABCDEF.:[]% _-") !=
-	    strlen(spec->addresses)) {
-		pk_cause_set(cause, "bad addresses");
-		return -1;
-	}
 	if (strlen(id->boot_pgp) > PK_DOC_MAX / 2) {
 		pk_cause_set(cause, "boot OpenPGP key too large");
 		return -1;
@@ -367,8 +362,9 @@ json_t *
 join_invite_add(const struct control_cmd *self, json_t *req, const char *who,
     char **cause)
 {
+	struct join_ident	 id;
 	const char	*hash;
-	json_t		*inviter;
+	json_t		*inviter, *check;
 	char		*doc;
 	json_int_t	 expires;
 	int		 r;
@@ -382,6 +378,17 @@ join_invite_add(const struct control_cmd *self, json_t *req, const char *who,
 		    "expires (future wall ms) and self");
 		return NULL;
 	}
+	/* What a joiner will check of it (join_ident), checked now; the
+	 * name, if none, is this node's (join_join puts it in). */
+	if ((check = json_deep_copy(inviter)) == NULL)
+		return NULL;
+	if (json_object_get(check, "name") == NULL)
+		json_object_set_new(check, "name",
+		    json_string(node->conf.name));
+	r = join_ident(check, &id, 0, cause);
+	json_decref(check);
+	if (r != 0)
+		return NULL;
 	if ((doc = json_dumps(inviter, JSON_COMPACT)) == NULL)
 		return NULL;
 	r = store_invite_add(node->store, hash, expires, doc, wall_ms(), who);

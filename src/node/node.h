@@ -77,6 +77,9 @@ struct peer {
 	int			 disabled_by;	/* enum peer_disabled_by */
 	uint64_t		 remaining;	/* ms left before disable, as of
 						   the last save */
+	uint64_t		 proof_remaining; /* ms left of what the last
+						   proof of life allows, as of
+						   the last save */
 	int64_t			 last_seen;	/* wall ms of the last proof of
 						   life, 0 never */
 	int64_t			 last_check;	/* wall ms of the last check */
@@ -85,6 +88,8 @@ struct peer {
 
 	/* Run time (monotonic ms). */
 	uint64_t		 expires;	/* enabled while now < expires */
+	uint64_t		 proof_until;	/* the expiry the last proof of
+						   life set (peer_alive) */
 	uint64_t		 notice_until;	/* NOTICE valid until */
 	uint64_t		 pending_since;	/* first unapproved ask, 0 none */
 	int			 decision;	/* enum peer_decision */
@@ -231,6 +236,14 @@ struct peer	*peer_by_boot_keyid(const char *keyid);
 struct peer	*peer_by_node_keyid(const char *keyid);
 struct peer	*peer_by_name(const char *name);
 int		 peer_enabled(struct peer *, uint64_t now);
+/*
+ * Is p, enabled at now, enabled only by a release's extension (its last
+ * proof of life would have let it expire)? Never for a peer without a
+ * node key (Mandos' semantics).
+ */
+int		 peer_extended(const struct peer *, uint64_t now);
+/* Sets p's saved times (remaining, proof_remaining) as of now. */
+void		 peer_remaining_set(struct peer *, uint64_t now);
 void		 peer_alive(struct peer *, uint64_t now, const char *how,
 		    const char *addr);
 void		 peer_check_failed(struct peer *, uint64_t now, const char *why);
@@ -259,7 +272,7 @@ struct peer_spec {
 	const char	*name;		/* 1..PEER_NAME_MAX of [A-Za-z0-9._-] */
 	const char	*boot_keyid;	/* 64 hex digits */
 	const char	*node_keyid;	/* NULL or "": none (a Mandos client) */
-	const char	*addresses;	/* NULL: none */
+	const char	*addresses;	/* NULL: none; else host:port ... */
 };
 
 /*
@@ -267,6 +280,13 @@ struct peer_spec {
  * the addresses. Returns 0, or -1 with *cause set (allocated).
  */
 int		 peer_spec_check(const struct peer_spec *, char **cause);
+
+/*
+ * Checks a peer's address list (NULL: none) as the wire's documents and
+ * the control socket take it: every word an address (pk_parse_address).
+ * Returns 0, or -1 with *cause set.
+ */
+int		 peer_addresses_check(const char *addresses, char **cause);
 
 /*
  * Makes a new peer from spec with the daemon's default policy (config),

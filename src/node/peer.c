@@ -22,7 +22,13 @@
  *  - When expires passes the peer is disabled by timeout, logged and
  *    recorded (Mandos does this silently).
  *  - A release pushes expires to at least now + extended_timeout, so the
- *    peer has time to finish booting.
+ *    peer has time to finish booting, but for a peer with a node key never
+ *    past proof_until + extended_timeout, proof_until being the expiry its
+ *    last proof of life set (or an operator's enable): however many
+ *    UNLOCKs a boot key makes, they never keep a machine enabled on their
+ *    own (a thief holds the boot key, not the node key). A peer without a
+ *    node key (a Mandos client, whose liveness is its checker command)
+ *    keeps Mandos' rule: each release extends it (doc/mandos-compat.md).
  *  - Policy before release: blobs held; optionally a planned-reboot NOTICE
  *    still valid; optionally an operator's approval (approve/deny within
  *    approval_delay, else the default), valid for approval_duration.
@@ -98,11 +104,37 @@ peer_by_name(const char *name)
 	return peer_by(offsetof(struct peer, name), name);
 }
 
-/* Milliseconds the peer has left at now (0 once expired). */
+/* Milliseconds from now until t (0 once passed). */
 static uint64_t
-peer_remaining(const struct peer *p, uint64_t now)
+peer_left(uint64_t t, uint64_t now)
 {
-	return p->expires > now ? p->expires - now : 0;
+	return t > now ? t - now : 0;
+}
+
+/* Sets p's saved times as of now; see node.h. */
+void
+peer_remaining_set(struct peer *p, uint64_t now)
+{
+	p->remaining = peer_left(p->expires, now);
+	p->proof_remaining = peer_left(p->proof_until, now);
+}
+
+/* A proof of life (or an operator's word) lets p live until now + timeout. */
+static void
+peer_proved(struct peer *p, uint64_t now)
+{
+	if (p->expires < now + p->timeout)
+		p->expires = now + p->timeout;
+	if (p->proof_until < now + p->timeout)
+		p->proof_until = now + p->timeout;
+}
+
+/* Is p enabled only by a release's extension; see node.h. */
+int
+peer_extended(const struct peer *p, uint64_t now)
+{
+	return p->node_keyid[0] != '\0' && p->disabled_by == PEER_DIS_NONE &&
+	    now < p->expires && now >= p->proof_until;
 }
 
 /*
@@ -134,7 +166,7 @@ peer_record(struct peer *p, uint64_t now, const char *kind, const char *addr,
 {
 	int	 r;
 
-	p->remaining = peer_remaining(p, now);
+	peer_remaining_set(p, now);
 	if ((r = store_peer_save(node->store, p, peer_lazy_kind(kind) ?
 	    STORE_LAZY : 0, wall_ms(), kind, addr, detail)) != 0)
 		log_warnx("store: cannot record %s of peer %s: %s (%s)", kind,
@@ -172,8 +204,7 @@ peer_alive(struct peer *p, uint64_t now, const char *how, const char *addr)
 {
 	int	 was_ok = p->last_check_ok, reenabled = 0;
 
-	if (p->expires < now + p->timeout)
-		p->expires = now + p->timeout;
+	peer_proved(p, now);
 	p->last_seen = p->last_check = wall_ms();
 	p->last_check_ok = 1;
 	if (p->disabled_by == PEER_DIS_TIMEOUT) {
@@ -316,13 +347,22 @@ peer_unlock_decision(struct peer *p, uint64_t now, int *reason)
 	return 0;
 }
 
-/* Records a release to addr and grants the extended timeout. */
+/*
+ * Records a release to addr and grants the extended timeout: to a peer
+ * with a node key, no further than its last proof of life allows (the
+ * file comment).
+ */
 static void
 peer_released(struct peer *p, uint64_t now, const char *addr,
     const char *how)
 {
-	if (p->expires < now + p->extended_timeout)
-		p->expires = now + p->extended_timeout;
+	uint64_t	 until = now + p->extended_timeout;
+
+	if (p->node_keyid[0] != '\0' &&
+	    until > p->proof_until + p->extended_timeout)
+		until = p->proof_until + p->extended_timeout;
+	if (p->expires < until)
+		p->expires = until;
 	p->pending_since = 0;
 	log_info("unlock: peer %s: released %d blob%s to %s (%s)", p->name,
 	    p->nblobs, p->nblobs == 1 ? "" : "s", addr, how);
@@ -361,8 +401,7 @@ int
 peer_operator_enable(struct peer *p, uint64_t now, const char *who)
 {
 	p->disabled_by = PEER_DIS_NONE;
-	if (p->expires < now + p->timeout)
-		p->expires = now + p->timeout;
+	peer_proved(p, now);
 	peer_expiry_note(p);
 	log_info("peer %s: enabled by %s", p->name, who);
 	return peer_record(p, now, "enabled", NULL, who);
@@ -467,7 +506,7 @@ peer_save_all(uint64_t now)
 		return;
 	}
 	TAILQ_FOREACH(p, &node->peers, entry) {
-		p->remaining = peer_remaining(p, now);
+		peer_remaining_set(p, now);
 		v[n++] = p;
 	}
 	if ((r = store_liveness_save(node->store, v, n, wall_ms())) != 0)
@@ -481,6 +520,7 @@ void
 peer_restore(struct peer *p, uint64_t now)
 {
 	p->expires = p->disabled_by == PEER_DIS_NONE ? now + p->remaining : 0;
+	p->proof_until = now + p->proof_remaining;
 	p->notice_until = 0;
 	p->pending_since = 0;
 	p->decision = PEER_DECIDE_NONE;
@@ -542,6 +582,18 @@ peer_spec_check(const struct peer_spec *spec, char **cause)
 		    "%d bytes", PEER_ADDRS_MAX);
 		return -1;
 	}
+	return peer_addresses_check(spec->addresses, cause);
+}
+
+/* Checks an address list of a peer; see node.h. */
+int
+peer_addresses_check(const char *addresses, char **cause)
+{
+	if (addresses != NULL && pk_parse_address_list(addresses) != 0) {
+		pk_cause_set(cause, "\"addresses\" must be host:port or "
+		    "[v6]:port addresses separated by spaces");
+		return -1;
+	}
 	return 0;
 }
 
@@ -601,8 +653,8 @@ peer_add(struct peer *p, const char *boot_pgp, const char *how, char **cause)
 	int	 r;
 
 	/* A new peer starts enabled with a full timeout. */
-	p->expires = pk_now_ms() + p->timeout;
-	p->remaining = p->timeout;
+	p->expires = p->proof_until = pk_now_ms() + p->timeout;
+	p->remaining = p->proof_remaining = p->timeout;
 	if ((r = store_peer_add(node->store, p, boot_pgp, wall_ms(),
 	    how)) != 0) {
 		pk_cause_set(cause, "cannot store the peer: %s",

@@ -30,7 +30,7 @@
 	"interval_ms, extended_timeout_ms, approval_delay_ms, "		\
 	"approval_duration_ms, approved_by_default, require_notice, "	\
 	"disabled_by, remaining_ms, last_seen_at, last_check_at, "	\
-	"last_check_ok"
+	"last_check_ok, proof_remaining_ms"
 
 const struct store_sql store_peer_sql[] = {
 	{ ST_SELF_GET, "SELECT node_keyid, alive_at FROM self WHERE id = 1" },
@@ -42,18 +42,19 @@ const struct store_sql store_peer_sql[] = {
 	    "ORDER BY id" },
 	{ ST_PEER_INSERT, "INSERT INTO peers (" PEER_COLUMNS ", created_at) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-	    "?14, ?15, ?16, ?17, ?18)" },
+	    "?14, ?15, ?16, ?17, ?18, ?19)" },
 	{ ST_PEER_UPDATE, "UPDATE peers SET name = ?1, node_keyid = ?2, "
 	    "boot_keyid = ?3, addresses = ?4, checker = ?5, timeout_ms = ?6, "
 	    "interval_ms = ?7, extended_timeout_ms = ?8, "
 	    "approval_delay_ms = ?9, approval_duration_ms = ?10, "
 	    "approved_by_default = ?11, require_notice = ?12, "
 	    "disabled_by = ?13, remaining_ms = ?14, last_seen_at = ?15, "
-	    "last_check_at = ?16, last_check_ok = ?17 WHERE id = ?18" },
+	    "last_check_at = ?16, last_check_ok = ?17, "
+	    "proof_remaining_ms = ?18 WHERE id = ?19" },
 	{ ST_PEER_DELETE, "DELETE FROM peers WHERE id = ?1" },
 	{ ST_PEER_LIVENESS, "UPDATE peers SET disabled_by = ?1, "
 	    "remaining_ms = ?2, last_seen_at = ?3, last_check_at = ?4, "
-	    "last_check_ok = ?5 WHERE id = ?6" },
+	    "last_check_ok = ?5, proof_remaining_ms = ?6 WHERE id = ?7" },
 	{ ST_PEER_SET_PGP, "UPDATE peers SET boot_pgp = ?1 WHERE id = ?2" },
 	{ ST_PEER_GET_PGP, "SELECT boot_pgp FROM peers WHERE id = ?1" },
 	{ ST_MAX_, NULL }
@@ -115,7 +116,8 @@ peer_check(struct store *s, const struct peer *p)
 	    p->timeout > INT64_MAX || p->interval > INT64_MAX ||
 	    p->extended_timeout > INT64_MAX ||
 	    p->approval_delay > INT64_MAX ||
-	    p->approval_duration > INT64_MAX || p->remaining > INT64_MAX) {
+	    p->approval_duration > INT64_MAX || p->remaining > INT64_MAX ||
+	    p->proof_remaining > INT64_MAX) {
 		store_seterr(s, "peer fields out of range");
 		return PK_ERR_INVALID_ARG;
 	}
@@ -131,7 +133,8 @@ store_peer_bind(sqlite3_stmt *st, int i, const struct peer *p)
 		(int64_t)p->extended_timeout, (int64_t)p->approval_delay,
 		(int64_t)p->approval_duration, p->approved_by_default != 0,
 		p->require_notice != 0, p->disabled_by, (int64_t)p->remaining,
-		p->last_seen, p->last_check, p->last_check_ok != 0
+		p->last_seen, p->last_check, p->last_check_ok != 0,
+		(int64_t)p->proof_remaining
 	};
 	const char	*t[] = {
 		p->name, p->node_keyid[0] != '\0' ? p->node_keyid : NULL,
@@ -200,7 +203,8 @@ peer_from_row(sqlite3_stmt *st, struct peer *p)
 	    (r = col_u64(st, 8, &p->extended_timeout)) != 0 ||
 	    (r = col_u64(st, 9, &p->approval_delay)) != 0 ||
 	    (r = col_u64(st, 10, &p->approval_duration)) != 0 ||
-	    (r = col_u64(st, 14, &p->remaining)) != 0)
+	    (r = col_u64(st, 14, &p->remaining)) != 0 ||
+	    (r = col_u64(st, 18, &p->proof_remaining)) != 0)
 		return r;
 	p->approved_by_default = sqlite3_column_int(st, 11);
 	p->require_notice = sqlite3_column_int(st, 12);
@@ -208,7 +212,7 @@ peer_from_row(sqlite3_stmt *st, struct peer *p)
 	p->last_seen = sqlite3_column_int64(st, 15);
 	p->last_check = sqlite3_column_int64(st, 16);
 	p->last_check_ok = sqlite3_column_int(st, 17);
-	p->nblobs = sqlite3_column_int(st, 18);
+	p->nblobs = sqlite3_column_int(st, 19);
 	return 0;
 }
 
@@ -383,7 +387,8 @@ store_liveness_save(struct store *s, struct peer *const *peers, size_t n,
 	int			 r;
 
 	for (i = 0; i < n; i++) {
-		if (peers[i] == NULL || peers[i]->remaining > INT64_MAX) {
+		if (peers[i] == NULL || peers[i]->remaining > INT64_MAX ||
+		    peers[i]->proof_remaining > INT64_MAX) {
 			store_seterr(s, "peer %zu out of range", i);
 			return PK_ERR_INVALID_ARG;
 		}
@@ -392,10 +397,11 @@ store_liveness_save(struct store *s, struct peer *const *peers, size_t n,
 		return r;
 	for (i = 0; i < n && r == 0; i++) {
 		p = peers[i];
-		r = store_exec(s, ST_PEER_LIVENESS, "iiiiii",
+		r = store_exec(s, ST_PEER_LIVENESS, "iiiiiii",
 		    (int64_t)p->disabled_by, (int64_t)p->remaining,
 		    p->last_seen, p->last_check,
-		    (int64_t)(p->last_check_ok != 0), p->id);
+		    (int64_t)(p->last_check_ok != 0),
+		    (int64_t)p->proof_remaining, p->id);
 	}
 	if (r == 0 && (r = store_exec(s, ST_SELF_ALIVE, "i", now)) == 0 &&
 	    sqlite3_changes(s->db) == 0) {

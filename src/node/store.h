@@ -168,8 +168,8 @@ int	store_peer_remove(struct store *, const struct peer *, int64_t at,
 	    size_t *nremoved);
 
 /*
- * In one transaction, saves remaining, disabled_by, last_seen, last_check
- * and last_check_ok of n peers (rows gone meanwhile are skipped) and
+ * In one transaction, saves remaining, proof_remaining, disabled_by,
+ * last_seen, last_check and last_check_ok of n peers (rows gone meanwhile are skipped) and
  * marks this node alive at now. Returns 0, PK_ERR_NOT_FOUND (no self row:
  * store_self_init() was not called), PK_ERR_INVALID_ARG, PK_ERR_STORE.
  */

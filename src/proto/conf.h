@@ -137,6 +137,13 @@ int	pk_parse_address(const char *s, char *host, size_t hostsz,
 	    uint16_t defport, uint16_t *port);
 
 /*
+ * Checks an address list (addr.h): every word an address that
+ * pk_parse_address() takes. Returns 0 (the empty list too), or
+ * PK_ERR_BAD_FORMAT / PK_ERR_TOO_LARGE for the first bad word.
+ */
+int	pk_parse_address_list(const char *list);
+
+/*
  * Writes ms as a duration this file reads back ("1h30m", "250ms", "0s")
  * into buf; returns buf.
  */

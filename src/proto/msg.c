@@ -58,6 +58,28 @@ msg_id_ok(const struct pk_bytes *b)
 	return 1;
 }
 
+/* Is id a blob id a frame can carry; see msg.h. */
+int
+pk_msg_id_valid(const char *id)
+{
+	struct pk_bytes	 b;
+
+	b.p = (const uint8_t *)id;
+	b.len = strlen(id);
+	return b.len >= 1 && b.len <= PK_BLOB_ID_MAX && msg_id_ok(&b);
+}
+
+/* May text go in a text field; see msg.h. */
+int
+pk_msg_text_valid(const char *text)
+{
+	struct pk_bytes	 b;
+
+	b.p = (const uint8_t *)text;
+	b.len = strlen(text);
+	return msg_text_ok(&b);
+}
+
 /* Returns 1 if type is a request that an ACK may acknowledge. */
 static int
 msg_ackable(unsigned int type)

@@ -117,6 +117,20 @@ int	pk_msg_encode(const struct pk_msg *msg, uint8_t *out, size_t outlen,
 /* Returns the size pk_msg_encode() needs for msg (0 if msg is invalid). */
 size_t	pk_msg_encoded_len(const struct pk_msg *msg);
 
+/*
+ * The wire's rules for strings that come from elsewhere (the control
+ * socket, a document): returns 1 if id is a blob id that a frame can
+ * carry (1 .. PK_BLOB_ID_MAX bytes of 0x21 .. 0x7e), else 0.
+ */
+int	pk_msg_id_valid(const char *id);
+
+/*
+ * Returns 1 if text has only bytes that a text field may carry (none
+ * below 0x20, no 0x7f: nothing that breaks a log line), whatever its
+ * length, else 0.
+ */
+int	pk_msg_text_valid(const char *text);
+
 /* Returns a static name for a message type ("UNLOCK"), or "unknown". */
 const char *pk_msg_type_name(unsigned int type);
 

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "log.h"
 #include "pk_err.h"
@@ -472,3 +473,22 @@ pk_parse_address(const char *s, char *host, size_t hostsz, uint16_t defport,
 	return 0;
 }
 
+
+/* Checks every word of an address list; see conf.h. */
+int
+pk_parse_address_list(const char *list)
+{
+	const char	*p = list;
+	char		 w[PK_ADDR_LEN], host[256];
+	uint16_t	 port;
+	int		 r;
+
+	while ((r = pk_list_next(&p, w, sizeof(w))) != 0) {
+		if (r < 0)
+			return r;
+		if ((r = pk_parse_address(w, host, sizeof(host), 1,
+		    &port)) != 0)
+			return r;
+	}
+	return 0;
+}

@@ -91,6 +91,7 @@ mkpeer(struct peer *p, int i)
 	p->require_notice = (i / 2) % 2;
 	p->disabled_by = i % 3;
 	p->remaining = 250000 + i;
+	p->proof_remaining = 240000 + i;
 	p->last_seen = 1700000000000LL + i;
 	p->last_check = 1700000001000LL + i;
 	p->last_check_ok = (i + 1) % 2;
@@ -115,6 +116,7 @@ peer_assert_eq(const struct peer *a, const struct peer *b)
 	ASSERT_INT_EQ(a->require_notice, b->require_notice);
 	ASSERT_INT_EQ(a->disabled_by, b->disabled_by);
 	ASSERT_INT_EQ(a->remaining, b->remaining);
+	ASSERT_INT_EQ(a->proof_remaining, b->proof_remaining);
 	ASSERT_INT_EQ(a->last_seen, b->last_seen);
 	ASSERT_INT_EQ(a->last_check, b->last_check);
 	ASSERT_INT_EQ(a->last_check_ok, b->last_check_ok);

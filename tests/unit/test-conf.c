@@ -826,6 +826,18 @@ test_validators(void)
 		ASSERT_INT_EQ(port, 7);
 	}
 	TEST_DONE();
+
+	TEST_START("pk_parse_address_list: every word an address");
+	ASSERT_INT_EQ(pk_parse_address_list(""), 0);
+	ASSERT_INT_EQ(pk_parse_address_list("192.0.2.1:4141 "
+	    "[2001:db8::1]:4141,\t[fe80::1%eth0]:1 node1.example"), 0);
+	ASSERT_INT_EQ(pk_parse_address_list("192.0.2.1:1\n\033[2J"),
+	    PK_ERR_BAD_FORMAT);
+	ASSERT_INT_EQ(pk_parse_address_list("192.0.2.1:1 x;reboot"),
+	    PK_ERR_BAD_FORMAT);
+	ASSERT_INT_EQ(pk_parse_address_list("192.0.2.1:1 :80"),
+	    PK_ERR_BAD_FORMAT);
+	TEST_DONE();
 }
 
 int

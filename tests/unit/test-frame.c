@@ -1183,6 +1183,33 @@ test_names(void)
 	TEST_DONE();
 }
 
+/* The wire's string rules as the control socket applies them. */
+static void
+test_string_rules(void)
+{
+	char	 id[PK_BLOB_ID_MAX + 2];
+
+	TEST_START("pk_msg_id_valid, pk_msg_text_valid: the decoder's rules");
+	ASSERT_INT_EQ(pk_msg_id_valid("luks-0b1c.2_x~"), 1);
+	ASSERT_INT_EQ(pk_msg_id_valid(""), 0);
+	ASSERT_INT_EQ(pk_msg_id_valid("disk 1"), 0);
+	ASSERT_INT_EQ(pk_msg_id_valid("disk1\n\033[2J"), 0);
+	ASSERT_INT_EQ(pk_msg_id_valid("disk\177"), 0);
+	ASSERT_INT_EQ(pk_msg_id_valid("disk\200"), 0);
+	memset(id, 'a', sizeof(id));
+	id[PK_BLOB_ID_MAX] = '\0';
+	ASSERT_INT_EQ(pk_msg_id_valid(id), 1);
+	id[PK_BLOB_ID_MAX] = 'a';
+	id[PK_BLOB_ID_MAX + 1] = '\0';
+	ASSERT_INT_EQ(pk_msg_id_valid(id), 0);
+	ASSERT_INT_EQ(pk_msg_text_valid(""), 1);
+	ASSERT_INT_EQ(pk_msg_text_valid("fping -q %(host)s \303\251"), 1);
+	ASSERT_INT_EQ(pk_msg_text_valid("a\tb"), 0);
+	ASSERT_INT_EQ(pk_msg_text_valid("a\033[2J"), 0);
+	ASSERT_INT_EQ(pk_msg_text_valid("a\177"), 0);
+	TEST_DONE();
+}
+
 int
 main(void)
 {
@@ -1194,5 +1221,6 @@ main(void)
 	test_decode_limits();
 	test_encode_limits();
 	test_names();
+	test_string_rules();
 	return test_exit();
 }

@@ -14,6 +14,9 @@
  * default after the delay, either way), over each protocol. For each:
  * released or which refusal, the blobs handed out, the audit events
  * recorded (in order), and after a release the extended timeout granted.
+ * Then the bound on that extension: releases never keep a peer with a
+ * node key enabled past its last proof of life + timeout + extended
+ * timeout, and do keep a Mandos client (Mandos' rule).
  *
  * The daemon's real peer.c and store run here on a scratch database;
  * only what peerkeyd.c's main() would put in the struct node is filled in
@@ -221,7 +224,7 @@ make_peer(int n, enum state st, enum policy po, char *bootid)
 	}
 	peer_insert(p);
 
-	p->expires = NOW + TIMEOUT / 2;
+	p->expires = p->proof_until = NOW + TIMEOUT / 2;
 	switch (st) {
 	case ST_DUE:
 		p->expires = NOW;
@@ -374,6 +377,134 @@ test_mandos_held(int n)
 	f.peer = p->name;
 	ASSERT_INT_EQ(store_events_query(node->store, &f, kinds_cb, &k), 0);
 	ASSERT_STR_EQ(k.buf, "approval-pending approved released");
+	TEST_DONE();
+}
+
+/*
+ * The extension a release grants is bounded by the last proof of life:
+ * a boot key that asks every STEP ms from the last proof on, with no
+ * proof since, keeps a peer with a node key enabled until proof +
+ * TIMEOUT + EXTENDED at the latest, and no longer; a peer without one (a
+ * Mandos client) is extended by every release, as Mandos does. Returns
+ * the monotonic time of the first refusal (0: none until limit).
+ */
+#define STEP	10000ULL
+
+static uint64_t
+ask_until(struct peer *p, const char *bootid, uint64_t from, uint64_t limit,
+    int proto)
+{
+	struct peer_release	 rel;
+	uint64_t		 t;
+
+	for (t = from; t < limit; t += STEP) {
+		if (!peer_release(bootid, proto, "192.0.2.9:1", t, &rel)) {
+			ASSERT_INT_EQ(rel.reason, PK_REFUSE_DISABLED);
+			return t;
+		}
+		store_blobs_free(rel.blobs, rel.nblobs);
+		/* Never past what the proof allows, for a node key. */
+		if (p->node_keyid[0] != '\0')
+			ASSERT_TRUE(p->expires <= p->proof_until + EXTENDED);
+	}
+	return 0;
+}
+
+static void
+test_extension(int *n)
+{
+	struct peer_release	 rel;
+	struct peer		*p;
+	char			 bootid[PK_KEYID_HEXLEN + 1];
+	uint64_t		 t, cap;
+	int			 proto;
+
+	for (proto = PEER_NATIVE; proto <= PEER_MANDOS; proto++) {
+		TEST_START(proto == PEER_NATIVE ?
+		    "extension: UNLOCKs every 10 s keep a node-keyed peer no "
+		    "longer than proof + timeout + extended (native)" :
+		    "extension: the same over Mandos protocol 1");
+		p = make_peer((*n)++, ST_ENABLED, PO_NONE, bootid);
+		p->expires = p->proof_until = NOW + TIMEOUT;	/* proof at NOW */
+		cap = NOW + TIMEOUT + EXTENDED;
+		ASSERT_INT_EQ(peer_extended(p, NOW), 0);
+		t = ask_until(p, bootid, NOW, NOW + 3 * cap, proto);
+		ASSERT_TRUE(t != 0);
+		/* Released up to the cap, refused from it on. */
+		ASSERT_TRUE(t >= cap && t < cap + STEP);
+		ASSERT_INT_EQ(p->expires, cap);
+		ASSERT_INT_EQ(p->disabled_by, PEER_DIS_TIMEOUT);
+		/* Still refused later, however often it asks. */
+		ASSERT_INT_EQ(ask_until(p, bootid, t, t + 5 * STEP, proto), t);
+		TEST_DONE();
+	}
+
+	TEST_START("extension: status's \"extension\": enabled past the "
+	    "proof's expiry only by a release");
+	p = make_peer((*n)++, ST_ENABLED, PO_NONE, bootid);
+	p->expires = p->proof_until = NOW + TIMEOUT;
+	ASSERT_INT_EQ(peer_extended(p, NOW + TIMEOUT - 1), 0);
+	ASSERT_INT_EQ(peer_release(bootid, PEER_NATIVE, "x", NOW + TIMEOUT - 1,
+	    &rel), 1);
+	store_blobs_free(rel.blobs, rel.nblobs);
+	ASSERT_INT_EQ(p->expires, NOW + TIMEOUT - 1 + EXTENDED);
+	ASSERT_INT_EQ(peer_extended(p, NOW + TIMEOUT - 2), 0);
+	ASSERT_INT_EQ(peer_extended(p, NOW + TIMEOUT), 1);
+	ASSERT_INT_EQ(peer_extended(p, NOW + TIMEOUT + EXTENDED - 2), 1);
+	ASSERT_INT_EQ(peer_extended(p, NOW + TIMEOUT + EXTENDED), 0);
+	/* A heartbeat from its node key: a proof, no extension any more. */
+	peer_alive(p, NOW + TIMEOUT + 1, "heartbeat", "x");
+	ASSERT_INT_EQ(p->proof_until, NOW + 2 * TIMEOUT + 1);
+	ASSERT_INT_EQ(peer_extended(p, NOW + TIMEOUT + 2), 0);
+	TEST_DONE();
+
+	TEST_START("extension: a heartbeat after the cap re-enables, and "
+	    "allows one new extension; an operator's enable counts as proof");
+	p = make_peer((*n)++, ST_ENABLED, PO_NONE, bootid);
+	p->expires = p->proof_until = NOW + TIMEOUT;
+	t = ask_until(p, bootid, NOW, NOW + 10 * (TIMEOUT + EXTENDED),
+	    PEER_NATIVE);
+	ASSERT_INT_EQ(p->disabled_by, PEER_DIS_TIMEOUT);
+	peer_alive(p, t, "heartbeat", "x");
+	ASSERT_INT_EQ(p->disabled_by, PEER_DIS_NONE);
+	ASSERT_INT_EQ(ask_until(p, bootid, t, t + 10 * (TIMEOUT + EXTENDED),
+	    PEER_NATIVE) >= t + TIMEOUT + EXTENDED, 1);
+	ASSERT_INT_EQ(peer_operator_disable(p, t, "test"), 0);
+	t += 20 * (TIMEOUT + EXTENDED);
+	ASSERT_INT_EQ(peer_operator_enable(p, t, "test"), 0);
+	ASSERT_INT_EQ(p->proof_until, t + TIMEOUT);
+	ASSERT_INT_EQ(ask_until(p, bootid, t, t + 10 * (TIMEOUT + EXTENDED),
+	    PEER_NATIVE) >= t + TIMEOUT + EXTENDED, 1);
+	TEST_DONE();
+
+	TEST_START("extension: a Mandos client (no node key) is extended by "
+	    "every release, as Mandos does");
+	for (proto = PEER_NATIVE; proto <= PEER_MANDOS; proto++) {
+		p = make_peer((*n)++, ST_ENABLED, PO_NONE, bootid);
+		p->node_keyid[0] = '\0';
+		p->expires = p->proof_until = NOW + TIMEOUT;
+		ASSERT_INT_EQ(ask_until(p, bootid, NOW,
+		    NOW + 3 * (TIMEOUT + EXTENDED), proto), 0);
+		ASSERT_INT_EQ(p->disabled_by, PEER_DIS_NONE);
+		ASSERT_INT_EQ(peer_extended(p, NOW + 2 * (TIMEOUT + EXTENDED)),
+		    0);
+	}
+	TEST_DONE();
+
+	TEST_START("extension: what the proof allows survives a restart "
+	    "(saved as proof_remaining), at another monotonic time");
+	p = make_peer((*n)++, ST_ENABLED, PO_NONE, bootid);
+	p->expires = p->proof_until = NOW + TIMEOUT;
+	ASSERT_INT_EQ(peer_release(bootid, PEER_NATIVE, "x", NOW + TIMEOUT - 1,
+	    &rel), 1);
+	store_blobs_free(rel.blobs, rel.nblobs);
+	peer_remaining_set(p, NOW + TIMEOUT - 1);
+	ASSERT_INT_EQ(p->remaining, EXTENDED);
+	ASSERT_INT_EQ(p->proof_remaining, 1);
+	peer_restore(p, 5 * NOW);
+	ASSERT_INT_EQ(p->expires, 5 * NOW + EXTENDED);
+	ASSERT_INT_EQ(p->proof_until, 5 * NOW + 1);
+	ASSERT_INT_EQ(peer_extended(p, 5 * NOW + 1), 1);
 	TEST_DONE();
 }
 
@@ -607,6 +738,7 @@ main(void)
 		}
 	}
 	test_mandos_held(n++);
+	test_extension(&n);
 	store_close(s);
 	return test_exit();
 }
