@@ -474,6 +474,8 @@ pk_identity_free(struct pk_identity *id)
 		gnutls_privkey_deinit(id->priv);
 	if (id->pub != NULL)
 		gnutls_pubkey_deinit(id->pub);
+	if (id->ext_free != NULL)
+		id->ext_free(id->ext);
 	key_wipe(id, sizeof(*id));
 	free(id);
 }
@@ -504,4 +506,24 @@ pk_keyid_normalize(char *s)
 		return;
 	for (; *s != '\0'; s++)
 		*s = (char)tolower((unsigned char)*s);
+}
+
+/* Reads a small key file (see key.h). */
+int
+pk_keyfile_read(const char *path, int private, unsigned char **out,
+    size_t *len)
+{
+	if (path == NULL || out == NULL || len == NULL)
+		return PK_ERR_INVALID_ARG;
+	return key_read_file(path, private, out, len);
+}
+
+/* Writes a key file atomically (see key.h). */
+int
+pk_keyfile_write(const char *path, const void *data, size_t len,
+    mode_t mode, int overwrite)
+{
+	if (path == NULL || (data == NULL && len > 0))
+		return PK_ERR_INVALID_ARG;
+	return key_write_file(path, data, len, mode, overwrite);
 }

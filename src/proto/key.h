@@ -1,5 +1,7 @@
 /*
  * key.h: Ed25519 identities (node keys and boot TLS keys) and key ids.
+ * A boot TLS key may instead be an ECDSA P-256 key inside a TPM (tpm.h),
+ * whose identity signs through an external key (the ext_ fields).
  *
  * A key id is the lowercase hex SHA-256 of the public key's DER
  * SubjectPublicKeyInfo: exactly Mandos' key_id (compared case-blind), and
@@ -13,6 +15,8 @@
 #ifndef PK_KEY_H
 #define PK_KEY_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include <gnutls/gnutls.h>
@@ -24,6 +28,16 @@ struct pk_identity {
 	gnutls_privkey_t	 priv;
 	gnutls_pubkey_t		 pub;
 	char			 keyid[PK_KEYID_HEXLEN + 1];
+	/*
+	 * An external key (a TPM's, tpm.c), whose private part cannot be
+	 * exported: ext_dup makes one more GnuTLS handle on it, for TLS
+	 * credentials (which own the handles they are given); ext_free
+	 * releases ext when the identity is freed. NULL for a software key.
+	 */
+	int			(*ext_dup)(const struct pk_identity *,
+				    gnutls_privkey_t *);
+	void			(*ext_free)(void *);
+	void			*ext;
 };
 
 /* Makes a fresh Ed25519 identity in *out. Returns 0 or PK_ERR_KEY. */
@@ -68,6 +82,23 @@ int	pk_keyid_from_spki(const unsigned char *der, size_t len, char *out);
 
 /* Reads a PEM public key file (SubjectPublicKeyInfo) and computes its id. */
 int	pk_keyid_from_pubkey_file(const char *path, char *out);
+
+/*
+ * Reads a small key file (at most 64 KiB) into *out (malloc'ed; wipe
+ * and free it). If private is set, refuses a file that group or others
+ * may read. Returns 0, PK_ERR_NOT_FOUND, PK_ERR_PERM, PK_ERR_TOO_LARGE,
+ * PK_ERR_ALLOC or PK_ERR_SYSTEM (errno set).
+ */
+int	pk_keyfile_read(const char *path, int private, unsigned char **out,
+	    size_t *len);
+
+/*
+ * Writes a key file with mode, atomically (temporary file, fsync,
+ * rename); refuses to replace an existing file unless overwrite is set.
+ * Returns 0, PK_ERR_EXISTS or PK_ERR_SYSTEM.
+ */
+int	pk_keyfile_write(const char *path, const void *data, size_t len,
+	    mode_t mode, int overwrite);
 
 /*
  * Returns 1 if s is a syntactically valid key id (64 hex digits, either

@@ -1,0 +1,109 @@
+# lib-swtpm.sh: software TPMs 2.0 (Debian's swtpm) for tests (sourced;
+# sh or bash; needs swtpm, and tpm2-tools for swtpm_pcr_extend).
+#
+#	swtpm_start DIR [NS]      a TPM whose state lives in DIR (made if
+#	                          missing: a fresh TPM; kept: the same TPM
+#	                          rebooted, PCRs reset) on two free TCP ports
+#	                          of 127.0.0.1 (in network namespace NS, if
+#	                          given); sets SWTPM_TCTI ("swtpm:host=
+#	                          127.0.0.1,port=P", the TCTI string peerkey
+#	                          takes), SWTPM_PORT, SWTPM_PID; the PID also
+#	                          in DIR/swtpm.pid, the log in DIR/swtpm.log
+#	swtpm_stop DIR            stops that TPM (its recorded PID only)
+#	swtpm_pcr_extend TCTI PCR [NS]
+#	                          extends PCR of the SHA-256 bank (as a boot
+#	                          step that measured something else would)
+#
+# The TPM starts already initialised (--flags not-need-init,
+# startup-clear), as firmware would leave it. Its state directory is the
+# TPM's identity: a key made in one cannot be loaded by another.
+
+# swtpm__alive PID: true while PID runs (a zombie counts as gone).
+swtpm__alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	case "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' \
+	    "/proc/$1/status" 2>/dev/null)" in
+	Z|X|"") return 1 ;;
+	esac
+}
+
+# swtpm__free_ports [NS]: a port P with P and P + 1 free on 127.0.0.1.
+swtpm__free_ports() {
+	${1:+ip netns exec "$1"} python3 -c '
+import socket
+for _ in range(100):
+    a = socket.socket()
+    a.bind(("127.0.0.1", 0))
+    p = a.getsockname()[1]
+    b = socket.socket()
+    try:
+        b.bind(("127.0.0.1", p + 1))
+    except OSError:
+        continue
+    print(p)
+    break
+'
+}
+
+swtpm_start() {
+	_sw_dir=$1
+	_sw_ns=${2:-}
+	mkdir -p "$_sw_dir" || return 1
+	chmod 700 "$_sw_dir"
+	_sw_try=0
+	while [ $_sw_try -lt 5 ]; do
+		_sw_try=$((_sw_try + 1))
+		SWTPM_PORT=$(swtpm__free_ports "$_sw_ns")
+		[ -n "$SWTPM_PORT" ] || return 1
+		rm -f "$_sw_dir/swtpm.pid"
+		${_sw_ns:+ip netns exec "$_sw_ns"} swtpm socket --tpm2 \
+		    --tpmstate "dir=$_sw_dir" \
+		    --server "type=tcp,port=$SWTPM_PORT,bindaddr=127.0.0.1" \
+		    --ctrl "type=tcp,port=$((SWTPM_PORT + 1)),bindaddr=127.0.0.1" \
+		    --flags not-need-init,startup-clear \
+		    --log "file=$_sw_dir/swtpm.log" \
+		    </dev/null >>"$_sw_dir/swtpm.log" 2>&1 &
+		SWTPM_PID=$!
+		echo "$SWTPM_PID" >"$_sw_dir/swtpm.pid"
+		SWTPM_TCTI="swtpm:host=127.0.0.1,port=$SWTPM_PORT"
+		# Ready when its port answers; gone if the port was taken.
+		_sw_i=0
+		while [ $_sw_i -lt 100 ]; do
+			swtpm__alive "$SWTPM_PID" || break
+			if ${_sw_ns:+ip netns exec "$_sw_ns"} python3 -c '
+import socket, sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
+' "$SWTPM_PORT" 2>/dev/null; then
+				return 0
+			fi
+			sleep 0.1
+			_sw_i=$((_sw_i + 1))
+		done
+		swtpm_stop "$_sw_dir"
+	done
+	return 1
+}
+
+swtpm_stop() {
+	_sw_pid=$(cat "$1/swtpm.pid" 2>/dev/null) || return 0
+	rm -f "$1/swtpm.pid"
+	[ -n "$_sw_pid" ] || return 0
+	kill "$_sw_pid" 2>/dev/null || return 0
+	_sw_i=0
+	while swtpm__alive "$_sw_pid"; do
+		_sw_i=$((_sw_i + 1))
+		if [ $_sw_i -ge 50 ]; then
+			kill -9 "$_sw_pid" 2>/dev/null
+			break
+		fi
+		sleep 0.1
+	done
+	wait "$_sw_pid" 2>/dev/null
+	return 0
+}
+
+swtpm_pcr_extend() {
+	${3:+ip netns exec "$3"} tpm2_pcrextend -T "$1" \
+	    "$2:sha256=$(printf 'peerkey test: PCR %s changed' "$2" |
+	    sha256sum | cut -c1-64)"
+}
