@@ -137,7 +137,7 @@ void	 browse_stop(struct browse *);
 int	 decrypt_init(const char *workdir, const char *seckey_path);
 int	 decrypt_prepare(void);
 int	 decrypt_blob(const void *cipher, size_t len, char **pass,
-	    size_t *passlen);
+	    size_t *passlen, char **cause);
 void	 decrypt_done(void);
 
 /* prompt.c */

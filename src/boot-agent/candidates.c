@@ -13,7 +13,6 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 
@@ -21,7 +20,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +29,7 @@
 #include "addr.h"
 #include "boot.h"
 #include "conf.h"
+#include "file.h"
 #include "key.h"
 #include "pk_err.h"
 
@@ -84,47 +83,6 @@ valid_name(const char *s, size_t n)
 	return 1;
 }
 
-/* Reads a whole (small) file into a NUL-terminated malloc'ed buffer. */
-static int
-read_file(const char *path, char **out, size_t *outlen)
-{
-	struct stat	 st;
-	char		*buf = NULL;
-	size_t		 len = 0;
-	ssize_t		 n;
-	int		 fd, r = PK_ERR_SYSTEM;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return errno == ENOENT ? PK_ERR_NOT_FOUND : PK_ERR_SYSTEM;
-	if (fstat(fd, &st) == -1)
-		goto out;
-	if (st.st_size > PK_CONF_MAX_FILE) {
-		r = PK_ERR_TOO_LARGE;
-		goto out;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		r = PK_ERR_ALLOC;
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*outlen = len;
-	buf = NULL;
-	r = 0;
-out:
-	free(buf);
-	close(fd);
-	return r;
-}
-
 /*
  * Finds the "[peer NAME]" and "[mandos NAME]" headers of text and records
  * their names in c. Other headers are left for conf.c to refuse.
@@ -160,27 +118,23 @@ scan_sections(const char *name, const char *text, struct boot_conf *c,
 			continue;
 		n = (size_t)(end - s);
 		if (!valid_name(s, n)) {
-			if (cause != NULL && asprintf(cause, "%s:%d: \"%.*s\" is "
+			pk_cause_set(cause, "%s:%d: \"%.*s\" is "
 			    "not a peer name (1 to 63 letters, digits, "
 			    "\".\", \"_\", \":\", \"-\")", name, lineno,
-			    (int)(n > 80 ? 80 : n), s) == -1)
-				*cause = NULL;
+			    (int)(n > 80 ? 80 : n), s);
 			return PK_ERR_CONF;
 		}
 		for (i = 0; i < c->npeers; i++) {
 			if (strlen(c->peer_name[i]) == n &&
 			    strncmp(c->peer_name[i], s, n) == 0) {
-				if (cause != NULL && asprintf(cause,
-				    "%s:%d: peer \"%.*s\" is defined twice",
-				    name, lineno, (int)n, s) == -1)
-					*cause = NULL;
+				pk_cause_set(cause, "%s:%d: peer \"%.*s\" is "
+				    "defined twice", name, lineno, (int)n, s);
 				return PK_ERR_CONF;
 			}
 		}
 		if (c->npeers == BOOT_PEERS_MAX) {
-			if (cause != NULL && asprintf(cause, "%s:%d: more than "
-			    "%d peers", name, lineno, BOOT_PEERS_MAX) == -1)
-				*cause = NULL;
+			pk_cause_set(cause, "%s:%d: more than "
+			    "%d peers", name, lineno, BOOT_PEERS_MAX);
 			return PK_ERR_CONF;
 		}
 		memcpy(c->peer_name[c->npeers], s, n);
@@ -241,19 +195,17 @@ check_peers(const char *name, struct boot_conf *c, char **cause)
 
 	for (i = 0; i < c->npeers; i++) {
 		if (c->peers[i].address == NULL) {
-			if (cause != NULL && asprintf(cause, "%s: [%s %s]: "
+			pk_cause_set(cause, "%s: [%s %s]: "
 			    "address is missing", name, c->peer_mandos[i] ?
-			    "mandos" : "peer", c->peer_name[i]) == -1)
-				*cause = NULL;
+			    "mandos" : "peer", c->peer_name[i]);
 			return PK_ERR_CONF;
 		}
 		if (!c->peer_mandos[i] && (c->peers[i].node_key == NULL ||
 		    !pk_keyid_valid(c->peers[i].node_key))) {
-			if (cause != NULL && asprintf(cause, "%s: [peer %s]: "
+			pk_cause_set(cause, "%s: [peer %s]: "
 			    "node-key %s", name, c->peer_name[i],
 			    c->peers[i].node_key == NULL ? "is missing" :
-			    "is not a key id (64 hex digits)") == -1)
-				*cause = NULL;
+			    "is not a key id (64 hex digits)");
 			return PK_ERR_CONF;
 		}
 		if (c->peers[i].node_key != NULL)
@@ -266,12 +218,11 @@ check_peers(const char *name, struct boot_conf *c, char **cause)
 			    pk_addr_split(w, host, sizeof(host), port,
 			    sizeof(port), defport) != 0 ||
 			    boot_numeric_ok(host) != 0) {
-				if (cause != NULL && asprintf(cause, "%s: [%s "
+				pk_cause_set(cause, "%s: [%s "
 				    "%s]: address \"%.80s\" is not a numeric "
 				    "address (or more than %d)", name,
 				    c->peer_mandos[i] ? "mandos" : "peer",
-				    c->peer_name[i], w, BOOT_ADDRS_MAX) == -1)
-					*cause = NULL;
+				    c->peer_name[i], w, BOOT_ADDRS_MAX);
 				return PK_ERR_CONF;
 			}
 		}
@@ -294,10 +245,9 @@ boot_conf_load(const char *path, struct boot_conf *c, char **cause)
 	memset(c, 0, sizeof(*c));
 	if ((r = pk_conf_defaults(boot_items, c, cause)) != 0)
 		return r;
-	if ((r = read_file(path, &text, &len)) != 0) {
-		if (cause != NULL && asprintf(cause, "%s: %s", path,
-		    r == PK_ERR_SYSTEM ? strerror(errno) : pk_strerror(r)) == -1)
-			*cause = NULL;
+	if ((r = pk_file_read(path, PK_CONF_MAX_FILE, 0, &text, &len)) != 0) {
+		pk_cause_set(cause, "%s: %s", path,
+		    r == PK_ERR_SYSTEM ? strerror(errno) : pk_strerror(r));
 		return r;
 	}
 	if ((r = scan_sections(path, text, c, cause)) != 0)
@@ -346,9 +296,8 @@ boot_conf_candidates(const struct boot_conf *c, struct candidate *cand,
 		list = c->peers[i].address;
 		while (pk_list_next(&list, w, sizeof(w)) != 0) {
 			if (n == max) {
-				if (cause != NULL && asprintf(cause,
-				    "more than %d addresses", max) == -1)
-					*cause = NULL;
+				pk_cause_set(cause, "more than %d addresses",
+				    max);
 				return PK_ERR_TOO_LARGE;
 			}
 			memset(&cand[n], 0, sizeof(cand[n]));

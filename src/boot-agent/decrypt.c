@@ -20,11 +20,9 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -34,6 +32,7 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "file.h"
 #include "log.h"
 #include "pgp.h"
 #include "pk_err.h"
@@ -47,6 +46,7 @@ static struct pk_pgp_keyring	*keyring;
 static pthread_t		 prep_thread;
 static int			 prep_running;	/* started, not joined */
 static int			 prep_result;
+static char			*prep_cause;	/* why it failed */
 
 /*
  * Reads the secret key (refusing one that group or others may read) and
@@ -56,53 +56,27 @@ static int			 prep_result;
 int
 decrypt_init(const char *workdir, const char *path)
 {
-	struct stat	 st;
-	ssize_t		 n;
-	int		 fd, r = PK_ERR_SYSTEM;
+	int	 r, saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return errno == ENOENT ? PK_ERR_NOT_FOUND : PK_ERR_SYSTEM;
-	if (fstat(fd, &st) == -1)
-		goto out;
-	if ((st.st_mode & 077) != 0) {
-		r = PK_ERR_PERM;
-		goto out;
-	}
-	if (st.st_size <= 0 || st.st_size > PK_PGP_MAX_DATA) {
-		r = PK_ERR_TOO_LARGE;
-		goto out;
-	}
-	if ((seckey = pk_secret_alloc((size_t)st.st_size + 1)) == NULL) {
-		r = PK_ERR_ALLOC;
-		goto out;
-	}
-	seclen = 0;
-	while (seclen < (size_t)st.st_size) {
-		n = read(fd, seckey + seclen, (size_t)st.st_size - seclen);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		seclen += (size_t)n;
-	}
+	if ((r = pk_file_read(path, PK_PGP_MAX_DATA, PK_FILE_PRIVATE |
+	    PK_FILE_SECRET, &seckey, &seclen)) != 0)
+		return r;
 	if (seclen == 0)
-		goto out;
-	if (snprintf(privdir, sizeof(privdir), "%s/peerkey-boot.XXXXXX",
-	    workdir) >= (int)sizeof(privdir)) {
+		r = PK_ERR_TOO_LARGE;	/* as the size check always said */
+	else if (snprintf(privdir, sizeof(privdir), "%s/peerkey-boot.XXXXXX",
+	    workdir) >= (int)sizeof(privdir))
 		r = PK_ERR_TOO_LARGE;
-		goto out;
-	}
-	if (mkdtemp(privdir) == NULL) {
+	else if (mkdtemp(privdir) == NULL) {
 		privdir[0] = '\0';
-		goto out;
+		r = PK_ERR_SYSTEM;
 	}
-	r = 0;
-out:
 	if (r != 0) {
+		saved = errno;
 		pk_secret_free(seckey);
 		seckey = NULL;
+		seclen = 0;
+		errno = saved;
 	}
-	close(fd);
 	return r;
 }
 
@@ -118,7 +92,8 @@ decrypt_prepare_main(void *arg)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);
-	prep_result = pk_pgp_keyring_open_env(seckey, seclen, &keyring);
+	prep_result = pk_pgp_keyring_open_env(seckey, seclen, &keyring,
+	    &prep_cause);
 	return NULL;
 }
 
@@ -154,9 +129,12 @@ decrypt_prepare(void)
 	return 0;
 }
 
-/* Waits for the import thread if it runs; returns its result once. */
+/*
+ * Waits for the import thread if it runs; returns its result (and its
+ * cause) once.
+ */
 static int
-decrypt_join(void)
+decrypt_join(char **cause)
 {
 	int	 r;
 
@@ -166,6 +144,10 @@ decrypt_join(void)
 	prep_running = 0;
 	r = prep_result;
 	prep_result = 0;
+	if (prep_cause != NULL)
+		pk_cause_set(cause, "%s", prep_cause);
+	free(prep_cause);
+	prep_cause = NULL;
 	return r;
 }
 
@@ -174,25 +156,27 @@ decrypt_join(void)
  * without a keyring (no thread, or it failed before), imports now.
  */
 static int
-decrypt_ready(void)
+decrypt_ready(char **cause)
 {
 	int	 r;
 
-	if ((r = decrypt_join()) != 0)
+	if ((r = decrypt_join(cause)) != 0)
 		return r;
 	/* No thread, or it failed (and removed its home): a home of its own. */
 	if (keyring == NULL)
-		return pk_pgp_keyring_open(privdir, seckey, seclen, &keyring);
+		return pk_pgp_keyring_open(privdir, seckey, seclen, &keyring,
+		    cause);
 	return 0;
 }
 
 /*
  * Decrypts one blob into *pass (pk_secret_alloc, NUL after it). Returns 0,
- * PK_ERR_PGP (not for our key, corrupt: pk_pgp_last_error() says why), or
- * another PK_ERR_*.
+ * PK_ERR_PGP (not for our key, corrupt: *cause says why), or another
+ * PK_ERR_*.
  */
 int
-decrypt_blob(const void *cipher, size_t len, char **pass, size_t *passlen)
+decrypt_blob(const void *cipher, size_t len, char **pass, size_t *passlen,
+    char **cause)
 {
 	void	*plain = NULL;
 	size_t	 plainlen = 0;
@@ -200,13 +184,15 @@ decrypt_blob(const void *cipher, size_t len, char **pass, size_t *passlen)
 
 	if (seckey == NULL || privdir[0] == '\0')
 		return PK_ERR_INVALID_ARG;
-	if ((r = decrypt_ready()) != 0)
+	if ((r = decrypt_ready(cause)) != 0)
 		return r;
-	r = pk_pgp_keyring_decrypt(keyring, cipher, len, &plain, &plainlen);
+	r = pk_pgp_keyring_decrypt(keyring, cipher, len, &plain, &plainlen,
+	    cause);
 	if (r != 0)
 		return r;
 	if (plainlen == 0) {
 		pk_secret_free(plain);
+		pk_cause_set(cause, "empty plaintext");
 		return PK_ERR_PGP;
 	}
 	*pass = plain;
@@ -218,7 +204,7 @@ decrypt_blob(const void *cipher, size_t len, char **pass, size_t *passlen)
 void
 decrypt_done(void)
 {
-	(void)decrypt_join();
+	(void)decrypt_join(NULL);
 	pk_pgp_keyring_close(keyring);
 	keyring = NULL;
 	pk_secret_free(seckey);

@@ -242,13 +242,14 @@ conn_tls(struct fetch *f, struct conn *k)
 static int
 try_blob(struct fetch *f, struct conn *k, const uint8_t *data, size_t len)
 {
-	char	*pass = NULL;
+	char	*pass = NULL, *cause = NULL;
 	size_t	 passlen = 0;
 	int	 r;
 
-	if ((r = decrypt_blob(data, len, &pass, &passlen)) != 0) {
+	if ((r = decrypt_blob(data, len, &pass, &passlen, &cause)) != 0) {
 		cand_say(k, "its answer does not decrypt: %s",
-		    r == PK_ERR_PGP ? pk_pgp_last_error() : pk_strerror(r));
+		    r == PK_ERR_PGP && cause != NULL ? cause : pk_strerror(r));
+		free(cause);
 		return -1;
 	}
 	f->res->pass = pass;

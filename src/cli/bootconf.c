@@ -28,29 +28,13 @@
 #include <jansson.h>
 
 #include "addr.h"
+#include "conf.h"
+#include "file.h"
 #include "peerkey.h"
 
 #define BOOT_PEERS_MAX		32	/* peerkey-boot reads no more */
 #define BOOT_ADDRS_MAX		8
 #define BOOT_NAME_MAX		63
-
-/* Reads a whole small file (NULL if absent). */
-static char *
-bootconf_slurp(const char *path)
-{
-	FILE	*f;
-	char	*buf = NULL;
-	size_t	 len = 0;
-
-	if ((f = fopen(path, "re")) == NULL)
-		return NULL;
-	if ((buf = malloc(65536 + 1)) != NULL) {
-		len = fread(buf, 1, 65536, f);
-		buf[len] = '\0';
-	}
-	fclose(f);
-	return buf;
-}
 
 /* Appends the [boot] section: the old one's lines, or defaults. */
 static void
@@ -108,14 +92,15 @@ bootconf_write(const char *path, int quiet)
 	struct cli_peer	*v = NULL;
 	FILE		*f = NULL;
 	const char	*a;
-	char		*old, *new = NULL, *tmp = NULL;
+	char		*old, *new = NULL;
 	char		 list[1024], w[PK_ADDR_LEN];
-	size_t		 n = 0, i, newlen = 0;
-	int		 r, naddr, npeers = 0, ret = -1, fd;
+	size_t		 n = 0, i, newlen = 0, oldlen;
+	int		 r, naddr, npeers = 0, ret = -1;
 
 	if ((r = local_peers(NULL, 1, &v, &n)) != 0)
 		return -1;
-	old = bootconf_slurp(path);
+	if (pk_file_read(path, PK_CONF_MAX_FILE, 0, &old, &oldlen) != 0)
+		old = NULL;	/* none yet (or unreadable): defaults */
 	if ((f = open_memstream(&new, &newlen)) == NULL)
 		goto out;
 	fprintf(f, "# %s: written by \"peerkey boot-config\"; the [peer] "
@@ -139,7 +124,7 @@ bootconf_write(const char *path, int quiet)
 		while ((r = pk_list_next(&a, w, sizeof(w))) != 0) {
 			if (r < 0 || !bootconf_numeric(w) ||
 			    naddr == BOOT_ADDRS_MAX ||
-			    strlen(list) + strlen(w) + 2 > sizeof(list)) {
+			    pk_list_add(list, sizeof(list), w) != 0) {
 				if (!quiet)
 					fprintf(stderr, "peerkey: boot-config: "
 					    "peer %s: address %s left out (the "
@@ -148,9 +133,7 @@ bootconf_write(const char *path, int quiet)
 					    v[i].name, w, BOOT_ADDRS_MAX);
 				continue;
 			}
-			if (naddr++ > 0)
-				strcat(list, " ");
-			strcat(list, w);
+			naddr++;
 		}
 		if (naddr > 0) {
 			fprintf(f, "\n[peer %s]\naddress = %s\nnode-key = %s\n",
@@ -167,17 +150,9 @@ bootconf_write(const char *path, int quiet)
 		ret = 0;
 		goto out;
 	}
-	if (asprintf(&tmp, "%s.tmp", path) == -1) {
-		tmp = NULL;
-		goto out;
-	}
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0644)) == -1 || write(fd, new, newlen) != (ssize_t)newlen ||
-	    fsync(fd) == -1 || close(fd) == -1 || rename(tmp, path) == -1) {
+	if (pk_file_write(path, new, newlen, 0644, 0) != 0) {
 		fprintf(stderr, "peerkey: cannot write %s: %s\n", path,
 		    strerror(errno));
-		(void)unlink(tmp);
 		goto out;
 	}
 	ret = 1;
@@ -186,7 +161,6 @@ out:
 		fclose(f);
 	free(old);
 	free(new);
-	free(tmp);
 	local_peers_free(v, n);
 	return ret;
 }

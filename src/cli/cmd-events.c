@@ -33,7 +33,7 @@ cmd_events(int argc, char **argv)
 	time_t		 t;
 	size_t		 i;
 	char		 when[32];
-	int		 ch;
+	int		 ch, ex;
 
 	req = json_pack("{s:s}", "cmd", "events");
 	optind = 1;
@@ -73,14 +73,8 @@ cmd_events(int argc, char **argv)
 		json_decref(req);
 		return EXIT_USAGE;
 	}
-	resp = ctl_request(req);
-	if (!json_is_true(json_object_get(resp, "ok")))
-		return ctl_fail(resp);
-	if (opt_json) {
-		ctl_print_json(json_object_get(resp, "events"));
-		json_decref(resp);
-		return EXIT_OK;
-	}
+	if ((ex = ctl_list(req, "events", &resp)) != -1)
+		return ex;
 	json_array_foreach(json_object_get(resp, "events"), i, ev) {
 		t = (time_t)(json_integer_value(json_object_get(ev, "at")) /
 		    1000);

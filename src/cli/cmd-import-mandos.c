@@ -35,6 +35,7 @@
 #include "conf.h"
 #include "mandos-conf.h"
 #include "peerkey.h"
+#include "pk_err.h"
 #include "proto.h"
 
 #define IMPORT_BLOB_ID		"mandos"
@@ -342,30 +343,37 @@ import_write_script(struct import_plan *pl)
 	return 0;
 }
 
-/* Sends one request; returns NULL on success, else the daemon's error
- * (the caller frees *resp). */
-static const char *
-import_request(json_t *req, json_t **resp)
+/* Sends one request; returns 0, or -1 with *cause the daemon's error. */
+static int
+import_request(json_t *req, char **cause)
 {
-	*resp = ctl_request(req);
-	if (json_is_true(json_object_get(*resp, "ok")))
-		return NULL;
-	if (json_string_value(json_object_get(*resp, "error")) == NULL)
-		return "failed";
-	return json_string_value(json_object_get(*resp, "error"));
+	json_t		*resp;
+	const char	*e;
+	int		 r = 0;
+
+	resp = ctl_request(req);
+	if (!json_is_true(json_object_get(resp, "ok"))) {
+		e = json_string_value(json_object_get(resp, "error"));
+		pk_cause_set(cause, "%s", e != NULL ? e : "failed");
+		r = -1;
+	}
+	json_decref(resp);
+	return r;
 }
 
-/* Adds one planned client to the daemon. Returns NULL or why not. */
-static const char *
-import_one(struct import_plan *pl, char *why, size_t whylen)
+/* Adds one planned client to the daemon. Returns 0, or -1 with *cause. */
+static int
+import_one(struct import_plan *pl, char **cause)
 {
 	struct mandos_client	*m = pl->m;
 	gnutls_datum_t		 raw, b64 = { NULL, 0 };
-	json_t			*req, *resp;
-	const char		*err;
+	json_t			*req;
+	char			*err = NULL;
 
-	if (pl->script != NULL && import_write_script(pl) != 0)
-		return "cannot write the checker script";
+	if (pl->script != NULL && import_write_script(pl) != 0) {
+		pk_cause_set(cause, "cannot write the checker script");
+		return -1;
+	}
 	req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, "
 	    "s:b}", "cmd", "add", "name", m->name, "boot_keyid", m->key_id,
 	    "addresses", pl->address, "checker", pl->checker,
@@ -375,44 +383,38 @@ import_one(struct import_plan *pl, char *why, size_t whylen)
 	    "approval_delay", (json_int_t)m->approval_delay,
 	    "approval_duration", (json_int_t)m->approval_duration,
 	    "approved_by_default", m->approved_by_default);
-	if ((err = import_request(req, &resp)) != NULL) {
-		snprintf(why, whylen, "%s", err);
-		json_decref(resp);
-		return why;
-	}
-	json_decref(resp);
+	if (import_request(req, cause) != 0)
+		return -1;
 	raw.data = pl->secret;
 	raw.size = (unsigned int)pl->secret_len;
 	if (gnutls_base64_encode2(&raw, &b64) != 0) {
-		snprintf(why, whylen, "out of memory");
+		pk_cause_set(cause, "out of memory");
 		goto undo;
 	}
 	req = json_pack("{s:s, s:s, s:s, s:s%}", "cmd", "blob-put", "peer",
 	    m->name, "blob_id", IMPORT_BLOB_ID, "data", (const char *)b64.data,
 	    (size_t)b64.size);
 	gnutls_free(b64.data);
-	if ((err = import_request(req, &resp)) != NULL) {
-		snprintf(why, whylen, "secret not stored: %s", err);
-		json_decref(resp);
+	if (import_request(req, &err) != 0) {
+		pk_cause_set(cause, "secret not stored: %s",
+		    err != NULL ? err : "out of memory");
 		goto undo;
 	}
-	json_decref(resp);
 	if (!m->enabled) {
 		req = json_pack("{s:s, s:s}", "cmd", "disable", "peer", m->name);
-		if ((err = import_request(req, &resp)) != NULL) {
-			snprintf(why, whylen, "cannot disable it: %s", err);
-			json_decref(resp);
+		if (import_request(req, &err) != 0) {
+			pk_cause_set(cause, "cannot disable it: %s",
+			    err != NULL ? err : "out of memory");
 			goto undo;
 		}
-		json_decref(resp);
 	}
-	return NULL;
+	return 0;
 undo:
 	/* No half-imported client: take the peer away again. */
+	free(err);
 	req = json_pack("{s:s, s:s}", "cmd", "remove", "peer", m->name);
-	(void)import_request(req, &resp);
-	json_decref(resp);
-	return why;
+	(void)import_request(req, NULL);
+	return -1;
 }
 
 int
@@ -421,11 +423,11 @@ cmd_import_mandos(int argc, char **argv)
 	struct mandos_conf	 conf;
 	struct import_plan	*plan = NULL;
 	gnutls_datum_t		 raw = { NULL, 0 };
-	const char		*path, *checkerdir = NULL, *why;
-	char			 err[512], whybuf[512], dur[4][32];
+	const char		*path, *checkerdir = NULL;
+	char			*cause = NULL, *why = NULL, dur[4][32];
 	json_t			*report = NULL, *o;
 	size_t			 i, nok = 0;
-	int			 ch, dryrun = 0, rc = EXIT_FAIL;
+	int			 ch, dryrun = 0, ok, rc = EXIT_FAIL;
 
 	memset(&conf, 0, sizeof(conf));
 	optind = 1;
@@ -456,10 +458,11 @@ cmd_import_mandos(int argc, char **argv)
 		    strerror(errno));
 		return EXIT_FAIL;
 	}
-	if (mandos_conf_parse((const char *)raw.data, raw.size, &conf, err,
-	    sizeof(err)) != 0) {
+	if (mandos_conf_parse((const char *)raw.data, raw.size, &conf,
+	    &cause) != 0) {
 		fprintf(stderr, "peerkey: %s: %s\npeerkey: %s: nothing "
-		    "imported\n", path, err, path);
+		    "imported\n", path, cause != NULL ? cause :
+		    "out of memory", path);
 		goto out;
 	}
 	if (conf.nclients == 0) {
@@ -479,14 +482,17 @@ cmd_import_mandos(int argc, char **argv)
 	for (i = 0; i < conf.nclients; i++) {
 		struct mandos_client *m = plan[i].m;
 
-		why = dryrun ? NULL : import_one(&plan[i], whybuf,
-		    sizeof(whybuf));
-		if (why == NULL)
+		free(why);
+		why = NULL;
+		ok = dryrun || import_one(&plan[i], &why) == 0;
+		if (ok)
 			nok++;
+		else if (why == NULL && (why = strdup("out of memory")) == NULL)
+			goto out;
 		o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I}",
 		    "name", m->name, "key_id", m->key_id, "address",
 		    plan[i].address, "checker", plan[i].checker, "enabled",
-		    m->enabled, "imported", why == NULL && !dryrun,
+		    m->enabled, "imported", ok && !dryrun,
 		    "timeout", (json_int_t)m->timeout, "interval",
 		    (json_int_t)m->interval, "secret_bytes",
 		    (json_int_t)plan[i].secret_len);
@@ -525,6 +531,8 @@ cmd_import_mandos(int argc, char **argv)
 		    dryrun ? "can be imported" : "imported");
 	rc = nok == conf.nclients ? EXIT_OK : EXIT_FAIL;
 out:
+	free(cause);
+	free(why);
 	json_decref(report);
 	if (plan != NULL)
 		for (i = 0; i < conf.nclients; i++) {

@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "file.h"
 #include "key.h"
 #include "peerkey.h"
 #include "pgp.h"
@@ -49,32 +50,6 @@ init_mkdir(const char *path, mode_t mode)
 	if (mkdir(path, mode) == -1 && errno != EEXIST)
 		return -1;
 	return chmod(path, mode);
-}
-
-/* Writes len bytes to path atomically with mode. */
-static int
-init_write(const char *path, const void *buf, size_t len, mode_t mode)
-{
-	char	 tmp[4096];
-	int	 fd;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -1;
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    mode)) == -1)
-		return -1;
-	if (fchmod(fd, mode) == -1 || write(fd, buf, len) != (ssize_t)len ||
-	    fsync(fd) == -1) {
-		close(fd);
-		(void)unlink(tmp);
-		return -1;
-	}
-	if (close(fd) == -1 || rename(tmp, path) == -1) {
-		(void)unlink(tmp);
-		return -1;
-	}
-	return 0;
 }
 
 /* Loads or makes the Ed25519 key at rel; its id into keyid. */
@@ -120,7 +95,8 @@ init_pgp(int *made)
 	char		*sec = local_path(LOCAL_BOOT_PGP);
 	char		*pub = local_path(LOCAL_BOOT_PGP_PUB);
 	char		*dir = local_path(LOCAL_BOOT_DIR);
-	char		*pa = NULL, *sa = NULL, uid[300], host[256];
+	char		*pa = NULL, *sa = NULL, *cause = NULL;
+	char		 uid[300], host[256];
 	size_t		 pl, sl;
 	int		 hs, hp, r, ret = -1;
 
@@ -141,14 +117,15 @@ init_pgp(int *made)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
 	snprintf(uid, sizeof(uid), "peerkey boot key of %s", host);
-	if ((r = pk_pgp_generate(dir, uid, &pa, &pl, &sa, &sl)) != 0) {
+	if ((r = pk_pgp_generate(dir, uid, &pa, &pl, &sa, &sl,
+	    &cause)) != 0) {
 		fprintf(stderr, "peerkey: cannot make the boot OpenPGP key: "
-		    "%s (%s)\n", pk_strerror(r), pk_pgp_last_error());
+		    "%s (%s)\n", pk_strerror(r), cause ? cause : "");
 		goto out;
 	}
 	/* The secret first: a public key alone would be used to encrypt. */
-	if (init_write(sec, sa, sl, 0600) != 0 ||
-	    init_write(pub, pa, pl, 0644) != 0) {
+	if (pk_file_write(sec, sa, sl, 0600, 0) != 0 ||
+	    pk_file_write(pub, pa, pl, 0644, 0) != 0) {
 		fprintf(stderr, "peerkey: cannot write %s: %s\n", sec,
 		    strerror(errno));
 		(void)unlink(sec);
@@ -157,6 +134,7 @@ init_pgp(int *made)
 	*made = 1;
 	ret = 0;
 out:
+	free(cause);
 	free(pa);
 	pk_secret_free(sa);
 	free(sec);

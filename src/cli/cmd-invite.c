@@ -28,6 +28,7 @@
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "key.h"
 #include "peerkey.h"
@@ -78,10 +79,8 @@ invite_local_addrs(char *out, size_t len, long long port)
 			continue;
 		inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->
 		    sin_addr, host, sizeof(host));
-		snprintf(one, sizeof(one), "%s%s:%lld", *out ? " " : "", host,
-		    port);
-		if (strlen(out) + strlen(one) < len)
-			strcat(out, one);
+		snprintf(one, sizeof(one), "%s:%lld", host, port);
+		(void)pk_list_add(out, len, one);	/* the rest left out */
 	}
 	freeifaddrs(ifa);
 }
@@ -111,11 +110,8 @@ cmd_invite(int argc, char **argv)
 			}
 			break;
 		case 'a':
-			if (strlen(addrs) + strlen(optarg) + 2 > sizeof(addrs))
+			if (pk_list_add(addrs, sizeof(addrs), optarg) != 0)
 				return EXIT_USAGE;
-			if (*addrs)
-				strcat(addrs, " ");
-			strcat(addrs, optarg);
 			break;
 		default:
 			return EXIT_USAGE;

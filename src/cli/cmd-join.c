@@ -25,6 +25,7 @@
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 
+#include "addr.h"
 #include "io.h"
 #include "key.h"
 #include "msg.h"
@@ -114,8 +115,8 @@ cmd_join(int argc, char **argv)
 				*reply = NULL, *all, *x, *out;
 	const char		*name = NULL, *state;
 	char			 addrs[512] = "", host[INET6_ADDRSTRLEN];
-	char			 bootid[PK_KEYID_HEXLEN + 1], err[256];
-	char			*pub = NULL, *docs = NULL;
+	char			 bootid[PK_KEYID_HEXLEN + 1];
+	char			*pub = NULL, *docs = NULL, *cause = NULL;
 	unsigned char		*raw = NULL, *secret = NULL;
 	size_t			 rawlen, slen = 0, publen, i;
 	int			 ch, fd = -1, r, ex = EXIT_FAIL, bad = 0;
@@ -127,11 +128,8 @@ cmd_join(int argc, char **argv)
 			name = optarg;
 			break;
 		case 'a':
-			if (strlen(addrs) + strlen(optarg) + 2 > sizeof(addrs))
+			if (pk_list_add(addrs, sizeof(addrs), optarg) != 0)
 				return EXIT_USAGE;
-			if (*addrs)
-				strcat(addrs, " ");
-			strcat(addrs, optarg);
 			break;
 		default:
 			return EXIT_USAGE;
@@ -171,9 +169,9 @@ cmd_join(int argc, char **argv)
 	    "k"));
 	inviter.addresses = (char *)json_string_value(json_object_get(code,
 	    "a"));
-	if ((r = dial_peer(id, &inviter, &tls, &fd, err, sizeof(err))) != 0) {
+	if ((r = dial_peer(id, &inviter, &tls, &fd, &cause)) != 0) {
 		fprintf(stderr, "peerkey: cannot reach the inviter: %s\n",
-		    err);
+		    cause ? cause : "out of memory");
 		goto out;
 	}
 	/* Default address: the one that reached the inviter. */
@@ -254,10 +252,8 @@ cmd_join(int argc, char **argv)
 	bootconf_refresh("join");
 	ex = bad ? EXIT_PARTIAL : EXIT_OK;
 out:
-	if (tls != NULL)
-		pk_io_close(tls, fd);
-	else if (fd != -1)
-		close(fd);
+	pk_io_close(tls, fd);
+	free(cause);
 	if (secret != NULL)
 		pk_wipe(secret, slen);
 	gnutls_free(secret);

@@ -23,6 +23,7 @@
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "key.h"
 #include "peerkey.h"
@@ -51,18 +52,26 @@ static const struct option peer_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-/* Adds a duration member after checking it. */
+/*
+ * Adds the duration of option --opt after checking it, as the member named
+ * like the option with '_' for '-' ("extended-timeout": extended_timeout).
+ */
 static int
-peer_duration(json_t *req, const char *key, const char *opt,
-    const char *val)
+peer_duration(json_t *req, const char *opt, const char *val)
 {
 	uint64_t	ms;
+	char		key[32];
+	size_t		i;
 
 	if (pk_parse_duration_ms(val, &ms) != 0) {
 		fprintf(stderr, "peerkey: --%s \"%s\" is not a duration "
 		    "(e.g. 30s, 5m, 1h30m, PT5M)\n", opt, val);
 		return -1;
 	}
+	snprintf(key, sizeof(key), "%s", opt);
+	for (i = 0; key[i] != '\0'; i++)
+		if (key[i] == '-')
+			key[i] = '_';
 	json_object_set_new(req, key, json_integer((json_int_t)ms));
 	return 0;
 }
@@ -73,10 +82,10 @@ peer_parse(int argc, char **argv, json_t *req, int adding)
 {
 	char	 addrs[1024] = "", host[256];
 	uint16_t port;
-	int	 ch;
+	int	 ch, li;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", peer_opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", peer_opts, &li)) != -1) {
 		switch (ch) {
 		case OPT_BOOT:
 		case OPT_NODE:
@@ -101,36 +110,18 @@ peer_parse(int argc, char **argv, json_t *req, int adding)
 				    optarg);
 				return -1;
 			}
-			if (strlen(addrs) + strlen(optarg) + 2 > sizeof(addrs)) {
+			if (pk_list_add(addrs, sizeof(addrs), optarg) != 0) {
 				fprintf(stderr, "peerkey: too many addresses\n");
 				return -1;
 			}
-			if (*addrs)
-				strcat(addrs, " ");
-			strcat(addrs, optarg);
 			json_object_set_new(req, "addresses", json_string(addrs));
 			break;
 		case OPT_TIMEOUT:
-			if (peer_duration(req, "timeout", "timeout", optarg))
-				return -1;
-			break;
 		case OPT_INTERVAL:
-			if (peer_duration(req, "interval", "interval", optarg))
-				return -1;
-			break;
 		case OPT_EXTENDED:
-			if (peer_duration(req, "extended_timeout",
-			    "extended-timeout", optarg))
-				return -1;
-			break;
 		case OPT_ADELAY:
-			if (peer_duration(req, "approval_delay",
-			    "approval-delay", optarg))
-				return -1;
-			break;
 		case OPT_ADURATION:
-			if (peer_duration(req, "approval_duration",
-			    "approval-duration", optarg))
+			if (peer_duration(req, peer_opts[li].name, optarg))
 				return -1;
 			break;
 		case OPT_DENY:
@@ -158,15 +149,11 @@ peer_list(void)
 {
 	json_t	*resp, *p;
 	size_t	 i;
+	int	 ex;
 
-	resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
-	if (!json_is_true(json_object_get(resp, "ok")))
-		return ctl_fail(resp);
-	if (opt_json) {
-		ctl_print_json(json_object_get(resp, "peers"));
-		json_decref(resp);
-		return EXIT_OK;
-	}
+	if ((ex = ctl_list(json_pack("{s:s}", "cmd", "status"), "peers",
+	    &resp)) != -1)
+		return ex;
 	json_array_foreach(json_object_get(resp, "peers"), i, p) {
 		printf("%s\n  node key %s\n  boot key %s\n  addresses %s\n",
 		    json_string_value(json_object_get(p, "name")),

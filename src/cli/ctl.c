@@ -24,13 +24,8 @@
 const char *
 ctl_socket_path(void)
 {
-	const char	*env = getenv("PEERKEY_CONTROL");
-
-	if (opt_socket != NULL)
-		return opt_socket;
-	if (env != NULL && *env != '\0')
-		return env;
-	return RUNSTATEDIR "/peerkey/control.sock";
+	return opt_setting(opt_socket, "PEERKEY_CONTROL",
+	    RUNSTATEDIR "/peerkey/control.sock");
 }
 
 /*
@@ -125,6 +120,24 @@ ctl_fail(json_t *resp)
 		fprintf(stderr, "peerkey: %s\n", err ? err : "failed");
 	json_decref(resp);	/* err points into resp */
 	return code;
+}
+
+/*
+ * Sends req, whose answer lists member. Returns -1 with *resp for the
+ * caller to print and free; or the exit status when it is all done: the
+ * daemon failed (said), or --json printed the member.
+ */
+int
+ctl_list(json_t *req, const char *member, json_t **resp)
+{
+	*resp = ctl_request(req);
+	if (!json_is_true(json_object_get(*resp, "ok")))
+		return ctl_fail(*resp);
+	if (!opt_json)
+		return -1;
+	ctl_print_json(json_object_get(*resp, member));
+	json_decref(*resp);
+	return EXIT_OK;
 }
 
 /* A request with only a command and maybe a peer; prints "ok". */

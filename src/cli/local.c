@@ -27,8 +27,10 @@
 
 #include <jansson.h>
 
+#include "file.h"
 #include "key.h"
 #include "peerkey.h"
+#include "pgp.h"
 #include "pk_err.h"
 #include "secret.h"
 
@@ -38,13 +40,7 @@
 const char *
 local_dir(void)
 {
-	const char	*env = getenv("PEERKEY_DIR");
-
-	if (opt_dir != NULL)
-		return opt_dir;
-	if (env != NULL && *env != '\0')
-		return env;
-	return SYSCONFDIR "/peerkey";
+	return opt_setting(opt_dir, "PEERKEY_DIR", SYSCONFDIR "/peerkey");
 }
 
 /* DIR/rel, malloc'ed; exits on OOM. */
@@ -102,33 +98,22 @@ local_boot_keyid(char *out)
 int
 local_boot_pgp_pub(char **armor, size_t *len)
 {
-	struct stat	 st;
-	char		*path = local_path(LOCAL_BOOT_PGP_PUB), *buf = NULL;
-	ssize_t		 n;
-	size_t		 got = 0;
-	int		 fd;
+	char	*path = local_path(LOCAL_BOOT_PGP_PUB);
+	int	 r;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &st) == -1 || st.st_size <= 0 ||
-	    st.st_size > 1024 * 1024 ||
-	    (buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		fprintf(stderr, "peerkey: boot OpenPGP key %s: %s\n  (run "
-		    "\"peerkey init\" first)\n", path, fd == -1 ?
-		    strerror(errno) : "empty or unreadable");
-		if (fd != -1)
-			close(fd);
-		free(path);
-		return -1;
+	r = pk_file_read(path, PK_PGP_MAX_DATA, 0, armor, len);
+	if (r == 0 && *len == 0) {
+		free(*armor);
+		*armor = NULL;
+		r = PK_ERR_KEY;
 	}
-	while (got < (size_t)st.st_size &&
-	    (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
-		got += (size_t)n;
-	close(fd);
+	if (r != 0)
+		fprintf(stderr, "peerkey: boot OpenPGP key %s: %s\n  (run "
+		    "\"peerkey init\" first)\n", path,
+		    r == PK_ERR_NOT_FOUND || r == PK_ERR_SYSTEM ?
+		    strerror(errno) : "empty or unreadable");
 	free(path);
-	buf[got] = '\0';
-	*armor = buf;
-	*len = got;
-	return 0;
+	return r != 0 ? -1 : 0;
 }
 
 /*

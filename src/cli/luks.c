@@ -245,7 +245,7 @@ static int
 luks_withdraw_one(struct luks *l, struct cli_peer *p, const char *blob_id)
 {
 	struct pk_msg	 m;
-	char		 err[256];
+	char		*cause = NULL;
 	int		 r;
 
 	memset(&m, 0, sizeof(m));
@@ -253,12 +253,12 @@ luks_withdraw_one(struct luks *l, struct cli_peer *p, const char *blob_id)
 	m.type = PK_MSG_WITHDRAW;
 	m.u.withdraw.id.p = (const uint8_t *)blob_id;
 	m.u.withdraw.id.len = strlen(blob_id);
-	r = dial_request(l->id, p, &m, PK_MSG_ACK, err, sizeof(err));
-	if (r == 0 || r == PK_ERRC_NOT_FOUND)
-		return 0;
-	fprintf(stderr, "peerkey: peer %s: cannot withdraw blob %s: %s\n",
-	    p->name, blob_id, err);
-	return -1;
+	r = dial_request(l->id, p, &m, PK_MSG_ACK, &cause);
+	if (r != 0 && r != PK_ERRC_NOT_FOUND)
+		fprintf(stderr, "peerkey: peer %s: cannot withdraw blob %s: "
+		    "%s\n", p->name, blob_id, cause ? cause : "out of memory");
+	free(cause);
+	return r == 0 || r == PK_ERRC_NOT_FOUND ? 0 : -1;
 }
 
 /* Adds the names of json array a to the list v (no duplicates). */
@@ -398,7 +398,7 @@ static size_t
 luks_probe(struct luks *l, struct cli_peer *v, size_t n, int *ok)
 {
 	struct pk_msg	 m;
-	char		 err[256];
+	char		*cause;
 	size_t		 i, good = 0;
 	int		 r;
 
@@ -408,18 +408,21 @@ luks_probe(struct luks *l, struct cli_peer *v, size_t n, int *ok)
 		m.type = PK_MSG_HEARTBEAT;
 		gnutls_rnd(GNUTLS_RND_NONCE, &m.u.heartbeat.nonce,
 		    sizeof(m.u.heartbeat.nonce));
-		r = dial_request(l->id, &v[i], &m, PK_MSG_HEARTBEAT_REPLY, err,
-		    sizeof(err));
+		cause = NULL;
+		r = dial_request(l->id, &v[i], &m, PK_MSG_HEARTBEAT_REPLY,
+		    &cause);
 		ok[i] = r == 0;
 		good += ok[i];
 		if (r > 0)
 			fprintf(stderr, "peerkey: peer %s refuses this machine "
 			    "(%s): does it know this node key? (\"peerkey "
 			    "join\", or \"peerkey peer add\" on %s)\n",
-			    v[i].name, err, v[i].name);
+			    v[i].name, cause ? cause : "out of memory",
+			    v[i].name);
 		else if (r < 0)
 			fprintf(stderr, "peerkey: peer %s is not reachable: "
-			    "%s\n", v[i].name, err);
+			    "%s\n", v[i].name, cause ? cause : "out of memory");
+		free(cause);
 	}
 	return good;
 }
@@ -498,7 +501,7 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	struct pk_msg	 m;
 	char		 bootid[PK_KEYID_HEXLEN + 1], blob[PK_BLOB_ID_MAX + 1];
 	char		 err[256], prompt[512], *pub = NULL, *pass = NULL,
-			*key = NULL;
+			*key = NULL, *cause;
 	void		*cipher = NULL;
 	size_t		 publen, passlen = 0, cipherlen, n = 0, i, nheld;
 	int		*ok = NULL, slot, max, r, bad, ex = EXIT_FAIL;
@@ -576,10 +579,12 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	if ((key = pk_secret_alloc(LUKS_KEY_LEN)) == NULL ||
 	    gnutls_rnd(GNUTLS_RND_KEY, key, LUKS_KEY_LEN) != 0)
 		goto out;
+	cause = NULL;
 	if ((r = pk_pgp_encrypt(local_dir(), pub, publen, key, LUKS_KEY_LEN,
-	    &cipher, &cipherlen)) != 0) {
+	    &cipher, &cipherlen, &cause)) != 0) {
 		fprintf(stderr, "peerkey: cannot encrypt to the boot OpenPGP "
-		    "key: %s (%s)\n", pk_strerror(r), pk_pgp_last_error());
+		    "key: %s (%s)\n", pk_strerror(r), cause ? cause : "");
+		free(cause);
 		ex = EXIT_LOCAL;
 		goto out;
 	}
@@ -629,10 +634,12 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 		m.u.deposit.blob.id.len = strlen(blob);
 		m.u.deposit.blob.data.p = cipher;
 		m.u.deposit.blob.data.len = cipherlen;
-		if ((r = dial_request(l.id, &v[i], &m, PK_MSG_ACK, err,
-		    sizeof(err))) != 0) {
+		cause = NULL;
+		if ((r = dial_request(l.id, &v[i], &m, PK_MSG_ACK,
+		    &cause)) != 0) {
 			fprintf(stderr, "peerkey: peer %s: deposit failed: "
-			    "%s\n", v[i].name, err);
+			    "%s\n", v[i].name, cause ? cause : "out of memory");
+			free(cause);
 			continue;
 		}
 		local_test_crash("deposit");

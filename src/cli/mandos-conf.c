@@ -57,8 +57,7 @@ struct mc_ctx {
 	struct mc_sect	 defaults;	/* [DEFAULT] of the file */
 	struct mc_sect	*sects;
 	size_t		 nsects;
-	char		*err;
-	size_t		 errlen;
+	char		**cause;
 	size_t		 work;
 };
 
@@ -79,17 +78,15 @@ static const struct {
 };
 #define MC_NBUILTIN	(sizeof(mc_builtin) / sizeof(mc_builtin[0]))
 
-/* Formats an error message into the context. */
-static int
+/* Sets the parse's cause (the first one stays); returns code. */
+static int __attribute__((format(printf, 3, 4)))
 mc_error(struct mc_ctx *c, int code, const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (c->errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(c->err, c->errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	pk_cause_vset(c->cause, fmt, ap);
+	va_end(ap);
 	return code;
 }
 
@@ -822,7 +819,7 @@ mc_sect_free(struct mc_sect *s)
 
 int
 mandos_conf_parse(const char *buf, size_t len, struct mandos_conf *conf,
-    char *err, size_t errlen)
+    char **cause)
 {
 	struct mc_ctx	 c;
 	size_t		 i;
@@ -830,10 +827,9 @@ mandos_conf_parse(const char *buf, size_t len, struct mandos_conf *conf,
 
 	memset(conf, 0, sizeof(*conf));
 	memset(&c, 0, sizeof(c));
-	c.err = err;
-	c.errlen = errlen;
-	if (errlen > 0)
-		*err = '\0';
+	c.cause = cause;
+	if (cause != NULL)
+		*cause = NULL;
 	if ((c.defaults.name = strdup("DEFAULT")) == NULL)
 		return PK_ERR_ALLOC;
 	if (len > MANDOS_CONF_MAX) {

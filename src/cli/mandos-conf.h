@@ -45,12 +45,12 @@ struct mandos_conf {
 
 /*
  * Parses len bytes of clients.conf into conf (which the caller frees with
- * mandos_conf_free, also on failure). Returns 0, or PK_ERR_CONF with a
- * message in err naming the line, or the [section] and option; PK_ERR_
- * TOO_LARGE over a MANDOS_*_MAX limit; PK_ERR_ALLOC.
+ * mandos_conf_free, also on failure). Returns 0, or PK_ERR_CONF with
+ * *cause (the caller frees it) naming the line, or the [section] and
+ * option; PK_ERR_TOO_LARGE over a MANDOS_*_MAX limit; PK_ERR_ALLOC.
  */
 int	mandos_conf_parse(const char *buf, size_t len, struct mandos_conf *conf,
-	    char *err, size_t errlen);
+	    char **cause);
 void	mandos_conf_free(struct mandos_conf *conf);
 
 /*

@@ -18,6 +18,17 @@ const char	*opt_socket;
 int		 opt_json;
 const char	*opt_dir;
 
+/* The option, else $env, else def (see peerkey.h). */
+const char *
+opt_setting(const char *opt, const char *env, const char *def)
+{
+	const char	*e = getenv(env);
+
+	if (opt != NULL)
+		return opt;
+	return e != NULL && *e != '\0' ? e : def;
+}
+
 static const struct cmd_entry commands[] = {
 	{ "status", "status", "this node and its peers", cmd_status },
 	{ "peer", "peer add NAME --boot-key ID [--node-key ID] "

@@ -26,6 +26,9 @@ struct cmd_entry {
 extern const char	*opt_socket;
 extern int		 opt_json;
 extern const char	*opt_dir;	/* -d/--dir: the configuration dir */
+/* A setting: the command-line option, else $env if set, else def. */
+const char		*opt_setting(const char *opt, const char *env,
+			    const char *def);
 
 struct pk_identity;
 struct pk_tls;
@@ -61,10 +64,10 @@ void		 local_peers_free(struct cli_peer *, size_t n);
 
 /* dial.c: one request to a peer's node over native TLS */
 int		 dial_peer(const struct pk_identity *, const struct cli_peer *,
-		    struct pk_tls **, int *fd, char *err, size_t errlen);
+		    struct pk_tls **, int *fd, char **cause);
 int		 dial_request(const struct pk_identity *,
 		    const struct cli_peer *, const struct pk_msg *req,
-		    int want_type, char *err, size_t errlen);
+		    int want_type, char **cause);
 
 /* luks.c: LUKS2 keyslots and the peerkey token journal */
 #define LUKS_ENROLL	0
@@ -83,6 +86,7 @@ int		 ctl_simple(const char *cmd, const char *peer);
 void		 ctl_print_json(json_t *);
 const char	*ctl_socket_path(void);
 int		 ctl_fail(json_t *resp);
+int		 ctl_list(json_t *req, const char *member, json_t **resp);
 
 /* Format helpers (ctl.c). */
 const char	*fmt_ago(long long wall_ms, char *buf, size_t len);

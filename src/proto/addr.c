@@ -1,6 +1,7 @@
 /*
  * addr.c: address lists and addresses (see addr.h): the one iterator over
- * "host:port host:port" lists and the one host/port splitter.
+ * "host:port host:port" lists, the one way to add to one, and the one
+ * host/port splitter.
  */
 #include "config.h"
 
@@ -34,6 +35,20 @@ pk_list_next(const char **p, char *out, size_t outlen)
 	memcpy(out, s, n);
 	out[n] = '\0';
 	return 1;
+}
+
+/* Appends a word to a list (see addr.h). */
+int
+pk_list_add(char *buf, size_t size, const char *word)
+{
+	size_t	 len = strlen(buf), wlen = strlen(word), sep = len > 0;
+
+	if (len + sep + wlen >= size)
+		return PK_ERR_TOO_LARGE;
+	if (sep)
+		buf[len] = ' ';
+	memcpy(buf + len + sep, word, wlen + 1);
+	return 0;
 }
 
 /* Splits an address into host and port (see addr.h). */

@@ -8,7 +8,7 @@
  * (PK_LIST_SEP): "192.0.2.1:4141, [fe80::1%eth0]:4141". Every list in
  * peerkey (peer addresses, listen addresses, boot.conf's address, the
  * mdns-interfaces of boot.conf) is read with pk_list_next(); lists are
- * written with single spaces.
+ * written with single spaces, by pk_list_add().
  */
 #ifndef PK_ADDR_H
 #define PK_ADDR_H
@@ -31,6 +31,13 @@
  *		...
  */
 int	pk_list_next(const char **p, char *out, size_t outlen);
+
+/*
+ * Appends word to the list in buf[0 .. size) (a string), after a space
+ * unless the list is empty. Returns 0, or PK_ERR_TOO_LARGE (buf as it was)
+ * when it does not fit.
+ */
+int	pk_list_add(char *buf, size_t size, const char *word);
 
 /*
  * Splits one address (above) into host and port; defport is used when it

@@ -20,15 +20,12 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
-
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -36,11 +33,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <ini.h>
 
 #include "conf.h"
+#include "file.h"
 #include "log.h"
 #include "pk_err.h"
 
@@ -609,6 +606,22 @@ set_string(void *p, const char *value)
 	return 0;
 }
 
+_Static_assert(sizeof(unsigned long long) == sizeof(uint64_t),
+    "PK_CONF_UINT and PK_CONF_DURATION/SIZE values share one store");
+
+/* Writes limit v of item in the item's own unit ("5m", "64k", "512"). */
+static void
+format_limit(const struct pk_conf_item *it, unsigned long long v, char *buf,
+    size_t len)
+{
+	if (it->type == PK_CONF_DURATION)
+		pk_format_duration(v, buf, len);
+	else if (it->type == PK_CONF_SIZE)
+		format_size(v, buf, len);
+	else
+		snprintf(buf, len, "%llu", v);
+}
+
 /*
  * Sets *msg to "NAME: "VALUE" is below the minimum MIN" or "... above the
  * maximum MAX" for a number v outside item's bounds; returns non-zero then.
@@ -621,25 +634,9 @@ check_bounds(const struct pk_conf_item *it, unsigned long long v,
 
 	if (v >= it->min && (it->max == 0 || v <= it->max))
 		return 0;
-	if (v < it->min) {
-		if (it->type == PK_CONF_DURATION)
-			pk_format_duration(it->min, lim, sizeof(lim));
-		else if (it->type == PK_CONF_SIZE)
-			format_size(it->min, lim, sizeof(lim));
-		else
-			snprintf(lim, sizeof(lim), "%llu", it->min);
-		pk_cause_set(msg, "%s: %s is below the minimum %s", it->name,
-		    q, lim);
-	} else {
-		if (it->type == PK_CONF_DURATION)
-			pk_format_duration(it->max, lim, sizeof(lim));
-		else if (it->type == PK_CONF_SIZE)
-			format_size(it->max, lim, sizeof(lim));
-		else
-			snprintf(lim, sizeof(lim), "%llu", it->max);
-		pk_cause_set(msg, "%s: %s is above the maximum %s", it->name,
-		    q, lim);
-	}
+	format_limit(it, v < it->min ? it->min : it->max, lim, sizeof(lim));
+	pk_cause_set(msg, "%s: %s is %s %s", it->name, q, v < it->min ?
+	    "below the minimum" : "above the maximum", lim);
 	return 1;
 }
 
@@ -653,12 +650,7 @@ too_large(const struct pk_conf_item *it, const char *q, char **msg)
 		pk_cause_set(msg, "%s: %s is too large", it->name, q);
 		return;
 	}
-	if (it->type == PK_CONF_DURATION)
-		pk_format_duration(it->max, lim, sizeof(lim));
-	else if (it->type == PK_CONF_SIZE)
-		format_size(it->max, lim, sizeof(lim));
-	else
-		snprintf(lim, sizeof(lim), "%llu", it->max);
+	format_limit(it, it->max, lim, sizeof(lim));
 	pk_cause_set(msg, "%s: %s is above the maximum %s", it->name, q, lim);
 }
 
@@ -673,7 +665,7 @@ conf_set_value(const struct pk_conf_item *it, const char *value, void *obj,
 	char				 q[QUOTE_BUF], host[256];
 	char				*dst = (char *)obj + it->offset;
 	unsigned long long		 u;
-	uint64_t			 u64;
+	uint64_t			 u64 = 0;
 	size_t				 i, len;
 	uint16_t			 port;
 	int				 r, b;
@@ -715,21 +707,6 @@ conf_set_value(const struct pk_conf_item *it, const char *value, void *obj,
 			return PK_ERR_CONF;
 		}
 		return set_string(dst, value);
-	case PK_CONF_UINT:
-		r = pk_parse_uint(value, 0, ULLONG_MAX, &u);
-		if (r == PK_ERR_BAD_FORMAT) {
-			pk_cause_set(msg, "%s: %s is not a number", it->name,
-			    q);
-			return PK_ERR_CONF;
-		}
-		if (r != 0) {
-			too_large(it, q, msg);
-			return PK_ERR_CONF;
-		}
-		if (check_bounds(it, u, q, msg))
-			return PK_ERR_CONF;
-		memcpy(dst, &u, sizeof(u));
-		return 0;
 	case PK_CONF_PORT:
 		if (pk_parse_port(value, &port) != 0) {
 			pk_cause_set(msg, "%s: %s is not a port number "
@@ -740,14 +717,23 @@ conf_set_value(const struct pk_conf_item *it, const char *value, void *obj,
 			return PK_ERR_CONF;
 		memcpy(dst, &port, sizeof(port));
 		return 0;
+	case PK_CONF_UINT:
 	case PK_CONF_DURATION:
 	case PK_CONF_SIZE:
-		if (it->type == PK_CONF_DURATION)
+		/* All three are stored as 64 bits (see the assertion). */
+		if (it->type == PK_CONF_UINT)
+			r = pk_parse_uint(value, 0, ULLONG_MAX, &u);
+		else if (it->type == PK_CONF_DURATION)
 			r = pk_parse_duration_ms(value, &u64);
 		else
 			r = pk_parse_size(value, &u64);
+		if (it->type != PK_CONF_UINT)
+			u = u64;
 		if (r == PK_ERR_BAD_FORMAT) {
-			if (it->type == PK_CONF_DURATION)
+			if (it->type == PK_CONF_UINT)
+				pk_cause_set(msg, "%s: %s is not a number",
+				    it->name, q);
+			else if (it->type == PK_CONF_DURATION)
 				pk_cause_set(msg, "%s: %s is not a duration "
 				    "(%s)", it->name, q, HINT_DURATION);
 			else
@@ -759,9 +745,9 @@ conf_set_value(const struct pk_conf_item *it, const char *value, void *obj,
 			too_large(it, q, msg);
 			return PK_ERR_CONF;
 		}
-		if (check_bounds(it, u64, q, msg))
+		if (check_bounds(it, u, q, msg))
 			return PK_ERR_CONF;
-		memcpy(dst, &u64, sizeof(u64));
+		memcpy(dst, &u, sizeof(u));
 		return 0;
 	case PK_CONF_BOOL:
 		if (pk_parse_bool(value, &b) != 0) {
@@ -1220,64 +1206,29 @@ int
 pk_conf_load_file(const char *path, const struct pk_conf_item *table,
     void *obj, char **cause)
 {
-	struct stat	 st;
-	char		*buf = NULL;
-	size_t		 len = 0;
-	ssize_t		 n;
-	int		 fd, r, saved;
+	char	*buf;
+	size_t	 len;
+	int	 r, saved;
 
 	if (cause != NULL)
 		*cause = NULL;
 	if (path == NULL || table == NULL || obj == NULL)
 		return PK_ERR_INVALID_ARG;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		saved = errno;
-		pk_cause_set(cause, "%s: %s", path, strerror(saved));
-		errno = saved;
-		return saved == ENOENT ? PK_ERR_NOT_FOUND : PK_ERR_SYSTEM;
-	}
-	if (fstat(fd, &st) == -1) {
-		r = PK_ERR_SYSTEM;
-		goto syserr;
-	}
-	if (!S_ISREG(st.st_mode)) {
+	r = pk_file_read(path, PK_CONF_MAX_FILE, 0, &buf, &len);
+	saved = errno;
+	if (r == PK_ERR_SYSTEM && saved == EINVAL) {
 		pk_cause_set(cause, "%s: not a regular file", path);
 		r = PK_ERR_CONF;
-		goto out;
-	}
-	/* One byte more than allowed, to see a file that grew. */
-	if ((buf = malloc(PK_CONF_MAX_FILE + 1)) == NULL) {
-		r = PK_ERR_ALLOC;
-		goto out;
-	}
-	while (len <= PK_CONF_MAX_FILE) {
-		n = read(fd, buf + len, PK_CONF_MAX_FILE + 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			r = PK_ERR_SYSTEM;
-			goto syserr;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > PK_CONF_MAX_FILE) {
+	} else if (r == PK_ERR_TOO_LARGE)
 		pk_cause_set(cause, "%s: larger than %d bytes", path,
 		    PK_CONF_MAX_FILE);
-		r = PK_ERR_TOO_LARGE;
-		goto out;
+	else if (r == PK_ERR_NOT_FOUND || r == PK_ERR_SYSTEM)
+		pk_cause_set(cause, "%s: %s", path, strerror(saved));
+	else if (r == 0) {
+		r = pk_conf_load_string(path, buf, len, table, obj, cause);
+		free(buf);
+		return r;
 	}
-	r = pk_conf_load_string(path, buf, len, table, obj, cause);
-	goto out;
- syserr:
-	saved = errno;
-	pk_cause_set(cause, "%s: %s", path, strerror(saved));
-	errno = saved;
- out:
-	free(buf);
-	saved = errno;
-	close(fd);
 	errno = saved;
 	return r;
 }

@@ -28,8 +28,10 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
+#include "file.h"
 #include "key.h"
 #include "pk_err.h"
+#include "secret.h"
 
 /* Key files are tiny; anything larger is not one of ours. */
 #define KEYFILE_MAX	(64 * 1024)
@@ -59,164 +61,31 @@ key_datum_free(gnutls_datum_t *d)
 }
 
 /*
- * Reads a whole small file into a malloc'ed buffer. If private is set,
- * refuses group/other permission bits. Returns 0, PK_ERR_NOT_FOUND,
- * PK_ERR_PERM, PK_ERR_TOO_LARGE or PK_ERR_SYSTEM (errno set).
+ * Reads a key file into d: a private one into locked memory (free it with
+ * pk_secret_free()), refusing group/other permission bits. Returns what
+ * pk_file_read() returns, or PK_ERR_KEY for an empty file.
  */
 static int
-key_read_file(const char *path, int private, unsigned char **out,
-    size_t *outlen)
+key_read_file(const char *path, int private, gnutls_datum_t *d)
 {
-	struct stat	 st;
-	unsigned char	*buf = NULL;
-	size_t		 len = 0;
-	ssize_t		 n;
-	int		 fd = -1, r, saved;
+	char	*buf;
+	size_t	 len;
+	int	 flags = private ? PK_FILE_PRIVATE | PK_FILE_SECRET : 0, r;
 
-	*out = NULL;
-	*outlen = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return PK_ERR_NOT_FOUND;
-		return PK_ERR_SYSTEM;
-	}
-	if (fstat(fd, &st) == -1) {
-		r = PK_ERR_SYSTEM;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		r = PK_ERR_SYSTEM;
-		goto out;
-	}
-	if (private && (st.st_mode & 077) != 0) {
-		r = PK_ERR_PERM;
-		goto out;
-	}
-	if (st.st_size > KEYFILE_MAX) {
-		r = PK_ERR_TOO_LARGE;
-		goto out;
-	}
-	/* One spare byte tells us the file grew past the limit. */
-	if ((buf = malloc(KEYFILE_MAX + 1)) == NULL) {
-		r = PK_ERR_ALLOC;
-		goto out;
-	}
-	for (;;) {
-		n = read(fd, buf + len, KEYFILE_MAX + 1 - len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			r = PK_ERR_SYSTEM;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > KEYFILE_MAX) {
-			r = PK_ERR_TOO_LARGE;
-			goto out;
-		}
-	}
-	*out = buf;
-	*outlen = len;
-	buf = NULL;
-	r = 0;
- out:
-	saved = errno;
-	if (buf != NULL) {
-		key_wipe(buf, KEYFILE_MAX + 1);
-		free(buf);
-	}
-	if (fd != -1)
-		close(fd);
-	errno = saved;
-	return r;
-}
-
-/*
- * Writes data to path with the given mode through a temporary file in
- * the same directory. Returns 0, PK_ERR_EXISTS or PK_ERR_SYSTEM.
- */
-static int
-key_write_file(const char *path, const unsigned char *data, size_t len,
-    mode_t mode, int overwrite)
-{
-	char		 tmp[PATH_MAX], dir[PATH_MAX];
-	char		*slash;
-	size_t		 off = 0;
-	ssize_t		 n;
-	int		 fd = -1, dfd, r, saved, created = 0;
-
-	if (!overwrite && access(path, F_OK) == 0)
-		return PK_ERR_EXISTS;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >=
-	    sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return PK_ERR_SYSTEM;
-	}
-	/* mkstemp creates the file 0600 whatever the umask. */
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
-		return PK_ERR_SYSTEM;
-	created = 1;
-	if (fchmod(fd, mode) == -1) {
-		r = PK_ERR_SYSTEM;
-		goto out;
-	}
-	while (off < len) {
-		n = write(fd, data + off, len - off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			r = PK_ERR_SYSTEM;
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
-		fd = -1;
-		r = PK_ERR_SYSTEM;
-		goto out;
-	}
-	fd = -1;
-	if (overwrite) {
-		if (rename(tmp, path) == -1) {
-			r = PK_ERR_SYSTEM;
-			goto out;
-		}
-	} else {
-		/* link() fails if path appeared meanwhile: no clobbering. */
-		if (link(tmp, path) == -1) {
-			r = errno == EEXIST ? PK_ERR_EXISTS : PK_ERR_SYSTEM;
-			goto out;
-		}
-		unlink(tmp);
-	}
-	created = 0;
-
-	/* Make the new name durable too (best effort). */
-	if ((size_t)snprintf(dir, sizeof(dir), "%s", path) < sizeof(dir)) {
-		if ((slash = strrchr(dir, '/')) == NULL)
-			strcpy(dir, ".");
-		else if (slash == dir)
-			dir[1] = '\0';
+	d->data = NULL;
+	d->size = 0;
+	if ((r = pk_file_read(path, KEYFILE_MAX, flags, &buf, &len)) != 0)
+		return r;
+	if (len == 0) {
+		if (private)
+			pk_secret_free(buf);
 		else
-			*slash = '\0';
-		if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) !=
-		    -1) {
-			(void)fsync(dfd);
-			close(dfd);
-		}
+			free(buf);
+		return PK_ERR_KEY;
 	}
-	r = 0;
- out:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	if (created)
-		unlink(tmp);
-	errno = saved;
-	return r;
+	d->data = (unsigned char *)buf;
+	d->size = (unsigned int)len;	/* KEYFILE_MAX fits */
+	return 0;
 }
 
 /* Computes the key id of a DER SubjectPublicKeyInfo into out. */
@@ -261,24 +130,16 @@ pk_keyid_from_pubkey_file(const char *path, char *out)
 {
 	gnutls_pubkey_t	 pub = NULL;
 	gnutls_datum_t	 d;
-	unsigned char	*buf = NULL;
-	size_t		 len;
 	int		 r;
 
 	if (path == NULL || out == NULL)
 		return PK_ERR_INVALID_ARG;
-	if ((r = key_read_file(path, 0, &buf, &len)) != 0)
+	if ((r = key_read_file(path, 0, &d)) != 0)
 		return r;
-	if (len == 0 || len > UINT_MAX) {
-		r = PK_ERR_KEY;
-		goto out;
-	}
 	if (gnutls_pubkey_init(&pub) < 0) {
 		r = PK_ERR_ALLOC;
 		goto out;
 	}
-	d.data = buf;
-	d.size = (unsigned int)len;
 	if (gnutls_pubkey_import(pub, &d, GNUTLS_X509_FMT_PEM) < 0) {
 		r = PK_ERR_KEY;
 		goto out;
@@ -287,7 +148,7 @@ pk_keyid_from_pubkey_file(const char *path, char *out)
  out:
 	if (pub != NULL)
 		gnutls_pubkey_deinit(pub);
-	free(buf);
+	free(d.data);
 	return r;
 }
 
@@ -326,20 +187,25 @@ identity_new(struct pk_identity **out)
 	return 0;
 }
 
-/* Makes a fresh Ed25519 identity in *out. Returns 0 or PK_ERR_KEY. */
-int
-pk_identity_generate(struct pk_identity **out)
+/*
+ * Makes an identity in *out from the PKCS#8 PEM key in pem, or a fresh
+ * Ed25519 one when pem is NULL. Returns 0, PK_ERR_KEY or PK_ERR_ALLOC.
+ */
+static int
+identity_make(const gnutls_datum_t *pem, struct pk_identity **out)
 {
 	struct pk_identity	*id = NULL;
 	int			 r;
 
-	if (out == NULL)
-		return PK_ERR_INVALID_ARG;
 	*out = NULL;
 	if ((r = identity_new(&id)) != 0)
 		return r;
-	if (gnutls_privkey_generate(id->priv, GNUTLS_PK_EDDSA_ED25519,
-	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_ED25519), 0) < 0) {
+	/* No password: an encrypted key is not usable unattended. */
+	if ((pem == NULL ? gnutls_privkey_generate(id->priv,
+	    GNUTLS_PK_EDDSA_ED25519,
+	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_ED25519), 0) :
+	    gnutls_privkey_import_x509_raw(id->priv, pem, GNUTLS_X509_FMT_PEM,
+	    NULL, 0)) < 0) {
 		r = PK_ERR_KEY;
 		goto out;
 	}
@@ -352,45 +218,29 @@ pk_identity_generate(struct pk_identity **out)
 	return r;
 }
 
+/* Makes a fresh Ed25519 identity in *out. Returns 0 or PK_ERR_KEY. */
+int
+pk_identity_generate(struct pk_identity **out)
+{
+	if (out == NULL)
+		return PK_ERR_INVALID_ARG;
+	return identity_make(NULL, out);
+}
+
 /* Loads an Ed25519 private key from a PKCS#8 PEM file. */
 int
 pk_identity_load(const char *path, struct pk_identity **out)
 {
-	struct pk_identity	*id = NULL;
-	gnutls_datum_t		 d;
-	unsigned char		*buf = NULL;
-	size_t			 len = 0;
-	int			 r;
+	gnutls_datum_t	 d;
+	int		 r;
 
 	if (path == NULL || out == NULL)
 		return PK_ERR_INVALID_ARG;
 	*out = NULL;
-	if ((r = key_read_file(path, 1, &buf, &len)) != 0)
+	if ((r = key_read_file(path, 1, &d)) != 0)
 		return r;
-	if (len == 0 || len > UINT_MAX) {
-		r = PK_ERR_KEY;
-		goto out;
-	}
-	if ((r = identity_new(&id)) != 0)
-		goto out;
-	d.data = buf;
-	d.size = (unsigned int)len;
-	/* No password: an encrypted key is not usable unattended. */
-	if (gnutls_privkey_import_x509_raw(id->priv, &d, GNUTLS_X509_FMT_PEM,
-	    NULL, 0) < 0) {
-		r = PK_ERR_KEY;
-		goto out;
-	}
-	if ((r = identity_complete(id)) != 0)
-		goto out;
-	*out = id;
-	id = NULL;
- out:
-	if (buf != NULL) {
-		key_wipe(buf, len);
-		free(buf);
-	}
-	pk_identity_free(id);
+	r = identity_make(&d, out);
+	pk_secret_free(d.data);
 	return r;
 }
 
@@ -442,7 +292,8 @@ pk_identity_save(const struct pk_identity *id, const char *path,
 		return PK_ERR_INVALID_ARG;
 	if ((r = pk_identity_export_private(id, &pem)) != 0)
 		return r;
-	r = key_write_file(path, pem.data, pem.size, 0600, overwrite);
+	r = pk_file_write(path, pem.data, pem.size, 0600,
+	    overwrite ? 0 : PK_FILE_NOCLOBBER);
 	key_datum_free(&pem);
 	return r;
 }
@@ -459,7 +310,8 @@ pk_identity_save_public(const struct pk_identity *id, const char *path,
 		return PK_ERR_INVALID_ARG;
 	if (gnutls_pubkey_export2(id->pub, GNUTLS_X509_FMT_PEM, &pem) < 0)
 		return PK_ERR_KEY;
-	r = key_write_file(path, pem.data, pem.size, 0644, overwrite);
+	r = pk_file_write(path, pem.data, pem.size, 0644,
+	    overwrite ? 0 : PK_FILE_NOCLOBBER);
 	gnutls_free(pem.data);
 	return r;
 }
@@ -506,24 +358,4 @@ pk_keyid_normalize(char *s)
 		return;
 	for (; *s != '\0'; s++)
 		*s = (char)tolower((unsigned char)*s);
-}
-
-/* Reads a small key file (see key.h). */
-int
-pk_keyfile_read(const char *path, int private, unsigned char **out,
-    size_t *len)
-{
-	if (path == NULL || out == NULL || len == NULL)
-		return PK_ERR_INVALID_ARG;
-	return key_read_file(path, private, out, len);
-}
-
-/* Writes a key file atomically (see key.h). */
-int
-pk_keyfile_write(const char *path, const void *data, size_t len,
-    mode_t mode, int overwrite)
-{
-	if (path == NULL || (data == NULL && len > 0))
-		return PK_ERR_INVALID_ARG;
-	return key_write_file(path, data, len, mode, overwrite);
 }

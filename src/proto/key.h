@@ -15,8 +15,6 @@
 #ifndef PK_KEY_H
 #define PK_KEY_H
 
-#include <sys/types.h>
-
 #include <stddef.h>
 
 #include <gnutls/gnutls.h>
@@ -82,23 +80,6 @@ int	pk_keyid_from_spki(const unsigned char *der, size_t len, char *out);
 
 /* Reads a PEM public key file (SubjectPublicKeyInfo) and computes its id. */
 int	pk_keyid_from_pubkey_file(const char *path, char *out);
-
-/*
- * Reads a small key file (at most 64 KiB) into *out (malloc'ed; wipe
- * and free it). If private is set, refuses a file that group or others
- * may read. Returns 0, PK_ERR_NOT_FOUND, PK_ERR_PERM, PK_ERR_TOO_LARGE,
- * PK_ERR_ALLOC or PK_ERR_SYSTEM (errno set).
- */
-int	pk_keyfile_read(const char *path, int private, unsigned char **out,
-	    size_t *len);
-
-/*
- * Writes a key file with mode, atomically (temporary file, fsync,
- * rename); refuses to replace an existing file unless overwrite is set.
- * Returns 0, PK_ERR_EXISTS or PK_ERR_SYSTEM.
- */
-int	pk_keyfile_write(const char *path, const void *data, size_t len,
-	    mode_t mode, int overwrite);
 
 /*
  * Returns 1 if s is a syntactically valid key id (64 hex digits, either

@@ -74,63 +74,45 @@ struct pgp_sink {
 	int		 ps_overflow;
 };
 
-static char	pgp_errbuf[256];
 static int	pgp_inited;
 
-/* Records why the current call failed, for pk_pgp_last_error(). */
-static void __attribute__((format(printf, 1, 2)))
-pgp_seterr(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(pgp_errbuf, sizeof(pgp_errbuf), fmt, ap);
-	va_end(ap);
-}
-
-/* Returns the reason of the last failure. */
-const char *
-pk_pgp_last_error(void)
-{
-	return pgp_errbuf;
-}
-
-/* Turns a GPGME error into a PK_ERR_* code and a reason. */
+/* Turns a GPGME error into a PK_ERR_* code and a cause. */
 static int
-pgp_fail(gpgme_error_t e, const char *what)
+pgp_fail(char **cause, gpgme_error_t e, const char *what)
 {
 	switch (gpgme_err_code(e)) {
 	case GPG_ERR_ENOMEM:
-		pgp_seterr("%s: out of memory", what);
+		pk_cause_set(cause, "%s: out of memory", what);
 		return PK_ERR_ALLOC;
 	case GPG_ERR_NO_SECKEY:
-		pgp_seterr("no secret key for this message");
+		pk_cause_set(cause, "no secret key for this message");
 		return PK_ERR_PGP;
 	case GPG_ERR_NO_DATA:
-		pgp_seterr("%s: no OpenPGP data found", what);
+		pk_cause_set(cause, "%s: no OpenPGP data found", what);
 		return PK_ERR_PGP;
 	case GPG_ERR_CANCELED:
 	case GPG_ERR_BAD_PASSPHRASE:
 	case GPG_ERR_NO_PASSPHRASE:
-		pgp_seterr("%s: secret key is passphrase-protected", what);
+		pk_cause_set(cause, "%s: secret key is passphrase-protected",
+		    what);
 		return PK_ERR_PGP;
 	case GPG_ERR_BAD_DATA:
 	case GPG_ERR_INV_PACKET:
 	case GPG_ERR_DECRYPT_FAILED:
 	case GPG_ERR_BAD_KEY:
 	case GPG_ERR_CHECKSUM:
-		pgp_seterr("%s: corrupt or undecryptable message (%s)", what,
-		    gpgme_strerror(e));
+		pk_cause_set(cause, "%s: corrupt or undecryptable message "
+		    "(%s)", what, gpgme_strerror(e));
 		return PK_ERR_PGP;
 	default:
-		pgp_seterr("%s: %s", what, gpgme_strerror(e));
+		pk_cause_set(cause, "%s: %s", what, gpgme_strerror(e));
 		return PK_ERR_PGP;
 	}
 }
 
 /* Initialises GPGME once and checks that gpg is there. */
 static int
-pgp_init(void)
+pgp_init(char **cause)
 {
 	gpgme_error_t e;
 
@@ -144,11 +126,12 @@ pgp_init(void)
 	 */
 	(void)gpgme_set_global_flag("disable-gpgconf", "1");
 	if (gpgme_check_version(NULL) == NULL) {
-		pgp_seterr("GPGME initialisation failed");
+		pk_cause_set(cause, "GPGME initialisation failed");
 		return PK_ERR_PGP;
 	}
 	if ((e = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP)) != 0) {
-		pgp_seterr("gpg engine unusable: %s", gpgme_strerror(e));
+		pk_cause_set(cause, "gpg engine unusable: %s",
+		    gpgme_strerror(e));
 		return PK_ERR_PGP;
 	}
 	pgp_inited = 1;
@@ -349,6 +332,24 @@ pgp_agent_launch(const char *dir)
 	return pgp_spawn(NULL, "gpg-agent", argv);
 }
 
+/* Reads /proc/PID/what into buf (NUL-terminated); the length, or <= 0. */
+static ssize_t
+pgp_proc_read(const char *pid, const char *what, char *buf, size_t size)
+{
+	char	path[300];
+	ssize_t	n;
+	int	fd;
+
+	(void)snprintf(path, sizeof(path), "/proc/%s/%s", pid, what);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, size - 1);
+	(void)close(fd);
+	if (n > 0)
+		buf[n] = '\0';
+	return n;
+}
+
 /*
  * Says whether process pid is a live GnuPG daemon serving home dir: its
  * program name starts with gpg-agent, scdaemon or dirmngr, one argument
@@ -358,19 +359,13 @@ pgp_agent_launch(const char *dir)
 static int
 pgp_is_our_daemon(const char *pid, const char *dir, const char *base)
 {
-	char path[300], buf[4096], *p, *end, *prog;
+	char buf[4096], *p, *end, *prog;
 	size_t blen = strlen(base);
 	ssize_t n;
-	int fd, found = 0;
+	int found = 0;
 
-	(void)snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((n = pgp_proc_read(pid, "cmdline", buf, sizeof(buf))) <= 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	end = buf + n;
 	prog = strrchr(buf, '/') != NULL ? strrchr(buf, '/') + 1 : buf;
 	if (strncmp(prog, "gpg-agent", 9) != 0 &&
@@ -389,14 +384,8 @@ pgp_is_our_daemon(const char *pid, const char *dir, const char *base)
 	if (!found)
 		return 0;
 	/* A zombie has exited; only its parent can reap it. */
-	(void)snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (pgp_proc_read(pid, "stat", buf, sizeof(buf)) <= 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	if ((p = strrchr(buf, ')')) == NULL || p[1] == '\0')
 		return 0;
 	return p[2] != 'Z' && p[2] != 'X';
@@ -518,7 +507,8 @@ pgp_home_close(struct pgp_home *h)
  * workdir.
  */
 static int
-pgp_home_name(struct pgp_home *h, const char *workdir, int envhome)
+pgp_home_name(struct pgp_home *h, const char *workdir, int envhome,
+    char **cause)
 {
 	char real[PATH_MAX];
 	const char *home;
@@ -529,25 +519,26 @@ pgp_home_name(struct pgp_home *h, const char *workdir, int envhome)
 		home = getenv("GNUPGHOME");
 		if (home == NULL || home[0] != '/' || strlen(home) +
 		    strlen(PGP_SOCK_SUFFIX) >= PGP_SUN_PATH_MAX) {
-			pgp_seterr("GNUPGHOME is not set to a short absolute "
-			    "path");
+			pk_cause_set(cause, "GNUPGHOME is not set to a short "
+			    "absolute path");
 			return PK_ERR_INVALID_ARG;
 		}
 		if (lstat(home, &st) == -1) {
-			pgp_seterr("GNUPGHOME %s: %s", home, strerror(errno));
+			pk_cause_set(cause, "GNUPGHOME %s: %s", home,
+			    strerror(errno));
 			return PK_ERR_SYSTEM;
 		}
 		if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
 		    (st.st_mode & 077) != 0) {
-			pgp_seterr("GNUPGHOME %s is not a private directory "
-			    "of ours", home);
+			pk_cause_set(cause, "GNUPGHOME %s is not a private "
+			    "directory of ours", home);
 			return PK_ERR_PERM;
 		}
 		(void)snprintf(h->ph_dir, sizeof(h->ph_dir), "%s", home);
 		return 0;
 	}
 	if (realpath(workdir, real) == NULL) {
-		pgp_seterr("workdir: %s", strerror(errno));
+		pk_cause_set(cause, "workdir: %s", strerror(errno));
 		return PK_ERR_SYSTEM;
 	}
 	r = snprintf(h->ph_dir, sizeof(h->ph_dir), "%s/pk-gnupg.XXXXXX",
@@ -555,12 +546,13 @@ pgp_home_name(struct pgp_home *h, const char *workdir, int envhome)
 	if (r < 0 || strlen(h->ph_dir) + strlen(PGP_SOCK_SUFFIX) >=
 	    PGP_SUN_PATH_MAX) {
 		h->ph_dir[0] = '\0';
-		pgp_seterr("workdir path too long for gpg-agent's sockets");
+		pk_cause_set(cause, "workdir path too long for gpg-agent's "
+		    "sockets");
 		return PK_ERR_INVALID_ARG;
 	}
 	if (mkdtemp(h->ph_dir) == NULL) {
 		saved = errno;
-		pgp_seterr("mkdtemp: %s", strerror(errno));
+		pk_cause_set(cause, "mkdtemp: %s", strerror(errno));
 		h->ph_dir[0] = '\0';
 		errno = saved;
 		return PK_ERR_SYSTEM;
@@ -575,14 +567,14 @@ pgp_home_name(struct pgp_home *h, const char *workdir, int envhome)
  */
 static int
 pgp_home_open(struct pgp_home *h, const char *workdir, int envhome,
-    int agent)
+    int agent, char **cause)
 {
 	gpgme_error_t e;
 	pid_t apid = -1;
 	int dfd, r, saved;
 
 	memset(h, 0, sizeof(*h));
-	if ((r = pgp_home_name(h, workdir, envhome)) != 0)
+	if ((r = pgp_home_name(h, workdir, envhome, cause)) != 0)
 		return r;
 	if ((dfd = open(h->ph_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
@@ -602,12 +594,12 @@ pgp_home_open(struct pgp_home *h, const char *workdir, int envhome,
 	 */
 	if (agent)
 		apid = pgp_agent_launch(h->ph_dir);
-	if ((r = pgp_init()) != 0)
+	if ((r = pgp_init(cause)) != 0)
 		goto fail;
 
 	if ((e = gpgme_new(&h->ph_ctx)) != 0) {
 		h->ph_ctx = NULL;
-		r = pgp_fail(e, "gpgme_new");
+		r = pgp_fail(cause, e, "gpgme_new");
 		goto fail;
 	}
 	if ((e = gpgme_set_protocol(h->ph_ctx, GPGME_PROTOCOL_OpenPGP)) != 0 ||
@@ -615,7 +607,7 @@ pgp_home_open(struct pgp_home *h, const char *workdir, int envhome,
 	    GPGME_PROTOCOL_OpenPGP, NULL, h->ph_dir)) != 0) ||
 	    (e = gpgme_set_pinentry_mode(h->ph_ctx,
 	    GPGME_PINENTRY_MODE_LOOPBACK)) != 0) {
-		r = pgp_fail(e, "gpgme set-up");
+		r = pgp_fail(cause, e, "gpgme set-up");
 		goto fail;
 	}
 	gpgme_set_passphrase_cb(h->ph_ctx, pgp_no_passphrase, NULL);
@@ -626,7 +618,7 @@ pgp_home_open(struct pgp_home *h, const char *workdir, int envhome,
 
  syserr:
 	saved = errno;
-	pgp_seterr("temporary GnuPG home: %s", strerror(errno));
+	pk_cause_set(cause, "temporary GnuPG home: %s", strerror(errno));
 	pgp_home_close(h);
 	errno = saved;
 	return PK_ERR_SYSTEM;
@@ -682,10 +674,19 @@ pgp_sink_free(struct pgp_sink *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Hands the sink's buffer over to *out and *len; the sink is empty then. */
+static void
+pgp_sink_take(struct pgp_sink *s, void **out, size_t *len)
+{
+	*out = s->ps_buf;
+	*len = s->ps_len;
+	memset(s, 0, sizeof(*s));
+}
+
 /* Makes a GPGME data object writing into sink s. */
 static int
 pgp_sink_data(struct pgp_sink *s, struct gpgme_data_cbs *cbs, int secret,
-    gpgme_data_t *dp)
+    gpgme_data_t *dp, char **cause)
 {
 	gpgme_error_t e;
 
@@ -695,21 +696,39 @@ pgp_sink_data(struct pgp_sink *s, struct gpgme_data_cbs *cbs, int secret,
 	cbs->write = pgp_sink_write;
 	if ((e = gpgme_data_new_from_cbs(dp, cbs, s)) != 0) {
 		*dp = NULL;
-		return pgp_fail(e, "gpgme_data_new_from_cbs");
+		return pgp_fail(cause, e, "gpgme_data_new_from_cbs");
 	}
 	return 0;
 }
 
+/*
+ * Makes the two data objects of one operation: *ind reading len bytes at
+ * in (what names them in a cause), *outd writing into sink s.
+ */
+static int
+pgp_data_io(const void *in, size_t len, const char *what, gpgme_data_t *ind,
+    struct pgp_sink *s, struct gpgme_data_cbs *cbs, int secret,
+    gpgme_data_t *outd, char **cause)
+{
+	gpgme_error_t e;
+
+	if ((e = gpgme_data_new_from_mem(ind, in, len, 0)) != 0) {
+		*ind = NULL;
+		return pgp_fail(cause, e, what);
+	}
+	return pgp_sink_data(s, cbs, secret, outd, cause);
+}
+
 /* Checks an input buffer's pointer and length. */
 static int
-pgp_check_input(const void *p, size_t len, const char *what)
+pgp_check_input(const void *p, size_t len, const char *what, char **cause)
 {
 	if (p == NULL || len == 0) {
-		pgp_seterr("%s is empty", what);
+		pk_cause_set(cause, "%s is empty", what);
 		return PK_ERR_INVALID_ARG;
 	}
 	if (len > PK_PGP_MAX_DATA) {
-		pgp_seterr("%s is larger than %d bytes", what,
+		pk_cause_set(cause, "%s is larger than %d bytes", what,
 		    PK_PGP_MAX_DATA);
 		return PK_ERR_TOO_LARGE;
 	}
@@ -719,28 +738,27 @@ pgp_check_input(const void *p, size_t len, const char *what)
 /* Imports key material into the home; returns the GPGME import result. */
 static int
 pgp_import(struct pgp_home *h, const void *key, size_t len,
-    gpgme_import_result_t *resp)
+    gpgme_import_result_t *resp, char **cause)
 {
 	gpgme_import_result_t res;
 	gpgme_data_t kd = NULL;
 	gpgme_error_t e;
-	int r;
 
 	if ((e = gpgme_data_new_from_mem(&kd, key, len, 0)) != 0)
-		return pgp_fail(e, "key data");
+		return pgp_fail(cause, e, "key data");
 	e = gpgme_op_import(h->ph_ctx, kd);
 	gpgme_data_release(kd);
+	if (e != 0 && gpgme_err_code(e) == GPG_ERR_ENOMEM)
+		return pgp_fail(cause, e, "key import");
 	if (e != 0) {
-		r = pgp_fail(e, "key import");
-		if (r == PK_ERR_PGP)
-			pgp_seterr("bad key data: %s", gpgme_strerror(e));
-		return r;
+		pk_cause_set(cause, "bad key data: %s", gpgme_strerror(e));
+		return PK_ERR_PGP;
 	}
 	res = gpgme_op_import_result(h->ph_ctx);
 	if (res == NULL || res->considered == 0 ||
 	    res->imported + res->unchanged + res->secret_imported +
 	    res->secret_unchanged == 0) {
-		pgp_seterr("bad key data: no OpenPGP key found");
+		pk_cause_set(cause, "bad key data: no OpenPGP key found");
 		return PK_ERR_PGP;
 	}
 	*resp = res;
@@ -750,7 +768,7 @@ pgp_import(struct pgp_home *h, const void *key, size_t len,
 /* Makes the boot key pair in a throw-away home; see pgp.h. */
 int
 pk_pgp_generate(const char *workdir, const char *uid, char **pub_armor,
-    size_t *publen, char **sec_armor, size_t *seclen)
+    size_t *publen, char **sec_armor, size_t *seclen, char **cause)
 {
 	struct gpgme_data_cbs pcbs, scbs;
 	struct pgp_sink ps, ss;
@@ -766,7 +784,6 @@ pk_pgp_generate(const char *workdir, const char *uid, char **pub_armor,
 	memset(&ps, 0, sizeof(ps));
 	memset(&ss, 0, sizeof(ss));
 	memset(&h, 0, sizeof(h));
-	pgp_errbuf[0] = '\0';
 	if (pub_armor != NULL)
 		*pub_armor = NULL;
 	if (sec_armor != NULL)
@@ -778,32 +795,32 @@ pk_pgp_generate(const char *workdir, const char *uid, char **pub_armor,
 	if (workdir == NULL || *workdir == '\0' || uid == NULL ||
 	    *uid == '\0' || pub_armor == NULL || publen == NULL ||
 	    sec_armor == NULL || seclen == NULL) {
-		pgp_seterr("missing argument");
+		pk_cause_set(cause, "missing argument");
 		return PK_ERR_INVALID_ARG;
 	}
 	if (strlen(uid) > PGP_MAX_UID) {
-		pgp_seterr("user id too long");
+		pk_cause_set(cause, "user id too long");
 		return PK_ERR_INVALID_ARG;
 	}
 	for (u = (const unsigned char *)uid; *u != '\0'; u++) {
 		if (*u < 0x20 || *u == 0x7f) {
-			pgp_seterr("user id has a control character");
+			pk_cause_set(cause, "user id has a control character");
 			return PK_ERR_INVALID_ARG;
 		}
 	}
-	if ((r = pgp_home_open(&h, workdir, 0, 0)) != 0)
+	if ((r = pgp_home_open(&h, workdir, 0, 0, cause)) != 0)
 		return r;
 
 	e = gpgme_op_createkey(h.ph_ctx, uid, "ed25519", 0, 0, NULL,
 	    GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE |
 	    GPGME_CREATE_SIGN | GPGME_CREATE_CERT | GPGME_CREATE_FORCE);
 	if (e != 0) {
-		r = pgp_fail(e, "creating the primary key");
+		r = pgp_fail(cause, e, "creating the primary key");
 		goto out;
 	}
 	if ((gr = gpgme_op_genkey_result(h.ph_ctx)) == NULL ||
 	    gr->fpr == NULL) {
-		pgp_seterr("creating the primary key: no fingerprint");
+		pk_cause_set(cause, "creating the primary key: no fingerprint");
 		r = PK_ERR_PGP;
 		goto out;
 	}
@@ -812,33 +829,33 @@ pk_pgp_generate(const char *workdir, const char *uid, char **pub_armor,
 		goto out;
 	}
 	if ((e = gpgme_get_key(h.ph_ctx, fpr, &key, 0)) != 0) {
-		r = pgp_fail(e, "finding the new key");
+		r = pgp_fail(cause, e, "finding the new key");
 		goto out;
 	}
 	e = gpgme_op_createsubkey(h.ph_ctx, key, "cv25519", 0, 0,
 	    GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE |
 	    GPGME_CREATE_ENCR);
 	if (e != 0) {
-		r = pgp_fail(e, "creating the encryption subkey");
+		r = pgp_fail(cause, e, "creating the encryption subkey");
 		goto out;
 	}
 
 	gpgme_set_armor(h.ph_ctx, 1);
-	if ((r = pgp_sink_data(&ps, &pcbs, 0, &pd)) != 0 ||
-	    (r = pgp_sink_data(&ss, &scbs, 1, &sd)) != 0)
+	if ((r = pgp_sink_data(&ps, &pcbs, 0, &pd, cause)) != 0 ||
+	    (r = pgp_sink_data(&ss, &scbs, 1, &sd, cause)) != 0)
 		goto out;
 	if ((e = gpgme_op_export(h.ph_ctx, fpr, GPGME_EXPORT_MODE_MINIMAL,
 	    pd)) != 0) {
-		r = pgp_fail(e, "exporting the public key");
+		r = pgp_fail(cause, e, "exporting the public key");
 		goto out;
 	}
 	if ((e = gpgme_op_export(h.ph_ctx, fpr, GPGME_EXPORT_MODE_SECRET |
 	    GPGME_EXPORT_MODE_MINIMAL, sd)) != 0) {
-		r = pgp_fail(e, "exporting the secret key");
+		r = pgp_fail(cause, e, "exporting the secret key");
 		goto out;
 	}
 	if (ps.ps_len == 0 || ss.ps_len == 0) {
-		pgp_seterr("key export produced nothing");
+		pk_cause_set(cause, "key export produced nothing");
 		r = PK_ERR_PGP;
 		goto out;
 	}
@@ -863,7 +880,8 @@ pk_pgp_generate(const char *workdir, const char *uid, char **pub_armor,
 /* Encrypts to the one key in pubkey; see pgp.h. */
 int
 pk_pgp_encrypt(const char *workdir, const void *pubkey, size_t publen,
-    const void *plain, size_t plainlen, void **cipher, size_t *cipherlen)
+    const void *plain, size_t plainlen, void **cipher, size_t *cipherlen,
+    char **cause)
 {
 	struct gpgme_data_cbs cbs;
 	struct pgp_sink cs;
@@ -877,75 +895,69 @@ pk_pgp_encrypt(const char *workdir, const void *pubkey, size_t publen,
 
 	memset(&cs, 0, sizeof(cs));
 	memset(&h, 0, sizeof(h));
-	pgp_errbuf[0] = '\0';
 	if (cipher != NULL)
 		*cipher = NULL;
 	if (cipherlen != NULL)
 		*cipherlen = 0;
 	if (workdir == NULL || *workdir == '\0' || cipher == NULL ||
 	    cipherlen == NULL) {
-		pgp_seterr("missing argument");
+		pk_cause_set(cause, "missing argument");
 		return PK_ERR_INVALID_ARG;
 	}
-	if ((r = pgp_check_input(pubkey, publen, "public key")) != 0 ||
-	    (r = pgp_check_input(plain, plainlen, "plaintext")) != 0)
+	if ((r = pgp_check_input(pubkey, publen, "public key", cause)) != 0 ||
+	    (r = pgp_check_input(plain, plainlen, "plaintext", cause)) != 0)
 		return r;
-	if ((r = pgp_home_open(&h, workdir, 0, 0)) != 0)
+	if ((r = pgp_home_open(&h, workdir, 0, 0, cause)) != 0)
 		return r;
-	if ((r = pgp_import(&h, pubkey, publen, &ir)) != 0)
+	if ((r = pgp_import(&h, pubkey, publen, &ir, cause)) != 0)
 		goto out;
 
 	/* Exactly one key, able to encrypt. */
 	if ((e = gpgme_op_keylist_start(h.ph_ctx, NULL, 0)) != 0 ||
 	    (e = gpgme_op_keylist_next(h.ph_ctx, &keys[0])) != 0) {
 		keys[0] = NULL;
-		r = pgp_fail(e, "listing the imported key");
+		r = pgp_fail(cause, e, "listing the imported key");
 		goto out;
 	}
 	e = gpgme_op_keylist_next(h.ph_ctx, &extra);
 	(void)gpgme_op_keylist_end(h.ph_ctx);
 	if (e == 0) {
-		pgp_seterr("public key data holds more than one key");
+		pk_cause_set(cause, "public key data holds more than one key");
 		r = PK_ERR_KEY;
 		goto out;
 	}
 	if (keys[0]->revoked || keys[0]->expired || keys[0]->disabled ||
 	    keys[0]->invalid || !keys[0]->can_encrypt) {
-		pgp_seterr("key has no usable encryption subkey%s",
+		pk_cause_set(cause, "key has no usable encryption subkey%s",
 		    keys[0]->revoked ? " (revoked)" :
 		    keys[0]->expired ? " (expired)" : "");
 		r = PK_ERR_KEY;
 		goto out;
 	}
 
-	if ((e = gpgme_data_new_from_mem(&pd, plain, plainlen, 0)) != 0) {
-		r = pgp_fail(e, "plaintext data");
-		goto out;
-	}
-	if ((r = pgp_sink_data(&cs, &cbs, 0, &cd)) != 0)
+	if ((r = pgp_data_io(plain, plainlen, "plaintext data", &pd, &cs, &cbs,
+	    0, &cd, cause)) != 0)
 		goto out;
 	gpgme_set_armor(h.ph_ctx, 0);
 	e = gpgme_op_encrypt(h.ph_ctx, keys, GPGME_ENCRYPT_ALWAYS_TRUST |
 	    GPGME_ENCRYPT_NO_ENCRYPT_TO, pd, cd);
 	er = gpgme_op_encrypt_result(h.ph_ctx);
 	if (er != NULL && er->invalid_recipients != NULL) {
-		pgp_seterr("key refused as recipient: %s",
+		pk_cause_set(cause, "key refused as recipient: %s",
 		    gpgme_strerror(er->invalid_recipients->reason));
 		r = PK_ERR_KEY;
 		goto out;
 	}
 	if (e != 0) {
-		r = pgp_fail(e, "encryption");
+		r = pgp_fail(cause, e, "encryption");
 		goto out;
 	}
 	if (cs.ps_len == 0) {
-		pgp_seterr("encryption produced nothing");
+		pk_cause_set(cause, "encryption produced nothing");
 		r = PK_ERR_PGP;
 		goto out;
 	}
-	*cipher = cs.ps_buf;
-	*cipherlen = cs.ps_len;
-	memset(&cs, 0, sizeof(cs));
+	pgp_sink_take(&cs, cipher, cipherlen);
 	r = 0;
  out:
 	gpgme_data_release(pd);
@@ -965,32 +977,32 @@ struct pk_pgp_keyring {
 /* Makes or takes a home and imports seckey into it. */
 static int
 pgp_keyring_open(const char *workdir, int envhome, const void *seckey,
-    size_t seclen, struct pk_pgp_keyring **out)
+    size_t seclen, struct pk_pgp_keyring **out, char **cause)
 {
 	struct pk_pgp_keyring	*kr;
 	gpgme_import_result_t	 ir;
 	int			 r;
 
-	pgp_errbuf[0] = '\0';
 	if (out != NULL)
 		*out = NULL;
 	if ((!envhome && (workdir == NULL || *workdir == '\0')) ||
 	    out == NULL) {
-		pgp_seterr("missing argument");
+		pk_cause_set(cause, "missing argument");
 		return PK_ERR_INVALID_ARG;
 	}
-	if ((r = pgp_check_input(seckey, seclen, "secret key")) != 0)
+	if ((r = pgp_check_input(seckey, seclen, "secret key", cause)) != 0)
 		return r;
 	if ((kr = calloc(1, sizeof(*kr))) == NULL)
 		return PK_ERR_ALLOC;
-	if ((r = pgp_home_open(&kr->kr_home, workdir, envhome, 1)) != 0) {
+	if ((r = pgp_home_open(&kr->kr_home, workdir, envhome, 1,
+	    cause)) != 0) {
 		free(kr);
 		return r;
 	}
-	if ((r = pgp_import(&kr->kr_home, seckey, seclen, &ir)) != 0)
+	if ((r = pgp_import(&kr->kr_home, seckey, seclen, &ir, cause)) != 0)
 		goto fail;
 	if (ir->secret_imported + ir->secret_unchanged == 0) {
-		pgp_seterr("bad key data: no secret key found");
+		pk_cause_set(cause, "bad key data: no secret key found");
 		r = PK_ERR_PGP;
 		goto fail;
 	}
@@ -1004,23 +1016,23 @@ pgp_keyring_open(const char *workdir, int envhome, const void *seckey,
 /* Makes a home under workdir and imports seckey into it; see pgp.h. */
 int
 pk_pgp_keyring_open(const char *workdir, const void *seckey, size_t seclen,
-    struct pk_pgp_keyring **out)
+    struct pk_pgp_keyring **out, char **cause)
 {
-	return pgp_keyring_open(workdir, 0, seckey, seclen, out);
+	return pgp_keyring_open(workdir, 0, seckey, seclen, out, cause);
 }
 
 /* Imports seckey into the home $GNUPGHOME names; see pgp.h. */
 int
 pk_pgp_keyring_open_env(const void *seckey, size_t seclen,
-    struct pk_pgp_keyring **out)
+    struct pk_pgp_keyring **out, char **cause)
 {
-	return pgp_keyring_open(NULL, 1, seckey, seclen, out);
+	return pgp_keyring_open(NULL, 1, seckey, seclen, out, cause);
 }
 
 /* Decrypts one message with the keyring's key; see pgp.h. */
 int
 pk_pgp_keyring_decrypt(struct pk_pgp_keyring *kr, const void *cipher,
-    size_t cipherlen, void **plain, size_t *plainlen)
+    size_t cipherlen, void **plain, size_t *plainlen, char **cause)
 {
 	struct gpgme_data_cbs cbs;
 	struct pgp_sink ps;
@@ -1030,43 +1042,40 @@ pk_pgp_keyring_decrypt(struct pk_pgp_keyring *kr, const void *cipher,
 	int r;
 
 	memset(&ps, 0, sizeof(ps));
-	pgp_errbuf[0] = '\0';
 	if (plain != NULL)
 		*plain = NULL;
 	if (plainlen != NULL)
 		*plainlen = 0;
 	if (kr == NULL || plain == NULL || plainlen == NULL) {
-		pgp_seterr("missing argument");
+		pk_cause_set(cause, "missing argument");
 		return PK_ERR_INVALID_ARG;
 	}
-	if ((r = pgp_check_input(cipher, cipherlen, "message")) != 0)
+	if ((r = pgp_check_input(cipher, cipherlen, "message", cause)) != 0)
 		return r;
-	if ((e = gpgme_data_new_from_mem(&cd, cipher, cipherlen, 0)) != 0) {
-		r = pgp_fail(e, "message data");
-		goto out;
-	}
-	if ((r = pgp_sink_data(&ps, &cbs, 1, &pd)) != 0)
+	if ((r = pgp_data_io(cipher, cipherlen, "message data", &cd, &ps, &cbs,
+	    1, &pd, cause)) != 0)
 		goto out;
 	e = gpgme_op_decrypt(kr->kr_home.ph_ctx, cd, pd);
 	if (ps.ps_overflow) {
-		pgp_seterr("plaintext is larger than %d bytes",
+		pk_cause_set(cause, "plaintext is larger than %d bytes",
 		    PK_PGP_MAX_DATA);
 		r = PK_ERR_TOO_LARGE;
 		goto out;
 	}
 	if (e != 0) {
-		r = pgp_fail(e, "decryption");
+		r = pgp_fail(cause, e, "decryption");
 		goto out;
 	}
 	dr = gpgme_op_decrypt_result(kr->kr_home.ph_ctx);
 	if (dr == NULL || dr->recipients == NULL) {
-		pgp_seterr("message is not encrypted to a public key");
+		pk_cause_set(cause, "message is not encrypted to a public key");
 		r = PK_ERR_PGP;
 		goto out;
 	}
 	if (dr->unsupported_algorithm != NULL || dr->wrong_key_usage ||
 	    dr->legacy_cipher_nomdc) {
-		pgp_seterr("message uses an unsafe or unsupported algorithm");
+		pk_cause_set(cause, "message uses an unsafe or unsupported "
+		    "algorithm");
 		r = PK_ERR_PGP;
 		goto out;
 	}
@@ -1077,9 +1086,7 @@ pk_pgp_keyring_decrypt(struct pk_pgp_keyring *kr, const void *cipher,
 			goto out;
 		}
 	}
-	*plain = ps.ps_buf;
-	*plainlen = ps.ps_len;
-	memset(&ps, 0, sizeof(ps));
+	pgp_sink_take(&ps, plain, plainlen);
 	r = 0;
  out:
 	gpgme_data_release(cd);
@@ -1101,7 +1108,8 @@ pk_pgp_keyring_close(struct pk_pgp_keyring *kr)
 /* Decrypts with the key(s) in seckey; see pgp.h. */
 int
 pk_pgp_decrypt(const char *workdir, const void *seckey, size_t seclen,
-    const void *cipher, size_t cipherlen, void **plain, size_t *plainlen)
+    const void *cipher, size_t cipherlen, void **plain, size_t *plainlen,
+    char **cause)
 {
 	struct pk_pgp_keyring	*kr;
 	int			 r;
@@ -1111,15 +1119,17 @@ pk_pgp_decrypt(const char *workdir, const void *seckey, size_t seclen,
 	if (plainlen != NULL)
 		*plainlen = 0;
 	if (plain == NULL || plainlen == NULL) {
-		pgp_seterr("missing argument");
+		pk_cause_set(cause, "missing argument");
 		return PK_ERR_INVALID_ARG;
 	}
 	/* Check the message before paying for a GnuPG home. */
-	if ((r = pgp_check_input(cipher, cipherlen, "message")) != 0)
+	if ((r = pgp_check_input(cipher, cipherlen, "message", cause)) != 0)
 		return r;
-	if ((r = pk_pgp_keyring_open(workdir, seckey, seclen, &kr)) != 0)
+	if ((r = pk_pgp_keyring_open(workdir, seckey, seclen, &kr,
+	    cause)) != 0)
 		return r;
-	r = pk_pgp_keyring_decrypt(kr, cipher, cipherlen, plain, plainlen);
+	r = pk_pgp_keyring_decrypt(kr, cipher, cipherlen, plain, plainlen,
+	    cause);
 	pk_pgp_keyring_close(kr);
 	return r;
 }

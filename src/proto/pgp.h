@@ -17,8 +17,9 @@
  * gpg-agent and gpgconf, found by GPGME's default engine information.
  * workdir should be on a tmpfs (/run) and writable only by us.
  *
- * On PK_ERR_PGP (and PK_ERR_KEY), pk_pgp_last_error() gives a short
- * English reason, e.g. "no secret key for this message".
+ * Every call that fails sets *cause (see pk_err.h; cause may be NULL) to
+ * a short English reason, e.g. "no secret key for this message"; never
+ * to secret material. No error state outlives a call.
  */
 #ifndef PK_PGP_H
 #define PK_PGP_H
@@ -39,7 +40,7 @@
  * nothing is allocated and the out-parameters are left NULL/0.
  */
 int	pk_pgp_generate(const char *workdir, const char *uid, char **pub_armor,
-	    size_t *publen, char **sec_armor, size_t *seclen);
+	    size_t *publen, char **sec_armor, size_t *seclen, char **cause);
 
 /*
  * Encrypts plainlen bytes at plain to the one public key in pubkey
@@ -53,7 +54,7 @@ int	pk_pgp_generate(const char *workdir, const char *uid, char **pub_armor,
  */
 int	pk_pgp_encrypt(const char *workdir, const void *pubkey, size_t publen,
 	    const void *plain, size_t plainlen, void **cipher,
-	    size_t *cipherlen);
+	    size_t *cipherlen, char **cause);
 
 /*
  * Decrypts the OpenPGP message at cipher (binary or armored) with the
@@ -68,13 +69,7 @@ int	pk_pgp_encrypt(const char *workdir, const void *pubkey, size_t publen,
  */
 int	pk_pgp_decrypt(const char *workdir, const void *seckey, size_t seclen,
 	    const void *cipher, size_t cipherlen, void **plain,
-	    size_t *plainlen);
-
-/*
- * Returns a static string saying why the last failing call of this module
- * failed (not thread-safe; "" after a success); never NULL, never secret.
- */
-const char	*pk_pgp_last_error(void);
+	    size_t *plainlen, char **cause);
 
 /*
  * The same as pk_pgp_decrypt() in three steps, for a caller that wants the
@@ -98,11 +93,11 @@ const char	*pk_pgp_last_error(void);
  */
 struct pk_pgp_keyring;
 int	pk_pgp_keyring_open(const char *workdir, const void *seckey,
-	    size_t seclen, struct pk_pgp_keyring **out);
+	    size_t seclen, struct pk_pgp_keyring **out, char **cause);
 int	pk_pgp_keyring_open_env(const void *seckey, size_t seclen,
-	    struct pk_pgp_keyring **out);
+	    struct pk_pgp_keyring **out, char **cause);
 int	pk_pgp_keyring_decrypt(struct pk_pgp_keyring *kr, const void *cipher,
-	    size_t cipherlen, void **plain, size_t *plainlen);
+	    size_t cipherlen, void **plain, size_t *plainlen, char **cause);
 void	pk_pgp_keyring_close(struct pk_pgp_keyring *kr);
 
 #endif /* PK_PGP_H */

@@ -8,8 +8,11 @@
  *
  * How an error message travels: a function whose failure an operator
  * must read takes a "char **cause" out-parameter, returns its PK_ERR_*
- * code and sets *cause with pk_cause_set(); the caller prints the message
- * and frees it. cause may be NULL (no message wanted).
+ * code and sets *cause with pk_cause_set(). The caller passes the address
+ * of a NULL pointer (or NULL: no message wanted), prints the message and
+ * frees it; *cause still NULL after a failure means memory ran out. No
+ * module keeps a global "last error" (pk_tls_error() names what GnuTLS
+ * said on one session, for log lines).
  */
 #ifndef PK_ERR_H
 #define PK_ERR_H

@@ -65,6 +65,7 @@
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 
+#include "file.h"
 #include "key.h"
 #include "pk_err.h"
 #include "tpm.h"
@@ -1204,12 +1205,13 @@ pk_tpm_key_parse(const void *pem, size_t len, char *keyid,
 static int
 tpm_keyfile_load(const char *path, struct tpm_keyfile *k, char **cause)
 {
-	unsigned char	*buf = NULL;
+	char		*buf = NULL;
 	size_t		 len = 0;
 	char		*why = NULL;
 	int		 r;
 
-	if ((r = pk_keyfile_read(path, 1, &buf, &len)) != 0) {
+	if ((r = pk_file_read(path, 64 * 1024, PK_FILE_PRIVATE, &buf,
+	    &len)) != 0) {
 		pk_cause_set(cause, "%s: %s%s", path, r == PK_ERR_SYSTEM ?
 		    strerror(errno) : pk_strerror(r), r == PK_ERR_PERM ?
 		    " (chmod 600 it)" : "");

@@ -55,13 +55,13 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mandos_conf	 a, b;
-	char			 err[256], err2[256], s[256];
+	char			*err = NULL, *err2 = NULL, s[256];
 	uint64_t		 ms;
 	size_t			 i, n;
 	int			 r, r2, bv;
 
-	r = mandos_conf_parse((const char *)data, size, &a, err, sizeof(err));
-	if ((r == 0) != (err[0] == '\0'))
+	r = mandos_conf_parse((const char *)data, size, &a, &err);
+	if ((r == 0) != (err == NULL))
 		abort();
 	if (r != 0 && r != PK_ERR_CONF && r != PK_ERR_TOO_LARGE &&
 	    r != PK_ERR_ALLOC)
@@ -69,10 +69,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0)
 		for (i = 0; i < a.nclients; i++)
 			check_client(&a.clients[i]);
-	r2 = mandos_conf_parse((const char *)data, size, &b, err2,
-	    sizeof(err2));
-	if (r2 != r || strcmp(err, err2) != 0)
+	r2 = mandos_conf_parse((const char *)data, size, &b, &err2);
+	if (r2 != r || (err != NULL) != (err2 != NULL) ||
+	    (err != NULL && strcmp(err, err2) != 0))
 		abort();
+	free(err);
+	free(err2);
 	if (r == 0) {
 		if (a.nclients != b.nclients)
 			abort();

@@ -456,7 +456,7 @@ static int
 pgp_cmd(int argc, char *argv[])
 {
 	const char	*workdir = getenv("TMPDIR");
-	char		*pub, *sec;
+	char		*pub, *sec, *cause = NULL;
 	uint8_t		*key, *in;
 	void		*out;
 	size_t		 publen, seclen, keylen, inlen, outlen;
@@ -466,8 +466,9 @@ pgp_cmd(int argc, char *argv[])
 		workdir = "/tmp";
 	if (strcmp(argv[1], "pgp-gen") == 0 && (argc == 4 || argc == 5)) {
 		if ((r = pk_pgp_generate(workdir, argc == 5 ? argv[4] :
-		    "peerkey boot key", &pub, &publen, &sec, &seclen)) != 0) {
-			fprintf(stderr, "pktool: %s\n", pk_pgp_last_error());
+		    "peerkey boot key", &pub, &publen, &sec, &seclen,
+		    &cause)) != 0) {
+			fprintf(stderr, "pktool: %s\n", cause ? cause : "");
 			die(3, "pgp-gen", r);
 		}
 		write_file(argv[2], pub, publen, 0644);
@@ -480,8 +481,8 @@ pgp_cmd(int argc, char *argv[])
 		key = slurp(argv[2], &keylen);
 		in = slurp_stdin(&inlen);
 		if ((r = pk_pgp_encrypt(workdir, key, keylen, in, inlen, &out,
-		    &outlen)) != 0) {
-			fprintf(stderr, "pktool: %s\n", pk_pgp_last_error());
+		    &outlen, &cause)) != 0) {
+			fprintf(stderr, "pktool: %s\n", cause ? cause : "");
 			die(3, "pgp-encrypt", r);
 		}
 		pk_secret_free(in);
@@ -492,8 +493,8 @@ pgp_cmd(int argc, char *argv[])
 		key = slurp(argv[2], &keylen);
 		in = slurp_stdin(&inlen);
 		if ((r = pk_pgp_decrypt(workdir, key, keylen, in, inlen, &out,
-		    &outlen)) != 0) {
-			fprintf(stderr, "pktool: %s\n", pk_pgp_last_error());
+		    &outlen, &cause)) != 0) {
+			fprintf(stderr, "pktool: %s\n", cause ? cause : "");
 			die(1, "pgp-decrypt", r);
 		}
 		fwrite(out, 1, outlen, stdout);

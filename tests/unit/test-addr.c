@@ -1,7 +1,8 @@
 /*
  * test-addr.c: pk_list_next() walks address lists by the one separator
  * rule (spaces, tabs, commas), reports over-long words without losing its
- * place; pk_addr_split() takes every address form apart.
+ * place; pk_list_add() writes lists that it reads back, and refuses what
+ * does not fit; pk_addr_split() takes every address form apart.
  */
 #include "config.h"
 
@@ -97,6 +98,27 @@ main(void)
 	p = longw;
 	ASSERT_INT_EQ(pk_list_next(&p, w, sizeof(w)), 1);
 	ASSERT_STR_EQ(w, longw);
+	TEST_DONE();
+
+	TEST_START("pk_list_add: single spaces, read back by pk_list_next");
+	out[0] = '\0';
+	ASSERT_INT_EQ(pk_list_add(out, sizeof(out), "a:1"), 0);
+	ASSERT_INT_EQ(pk_list_add(out, sizeof(out), "[::1]:2"), 0);
+	ASSERT_STR_EQ(out, "a:1 [::1]:2");
+	walk(out, sizeof(w), longw, sizeof(longw));
+	ASSERT_STR_EQ(longw, "a:1|[::1]:2");
+	TEST_DONE();
+
+	TEST_START("pk_list_add: what does not fit is refused, nothing cut");
+	memcpy(w, "ab", 3);
+	ASSERT_INT_EQ(pk_list_add(w, 6, "cde"), PK_ERR_TOO_LARGE);
+	ASSERT_STR_EQ(w, "ab");
+	ASSERT_INT_EQ(pk_list_add(w, 7, "cde"), 0);
+	ASSERT_STR_EQ(w, "ab cde");
+	w[0] = '\0';
+	ASSERT_INT_EQ(pk_list_add(w, 4, "abcd"), PK_ERR_TOO_LARGE);
+	ASSERT_INT_EQ(pk_list_add(w, 5, "abcd"), 0);
+	ASSERT_STR_EQ(w, "abcd");
 	TEST_DONE();
 
 	TEST_START("pk_addr_split: every form");

@@ -156,6 +156,34 @@ dial_served(const struct pk_tls_creds *client, const struct pk_tls_creds
 	return r;
 }
 
+/*
+ * Dials a loopback port that nobody serves (listened on, or not) within
+ * ms; expects code want (and errno want_errno, if not 0) and the cause
+ * "ADDR: why".
+ */
+static void
+dial_unserved(int do_listen, const struct pk_tls_creds *creds,
+    const char *keyid, uint64_t ms, int want, int want_errno, const char *why)
+{
+	struct pk_tls	*t;
+	char		*cause = NULL, addr[64], exp[128];
+	int		 fd, lfd, port;
+
+	if ((lfd = loopback_socket(do_listen, &port)) == -1) {
+		test_fail(__FILE__, __LINE__, "socket: %s", strerror(errno));
+		return;
+	}
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	ASSERT_INT_EQ(pk_io_dial(addr, creds, keyid, pk_now_ms() + ms, &t, &fd,
+	    &cause), want);
+	if (want_errno != 0)
+		ASSERT_INT_EQ(errno, want_errno);
+	snprintf(exp, sizeof(exp), "%s: %s", addr, why);
+	ASSERT_STR_EQ(cause, exp);
+	free(cause);
+	close(lfd);
+}
+
 int
 main(void)
 {
@@ -163,8 +191,8 @@ main(void)
 	struct pk_tls_creds	*ca = NULL, *cb = NULL;
 	struct pk_tls		*t;
 	struct server		 s;
-	char			*cause = NULL, addr[64], want[128];
-	int			 fd, lfd, port, r;
+	char			*cause = NULL;
+	int			 fd, r;
 
 	TEST_START("set-up: identities and credentials");
 	ASSERT_INT_EQ(pk_identity_generate(&a), 0);
@@ -234,35 +262,13 @@ main(void)
 	TEST_DONE();
 
 	TEST_START("pk_io_dial: connection refused");
-	if ((lfd = loopback_socket(0, &port)) == -1)
-		test_fail(__FILE__, __LINE__, "socket: %s", strerror(errno));
-	else {
-		snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-		ASSERT_INT_EQ(pk_io_dial(addr, ca, b->keyid,
-		    pk_now_ms() + 5000, &t, &fd, &cause), PK_ERR_SYSTEM);
-		ASSERT_INT_EQ(errno, ECONNREFUSED);
-		snprintf(want, sizeof(want), "%s: system error", addr);
-		ASSERT_STR_EQ(cause, want);
-		free(cause);
-		cause = NULL;
-		close(lfd);
-	}
+	dial_unserved(0, ca, b->keyid, 5000, PK_ERR_SYSTEM, ECONNREFUSED,
+	    "system error");
 	TEST_DONE();
 
 	TEST_START("pk_io_dial: a server that never answers times out");
-	if ((lfd = loopback_socket(1, &port)) == -1)
-		test_fail(__FILE__, __LINE__, "socket: %s", strerror(errno));
-	else {
-		snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-		ASSERT_INT_EQ(pk_io_dial(addr, ca, b->keyid,
-		    pk_now_ms() + SILENT_MS, &t, &fd, &cause),
-		    PK_ERR_TIMEOUT);
-		snprintf(want, sizeof(want), "%s: timed out", addr);
-		ASSERT_STR_EQ(cause, want);
-		free(cause);
-		cause = NULL;
-		close(lfd);
-	}
+	dial_unserved(1, ca, b->keyid, SILENT_MS, PK_ERR_TIMEOUT, 0,
+	    "timed out");
 	TEST_DONE();
 
 	TEST_START("pk_io_dial: no credentials or no key id");

@@ -38,6 +38,24 @@
 #define MANDOS_KEYGEN	"mandos-keygen"
 #define MANDOS_PASS	"correct horse battery staple, mandos"
 
+static char	*cause;		/* the cause of the last pgp call */
+
+/* Forgets the last cause; the place for the next one. */
+static char **
+fresh(void)
+{
+	free(cause);
+	cause = NULL;
+	return &cause;
+}
+
+/* The last cause, "" when there is none. */
+static const char *
+why(void)
+{
+	return cause != NULL ? cause : "";
+}
+
 static char	self[PATH_MAX];
 
 /* Reads a whole file into malloc memory; NULL on failure. */
@@ -246,10 +264,10 @@ decrypt_only(int argc, char **argv)
 		goto out;
 	}
 	r = pk_pgp_decrypt(argv[5], sec, seclen, msg, msglen, &plain,
-	    &plainlen);
+	    &plainlen, fresh());
 	if (r != 0)
 		printf("fail %d %s: %s\n", r, pk_strerror(r),
-		    pk_pgp_last_error());
+		    why());
 	else if (plainlen != explen || memcmp(plain, exp, explen) != 0)
 		printf("fail plaintext differs\n");
 	else {
@@ -309,8 +327,8 @@ keyring_gives(struct pk_pgp_keyring *kr, const void *ct, size_t ctl,
 	size_t	 ptl = 0;
 	int	 ok;
 
-	if (pk_pgp_keyring_decrypt(kr, ct, ctl, &pt, &ptl) != 0) {
-		test_diag("keyring decrypt: %s", pk_pgp_last_error());
+	if (pk_pgp_keyring_decrypt(kr, ct, ctl, &pt, &ptl, fresh()) != 0) {
+		test_diag("keyring decrypt: %s", why());
 		return 0;
 	}
 	ok = pt != NULL && ptl == wantl && memcmp(pt, want, wantl) == 0;
@@ -371,42 +389,43 @@ main(int argc, char **argv)
 	wd = test_tmpdir();
 
 	TEST_START("empty and NULL arguments are PK_ERR_INVALID_ARG");
-	ASSERT_INT_EQ(pk_pgp_generate(wd, "", &pa, &pal, &sa, &sal),
+	ASSERT_INT_EQ(pk_pgp_generate(wd, "", &pa, &pal, &sa, &sal, fresh()),
 	    PK_ERR_INVALID_ARG);
-	ASSERT_INT_EQ(pk_pgp_generate(NULL, "x", &pa, &pal, &sa, &sal),
+	ASSERT_INT_EQ(pk_pgp_generate(NULL, "x", &pa, &pal, &sa, &sal, fresh()),
 	    PK_ERR_INVALID_ARG);
-	ASSERT_INT_EQ(pk_pgp_generate(wd, "a\nb", &pa, &pal, &sa, &sal),
+	ASSERT_INT_EQ(pk_pgp_generate(wd, "a\nb", &pa, &pal, &sa, &sal,
+	    fresh()),
 	    PK_ERR_INVALID_ARG);
-	ASSERT_INT_EQ(pk_pgp_encrypt(wd, "k", 0, "p", 1, &ct, &ctl),
+	ASSERT_INT_EQ(pk_pgp_encrypt(wd, "k", 0, "p", 1, &ct, &ctl, fresh()),
 	    PK_ERR_INVALID_ARG);
-	ASSERT_INT_EQ(pk_pgp_encrypt(wd, "k", 1, "p", 0, &ct, &ctl),
+	ASSERT_INT_EQ(pk_pgp_encrypt(wd, "k", 1, "p", 0, &ct, &ctl, fresh()),
 	    PK_ERR_INVALID_ARG);
-	ASSERT_INT_EQ(pk_pgp_encrypt(wd, NULL, 1, "p", 1, &ct, &ctl),
+	ASSERT_INT_EQ(pk_pgp_encrypt(wd, NULL, 1, "p", 1, &ct, &ctl, fresh()),
 	    PK_ERR_INVALID_ARG);
-	ASSERT_INT_EQ(pk_pgp_decrypt(wd, "k", 0, "c", 1, &pt, &ptl),
+	ASSERT_INT_EQ(pk_pgp_decrypt(wd, "k", 0, "c", 1, &pt, &ptl, fresh()),
 	    PK_ERR_INVALID_ARG);
-	ASSERT_INT_EQ(pk_pgp_decrypt(wd, "k", 1, "c", 0, &pt, &ptl),
+	ASSERT_INT_EQ(pk_pgp_decrypt(wd, "k", 1, "c", 0, &pt, &ptl, fresh()),
 	    PK_ERR_INVALID_ARG);
-	ASSERT_INT_EQ(pk_pgp_decrypt(wd, "k", 1, "c", 1, NULL, &ptl),
+	ASSERT_INT_EQ(pk_pgp_decrypt(wd, "k", 1, "c", 1, NULL, &ptl, fresh()),
 	    PK_ERR_INVALID_ARG);
 	ASSERT_INT_EQ(pk_pgp_decrypt(wd, "k", PK_PGP_MAX_DATA + 1, "c", 1,
-	    &pt, &ptl), PK_ERR_TOO_LARGE);
+	    &pt, &ptl, fresh()), PK_ERR_TOO_LARGE);
 	ASSERT_PTR_EQ(pt, NULL);
 	ASSERT_PTR_EQ(ct, NULL);
 	ASSERT_INT_EQ(pk_pgp_decrypt("/nonexistent/dir", "k", 1, "c", 1,
-	    &pt, &ptl), PK_ERR_SYSTEM);
-	ASSERT_STR_CONTAINS(pk_pgp_last_error(), "workdir");
+	    &pt, &ptl, fresh()), PK_ERR_SYSTEM);
+	ASSERT_STR_CONTAINS(why(), "workdir");
 	TEST_DONE();
 
 	TEST_START("generate: armored Ed25519/Cv25519 key pair");
 	t0 = now_ns();
 	r = pk_pgp_generate(wd, "peerkey boot key <test@example.org>", &pa,
-	    &pal, &sa, &sal);
+	    &pal, &sa, &sal, fresh());
 	t1 = now_ns();
 	test_diag("one generate: %lld ms", (t1 - t0) / 1000000);
 	ASSERT_INT_EQ(r, 0);
 	if (r != 0)
-		test_diag("generate: %s", pk_pgp_last_error());
+		test_diag("generate: %s", why());
 	ASSERT_TRUE(pa != NULL && sa != NULL);
 	if (pa != NULL && sa != NULL) {
 		ASSERT_INT_EQ(strlen(pa), pal);
@@ -428,7 +447,8 @@ main(int argc, char **argv)
 	TEST_START("encrypt then decrypt gives back 64 random bytes");
 	ASSERT_INT_EQ(getrandom(key64, sizeof(key64), 0), sizeof(key64));
 	t0 = now_ns();
-	r = pk_pgp_encrypt(wd, pa, pal, key64, sizeof(key64), &ct, &ctl);
+	r = pk_pgp_encrypt(wd, pa, pal, key64, sizeof(key64), &ct, &ctl,
+	    fresh());
 	t1 = now_ns();
 	test_diag("one encrypt: %lld ms", (t1 - t0) / 1000000);
 	ASSERT_INT_EQ(r, 0);
@@ -437,11 +457,11 @@ main(int argc, char **argv)
 	ASSERT_TRUE(ct != NULL && (((unsigned char *)ct)[0] & 0x80) != 0);
 	ASSERT_TRUE(ct != NULL && memmem(ct, ctl, key64, 8) == NULL);
 	t0 = now_ns();
-	r = pk_pgp_decrypt(wd, sa, sal, ct, ctl, &pt, &ptl);
+	r = pk_pgp_decrypt(wd, sa, sal, ct, ctl, &pt, &ptl, fresh());
 	t1 = now_ns();
 	ASSERT_INT_EQ(r, 0);
 	if (r != 0)
-		test_diag("decrypt: %s", pk_pgp_last_error());
+		test_diag("decrypt: %s", why());
 	ASSERT_INT_EQ(ptl, sizeof(key64));
 	ASSERT_TRUE(pt != NULL && memcmp(pt, key64, sizeof(key64)) == 0);
 	test_diag("one decrypt (import, decrypt, agent stop, wipe): %lld ms",
@@ -458,13 +478,15 @@ main(int argc, char **argv)
 		size_t			 ct3l = 0;
 
 		ASSERT_INT_EQ(pk_pgp_encrypt(wd, pa, pal, "second", 6, &ct3,
-		    &ct3l), 0);
-		ASSERT_INT_EQ(pk_pgp_keyring_open(wd, sa, sal, &kr), 0);
+		    &ct3l, fresh()), 0);
+		ASSERT_INT_EQ(pk_pgp_keyring_open(wd, sa, sal, &kr,
+		    fresh()), 0);
 		/* The home lives while the keyring is open... */
 		ASSERT_INT_EQ(homes_left(test_tmpdir()), 1);
 		ASSERT_INT_EQ(keyring_gives(kr, ct, ctl, key64,
 		    sizeof(key64)), 1);
-		ASSERT_INT_EQ(pk_pgp_keyring_decrypt(kr, ct3, ct3l, &pt, &ptl),
+		ASSERT_INT_EQ(pk_pgp_keyring_decrypt(kr, ct3, ct3l, &pt, &ptl,
+		    fresh()),
 		    0);
 		ASSERT_TRUE(pt != NULL && ptl == 6 && memcmp(pt, "second",
 		    6) == 0);
@@ -472,17 +494,19 @@ main(int argc, char **argv)
 		pt = NULL;
 		/* A corrupt message fails without spoiling the keyring. */
 		((unsigned char *)ct3)[ct3l - 1] ^= 0x01;
-		ASSERT_INT_EQ(pk_pgp_keyring_decrypt(kr, ct3, ct3l, &pt, &ptl),
+		ASSERT_INT_EQ(pk_pgp_keyring_decrypt(kr, ct3, ct3l, &pt, &ptl,
+		    fresh()),
 		    PK_ERR_PGP);
 		ASSERT_PTR_EQ(pt, NULL);
-		ASSERT_INT_EQ(pk_pgp_keyring_decrypt(kr, ct, ctl, &pt, &ptl),
+		ASSERT_INT_EQ(pk_pgp_keyring_decrypt(kr, ct, ctl, &pt, &ptl,
+		    fresh()),
 		    0);
 		pk_secret_free(pt);
 		pt = NULL;
 		/* ...and close removes it, agent and all. */
 		pk_pgp_keyring_close(kr);
 		free(ct3);
-		ASSERT_INT_EQ(pk_pgp_keyring_open(wd, "junk", 4, &kr),
+		ASSERT_INT_EQ(pk_pgp_keyring_open(wd, "junk", 4, &kr, fresh()),
 		    PK_ERR_PGP);
 		ASSERT_PTR_EQ(kr, NULL);
 	}
@@ -495,18 +519,19 @@ main(int argc, char **argv)
 		char			 eh[PATH_MAX];
 
 		(void)unsetenv("GNUPGHOME");
-		ASSERT_INT_EQ(pk_pgp_keyring_open_env(sa, sal, &kr),
+		ASSERT_INT_EQ(pk_pgp_keyring_open_env(sa, sal, &kr, fresh()),
 		    PK_ERR_INVALID_ARG);
 		ASSERT_PTR_EQ(kr, NULL);
 		snprintf(eh, sizeof(eh), "%s/pk-gnupg.envtest", test_tmpdir());
 		ASSERT_INT_EQ(mkdir(eh, 0755), 0);
 		ASSERT_INT_EQ(setenv("GNUPGHOME", eh, 1), 0);
 		/* Group- or world-readable: not a private home. */
-		ASSERT_INT_EQ(pk_pgp_keyring_open_env(sa, sal, &kr),
+		ASSERT_INT_EQ(pk_pgp_keyring_open_env(sa, sal, &kr, fresh()),
 		    PK_ERR_PERM);
 		ASSERT_PTR_EQ(kr, NULL);
 		ASSERT_INT_EQ(chmod(eh, 0700), 0);
-		ASSERT_INT_EQ(pk_pgp_keyring_open_env(sa, sal, &kr), 0);
+		ASSERT_INT_EQ(pk_pgp_keyring_open_env(sa, sal, &kr,
+		    fresh()), 0);
 		ASSERT_TRUE(kr != NULL);
 		/* gpg and its agent live in that home, nowhere else. */
 		ASSERT_TRUE(procs_mentioning(eh) >= 1);
@@ -527,14 +552,14 @@ main(int argc, char **argv)
 	ASSERT_TRUE(bin != NULL && binl > 0);
 	if (bin != NULL) {
 		ASSERT_INT_EQ(pk_pgp_encrypt(wd, bin, binl, "hello", 5, &ct2,
-		    &ct2l), 0);
+		    &ct2l, fresh()), 0);
 		free(bin);
 	}
 	bin = read_file(tpath("a.sec.bin"), &binl);
 	ASSERT_TRUE(bin != NULL && binl > 0);
 	if (bin != NULL && ct2 != NULL) {
 		ASSERT_INT_EQ(pk_pgp_decrypt(wd, bin, binl, ct2, ct2l, &pt,
-		    &ptl), 0);
+		    &ptl, fresh()), 0);
 		ASSERT_INT_EQ(ptl, 5);
 		ASSERT_TRUE(pt != NULL && memcmp(pt, "hello", 6) == 0);
 		pk_secret_free(pt);
@@ -547,16 +572,17 @@ main(int argc, char **argv)
 	TEST_DONE();
 
 	TEST_START("decrypt with another key fails cleanly");
-	r = pk_pgp_generate(wd, "other", &pb, &pbl, &sb, &sbl);
+	r = pk_pgp_generate(wd, "other", &pb, &pbl, &sb, &sbl, fresh());
 	ASSERT_INT_EQ(r, 0);
 	if (r == 0 && ct != NULL) {
 		pt = (void *)1;
 		ptl = 99;
-		ASSERT_INT_EQ(pk_pgp_decrypt(wd, sb, sbl, ct, ctl, &pt, &ptl),
+		ASSERT_INT_EQ(pk_pgp_decrypt(wd, sb, sbl, ct, ctl, &pt, &ptl,
+		    fresh()),
 		    PK_ERR_PGP);
 		ASSERT_PTR_EQ(pt, NULL);
 		ASSERT_INT_EQ(ptl, 0);
-		ASSERT_STR_CONTAINS(pk_pgp_last_error(), "no secret key");
+		ASSERT_STR_CONTAINS(why(), "no secret key");
 	}
 	assert_clean();
 	TEST_DONE();
@@ -570,7 +596,8 @@ main(int argc, char **argv)
 
 		for (i = 0; i < sizeof(pos) / sizeof(pos[0]); i++) {
 			m[pos[i]] ^= 0x04;
-			r = pk_pgp_decrypt(wd, sa, sal, ct, ctl, &pt, &ptl);
+			r = pk_pgp_decrypt(wd, sa, sal, ct, ctl, &pt, &ptl,
+			    fresh());
 			m[pos[i]] ^= 0x04;
 			if (r != PK_ERR_PGP)
 				test_diag("flip at %zu of %zu: %d", pos[i],
@@ -579,7 +606,8 @@ main(int argc, char **argv)
 			ASSERT_PTR_EQ(pt, NULL);
 		}
 		for (i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
-			r = pk_pgp_decrypt(wd, sa, sal, ct, cut[i], &pt, &ptl);
+			r = pk_pgp_decrypt(wd, sa, sal, ct, cut[i], &pt, &ptl,
+			    fresh());
 			if (r != PK_ERR_PGP)
 				test_diag("cut at %zu of %zu: %d", cut[i], ctl,
 				    r);
@@ -587,7 +615,8 @@ main(int argc, char **argv)
 			ASSERT_PTR_EQ(pt, NULL);
 		}
 		/* Intact again: still decrypts. */
-		ASSERT_INT_EQ(pk_pgp_decrypt(wd, sa, sal, ct, ctl, &pt, &ptl),
+		ASSERT_INT_EQ(pk_pgp_decrypt(wd, sa, sal, ct, ctl, &pt, &ptl,
+		    fresh()),
 		    0);
 		pk_secret_free(pt);
 		pt = NULL;
@@ -598,9 +627,10 @@ main(int argc, char **argv)
 
 	TEST_START("unusable keys and non-messages are refused");
 	/* No key at all. */
-	ASSERT_INT_EQ(pk_pgp_encrypt(wd, "not a key", 9, "x", 1, &ct2, &ct2l),
+	ASSERT_INT_EQ(pk_pgp_encrypt(wd, "not a key", 9, "x", 1, &ct2, &ct2l,
+	    fresh()),
 	    PK_ERR_PGP);
-	ASSERT_STR_CONTAINS(pk_pgp_last_error(), "bad key data");
+	ASSERT_STR_CONTAINS(why(), "bad key data");
 	ASSERT_PTR_EQ(ct2, NULL);
 	/* A sign-only key. */
 	ASSERT_INT_EQ(gpg_make_key("signonly", "ed25519", "sign",
@@ -609,8 +639,8 @@ main(int argc, char **argv)
 	ASSERT_TRUE(junk != NULL && jl > 0);
 	if (junk != NULL) {
 		ASSERT_INT_EQ(pk_pgp_encrypt(wd, junk, jl, "x", 1, &ct2,
-		    &ct2l), PK_ERR_KEY);
-		ASSERT_STR_CONTAINS(pk_pgp_last_error(), "encryption subkey");
+		    &ct2l, fresh()), PK_ERR_KEY);
+		ASSERT_STR_CONTAINS(why(), "encryption subkey");
 		ASSERT_PTR_EQ(ct2, NULL);
 		free(junk);
 	}
@@ -622,19 +652,21 @@ main(int argc, char **argv)
 		if (two != NULL) {
 			snprintf(two, pal + pbl + 2, "%s\n%s", pa, pb);
 			ASSERT_INT_EQ(pk_pgp_encrypt(wd, two, strlen(two), "x",
-			    1, &ct2, &ct2l), PK_ERR_KEY);
-			ASSERT_STR_CONTAINS(pk_pgp_last_error(),
+			    1, &ct2, &ct2l, fresh()), PK_ERR_KEY);
+			ASSERT_STR_CONTAINS(why(),
 			    "more than one key");
 			free(two);
 		}
 	}
 	/* A public key is no secret key. */
 	if (ct != NULL)
-		ASSERT_INT_EQ(pk_pgp_decrypt(wd, pa, pal, ct, ctl, &pt, &ptl),
+		ASSERT_INT_EQ(pk_pgp_decrypt(wd, pa, pal, ct, ctl, &pt, &ptl,
+		    fresh()),
 		    PK_ERR_PGP);
-	ASSERT_STR_CONTAINS(pk_pgp_last_error(), "bad key data");
+	ASSERT_STR_CONTAINS(why(), "bad key data");
 	/* Garbage and a literal (unencrypted) OpenPGP message. */
-	ASSERT_INT_EQ(pk_pgp_decrypt(wd, sa, sal, "garbage!", 8, &pt, &ptl),
+	ASSERT_INT_EQ(pk_pgp_decrypt(wd, sa, sal, "garbage!", 8, &pt, &ptl,
+	    fresh()),
 	    PK_ERR_PGP);
 	ASSERT_INT_EQ(write_file(tpath("lit.txt"), "not secret", 10), 0);
 	ASSERT_INT_EQ(mkdir(tpath("lithome"), 0700), 0);
@@ -645,7 +677,7 @@ main(int argc, char **argv)
 	ASSERT_TRUE(junk != NULL && jl > 0);
 	if (junk != NULL) {
 		ASSERT_INT_EQ(pk_pgp_decrypt(wd, sa, sal, junk, jl, &pt,
-		    &ptl), PK_ERR_PGP);
+		    &ptl, fresh()), PK_ERR_PGP);
 		ASSERT_PTR_EQ(pt, NULL);
 		free(junk);
 	}
@@ -704,10 +736,10 @@ main(int argc, char **argv)
 	if (junk != NULL && mlen > 0) {
 		t0 = now_ns();
 		r = pk_pgp_decrypt(wd, junk, jl, mbuf, (size_t)mlen, &pt,
-		    &ptl);
+		    &ptl, fresh());
 		t1 = now_ns();
 		if (r != 0)
-			test_diag("mandos decrypt: %s", pk_pgp_last_error());
+			test_diag("mandos decrypt: %s", why());
 		ASSERT_INT_EQ(r, 0);
 		ASSERT_INT_EQ(ptl, strlen(MANDOS_PASS));
 		ASSERT_TRUE(pt != NULL && memcmp(pt, MANDOS_PASS, ptl) == 0);
@@ -717,7 +749,7 @@ main(int argc, char **argv)
 		pt = NULL;
 		/* Not for our boot key. */
 		ASSERT_INT_EQ(pk_pgp_decrypt(wd, sa, sal, mbuf, (size_t)mlen,
-		    &pt, &ptl), PK_ERR_PGP);
+		    &pt, &ptl, fresh()), PK_ERR_PGP);
 		ASSERT_INT_EQ(write_file(tpath("mandos.msg"), mbuf,
 		    (size_t)mlen), 0);
 		ASSERT_INT_EQ(decrypt_in_1970(tpath("mandos/seckey.txt"),
@@ -732,5 +764,6 @@ main(int argc, char **argv)
 	pk_secret_free(sa);
 	pk_secret_free(sb);
 	free(ct);
+	free(cause);
 	return test_exit();
 }

@@ -72,15 +72,16 @@ pattern(size_t i)
 	return (unsigned char)((i * 131 + 7) >> 3);
 }
 
-/* Sends len bytes with a blocking session; 0 or the error. */
+/* Sends (reading: reads) exactly len bytes with a blocking session. */
 static int
-send_all(struct pk_tls *t, const unsigned char *buf, size_t len)
+xfer_all(struct pk_tls *t, unsigned char *buf, size_t len, int reading)
 {
 	size_t	off = 0;
 	ssize_t	n;
 
 	while (off < len) {
-		n = pk_tls_send(t, buf + off, len - off);
+		n = reading ? pk_tls_recv(t, buf + off, len - off) :
+		    pk_tls_send(t, buf + off, len - off);
 		if (n == PK_ERR_AGAIN)
 			continue;
 		if (n < 0)
@@ -89,24 +90,8 @@ send_all(struct pk_tls *t, const unsigned char *buf, size_t len)
 	}
 	return 0;
 }
-
-/* Reads exactly len bytes with a blocking session; 0 or the error. */
-static int
-recv_all(struct pk_tls *t, unsigned char *buf, size_t len)
-{
-	size_t	off = 0;
-	ssize_t	n;
-
-	while (off < len) {
-		n = pk_tls_recv(t, buf + off, len - off);
-		if (n == PK_ERR_AGAIN)
-			continue;
-		if (n < 0)
-			return (int)n;
-		off += (size_t)n;
-	}
-	return 0;
-}
+#define send_all(t, buf, len)	xfer_all((t), (buf), (len), 0)
+#define recv_all(t, buf, len)	xfer_all((t), (buf), (len), 1)
 
 /* Runs one side over a blocking fd, then closes it. */
 static void *
@@ -188,25 +173,45 @@ side_run(void *arg)
 	return NULL;
 }
 
-/* Runs server in a thread and client here, over a fresh socketpair. */
+/*
+ * Over a fresh socketpair, runs fn(arg) in a thread on one end (*fnfd)
+ * and side here on the other; returns 0 once both are done, -1 on set-up.
+ */
 static int
-run_pair(struct side *cli, struct side *srv)
+run_with(void *(*fn)(void *), void *arg, int *fnfd, struct side *here)
 {
 	pthread_t	th;
 	int		sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
 		return -1;
-	cli->fd = sv[0];
-	srv->fd = sv[1];
-	if (pthread_create(&th, NULL, side_run, srv) != 0) {
+	*fnfd = sv[0];
+	here->fd = sv[1];
+	if (pthread_create(&th, NULL, fn, arg) != 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
 	}
-	side_run(cli);
+	side_run(here);
 	pthread_join(th, NULL);
 	return 0;
+}
+
+/* Runs server in a thread and client here. */
+static int
+run_pair(struct side *cli, struct side *srv)
+{
+	return run_with(side_run, srv, &srv->fd, cli);
+}
+
+/* Both sides made their session and completed the handshake. */
+static void
+assert_both_up(const struct side *a, const struct side *b)
+{
+	ASSERT_INT_EQ(a->new_r, 0);
+	ASSERT_INT_EQ(b->new_r, 0);
+	ASSERT_INT_EQ(a->hs, 0);
+	ASSERT_INT_EQ(b->hs, 0);
 }
 
 /* Fills in a side with defaults. */
@@ -321,21 +326,7 @@ raw_run(void *arg)
 static int
 run_raw(struct side *srv, struct raw_side *raw)
 {
-	pthread_t	th;
-	int		sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
-		return -1;
-	raw->fd = sv[0];
-	srv->fd = sv[1];
-	if (pthread_create(&th, NULL, raw_run, raw) != 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	side_run(srv);
-	pthread_join(th, NULL);
-	return 0;
+	return run_with(raw_run, raw, &raw->fd, srv);
 }
 
 /* Argument checks that need no peer. */
@@ -397,10 +388,7 @@ test_native_ok(const struct pk_identity *a, const struct pk_tls_creds *ca,
 	side_init(&srv, PK_TLS_NATIVE, PK_TLS_SERVER, cb, a->keyid);
 	cli.len = srv.len = BIG_LEN;
 	ASSERT_INT_EQ(run_pair(&cli, &srv), 0);
-	ASSERT_INT_EQ(cli.new_r, 0);
-	ASSERT_INT_EQ(srv.new_r, 0);
-	ASSERT_INT_EQ(cli.hs, 0);
-	ASSERT_INT_EQ(srv.hs, 0);
+	assert_both_up(&cli, &srv);
 	ASSERT_STR_EQ(cli.peer, b->keyid);
 	ASSERT_STR_EQ(srv.peer, a->keyid);
 	ASSERT_STR_EQ(cli.seen, b->keyid);
@@ -614,10 +602,7 @@ test_mandos(const struct pk_identity *boot, const struct pk_tls_creds *cboot,
 	/* The node sends the secret; the booting side reads to EOF. */
 	serving.len = booting.len = 1200;
 	ASSERT_INT_EQ(run_pair(&serving, &booting), 0);
-	ASSERT_INT_EQ(serving.new_r, 0);
-	ASSERT_INT_EQ(booting.new_r, 0);
-	ASSERT_INT_EQ(serving.hs, 0);
-	ASSERT_INT_EQ(booting.hs, 0);
+	assert_both_up(&serving, &booting);
 	ASSERT_STR_EQ(serving.peer, boot->keyid);
 	ASSERT_STR_EQ(serving.seen, boot->keyid);
 	ASSERT_STR_EQ(booting.peer, "");	/* Mandos server has no key */
@@ -692,6 +677,42 @@ test_mandos(const struct pk_identity *boot, const struct pk_tls_creds *cboot,
 	TEST_DONE();
 }
 
+/*
+ * A client (ca, pinning b) and a server (cb, pinning a) on the two
+ * non-blocking ends of a fresh socketpair sv; *c and *s NULL on failure.
+ */
+static void
+nb_pair(const struct pk_identity *a, const struct pk_tls_creds *ca,
+    const struct pk_identity *b, const struct pk_tls_creds *cb,
+    struct side *cs, struct side *ss, int sv[2], struct pk_tls **c,
+    struct pk_tls **s)
+{
+	memset(cs, 0, sizeof(*cs));
+	memset(ss, 0, sizeof(*ss));
+	cs->pin = b->keyid;
+	ss->pin = a->keyid;
+	sv[0] = sv[1] = -1;
+	*c = *s = NULL;
+	ASSERT_INT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	ASSERT_INT_EQ(pk_tls_new(c, sv[0], PK_TLS_NATIVE, PK_TLS_CLIENT, ca,
+	    pin_rule, cs), 0);
+	ASSERT_INT_EQ(pk_tls_new(s, sv[1], PK_TLS_NATIVE, PK_TLS_SERVER, cb,
+	    pin_rule, ss), 0);
+}
+
+/* Frees what nb_pair() made. */
+static void
+nb_pair_free(struct pk_tls *c, struct pk_tls *s, int sv[2])
+{
+	pk_tls_free(c);
+	pk_tls_free(s);
+	if (sv[0] != -1)
+		close(sv[0]);
+	if (sv[1] != -1)
+		close(sv[1]);
+}
+
 /* Drives both sides on non-blocking fds from one poll() loop. */
 static void
 test_nonblocking(const struct pk_identity *a, const struct pk_tls_creds *ca,
@@ -707,16 +728,7 @@ test_nonblocking(const struct pk_identity *a, const struct pk_tls_creds *ca,
 	int		 cwant = 0, swant = 0, progress, sndbuf = 4096;
 
 	TEST_START("non-blocking: handshake and 200 KiB via poll()");
-	memset(&cs, 0, sizeof(cs));
-	memset(&ss, 0, sizeof(ss));
-	cs.pin = b->keyid;
-	ss.pin = a->keyid;
-	ASSERT_INT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
-	ASSERT_INT_EQ(pk_tls_new(&c, sv[0], PK_TLS_NATIVE, PK_TLS_CLIENT, ca,
-	    pin_rule, &cs), 0);
-	ASSERT_INT_EQ(pk_tls_new(&s, sv[1], PK_TLS_NATIVE, PK_TLS_SERVER, cb,
-	    pin_rule, &ss), 0);
+	nb_pair(a, ca, b, cb, &cs, &ss, sv, &c, &s);
 	if (c == NULL || s == NULL)
 		goto out;
 	for (rounds = 0; rounds < 1000 && (rc != 0 || rs != 0); rounds++) {
@@ -825,10 +837,7 @@ test_nonblocking(const struct pk_identity *a, const struct pk_tls_creds *ca,
  out:
 	free(out);
 	free(in);
-	pk_tls_free(c);
-	pk_tls_free(s);
-	close(sv[0]);
-	close(sv[1]);
+	nb_pair_free(c, s, sv);
 }
 
 /* pk_tls_pending() sees records GnuTLS already decrypted. */
@@ -843,16 +852,9 @@ test_pending(const struct pk_tls_creds *ca, const struct pk_identity *a,
 	int		 sv[2], rc = 1, rs = 1, i;
 
 	TEST_START("pending: bytes buffered in GnuTLS are reported");
-	memset(&cs, 0, sizeof(cs));
-	memset(&ss, 0, sizeof(ss));
-	cs.pin = b->keyid;
-	ss.pin = a->keyid;
-	ASSERT_INT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
-	ASSERT_INT_EQ(pk_tls_new(&c, sv[0], PK_TLS_NATIVE, PK_TLS_CLIENT, ca,
-	    pin_rule, &cs), 0);
-	ASSERT_INT_EQ(pk_tls_new(&s, sv[1], PK_TLS_NATIVE, PK_TLS_SERVER, cb,
-	    pin_rule, &ss), 0);
+	nb_pair(a, ca, b, cb, &cs, &ss, sv, &c, &s);
+	if (c == NULL || s == NULL)
+		rc = rs = PK_ERR_INTERNAL;
 	for (i = 0; i < 1000 && (rc != 0 || rs != 0); i++) {
 		if (rc != 0)
 			rc = pk_tls_handshake(c);
@@ -881,10 +883,7 @@ test_pending(const struct pk_tls_creds *ca, const struct pk_identity *a,
 		ASSERT_MEM_EQ(buf, "456789", 6);
 		ASSERT_INT_EQ(pk_tls_pending(c), 0);
 	}
-	pk_tls_free(c);
-	pk_tls_free(s);
-	close(sv[0]);
-	close(sv[1]);
+	nb_pair_free(c, s, sv);
 	TEST_DONE();
 }
 

@@ -33,6 +33,7 @@
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 
+#include "file.h"
 #include "key.h"
 #include "pk_err.h"
 #include "tls.h"
@@ -61,7 +62,7 @@ make_key(const char *name, const char *pcrs, char *keyid)
 
 	if ((r = pk_tpm_pcrs_parse(pcrs, &mask, &cause)) != 0 ||
 	    (r = pk_tpm_keygen(tcti, mask, &pem, &len, keyid, &cause)) != 0 ||
-	    (r = pk_keyfile_write(tpath(name), pem, len, 0600, 1)) != 0)
+	    (r = pk_file_write(tpath(name), pem, len, 0600, 0)) != 0)
 		test_diag("make_key %s: %s", name, cause != NULL ? cause :
 		    pk_strerror(r));
 	free(pem);
@@ -437,9 +438,9 @@ test_failures(void)
 	ASSERT_STR_CONTAINS(cause, "chmod 600");
 	free(cause);
 	cause = NULL;
-	ASSERT_INT_EQ(pk_keyfile_write(tpath("x.tpm"), "-----BEGIN TSS2 "
+	ASSERT_INT_EQ(pk_file_write(tpath("x.tpm"), "-----BEGIN TSS2 "
 	    "PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n", 55,
-	    0600, 1), 0);
+	    0600, 0), 0);
 	r = pk_tpm_keyfile_keyid(tpath("x.tpm"), kid, NULL, &cause);
 	ASSERT_INT_EQ(r, PK_ERR_KEY);
 	ASSERT_STR_CONTAINS(cause, "not a loadable TPM key");
@@ -453,15 +454,16 @@ static void
 test_bitflips(void)
 {
 	gnutls_datum_t	 in, der = { NULL, 0 }, pem;
-	unsigned char	*buf = NULL;
+	char		*buf = NULL;
 	size_t		 len = 0, i;
 	char		 kid[PK_KEYID_HEXLEN + 1], *cause;
 	int		 r, refused = 0, parsed = 0, bad = 0;
 
 	TEST_START("every bit flip of a bound key's DER: refused or parsed, "
 	    "never a crash");
-	ASSERT_INT_EQ(pk_keyfile_read(tpath("pcr.tpm"), 1, &buf, &len), 0);
-	in.data = buf;
+	ASSERT_INT_EQ(pk_file_read(tpath("pcr.tpm"), 65536, PK_FILE_PRIVATE,
+	    &buf, &len), 0);
+	in.data = (unsigned char *)buf;
 	in.size = (unsigned int)len;
 	ASSERT_INT_EQ(gnutls_pem_base64_decode2(PK_TPM_PEM_LABEL, &in, &der),
 	    0);

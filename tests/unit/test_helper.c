@@ -43,18 +43,27 @@ test_done(void)
 	cur_name = NULL;
 }
 
+/* Prints one "# [file:line: ]message" diagnostic line. */
+static void __attribute__((format(printf, 3, 0)))
+test_vdiag(const char *file, int line, const char *fmt, va_list ap)
+{
+	printf("# ");
+	if (file != NULL)
+		printf("%s:%d: ", file, line);
+	vprintf(fmt, ap);
+	printf("\n");
+	fflush(stdout);
+}
+
 void
 test_fail(const char *file, int line, const char *fmt, ...)
 {
 	va_list	ap;
 
 	cur_failed = 1;
-	printf("# %s:%d: ", file, line);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	test_vdiag(file, line, fmt, ap);
 	va_end(ap);
-	printf("\n");
-	fflush(stdout);
 }
 
 void
@@ -62,12 +71,9 @@ test_diag(const char *fmt, ...)
 {
 	va_list	ap;
 
-	printf("# ");
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	test_vdiag(NULL, 0, fmt, ap);
 	va_end(ap);
-	printf("\n");
-	fflush(stdout);
 }
 
 void
