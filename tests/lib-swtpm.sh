@@ -10,6 +10,12 @@
 #	                          takes), SWTPM_PORT, SWTPM_PID; the PID also
 #	                          in DIR/swtpm.pid, the log in DIR/swtpm.log
 #	swtpm_stop DIR            stops that TPM (its recorded PID only)
+#	swtpm_hung_start DIR TCTI two hung TPMs, one process (stopped by
+#	                          swtpm_stop DIR): SWTPM_SILENT_PORT answers
+#	                          on neither of its ports, SWTPM_MUTE_PORT
+#	                          passes its control channel to the TPM at
+#	                          TCTI (so that the TCTI starts) and never
+#	                          answers a command
 #	swtpm_pcr_extend TCTI PCR [NS]
 #	                          extends PCR of the SHA-256 bank (as a boot
 #	                          step that measured something else would)
@@ -106,4 +112,52 @@ swtpm_pcr_extend() {
 	${3:+ip netns exec "$3"} tpm2_pcrextend -T "$1" \
 	    "$2:sha256=$(printf 'peerkey test: PCR %s changed' "$2" |
 	    sha256sum | cut -c1-64)"
+}
+
+# The swtpm TCTI connects to a data port P and a control port P + 1.
+swtpm_hung_start() {
+	mkdir -p "$1" || return 1
+	rm -f "$1/ports"
+	python3 -c '
+import select, socket, sys, threading
+def pair():
+    while True:
+        a = socket.socket()
+        a.bind(("127.0.0.1", 0))
+        b = socket.socket()
+        try:
+            b.bind(("127.0.0.1", a.getsockname()[1] + 1))
+            a.listen(8)
+            b.listen(8)
+            return a, b
+        except OSError:
+            a.close()
+            b.close()
+def pipe(x, y):
+    while True:
+        d = x.recv(4096)
+        if not d:
+            break
+        y.sendall(d)
+silent = pair()
+mute = pair()
+print(silent[0].getsockname()[1], mute[0].getsockname()[1], flush=True)
+conns = []
+while True:
+    for s in select.select(list(silent) + list(mute), [], [])[0]:
+        c, _ = s.accept()
+        conns.append(c)
+        if s is mute[1]:
+            u = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            conns.append(u)
+            threading.Thread(target=pipe, args=(c, u), daemon=True).start()
+            threading.Thread(target=pipe, args=(u, c), daemon=True).start()
+' "$((${2##*port=} + 1))" >"$1/ports" 2>"$1/hung.log" &
+	echo $! >"$1/swtpm.pid"
+	_sw_i=0
+	while [ ! -s "$1/ports" ] && [ $_sw_i -lt 100 ]; do
+		sleep 0.1
+		_sw_i=$((_sw_i + 1))
+	done
+	read -r SWTPM_SILENT_PORT SWTPM_MUTE_PORT <"$1/ports" || return 1
 }

@@ -142,6 +142,7 @@ main(int argc, char *argv[])
 	const char		*askdir = ASKPASS_DIR_DEFAULT, *pdev = NULL;
 	const char		*give_up = NULL, *want;
 	char			*cause = NULL, msg[300], hint[160];
+	char			 keyid[PK_KEYID_HEXLEN + 1];
 	int			 ch, checkonly = 0, askmode = 0, verbose = 0;
 	int			 ncand, r, ret = BOOT_EXIT_LOCAL, bfd = -1, nask;
 	int			 i, done = 0, rounds;
@@ -213,11 +214,20 @@ main(int argc, char *argv[])
 		ret = BOOT_EXIT_USAGE;
 		goto out;
 	}
-	if ((r = pk_identity_load(conf.tls_key, &tls_id)) != 0) {
-		fprintf(stderr, "peerkey-boot: TLS key %s: %s\n", conf.tls_key,
-		    r == PK_ERR_SYSTEM ? strerror(errno) : pk_strerror(r));
+	r = boot_identity(&conf, !checkonly, &tls_id, keyid, &cause);
+	if (r == PK_ERR_TPM && !checkonly) {
+		/* One line; the prompt still works. */
+		progress("%s: no peer can be asked, type the passphrase",
+		    cause != NULL ? cause : pk_strerror(r));
+		ncand = 0;
+		conf.mdns = 0;
+	} else if (r != 0) {
+		fprintf(stderr, "peerkey-boot: %s\n", cause != NULL ? cause :
+		    pk_strerror(r));
 		goto out;
 	}
+	free(cause);
+	cause = NULL;
 	if ((r = decrypt_init(conf.workdir, conf.pgp_key)) != 0) {
 		fprintf(stderr, "peerkey-boot: OpenPGP key %s (work directory "
 		    "%s): %s\n", conf.pgp_key, conf.workdir,
@@ -226,12 +236,13 @@ main(int argc, char *argv[])
 	}
 	if (checkonly) {
 		fprintf(stderr, "peerkey-boot: %s: configuration OK (%d "
-		    "address%s, boot key %s)\n", conffile, ncand,
-		    ncand == 1 ? "" : "es", tls_id->keyid);
+		    "address%s, boot key %s%s)\n", conffile, ncand,
+		    ncand == 1 ? "" : "es", keyid, conf.tpm_key != NULL ?
+		    " in the TPM" : "");
 		ret = 0;
 		goto out;
 	}
-	log_debug("boot key %s", tls_id->keyid);
+	log_debug("boot key %s", keyid);
 
 	if (askmode) {
 		aw.dir = askdir;
