@@ -12,8 +12,12 @@
 #	                                        nothing and releases nothing
 #	no TPM; a TPM that hangs             -> one line, typed, on time
 #	a real Mandos server, the TPM key    -> the passphrase (protocol 1)
+#	the initramfs mkinitramfs made       -> tss2 and the key in it; its
+#	                                        agent unlocks; its files used
+#	                                        with another TPM get nothing
 . "$(dirname "$0")/lib-boot.sh"
-need swtpm tpm2_pcrextend gpg python3 mandos dbus-daemon
+need swtpm tpm2_pcrextend gpg python3 mandos dbus-daemon mkinitramfs \
+    lsinitramfs unmkinitramfs
 . "$top_srcdir/tests/lib-swtpm.sh"
 PEERKEYD=$top_builddir/src/node/peerkeyd
 PEERKEY=$top_builddir/src/cli/peerkey
@@ -95,7 +99,7 @@ stop_gpg_agents "$W/seal"
 
 # --- good guards me; me's own peerkeyd knows good; boot-config ----------
 start_node good
-pk good peer add me --boot-key "$TPM_ID" > /dev/null &&
+pk good peer add me --boot-key "$TPM_ID" --timeout 1h > /dev/null &&
     pk good peer put-blob me luks-aaaa "$W/blob" > /dev/null
 rc=$?
 ok '[ $rc = 0 ]' "good: me added with its TPM boot key id, blob deposited"
@@ -217,6 +221,7 @@ el=$(( ($(date +%s%N) - start) / 1000000 ))
 ok '[ $rc = 0 ] && [ "$(wc -l < "$W/hung.err")" = 1 ] &&
     grep -q "loading the boot key: no answer within 1000 ms: no peer can be asked" "$W/hung.err"' \
     "a TPM that hangs: one line after tpm-timeout, the typed passphrase (${el} ms)"
+swtpm_stop "$W/hung"	# it holds the thief TPM's control channel
 
 # Mandos protocol 1 with the TPM key, against Debian's real mandos server.
 P1=$(free_port)
@@ -231,5 +236,66 @@ ok '[ $rc = 0 ] && cmp -s "$W/mandos.out" "$W/pass" &&
     grep -q "^peerkey-boot: m1: passphrase received$" "$W/mandos.err"' \
     "Mandos protocol 1: a real mandos server serves the TPM key's id"
 [ $rc = 0 ] || diag "$W/mandos.err" "$W/mandos_$P1.log"
+
+# --- the real initramfs: mkinitramfs with the project's hook ---------------
+# The image is made from the boot.conf above (the TPM as it is now); its
+# own agent and tss2 libraries run in a chroot of it.
+KVER=$(ls /lib/modules 2>/dev/null | sort -V | tail -n 1)
+[ -n "$KVER" ] || bail "no kernel installed (linux-image-amd64)"
+IC=$W/itconf
+mkdir -p "$IC/hooks" "$IC/scripts" "$IC/conf.d"
+printf 'MODULES=list\nBUSYBOX=auto\nCOMPRESS=gzip\nUMASK=0077\n' \
+    > "$IC/initramfs.conf"
+: > "$IC/modules"
+cp "$top_srcdir/initramfs/initramfs-tools/hooks/peerkey" "$IC/hooks/"
+PEERKEY_BOOT_CONF=$W/reboot.conf PEERKEY_BOOT_AGENT=$AGENT \
+    PEERKEY_KEYSCRIPT=$top_srcdir/initramfs/initramfs-tools/scripts/peerkey \
+    mkinitramfs -d "$IC" -o "$W/it.img" "$KVER" > "$W/mkinitramfs.log" 2>&1
+rc=$?
+ok '[ $rc = 0 ]' "mkinitramfs with the hook and the TPM boot key's boot.conf"
+[ $rc = 0 ] || diag "$W/mkinitramfs.log"
+lsinitramfs -l "$W/it.img" > "$W/it.list" 2>/dev/null
+ok 'grep " ${W#/}/me/boot/tls\.tpm$" "$W/it.list" | grep -q "^-rw-------" &&
+    ! grep -q "/tls\.key$" "$W/it.list"' \
+    "image: the TPM key file (0600), no software key"
+ok 'for l in esys mu rc tctildr tcti-swtpm; do
+	grep -Eq "/libtss2-$l\.so\.[0-9]( |$)" "$W/it.list" || exit 1
+    done' "image: the tss2 libraries and the TCTI module (dlopen()ed: not in ldd)"
+mkdir "$W/x"
+unmkinitramfs "$W/it.img" "$W/x" 2>/dev/null
+R=$W/x
+[ -d "$W/x/main" ] && R=$W/x/main
+mkdir -p "$R/dev" "$R/proc" "$R$W/run" "$R/tmp"
+chmod 700 "$R$W/run"
+mount --bind /dev "$R/dev" && mount -t proc proc "$R/proc"
+IA=/sbin/peerkey-boot
+[ -e "$R/usr/sbin/peerkey-boot" ] && IA=/usr/sbin/peerkey-boot
+n0=$(released)
+chroot "$R" "$IA" -c /etc/peerkey/boot.conf -g 15s > "$W/img.out" \
+    2> "$W/img.err"
+rc=$?
+ok '[ $rc = 0 ] && cmp -s "$W/img.out" "$W/pass" && [ "$(released)" = $((n0 + 1)) ]' \
+    "the image's agent and tss2 sign with the machine's TPM: the passphrase"
+[ $rc = 0 ] || diag "$W/img.err"
+
+# The seed's attack: the initramfs' files, read out and used from another
+# machine (its own TPM) against good, which still trusts this one.
+sed "s|^tpm-tcti = .*|tpm-tcti = $(sed -n 's/^tpm-tcti = //p' \
+    "$W/thief.conf")|" "$R/etc/peerkey/boot.conf" > "$R/etc/peerkey/thief.conf"
+n0=$(released)
+c0=$(grep -c ": connected (" "$W/node_good.log")
+chroot "$R" "$IA" -c /etc/peerkey/thief.conf -g 5s > "$W/steal.out" \
+    2> "$W/steal.err"
+rc=$?
+ok '[ $rc != 0 ] && [ ! -s "$W/steal.out" ] &&
+    grep -q "was not made by this TPM" "$W/steal.err"' \
+    "the initramfs' files with another TPM: no key, no passphrase"
+grep -q "was not made by this TPM" "$W/steal.err" || diag "$W/steal.err"
+ok '[ "$(released)" = "$n0" ] &&
+    [ "$(grep -c ": connected (" "$W/node_good.log")" = "$c0" ] &&
+    pk good -j status | grep -q "\"state\": \"enabled\""' \
+    "good, still trusting the machine, saw no handshake and released nothing"
+umount "$R/proc"
+umount "$R/dev"
 
 finish

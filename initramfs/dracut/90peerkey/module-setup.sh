@@ -44,7 +44,7 @@ depends() {
 }
 
 install() {
-	local conf agent tls_key pgp_key f libgcc
+	local conf agent tls_key tpm_key tcti pgp_key f libgcc lib
 
 	conf=$(peerkey_conf)
 	agent=$(peerkey_agent)
@@ -69,7 +69,27 @@ install() {
 	fi
 
 	tls_key=$(peerkey_conf_get tls-key)
+	tpm_key=$(peerkey_conf_get tpm-key)
 	pgp_key=$(peerkey_conf_get pgp-key)
+	# A TPM boot key replaces the key file, and needs the tss2
+	# libraries peerkey-boot dlopen()s, the TCTI module TctiLdr
+	# dlopen()s (libtss2-tcti-NAME.so.0 for "NAME:conf") and the TPM's
+	# drivers; none of it without one.
+	if [ -n "$tpm_key" ]; then
+		tls_key=$tpm_key
+		tcti=$(peerkey_conf_get tpm-tcti)
+		tcti=${tcti:-device:/dev/tpmrm0}
+		for lib in libtss2-esys.so.0 libtss2-mu.so.0 libtss2-rc.so.0 \
+		    libtss2-tctildr.so.0 "libtss2-tcti-${tcti%%:*}.so.0"; do
+			f=$(ldconfig -p | sed -n "s/^[[:space:]]*$lib (libc6,x86-64) => //p" |
+			    head -n 1)
+			if [ -z "$f" ] || ! inst_library "$f"; then
+				dfatal "peerkey: $lib not found, needed by the TPM boot key $tpm_key"
+				return 1
+			fi
+		done
+		instmods tpm_tis tpm_crb
+	fi
 	for f in "${tls_key:-/etc/peerkey/boot/tls.key}" \
 	    "${pgp_key:-/etc/peerkey/boot/pgp.key}"; do
 		if ! inst_simple "$f"; then
