@@ -3,8 +3,10 @@
 #
 #   ./dev.sh demo      install what is missing, build, run the cluster demo
 #   ./dev.sh check     install what is missing, build twice (plain and
-#                      ASan/UBSan), run the whole test suite on both, and
-#                      print "N passed, N failed" for the whole run
+#                      ASan/UBSan), run the whole test suite on both, say
+#                      (on stderr) each suite's counts and time as it
+#                      ends, and print "N passed, N failed" for the whole
+#                      run
 #   ./dev.sh deps      only install the Debian packages
 #   ./dev.sh build     only install and build (build/normal)
 #
@@ -30,6 +32,7 @@ PACKAGES="
 	kmod initramfs-tools-core python3
 	gnuplot-nox
 	libtss2-dev swtpm swtpm-tools tpm2-tools
+	debhelper dpkg-dev lintian mmdebstrap
 "
 
 say() { printf '%s\n' "dev.sh: $*" >&2; }
@@ -81,23 +84,92 @@ build() {
 
 werror() { [ "${CI:-}" = true ] && echo --enable-werror || true; }
 
+# tally DIR SUITE...: p and f, the passed and failed results of the test
+# scripts of tests/SUITE... under DIR (their automake .trs files).
+tally() {
+	_d=$1; shift
+	# shellcheck disable=SC2086
+	_trs=$(for _s in "$@"; do
+		ls "$_d"/tests/$_s/*.trs 2>/dev/null || :
+	done)
+	p=0; f=0
+	[ -n "$_trs" ] || return 0
+	# shellcheck disable=SC2086
+	p=$(cat $_trs | grep -c '^:test-result: PASS' || true)
+	# shellcheck disable=SC2086
+	f=$(cat $_trs | grep -c -E '^:test-result: (FAIL|XPASS|ERROR|SKIP)' ||
+	    true)
+}
+
 # count DIR: add DIR's test results to the totals.
 passed=0; failed=0
 count() {
-	p=$(cat "$1"/tests/*/*.trs 2>/dev/null | grep -c '^:test-result: PASS' || true)
-	f=$(cat "$1"/tests/*/*.trs 2>/dev/null | grep -c -E '^:test-result: (FAIL|XPASS|ERROR|SKIP)' || true)
+	tally "$1" '*'
 	passed=$((passed + p)); failed=$((failed + f))
 	say "$1: $p passed, $f failed"
 }
 
-# show_failures DIR: print the log of every failed test under DIR.
+# show_failures DIR SUITE...: print the log of every failed test of
+# tests/SUITE... under DIR.
 show_failures() {
-	for t in "$1"/tests/*/*.trs; do
-		[ -f "$t" ] || continue
-		grep -q -E '^:global-test-result: (FAIL|ERROR|SKIP)' "$t" || continue
-		say "FAILED: ${t%.trs}"
-		cat "${t%.trs}.log" >&2
+	_d=$1; shift
+	for _s in "$@"; do
+		for t in "$_d/tests/$_s"/*.trs; do
+			[ -f "$t" ] || continue
+			grep -q -E '^:global-test-result: (FAIL|ERROR|SKIP)' \
+			    "$t" || continue
+			say "FAILED: ${t%.trs}"
+			cat "${t%.trs}.log" >&2
+		done
 	done
+}
+
+# suite DIR JOBS TARGET SUITE...: make -jJOBS TARGET in DIR; says each
+# SUITE's counts, and the time since the start, as soon as every test of
+# tests/SUITE that TARGET runs has its result (all at the end when make
+# stops early).
+suite() {
+	_d=$1 _j=$2 _target=$3; shift 3
+	_t0=$(date +%s)
+	_tests=$(make --no-print-directory -s -C "$_d" test-lists 2>/dev/null |
+	    sed -n "s|^$_target ||p")
+	rm -f "$_d/suite.rc"
+	(set +e; make -C "$_d" -j"$_j" "$_target" >/dev/null 2>&1
+	    echo $? > "$_d/suite.rc") &
+	_left=$*
+	while [ -n "$_left" ]; do
+		_next=
+		for _s in $_left; do
+			if [ ! -f "$_d/suite.rc" ] && ! suite_done "$_d" "$_s"
+			then
+				_next="$_next $_s"
+				continue
+			fi
+			tally "$_d" "$_s"
+			say "$_d: $_s: $p passed, $f failed," \
+			    "$(($(date +%s) - _t0)) s"
+		done
+		_left=$_next
+		[ -z "$_left" ] || sleep 1
+	done
+	wait
+	[ "$(cat "$_d/suite.rc")" = 0 ] || {
+		rc=1
+		show_failures "$_d" "$@"
+	}
+	rm -f "$_d/suite.rc"
+}
+
+# suite_done DIR SUITE: every test of tests/SUITE in $_tests has its
+# result in DIR.
+suite_done() {
+	[ -n "$_tests" ] || return 1
+	for _t in $_tests; do
+		case $_t in
+		tests/"$2"/*) [ -f "$1/${_t%.sh}.trs" ] || return 1 ;;
+		esac
+	done
+	return 0
 }
 
 check() {
@@ -112,20 +184,15 @@ check() {
 		# shellcheck disable=SC2086
 		build "build/$variant" $opts $(werror)
 		say "testing $variant"
-		make -C "build/$variant" -j"$(nproc)" check >/dev/null 2>&1 || {
-			rc=1
-			show_failures "build/$variant"
-		}
+		# No result of an earlier run may be counted.
+		rm -f "build/$variant"/tests/*/*.trs
+		suite "build/$variant" "$(nproc)" check unit fuzz node boot install
 		# The integration suites (real Mandos, namespaced clusters,
-		# qemu boots) run once, on the plain build.
+		# the Debian packages, then the qemu boots, which install
+		# them) run once, on the plain build.
 		if [ $variant = normal ]; then
-			for suite in interop cluster vm; do
-				say "testing $suite"
-				make -C "build/$variant" "check-$suite" \
-				    >/dev/null 2>&1 || {
-					rc=1
-					show_failures "build/$variant"
-				}
+			for s in interop cluster pkg vm; do
+				suite "build/$variant" 1 "check-$s" "$s"
 			done
 		fi
 		count "build/$variant"

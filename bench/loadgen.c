@@ -62,6 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "frame.h"
 #include "io.h"
 #include "key.h"

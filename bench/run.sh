@@ -85,19 +85,14 @@ fi
 ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" -ge 4096 ] || die "ulimit -n $(ulimit -n) is too low"
 
-W=$(mktemp -d /tmp/pkbench.XXXXXX)
-chmod 755 "$W"
-PIDS=""
+# The shell test driver: $W, spawn, stop, wait_for, free_port and the
+# exit trap (no TAP here).
+TAP_PREFIX=pkbench
+. "$top/tests/lib-tap.sh"
 CGROOT=/sys/fs/cgroup/cpuacct
 
-cleanup() {
-	set +e
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $PIDS; do
-		wait "$p" 2>/dev/null
-	done
+bench_cleanup() {
+	stop_all
 	# Processes the servers forked (Mandos' per-connection children)
 	# are in our own cgroups: stop those, by PID, then remove the groups.
 	# (cg_new runs in $(...): its groups are found by name, not in a
@@ -116,12 +111,10 @@ cleanup() {
 			sleep 0.1
 		done
 	done
-	rm -rf "$W"
 	[ -z "${SHM:-}" ] || rm -rf "$SHM"
 	[ "${E2E_RUNTMP_MADE:-0}" = 0 ] || rmdir /run/tmp 2>/dev/null
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+at_exit bench_cleanup
 
 # Makes a cpuacct cgroup of ours; prints its path ("" if unavailable).
 cg_new() {
@@ -131,43 +124,27 @@ cg_new() {
 	fi
 }
 
-# spawn NAME CGROUP CPU CMD...: runs CMD in the background on core CPU,
-# inside CGROUP (if any) from its first instruction, so that everything
-# it forks is counted there; output in $W/NAME.log; sets PID_NAME.
-spawn() {
+# spawn_on NAME CGROUP CPU CMD...: spawns CMD on core CPU, inside CGROUP
+# (if any) from its first instruction, so that everything it forks is
+# counted there; output in $W/NAME.log; PID in PID_NAME (sh and taskset
+# exec: the PID is CMD's).
+spawn_on() {
 	_n=$1 _g=$2 _c=$3
 	shift 3
-	sh -c '[ -z "$1" ] || echo $$ > "$1/tasks"; shift; exec "$@"' sh \
-	    "$_g" taskset -c "$_c" "$@" > "$W/$_n.log" 2>&1 &
-	PIDS="$PIDS $!"
-	eval "PID_$_n=$!"
+	spawn "$_n" sh -c \
+	    '[ -z "$1" ] || echo $$ > "$1/tasks"; shift; exec "$@"' sh "$_g" \
+	    taskset -c "$_c" "$@"
 }
 
-# stop NAME: stops a process spawned by us.
-stop() {
+# stop_name NAME: stops what spawn_on NAME started, if it runs.
+stop_name() {
 	eval "_p=\${PID_$1:-}"
-	[ -n "$_p" ] || return 0
-	kill "$_p" 2>/dev/null || true
-	wait "$_p" 2>/dev/null || true
-	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$_p" | tr '\n' ' ')
-}
-
-# Waits up to $2 seconds for command $1 to succeed.
-wait_for() {
-	_i=0
-	while ! eval "$1" >/dev/null 2>&1; do
-		_i=$((_i + 1))
-		[ $_i -ge $(($2 * 10)) ] && return 1
-		sleep 0.1
-	done
+	eval "PID_$1="
+	[ -z "$_p" ] || stop "$_p" || :
 }
 
 listening() {
 	ss -Hltn "sport = :$1" | grep -q LISTEN
-}
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 # CPU seconds (utime+stime) of a process, from /proc/PID/stat.
@@ -243,7 +220,7 @@ max-connections-per-source = 8192
 [announce]
 enable = no
 EOC
-	spawn "$1" "$2" "$SRV_CPU" "$PEERKEYD" -d -f "$_d/peerkeyd.conf"
+	spawn_on "$1" "$2" "$SRV_CPU" "$PEERKEYD" -d -f "$_d/peerkeyd.conf"
 	wait_for "$PEERKEY -s $_d/run/control.sock -j status" 20 ||
 	    { cat "$W/$1.log" >&2; die "peerkeyd did not start"; }
 	"$PEERKEY" -s "$_d/run/control.sock" -j status |
@@ -322,7 +299,7 @@ cat > "$W/bus.conf" <<EOB
 </busconfig>
 EOB
 # mandos opens the system bus even with --no-dbus: a private one.
-spawn dbus "" "$GEN_CPU" dbus-daemon --config-file="$W/bus.conf" --nofork \
+spawn_on dbus "" "$GEN_CPU" dbus-daemon --config-file="$W/bus.conf" --nofork \
     --nopidfile
 wait_for "[ -S '$W/bus' ]" 10 || die "dbus-daemon did not start"
 mkdir -p "$W/mandos/conf" "$W/mandos/state"
@@ -341,7 +318,7 @@ chmod -R a+rX "$W/mandos"
 chmod 777 "$W/mandos/state"
 MPORT=$(free_port)
 CG_MANDOS=$(cg_new mandos)
-spawn mandos "$CG_MANDOS" "$SRV_CPU" env \
+spawn_on mandos "$CG_MANDOS" "$SRV_CPU" env \
     DBUS_SYSTEM_BUS_ADDRESS="unix:path=$W/bus" mandos --foreground \
     --no-zeroconf --no-dbus --no-ipv6 -a 127.0.0.1 -p "$MPORT" \
     --configdir "$W/mandos/conf" --statedir "$W/mandos/state"
@@ -361,7 +338,7 @@ if [ -d /dev/shm ] && [ "$(stat -f -c %T /dev/shm)" = tmpfs ]; then
 	CG_PKT=$(cg_new peerkeyd-tmpfs)
 	start_node pkt "$CG_PKT" "$SHM/state"
 	add_clients "$W/pkt"
-	stop pkt
+	stop_name pkt
 fi
 
 # Both servers hand out exactly the stored blob, before anything is timed.
@@ -409,7 +386,7 @@ for L in $LEVELS; do
 		    2>>"$W/loadgen.log") || die "loadgen failed"
 		echo "server=$srv $out load1=$(cut -d' ' -f1 /proc/loadavg)" |
 		    tee -a "$W/levels" >&2
-		[ "$srv" != peerkeyd-tmpfs ] || stop pkt
+		[ "$srv" != peerkeyd-tmpfs ] || stop_name pkt
 		# Let the server finish what the drain left (Mandos' children).
 		sleep 2
 	done
@@ -538,17 +515,17 @@ mandos_client --debug | sed 's/^/mandos-client split: /' > "$W/e2e.split" ||
 RUNNER=
 [ $E2E_RUNTMP_MADE = 0 ] || rmdir /run/tmp
 E2E_RUNTMP_MADE=0
-stop mandos
-stop dbus
+stop_name mandos
+stop_name dbus
 fi	# BENCH_ONLY=all
 
 # --- guarding N peers at a 10 s interval ------------------------------------
 : > "$W/guard"
 for N in $GUARD; do
 	say "guarding $N peers at 10s, ${GUARD_SECS}s measured (load $(loadavg))"
-	stop pk 2>/dev/null || true
+	stop_name pk
 	name=g$N
-	spawn "hb$N" "" "$GEN_CPU" "$HBRESP" -n "$N" -o "$W/hb$N.ports"
+	spawn_on "hb$N" "" "$GEN_CPU" "$HBRESP" -n "$N" -o "$W/hb$N.ports"
 	wait_for "[ -s '$W/hb$N.ports' ]" 60 || die "hbresp did not start"
 	start_node "$name" ""
 	G=$W/$name
@@ -589,8 +566,8 @@ for N in $GUARD; do
 	    awk -F= 'NR == 1 { a = $2 } NR == 2 { print $2 - a }')
 	echo "peers=$N secs=$(( (t1 - t0) / 1000000000 )) cpu_pct=$(awk -v a="$c0" -v b="$c1" -v t="$((t1 - t0))" 'BEGIN { printf "%.2f", (b - a) * 100 / (t / 1e9) }') rss_mib=$(awk -v r="$rss" 'BEGIN { printf "%.1f", r / 1024 }') hwm_mib=$(awk -v r="$hwm" 'BEGIN { printf "%.1f", r / 1024 }') enabled=$enabled heartbeats=$hb handshakes=$hs load1=$(cut -d' ' -f1 /proc/loadavg)" |
 	    tee -a "$W/guard" >&2
-	stop "$name"
-	stop "hb$N"
+	stop_name "$name"
+	stop_name "hb$N"
 done
 
 # --- the reference: GnuTLS' own handshake rate --------------------------------

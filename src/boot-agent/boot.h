@@ -25,10 +25,6 @@
 
 #include "key.h"
 
-#ifndef PK_DEFAULT_PORT
-#define PK_DEFAULT_PORT		4141
-#endif
-
 /* Exit codes (doc/peerkey-boot.8, EXIT STATUS). */
 #define BOOT_EXIT_OK		0	/* passphrase written / answered */
 #define BOOT_EXIT_GAVE_UP	1	/* give-up deadline passed */

@@ -41,7 +41,7 @@ static const char *const trust_choices[] = { "any", "pinned", NULL };
 /* The fixed part of the table: the [boot] section. */
 static const struct pk_conf_item boot_items[] = {
 	{ "boot", "tls-key", PK_CONF_PATH, B(tls_key), 0, 4095,
-	    "/etc/peerkey/boot/tls.key", NULL },
+	    SYSCONFDIR "/peerkey/boot/tls.key", NULL },
 	{ "boot", "tpm-key", PK_CONF_PATH, B(tpm_key), 0, 4095,
 	    NULL, NULL },
 	{ "boot", "tpm-tcti", PK_CONF_STRING, B(tpm_tcti), 1, 255,
@@ -49,7 +49,7 @@ static const struct pk_conf_item boot_items[] = {
 	{ "boot", "tpm-timeout", PK_CONF_DURATION, B(tpm_timeout_ms),
 	    100, 600000, "10s", NULL },
 	{ "boot", "pgp-key", PK_CONF_PATH, B(pgp_key), 0, 4095,
-	    "/etc/peerkey/boot/pgp.key", NULL },
+	    SYSCONFDIR "/peerkey/boot/pgp.key", NULL },
 	{ "boot", "work-directory", PK_CONF_PATH, B(workdir), 0, 4000,
 	    "/run", NULL },
 	{ "boot", "connect-timeout", PK_CONF_DURATION, B(connect_ms),

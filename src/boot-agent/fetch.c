@@ -446,9 +446,7 @@ conn_step(struct fetch *f, struct conn *k, uint64_t now)
 			conn_read(f, k, now);
 			return;
 		}
-		memset(&m, 0, sizeof(m));
-		m.version = PK_PROTO_VERSION;
-		m.type = PK_MSG_UNLOCK;
+		pk_msg_init(&m, PK_MSG_UNLOCK);
 		if (pk_msg_encode(&m, k->out, sizeof(k->out), &k->outlen)
 		    != 0) {
 			conn_reset(k, now, 0);

@@ -91,7 +91,7 @@ bootconf_numeric(const char *addr)
 	unsigned char	 b[16];
 
 	if (pk_addr_split(addr, host, sizeof(host), port, sizeof(port),
-	    "4141") != 0)
+	    PK_DEFAULT_PORT_STR) != 0)
 		return 0;
 	if ((pct = strchr(host, '%')) != NULL)
 		*pct = '\0';

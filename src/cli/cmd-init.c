@@ -13,8 +13,10 @@
  * do instead).
  *
  * Idempotent: a key that exists is kept and its id printed again. Modes:
- * private keys 0600, the boot directory 0700; the node key belongs to
- * the user "peerkey" when that user exists (peerkeyd drops to it).
+ * private keys 0600, the boot directory 0700, every file root's. It needs
+ * no daemon: it is the step before peerkeyd can start. peerkeyd, which
+ * runs as its own user, gets the node key from systemd (LoadCredential=
+ * in peerkeyd.service), so the file stays readable by root alone.
  * Every file is written to a temporary name, fsync'ed and renamed, so a
  * crash leaves a key either whole or absent.
  */
@@ -26,7 +28,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,11 +67,9 @@ init_mkdir(const char *path, mode_t mode)
 
 /* Loads or makes the Ed25519 key at rel; its id into keyid. */
 static int
-init_key(const char *rel, const char *what, int chown_peerkey, char *keyid,
-    int *made)
+init_key(const char *rel, const char *what, char *keyid, int *made)
 {
 	struct pk_identity	*id = NULL;
-	struct passwd		*pw;
 	char			*path = local_path(rel);
 	int			 r;
 
@@ -89,10 +88,6 @@ init_key(const char *rel, const char *what, int chown_peerkey, char *keyid,
 		free(path);
 		return -1;
 	}
-	if (*made && chown_peerkey && (pw = getpwnam("peerkey")) != NULL &&
-	    chown(path, pw->pw_uid, pw->pw_gid) == -1)
-		fprintf(stderr, "peerkey: warning: chown %s to peerkey: %s\n",
-		    path, strerror(errno));
 	snprintf(keyid, PK_KEYID_HEXLEN + 1, "%s", id->keyid);
 	pk_identity_free(id);
 	free(path);
@@ -282,14 +277,14 @@ cmd_init(int argc, char **argv)
 		return EXIT_LOCAL;
 	}
 	free(bootdir);
-	if (init_key(LOCAL_NODE_KEY, "node key", 1, node, &mn) != 0)
+	if (init_key(LOCAL_NODE_KEY, "node key", node, &mn) != 0)
 		return EXIT_LOCAL;
 	/* A TPM key, once made, is the boot key, --tpm or not. */
 	tpm = tpm || local_boot_tpm(NULL);
 	if (tpm)
 		r = init_tpm_key(tcti, pcr_list, boot, pcrs, sizeof(pcrs), &mb);
 	else
-		r = init_key(LOCAL_BOOT_TLS, "boot TLS key", 0, boot, &mb);
+		r = init_key(LOCAL_BOOT_TLS, "boot TLS key", boot, &mb);
 	if (r != 0 || init_pgp(&mp) != 0)
 		return EXIT_LOCAL;
 	pub = local_path(LOCAL_BOOT_PGP_PUB);
@@ -311,8 +306,9 @@ cmd_init(int argc, char **argv)
 		    ", bound to PCR " : "", tpm ? pcrs : "");
 		printf("boot OpenPGP %s  (%s)\n", pub, mp ? "new" : "kept");
 		if (mn || mb || mp)
-			printf("\nNext: start peerkeyd, then \"peerkey invite\""
-			    " on a member and \"peerkey join CODE\" here, or "
+			printf("\nNext: start peerkeyd (\"systemctl enable "
+			    "--now peerkeyd\"), then \"peerkey invite\" on a "
+			    "member and \"peerkey join CODE\" here, or "
 			    "\"peerkey peer add\".\n");
 	}
 	free(pub);

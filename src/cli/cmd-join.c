@@ -192,9 +192,7 @@ cmd_join(int argc, char **argv)
 	    bootid, "boot_pgp", pub, "addresses", addrs);
 	if ((docs = json_dumps(doc, JSON_COMPACT)) == NULL)
 		goto out;
-	memset(&m, 0, sizeof(m));
-	m.version = PK_PROTO_VERSION;
-	m.type = PK_MSG_JOIN;
+	pk_msg_init(&m, PK_MSG_JOIN);
 	m.u.join.secret = secret;
 	m.u.join.doc.p = (const uint8_t *)docs;
 	m.u.join.doc.len = strlen(docs);

@@ -242,7 +242,7 @@ local_read_secret(const char *keyfile, const char *prompt, char **pass,
 			noecho.c_lflag &= ~(tcflag_t)ECHO;
 			restore = tcsetattr(fd, TCSAFLUSH, &noecho) == 0;
 		}
-		(void)write(fd, prompt, strlen(prompt));
+		(void)dprintf(fd, "%s", prompt);
 		*len = 0;
 		while (*len < SECRET_MAX) {
 			ssize_t n = read(fd, buf + *len, 1);
@@ -256,7 +256,7 @@ local_read_secret(const char *keyfile, const char *prompt, char **pass,
 		buf[*len] = '\0';
 		if (restore)
 			(void)tcsetattr(fd, TCSAFLUSH, &old);
-		(void)write(fd, "\n", 1);
+		(void)dprintf(fd, "\n");
 		close(fd);
 		if (*len == 0) {
 			fprintf(stderr, "peerkey: empty passphrase\n");

@@ -248,9 +248,7 @@ luks_withdraw_one(struct luks *l, struct cli_peer *p, const char *blob_id)
 	char		*cause = NULL;
 	int		 r;
 
-	memset(&m, 0, sizeof(m));
-	m.version = PK_PROTO_VERSION;
-	m.type = PK_MSG_WITHDRAW;
+	pk_msg_init(&m, PK_MSG_WITHDRAW);
 	m.u.withdraw.id.p = (const uint8_t *)blob_id;
 	m.u.withdraw.id.len = strlen(blob_id);
 	r = dial_request(l->id, p, &m, PK_MSG_ACK, &cause);
@@ -403,9 +401,7 @@ luks_probe(struct luks *l, struct cli_peer *v, size_t n, int *ok)
 	int		 r;
 
 	for (i = 0; i < n; i++) {
-		memset(&m, 0, sizeof(m));
-		m.version = PK_PROTO_VERSION;
-		m.type = PK_MSG_HEARTBEAT;
+		pk_msg_init(&m, PK_MSG_HEARTBEAT);
 		gnutls_rnd(GNUTLS_RND_NONCE, &m.u.heartbeat.nonce,
 		    sizeof(m.u.heartbeat.nonce));
 		cause = NULL;
@@ -627,9 +623,7 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	for (i = 0; i < n; i++) {
 		if (!ok[i])
 			continue;
-		memset(&m, 0, sizeof(m));
-		m.version = PK_PROTO_VERSION;
-		m.type = PK_MSG_DEPOSIT;
+		pk_msg_init(&m, PK_MSG_DEPOSIT);
 		m.u.deposit.blob.id.p = (const uint8_t *)blob;
 		m.u.deposit.blob.id.len = strlen(blob);
 		m.u.deposit.blob.data.p = cipher;

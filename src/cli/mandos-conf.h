@@ -64,4 +64,9 @@ int	mandos_parse_duration(const char *s, uint64_t *ms);
  * Returns 0 and *b, or PK_ERR_BAD_FORMAT. */
 int	mandos_parse_bool(const char *s, int *b);
 
+/* Padded base64 with white space anywhere (anything else is an error)
+ * into *out (allocated) and *outlen. Returns 0, PK_ERR_BAD_FORMAT or
+ * PK_ERR_ALLOC. */
+int	mandos_parse_base64(const char *s, uint8_t **out, size_t *outlen);
+
 #endif /* MANDOS_CONF_H */

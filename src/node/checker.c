@@ -127,41 +127,44 @@ cc_pick_address(struct checker_conn *cc)
 	return 0;
 }
 
-/* Starts a non-blocking connect to the current address. */
+/*
+ * Starts a non-blocking connect to the current address. Returns 0, or -1
+ * with *cause set.
+ */
 static int
-cc_connect(struct checker_conn *cc, const char **why)
+cc_connect(struct checker_conn *cc, char **cause)
 {
 	struct addrinfo	 hints, *res = NULL;
 	char		 host[NI_MAXHOST], port[NI_MAXSERV], defport[16];
 	int		 r;
 
 	if (cc_pick_address(cc) == -1) {
-		*why = "no address";
+		pk_cause_set(cause, "no address");
 		return -1;
 	}
 	snprintf(defport, sizeof(defport), "%d", PK_DEFAULT_PORT);
 	if (pk_addr_split(cc->addr, host, sizeof(host), port, sizeof(port),
 	    defport) != 0) {
-		*why = "bad address";
+		pk_cause_set(cause, "bad address");
 		return -1;
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
 	if ((r = getaddrinfo(host, port, &hints, &res)) != 0) {
-		*why = "bad address";
+		pk_cause_set(cause, "bad address");
 		return -1;
 	}
 	cc->fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (cc->fd == -1 || socket_prepare(cc->fd) == -1) {
 		freeaddrinfo(res);
-		*why = "socket";
+		pk_cause_set(cause, "socket");
 		return -1;
 	}
 	if (connect(cc->fd, res->ai_addr, res->ai_addrlen) == -1 &&
 	    errno != EINPROGRESS) {
 		freeaddrinfo(res);
-		*why = strerror(errno);
+		pk_cause_set(cause, "%s", strerror(errno));
 		return -1;
 	}
 	freeaddrinfo(res);
@@ -212,9 +215,7 @@ cc_heartbeat_prepare(struct checker_conn *cc)
 
 	if (cc_nonce(&cc->nonce) != 0)
 		return -1;
-	memset(&m, 0, sizeof(m));
-	m.version = PK_PROTO_VERSION;
-	m.type = PK_MSG_HEARTBEAT;
+	pk_msg_init(&m, PK_MSG_HEARTBEAT);
 	m.u.heartbeat.nonce = cc->nonce;
 	cc->outoff = 0;
 	cc->inlen = 0;
@@ -408,7 +409,7 @@ cc_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 cc_check(struct checker_conn *cc)
 {
-	const char	*why = "?";
+	char	*cause = NULL;
 
 	if (cc->state != CC_IDLE && cc->state != CC_OPEN)
 		return;		/* the previous check is still running */
@@ -435,8 +436,9 @@ cc_check(struct checker_conn *cc)
 		cc_step(cc);
 		return;
 	}
-	if (cc_connect(cc, &why) == -1)
-		cc_done(cc, 0, why);
+	if (cc_connect(cc, &cause) == -1)
+		cc_done(cc, 0, cause != NULL ? cause : "out of memory");
+	free(cause);
 }
 
 /*
@@ -630,7 +632,9 @@ checker_add(struct peer *p)
 	cc->deadline.data = cc;
 	ev_init(&cc->child, cc_child_cb);
 	cc->child.data = cc;
-	(void)getrandom(&rnd, sizeof(rnd), 0);
+	/* A random start spreads the checks; without one, none. */
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		rnd = 0;
 	first = cc_schedule(cc, pk_now_ms(),
 	    (uint64_t)(p->interval * (rnd / 4294967296.0)));
 	ev_timer_init(&cc->interval, cc_interval_cb, first,

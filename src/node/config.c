@@ -3,6 +3,11 @@
  *
  * doc/peerkey.conf.5 documents every item here; conf/peerkeyd.conf shows
  * the defaults. Keep the three in step.
+ *
+ * The one default not in the table is the node key's: the credential
+ * "node.key" when systemd passes one ($CREDENTIALS_DIRECTORY, from the
+ * unit's LoadCredential=, so that the key stays root's while peerkeyd
+ * runs as its own user), else SYSCONFDIR/peerkey/node.key.
  */
 #include "config.h"
 
@@ -25,14 +30,14 @@
 
 static const struct pk_conf_item node_items[] = {
 	{ "node", "name", PK_CONF_STRING, O(name), 0, 64, NULL, NULL },
-	{ "node", "key", PK_CONF_PATH, O(key), 0, 0,
-	    SYSCONFDIR "/peerkey/node.key", NULL },
+	{ "node", "key", PK_CONF_PATH, O(key), 0, 0, NULL, NULL },
 	{ "node", "state-directory", PK_CONF_PATH, O(state_dir), 0, 0,
 	    LOCALSTATEDIR "/lib/peerkey", NULL },
 	{ "node", "runtime-directory", PK_CONF_PATH, O(runtime_dir), 0, 90,
 	    RUNSTATEDIR "/peerkey", NULL },
 	{ "node", "listen", PK_CONF_STRING, O(listen), 0, 512, "", NULL },
-	{ "node", "port", PK_CONF_UINT, O(port), 0, 65535, "4141", NULL },
+	{ "node", "port", PK_CONF_UINT, O(port), 0, 65535, PK_DEFAULT_PORT_STR,
+	    NULL },
 	{ "node", "control-group", PK_CONF_STRING, O(control_group), 0, 64,
 	    "", NULL },
 	{ "node", "log-level", PK_CONF_LOGLEVEL, O(log_level), 0, 0, "info",
@@ -76,6 +81,28 @@ static const struct pk_conf_item node_items[] = {
 	{ NULL, NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
+/* The node key when the file names none (see the top of this file). */
+static int
+config_key_default(struct node_conf *nc)
+{
+	const char	*creds = getenv("CREDENTIALS_DIRECTORY");
+	char		*p;
+
+	if (creds != NULL && *creds == '/') {
+		if (asprintf(&p, "%s/" NODE_KEY_CREDENTIAL, creds) == -1)
+			return -1;
+		if (access(p, F_OK) == 0) {
+			nc->key = p;
+			nc->key_credential = 1;
+			return 0;
+		}
+		free(p);
+	}
+	nc->key_credential = 0;
+	return (nc->key = strdup(SYSCONFDIR "/peerkey/node.key")) == NULL ?
+	    -1 : 0;
+}
+
 /*
  * Reads path (defaults first; a missing file means all defaults only if
  * it is the default path) into nc. Returns 0, or -1 with *cause set.
@@ -100,6 +127,8 @@ config_load(const char *path, struct node_conf *nc, char **cause)
 	if (r != 0)
 		return -1;
 	if ((nc->path = strdup(path)) == NULL)
+		return -1;
+	if (nc->key == NULL && config_key_default(nc) != 0)
 		return -1;
 	if (nc->name == NULL || *nc->name == '\0') {
 		if (gethostname(host, sizeof(host)) == -1)

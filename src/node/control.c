@@ -7,10 +7,11 @@
  * configured group — so a socket file made world-writable by mistake still
  * lets no one else in (OpenSSH's agent-getpeereid test does the same).
  *
- * The protocol is JSON lines (doc/peerkeyd.8, "CONTROL PROTOCOL"): one
+ * The protocol is JSON lines (doc/peerkeyd.8, "CONTROL SOCKET"): one
  * request object per line, {"cmd": "...", ...}; one response object per
  * line, {"ok": true, ...} or {"ok": false, "error": "..."}. Requests are
  * handled in order; a line over CONTROL_LINE_MAX closes the connection.
+ * What each request does is control-cmd.c's table.
  */
 #include "config.h"
 
@@ -22,26 +23,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <inttypes.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <ev.h>
-#include <gnutls/gnutls.h>
 #include <jansson.h>
 
-#include "conf.h"
-#include "io.h"
-#include "key.h"
 #include "log.h"
 #include "node.h"
 #include "pk_err.h"
-#include "proto.h"
-#include "store.h"
 
 #define CONTROL_LINE_MAX	(256 * 1024)	/* a blob in base64 fits */
 #define CONTROL_CONNS_MAX	32
@@ -66,21 +59,6 @@ static char		 control_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static gid_t		 control_gid = (gid_t)-1;
 
 static void	control_conn_cb(struct ev_loop *, ev_io *, int);
-
-/* Decodes base64 into a malloc'ed buffer. */
-static int
-control_base64_decode(const char *b64, uint8_t **out, size_t *len)
-{
-	gnutls_datum_t	 in, res = { NULL, 0 };
-
-	in.data = (unsigned char *)(uintptr_t)b64;
-	in.size = strlen(b64);
-	if (gnutls_base64_decode2(&in, &res) != 0)
-		return -1;
-	*out = res.data;	/* gnutls_free is free here */
-	*len = res.size;
-	return 0;
-}
 
 /* Is uid allowed: root, or in the control group (primary or not)? */
 static int
@@ -145,487 +123,25 @@ control_reply(struct control_conn *c, json_t *resp)
 	free(s);
 }
 
-static json_t *
-control_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* A failure response. */
-static json_t *
-control_error(const char *fmt, ...)
-{
-	char	 buf[512];
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return json_pack("{s:b, s:s}", "ok", 0, "error", buf);
-}
-
-static json_t *
-control_ok(void)
-{
-	return json_pack("{s:b}", "ok", 1);
-}
-
-/* Describes a peer for status. */
-static json_t *
-control_peer_json(struct peer *p, uint64_t now)
-{
-	const char	*state;
-	int		 enabled = peer_enabled(p, now);
-
-	if (enabled)
-		state = "enabled";
-	else if (p->disabled_by == PEER_DIS_OPERATOR)
-		state = "disabled-by-operator";
-	else
-		state = "disabled";
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, "
-	    "s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:I, s:s}",
-	    "name", p->name,
-	    "node_keyid", p->node_keyid,
-	    "boot_keyid", p->boot_keyid,
-	    "addresses", p->addresses,
-	    "checker", p->checker,
-	    "state", state,
-	    "expires_in_ms", (json_int_t)(enabled ? p->expires - now : 0),
-	    "last_seen", (json_int_t)p->last_seen,
-	    "last_check", (json_int_t)p->last_check,
-	    "timeout_ms", (json_int_t)p->timeout,
-	    "interval_ms", (json_int_t)p->interval,
-	    "last_check_ok", p->last_check_ok,
-	    "extended_timeout_ms", (json_int_t)p->extended_timeout,
-	    "approval_delay_ms", (json_int_t)p->approval_delay,
-	    "approval_duration_ms", (json_int_t)p->approval_duration,
-	    "blobs", (json_int_t)p->nblobs,
-	    "approved_by_default", p->approved_by_default,
-	    "require_notice", p->require_notice,
-	    "pending_approval", p->pending_since != 0,
-	    "notice_valid_ms", (json_int_t)(p->notice_until > now ?
-	    p->notice_until - now : 0),
-	    "disabled_by", p->disabled_by == PEER_DIS_OPERATOR ? "operator" :
-	    p->disabled_by == PEER_DIS_TIMEOUT ? "timeout" : "");
-}
-
-static json_t *
-control_status(json_t *req)
-{
-	json_t		*peers, *self;
-	struct peer	*p;
-	uint64_t	 now = pk_now_ms();
-
-	if ((peers = json_array()) == NULL)
-		return control_error("out of memory");
-	TAILQ_FOREACH(p, &node->peers, entry)
-		json_array_append_new(peers, control_peer_json(p, now));
-	self = json_pack("{s:s, s:s, s:i, s:i, s:s}",
-	    "name", node->conf.name,
-	    "node_keyid", node->id->keyid,
-	    "port", listener_port(),
-	    "verbose", log_getverbose(),
-	    "version", PACKAGE_VERSION);
-	return json_pack("{s:b, s:o, s:o}", "ok", 1, "self", self,
-	    "peers", peers);
-}
-
-/* Finds the peer named by req's "peer". */
-static struct peer *
-control_peer(json_t *req, json_t **err)
-{
-	const char	*name;
-	struct peer	*p;
-
-	name = json_string_value(json_object_get(req, "peer"));
-	if (name == NULL) {
-		*err = control_error("\"peer\" is missing");
-		return NULL;
-	}
-	if ((p = peer_by_name(name)) == NULL)
-		*err = control_error("no peer named \"%s\"", name);
-	return p;
-}
-
-/*
- * Reads an optional duration member (milliseconds as a number, or a
- * duration string like "5m"). Returns 0 (absent is fine), -1 on error.
- */
-static int
-control_duration(json_t *req, const char *key, uint64_t *out, json_t **err)
-{
-	json_t		*v = json_object_get(req, key);
-
-	if (v == NULL)
-		return 0;
-	if (json_is_integer(v) && json_integer_value(v) >= 0) {
-		*out = (uint64_t)json_integer_value(v);
-		return 0;
-	}
-	if (json_is_string(v) &&
-	    pk_parse_duration_ms(json_string_value(v), out) == 0)
-		return 0;
-	*err = control_error("\"%s\" is not a duration (e.g. 30s, 5m, 1h)",
-	    key);
-	return -1;
-}
-
-/* Reads an optional boolean member. */
-static int
-control_bool(json_t *req, const char *key, int *out, json_t **err)
-{
-	json_t	*v = json_object_get(req, key);
-
-	if (v == NULL)
-		return 0;
-	if (!json_is_boolean(v)) {
-		*err = control_error("\"%s\" must be true or false", key);
-		return -1;
-	}
-	*out = json_is_true(v);
-	return 0;
-}
-
-/* Reads an optional string member into a fixed buffer. */
-static int
-control_string(json_t *req, const char *key, char *out, size_t len,
-    json_t **err)
-{
-	json_t	*v = json_object_get(req, key);
-
-	if (v == NULL)
-		return 0;
-	if (!json_is_string(v) || json_string_length(v) >= len) {
-		*err = control_error("\"%s\" must be a string of at most "
-		    "%zu bytes", key, len - 1);
-		return -1;
-	}
-	snprintf(out, len, "%s", json_string_value(v));
-	return 0;
-}
-
-/* Applies policy members of req to p (add and set). */
-static int
-control_policy(json_t *req, struct peer *p, json_t **err)
-{
-	if (control_duration(req, "timeout", &p->timeout, err) ||
-	    control_duration(req, "interval", &p->interval, err) ||
-	    control_duration(req, "extended_timeout", &p->extended_timeout,
-	    err) ||
-	    control_duration(req, "approval_delay", &p->approval_delay, err) ||
-	    control_duration(req, "approval_duration", &p->approval_duration,
-	    err) ||
-	    control_bool(req, "approved_by_default", &p->approved_by_default,
-	    err) ||
-	    control_bool(req, "require_notice", &p->require_notice, err) ||
-	    control_string(req, "addresses", p->addresses,
-	    sizeof(p->addresses), err) ||
-	    control_string(req, "checker", p->checker, sizeof(p->checker),
-	    err))
-		return -1;
-	if (p->timeout == 0 || p->interval == 0) {
-		*err = control_error("timeout and interval must be above 0");
-		return -1;
-	}
-	return 0;
-}
-
-/* Reads a key id member; "" allowed when optional. */
-static int
-control_keyid(json_t *req, const char *key, char *out, int optional,
-    json_t **err)
-{
-	const char	*s = json_string_value(json_object_get(req, key));
-
-	if (s == NULL || *s == '\0') {
-		if (optional) {
-			*out = '\0';
-			return 0;
-		}
-		*err = control_error("\"%s\" is missing", key);
-		return -1;
-	}
-	if (!pk_keyid_valid(s)) {
-		*err = control_error("\"%s\" is not a key id (64 hex digits)",
-		    key);
-		return -1;
-	}
-	snprintf(out, PK_KEYID_HEXLEN + 1, "%s", s);
-	pk_keyid_normalize(out);
-	return 0;
-}
-
-static json_t *
-control_add(json_t *req, const char *who)
-{
-	struct peer	*p;
-	json_t		*err = NULL;
-	const char	*name;
-	uint64_t	 now = pk_now_ms();
-	int		 r;
-
-	name = json_string_value(json_object_get(req, "name"));
-	if (name == NULL || *name == '\0' || strlen(name) > PEER_NAME_MAX ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789.-_") != strlen(name))
-		return control_error("\"name\" must be 1-%d letters, digits, "
-		    "'.', '-' or '_'", PEER_NAME_MAX);
-	if (peer_by_name(name) != NULL)
-		return control_error("a peer named \"%s\" exists", name);
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return control_error("out of memory");
-	snprintf(p->name, sizeof(p->name), "%s", name);
-	p->timeout = node->conf.timeout;
-	p->interval = node->conf.interval;
-	p->extended_timeout = node->conf.extended_timeout;
-	p->approval_duration = 1000;
-	p->approved_by_default = 1;
-	if (control_keyid(req, "boot_keyid", p->boot_keyid, 0, &err) ||
-	    control_keyid(req, "node_keyid", p->node_keyid, 1, &err) ||
-	    control_policy(req, p, &err))
-		goto fail;
-	if (peer_by_boot_keyid(p->boot_keyid) != NULL ||
-	    (p->node_keyid[0] && peer_by_node_keyid(p->node_keyid) != NULL)) {
-		err = control_error("a peer with that key exists");
-		goto fail;
-	}
-	if (strcmp(p->node_keyid, node->id->keyid) == 0) {
-		err = control_error("that is this node's own key");
-		goto fail;
-	}
-	/* A new peer starts enabled with a full timeout. */
-	p->expires = now + p->timeout;
-	p->remaining = p->timeout;
-	if ((r = store_begin(node->store)) != 0 ||
-	    (r = store_peer_insert(node->store, p, wall_ms())) != 0 ||
-	    (r = store_event(node->store, wall_ms(), p->name, "added", "",
-	    who)) != 0 ||
-	    (r = store_commit(node->store)) != 0) {
-		store_rollback(node->store);
-		err = control_error("cannot store the peer: %s",
-		    r == PK_ERR_EXISTS ? "it exists" :
-		    store_errmsg(node->store));
-		goto fail;
-	}
-	peer_insert(p);
-	checker_add(p);
-	log_info("peer %s: added by %s (node key %.16s..., boot key %.16s...)",
-	    p->name, who, p->node_keyid[0] ? p->node_keyid : "none",
-	    p->boot_keyid);
-	return control_ok();
-fail:
-	free(p);
-	return err;
-}
-
-static json_t *
-control_set(json_t *req, const char *who)
-{
-	struct peer	*p, saved;
-	json_t		*err = NULL;
-	int		 r;
-
-	if ((p = control_peer(req, &err)) == NULL)
-		return err;
-	saved = *p;
-	if (control_policy(req, p, &err) != 0) {
-		*p = saved;
-		return err;
-	}
-	p->remaining = p->expires > pk_now_ms() ? p->expires - pk_now_ms() : 0;
-	if ((r = store_begin(node->store)) != 0 ||
-	    (r = store_peer_update(node->store, p)) != 0 ||
-	    (r = store_event(node->store, wall_ms(), p->name, "policy", "",
-	    who)) != 0 ||
-	    (r = store_commit(node->store)) != 0) {
-		store_rollback(node->store);
-		*p = saved;
-		return control_error("cannot store: %s",
-		    store_errmsg(node->store));
-	}
-	if (p->interval != saved.interval || strcmp(p->addresses,
-	    saved.addresses) != 0 || strcmp(p->checker, saved.checker) != 0) {
-		checker_remove(p);
-		checker_add(p);
-	}
-	log_info("peer %s: policy changed by %s", p->name, who);
-	return control_ok();
-}
-
-static json_t *
-control_remove(json_t *req, const char *who)
-{
-	struct peer	*p;
-	json_t		*err = NULL;
-	int		 r;
-
-	if ((p = control_peer(req, &err)) == NULL)
-		return err;
-	if ((r = store_begin(node->store)) != 0 ||
-	    (r = store_peer_delete(node->store, p->id)) != 0 ||
-	    (r = store_event(node->store, wall_ms(), p->name, "removed", "",
-	    who)) != 0 ||
-	    (r = store_commit(node->store)) != 0) {
-		store_rollback(node->store);
-		return control_error("cannot remove: %s",
-		    store_errmsg(node->store));
-	}
-	checker_remove(p);
-	TAILQ_REMOVE(&node->peers, p, entry);
-	node->npeers--;
-	log_info("peer %s: removed by %s, with its blobs", p->name, who);
-	free(p);
-	return control_ok();
-}
-
-static json_t *
-control_blob_put(json_t *req, const char *who)
-{
-	struct peer	*p;
-	json_t		*err = NULL;
-	const char	*id, *b64;
-	uint8_t		*data = NULL;
-	size_t		 len = 0;
-	char		 detail[PK_BLOB_ID_MAX + 64];
-	int		 r;
-
-	if ((p = control_peer(req, &err)) == NULL)
-		return err;
-	id = json_string_value(json_object_get(req, "blob_id"));
-	b64 = json_string_value(json_object_get(req, "data"));
-	if (id == NULL || *id == '\0' || strlen(id) > PK_BLOB_ID_MAX)
-		return control_error("\"blob_id\" must be 1-%d bytes",
-		    PK_BLOB_ID_MAX);
-	if (b64 == NULL || control_base64_decode(b64, &data, &len) != 0 ||
-	    len == 0 || len > PK_BLOB_MAX) {
-		gnutls_free(data);
-		return control_error("\"data\" must be base64 of 1-%d bytes",
-		    PK_BLOB_MAX);
-	}
-	snprintf(detail, sizeof(detail), "blob %s (%zu bytes) by %s", id, len,
-	    who);
-	if ((r = store_begin(node->store)) != 0 ||
-	    (r = store_blob_put(node->store, p->id, id, data, len,
-	    wall_ms())) != 0 ||
-	    (r = store_event(node->store, wall_ms(), p->name, "deposited", "",
-	    detail)) != 0 ||
-	    (r = store_commit(node->store)) != 0) {
-		store_rollback(node->store);
-		gnutls_free(data);
-		return control_error("cannot store the blob: %s",
-		    store_errmsg(node->store));
-	}
-	gnutls_free(data);
-	p->nblobs = store_blob_count(node->store, p->id);
-	log_info("deposit: peer %s: %s", p->name, detail);
-	return control_ok();
-}
-
-/* Event rows to JSON. */
-static int
-control_event_cb(const struct store_event_row *e, void *arg)
-{
-	json_array_append_new((json_t *)arg, json_pack("{s:I, s:I, s:s, "
-	    "s:s, s:s, s:s}", "id", (json_int_t)e->id, "at",
-	    (json_int_t)e->at, "peer", e->peer, "kind", e->kind, "address",
-	    e->address, "detail", e->detail));
-	return 0;
-}
-
-static json_t *
-control_events(json_t *req)
-{
-	struct store_event_filter	 f;
-	json_t				*a, *v;
-
-	memset(&f, 0, sizeof(f));
-	f.peer = json_string_value(json_object_get(req, "peer"));
-	f.kind = json_string_value(json_object_get(req, "kind"));
-	if ((v = json_object_get(req, "since")) != NULL)
-		f.since = json_integer_value(v);
-	if ((v = json_object_get(req, "until")) != NULL)
-		f.until = json_integer_value(v);
-	if ((v = json_object_get(req, "limit")) != NULL)
-		f.limit = (int)json_integer_value(v);
-	if ((a = json_array()) == NULL)
-		return control_error("out of memory");
-	if (store_events_query(node->store, &f, control_event_cb, a) != 0) {
-		json_decref(a);
-		return control_error("cannot read events: %s",
-		    store_errmsg(node->store));
-	}
-	return json_pack("{s:b, s:o}", "ok", 1, "events", a);
-}
-
-/* Handles one request line. */
+/* Handles one request line: control-cmd.c's table does the work. */
 static json_t *
 control_dispatch(struct control_conn *c, const char *line)
 {
 	json_error_t	 jerr;
-	json_t		*req, *resp, *err = NULL;
-	const char	*cmd;
-	struct peer	*p;
-	char		 who[64];
-	uint64_t	 now = pk_now_ms();
-	json_int_t	 level;
+	json_t		*req, *resp;
+	char		*cause = NULL;
 
 	if ((req = json_loads(line, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-		return control_error("not JSON: %s", jerr.text);
-	if (!json_is_object(req) ||
-	    (cmd = json_string_value(json_object_get(req, "cmd"))) == NULL) {
+		pk_cause_set(&cause, "not JSON: %s", jerr.text);
+	else if ((resp = control_run(req, c->uid, &cause)) != NULL) {
 		json_decref(req);
-		return control_error("a request is an object with \"cmd\"");
+		return resp;
 	}
-	snprintf(who, sizeof(who), "operator (uid %u)", (unsigned)c->uid);
-	log_debug("control: uid %u: %s", (unsigned)c->uid, cmd);
-	if (strcmp(cmd, "status") == 0)
-		resp = control_status(req);
-	else if (strcmp(cmd, "add") == 0)
-		resp = control_add(req, who);
-	else if (strcmp(cmd, "set") == 0)
-		resp = control_set(req, who);
-	else if (strcmp(cmd, "remove") == 0)
-		resp = control_remove(req, who);
-	else if (strcmp(cmd, "blob-put") == 0)
-		resp = control_blob_put(req, who);
-	else if (strcmp(cmd, "events") == 0)
-		resp = control_events(req);
-	else if (strcmp(cmd, "invite-add") == 0 ||
-	    strcmp(cmd, "peer-pgp") == 0)
-		resp = join_control(req, who);		/* join.c */
-	else if (strcmp(cmd, "verbose") == 0) {
-		level = json_integer_value(json_object_get(req, "level"));
-		if (level < 0 || level > 2)
-			resp = control_error("\"level\" is 0, 1 or 2");
-		else {
-			log_setverbose((int)level);
-			log_info("verbosity set to %d by %s", (int)level, who);
-			resp = control_ok();
-		}
-	} else if (strcmp(cmd, "enable") == 0 || strcmp(cmd, "disable") == 0 ||
-	    strcmp(cmd, "approve") == 0 || strcmp(cmd, "deny") == 0 ||
-	    strcmp(cmd, "check") == 0) {
-		if ((p = control_peer(req, &err)) == NULL)
-			resp = err;
-		else {
-			int	r = 0;
-
-			if (strcmp(cmd, "enable") == 0)
-				r = peer_operator_enable(p, now, who);
-			else if (strcmp(cmd, "disable") == 0)
-				r = peer_operator_disable(p, now, who);
-			else if (strcmp(cmd, "check") == 0)
-				checker_now(p);
-			else
-				r = peer_operator_decide(p, now,
-				    strcmp(cmd, "approve") == 0, who);
-			/* Never acknowledge what a restart would undo. */
-			resp = r == 0 ? control_ok() : control_error("%s: in "
-			    "effect until peerkeyd stops, but NOT saved: %s",
-			    cmd, store_errmsg(node->store));
-		}
-	} else
-		resp = control_error("unknown command \"%s\"", cmd);
 	json_decref(req);
-	return resp ? resp : control_error("out of memory");
+	resp = json_pack("{s:b, s:s}", "ok", 0, "error", cause != NULL ?
+	    cause : "out of memory");
+	free(cause);
+	return resp;
 }
 
 /* Reads requests, answers them, writes responses. */

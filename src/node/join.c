@@ -38,109 +38,80 @@
 #include "tls.h"
 
 #define JOIN_INTRO_TIMEOUT_MS	10000
-#define JOIN_NAME_CHARS	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
-			"0123456789.-_"
 
 /* An identity taken from a document, checked. */
 struct join_ident {
-	const char	*name;
-	const char	*node_keyid;
-	const char	*boot_keyid;
+	struct peer_spec spec;		/* name, keys, addresses */
 	const char	*boot_pgp;
-	const char	*addresses;
 };
 
-/* Reads and checks an identity object; NULL on success, else why. */
-static const char *
-join_ident(json_t *o, struct join_ident *id, int need_node)
+/*
+ * Reads and checks an identity object: the peer's rules (peer.c), and
+ * the document's own, stricter ones for what comes off the network.
+ * Returns 0, or -1 with *cause set.
+ */
+static int
+join_ident(json_t *o, struct join_ident *id, int need_node, char **cause)
 {
+	struct peer_spec	*spec = &id->spec;
+
 	memset(id, 0, sizeof(*id));
-	if (!json_is_object(o))
-		return "not an object";
-	id->name = json_string_value(json_object_get(o, "name"));
-	id->node_keyid = json_string_value(json_object_get(o, "node_keyid"));
-	id->boot_keyid = json_string_value(json_object_get(o, "boot_keyid"));
+	if (!json_is_object(o)) {
+		pk_cause_set(cause, "not an object");
+		return -1;
+	}
+	spec->name = json_string_value(json_object_get(o, "name"));
+	/* A JOIN's node key is its TLS key (join_join), not the document's. */
+	if (need_node)
+		spec->node_keyid = json_string_value(json_object_get(o,
+		    "node_keyid"));
+	spec->boot_keyid = json_string_value(json_object_get(o, "boot_keyid"));
+	spec->addresses = json_string_value(json_object_get(o, "addresses"));
 	id->boot_pgp = json_string_value(json_object_get(o, "boot_pgp"));
-	id->addresses = json_string_value(json_object_get(o, "addresses"));
-	if (id->name == NULL || *id->name == '\0' ||
-	    strlen(id->name) > PEER_NAME_MAX ||
-	    strspn(id->name, JOIN_NAME_CHARS) != strlen(id->name))
-		return "bad name";
-	if (id->boot_keyid == NULL || !pk_keyid_valid(id->boot_keyid))
-		return "bad boot key id";
-	if (need_node && (id->node_keyid == NULL ||
-	    !pk_keyid_valid(id->node_keyid)))
-		return "bad node key id";
-	if (id->addresses == NULL)
-		id->addresses = "";
-	if (strlen(id->addresses) > PEER_ADDRS_MAX ||
-	    strspn(id->addresses, "0123456789abcdefABCDEF.:[]% _-") !=
-	    strlen(id->addresses))
-		return "bad addresses";
+	if (spec->addresses == NULL)
+		spec->addresses = "";
 	if (id->boot_pgp == NULL)
 		id->boot_pgp = "";
-	if (strlen(id->boot_pgp) > PK_DOC_MAX / 2)
-		return "boot OpenPGP key too large";
-	return NULL;
+	if (peer_spec_check(spec, cause) != 0)
+		return -1;
+	if (need_node && (spec->node_keyid == NULL ||
+	    *spec->node_keyid == '\0')) {
+		pk_cause_set(cause, "\"node_keyid\" is missing");
+		return -1;
+	}
+	if (strspn(spec->addresses, "0123456789abcdefABCDEF.:[]% _-") !=
+	    strlen(spec->addresses)) {
+		pk_cause_set(cause, "bad addresses");
+		return -1;
+	}
+	if (strlen(id->boot_pgp) > PK_DOC_MAX / 2) {
+		pk_cause_set(cause, "boot OpenPGP key too large");
+		return -1;
+	}
+	return 0;
 }
 
 /*
- * Adds a peer this node will guard (as control "add" does, with the
- * daemon's default policy) and stores its boot OpenPGP key. Returns 0,
- * or -1 with *why set.
+ * Adds a peer this node will guard (peer.c makes it, as for control
+ * "add", with the daemon's default policy) with its boot OpenPGP key.
+ * Returns 0, or -1 with *cause set.
  */
 static int
-join_add_peer(const struct join_ident *id, const char *how,
-    const char **why)
+join_add_peer(const struct join_ident *id, const char *how, char **cause)
 {
 	struct peer	*p;
-	uint64_t	 now = pk_now_ms();
-	int		 r;
 
-	if (peer_by_name(id->name) != NULL) {
-		*why = "a peer of that name exists";
+	if ((p = peer_new(&id->spec, cause)) == NULL)
+		return -1;
+	if (peer_add(p, id->boot_pgp, how, cause) != 0) {
+		/* The store's words for the log, plain ones for the peer. */
+		log_warnx("join: peer %s: %s", id->spec.name, *cause);
+		free(*cause);
+		*cause = NULL;
+		pk_cause_set(cause, "cannot store the peer");
 		return -1;
 	}
-	if (peer_by_boot_keyid(id->boot_keyid) != NULL ||
-	    peer_by_node_keyid(id->node_keyid) != NULL ||
-	    strcasecmp(id->node_keyid, node->id->keyid) == 0) {
-		*why = "a peer with that key exists";
-		return -1;
-	}
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		*why = "out of memory";
-		return -1;
-	}
-	snprintf(p->name, sizeof(p->name), "%s", id->name);
-	snprintf(p->node_keyid, sizeof(p->node_keyid), "%s", id->node_keyid);
-	snprintf(p->boot_keyid, sizeof(p->boot_keyid), "%s", id->boot_keyid);
-	snprintf(p->addresses, sizeof(p->addresses), "%s", id->addresses);
-	pk_keyid_normalize(p->node_keyid);
-	pk_keyid_normalize(p->boot_keyid);
-	p->timeout = node->conf.timeout;
-	p->interval = node->conf.interval;
-	p->extended_timeout = node->conf.extended_timeout;
-	p->approval_duration = 1000;
-	p->approved_by_default = 1;
-	p->expires = now + p->timeout;
-	p->remaining = p->timeout;
-	if ((r = store_begin(node->store)) != 0 ||
-	    (r = store_peer_insert(node->store, p, wall_ms())) != 0 ||
-	    (r = store_peer_set_pgp(node->store, p->id, id->boot_pgp)) != 0 ||
-	    (r = store_event(node->store, wall_ms(), p->name, "added", "",
-	    how)) != 0 ||
-	    (r = store_commit(node->store)) != 0) {
-		store_rollback(node->store);
-		log_warnx("join: cannot store peer %s: %s", id->name,
-		    store_errmsg(node->store));
-		free(p);
-		*why = "cannot store the peer";
-		return -1;
-	}
-	peer_insert(p);
 	checker_add(p);
-	log_info("peer %s: added (%s), node key %.16s...", p->name, how,
-	    p->node_keyid);
 	return 0;
 }
 
@@ -178,9 +149,7 @@ join_introduce_one(const char *addresses, const char *keyid,
 		if (more < 0 || pk_io_dial(w, node->creds, keyid, deadline,
 		    &tls, &fd, NULL) != 0)
 			continue;
-		memset(&m, 0, sizeof(m));
-		m.version = PK_PROTO_VERSION;
-		m.type = PK_MSG_INTRODUCE;
+		pk_msg_init(&m, PK_MSG_INTRODUCE);
 		m.u.doc.doc.p = (const uint8_t *)doc;
 		m.u.doc.doc.len = strlen(doc);
 		if (pk_io_send_msg(tls, fd, &m, deadline) == 0 &&
@@ -231,22 +200,18 @@ join_introduce(json_t *members, const char *doc)
 	(void)waitpid(pid, &st, 0);
 }
 
-/* Fills reply as an ERROR. */
-static void
-join_error(struct pk_msg *reply, int code, const char *text)
+/* Sets *cause to text and returns the ERROR code for the session. */
+static int
+join_fail(char **cause, int code, const char *text)
 {
-	memset(reply, 0, sizeof(*reply));
-	reply->version = PK_PROTO_VERSION;
-	reply->type = PK_MSG_ERROR;
-	reply->u.error.code = code;
-	reply->u.error.text.p = (const uint8_t *)text;
-	reply->u.error.text.len = strlen(text);
+	pk_cause_set(cause, "%s", text);
+	return code;
 }
 
 /* A JOIN: proves an invitation; see the file comment. */
-static void
+static int
 join_join(const char *keyid, const char *addr, const struct pk_msg *m,
-    struct pk_msg *reply, char **buf)
+    struct pk_msg *reply, char **buf, char **cause)
 {
 	struct join_ident	 id;
 	struct peer		*p;
@@ -254,32 +219,28 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 	json_t			*doc = NULL, *self = NULL, *members = NULL, *rd;
 	unsigned char		 hash[32];
 	char			 hex[65], how[128], *selfdoc = NULL, *jdoc;
-	const char		*why;
-	int			 r, i;
+	int			 code, r, i;
 
 	doc = json_loadb((const char *)m->u.join.doc.p, m->u.join.doc.len, 0,
 	    &jerr);
-	if ((why = join_ident(doc, &id, 0)) != NULL) {
-		log_warnx("join: %s: bad identity: %s", addr, why);
-		join_error(reply, PK_ERRC_PROTOCOL, why);
+	if (join_ident(doc, &id, 0, cause) != 0) {
+		log_warnx("join: %s: bad identity: %s", addr, *cause);
+		code = PK_ERRC_PROTOCOL;
 		goto out;
 	}
-	id.node_keyid = keyid;		/* the TLS key, nothing else */
+	id.spec.node_keyid = keyid;	/* the TLS key, nothing else */
 	gnutls_hash_fast(GNUTLS_DIG_SHA256, m->u.join.secret,
 	    PK_JOIN_SECRET_LEN, hash);
 	for (i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
-	if ((r = store_invite_take(node->store, hex, wall_ms(),
-	    &selfdoc)) != 0) {
+	if ((r = store_invite_take(node->store, hex, wall_ms(), id.spec.name,
+	    addr, &selfdoc)) != 0) {
 		log_warnx("join: %s key %.16s...: refused: %s", addr, keyid,
 		    r == PK_ERR_TIMEOUT ? "invitation expired" :
 		    r == PK_ERR_NOT_FOUND ? "no such invitation (used?)" :
 		    store_errmsg(node->store));
-		(void)store_event(node->store, wall_ms(), id.name,
-		    "join-refused", addr, r == PK_ERR_TIMEOUT ? "expired" :
-		    "unknown or used invitation");
-		join_error(reply, PK_ERRC_UNAUTHORIZED, r == PK_ERR_TIMEOUT ?
-		    "the invitation has expired" :
+		code = join_fail(cause, PK_ERRC_UNAUTHORIZED,
+		    r == PK_ERR_TIMEOUT ? "the invitation has expired" :
 		    "no such invitation (used already?)");
 		goto out;
 	}
@@ -289,8 +250,8 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 		if (p->node_keyid[0] != '\0')
 			json_array_append_new(members, join_peer_json(p));
 	snprintf(how, sizeof(how), "joined with an invitation from %s", addr);
-	if (join_add_peer(&id, how, &why) != 0) {
-		join_error(reply, PK_ERRC_UNAUTHORIZED, why);
+	if (join_add_peer(&id, how, cause) != 0) {
+		code = PK_ERRC_UNAUTHORIZED;
 		goto out;
 	}
 	if ((self = json_loads(selfdoc, 0, &jerr)) == NULL)
@@ -301,12 +262,10 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 	*buf = json_dumps(rd, JSON_COMPACT);
 	json_decref(rd);
 	if (*buf == NULL || strlen(*buf) > PK_DOC_MAX) {
-		join_error(reply, PK_ERRC_TOO_LARGE, "reply too large");
+		code = join_fail(cause, PK_ERRC_TOO_LARGE, "reply too large");
 		goto out;
 	}
-	memset(reply, 0, sizeof(*reply));
-	reply->version = PK_PROTO_VERSION;
-	reply->type = PK_MSG_JOIN_REPLY;
+	pk_msg_init(reply, PK_MSG_JOIN_REPLY);
 	reply->u.doc.doc.p = (const uint8_t *)*buf;
 	reply->u.doc.doc.len = strlen(*buf);
 	/* Introduce the joiner, as this node knows it, to the members. */
@@ -317,111 +276,120 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 		free(jdoc);
 		json_decref(rd);
 	}
+	code = 0;
 out:
 	json_decref(doc);
 	json_decref(self);
 	json_decref(members);
 	free(selfdoc);
+	return code;
 }
 
 /* An INTRODUCE from a node key this node guards. */
-static void
+static int
 join_introduced(const char *keyid, const char *addr, const struct pk_msg *m,
-    struct pk_msg *reply)
+    struct pk_msg *reply, char **cause)
 {
 	struct join_ident	 id;
 	struct peer		*by, *p;
 	json_error_t		 jerr;
 	json_t			*doc;
 	char			 how[PEER_NAME_MAX + 32];
-	const char		*why;
+	int			 code = 0;
 
 	if ((by = peer_by_node_keyid(keyid)) == NULL) {
 		log_warnx("join: %s key %.16s...: INTRODUCE from a key this "
 		    "node does not guard", addr, keyid);
-		join_error(reply, PK_ERRC_UNAUTHORIZED,
+		return join_fail(cause, PK_ERRC_UNAUTHORIZED,
 		    "only a peer this node guards may introduce");
-		return;
 	}
 	doc = json_loadb((const char *)m->u.doc.doc.p, m->u.doc.doc.len, 0,
 	    &jerr);
-	if ((why = join_ident(doc, &id, 1)) != NULL) {
-		join_error(reply, PK_ERRC_PROTOCOL, why);
-		json_decref(doc);
-		return;
+	if (join_ident(doc, &id, 1, cause) != 0)
+		code = PK_ERRC_PROTOCOL;
+	else if (strcasecmp(id.spec.node_keyid, node->id->keyid) == 0 ||
+	    ((p = peer_by_node_keyid(id.spec.node_keyid)) != NULL &&
+	    strcasecmp(p->boot_keyid, id.spec.boot_keyid) == 0))
+		;	/* ourselves, or known already */
+	else {
+		snprintf(how, sizeof(how), "introduced by %s", by->name);
+		if (join_add_peer(&id, how, cause) != 0)
+			code = PK_ERRC_UNAUTHORIZED;
 	}
-	memset(reply, 0, sizeof(*reply));
-	reply->version = PK_PROTO_VERSION;
-	reply->type = PK_MSG_ACK;
-	reply->u.ack.of_type = PK_MSG_INTRODUCE;
-	if (strcasecmp(id.node_keyid, node->id->keyid) == 0 ||
-	    ((p = peer_by_node_keyid(id.node_keyid)) != NULL &&
-	    strcasecmp(p->boot_keyid, id.boot_keyid) == 0)) {
-		json_decref(doc);	/* ourselves, or known already */
-		return;
-	}
-	snprintf(how, sizeof(how), "introduced by %s", by->name);
-	if (join_add_peer(&id, how, &why) != 0)
-		join_error(reply, PK_ERRC_UNAUTHORIZED, why);
 	json_decref(doc);
+	if (code == 0) {
+		pk_msg_init(reply, PK_MSG_ACK);
+		reply->u.ack.of_type = PK_MSG_INTRODUCE;
+	}
+	return code;
 }
 
 /*
- * A JOIN or INTRODUCE of a native session whose TLS key is keyid. Fills
- * reply (its byte fields may point into *buf, which the caller frees
- * after sending).
+ * A JOIN or INTRODUCE of a native session whose TLS key is keyid. Returns
+ * 0 with reply filled (its byte fields may point into *buf, which the
+ * caller frees after sending), or the PK_ERRC_* code of the ERROR to send
+ * with *cause (allocated; the caller frees it).
  */
-void
+int
 join_request(const char *keyid, const char *addr, const struct pk_msg *m,
-    struct pk_msg *reply, char **buf)
+    struct pk_msg *reply, char **buf, char **cause)
 {
 	*buf = NULL;
 	if (m->type == PK_MSG_JOIN)
-		join_join(keyid, addr, m, reply, buf);
-	else
-		join_introduced(keyid, addr, m, reply);
+		return join_join(keyid, addr, m, reply, buf, cause);
+	return join_introduced(keyid, addr, m, reply, cause);
 }
 
-/* Control requests "invite-add" and "peer-pgp". */
+/* Control request "peer-pgp": a peer's boot OpenPGP key. */
 json_t *
-join_control(json_t *req, const char *who)
+join_peer_pgp(const struct control_cmd *self, json_t *req, const char *who,
+    char **cause)
 {
-	const char	*cmd = json_string_value(json_object_get(req, "cmd"));
-	const char	*hash, *name, *pgp;
-	json_t		*self;
+	const char	*name, *pgp;
 	struct peer	*p;
+
+	name = json_string_value(json_object_get(req, "peer"));
+	pgp = json_string_value(json_object_get(req, "boot_pgp"));
+	if (name == NULL || (p = peer_by_name(name)) == NULL) {
+		pk_cause_set(cause, "no such peer");
+		return NULL;
+	}
+	if (pgp == NULL || strlen(pgp) > PK_DOC_MAX / 2 ||
+	    store_peer_set_pgp(node->store, p->id, pgp) != 0) {
+		pk_cause_set(cause, "cannot store the key");
+		return NULL;
+	}
+	return json_object();
+}
+
+/* Control request "invite-add": an invitation's hash; see the top. */
+json_t *
+join_invite_add(const struct control_cmd *self, json_t *req, const char *who,
+    char **cause)
+{
+	const char	*hash;
+	json_t		*inviter;
 	char		*doc;
 	json_int_t	 expires;
 	int		 r;
 
-	if (strcmp(cmd, "peer-pgp") == 0) {
-		name = json_string_value(json_object_get(req, "peer"));
-		pgp = json_string_value(json_object_get(req, "boot_pgp"));
-		if (name == NULL || (p = peer_by_name(name)) == NULL)
-			return json_pack("{s:b, s:s}", "ok", 0, "error",
-			    "no such peer");
-		if (pgp == NULL || strlen(pgp) > PK_DOC_MAX / 2 ||
-		    store_peer_set_pgp(node->store, p->id, pgp) != 0)
-			return json_pack("{s:b, s:s}", "ok", 0, "error",
-			    "cannot store the key");
-		return json_pack("{s:b}", "ok", 1);
-	}
 	hash = json_string_value(json_object_get(req, "secret_hash"));
 	expires = json_integer_value(json_object_get(req, "expires"));
-	self = json_object_get(req, "self");
+	inviter = json_object_get(req, "self");
 	if (hash == NULL || !pk_keyid_valid(hash) || expires <= wall_ms() ||
-	    !json_is_object(self))
-		return json_pack("{s:b, s:s}", "ok", 0, "error", "invite-add "
-		    "needs secret_hash (64 hex), expires (future wall ms) and "
-		    "self");
-	if ((doc = json_dumps(self, JSON_COMPACT)) == NULL)
+	    !json_is_object(inviter)) {
+		pk_cause_set(cause, "invite-add needs secret_hash (64 hex), "
+		    "expires (future wall ms) and self");
 		return NULL;
-	r = store_invite_add(node->store, hash, expires, doc, wall_ms());
+	}
+	if ((doc = json_dumps(inviter, JSON_COMPACT)) == NULL)
+		return NULL;
+	r = store_invite_add(node->store, hash, expires, doc, wall_ms(), who);
 	free(doc);
-	if (r != 0)
-		return json_pack("{s:b, s:s}", "ok", 0, "error",
-		    store_errmsg(node->store));
-	(void)store_event(node->store, wall_ms(), "", "invited", "", who);
+	if (r != 0) {
+		pk_cause_set(cause, "%s", store_errmsg(node->store));
+		return NULL;
+	}
 	log_info("join: invitation made by %s", who);
-	return json_pack("{s:b}", "ok", 1);
+	return json_object();
 }

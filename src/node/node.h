@@ -2,10 +2,13 @@
  * node.h: private header of peerkeyd, the node daemon.
  *
  * The process model: one single-threaded libev loop. Network-facing code
- * (listener.c, session.c, checker.c) never touches sqlite: it reaches the
- * database only through the plain-struct functions of store.c, and the
- * peers' liveness state only through peer.c, so splitting the daemon into
- * privilege-separated processes later is mechanical.
+ * (listener.c, session*.c, checker.c, join.c) never touches sqlite: it
+ * reaches the database only through the plain-struct functions of store.h
+ * (one call per state change), and changes the peers only through peer.c
+ * (made by peer_new(), released by peer_release()), so splitting the
+ * daemon into privilege-separated processes later is mechanical. What
+ * every file shares (the one struct node, the wall clock, socket chores)
+ * is util.c's; doc/HACKING.md maps the files.
  *
  * Time: every deadline is CLOCK_MONOTONIC milliseconds (pk_now_ms()); wall
  * clock (wall_ms()) is used only for display and the audit log, so a wall
@@ -25,8 +28,11 @@
 #define PEER_NAME_MAX		64
 #define PEER_ADDRS_MAX		512	/* bytes of the address list */
 #define PEER_CHECKER_MAX	1024
+/* The name of the node key among systemd's credentials (LoadCredential=). */
+#define NODE_KEY_CREDENTIAL	"node.key"
 
 struct store;
+struct store_blob;
 struct session;
 struct checker_conn;
 
@@ -88,11 +94,29 @@ struct peer {
 };
 TAILQ_HEAD(peerlist, peer);
 
+/* The protocols a boot key asks over (peer_release()). */
+enum peer_proto {
+	PEER_NATIVE = 0,	/* UNLOCK, doc/protocol.md */
+	PEER_MANDOS = 1,	/* Mandos protocol 1 */
+};
+
+/*
+ * What peer_release() decided, for the session to encode: the blobs, or
+ * the reason of the refusal.
+ */
+struct peer_release {
+	struct peer		*peer;		/* NULL: unknown boot key */
+	struct store_blob	*blobs;		/* released: >= 1 of them, */
+	size_t			 nblobs;	/*   store_blobs_free() them */
+	int			 reason;	/* refused: PK_REFUSE_* */
+};
+
 /* Daemon configuration (config.c has the table and the defaults). */
 struct node_conf {
 	char		*path;			/* the file read */
 	char		*name;
 	char		*key;			/* node private key file */
+	int		 key_credential;	/* key is systemd's credential */
 	char		*state_dir;
 	char		*runtime_dir;
 	char		*listen;		/* space separated addresses */
@@ -122,7 +146,7 @@ struct node_conf {
 	uint64_t	 event_retention;	/* ms */
 };
 
-/* The daemon's whole state; one instance, "node" in peerkeyd.c. */
+/* The daemon's whole state; one instance, "node" in util.c. */
 struct node {
 	struct node_conf	 conf;
 	struct ev_loop		*loop;
@@ -141,14 +165,14 @@ struct node {
 
 extern struct node	*node;
 
-/* peerkeyd.c */
-int64_t		 wall_ms(void);
-
-/* listener.c */
+/* util.c */
 struct sockaddr;
+int64_t		 wall_ms(void);
 void		 sockaddr_format(const struct sockaddr *, char *host,
 		    size_t hostlen, char *addr, size_t addrlen);
 int		 socket_prepare(int fd);
+
+/* listener.c */
 int		 listener_init(char **cause);
 void		 listener_start(void);
 void		 listener_stop(void);
@@ -169,12 +193,34 @@ void		 checker_now(struct peer *);
 int		 control_init(char **cause);
 void		 control_cleanup(void);
 
+/* control-cmd.c: the control requests, one table of these */
+struct json_t;
+struct control_cmd {
+	const char	*name;		/* "cmd" of the request */
+	/* The answer's members (a new object), or NULL with *cause set. */
+	struct json_t	*(*fn)(const struct control_cmd *, struct json_t *req,
+			    const char *who, char **cause);
+	int		 who;		/* CONTROL_GROUP, or 0: root only */
+	int		 arg;		/* for fn, as it likes */
+};
+#define CONTROL_GROUP	0x1		/* root or a member of control-group */
+
+/*
+ * Runs one request (an object with "cmd") of uid. Returns the answer,
+ * {"ok": true, ...}, or NULL with *cause set (allocated) for the error
+ * answer.
+ */
+struct json_t	*control_run(struct json_t *req, uid_t uid, char **cause);
+
 /* join.c */
 struct pk_msg;
-struct json_t;
-struct json_t	*join_control(struct json_t *req, const char *who);
-void		 join_request(const char *keyid, const char *addr,
-		    const struct pk_msg *, struct pk_msg *reply, char **buf);
+struct json_t	*join_invite_add(const struct control_cmd *, struct json_t *req,
+		    const char *who, char **cause);
+struct json_t	*join_peer_pgp(const struct control_cmd *, struct json_t *req,
+		    const char *who, char **cause);
+int		 join_request(const char *keyid, const char *addr,
+		    const struct pk_msg *, struct pk_msg *reply, char **buf,
+		    char **cause);
 
 /* config.c */
 int		 config_load(const char *path, struct node_conf *, char **cause);
@@ -188,11 +234,15 @@ int		 peer_enabled(struct peer *, uint64_t now);
 void		 peer_alive(struct peer *, uint64_t now, const char *how,
 		    const char *addr);
 void		 peer_check_failed(struct peer *, uint64_t now, const char *why);
-int		 peer_unlock_decision(struct peer *, uint64_t now, int *reason);
-void		 peer_released(struct peer *, uint64_t now, const char *addr,
-		    const char *how);
-void		 peer_refused(struct peer *, const char *boot_keyid,
-		    uint64_t now, const char *addr, int reason, const char *how);
+/*
+ * The release decision, one for both protocols: may boot key boot_keyid,
+ * asking from addr over proto (enum peer_proto), have its peer's blobs at
+ * now? Returns 1 with rel->blobs, the release recorded and the extended
+ * timeout granted; or 0 with rel->reason, the refusal recorded (a Mandos
+ * client's pending approval once only). rel->peer: NULL if unknown.
+ */
+int		 peer_release(const char *boot_keyid, int proto,
+		    const char *addr, uint64_t now, struct peer_release *);
 int		 peer_operator_enable(struct peer *, uint64_t now,
 		    const char *who);
 int		 peer_operator_disable(struct peer *, uint64_t now,
@@ -203,6 +253,45 @@ void		 peer_notice(struct peer *, uint64_t now, uint64_t window,
 		    const char *addr, const char *text);
 uint64_t	 peer_tick(uint64_t now);
 void		 peer_insert(struct peer *);
+
+/* What a new peer is made of (peer_new()); the rest is default policy. */
+struct peer_spec {
+	const char	*name;		/* 1..PEER_NAME_MAX of [A-Za-z0-9._-] */
+	const char	*boot_keyid;	/* 64 hex digits */
+	const char	*node_keyid;	/* NULL or "": none (a Mandos client) */
+	const char	*addresses;	/* NULL: none */
+};
+
+/*
+ * Checks a spec on its own: the name rules, the key ids, the length of
+ * the addresses. Returns 0, or -1 with *cause set (allocated).
+ */
+int		 peer_spec_check(const struct peer_spec *, char **cause);
+
+/*
+ * Makes a new peer from spec with the daemon's default policy (config),
+ * after peer_spec_check() and the checks against the list: no peer has
+ * that name or either key, and the node key is not this node's. Key ids
+ * are normalized. Returns the peer (not stored, not on the list yet), or
+ * NULL with *cause set.
+ */
+struct peer	*peer_new(const struct peer_spec *, char **cause);
+
+/*
+ * Stores new peer p (store_peer_add(): with boot_pgp, NULL none, and the
+ * event "added", detail how), enabled with a full timeout, and puts it on
+ * the list; the caller then starts guarding it (checker_add()). Returns
+ * 0, or -1 with *cause set and p freed.
+ */
+int		 peer_add(struct peer *, const char *boot_pgp, const char *how,
+		    char **cause);
+
+/*
+ * Removes p and its blobs from the store (the event "removed" by who) and
+ * takes it off the list; the caller stops guarding it (checker_remove())
+ * and frees it. Returns 0, or -1 with *cause set (p is kept as it was).
+ */
+int		 peer_remove(struct peer *, const char *who, char **cause);
 void		 peer_save_all(uint64_t now);
 void		 peer_restore(struct peer *, uint64_t now);
 

@@ -1,9 +1,14 @@
 /*
- * peer.c: the peers this node guards: liveness and the release policy.
+ * peer.c: the peers this node guards: how one is made, its liveness and
+ * the release policy.
  *
- * This file is the one place where a peer's state changes. Each change is
- * written to the store together with its audit event, in one transaction,
- * and logged. The rules (doc/peerkeyd.8, "LIVENESS"):
+ * This file is the one place where a peer is made (peer_new: the name
+ * rules, the key checks and the default policy, for control "add", JOIN
+ * and INTRODUCE alike), where its state changes, and where the release is
+ * decided (peer_release, for the native UNLOCK and Mandos alike). Each
+ * change is written to the store together with its audit event, in one
+ * transaction (a state change of store.h), and logged. The rules
+ * (doc/peerkeyd.8, "LIVENESS"):
  *
  *  - A peer is enabled while now < expires, and only then may its blobs be
  *    released. expires is monotonic time; what is saved is "remaining", the
@@ -27,6 +32,7 @@
 #include <sys/types.h>
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,43 +52,50 @@
 static int	peer_record(struct peer *, uint64_t now, const char *kind,
 		    const char *addr, const char *detail);
 static void	peer_expiry_note(const struct peer *);
+static int	peer_unlock_decision(struct peer *, uint64_t now, int *reason);
+static void	peer_released(struct peer *, uint64_t now, const char *addr,
+		    const char *how);
+static void	peer_refused(struct peer *, const char *boot_keyid,
+		    uint64_t now, const char *addr, int reason,
+		    const char *how);
+
+/*
+ * Returns the peer whose string field at offset off (of struct peer) is
+ * v, or NULL; "" is no one's (a peer without a node key has node_keyid
+ * "", and no peer has an empty name or boot key id).
+ */
+static struct peer *
+peer_by(size_t off, const char *v)
+{
+	struct peer	*p;
+
+	if (*v == '\0')
+		return NULL;
+	TAILQ_FOREACH(p, &node->peers, entry)
+		if (strcmp((const char *)p + off, v) == 0)
+			return p;
+	return NULL;
+}
 
 /* Returns the peer whose boot key has this id, or NULL. */
 struct peer *
 peer_by_boot_keyid(const char *keyid)
 {
-	struct peer	*p;
-
-	TAILQ_FOREACH(p, &node->peers, entry)
-		if (strcmp(p->boot_keyid, keyid) == 0)
-			return p;
-	return NULL;
+	return peer_by(offsetof(struct peer, boot_keyid), keyid);
 }
 
 /* Returns the peer whose node key has this id, or NULL. */
 struct peer *
 peer_by_node_keyid(const char *keyid)
 {
-	struct peer	*p;
-
-	if (*keyid == '\0')
-		return NULL;
-	TAILQ_FOREACH(p, &node->peers, entry)
-		if (strcmp(p->node_keyid, keyid) == 0)
-			return p;
-	return NULL;
+	return peer_by(offsetof(struct peer, node_keyid), keyid);
 }
 
 /* Returns the peer of that name, or NULL. */
 struct peer *
 peer_by_name(const char *name)
 {
-	struct peer	*p;
-
-	TAILQ_FOREACH(p, &node->peers, entry)
-		if (strcmp(p->name, name) == 0)
-			return p;
-	return NULL;
+	return peer_by(offsetof(struct peer, name), name);
 }
 
 /* Milliseconds the peer has left at now (0 once expired). */
@@ -119,20 +132,13 @@ static int
 peer_record(struct peer *p, uint64_t now, const char *kind, const char *addr,
     const char *detail)
 {
-	struct store	*st = node->store;
-	int		 r;
+	int	 r;
 
 	p->remaining = peer_remaining(p, now);
-	if ((r = peer_lazy_kind(kind) ? store_begin_lazy(st) :
-	    store_begin(st)) == 0 &&
-	    (r = store_peer_update(st, p)) == 0 &&
-	    (r = store_event(st, wall_ms(), p->name, kind,
-	    addr ? addr : "", detail ? detail : "")) == 0 &&
-	    (r = store_commit(st)) == 0)
-		return 0;
-	store_rollback(st);
-	log_warnx("store: cannot record %s of peer %s: %s (%s)", kind,
-	    p->name, pk_strerror(r), store_errmsg(st));
+	if ((r = store_peer_save(node->store, p, peer_lazy_kind(kind) ?
+	    STORE_LAZY : 0, wall_ms(), kind, addr, detail)) != 0)
+		log_warnx("store: cannot record %s of peer %s: %s (%s)", kind,
+		    p->name, pk_strerror(r), store_errmsg(node->store));
 	return r;
 }
 
@@ -214,11 +220,53 @@ peer_check_failed(struct peer *p, uint64_t now, const char *why)
 }
 
 /*
+ * The release decision; see node.h. The UNLOCK of a native session and
+ * the Mandos protocol 1 exchange both come here, and differ in one thing
+ * only: a Mandos client is held while its approval is pending, and asks
+ * again every few hundred milliseconds, so its wait is not a refusal (it
+ * is recorded once, as "approval-pending").
+ */
+int
+peer_release(const char *keyid, int proto, const char *addr, uint64_t now,
+    struct peer_release *rel)
+{
+	const char	*how = proto == PEER_MANDOS ? "mandos" : "native";
+	struct peer	*p;
+	int		 r;
+
+	memset(rel, 0, sizeof(*rel));
+	if ((p = rel->peer = peer_by_boot_keyid(keyid)) == NULL) {
+		rel->reason = PK_REFUSE_UNKNOWN;
+		goto refused;
+	}
+	if (!peer_unlock_decision(p, now, &rel->reason)) {
+		if (proto == PEER_MANDOS && rel->reason == PK_REFUSE_PENDING)
+			return 0;
+		goto refused;
+	}
+	if ((r = store_blobs_get(node->store, p->id, &rel->blobs,
+	    &rel->nblobs)) != 0 || rel->nblobs == 0) {
+		if (r != 0)
+			log_warnx("unlock: peer %s: cannot read blobs: %s",
+			    p->name, store_errmsg(node->store));
+		rel->reason = r != 0 ? PK_REFUSE_BUSY : PK_REFUSE_NO_BLOBS;
+		rel->blobs = NULL;
+		rel->nblobs = 0;
+		goto refused;
+	}
+	peer_released(p, now, addr, how);
+	return 1;
+refused:
+	peer_refused(p, keyid, now, addr, rel->reason, how);
+	return 0;
+}
+
+/*
  * Decides whether p's blobs may be released now. Returns 1 to release, or
  * 0 with *reason set to a PK_REFUSE_* value. Approval bookkeeping (a
  * pending request, the default applied after approval_delay) happens here.
  */
-int
+static int
 peer_unlock_decision(struct peer *p, uint64_t now, int *reason)
 {
 	if (!peer_enabled(p, now)) {
@@ -269,7 +317,7 @@ peer_unlock_decision(struct peer *p, uint64_t now, int *reason)
 }
 
 /* Records a release to addr and grants the extended timeout. */
-void
+static void
 peer_released(struct peer *p, uint64_t now, const char *addr,
     const char *how)
 {
@@ -282,7 +330,7 @@ peer_released(struct peer *p, uint64_t now, const char *addr,
 }
 
 /* Records a refusal to addr. */
-void
+static void
 peer_refused(struct peer *p, const char *boot_keyid, uint64_t now,
     const char *addr, int reason, const char *how)
 {
@@ -296,13 +344,10 @@ peer_refused(struct peer *p, const char *boot_keyid, uint64_t now,
 		    "(%s)", boot_keyid, addr, how);
 		snprintf(detail, sizeof(detail), "unknown boot key %s (%s)",
 		    boot_keyid, how);
-		if (store_begin_lazy(st) != 0 ||
-		    store_event(st, wall_ms(), "", "refused", addr,
-		    detail) != 0 || store_commit(st) != 0) {
-			store_rollback(st);
+		if (store_event(st, STORE_LAZY, wall_ms(), "", "refused", addr,
+		    detail) != 0)
 			log_warnx("store: cannot record refusal: %s",
 			    store_errmsg(st));
-		}
 		return;
 	}
 	log_info("unlock: peer %s: refused to %s: %s", p->name, addr,
@@ -451,4 +496,139 @@ peer_insert(struct peer *p)
 	TAILQ_INSERT_TAIL(&node->peers, p, entry);
 	node->npeers++;
 	peer_expiry_note(p);
+}
+
+/* The characters of a peer name. */
+#define PEER_NAME_CHARS	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+			"0123456789.-_"
+
+/* Checks a key id member of a spec: required, or "" / NULL for none. */
+static int
+peer_keyid_check(const char *member, const char *v, int required,
+    char **cause)
+{
+	if (v == NULL || *v == '\0') {
+		if (!required)
+			return 0;
+		pk_cause_set(cause, "\"%s\" is missing", member);
+		return -1;
+	}
+	if (!pk_keyid_valid(v)) {
+		pk_cause_set(cause, "\"%s\" is not a key id (64 hex digits)",
+		    member);
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks what a new peer is made of, on its own; see node.h. */
+int
+peer_spec_check(const struct peer_spec *spec, char **cause)
+{
+	const char	*name = spec->name;
+
+	if (name == NULL || *name == '\0' || strlen(name) > PEER_NAME_MAX ||
+	    strspn(name, PEER_NAME_CHARS) != strlen(name)) {
+		pk_cause_set(cause, "\"name\" must be 1-%d letters, digits, "
+		    "'.', '-' or '_'", PEER_NAME_MAX);
+		return -1;
+	}
+	if (peer_keyid_check("boot_keyid", spec->boot_keyid, 1, cause) != 0 ||
+	    peer_keyid_check("node_keyid", spec->node_keyid, 0, cause) != 0)
+		return -1;
+	if (spec->addresses != NULL &&
+	    strlen(spec->addresses) > PEER_ADDRS_MAX) {
+		pk_cause_set(cause, "\"addresses\" must be a string of at most "
+		    "%d bytes", PEER_ADDRS_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Makes a new peer; see node.h. The one place where a peer is made:
+ * control "add", a JOIN and an INTRODUCE all come here.
+ */
+struct peer *
+peer_new(const struct peer_spec *spec, char **cause)
+{
+	struct peer	*p;
+
+	if (peer_spec_check(spec, cause) != 0)
+		return NULL;
+	if (peer_by_name(spec->name) != NULL) {
+		pk_cause_set(cause, "a peer named \"%s\" exists", spec->name);
+		return NULL;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		pk_cause_set(cause, "out of memory");
+		return NULL;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", spec->name);
+	snprintf(p->boot_keyid, sizeof(p->boot_keyid), "%s", spec->boot_keyid);
+	if (spec->node_keyid != NULL)
+		snprintf(p->node_keyid, sizeof(p->node_keyid), "%s",
+		    spec->node_keyid);
+	if (spec->addresses != NULL)
+		snprintf(p->addresses, sizeof(p->addresses), "%s",
+		    spec->addresses);
+	pk_keyid_normalize(p->boot_keyid);
+	pk_keyid_normalize(p->node_keyid);
+	if (peer_by_boot_keyid(p->boot_keyid) != NULL ||
+	    peer_by_node_keyid(p->node_keyid) != NULL) {
+		pk_cause_set(cause, "a peer with that key exists");
+		free(p);
+		return NULL;
+	}
+	if (strcmp(p->node_keyid, node->id->keyid) == 0) {
+		pk_cause_set(cause, "that is this node's own key");
+		free(p);
+		return NULL;
+	}
+	/* The daemon's default policy. */
+	p->timeout = node->conf.timeout;
+	p->interval = node->conf.interval;
+	p->extended_timeout = node->conf.extended_timeout;
+	p->approval_duration = 1000;
+	p->approved_by_default = 1;
+	return p;
+}
+
+/* Stores a new peer and lists it; see node.h. */
+int
+peer_add(struct peer *p, const char *boot_pgp, const char *how, char **cause)
+{
+	int	 r;
+
+	/* A new peer starts enabled with a full timeout. */
+	p->expires = pk_now_ms() + p->timeout;
+	p->remaining = p->timeout;
+	if ((r = store_peer_add(node->store, p, boot_pgp, wall_ms(),
+	    how)) != 0) {
+		pk_cause_set(cause, "cannot store the peer: %s",
+		    r == PK_ERR_EXISTS ? "it exists" :
+		    store_errmsg(node->store));
+		free(p);
+		return -1;
+	}
+	peer_insert(p);
+	log_info("peer %s: added (%s): node key %.16s..., boot key %.16s...",
+	    p->name, how, p->node_keyid[0] ? p->node_keyid : "none",
+	    p->boot_keyid);
+	return 0;
+}
+
+/* Removes p with its blobs, and takes it off the list; see node.h. */
+int
+peer_remove(struct peer *p, const char *who, char **cause)
+{
+	if (store_peer_remove(node->store, p, wall_ms(), who) != 0) {
+		pk_cause_set(cause, "cannot remove: %s",
+		    store_errmsg(node->store));
+		return -1;
+	}
+	TAILQ_REMOVE(&node->peers, p, entry);
+	node->npeers--;
+	log_info("peer %s: removed by %s, with its blobs", p->name, who);
+	return 0;
 }

@@ -41,9 +41,6 @@
 #define PK_CONFFILE	SYSCONFDIR "/peerkey/peerkeyd.conf"
 #endif
 
-static struct node	 the_node;
-struct node		*node = &the_node;
-
 static ev_signal	 sig_term, sig_int, sig_hup;
 static ev_timer		 tick_timer, alive_timer, prune_timer;
 
@@ -63,16 +60,6 @@ usage(void)
 {
 	fprintf(stderr, "usage: peerkeyd [-dnv] [-f file]\n");
 	exit(2);
-}
-
-/* Wall-clock milliseconds, for people and the audit log only. */
-int64_t
-wall_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Tells systemd (if it started us with Type=notify) how we are. */
@@ -195,6 +182,50 @@ sig_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	log_info("reload: done");
 }
 
+/*
+ * Loads the node key the configuration names. Returns 0, or -1 with
+ * *cause saying what is wrong and what to do.
+ */
+static int
+node_key_load(char **cause)
+{
+	const char	*hint = "";
+	int		 r;
+
+	if (node->conf.key_credential)
+		r = pk_identity_load_credential(node->conf.key, &node->id);
+	else
+		r = pk_identity_load(node->conf.key, &node->id);
+	if (r == 0)
+		return 0;
+	if (r == PK_ERR_NOT_FOUND)
+		hint = " (make it with \"peerkey init\")";
+	else if (r == PK_ERR_PERM)
+		hint = " (chmod 600 it)";
+	else if (r == PK_ERR_SYSTEM && errno == EACCES && geteuid() != 0)
+		hint = " (peerkeyd.service runs as its own user and reads the "
+		    "key through LoadCredential=; see peerkeyd(8))";
+	pk_cause_set(cause, "node key %s: %s%s", node->conf.key,
+	    r == PK_ERR_SYSTEM ? strerror(errno) : pk_strerror(r), hint);
+	return -1;
+}
+
+/*
+ * Makes the state or runtime directory if it is missing. Under
+ * peerkeyd.service the daemon cannot: tmpfiles.d (peerkey.conf) makes
+ * both, owned by its user, and the unit lets it write only there.
+ */
+static void
+node_mkdir(const char *what, const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return;
+	if (geteuid() != 0)
+		fatal("%s directory %s (\"systemd-tmpfiles --create "
+		    "peerkey.conf\" makes it)", what, path);
+	fatal("%s directory %s", what, path);
+}
+
 static int
 load_peer_cb(struct peer *p, void *arg)
 {
@@ -261,12 +292,11 @@ main(int argc, char *argv[])
 	}
 	if (checkonly) {
 		/* The key must be there and private, too. */
-		r = pk_identity_load(node->conf.key, &node->id);
-		if (r != 0)
-			fprintf(stderr, "peerkeyd: %s: %s\n", node->conf.key,
-			    pk_strerror(r));
+		if ((r = node_key_load(&cause)) != 0)
+			fprintf(stderr, "peerkeyd: %s\n", cause);
 		else
 			fprintf(stderr, "configuration OK\n");
+		free(cause);
 		pk_identity_free(node->id);
 		config_free(&node->conf);
 		return r != 0;
@@ -277,18 +307,14 @@ main(int argc, char *argv[])
 		fatal("cannot make the process undumpable");
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((r = pk_identity_load(node->conf.key, &node->id)) != 0)
-		fatalx("node key %s: %s%s", node->conf.key, pk_strerror(r),
-		    r == PK_ERR_NOT_FOUND ? " (make it with \"peerkey init\")" :
-		    "");
+	if (node_key_load(&cause) != 0)
+		fatalx("%s", cause);
 	if (pk_tls_creds_new(node->id, &node->creds) != 0 ||
 	    pk_tls_creds_new(NULL, &node->mandos_creds) != 0)
 		fatalx("cannot set up TLS credentials");
 
-	if (mkdir(node->conf.state_dir, 0700) == -1 && errno != EEXIST)
-		fatal("state directory %s", node->conf.state_dir);
-	if (mkdir(node->conf.runtime_dir, 0755) == -1 && errno != EEXIST)
-		fatal("runtime directory %s", node->conf.runtime_dir);
+	node_mkdir("state", node->conf.state_dir, 0700);
+	node_mkdir("runtime", node->conf.runtime_dir, 0755);
 	if (store_open(node->conf.state_dir, &node->store, &cause) != 0)
 		fatalx("store: %s", cause ? cause : "cannot open");
 	if (store_self_init(node->store, node->id->keyid, wall_ms(),

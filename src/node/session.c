@@ -13,11 +13,11 @@
  *              approval is pending the connection is held, as Mandos does.
  *   CLOSING    flush what is queued, then close.
  *
- * Who may do what is decided here from the TLS-authenticated key id only:
- * a boot key may UNLOCK (its own blobs); a peer's node key may HEARTBEAT,
- * DEPOSIT, WITHDRAW and NOTICE for itself and no one else. Nothing a peer
- * sends can end the daemon: every error closes this session with one log
- * line naming the peer's address (and key id once known).
+ * The native requests are session-native.c's (who may do what, from the
+ * TLS-authenticated key id only); the Mandos exchange is here, and for
+ * both peer_release() decides a release. Nothing a peer sends can end
+ * the daemon: every error closes this session with one log line naming
+ * the peer's address (and key id once known).
  */
 #include "config.h"
 
@@ -44,37 +44,9 @@
 #include "node.h"
 #include "pk_err.h"
 #include "proto.h"
+#include "session-int.h"
 #include "store.h"
 #include "tls.h"
-
-enum session_state {
-	S_LINE,
-	S_HANDSHAKE,
-	S_REQUESTS,
-	S_MANDOS,
-	S_CLOSING,
-};
-
-struct session {
-	TAILQ_ENTRY(session)	 entry;
-	int			 fd;
-	enum session_state	 state;
-	enum pk_line_proto	 proto;
-	char			 addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
-	char			 host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
-	struct pk_tls		*tls;
-	char			 keyid[PK_KEYID_HEXLEN + 1];
-	ev_io			 io;
-	ev_timer		 timer;
-	/* input: frame bytes received so far */
-	uint8_t			*in;
-	size_t			 inlen, insize;
-	/* output: one encoded reply being sent */
-	uint8_t			*out;
-	size_t			 outlen, outoff;
-	int			 close_after;	/* close once out is sent */
-	int			 dead;		/* close on return to the loop */
-};
 
 static TAILQ_HEAD(, session)	sessions = TAILQ_HEAD_INITIALIZER(sessions);
 static int			nsessions;
@@ -84,7 +56,6 @@ static void	session_timer_cb(struct ev_loop *, ev_timer *, int);
 static void	session_close(struct session *);
 static void	session_step(struct session *);
 
-#define SESSION_IN_INITIAL	512
 #define MANDOS_RETRY_MS		250
 
 /* Re-arms the io watcher for the given events. */
@@ -98,8 +69,8 @@ session_want(struct session *s, int events)
 	ev_io_start(node->loop, &s->io);
 }
 
-/* (Re)starts the session's deadline, ms from now. */
-static void
+/* (Re)starts the session's deadline, ms from now; see session-int.h. */
+void
 session_deadline(struct session *s, uint64_t ms)
 {
 	ev_timer_stop(node->loop, &s->timer);
@@ -185,7 +156,7 @@ session_close_all(void)
  * marked: the event callback that is running closes it on its way out, so
  * no function below it ever touches freed memory.
  */
-static void
+void
 session_fail(struct session *s, const char *what, int r)
 {
 	if (!s->dead)
@@ -286,7 +257,7 @@ session_read_line(struct session *s)
  * Queues one message; close_after ends the session once it is sent.
  * Returns 0, or an error after which s is closed.
  */
-static int
+int
 session_send(struct session *s, const struct pk_msg *m, int close_after)
 {
 	size_t	 need, written;
@@ -306,347 +277,6 @@ session_send(struct session *s, const struct pk_msg *m, int close_after)
 	s->outoff = 0;
 	s->close_after = close_after;
 	return 0;
-}
-
-/* Sends an ERROR and ends the session. */
-static void
-session_error(struct session *s, int code, const char *text)
-{
-	struct pk_msg	m;
-
-	memset(&m, 0, sizeof(m));
-	m.version = PK_PROTO_VERSION;
-	m.type = PK_MSG_ERROR;
-	m.u.error.code = code;
-	m.u.error.text.p = (const uint8_t *)text;
-	m.u.error.text.len = strlen(text);
-	if (session_send(s, &m, 1) == 0)
-		s->state = S_CLOSING;
-}
-
-/*
- * Sends an UNLOCK_REPLY refusal. Its text says more than the reason code,
- * for the boot agent's console line; it names this node, never a secret.
- */
-static int
-session_refuse(struct session *s, struct peer *p, int reason)
-{
-	struct pk_msg	m;
-	char		 text[160];
-
-	switch (reason) {
-	case PK_REFUSE_UNKNOWN:
-		snprintf(text, sizeof(text), "node %s does not know this boot "
-		    "key", node->conf.name);
-		break;
-	case PK_REFUSE_DISABLED:
-		snprintf(text, sizeof(text), "%s", p != NULL &&
-		    p->disabled_by == PEER_DIS_OPERATOR ? "disabled by an "
-		    "operator" : "unseen for longer than its timeout");
-		break;
-	case PK_REFUSE_PENDING:
-		snprintf(text, sizeof(text), "waiting for an operator on node "
-		    "%s (peerkey approve)", node->conf.name);
-		break;
-	case PK_REFUSE_DENIED:
-		snprintf(text, sizeof(text), "denied on node %s",
-		    node->conf.name);
-		break;
-	case PK_REFUSE_NO_BLOBS:
-		snprintf(text, sizeof(text), "nothing deposited on node %s",
-		    node->conf.name);
-		break;
-	case PK_REFUSE_NO_NOTICE:
-		snprintf(text, sizeof(text), "no planned-reboot notice");
-		break;
-	default:
-		snprintf(text, sizeof(text), "node %s is busy; try again",
-		    node->conf.name);
-		break;
-	}
-
-	memset(&m, 0, sizeof(m));
-	m.version = PK_PROTO_VERSION;
-	m.type = PK_MSG_UNLOCK_REPLY;
-	m.u.unlock_reply.status = PK_UNLOCK_REFUSED;
-	m.u.unlock_reply.reason = reason;
-	m.u.unlock_reply.text.p = (const uint8_t *)text;
-	m.u.unlock_reply.text.len = strlen(text);
-	return session_send(s, &m, 1);
-}
-
-/* A native UNLOCK from a boot key. */
-static void
-session_unlock(struct session *s, const struct pk_msg *req)
-{
-	struct store_blob	*blobs = NULL;
-	struct pk_msg		 m;
-	struct peer		*p;
-	uint64_t		 now = pk_now_ms();
-	size_t			 n = 0, i;
-	int			 reason = PK_REFUSE_UNKNOWN, r;
-
-	if ((p = peer_by_boot_keyid(s->keyid)) == NULL) {
-		peer_refused(NULL, s->keyid, now, s->addr, reason, "native");
-		(void)session_refuse(s, NULL, reason);
-		return;
-	}
-	if (!peer_unlock_decision(p, now, &reason)) {
-		peer_refused(p, s->keyid, now, s->addr, reason, "native");
-		(void)session_refuse(s, p, reason);
-		return;
-	}
-	if ((r = store_blobs_get(node->store, p->id, &blobs, &n)) != 0 ||
-	    n == 0) {
-		log_warnx("unlock: peer %s: cannot read blobs: %s", p->name,
-		    r ? store_errmsg(node->store) : "none");
-		(void)session_refuse(s, p, r ? PK_REFUSE_BUSY :
-		    PK_REFUSE_NO_BLOBS);
-		store_blobs_free(blobs, n);
-		return;
-	}
-	memset(&m, 0, sizeof(m));
-	m.version = PK_PROTO_VERSION;
-	m.type = PK_MSG_UNLOCK_REPLY;
-	m.u.unlock_reply.status = PK_UNLOCK_OK;
-	/* More than one reply carries (stored before DEPOSIT refused
-	 * them): send the first PK_BLOBS_MAX, free them all. */
-	m.u.unlock_reply.nblobs = n > PK_BLOBS_MAX ? PK_BLOBS_MAX : n;
-	for (i = 0; i < m.u.unlock_reply.nblobs; i++) {
-		m.u.unlock_reply.blobs[i].id.p = (const uint8_t *)blobs[i].id;
-		m.u.unlock_reply.blobs[i].id.len = strlen(blobs[i].id);
-		m.u.unlock_reply.blobs[i].data.p = blobs[i].data;
-		m.u.unlock_reply.blobs[i].data.len = blobs[i].len;
-	}
-	r = session_send(s, &m, 1);
-	store_blobs_free(blobs, n);
-	if (r == 0)
-		peer_released(p, now, s->addr, "native");
-	(void)req;
-}
-
-/* Sends an ACK of a request type. */
-static void
-session_ack(struct session *s, int of_type)
-{
-	struct pk_msg	m;
-
-	memset(&m, 0, sizeof(m));
-	m.version = PK_PROTO_VERSION;
-	m.type = PK_MSG_ACK;
-	m.u.ack.of_type = of_type;
-	(void)session_send(s, &m, 0);
-}
-
-/* A DEPOSIT from a peer's node key: store or replace its own blob. */
-static void
-session_deposit(struct session *s, struct peer *p, const struct pk_msg *req)
-{
-	char		 id[PK_BLOB_ID_MAX + 1], detail[PK_BLOB_ID_MAX + 32];
-	const struct pk_blob *b = &req->u.deposit.blob;
-	struct store	*st = node->store;
-	int		 r;
-
-	memcpy(id, b->id.p, b->id.len);
-	id[b->id.len] = '\0';
-	if (strlen(id) != b->id.len) {
-		session_error(s, PK_ERRC_PROTOCOL, "blob id contains NUL");
-		return;
-	}
-	snprintf(detail, sizeof(detail), "blob %s (%zu bytes)", id,
-	    b->data.len);
-	if ((r = store_begin(st)) != 0 ||
-	    (r = store_blob_put(st, p->id, id, b->data.p, b->data.len,
-	    wall_ms())) != 0 ||
-	    (r = store_blob_count(st, p->id)) > PK_BLOBS_MAX ||
-	    (r < 0) ||
-	    (r = store_event(st, wall_ms(), p->name, "deposited", s->addr,
-	    detail)) != 0 ||
-	    (r = store_commit(st)) != 0) {
-		store_rollback(st);
-		if (r > PK_BLOBS_MAX) {
-			/* One UNLOCK_REPLY carries at most PK_BLOBS_MAX:
-			 * more would be kept and never released. */
-			log_warnx("deposit: peer %s: %s refused: it holds %d "
-			    "blobs already", p->name, detail, PK_BLOBS_MAX);
-			session_error(s, PK_ERRC_TOO_LARGE, "too many blobs");
-			return;
-		}
-		log_warnx("deposit: peer %s: %s: %s", p->name, detail,
-		    store_errmsg(st));
-		session_error(s, PK_ERRC_INTERNAL, "cannot store the blob");
-		return;
-	}
-	p->nblobs = store_blob_count(st, p->id);
-	log_info("deposit: peer %s: %s from %s", p->name, detail, s->addr);
-	session_ack(s, PK_MSG_DEPOSIT);
-}
-
-/* A WITHDRAW from a peer's node key: remove its own blob. */
-static void
-session_withdraw(struct session *s, struct peer *p, const struct pk_msg *req)
-{
-	char		 id[PK_BLOB_ID_MAX + 1], detail[PK_BLOB_ID_MAX + 32];
-	struct store	*st = node->store;
-	int		 r;
-
-	memcpy(id, req->u.withdraw.id.p, req->u.withdraw.id.len);
-	id[req->u.withdraw.id.len] = '\0';
-	snprintf(detail, sizeof(detail), "blob %s", id);
-	if ((r = store_begin(st)) != 0 ||
-	    (r = store_blob_delete(st, p->id, id)) != 0 ||
-	    (r = store_event(st, wall_ms(), p->name, "withdrawn", s->addr,
-	    detail)) != 0 ||
-	    (r = store_commit(st)) != 0) {
-		store_rollback(st);
-		if (r == PK_ERR_NOT_FOUND) {
-			session_error(s, PK_ERRC_NOT_FOUND, "no such blob");
-			return;
-		}
-		log_warnx("withdraw: peer %s: %s: %s", p->name, detail,
-		    store_errmsg(st));
-		session_error(s, PK_ERRC_INTERNAL, "cannot remove the blob");
-		return;
-	}
-	p->nblobs = store_blob_count(st, p->id);
-	log_info("withdraw: peer %s: %s from %s", p->name, detail, s->addr);
-	session_ack(s, PK_MSG_WITHDRAW);
-}
-
-/* Dispatches one decoded request of a native session. */
-static void
-session_request(struct session *s, const struct pk_msg *m)
-{
-	struct pk_msg	 reply;
-	struct peer	*p;
-	char		 text[PK_TEXT_MAX + 1];
-	uint64_t	 now = pk_now_ms();
-
-	if (m->type == PK_MSG_UNLOCK) {
-		session_unlock(s, m);
-		return;
-	}
-	if (m->type == PK_MSG_JOIN || m->type == PK_MSG_INTRODUCE) {
-		char	*buf;
-
-		join_request(s->keyid, s->addr, m, &reply, &buf); /* join.c */
-		(void)session_send(s, &reply, reply.type == PK_MSG_ERROR);
-		free(buf);
-		return;
-	}
-	/* Everything else is node to node: the key must be a peer's node
-	 * key, and acts only on that peer. */
-	p = peer_by_node_keyid(s->keyid);
-	switch (m->type) {
-	case PK_MSG_HEARTBEAT:
-	case PK_MSG_DEPOSIT:
-	case PK_MSG_WITHDRAW:
-	case PK_MSG_NOTICE:
-		if (p == NULL) {
-			log_warnx("session: %s key %.16s...: %s from a key "
-			    "that is no peer's node key", s->addr, s->keyid,
-			    pk_msg_type_name(m->type));
-			session_error(s, PK_ERRC_UNAUTHORIZED,
-			    "not a peer's node key");
-			return;
-		}
-		break;
-	default:
-		session_error(s, PK_ERRC_PROTOCOL, "unexpected message");
-		log_warnx("session: %s: unexpected %s", s->addr,
-		    pk_msg_type_name(m->type));
-		return;
-	}
-	switch (m->type) {
-	case PK_MSG_HEARTBEAT:
-		peer_alive(p, now, "heartbeat-in", s->addr);
-		memset(&reply, 0, sizeof(reply));
-		reply.version = PK_PROTO_VERSION;
-		reply.type = PK_MSG_HEARTBEAT_REPLY;
-		reply.u.heartbeat.nonce = m->u.heartbeat.nonce;
-		(void)session_send(s, &reply, 0);
-		break;
-	case PK_MSG_DEPOSIT:
-		session_deposit(s, p, m);
-		break;
-	case PK_MSG_WITHDRAW:
-		session_withdraw(s, p, m);
-		break;
-	case PK_MSG_NOTICE:
-		memcpy(text, m->u.notice.text.p, m->u.notice.text.len);
-		text[m->u.notice.text.len] = '\0';
-		peer_notice(p, now, (uint64_t)m->u.notice.window * 1000,
-		    s->addr, text);
-		session_ack(s, PK_MSG_NOTICE);
-		break;
-	}
-}
-
-/*
- * Reads until one whole frame is in, then handles it. Returns 1 when a
- * request was handled (its reply is queued), 0 to wait for the socket.
- */
-static int
-session_read_frame(struct session *s)
-{
-	struct pk_msg	 m;
-	size_t		 framelen, want;
-	ssize_t		 n;
-	uint8_t		*nb;
-	int		 r;
-
-	for (;;) {
-		r = pk_frame_next(s->in, s->inlen, node->conf.max_frame,
-		    &framelen);
-		if (r == 0) {
-			if ((r = pk_msg_decode(s->in, framelen, &m)) != 0) {
-				log_warnx("session: %s: bad frame: %s",
-				    s->addr, pk_strerror(r));
-				session_error(s, r == PK_ERR_BAD_VERSION ?
-				    PK_ERRC_VERSION : PK_ERRC_PROTOCOL,
-				    pk_strerror(r));
-				return 1;
-			}
-			session_request(s, &m);
-			/* The request's fields pointed into s->in. */
-			memmove(s->in, s->in + framelen, s->inlen - framelen);
-			s->inlen -= framelen;
-			session_deadline(s, node->conf.idle_timeout);
-			return 1;
-		}
-		if (r != PK_ERR_TRUNCATED) {
-			log_warnx("session: %s: bad frame: %s", s->addr,
-			    pk_strerror(r));
-			session_error(s, r == PK_ERR_TOO_LARGE ?
-			    PK_ERRC_TOO_LARGE : PK_ERRC_PROTOCOL,
-			    pk_strerror(r));
-			return 1;
-		}
-		want = framelen > s->inlen ? framelen : s->inlen + 512;
-		if (want > s->insize) {
-			if (want < SESSION_IN_INITIAL)
-				want = SESSION_IN_INITIAL;
-			if ((nb = realloc(s->in, want)) == NULL) {
-				session_fail(s, "buffer", PK_ERR_ALLOC);
-				return 0;
-			}
-			s->in = nb;
-			s->insize = want;
-		}
-		n = pk_tls_recv(s->tls, s->in + s->inlen, s->insize - s->inlen);
-		if (n == PK_ERR_AGAIN)
-			return 0;
-		if (n == PK_ERR_EOF && s->inlen == 0) {
-			log_debug("session: %s: peer closed", s->addr);
-			s->dead = 1;
-			return 0;
-		}
-		if (n < 0) {
-			session_fail(s, "read", (int)n);
-			return 0;
-		}
-		s->inlen += (size_t)n;
-	}
 }
 
 /*
@@ -673,27 +303,24 @@ session_mandos_gone(struct session *s)
 	return 1;
 }
 
-/* The Mandos protocol 1 exchange: blob or nothing, then close. */
+/*
+ * The Mandos protocol 1 exchange: blob or nothing, then close.
+ * peer_release() decides, as for a native UNLOCK.
+ */
 static void
 session_mandos(struct session *s)
 {
-	struct store_blob	*blobs = NULL;
-	struct peer		*p;
-	uint64_t		 now = pk_now_ms();
-	size_t			 n = 0;
-	int			 reason = PK_REFUSE_UNKNOWN, r;
+	struct peer_release	 rel;
 
-	if ((p = peer_by_boot_keyid(s->keyid)) == NULL) {
-		peer_refused(NULL, s->keyid, now, s->addr, reason, "mandos");
-		goto nothing;
-	}
-	if (!peer_unlock_decision(p, now, &reason)) {
-		if (reason == PK_REFUSE_PENDING) {
+	if (!peer_release(s->keyid, PEER_MANDOS, s->addr, pk_now_ms(),
+	    &rel)) {
+		if (rel.reason == PK_REFUSE_PENDING) {
 			/* Hold the connection, as Mandos does, and ask
 			 * again shortly. */
 			if (!ev_is_active(&s->timer) || s->timer.repeat == 0) {
 				log_info("unlock: peer %s: Mandos client at "
-				    "%s waits for approval", p->name, s->addr);
+				    "%s waits for approval", rel.peer->name,
+				    s->addr);
 			}
 			ev_timer_stop(node->loop, &s->timer);
 			ev_timer_set(&s->timer, MANDOS_RETRY_MS / 1000.0,
@@ -704,39 +331,30 @@ session_mandos(struct session *s)
 			session_want(s, EV_READ);
 			return;
 		}
+		/* Refused: close_notify with zero bytes, as Mandos does. */
 		ev_timer_stop(node->loop, &s->timer);
-		peer_refused(p, s->keyid, now, s->addr, reason, "mandos");
-		goto nothing;
-	}
-	if ((r = store_blobs_get(node->store, p->id, &blobs, &n)) != 0 ||
-	    n == 0) {
-		store_blobs_free(blobs, n);
-		peer_refused(p, s->keyid, now, s->addr, PK_REFUSE_NO_BLOBS,
-		    "mandos");
-		goto nothing;
+		pk_tls_bye(s->tls);
+		s->dead = 1;
+		return;
 	}
 	/* Mandos sends the raw OpenPGP message, no framing. A Mandos
 	 * client holds one secret: the first blob. */
-	if ((s->out = malloc(blobs[0].len)) == NULL) {
-		store_blobs_free(blobs, n);
+	s->out = malloc(rel.blobs[0].len);
+	if (s->out != NULL) {
+		memcpy(s->out, rel.blobs[0].data, rel.blobs[0].len);
+		s->outlen = rel.blobs[0].len;
+	}
+	store_blobs_free(rel.blobs, rel.nblobs);
+	if (s->out == NULL) {
 		session_fail(s, "buffer", PK_ERR_ALLOC);
 		return;
 	}
-	memcpy(s->out, blobs[0].data, blobs[0].len);
-	s->outlen = blobs[0].len;
 	s->outoff = 0;
 	s->close_after = 1;
-	store_blobs_free(blobs, n);
-	peer_released(p, now, s->addr, "mandos");
 	s->state = S_CLOSING;
 	ev_timer_stop(node->loop, &s->timer);
 	session_deadline(s, node->conf.idle_timeout);
 	session_step(s);
-	return;
-nothing:
-	/* Refused: close_notify with zero bytes, as Mandos does. */
-	pk_tls_bye(s->tls);
-	s->dead = 1;
 }
 
 /* Sends queued output; returns 1 when all is sent, 0 to wait, -1 closed. */

@@ -1,11 +1,18 @@
 /*
- * store.h: peerkeyd's database, the only code of the daemon with SQL.
+ * store.h: peerkeyd's database, the only code of the daemon with SQL
+ * (src/node/store*.c; store-int.h is their private header).
  *
  * The rest of the daemon reaches sqlite only through these plain-struct
  * functions (the privilege-separation seam, STYLE.md §1). One struct store
  * is one connection to STATE_DIR/peerkey.db in WAL mode with
- * synchronous=FULL: when a mutating function (or store_commit) returns 0,
- * the change is on disk and survives a crash or a power cut.
+ * synchronous=FULL: when a mutating function returns 0, the change is on
+ * disk and survives a crash or a power cut (STORE_LAZY: a crash of the
+ * daemon, not a power cut, until the next durable commit).
+ *
+ * Each state change is one function, which writes the change and its
+ * audit event in one transaction of its own, as OpenSMTPD's queue.c calls
+ * queue_message_commit() and never opens a backend transaction: no caller
+ * begins or commits one. On failure nothing of it is written.
  *
  * Errors: functions return 0 (or a count) on success and a negative
  * PK_ERR_* code on failure; store_errmsg() then names the cause as sqlite
@@ -13,13 +20,6 @@
  * id), PK_ERR_NOT_FOUND (no such peer or row) and PK_ERR_INVALID_ARG (a
  * value the schema refuses); everything else sqlite reports (I/O error,
  * disk full, corruption, busy) is PK_ERR_STORE, or PK_ERR_ALLOC.
- *
- * Transactions: every mutating function runs in its own transaction when
- * called outside one, and as a savepoint inside a caller's transaction
- * (store_begin .. store_commit), so a failing call undoes its own part
- * only. An I/O error, a full disk or corruption dooms the caller's whole
- * transaction instead: every later call in it fails and store_commit()
- * rolls it back, so a transaction is either entirely on disk or not at all.
  *
  * Times are int64 wall-clock milliseconds, stored for people and the
  * audit log only (see schema/001-initial.sql).
@@ -76,6 +76,16 @@ struct store_event_row {
 #define STORE_BUSY_TIMEOUT	5000	/* ms */
 
 /*
+ * A flag of state changes: the change need not be durable at once. It is
+ * written with synchronous=NORMAL, so it survives a crash of the daemon
+ * but a power loss may undo it until the next durable commit (any other
+ * change, such as the periodic liveness save, makes every earlier one
+ * durable). For records nobody is told of, on the unlock path: releases,
+ * refusals, check results.
+ */
+#define STORE_LAZY		0x1
+
+/*
  * Opens (creating it mode 0600 if missing) dir/peerkey.db: WAL journal,
  * synchronous=FULL, foreign keys on. Runs PRAGMA quick_check, then every
  * migration above the database's user_version, each in one transaction.
@@ -109,38 +119,6 @@ const char *store_errmsg(struct store *);
 int	store_integrity_ok(struct store *);
 
 /*
- * Begins a transaction, or a nested savepoint inside one. Returns 0, or
- * PK_ERR_STORE (also when the enclosing transaction is doomed).
- */
-int	store_begin(struct store *);
-
-/*
- * As store_begin() for an outermost transaction whose commit need not be
- * durable at once: it is written with synchronous=NORMAL, so it survives
- * a crash of the daemon but a power loss may undo it until the next
- * durable commit (any store_begin() transaction, such as the periodic
- * liveness save, makes every earlier one durable). For records nobody is
- * told of, on the unlock path: releases, refusals, check results. Inside
- * an open transaction it is a plain savepoint.
- */
-int	store_begin_lazy(struct store *);
-
-/* The connection's PRAGMA synchronous (2: FULL, 1: NORMAL), -1 on error;
- * for tests. */
-int	store_synchronous(struct store *);
-
-/*
- * Commits the innermost store_begin(). Returns 0 once the change is
- * durable (outermost level). On failure the level has been rolled back
- * (do not call store_rollback()): PK_ERR_STORE, PK_ERR_INVALID_ARG with no
- * transaction open.
- */
-int	store_commit(struct store *);
-
-/* Rolls back the innermost store_begin(); nothing if none is open. */
-void	store_rollback(struct store *);
-
-/*
  * This node's own row. Inserts it on first use; otherwise checks that
  * node_keyid is the one stored (else PK_ERR_KEY: the database belongs to
  * another node key, *cause says which). Sets *last_alive to the previous
@@ -160,24 +138,30 @@ int	store_peer_load_all(struct store *, int (*cb)(struct peer *, void *),
 	    void *arg);
 
 /*
- * Inserts a new peer with every persistent field of p (node_keyid "" is
- * stored as none), created at now, and sets p->id. Returns 0,
+ * Adds peer p, created at at, with its boot OpenPGP key (NULL: none) and
+ * the event "added" (detail: by whom, how), and sets p->id. Returns 0,
  * PK_ERR_EXISTS (name, node or boot key id taken), PK_ERR_INVALID_ARG
  * (a value the schema refuses), PK_ERR_STORE.
  */
-int	store_peer_insert(struct store *, struct peer *, int64_t now);
+int	store_peer_add(struct store *, struct peer *, const char *boot_pgp,
+	    int64_t at, const char *detail);
 
 /*
- * Writes every persistent field of p to its row p->id. Returns 0,
- * PK_ERR_NOT_FOUND, PK_ERR_EXISTS, PK_ERR_INVALID_ARG, PK_ERR_STORE.
+ * Saves every persistent field of p to its row p->id, with the event of
+ * that kind (address and detail NULL: none). flags: 0, or STORE_LAZY.
+ * Returns 0, PK_ERR_NOT_FOUND, PK_ERR_EXISTS, PK_ERR_INVALID_ARG,
+ * PK_ERR_STORE.
  */
-int	store_peer_update(struct store *, const struct peer *);
+int	store_peer_save(struct store *, const struct peer *, int flags,
+	    int64_t at, const char *kind, const char *address,
+	    const char *detail);
 
 /*
- * Deletes peer id and its blobs (ON DELETE CASCADE). Returns 0,
- * PK_ERR_NOT_FOUND, PK_ERR_STORE.
+ * Deletes peer p->id and its blobs (ON DELETE CASCADE), with the event
+ * "removed". Returns 0, PK_ERR_NOT_FOUND, PK_ERR_STORE.
  */
-int	store_peer_delete(struct store *, int64_t id);
+int	store_peer_remove(struct store *, const struct peer *, int64_t at,
+	    const char *detail);
 
 /*
  * In one transaction, saves remaining, disabled_by, last_seen, last_check
@@ -189,15 +173,22 @@ int	store_liveness_save(struct store *, struct peer *const *peers,
 	    size_t n, int64_t now);
 
 /*
- * Stores (or replaces) blob blob_id of peer_id. Returns 0,
+ * Stores (or replaces) blob blob_id of p, deposited at at, with the event
+ * "deposited", and sets p->nblobs. With max above 0, a blob that would be
+ * p's max + 1st is refused. Returns 0, PK_ERR_TOO_LARGE (over max),
  * PK_ERR_NOT_FOUND (no such peer), PK_ERR_INVALID_ARG (empty data, id not
  * 1..128 bytes), PK_ERR_STORE (a full disk among others).
  */
-int	store_blob_put(struct store *, int64_t peer_id, const char *blob_id,
-	    const void *data, size_t len, int64_t now);
+int	store_blob_deposit(struct store *, struct peer *, const char *blob_id,
+	    const void *data, size_t len, int max, int64_t at,
+	    const char *address, const char *detail);
 
-/* Deletes one blob. Returns 0, PK_ERR_NOT_FOUND, PK_ERR_STORE. */
-int	store_blob_delete(struct store *, int64_t peer_id, const char *blob_id);
+/*
+ * Deletes blob blob_id of p, with the event "withdrawn", and sets
+ * p->nblobs. Returns 0, PK_ERR_NOT_FOUND, PK_ERR_STORE.
+ */
+int	store_blob_withdraw(struct store *, struct peer *, const char *blob_id,
+	    int64_t at, const char *address, const char *detail);
 
 /*
  * Sets *out to an allocated array of peer_id's *n blobs, by id (NULL and
@@ -214,10 +205,11 @@ void	store_blobs_free(struct store_blob *, size_t n);
 int	store_blob_count(struct store *, int64_t peer_id);
 
 /*
- * Appends an audit event. peer, address and detail may be NULL (stored as
- * ""); kind may not. Returns 0, PK_ERR_INVALID_ARG, PK_ERR_STORE.
+ * Appends an audit event that goes with no other change (flags: 0, or
+ * STORE_LAZY). peer, address and detail may be NULL (stored as ""); kind
+ * may not. Returns 0, PK_ERR_INVALID_ARG, PK_ERR_STORE.
  */
-int	store_event(struct store *, int64_t at, const char *peer,
+int	store_event(struct store *, int flags, int64_t at, const char *peer,
 	    const char *kind, const char *address, const char *detail);
 
 /*
@@ -237,16 +229,27 @@ int	store_events_prune(struct store *, int64_t before, int *deleted);
 /*
  * Invitations (schema/002-invites.sql; join.c). store_invite_add() keeps
  * the SHA-256 (hex) of a secret, its expiry (wall ms) and the inviter's
- * identity document; store_invite_take() deletes it and returns the
- * document: 0, PK_ERR_NOT_FOUND (unknown or used), PK_ERR_TIMEOUT
- * (expired: deleted too), PK_ERR_STORE.
+ * identity document, drops the expired ones, and records the event
+ * "invited" (detail: by whom). Returns 0, PK_ERR_EXISTS, PK_ERR_STORE.
  */
 int	store_invite_add(struct store *, const char *hash, int64_t expires,
-	    const char *self_doc, int64_t now);
-int	store_invite_take(struct store *, const char *hash, int64_t now,
-	    char **self_doc);
+	    const char *self_doc, int64_t now, const char *detail);
 
-/* A peer's boot OpenPGP public key (armored; "" when unknown). */
+/*
+ * Takes (deletes) invitation hash and sets *self_doc (malloc) to its
+ * document if it was unexpired at now. A refusal is recorded as the event
+ * "join-refused" of peer name from address, in the same transaction.
+ * Returns 0, PK_ERR_NOT_FOUND (unknown or used), PK_ERR_TIMEOUT (expired:
+ * deleted too), PK_ERR_STORE, PK_ERR_ALLOC.
+ */
+int	store_invite_take(struct store *, const char *hash, int64_t now,
+	    const char *name, const char *address, char **self_doc);
+
+/*
+ * A peer's boot OpenPGP public key (armored; "" when unknown): set (no
+ * event: it comes with the peer's identity), and read into *armor
+ * (malloc). Return 0, PK_ERR_ALLOC, PK_ERR_STORE.
+ */
 int	store_peer_set_pgp(struct store *, int64_t peer_id, const char *armor);
 int	store_peer_get_pgp(struct store *, int64_t peer_id, char **armor);
 

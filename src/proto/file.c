@@ -56,7 +56,8 @@ pk_file_read(const char *path, size_t max, int flags, char **out,
 		r = PK_ERR_SYSTEM;
 		goto out;
 	}
-	if ((flags & PK_FILE_PRIVATE) && (st.st_mode & 077) != 0) {
+	if (((flags & PK_FILE_PRIVATE) && (st.st_mode & 077) != 0) ||
+	    ((flags & PK_FILE_CREDENTIAL) && (st.st_mode & 007) != 0)) {
 		r = PK_ERR_PERM;
 		goto out;
 	}

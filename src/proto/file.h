@@ -13,6 +13,12 @@
 #define PK_FILE_PRIVATE	0x1	/* refuse a file group or others may read */
 #define PK_FILE_SECRET	0x2	/* read into pk_secret_alloc() memory */
 #define PK_FILE_NOCLOBBER 0x4	/* write: never replace an existing file */
+/*
+ * Refuse a file others may read. For a systemd credential (LoadCredential=):
+ * systemd gives the service's user read access by owning the file (ramfs)
+ * or by an ACL entry (tmpfs), which shows as the group bits of the mode.
+ */
+#define PK_FILE_CREDENTIAL 0x8
 
 /*
  * Reads the regular file at path, of at most max bytes, into *out (NUL-
@@ -20,7 +26,8 @@
  * or with PK_FILE_SECRET locked memory to free with pk_secret_free().
  * A file that grows while it is read is refused as too large. Returns 0;
  * PK_ERR_NOT_FOUND (no such file or directory); PK_ERR_PERM (with
- * PK_FILE_PRIVATE, mode bits for group or others); PK_ERR_TOO_LARGE;
+ * PK_FILE_PRIVATE, mode bits for group or others; with PK_FILE_CREDENTIAL,
+ * for others); PK_ERR_TOO_LARGE;
  * PK_ERR_ALLOC; PK_ERR_SYSTEM with errno set (EINVAL: not a regular
  * file). On failure *out is NULL and nothing read is left in memory.
  */

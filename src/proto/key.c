@@ -61,16 +61,18 @@ key_datum_free(gnutls_datum_t *d)
 }
 
 /*
- * Reads a key file into d: a private one into locked memory (free it with
- * pk_secret_free()), refusing group/other permission bits. Returns what
- * pk_file_read() returns, or PK_ERR_KEY for an empty file.
+ * Reads a key file into d: a private one (check PK_FILE_PRIVATE or
+ * PK_FILE_CREDENTIAL, 0 for a public one) into locked memory (free it
+ * with pk_secret_free()). Returns what pk_file_read() returns, or
+ * PK_ERR_KEY for an empty file.
  */
 static int
-key_read_file(const char *path, int private, gnutls_datum_t *d)
+key_read_file(const char *path, int check, gnutls_datum_t *d)
 {
 	char	*buf;
 	size_t	 len;
-	int	 flags = private ? PK_FILE_PRIVATE | PK_FILE_SECRET : 0, r;
+	int	 private = check != 0, r;
+	int	 flags = private ? check | PK_FILE_SECRET : 0;
 
 	d->data = NULL;
 	d->size = 0;
@@ -227,9 +229,9 @@ pk_identity_generate(struct pk_identity **out)
 	return identity_make(NULL, out);
 }
 
-/* Loads an Ed25519 private key from a PKCS#8 PEM file. */
-int
-pk_identity_load(const char *path, struct pk_identity **out)
+/* Loads an Ed25519 private key from a PKCS#8 PEM file (see key.h). */
+static int
+identity_load(const char *path, int check, struct pk_identity **out)
 {
 	gnutls_datum_t	 d;
 	int		 r;
@@ -237,11 +239,23 @@ pk_identity_load(const char *path, struct pk_identity **out)
 	if (path == NULL || out == NULL)
 		return PK_ERR_INVALID_ARG;
 	*out = NULL;
-	if ((r = key_read_file(path, 1, &d)) != 0)
+	if ((r = key_read_file(path, check, &d)) != 0)
 		return r;
 	r = identity_make(&d, out);
 	pk_secret_free(d.data);
 	return r;
+}
+
+int
+pk_identity_load(const char *path, struct pk_identity **out)
+{
+	return identity_load(path, PK_FILE_PRIVATE, out);
+}
+
+int
+pk_identity_load_credential(const char *path, struct pk_identity **out)
+{
+	return identity_load(path, PK_FILE_CREDENTIAL, out);
 }
 
 /*

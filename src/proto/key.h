@@ -50,6 +50,14 @@ int	pk_identity_generate(struct pk_identity **out);
 int	pk_identity_load(const char *path, struct pk_identity **out);
 
 /*
+ * The same, for a key that systemd passed as a credential
+ * (LoadCredential=, in $CREDENTIALS_DIRECTORY): group bits may be an ACL
+ * for the service's user, so only bits for others are refused.
+ */
+int	pk_identity_load_credential(const char *path,
+	    struct pk_identity **out);
+
+/*
  * Saves the private key as PEM, mode 0600, atomically. Refuses to
  * overwrite an existing file (PK_ERR_EXISTS) unless overwrite is set.
  * Returns 0, PK_ERR_EXISTS, PK_ERR_SYSTEM, PK_ERR_KEY.

@@ -565,6 +565,15 @@ pk_msg_encode(const struct pk_msg *msg, uint8_t *out, size_t outlen,
 	return 0;
 }
 
+/* Starts a message to encode; see msg.h. */
+void
+pk_msg_init(struct pk_msg *msg, unsigned int type)
+{
+	memset(msg, 0, sizeof(*msg));
+	msg->version = PK_PROTO_VERSION;
+	msg->type = type;
+}
+
 /* Returns the encoded size of msg, or 0 if it would not encode. */
 size_t
 pk_msg_encoded_len(const struct pk_msg *msg)

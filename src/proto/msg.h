@@ -87,6 +87,12 @@ struct pk_msg {
 };
 
 /*
+ * Starts a message of type (enum pk_msg_type) to encode: clears every
+ * field of *msg and sets version to PK_PROTO_VERSION.
+ */
+void	pk_msg_init(struct pk_msg *msg, unsigned int type);
+
+/*
  * Decodes the complete frame frame[0 .. len) into *msg. A length field
  * that disagrees with len is PK_ERR_TRUNCATED (says more) or
  * PK_ERR_TRAILING (says less). On failure *msg is zeroed, except version

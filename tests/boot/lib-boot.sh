@@ -1,8 +1,7 @@
-# lib-boot.sh: shared driver for the peerkey-boot tests (sourced, POSIX sh).
+# lib-boot.sh: the peerkey-boot tests' own helpers (sourced, POSIX sh), on
+# the shell test driver tests/lib-tap.sh (ok, diag, need, need_root, skip,
+# finish, spawn, wait_for, free_port, $W, NETNS):
 #
-#	(ok, diag, skip_all, finish, spawn, wait_for: tests/lib-tap.sh)
-#	need CMD...                        skip the file when a tool is
-#	                                   missing, fail under CI=true
 #	boot_keys DIR                      TLS (Ed25519, PKCS#8) and OpenPGP
 #	                                   boot keys made with certtool and gpg;
 #	                                   sets BOOT_FPR and BOOT_KEYID
@@ -11,60 +10,18 @@
 #	start_bus DIR                      a private D-Bus system bus
 #	start_mandos DIR PORT BLOBFILE     Debian's real mandos server on
 #	                                   127.0.0.1 serving BLOBFILE to our key
+#	start_silent PORT                  a listener that never says a word
+#	start_syn_drop                     DROP_ADDR: every SYN to it dropped
 #
-# Everything lives under $W, removed at exit; every process started is
-# remembered by PID and stopped by PID.
+# Everything lives under $W, removed at exit; every process is spawned,
+# so the driver stops it by PID (and its children: mandos forks one per
+# connection).
 set -u
 
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)/build}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-AGENT=$top_builddir/src/boot-agent/peerkey-boot
-NETNS=""
-W=$(mktemp -d /tmp/pkboot.XXXXXX)
-chmod 755 "$W"
-
 . "$top_srcdir/tests/lib-tap.sh"
-
-cleanup() {
-	# Newest first (servers before their bus); children of ours too
-	# (mandos forks one per connection); KILL what is left after 5 s.
-	_rev=""
-	for p in $PIDS; do
-		_rev="$p $_rev"
-	done
-	for p in $_rev; do
-		pkill -TERM -P "$p" 2>/dev/null
-		kill "$p" 2>/dev/null
-	done
-	_i=0
-	while [ $_i -lt 50 ]; do
-		_left=""
-		for p in $_rev; do
-			kill -0 "$p" 2>/dev/null && _left="$_left $p"
-		done
-		[ -z "$_left" ] && break
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	for p in $_rev; do
-		pkill -KILL -P "$p" 2>/dev/null
-		kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	for n in $NETNS; do
-		ip netns del "$n" 2>/dev/null
-	done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-need() {
-	for c in "$@"; do
-		command -v "$c" >/dev/null 2>&1 || skip_all "$c not installed"
-	done
-	[ "$(id -u)" = 0 ] || skip_all "needs root"
-}
+AGENT=$top_builddir/src/boot-agent/peerkey-boot
 
 boot_keys() {
 	_d=$1
@@ -181,11 +138,6 @@ while True:
 	wait_for "grep -q listening '$W/silent_$1.log'" 10
 }
 
-# A free TCP port on loopback (nothing listens on it afterwards).
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 # An address in a namespace of ours where a nft rule drops every SYN:
 # sets DROP_ADDR. The namespace has the address; the host reaches it over
 # a veth pair, on a /30 of 198.18.0.0/15 (RFC 2544) of this test's own,
@@ -193,11 +145,11 @@ free_port() {
 # subnet on the host, or one's route leads into the other's namespace.
 start_syn_drop() {
 	_ns=pkdrop$$
-	NETNS="$NETNS $_ns"
 	_b=$(( ($$ % 32768) * 4 ))
 	_net=198.$((18 + _b / 65536)).$(( (_b / 256) % 256 ))
 	_b=$((_b % 256))
-	ip netns add "$_ns"
+	ip netns add "$_ns" || return 1
+	NETNS="$NETNS $_ns"
 	ip link add "pkd$$a" type veth peer name "pkd$$b"
 	ip link set "pkd$$b" netns "$_ns"
 	ip addr add "$_net.$((_b + 1))/30" dev "pkd$$a"

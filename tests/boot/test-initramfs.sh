@@ -4,13 +4,15 @@
 # with a private module tree): the agent, its libraries, libgcc_s, GnuPG,
 # the keys (mode 0600) and the configuration are in them; the agent runs
 # from the extracted mkinitramfs image (chroot) and fetches a passphrase
-# from a real mandos server with the image's own gpg; and a missing boot
-# key fails the build loudly.
+# from a real mandos server with the image's own gpg; a missing boot
+# key fails the build loudly; no boot configuration at all leaves peerkey
+# out of an image that builds.
 . "$(dirname "$0")/lib-boot.sh"
 need mkinitramfs lsinitramfs unmkinitramfs dracut lsinitrd certtool gpg \
     mandos dbus-daemon
+need_root
 KVER=$(ls /lib/modules 2>/dev/null | sort -V | tail -n 1)
-[ -n "$KVER" ] || skip_all "no kernel installed (linux-image-amd64)"
+[ -n "$KVER" ] || skip "no kernel installed (linux-image-amd64)"
 
 boot_keys "$W/k"
 stop_gpg_agents "$W/k/gpg"
@@ -23,7 +25,7 @@ printf '[mandos m1]\naddress = 127.0.0.1:%s\n' "$P1" >> "$W/boot.conf"
 
 export PEERKEY_BOOT_CONF="$W/boot.conf"
 export PEERKEY_BOOT_AGENT="$AGENT"
-export PEERKEY_KEYSCRIPT="$top_srcdir/initramfs/initramfs-tools/scripts/peerkey"
+export PEERKEY_KEYSCRIPT="$top_builddir/initramfs/initramfs-tools/scripts/peerkey"
 
 # --- initramfs-tools -------------------------------------------------------
 C=$W/itconf
@@ -35,7 +37,7 @@ COMPRESS=gzip
 UMASK=0077
 EOC
 : > "$C/modules"
-cp "$top_srcdir/initramfs/initramfs-tools/hooks/peerkey" "$C/hooks/"
+cp "$top_builddir/initramfs/initramfs-tools/hooks/peerkey" "$C/hooks/"
 mkinitramfs -d "$C" -o "$W/it.img" "$KVER" > "$W/mkinitramfs.log" 2>&1
 rc=$?
 ok '[ $rc = 0 ] && [ -s "$W/it.img" ]' "mkinitramfs with the peerkey hook builds an image"
@@ -85,12 +87,23 @@ rc=$?
 ok '[ $rc != 0 ] && grep -q "nope.key" "$W/bad.log"' \
     "mkinitramfs fails loudly when a boot key is missing"
 
+# Before "peerkey boot-config" (just installed, say) the hook adds
+# nothing and the image builds: installing the package or a kernel
+# must not fail on that account.
+PEERKEY_BOOT_CONF="$W/none.conf" mkinitramfs -d "$C" -o "$W/none.img" \
+    "$KVER" > "$W/none.log" 2>&1
+rc=$?
+lsinitramfs "$W/none.img" > "$W/none.list" 2>/dev/null
+ok '[ $rc = 0 ] && grep -q "none.conf yet" "$W/none.log" &&
+    ! grep -q "peerkey" "$W/none.list"' \
+    "without a boot configuration the image builds, without peerkey"
+
 # --- dracut ----------------------------------------------------------------
 # A private module tree: symlinks to dracut's own, plus ours.
 D=$W/dracut
 cp -as /usr/lib/dracut "$D"
 rm -rf "$D/modules.d/90peerkey"
-cp -r "$top_srcdir/initramfs/dracut/90peerkey" "$D/modules.d/"
+cp -r "$top_builddir/initramfs/dracut/90peerkey" "$D/modules.d/"
 dracutbasedir=$D dracut --no-hostonly --force --no-early-microcode \
     --modules "bash systemd peerkey" --kver "$KVER" --tmpdir "$W" \
     "$W/dracut.img" > "$W/dracut.log" 2>&1

@@ -6,6 +6,7 @@
 # or accept and stay silent do not delay the one that answers.
 . "$(dirname "$0")/lib-boot.sh"
 need mandos certtool gpg cryptsetup faketime python3 nft ip dbus-daemon
+need_root
 
 boot_keys "$W/k"
 printf 'correct horse battery staple' > "$W/pass"

@@ -12,17 +12,17 @@
 # another key (refused: the unpinned server is never asked).
 . "$(dirname "$0")/lib-boot.sh"
 need certtool gpg ip avahi-daemon dbus-daemon unshare
+need_root
 PEERKEYD=$top_builddir/src/node/peerkeyd
 PEERKEY=$top_builddir/src/cli/peerkey
 PKTOOL=$top_builddir/tests/tools/pktool
-[ -x "$PEERKEYD" ] && [ -x "$PKTOOL" ] || skip_all "peerkeyd or pktool not built"
+[ -x "$PEERKEYD" ] && [ -x "$PKTOOL" ] || skip "peerkeyd or pktool not built"
 . "$top_srcdir/tests/lib-avahi.sh"
 
 NA=pkbA$$
 NN=pkbN$$
-NETNS="$NA $NN"
-ip netns add "$NA"
-ip netns add "$NN"
+ip netns add "$NA" && NETNS="$NETNS $NA"
+ip netns add "$NN" && NETNS="$NETNS $NN"
 ip link add "pkbA$$" type veth peer name "pkbN$$"
 ip link set "pkbA$$" netns "$NA"
 ip link set "pkbN$$" netns "$NN"
@@ -44,11 +44,7 @@ mkdir -p "$W/av"
 avahi_start "$W/av" "$NN" pknode eth0
 rc=$?
 ok '[ $rc = 0 ]' "a real avahi-daemon runs in the node's namespace"
-cleanup_avahi() {
-	avahi_cleanup "$W/av"
-	cleanup
-}
-trap cleanup_avahi EXIT
+at_exit 'avahi_cleanup "$W/av"'
 
 boot_keys "$W/k"
 stop_gpg_agents "$W/k/gpg"

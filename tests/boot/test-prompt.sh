@@ -6,6 +6,7 @@
 # systemd's real systemd-ask-password through the password agent protocol.
 . "$(dirname "$0")/lib-boot.sh"
 need certtool gpg tmux systemd-ask-password unshare mandos dbus-daemon
+need_root
 
 boot_keys "$W/k"
 stop_gpg_agents "$W/k/gpg"
@@ -42,7 +43,7 @@ boot_conf "$W/p.conf" "$W/k" "mdns = no" "prompt = yes" \
     "prompt-device = $W/fifo" "give-up = 20s"
 printf '[peer h1]\naddress = 127.0.0.1:%s\nnode-key = %s\n' "$PD" \
     "$BOOT_KEYID" >> "$W/p.conf"
-"$AGENT" -c "$W/p.conf" > "$W/o2" 2> "$W/e2" &
+spawn -o "$W/o2" e2 "$AGENT" -c "$W/p.conf"
 apid=$!
 sleep 0.5
 printf 'typed by hand\n' > "$W/fifo"
@@ -74,11 +75,10 @@ ok 'echo "$screen" | grep -q "Please unlock disk" &&
     "the prompt is shown and the typed passphrase is not echoed"
 
 # A signal ends the wait cleanly (exit 4), terminal restored.
-"$AGENT" -c "$W/down.conf" -g 0 > /dev/null 2> "$W/e4" &
+spawn -o /dev/null e4 "$AGENT" -c "$W/down.conf" -g 0
 apid=$!
 sleep 0.5
-kill -TERM $apid
-wait $apid
+stop $apid
 rc=$?
 ok '[ $rc = 4 ]' "SIGTERM: exit 4 (cancelled)"
 

@@ -12,11 +12,12 @@
 #	appr    needs approval (delay 10m)        -> "awaiting approval"
 . "$(dirname "$0")/lib-boot.sh"
 need certtool gpg cryptsetup faketime python3 nft ip
+need_root
 PEERKEYD=$top_builddir/src/node/peerkeyd
 PEERKEY=$top_builddir/src/cli/peerkey
 PKTOOL=$top_builddir/tests/tools/pktool
 [ -x "$PEERKEYD" ] && [ -x "$PEERKEY" ] && [ -x "$PKTOOL" ] ||
-    skip_all "peerkeyd, peerkey or pktool not built"
+    skip "peerkeyd, peerkey or pktool not built"
 
 boot_keys "$W/k"
 stop_gpg_agents "$W/k/gpg"
@@ -61,13 +62,16 @@ done
 pk good peer add me --boot-key "$BOOT_KEYID" &&
     pk good peer put-blob me luks-aaaa "$W/blob" &&
     pk good peer put-blob me luks-bbbb "$W/blob2"
-ok '[ $? = 0 ]' "good: our boot key added, two blobs deposited"
+rc=$?
+ok '[ $rc = 0 ]' "good: our boot key added, two blobs deposited"
 pk dis peer add me --boot-key "$BOOT_KEYID" &&
     pk dis peer put-blob me luks-aaaa "$W/blob" && pk dis disable me
-ok '[ $? = 0 ]' "dis: added, deposited, then disabled"
+rc=$?
+ok '[ $rc = 0 ]' "dis: added, deposited, then disabled"
 pk appr peer add me --boot-key "$BOOT_KEYID" --approval-delay 10m &&
     pk appr peer put-blob me luks-aaaa "$W/blob"
-ok '[ $? = 0 ]' "appr: added with an approval delay"
+rc=$?
+ok '[ $rc = 0 ]' "appr: added with an approval delay"
 
 # peer_conf FILE NODE...: [peer] sections for nodes, pinned.
 peers() {
@@ -131,15 +135,15 @@ ok '[ "$(grep -c "appr: awaiting approval" "$W/eb")" = 1 ]' \
 boot_conf "$W/c.conf" "$W/k" "mdns = no" "prompt = no" "give-up = 30s" \
     "retry-min = 300ms"
 peers "$W/c.conf" appr
-"$AGENT" -c "$W/c.conf" > "$W/oc" 2> "$W/ec" &
+spawn -o "$W/oc" ec "$AGENT" -c "$W/c.conf"
 apid=$!
-wait_for "grep -q 'awaiting approval' '$W/ec'" 10
+wait_for "grep -q 'awaiting approval' '$W/ec.log'" 10
 pk appr approve me
 wait $apid
 rc=$?
 ok '[ $rc = 0 ] && cmp -s "$W/oc" "$W/pass"' \
     "awaiting approval, then approved by the operator: passphrase"
-[ $rc = 0 ] || diag "$W/ec"
+[ $rc = 0 ] || diag "$W/ec.log"
 
 # D. A pinned peer showing another node key is not asked.
 boot_conf "$W/d.conf" "$W/k" "mdns = no" "prompt = no" "give-up = 2s"

@@ -21,23 +21,22 @@ released() {
 
 # 1. A plain reboot: every peer reachable.
 cl_down 4
-check "h4 reboots: a surviving peer unlocks its disk" cl_unlocks 4
+ok 'cl_unlocks 4' "h4 reboots: a surviving peer unlocks its disk"
 total=0
 for n in 1 2 3; do
 	total=$((total + $(released "$n" 4)))
 done
-check "the release is in a peer's audit log" test "$total" -ge 1
+ok 'test "$total" -ge 1' "the release is in a peer's audit log"
 cl_up 4
-check "h4's peers see it again after its boot" \
-    cl_wait 20 cl_is 1 4 enabled
+ok 'wait_for "cl_is 1 4 enabled" 20' "h4's peers see it again after its boot"
 
 # 2. Two peers powered off (unplugged: no answer at all).
 before=$(released 3 4)
 cl_down 1; cl_unplug 1
 cl_down 2; cl_unplug 2
 cl_down 4
-check "h4 reboots with h1 and h2 off: h3 unlocks it" cl_unlocks 4 60s
-check "h3 recorded the release" test "$(released 3 4)" -gt "$before"
+ok 'cl_unlocks 4 60s' "h4 reboots with h1 and h2 off: h3 unlocks it"
+ok 'test "$(released 3 4)" -gt "$before"' "h3 recorded the release"
 cl_up 4
 
 # 3. Only mDNS and IPv6 link-local: no static peer list, no global
@@ -52,8 +51,8 @@ boot_mdns() {
 	local CL_BOOT_PEERS="" CL_BOOT_MDNS=yes
 	cl_unlocks 4 60s
 }
-check "h4 reboots with mDNS only: unlocked over link-local" boot_mdns
-check "h3 recorded a release to a link-local address" \
-    test "$(cl_count 3 ".kind == \"released\" and .peer == \"h4\" and
-    (.address | test(\"fe80\"))")" -ge 1
+ok 'boot_mdns' "h4 reboots with mDNS only: unlocked over link-local"
+ok 'test "$(cl_count 3 ".kind == \"released\" and .peer == \"h4\" and
+    (.address | test(\"fe80\"))")" -ge 1' \
+    "h3 recorded a release to a link-local address"
 cl_done

@@ -18,32 +18,34 @@ cl_cluster 4
 cl_down 4
 cl_unplug 4
 for n in 1 2 3; do
-	check "h$n disables the silent h4" cl_wait 30 cl_is "$n" 4 disabled
-	check "h$n records why h4 was disabled" \
-	    cl_has "$n" '.kind == "disabled" and .peer == "h4" and
+	ok 'wait_for "cl_is $n 4 disabled" 30' "h$n disables the silent h4"
+	q='.kind == "disabled" and .peer == "h4" and
 	    (.detail | test("timeout"))'
+	ok 'cl_has "$n" "$q"' "h$n records why h4 was disabled"
 done
 for n in 1 2 3; do
 	for m in 1 2 3; do
 		[ "$n" = "$m" ] && continue
-		cl_is "$n" "$m" enabled || not_ok "h$n still sees h$m enabled"
+		cl_is "$n" "$m" enabled || fail "h$n still sees h$m enabled"
 	done
 done
-ok "the other peers stay enabled"
+pass "the other peers stay enabled"
 
 # The thief boots h4 with everything the machine carries.
 cl_plug 4
-check "the thief's boot gets no passphrase" \
-    eval '! cl_boot 4 8s >"$CL_DIR/out" && ! test -s "$CL_DIR/out"'
+ok '! cl_boot 4 8s >"$CL_DIR/out" && ! test -s "$CL_DIR/out"' \
+    "the thief's boot gets no passphrase"
 for n in 1 2 3; do
-	check "h4's boot agent was told h$n refused it (disabled)" \
-	    grep -q "^peerkey-boot: h$n: refused: disabled" "$CL_DIR/h4/boot.log"
+	ok 'grep -q "^peerkey-boot: h$n: refused: disabled" \
+	    "$CL_DIR/h4/boot.log"' \
+	    "h4's boot agent was told h$n refused it (disabled)"
 done
 for n in 1 2 3; do
-	check "h$n refused h4 and recorded why (disabled)" \
-	    cl_wait 10 cl_has "$n" '.kind == "refused" and .peer == "h4" and
+	q='.kind == "refused" and .peer == "h4" and
 	    (.detail | test("disabled")) and (.address | test("192.0.2.4"))'
-	check "h$n released nothing to h4" \
-	    test "$(cl_count "$n" '.kind == "released" and .peer == "h4"')" = 0
+	ok 'wait_for "cl_has $n \"\$q\"" 10' \
+	    "h$n refused h4 and recorded why (disabled)"
+	q='.kind == "released" and .peer == "h4"'
+	ok 'test "$(cl_count "$n" "$q")" = 0' "h$n released nothing to h4"
 done
 cl_done

@@ -27,7 +27,7 @@ cp "$d3/peerkeyd.conf" "$d3/real.conf"
 sed -i "s|^key = .*|key = $d3/boot/tls.key|; s|^state-directory = .*|state-directory = $d3/fake-state|" \
     "$d3/peerkeyd.conf"
 cl_start 3
-check "the impostor answers on h3's address" cl__ready 3
+ok 'cl__ready 3' "the impostor answers on h3's address"
 # It knows h1 and h2 (their key ids are no secret), so it would answer
 # their heartbeats if they accepted its key.
 cl_peer_add 3 1
@@ -43,17 +43,17 @@ for i in 1 2 3; do
 	done
 	sleep 1
 done
-check "no heartbeat signed by the boot key is accepted" test "$hb_ok" = 0
+ok 'test "$hb_ok" = 0' "no heartbeat signed by the boot key is accepted"
 for n in 1 2; do
-	check "h$n disables h3 at its timeout despite the impostor" \
-	    cl_wait 30 cl_is "$n" 3 disabled
-	check "h$n's checks of the impostor fail (wrong node key)" \
-	    grep -q "peer h3 at .* shows key .*not its node key" \
-	    "$CL_DIR/h$n/peerkeyd.log"
+	ok 'wait_for "cl_is $n 3 disabled" 30' \
+	    "h$n disables h3 at its timeout despite the impostor"
+	ok 'grep -q "peer h3 at .* shows key .*not its node key" \
+	    "$CL_DIR/h$n/peerkeyd.log"' \
+	    "h$n's checks of the impostor fail (wrong node key)"
 	mark=$(eval echo "\$mark$n")
-	check "h$n recorded no successful check of h3 after the theft" \
-	    test "$(cl_count "$n" ".id > $mark and .peer == \"h3\" and
-	    (.kind == \"check-ok\" or .kind == \"enabled\")")" = 0
+	ok 'test "$(cl_count "$n" ".id > $mark and .peer == \"h3\" and
+	    (.kind == \"check-ok\" or .kind == \"enabled\")")" = 0' \
+	    "h$n recorded no successful check of h3 after the theft"
 	cl_events "$n" | jq -r 'select(.kind == "check-failed" and
 	    .peer == "h3") | "# h'"$n"': check-failed: " + .detail' | sort -u
 done
@@ -65,22 +65,22 @@ for i in 1 2; do
 	done
 	sleep 1
 done
-check "h1 still sees h3 disabled" cl_is 1 3 disabled
-check "h2 still sees h3 disabled" cl_is 2 3 disabled
-check "the thief's boot gets no passphrase" \
-    eval '! cl_boot 3 8s >"$CL_DIR/out" && ! test -s "$CL_DIR/out"'
+ok 'cl_is 1 3 disabled' "h1 still sees h3 disabled"
+ok 'cl_is 2 3 disabled' "h2 still sees h3 disabled"
+ok '! cl_boot 3 8s >"$CL_DIR/out" && ! test -s "$CL_DIR/out"' \
+    "the thief's boot gets no passphrase"
 for n in 1 2; do
-	check "h$n refused h3's boot key (disabled)" \
-	    cl_has "$n" '.kind == "refused" and .peer == "h3" and
+	q='.kind == "refused" and .peer == "h3" and
 	    (.detail | test("disabled"))'
-	check "h3's boot agent was told h$n refused it (disabled)" \
-	    grep -q "^peerkey-boot: h$n: refused: disabled" "$d3/boot.log"
+	ok 'cl_has "$n" "$q"' "h$n refused h3's boot key (disabled)"
+	ok 'grep -q "^peerkey-boot: h$n: refused: disabled" "$d3/boot.log"' \
+	    "h3's boot agent was told h$n refused it (disabled)"
 done
 
 # Control: the real h3 (node key) comes back and is enabled again.
 cl_stop 3
 cp "$d3/real.conf" "$d3/peerkeyd.conf"
 cl_start 3
-check "the real h3, with its node key, is enabled again" \
-    cl_wait 30 cl_is 1 3 enabled
+ok 'wait_for "cl_is 1 3 enabled" 30' \
+    "the real h3, with its node key, is enabled again"
 cl_done

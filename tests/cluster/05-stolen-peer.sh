@@ -17,8 +17,8 @@ mkdir -m 700 "$loot"
 # The thief's copy, taken while h1 runs (WAL included), and opened offline.
 cp "$d1"/state/peerkey.db* "$loot/"
 cl_stop 1
-check "the copied database is readable" \
-    test "$(sqlite3 "$loot/peerkey.db" "PRAGMA integrity_check")" = ok
+ok 'test "$(sqlite3 "$loot/peerkey.db" "PRAGMA integrity_check")" = ok' \
+    "the copied database is readable"
 nblobs=0
 for m in 2 3 4; do
 	sqlite3 "$loot/peerkey.db" "SELECT writefile('$loot/h$m.blob', data)
@@ -26,25 +26,27 @@ for m in 2 3 4; do
 	    WHERE name = 'h$m'" >/dev/null
 	[ -s "$loot/h$m.blob" ] && nblobs=$((nblobs + 1))
 done
-check "the thief has the blobs of h2, h3 and h4" test "$nblobs" = 3
+ok 'test "$nblobs" = 3' "the thief has the blobs of h2, h3 and h4"
 for m in 2 3 4; do
 	# Control: only the owner's boot key opens it.
-	check "only h$m's own boot key turns the blob into its key" \
-	    eval '"$CL_PKTOOL" pgp-decrypt "$CL_DIR/h'"$m"'/boot/pgp.key" \
-	    <"$loot/h'"$m"'.blob" >"$CL_DIR/h'"$m"'/key" &&
-	    cl_check_key '"$m"' <"$CL_DIR/h'"$m"'/key"'
-	check "h$m's plaintext key is nowhere in the database" \
-	    eval 'test -s "$CL_DIR/h$m/key" && ! cat "$loot"/peerkey.db* |
-	    cl_hex | grep -q "$(cl_hex <"$CL_DIR/h$m/key")"'
-	check "h$m's blob as a passphrase does not open its disk" \
-	    eval '! cl_check_key '"$m"' <"$loot/h'"$m"'.blob" 2>/dev/null'
-	check "h1's own OpenPGP key cannot decrypt h$m's blob" \
-	    eval '! "$CL_PKTOOL" pgp-decrypt "$d1/boot/pgp.key" \
-	    <"$loot/h'"$m"'.blob" >"$loot/out" 2>/dev/null && ! test -s "$loot/out"'
+	ok '"$CL_PKTOOL" pgp-decrypt "$CL_DIR/h$m/boot/pgp.key" \
+	    <"$loot/h$m.blob" >"$CL_DIR/h$m/key" &&
+	    cl_check_key "$m" <"$CL_DIR/h$m/key"' \
+	    "only h$m's own boot key turns the blob into its key"
+	ok 'test -s "$CL_DIR/h$m/key" && ! cat "$loot"/peerkey.db* |
+	    cl_hex | grep -q "$(cl_hex <"$CL_DIR/h$m/key")"' \
+	    "h$m's plaintext key is nowhere in the database"
+	ok '! cl_check_key "$m" <"$loot/h$m.blob" 2>/dev/null' \
+	    "h$m's blob as a passphrase does not open its disk"
+	ok '! "$CL_PKTOOL" pgp-decrypt "$d1/boot/pgp.key" \
+	    <"$loot/h$m.blob" >"$loot/out" 2>/dev/null &&
+	    ! test -s "$loot/out"' \
+	    "h1's own OpenPGP key cannot decrypt h$m's blob"
 	other=$((m == 4 ? 2 : m + 1))
-	check "another peer's boot key cannot decrypt h$m's blob" \
-	    eval '! "$CL_PKTOOL" pgp-decrypt "$CL_DIR/h'"$other"'/boot/pgp.key" \
-	    <"$loot/h'"$m"'.blob" >"$loot/out" 2>/dev/null && ! test -s "$loot/out"'
+	ok '! "$CL_PKTOOL" pgp-decrypt "$CL_DIR/h$other/boot/pgp.key" \
+	    <"$loot/h$m.blob" >"$loot/out" 2>/dev/null &&
+	    ! test -s "$loot/out"' \
+	    "another peer's boot key cannot decrypt h$m's blob"
 done
 # The thief's stolen h1 node key cannot withdraw another peer's blob
 # from h2 either: only h3's node key may.
@@ -55,10 +57,10 @@ blobs3() {
 }
 n1 "$CL_PKTOOL" withdraw "$d1/node.key" "$(cl_addr 2):$CL_PORT" "$blob3" \
     >/dev/null 2>&1
-check "a withdraw with h1's node key leaves h3's blob on h2" \
-    test "$(blobs3)" = 1
+ok 'test "$(blobs3)" = 1' \
+    "a withdraw with h1's node key leaves h3's blob on h2"
 n3 "$CL_PKTOOL" withdraw "$CL_DIR/h3/node.key" "$(cl_addr 2):$CL_PORT" \
     "$blob3" >/dev/null
-check "control: the same withdraw with h3's node key removes it" \
-    test "$(blobs3)" = 0
+ok 'test "$(blobs3)" = 0' \
+    "control: the same withdraw with h3's node key removes it"
 cl_done

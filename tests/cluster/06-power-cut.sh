@@ -32,56 +32,58 @@ d1=$CL_DIR/h1
 cl_boot_conf 1 | sed 's|^prompt = no$|prompt = yes\nprompt-device = /dev/tty|' \
     >"$d1/console.conf"
 $CL_SAY "h1: peerkey-boot -c console.conf (on a terminal) &"
-ip netns exec "${CL_NS}h1" python3 "$CL_SRC/tests/cluster/console.py" \
-    "$d1/screen" "Please unlock disk" "$d1/gate" "$d1/typed" -- \
-    "$CL_AGENT" -c "$d1/console.conf" >"$d1/console.out" 2>>"$d1/boot.log" &
+spawn -o "$d1/console.out" h1/boot ip netns exec "${CL_NS}h1" python3 \
+    "$CL_SRC/tests/cluster/console.py" "$d1/screen" "Please unlock disk" \
+    "$d1/gate" "$d1/typed" -- "$CL_AGENT" -c "$d1/console.conf"
 agent=$!
 echo "$agent" >"$d1/console.pid"
-check "h1's peerkey-boot prompts at its console" \
-    cl_wait 30 grep -q "Please unlock disk" "$d1/screen"
+ok 'wait_for "grep -q \"Please unlock disk\" $d1/screen" 30' \
+    "h1's peerkey-boot prompts at its console"
 for m in 2 3 4; do
-	check "h1's peerkey-boot finds h$m unreachable" \
-	    cl_wait 30 grep -q "^peerkey-boot: h$m: unreachable" "$d1/boot.log"
+	ok 'wait_for "grep -q \"^peerkey-boot: h$m: unreachable\" \
+	    $d1/boot.log" 30' \
+	    "h1's peerkey-boot finds h$m unreachable"
 done
 # outage_over: the outage has lasted past the peers' timeout (25 s).
 outage_over() {
 	[ $(($(date +%s) - cut)) -ge 27 ]
 }
-cl_wait 60 outage_over
+wait_for 'outage_over' 60
 # The person types h1's passphrase.
 touch "$d1/gate"
 rc=0
 wait "$agent" || rc=$?
 rm -f "$d1/console.pid"
-check "h1's peerkey-boot takes the typed passphrase and prints it" \
-    eval 'test "$rc" = 0 && cmp -s "$d1/console.out" "$d1/typed"'
-check "the typed passphrase opens h1's disk" cl_check_key 1 <"$d1/console.out"
-check "the passphrase was not echoed on the console" \
-    eval '! grep -qF "$(cat "$d1/typed")" "$d1/screen"'
+ok 'test "$rc" = 0 && cmp -s "$d1/console.out" "$d1/typed"' \
+    "h1's peerkey-boot takes the typed passphrase and prints it"
+ok 'cl_check_key 1 <"$d1/console.out"' "the typed passphrase opens h1's disk"
+ok '! grep -qF "$(cat "$d1/typed")" "$d1/screen"' \
+    "the passphrase was not echoed on the console"
 cl_up 1
 for m in 2 3 4; do
-	check "h1 still sees h$m enabled after the outage" cl_is 1 "$m" enabled
+	ok 'cl_is 1 "$m" enabled' "h1 still sees h$m enabled after the outage"
 done
 prev=1
 for n in 2 3 4; do
 	running=$(seq -s ' ' "$prev")
-	check "h$n boots while only h$running run: unlocked" \
-	    eval 'CL_BOOT_PEERS="$running" cl_unlocks '"$n"' 30s'
+	ok 'CL_BOOT_PEERS="$running" cl_unlocks "$n" 30s' \
+	    "h$n boots while only h$running run: unlocked"
 	total=0
 	for m in $running; do
 		total=$((total + $(cl_count "$m" ".kind == \"released\" and
 		    .peer == \"h$n\" and .id > ${mark[m]}")))
 	done
-	check "a running node recorded the release to h$n" test "$total" -ge 1
+	ok 'test "$total" -ge 1' "a running node recorded the release to h$n"
 	cl_up "$n"
 	prev=$n
 done
 for n in 1 2 3 4; do
 	for m in $(cl_others "$n"); do
-		check "h$n sees h$m enabled at the end" \
-		    cl_wait 20 cl_is "$n" "$m" enabled
+		ok 'wait_for "cl_is $n $m enabled" 20' \
+		    "h$n sees h$m enabled at the end"
 	done
-	check "h$n disabled nobody" test "$(cl_count "$n" \
-	    ".kind == \"disabled\" and .id > ${mark[n]}")" = 0
+	ok 'test "$(cl_count "$n" \
+	    ".kind == \"disabled\" and .id > ${mark[n]}")" = 0' \
+	    "h$n disabled nobody"
 done
 cl_done

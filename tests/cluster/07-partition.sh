@@ -20,35 +20,37 @@ for n in 1 2 3 4; do
 done
 cl_cut 4 1
 cl_cut 4 2
-check "h1 disables the unreachable h4" cl_wait 30 cl_is 1 4 disabled
-check "h2 disables the unreachable h4" cl_wait 30 cl_is 2 4 disabled
-check "h3 keeps h4 enabled" cl_is 3 4 enabled
+ok 'wait_for "cl_is 1 4 disabled" 30' "h1 disables the unreachable h4"
+ok 'wait_for "cl_is 2 4 disabled" 30' "h2 disables the unreachable h4"
+ok 'cl_is 3 4 enabled' "h3 keeps h4 enabled"
 
 cl_down 4
-check "h4 reboots inside the partition: unlocked by h3" \
-    eval 'cl_unlocks 4 60s'
-check "h3 released to h4" \
-    cl_has 3 ".kind == \"released\" and .peer == \"h4\" and .id > ${mark[3]}"
+ok 'cl_unlocks 4 60s' "h4 reboots inside the partition: unlocked by h3"
+ok 'cl_has 3 ".kind == \"released\" and .peer == \"h4\" and .id > ${mark[3]}"' \
+    "h3 released to h4"
 for n in 1 2; do
-	check "h$n released nothing to h4" test "$(cl_count "$n" \
-	    ".kind == \"released\" and .peer == \"h4\"")" = 0
+	ok 'test "$(cl_count "$n" \
+	    ".kind == \"released\" and .peer == \"h4\"")" = 0' \
+	    "h$n released nothing to h4"
 done
 cl_up 4
 
 cl_heal
 for n in 1 2; do
-	check "after healing, h$n enables h4 again (its heartbeat)" \
-	    cl_wait 30 cl_is "$n" 4 enabled
-	check "after healing, h4 sees h$n enabled" \
-	    cl_wait 30 cl_is 4 "$n" enabled
+	ok 'wait_for "cl_is $n 4 enabled" 30' \
+	    "after healing, h$n enables h4 again (its heartbeat)"
+	ok 'wait_for "cl_is 4 $n enabled" 30' \
+	    "after healing, h4 sees h$n enabled"
 done
 for n in 1 2 3; do
 	for m in 1 2 3; do
 		[ "$n" = "$m" ] && continue
-		check "h$n never disabled h$m" test "$(cl_count "$n" \
-		    ".kind == \"disabled\" and .peer == \"h$m\" and .id > ${mark[n]}")" = 0
+		ok 'test "$(cl_count "$n" ".kind == \"disabled\" and
+		    .peer == \"h$m\" and .id > ${mark[n]}")" = 0' \
+		    "h$n never disabled h$m"
 	done
 done
-check "h3 never disabled h4" test "$(cl_count 3 \
-    ".kind == \"disabled\" and .peer == \"h4\" and .id > ${mark[3]}")" = 0
+ok 'test "$(cl_count 3 \
+    ".kind == \"disabled\" and .peer == \"h4\" and .id > ${mark[3]}")" = 0' \
+    "h3 never disabled h4"
 cl_done

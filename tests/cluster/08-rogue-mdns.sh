@@ -23,12 +23,12 @@ cp "$d4/boot.id" "$d4/boot/pgp.pub" "$d9/"
 echo "not the passphrase" | "$CL_PKTOOL" pgp-encrypt "$d9/pgp.pub" >"$d9/bogus"
 pk9() { cl_pk 9 "$@"; }
 pk9 peer add h4 --boot-key "$(cat "$d9/boot.id")" --timeout 1h >/dev/null
-check "the rogue holds a blob for h4" pk9 peer put-blob h4 disk "$d9/bogus"
+ok 'pk9 peer put-blob h4 disk "$d9/bogus"' "the rogue holds a blob for h4"
 cl_start_avahi 4
 seen() {
 	n4 avahi-browse -rpt _peerkey._tcp 2>/dev/null | grep -q "on.032h9"
 }
-check "the rogue is announced on the link" cl_wait 30 seen
+ok 'wait_for "seen" 30' "the rogue is announced on the link"
 cl_down 4
 
 # h4's boot configuration (from "peerkey boot-config") pins the real
@@ -42,30 +42,29 @@ CL_BOOT_MDNS=yes CL_BOOT_EXTRA="mdns-trust = pinned" cl_boot_conf 4 |
 cl_cut 4 1
 cl_cut 4 2
 cl_cut 4 3
-check "with only the rogue reachable, h4's boot gets nothing" \
-    eval '! cl_agent 4 "$d4/rogue.conf" -g 10s -P none >"$d4/out" &&
-    ! test -s "$d4/out"'
-check "h4's agent found the rogue by mDNS" \
-    grep -q "^peerkey-boot: mdns:peerkey_on_h9: found by mDNS" "$d4/boot.log"
-check "h4's agent rejected the rogue's key (not a pinned one)" \
-    grep -q "^peerkey-boot: mdns:peerkey_on_h9: wrong server key $(cat \
-    "$d9/node.id")" "$d4/boot.log"
+ok '! cl_agent 4 "$d4/rogue.conf" -g 10s -P none >"$d4/out" &&
+    ! test -s "$d4/out"' \
+    "with only the rogue reachable, h4's boot gets nothing"
+ok 'grep -q "^peerkey-boot: mdns:peerkey_on_h9: found by mDNS" "$d4/boot.log"' \
+    "h4's agent found the rogue by mDNS"
+ok 'grep -q "^peerkey-boot: mdns:peerkey_on_h9: wrong server key $(cat \
+    "$d9/node.id")" "$d4/boot.log"' \
+    "h4's agent rejected the rogue's key (not a pinned one)"
 cl_heal
 : >"$d4/boot.log"
 
 # Then with the real peers back on the link.
-check "h4 boots by mDNS with the rogue present: the disk opens" \
-    eval 'cl_agent 4 "$d4/rogue.conf" -g 60s -P none | cl_check_key 4'
-check "h4's agent found a real peer by mDNS" \
-    grep -q "^peerkey-boot: mdns:peerkey_on_h[123]: passphrase received" \
-    "$d4/boot.log"
-check "the rogue released nothing to h4" test "$(cl_count 9 \
-    '.kind == "released" and .peer == "h4"')" = 0
+ok 'cl_agent 4 "$d4/rogue.conf" -g 60s -P none | cl_check_key 4' \
+    "h4 boots by mDNS with the rogue present: the disk opens"
+ok 'grep -q "^peerkey-boot: mdns:peerkey_on_h[123]: passphrase received" \
+    "$d4/boot.log"' "h4's agent found a real peer by mDNS"
+ok 'test "$(cl_count 9 ".kind == \"released\" and .peer == \"h4\"")" = 0' \
+    "the rogue released nothing to h4"
 released=0
 for n in 1 2 3; do
 	released=$((released + $(cl_count "$n" \
 	    '.kind == "released" and .peer == "h4"')))
 done
-check "a real peer recorded the release to h4" test "$released" -ge 1
+ok 'test "$released" -ge 1' "a real peer recorded the release to h4"
 cl_stop 9
 cl_done

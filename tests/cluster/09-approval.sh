@@ -28,41 +28,40 @@ ask() {
 	CL_BOOT_PEERS=$1 cl_boot_conf 3 >"$d3/ask$1.conf"
 	cl_agent_bg 3 "ask$1" "$d3/ask$1.conf" -g "$2"
 	boot=$!
-	check "h$1 holds h3's boot: its agent is told it awaits approval" \
-	    cl_wait 30 grep -q "^peerkey-boot: h$1: awaiting approval" \
-	    "$d3/ask$1.log"
+	ok "wait_for 'grep -q \"^peerkey-boot: h$1: awaiting approval\" \
+	    $d3/ask$1.log' 30" \
+	    "h$1 holds h3's boot: its agent is told it awaits approval"
 }
 
 # h3's peerkey-boot waits while h1 waits for the operator.
 ask 1 60s
-check "h1 shows the pending approval" \
-    test "$(cl_pk 1 -j status | jq '.peers[] | select(.name == "h3") |
-    .pending_approval')" = true
-check "h1 recorded approval-pending" \
-    cl_has 1 '.kind == "approval-pending" and .peer == "h3"'
-check "h1 releases nothing before the approval" test "$(cl_count 1 \
-    '.kind == "released" and .peer == "h3"')" = 0
-check "h3's boot is still waiting, with no passphrase" \
-    eval '! exited ask1 && ! test -s "$d3/ask1.out"'
+q='.peers[] | select(.name == "h3") | .pending_approval'
+ok 'test "$(cl_pk 1 -j status | jq "$q")" = true' \
+    "h1 shows the pending approval"
+ok 'cl_has 1 ".kind == \"approval-pending\" and .peer == \"h3\""' \
+    "h1 recorded approval-pending"
+ok 'test "$(cl_count 1 ".kind == \"released\" and .peer == \"h3\"")" = 0' \
+    "h1 releases nothing before the approval"
+ok '! exited ask1 && ! test -s "$d3/ask1.out"' \
+    "h3's boot is still waiting, with no passphrase"
 pk1 approve h3 >/dev/null
-check "after peerkey approve, h3's waiting boot gets its passphrase" \
-    eval 'cl_wait 30 exited ask1 && wait "$boot" &&
-    cl_check_key 3 <"$d3/ask1.out"'
+ok 'wait_for "exited ask1" 30 && wait "$boot" &&
+    cl_check_key 3 <"$d3/ask1.out"' \
+    "after peerkey approve, h3's waiting boot gets its passphrase"
 rm -f "$d3/ask1.pid"
-check "h1 recorded the approval and the release" \
-    eval 'cl_has 1 ".kind == \"approved\" and .peer == \"h3\"" &&
-    cl_has 1 ".kind == \"released\" and .peer == \"h3\""'
+ok 'cl_has 1 ".kind == \"approved\" and .peer == \"h3\"" &&
+    cl_has 1 ".kind == \"released\" and .peer == \"h3\""' \
+    "h1 recorded the approval and the release"
 
 # h2: nobody decides; past the delay the default (deny) applies.
 ask 2 15s
-check "past its delay, h2 denies (the default): h3's agent is told" \
-    cl_wait 30 grep -q "^peerkey-boot: h2: refused: denied" "$d3/ask2.log"
-check "h2 recorded the denial" \
-    cl_has 2 '.kind == "denied" and .peer == "h3"'
-check "h3's boot asking only h2 gives up with nothing" \
-    eval 'cl_wait 30 exited ask2 && ! wait "$boot" &&
-    ! test -s "$d3/ask2.out"'
+ok 'wait_for "grep -q \"^peerkey-boot: h2: refused: denied\" $d3/ask2.log" 30' \
+    "past its delay, h2 denies (the default): h3's agent is told"
+ok 'cl_has 2 ".kind == \"denied\" and .peer == \"h3\""' \
+    "h2 recorded the denial"
+ok 'wait_for "exited ask2" 30 && ! wait "$boot" &&
+    ! test -s "$d3/ask2.out"' "h3's boot asking only h2 gives up with nothing"
 rm -f "$d3/ask2.pid"
-check "h2 released nothing" test "$(cl_count 2 \
-    '.kind == "released" and .peer == "h3"')" = 0
+ok 'test "$(cl_count 2 ".kind == \"released\" and .peer == \"h3\"")" = 0' \
+    "h2 released nothing"
 cl_done

@@ -41,10 +41,9 @@ show() {
 }
 CL_SAY=show
 
-# fail TEXT: the demo failed.
-fail() {
+# die TEXT: the demo failed.
+die() {
 	printf '\n%sDEMO FAILED: %s%s\n' "$bold" "$*" "$off"
-	CL_FAILED=1
 	exit 1
 }
 
@@ -69,14 +68,14 @@ echo "     machine is up and running (only a running machine can show it);"
 echo "   - a boot key (TLS + OpenPGP): lives in the unencrypted initramfs;"
 echo "     used at boot to ask for, and decrypt, the disk's passphrase."
 for n in 1 2 3; do
-	cl_init_keys "$n" || fail "h$n: peerkey init"
+	cl_init_keys "$n" || die "h$n: peerkey init"
 	echo "   h$n: node key $(cut -c1-16 "$CL_DIR/h$n/node.id")...," \
 	    "boot key $(cut -c1-16 "$CL_DIR/h$n/boot.id")..."
 done
 
 say "3. Each machine has a LUKS2-encrypted disk (an image file here)."
 for n in 1 2 3; do
-	cl_disk "$n" || fail "h$n: luksFormat"
+	cl_disk "$n" || die "h$n: luksFormat"
 done
 
 say "4. Starting peerkeyd on every machine (with its own avahi-daemon)."
@@ -96,15 +95,16 @@ echo "   its node key; a peer unseen for $CL_TIMEOUT is disabled.)"
 for n in 2 3; do
 	show "h1: $CL_PEERKEY -d $CL_DIR/h1 -s $CL_DIR/h1/run/control.sock invite"
 	code=$(CL_SAY=: cl_pkd 1 invite 2>"$CL_DIR/invite.err") ||
-	    fail "h1: peerkey invite"
+	    die "h1: peerkey invite"
 	echo "   ${code:0:12}..."
 	sed 's/^/   /' "$CL_DIR/invite.err"
 	cl_pkd "$n" join "$code" | sed "s|$CL_DIR/||g; s/^/   /"
-	[ "${PIPESTATUS[0]}" = 0 ] || fail "h$n: peerkey join"
+	[ "${PIPESTATUS[0]}" = 0 ] || die "h$n: peerkey join"
 done
 for n in 1 2 3; do
 	for m in $(cl_others "$n"); do
-		cl_wait 20 cl_guards "$n" "$m" || fail "h$n does not guard h$m"
+		wait_for 'cl_guards "$n" "$m"' 20 ||
+		    die "h$n does not guard h$m"
 	done
 done
 
@@ -118,16 +118,16 @@ echo "   join and enroll refresh it too, so here boot-config finds it current."
 for n in 1 2 3; do
 	cl_pkd "$n" enroll "$CL_DIR/h$n/disk.img" --key-file "$CL_DIR/h$n/typed" |
 	    sed "s|$CL_DIR/||g; s/^/   /"
-	[ "${PIPESTATUS[0]}" = 0 ] || fail "h$n: peerkey enroll"
+	[ "${PIPESTATUS[0]}" = 0 ] || die "h$n: peerkey enroll"
 	cl_pkd "$n" boot-config | sed "s|$CL_DIR/||g; s/^/   /"
-	[ "${PIPESTATUS[0]}" = 0 ] || fail "h$n: peerkey boot-config"
+	[ "${PIPESTATUS[0]}" = 0 ] || die "h$n: peerkey boot-config"
 done
 say "   h2's boot configuration (it goes into h2's initramfs):"
 grep -v '^#' "$CL_DIR/h2/boot.conf" | sed "s|$CL_DIR/||g; s/^/   /" |
     sed -E 's/([0-9a-f]{12})[0-9a-f]{52}/\1.../g'
 say "   What h1 now knows about its peers:"
 pk1 status | sed 's/^/   /'
-cl_wait 20 cl_is 1 2 enabled || fail "h1 does not see h2 alive"
+wait_for 'cl_is 1 2 enabled' 20 || die "h1 does not see h2 alive"
 
 say "7. Machine h2 reboots."
 echo "   Its peerkeyd stops with it; its disk is locked again. In its"
@@ -137,7 +137,7 @@ echo "   hand back the encrypted key, which only h2's boot key can decrypt."
 cl_stop 2
 cl_avahi_stop 2
 show "h2: peerkey-boot -c boot.conf | cryptsetup open --test-passphrase --key-file=- disk.img"
-cl_boot 2 30s | cl_check_key 2 || fail "h2 could not unlock its disk"
+cl_boot 2 30s | cl_check_key 2 || die "h2 could not unlock its disk"
 echo "   => cryptsetup accepts the key: h2's disk is unlocked, by its peers."
 say "   h1's audit log shows the release:"
 pk1 events --peer h2 | tail -n 3 | sed 's/^/   /'
@@ -145,7 +145,7 @@ pk1 events --peer h2 | tail -n 3 | sed 's/^/   /'
 say "8. h2 finishes booting: its peerkeyd starts again and heartbeats."
 cl_start 2
 pk3 check h2 >/dev/null 2>&1 || true
-cl_wait 20 cl_is 3 2 enabled || fail "h3 does not see h2 back"
+wait_for 'cl_is 3 2 enabled' 20 || die "h3 does not see h2 back"
 echo "   h3 sees h2: $(cl_state 3 2)"
 
 say "9. Now h2 is stolen: unplugged and carried away."
@@ -157,22 +157,20 @@ cl_stop 2
 cl_avahi_stop 2
 ip -n "${CL_NS}sw" link set h2 down
 echo "   ... h2 is silent; waiting for its peers to notice ..."
-cl_wait 30 cl_is 1 2 disabled || fail "h1 did not disable h2"
-cl_wait 30 cl_is 3 2 disabled || fail "h3 did not disable h2"
+wait_for 'cl_is 1 2 disabled' 30 || die "h1 did not disable h2"
+wait_for 'cl_is 3 2 disabled' 30 || die "h3 did not disable h2"
 echo "   h1 sees h2: $(cl_state 1 2); h3 sees h2: $(cl_state 3 2)"
 say "   The thief boots h2 on another network that reaches h1 and h3:"
 ip -n "${CL_NS}sw" link set h2 up
-cl_wait 10 cl__ll_ready 2 || true
+wait_for 'cl__ll_ready 2' 10 || true
 if cl_boot 2 5s | cl_check_key 2 2>/dev/null; then
-	fail "the stolen h2 got its key"
+	die "the stolen h2 got its key"
 fi
 echo "   => refused by every peer: the disk stays locked."
 pk1 events --peer h2 --kind refused | tail -n 1 | sed 's/^/   /'
 
 say "10. Cleaning up: stopping every daemon, deleting the namespaces."
-dir=$CL_DIR
-cl_cleanup
-trap - EXIT
-cl_leaks "$dir" || fail "something was left behind"
+cleanup
+cl_leaks "$CL_DIR" || die "something was left behind"
 say "Demo finished in $(($(date +%s) - start)) s: h2 was unlocked by its peers, and refused once stolen."
 exit 0

@@ -14,13 +14,14 @@
 # the node key; boot/tls.key, boot/pgp.key, boot/pgp.pub: the boot key,
 # TLS and OpenPGP) and the boot.conf "peerkey boot-config" wrote; its
 # private D-Bus system bus and avahi-daemon (tests/lib-avahi.sh), its
-# peerkeyd (conf, state, run, log), its LUKS2 image disk.img (the typed
-# passphrase in hN/typed) and its boot agent's log boot.log. Every
-# process is started with "ip netns exec NS prog &" so that $! is the
-# program's own PID, recorded in hN/NAME.pid; cleanup signals only those
-# PIDs and deletes only the namespaces named with this shell's $$.
+# peerkeyd (conf, state, run, peerkeyd.log), its LUKS2 image disk.img (the
+# typed passphrase in hN/typed) and its boot agent's log boot.log. Every
+# process is spawned (tests/lib-tap.sh, the shell test driver) as "ip
+# netns exec NS prog" so that its PID is the program's own, also recorded
+# in hN/NAME.pid; the cleanup signals only those PIDs and deletes only
+# the namespaces named with this shell's $$. $CL_DIR is the driver's $W.
 #
-#	cl_init BUILDDIR        checks tools, makes $CL_DIR, sets the trap
+#	cl_init BUILDDIR        checks tools and programs
 #	cl_switch               the switch namespace and its bridge
 #	cl_host N               host N on the switch, addresses up
 #	cl_init_keys N          "peerkey init" on host N (hN/node.key, the boot
@@ -45,14 +46,16 @@
 #	nN CMD... / cl_run N    run CMD in host N's namespace, printing it
 #	pkN ARGS / cl_pk N      the peerkey command against N's control socket
 #	cl_pkd N ARGS           the same with N's configuration directory (hN)
-#	cl_wait SECS CMD...     polls CMD every 0.1 s until it succeeds
+#	cl_bg N NAME CMD...     CMD spawned in host N's namespace
 #	cl_state N M            M's liveness state as seen by N
 #	cl_events N [ARGS]      peerkey -j events on N
-#	ok/not_ok/check/cl_done TAP helpers; cl_done runs the cleanup and a
-#	                        final leak check (no namespace, no process)
+#	cl_done                 the cleanup, a final leak check (no namespace,
+#	                        no process) as the last test, the plan; exits
+# TAP and processes: ok, is, pass, fail, fatal, spawn, stop, wait_for from
+# the driver.
 #
-# Knobs: CL_VERBOSE=1 shows every command run (on stderr), CL_KEEP=1 keeps
-# $CL_DIR after a failure, CL_INTERVAL/CL_TIMEOUT the liveness policy;
+# Knobs: CL_VERBOSE=1 shows every command run (on stderr), KEEP=1 keeps
+# $CL_DIR, CL_INTERVAL/CL_TIMEOUT the liveness policy;
 # for a boot (cl_boot_conf), CL_BOOT_PEERS the hosts it may ask (default
 # all), CL_BOOT_MDNS=yes browses by mDNS, CL_BOOT_EXTRA a [boot] line.
 # The real commands build every cluster; pktool (tests/tools) is only the
@@ -60,15 +63,18 @@
 
 set -u
 
+TAP_PREFIX=pkcluster
+CL_SRC=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+. "$CL_SRC/tests/lib-tap.sh"
+TAP_LOGS="$W/h*/peerkeyd.log $W/h*/boot.log"
+CL_DIR=$W
+
 CL_INTERVAL=${CL_INTERVAL:-1s}
 CL_TIMEOUT=${CL_TIMEOUT:-30s}
 CL_EXTENDED=${CL_EXTENDED:-10s}
 CL_PORT=4141
 CL_NS=pk$$
 CL_HOSTS=""
-CL_T=0
-CL_FAILED=0
-CL_DIR=""
 CL_SAY=${CL_SAY:-cl__say_tap}
 
 # cl__say_tap TEXT: commands shown as TAP diagnostics.
@@ -77,46 +83,28 @@ cl__say_tap() {
 	return 0
 }
 
-# cl_bail MSG: the whole file cannot go on.
-cl_bail() {
-	echo "Bail out! $*"
-	exit 1
-}
-
-# cl_init BUILDDIR: tools, directories, trap.
+# cl_init BUILDDIR: tools, programs, the private TMPDIR.
 cl_init() {
 	CL_BUILD=$(cd "${1:-${top_builddir:-.}}" && pwd) ||
-	    cl_bail "no build directory"
-	CL_SRC=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+	    fatal "no build directory"
 	CL_PEERKEYD=$CL_BUILD/src/node/peerkeyd
 	CL_PEERKEY=$CL_BUILD/src/cli/peerkey
 	CL_PKTOOL=$CL_BUILD/tests/tools/pktool
 	CL_AGENT=$CL_BUILD/src/boot-agent/peerkey-boot
-	local missing="" c
-	[ "$(id -u)" = 0 ] || missing="$missing root"
-	for c in ip unshare dbus-daemon avahi-daemon cryptsetup base64 \
-	    truncate sqlite3 jq ss nft python3; do
-		command -v "$c" >/dev/null 2>&1 || missing="$missing $c"
-	done
-	if [ -n "$missing" ]; then
-		[ "${CI:-}" = true ] && cl_bail "needs$missing"
-		echo "1..0 # SKIP needs$missing"
-		exit 77
-	fi
-	[ -x "$CL_PEERKEYD" ] || cl_bail "$CL_PEERKEYD not built"
-	[ -x "$CL_PEERKEY" ] || cl_bail "$CL_PEERKEY not built"
-	[ -x "$CL_AGENT" ] || cl_bail "$CL_AGENT not built"
+	need_root
+	need ip unshare dbus-daemon avahi-daemon cryptsetup base64 truncate \
+	    sqlite3 jq ss nft python3
+	[ -x "$CL_PEERKEYD" ] || fatal "$CL_PEERKEYD not built"
+	[ -x "$CL_PEERKEY" ] || fatal "$CL_PEERKEY not built"
+	[ -x "$CL_AGENT" ] || fatal "$CL_AGENT not built"
 	if [ ! -x "$CL_PKTOOL" ]; then
 		make -C "$CL_BUILD" tests/tools/pktool >/dev/null 2>&1 ||
-		    cl_bail "cannot build tests/tools/pktool"
+		    fatal "cannot build tests/tools/pktool"
 	fi
 	. "$CL_SRC/tests/lib-avahi.sh"
-	CL_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pkcluster.XXXXXX") ||
-	    cl_bail "mktemp failed"
+	at_exit cl__cleanup
 	export TMPDIR=$CL_DIR/tmp
 	mkdir -m 700 "$TMPDIR"
-	trap cl_cleanup EXIT
-	trap 'exit 1' INT TERM HUP
 }
 
 # cl_run N CMD...: CMD in host N's namespace (N=sw: the switch).
@@ -158,21 +146,10 @@ cl_pkd() {
 	    -s "$CL_DIR/h$n/run/control.sock" "$@"
 }
 
-# cl_wait SECS CMD...: polls CMD until it succeeds; false after SECS.
-cl_wait() {
-	local max=$(($1 * 10)) i=0
-	shift
-	until "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ "$i" -ge "$max" ] && return 1
-		sleep 0.1
-	done
-	return 0
-}
-
 # cl_switch: the switch namespace with bridge br0.
 cl_switch() {
-	ip netns add "${CL_NS}sw" || cl_bail "ip netns add failed"
+	ip netns add "${CL_NS}sw" || fatal "ip netns add failed"
+	NETNS="$NETNS ${CL_NS}sw"
 	ip -n "${CL_NS}sw" link set lo up
 	ip -n "${CL_NS}sw" link add br0 type bridge mcast_snooping 0
 	ip -n "${CL_NS}sw" link set br0 up
@@ -193,7 +170,8 @@ cl_host() {
 	local n=$1 ns=${CL_NS}h$1
 	mkdir -p "$CL_DIR/h$n"
 	chmod 700 "$CL_DIR/h$n"
-	ip netns add "$ns" || cl_bail "ip netns add $ns failed"
+	ip netns add "$ns" || fatal "ip netns add $ns failed"
+	NETNS="$ns $NETNS"
 	CL_HOSTS="$CL_HOSTS $n"
 	ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0 \
 	    net.ipv6.conf.all.accept_dad=0
@@ -203,7 +181,7 @@ cl_host() {
 	ip -n "$ns" addr add "$(cl_addr "$n")/24" dev eth0
 	ip -n "$ns" addr add "$(cl_addr6 "$n")/64" dev eth0 nodad
 	ip -n "$ns" link set eth0 up
-	cl_wait 10 cl__ll_ready "$n" || cl_bail "h$n: no link-local address"
+	wait_for "cl__ll_ready $n" 10 || fatal "h$n: no link-local address"
 }
 
 # cl__ll_ready N: host N's link-local address is usable (not tentative).
@@ -291,16 +269,16 @@ cl_start() {
 	[ -f "$d/peerkeyd.conf" ] || cl_conf "$n"
 	cl_start_avahi "$n"
 	cl_run "$n" "$CL_PEERKEYD" -n -f "$d/peerkeyd.conf" >/dev/null 2>&1 ||
-	    cl_bail "h$n: bad configuration"
+	    fatal "h$n: bad configuration"
 	$CL_SAY "h$n: peerkeyd -d -f $d/peerkeyd.conf &"
-	DBUS_SYSTEM_BUS_ADDRESS="unix:path=$d/bus.sock" \
-	    ip netns exec "${CL_NS}h$n" "$CL_PEERKEYD" -d -f "$d/peerkeyd.conf" \
-	    </dev/null >>"$d/peerkeyd.log" 2>&1 &
+	spawn "h$n/peerkeyd" \
+	    env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$d/bus.sock" \
+	    ip netns exec "${CL_NS}h$n" "$CL_PEERKEYD" -d -f "$d/peerkeyd.conf"
 	echo $! >"$d/peerkeyd.pid"
-	if ! cl_wait 20 cl__ready "$n"; then
+	if ! wait_for "cl__ready $n" 20; then
 		echo "# h$n: peerkeyd did not become ready:" >&2
 		sed 's/^/# /' "$d/peerkeyd.log" >&2
-		cl_bail "h$n: peerkeyd did not start"
+		fatal "h$n: peerkeyd did not start"
 	fi
 }
 
@@ -313,7 +291,7 @@ cl_start_avahi() {
 		avahi_bus_start "$d" && avahi_daemon_start "$d"
 	else
 		avahi_start "$d" "${CL_NS}h$n" "h$n" eth0
-	fi || cl_bail "h$n: avahi did not start"
+	fi || fatal "h$n: avahi did not start"
 }
 
 # cl__ready N: node N answers on its control socket and its TCP port.
@@ -331,8 +309,11 @@ cl_running() {
 
 # cl_stop N: stops host N's peerkeyd (SIGTERM, as at shutdown).
 cl_stop() {
+	local p
+	p=$(cat "$CL_DIR/h$1/peerkeyd.pid" 2>/dev/null) || return 0
 	$CL_SAY "h$1: stop peerkeyd"
-	avahi__kill "$CL_DIR/h$1/peerkeyd.pid"
+	rm -f "$CL_DIR/h$1/peerkeyd.pid"
+	stop "$p" || :
 }
 
 # cl_kill N: kills host N's peerkeyd at once (SIGKILL: a power cut).
@@ -340,10 +321,8 @@ cl_kill() {
 	local p
 	p=$(cat "$CL_DIR/h$1/peerkeyd.pid" 2>/dev/null) || return 0
 	$CL_SAY "h$1: kill -9 peerkeyd"
-	kill -9 "$p" 2>/dev/null
-	wait "$p" 2>/dev/null	# our child: reaped quietly
-	while avahi__alive "$p"; do sleep 0.05; done
 	rm -f "$CL_DIR/h$1/peerkeyd.pid"
+	stop "$p" KILL || :
 }
 
 # cl_avahi_stop N: stops host N's avahi-daemon and bus.
@@ -416,15 +395,15 @@ cl_agent() {
 	cl_run "$n" "$CL_AGENT" -c "$conf" "$@" 2>>"$CL_DIR/h$n/boot.log"
 }
 
-# cl_agent_bg N NAME CONF [ARGS...]: cl_agent in the background, no
-# prompt: its PID in hN/NAME.pid (stopped by the cleanup), the passphrase
-# in hN/NAME.out, its progress in hN/NAME.log.
+# cl_agent_bg N NAME CONF [ARGS...]: cl_agent spawned, no prompt: its
+# PID in $! and hN/NAME.pid, the passphrase in hN/NAME.out, its progress
+# in hN/NAME.log.
 cl_agent_bg() {
 	local n=$1 name=$2 conf=$3 d=$CL_DIR/h$1
 	shift 3
 	$CL_SAY "h$n: peerkey-boot -c $conf -P none $* &"
-	ip netns exec "${CL_NS}h$n" "$CL_AGENT" -c "$conf" -P none "$@" \
-	    </dev/null >"$d/$name.out" 2>"$d/$name.log" &
+	spawn -o "$d/$name.out" "h$n/$name" ip netns exec "${CL_NS}h$n" \
+	    "$CL_AGENT" -c "$conf" -P none "$@"
 	echo $! >"$d/$name.pid"
 }
 
@@ -475,41 +454,40 @@ cl_cluster() {
 	cl_switch
 	for n in $(seq "$1"); do
 		cl_host "$n"
-		cl_init_keys "$n" || cl_bail "h$n: peerkey init"
-		cl_disk "$n" || cl_bail "h$n: disk"
+		cl_init_keys "$n" || fatal "h$n: peerkey init"
+		cl_disk "$n" || fatal "h$n: disk"
 	done
 	for n in $(seq "$1"); do
 		cl_start "$n"
 	done
 	for n in $(seq 2 "$1"); do
-		cl_join "$n" 1 || cl_bail "h$n: peerkey join"
+		cl_join "$n" 1 || fatal "h$n: peerkey join"
 		for m in $(seq "$n"); do
 			[ "$m" = "$n" ] && continue
-			cl_wait 20 cl_guards "$m" "$n" ||
-			    cl_bail "h$m does not guard h$n"
-			cl_wait 20 cl_guards "$n" "$m" ||
-			    cl_bail "h$n does not guard h$m"
+			wait_for "cl_guards $m $n" 20 ||
+			    fatal "h$m does not guard h$n"
+			wait_for "cl_guards $n $m" 20 ||
+			    fatal "h$n does not guard h$m"
 		done
 	done
 	for n in $(seq "$1"); do
-		cl_enroll_luks "$n" || cl_bail "h$n: peerkey enroll"
+		cl_enroll_luks "$n" || fatal "h$n: peerkey enroll"
 	done
 	for n in $(seq "$1"); do
 		for m in $(cl_others "$n"); do
-			cl_wait 20 cl_is "$n" "$m" enabled ||
-			    cl_bail "h$n does not see h$m enabled"
+			wait_for "cl_is $n $m enabled" 20 ||
+			    fatal "h$n does not see h$m enabled"
 		done
 	done
 }
 
-# cl_bg N NAME CMD...: CMD in the background in host N's namespace, its
-# PID in hN/NAME.pid (killed by the cleanup), its output in hN/NAME.out.
+# cl_bg N NAME CMD...: CMD spawned in host N's namespace, its PID in $!
+# and hN/NAME.pid, its output in hN/NAME.log.
 cl_bg() {
 	local n=$1 name=$2
 	shift 2
 	$CL_SAY "h$n: $* &"
-	ip netns exec "${CL_NS}h$n" "$@" </dev/null >"$CL_DIR/h$n/$name.out" \
-	    2>&1 &
+	spawn "h$n/$name" ip netns exec "${CL_NS}h$n" "$@"
 	echo $! >"$CL_DIR/h$n/$name.pid"
 }
 
@@ -556,7 +534,7 @@ cl_heal() {
 cl_unplug() { ip -n "${CL_NS}sw" link set "h$1" down; }
 cl_plug() {
 	ip -n "${CL_NS}sw" link set "h$1" up
-	cl_wait 10 cl__ll_ready "$1"
+	wait_for "cl__ll_ready $1" 10
 }
 
 # cl_count N FILTER: how many of node N's events match the jq FILTER.
@@ -569,54 +547,18 @@ cl_has() {
 	[ "$(cl_count "$1" "$2")" -gt 0 ]
 }
 
-# ok DESC / not_ok DESC / check DESC CMD...: TAP lines.
-ok() {
-	CL_T=$((CL_T + 1))
-	echo "ok $CL_T - $*"
-}
-not_ok() {
-	CL_T=$((CL_T + 1))
-	CL_FAILED=$((CL_FAILED + 1))
-	echo "not ok $CL_T - $*"
-}
-check() {
-	local desc=$1
-	shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-
-# cl_cleanup: stops every process recorded under $CL_DIR, deletes our
-# namespaces. Idempotent.
-cl_cleanup() {
-	local n d e=$-
-	[ -n "$CL_DIR" ] || return 0
-	set +e
+# cl__cleanup: stops every process recorded under $CL_DIR by its PID
+# file (avahi, and what the driver spawned: it reaps them after); the
+# driver then deletes the namespaces.
+cl__cleanup() {
+	local n d
 	for n in $CL_HOSTS; do
-		d=$CL_DIR/h$n
-		if [ "$CL_FAILED" != 0 ] && [ -f "$d/peerkeyd.log" ]; then
-			echo "# --- h$n peerkeyd.log (last lines)" >&2
-			tail -n 40 "$d/peerkeyd.log" | sed 's/^/# /' >&2
-			[ -f "$d/boot.log" ] && tail -n 20 "$d/boot.log" |
-			    sed 's/^/# boot: /' >&2
-		fi
-		avahi_cleanup "$d"
+		avahi_cleanup "$CL_DIR/h$n"
 	done
 	for d in "$CL_DIR"/*.pid; do
 		[ -f "$d" ] && avahi__kill "$d"
 	done
-	for n in $CL_HOSTS; do
-		ip netns del "${CL_NS}h$n" 2>/dev/null
-	done
-	ip netns del "${CL_NS}sw" 2>/dev/null
 	CL_HOSTS=""
-	if [ "$CL_FAILED" != 0 ] && [ "${CL_KEEP:-0}" = 1 ]; then
-		echo "# kept $CL_DIR" >&2
-	else
-		rm -rf "$CL_DIR"
-	fi
-	CL_DIR=""
-	case $e in *e*) set -e ;; esac
-	return 0
 }
 
 # cl_leaks DIR: prints what is left of ours (namespaces named with our $$,
@@ -637,11 +579,7 @@ cl_leaks() {
 
 # cl_done: cleanup, the leak check as the last test, the plan; exits.
 cl_done() {
-	local dir=$CL_DIR
-	cl_cleanup
-	trap - EXIT
-	check "no namespace and no process left behind" cl_leaks "$dir"
-	echo "1..$CL_T"
-	[ "$CL_FAILED" = 0 ]
-	exit
+	cleanup
+	ok 'cl_leaks "$CL_DIR"' "no namespace and no process left behind"
+	finish
 }

@@ -8,14 +8,15 @@
 # is skipped until it is built.
 . "$(dirname "$0")/lib-interop.sh"
 need mandos mandos-keygen certtool gpg ip
+need_root
 AGENT=${PEERKEY_BOOT:-$top_builddir/src/boot-agent/peerkey-boot}
-[ -x "$AGENT" ] || skip_all "peerkey-boot not built ($AGENT)"
+[ -x "$AGENT" ] || skip "peerkey-boot not built ($AGENT)"
 
 NS=pkiob$$
 mk_ns "$NS"
 A=boot-canary-$$-Jq4
 keygen "$W/alpha" alpha "$A" && keygen "$W/beta" beta "beta-$$" ||
-    bail "mandos-keygen failed"
+    fatal "mandos-keygen failed"
 {
 	printf '[DEFAULT]\nchecker = true\n\n'
 	cat "$W/alpha/section"
@@ -24,10 +25,10 @@ keygen "$W/alpha" alpha "$A" && keygen "$W/beta" beta "beta-$$" ||
 	printf 'enabled = False\n'
 } > "$W/clients.conf"
 start_mandos "$W/m" "$NS" "$W/clients.conf" ||
-    { diag "$W/mandos.log"; bail "mandos did not start"; }
-start_peerkeyd "$W/pkd" "$NS" || { diag "$W/peerkeyd.log"; bail "peerkeyd"; }
+    { diag "$W/mandos.log"; fatal "mandos did not start"; }
+start_peerkeyd "$W/pkd" "$NS" || { diag "$W/peerkeyd.log"; fatal "peerkeyd"; }
 pk import-mandos "$W/clients.conf" > "$W/import.out" 2>&1 ||
-    { diag "$W/import.out"; bail "import-mandos failed"; }
+    { diag "$W/import.out"; fatal "import-mandos failed"; }
 
 # boot_conf NAME KEYDIR PORT GIVEUP: a boot.conf asking one Mandos server.
 boot_conf() {

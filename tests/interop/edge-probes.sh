@@ -13,11 +13,12 @@
 # secret where Mandos would not, and sends the same bytes where it does.
 . "$(dirname "$0")/lib-interop.sh"
 need mandos mandos-keygen certtool gpg ip
+need_root
 
 NS=pkiop$$
 mk_ns "$NS"
 keygen "$W/alpha" alpha "alpha-$$" && keygen "$W/beta" beta "beta-$$" &&
-    keygen "$W/gamma" gamma "gamma-$$" || bail "mandos-keygen failed"
+    keygen "$W/gamma" gamma "gamma-$$" || fatal "mandos-keygen failed"
 {
 	printf '[DEFAULT]\nchecker = true\n\n'
 	cat "$W/alpha/section"
@@ -25,11 +26,11 @@ keygen "$W/alpha" alpha "alpha-$$" && keygen "$W/beta" beta "beta-$$" &&
 	cat "$W/beta/section"
 	printf 'enabled = no\n'
 } > "$W/clients.conf"
-start_peerkeyd "$W/pkd" "$NS" || { diag "$W/peerkeyd.log"; bail "peerkeyd"; }
+start_peerkeyd "$W/pkd" "$NS" || { diag "$W/peerkeyd.log"; fatal "peerkeyd"; }
 pk import-mandos "$W/clients.conf" > "$W/import.out" 2>&1 ||
-    { diag "$W/import.out"; bail "import-mandos failed"; }
+    { diag "$W/import.out"; fatal "import-mandos failed"; }
 start_mandos "$W/m" "$NS" "$W/clients.conf" ||
-    { diag "$W/mandos.log"; bail "mandos did not start"; }
+    { diag "$W/mandos.log"; fatal "mandos did not start"; }
 ok 'true' "mandos on :$MANDOS_PORT and peerkeyd on :$PKD_PORT serve one clients.conf"
 
 # All probes at once, each in the background (pktool line gives up after

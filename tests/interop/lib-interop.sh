@@ -1,9 +1,8 @@
-# lib-interop.sh: shared driver for the tests against Debian's real Mandos
-# (packages mandos and mandos-client 1.8.16). Sourced by POSIX sh; root.
+# lib-interop.sh: the tests against Debian's real Mandos (packages mandos
+# and mandos-client 1.8.16): their own helpers, on the shell test driver
+# tests/lib-tap.sh (ok, diag, need, need_root, skip, fatal, finish, spawn,
+# wait_for, $W, NETNS). Sourced by POSIX sh; root.
 #
-#	(ok, diag, skip_all, bail, finish, spawn, wait_for: tests/lib-tap.sh)
-#	need CMD...                   skip the file when a tool is missing
-#	                              (fail under CI=true: nothing may skip)
 #	mk_ns NS                      a network namespace with lo up, removed
 #	                              at exit
 #	keygen DIR NAME PASS          mandos-keygen's keys for client NAME in
@@ -20,65 +19,32 @@
 #	                              plugin) with KEYDIR's keys
 #
 # Everything lives under $W and in namespaces named after $$; every
-# process is remembered by PID and stopped by that PID.
+# process is spawned, so the driver stops it by PID; the buses in
+# BUSDIRS are stopped by their recorded PIDs (tests/lib-avahi.sh).
 set -u
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
+. "$top_srcdir/tests/lib-tap.sh"
+. "$top_srcdir/tests/lib-avahi.sh"
 PEERKEYD=$top_builddir/src/node/peerkeyd
 PEERKEY=$top_builddir/src/cli/peerkey
 PKTOOL=$top_builddir/tests/tools/pktool
 MANDOS_CLIENT=/usr/lib/x86_64-linux-gnu/mandos/plugins.d/mandos-client
 PKD_PORT=4141
 MANDOS_PORT=4242
-NETNS=""
 BUSDIRS=""
-W=$(mktemp -d "${TMPDIR:-/tmp}/pkinterop.XXXXXX") || exit 1
-chmod 755 "$W"
+at_exit 'for _d in $BUSDIRS; do avahi_cleanup "$_d"; done'
 
-. "$top_srcdir/tests/lib-tap.sh"
-. "$top_srcdir/tests/lib-avahi.sh"
-
-# cleanup: stop what we started (TERM, then KILL), drop our namespaces.
-cleanup() {
-	for _p in $PIDS; do
-		kill "$_p" 2>/dev/null
-	done
-	for _p in $PIDS; do
-		_i=0
-		while kill -0 "$_p" 2>/dev/null && [ $_i -lt 50 ]; do
-			_i=$((_i + 1))
-			sleep 0.1
-		done
-		kill -9 "$_p" 2>/dev/null
-		wait "$_p" 2>/dev/null
-	done
-	for _d in $BUSDIRS; do
-		avahi_cleanup "$_d"
-	done
-	for _n in $NETNS; do
-		ip netns del "$_n" 2>/dev/null
-	done
-	[ -n "${KEEP:-}" ] || rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-need() {
-	[ "$(id -u)" = 0 ] || skip_all "needs root"
-	for _c in "$@"; do
-		command -v "$_c" >/dev/null 2>&1 || skip_all "$_c not installed"
-	done
-	[ -x "$MANDOS_CLIENT" ] || skip_all "mandos-client not installed"
-	for _c in "$PEERKEYD" "$PEERKEY" "$PKTOOL"; do
-		[ -x "$_c" ] || bail "$_c not built"
-	done
-}
+[ -x "$MANDOS_CLIENT" ] || skip "mandos-client not installed"
+for _c in "$PEERKEYD" "$PEERKEY" "$PKTOOL"; do
+	[ -x "$_c" ] || fatal "$_c not built"
+done
 
 mk_ns() {
-	ip netns add "$1" || bail "ip netns add $1"
+	ip netns add "$1" || fatal "ip netns add $1"
 	NETNS="$NETNS $1"
-	ip -n "$1" link set lo up || bail "lo up in $1"
+	ip -n "$1" link set lo up || fatal "lo up in $1"
 }
 
 # keygen DIR NAME PASS: fast RSA-2048 OpenPGP keys and the Ed25519 TLS key.

@@ -10,6 +10,7 @@
 . "$(dirname "$0")/lib-interop.sh"
 need mandos-keygen certtool gpg ip avahi-daemon avahi-browse dbus-daemon \
     unshare sysctl
+need_root
 
 NS=pkioas$$
 NC=pkioac$$
@@ -17,24 +18,25 @@ mk_ns "$NS"
 mk_ns "$NC"
 for n in "$NS" "$NC"; do
 	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
-	    net.ipv6.conf.default.accept_dad=0 || bail "sysctl in $n"
+	    net.ipv6.conf.default.accept_dad=0 || fatal "sysctl in $n"
 done
 ip link add pkv$$s netns "$NS" type veth peer name pkv$$c netns "$NC" ||
-    bail "veth"
+    fatal "veth"
 ip -n "$NS" link set pkv$$s name eth0 && ip -n "$NC" link set pkv$$c name eth0 &&
-    ip -n "$NS" link set eth0 up || bail "veth set-up"
+    ip -n "$NS" link set eth0 up || fatal "veth set-up"
 # The client's eth0 stays down: mandos-client brings it up itself.
 
-keygen "$W/alpha" alpha "alpha-mdns-$$" || bail "mandos-keygen failed"
+keygen "$W/alpha" alpha "alpha-mdns-$$" || fatal "mandos-keygen failed"
 { printf '[DEFAULT]\nchecker = true\n\n'; cat "$W/alpha/section"; } \
     > "$W/clients.conf"
 
-avahi_start "$W/avahi" "$NS" pkiosrv eth0 || bail "avahi-daemon"
+avahi_start "$W/avahi" "$NS" pkiosrv eth0 || fatal "avahi-daemon"
 BUSDIRS="$BUSDIRS $W/avahi"
 PKD_LISTEN= PKD_ANNOUNCE=yes PKD_BUS=$AVAHI_BUS_ADDRESS \
-    start_peerkeyd "$W/pkd" "$NS" || { diag "$W/peerkeyd.log"; bail "peerkeyd"; }
+    start_peerkeyd "$W/pkd" "$NS" ||
+    { diag "$W/peerkeyd.log"; fatal "peerkeyd"; }
 pk import-mandos "$W/clients.conf" > "$W/import.out" 2>&1 ||
-    { diag "$W/import.out"; bail "import-mandos failed"; }
+    { diag "$W/import.out"; fatal "import-mandos failed"; }
 ok 'wait_for "grep -q \"announce: published .*_mandos._tcp\" \"$W/peerkeyd.log\"" 20' \
     "peerkeyd publishes _mandos._tcp through avahi-daemon"
 [ -n "${V:-}" ] && diag "$W/peerkeyd.log"

@@ -9,13 +9,14 @@
 # that a bad clients.conf imports nothing and names section and option.
 . "$(dirname "$0")/lib-interop.sh"
 need mandos mandos-keygen certtool gpg ip
+need_root
 
 NS=pkioc$$
 mk_ns "$NS"
 A=alpha-canary-$$-x7Q
 B=beta-canary-$$-k2Z
 keygen "$W/alpha" alpha "$A" && keygen "$W/beta" beta "$B" &&
-    keygen "$W/gamma" gamma "gamma-$$" || bail "mandos-keygen failed"
+    keygen "$W/gamma" gamma "gamma-$$" || fatal "mandos-keygen failed"
 {
 	printf '[DEFAULT]\nchecker = true\ninterval = PT1S\n\n'
 	cat "$W/alpha/section"
@@ -24,7 +25,7 @@ keygen "$W/alpha" alpha "$A" && keygen "$W/beta" beta "$B" &&
 	printf 'enabled = False\n'
 } > "$W/clients.conf"
 
-start_peerkeyd "$W/pkd" "$NS" || { diag "$W/peerkeyd.log"; bail "peerkeyd"; }
+start_peerkeyd "$W/pkd" "$NS" || { diag "$W/peerkeyd.log"; fatal "peerkeyd"; }
 ok 'true' "peerkeyd runs in namespace $NS"
 
 # --- import-mandos -----------------------------------------------------------
@@ -102,7 +103,7 @@ ok '[ $rc != 0 ] && [ ! -s "$W/g.out" ]' \
 
 # --- the same clients.conf in Debian's mandos server ---------------------------
 start_mandos "$W/m" "$NS" "$W/clients.conf" ||
-    { diag "$W/mandos.log"; bail "mandos did not start"; }
+    { diag "$W/mandos.log"; fatal "mandos did not start"; }
 ok 'true' "Debian's mandos server reads the same clients.conf"
 mandos_client "$NS" "$W/alpha" --interface=none \
     --connect=127.0.0.1:$MANDOS_PORT > "$W/ma.out" 2> "$W/ma.err"

@@ -7,69 +7,69 @@
 _title="a peer's node key touches only its own blobs; boot keys cannot deposit"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/node/lib.sh"
 
-start_node a || bail "cannot start node a"
+start_node a || fatal "cannot start node a"
 A=$(node_addr a)
-blob "$TEST_DIR/pb" "p's ciphertext"
-blob "$TEST_DIR/qb" "q's ciphertext"
-blob "$TEST_DIR/evil" "evil"
+blob "$W/pb" "p's ciphertext"
+blob "$W/qb" "q's ciphertext"
+blob "$W/evil" "evil"
 add_peer a p --timeout 120s
 add_peer a q --timeout 120s
-keygen "$TEST_DIR/stranger.key" >/dev/null
+keygen "$W/stranger.key" >/dev/null
 
-is "p deposits its blob" "$(deposit a p disk1 "$TEST_DIR/pb")" "ack DEPOSIT"
-is "q deposits its blob (same id)" "$(deposit a q disk1 "$TEST_DIR/qb")" \
-    "ack DEPOSIT"
+is "$(deposit a p disk1 "$W/pb")" "ack DEPOSIT" "p deposits its blob"
+is "$(deposit a q disk1 "$W/qb")" "ack DEPOSIT" \
+    "q deposits its blob (same id)"
 
 # blob_of PEER: the blob its boot key gets back.
 blob_of() {
-	pktool unlock "$TEST_DIR/$1.boot" "$A" | sed -n 2p | cut -d' ' -f2 |
+	pktool unlock "$W/$1.boot" "$A" | sed -n 2p | cut -d' ' -f2 |
 	    base64 -d
 }
-is "p gets its own blob" "$(blob_of p)" "p's ciphertext"
-is "q gets its own blob" "$(blob_of q)" "q's ciphertext"
+is "$(blob_of p)" "p's ciphertext" "p gets its own blob"
+is "$(blob_of q)" "q's ciphertext" "q gets its own blob"
 
-is "p replaces its disk1" "$(deposit a p disk1 "$TEST_DIR/evil")" \
-    "ack DEPOSIT"
-is "...which changes p's blob" "$(blob_of p)" "evil"
-is "...and never q's" "$(blob_of q)" "q's ciphertext"
-is "p adds disk2" "$(deposit a p disk2 "$TEST_DIR/evil")" "ack DEPOSIT"
-is "...q still holds one blob" "$(peer_field a q blobs)" 1
-is "p withdraws disk1" "$(pktool withdraw "$TEST_DIR/p.node" "$A" disk1)" \
-    "ack WITHDRAW"
-is "...q's disk1 is still there" "$(blob_of q)" "q's ciphertext"
-like "withdraw of a blob p does not hold: ERROR not-found" \
-    "$(pktool withdraw "$TEST_DIR/p.node" "$A" disk1)" "^error 6 "
-like "withdraw of q's blob id with p's key, again: not-found" \
-    "$(pktool withdraw "$TEST_DIR/p.node" "$A" disk1)" "^error 6 "
-is "...q still holds it" "$(peer_field a q blobs):$(blob_of q)" \
-    "1:q's ciphertext"
+is "$(deposit a p disk1 "$W/evil")" "ack DEPOSIT" \
+    "p replaces its disk1"
+is "$(blob_of p)" "evil" "...which changes p's blob"
+is "$(blob_of q)" "q's ciphertext" "...and never q's"
+is "$(deposit a p disk2 "$W/evil")" "ack DEPOSIT" "p adds disk2"
+is "$(peer_field a q blobs)" 1 "...q still holds one blob"
+is "$(pktool withdraw "$W/p.node" "$A" disk1)" "ack WITHDRAW" \
+    "p withdraws disk1"
+is "$(blob_of q)" "q's ciphertext" "...q's disk1 is still there"
+like "$(pktool withdraw "$W/p.node" "$A" disk1)" "^error 6 " \
+    "withdraw of a blob p does not hold: ERROR not-found"
+like "$(pktool withdraw "$W/p.node" "$A" disk1)" "^error 6 " \
+    "withdraw of q's blob id with p's key, again: not-found"
+is "$(peer_field a q blobs):$(blob_of q)" "1:q's ciphertext" \
+    "...q still holds it"
 
 # refused KEYFILE WHO: a key that is no peer's node key can do nothing.
 refused() {
-	like "$2: DEPOSIT refused (unauthorized)" \
-	    "$(pktool deposit "$1" "$A" disk1 "$TEST_DIR/evil")" "^error 3 "
-	like "$2: WITHDRAW refused (unauthorized)" \
-	    "$(pktool withdraw "$1" "$A" disk1)" "^error 3 "
-	like "$2: NOTICE refused (unauthorized)" \
-	    "$(pktool notice "$1" "$A" 60 x)" "^error 3 "
-	like "$2: HEARTBEAT refused (unauthorized)" \
-	    "$(pktool heartbeat "$1" "$A")" "^error 3 "
+	like "$(pktool deposit "$1" "$A" disk1 "$W/evil")" "^error 3 " \
+	    "$2: DEPOSIT refused (unauthorized)"
+	like "$(pktool withdraw "$1" "$A" disk1)" "^error 3 " \
+	    "$2: WITHDRAW refused (unauthorized)"
+	like "$(pktool notice "$1" "$A" 60 x)" "^error 3 " \
+	    "$2: NOTICE refused (unauthorized)"
+	like "$(pktool heartbeat "$1" "$A")" "^error 3 " \
+	    "$2: HEARTBEAT refused (unauthorized)"
 }
-refused "$TEST_DIR/q.boot" "q's boot key"
-refused "$TEST_DIR/stranger.key" "an unknown key"
-refused "$TEST_DIR/a/node.key" "this node's own key"
-is "q's blob is unchanged by all that" "$(blob_of q)" "q's ciphertext"
-is "p's blob is unchanged by all that" "$(blob_of p)" "evil"
-like "the refusals are logged with the key" \
-    "$(grep 'from a key that is no peer' "$(node_log a)" | head -n 1)" \
-    "key [0-9a-f]{16}\\.\\.\\.: DEPOSIT from a key that is no peer's node key"
-is "a node key cannot unlock" \
-    "$(pktool unlock "$TEST_DIR/q.node" "$A")" "refused unknown boot key"
+refused "$W/q.boot" "q's boot key"
+refused "$W/stranger.key" "an unknown key"
+refused "$W/a/node.key" "this node's own key"
+is "$(blob_of q)" "q's ciphertext" "q's blob is unchanged by all that"
+is "$(blob_of p)" "evil" "p's blob is unchanged by all that"
+like "$(grep 'from a key that is no peer' "$(node_log a)" | head -n 1)" \
+    "key [0-9a-f]{16}\\.\\.\\.: DEPOSIT from a key that is no peer's node key" \
+    "the refusals are logged with the key"
+is "$(pktool unlock "$W/q.node" "$A")" "refused unknown boot key" \
+    "a node key cannot unlock"
 
 # The audit log: deposits and withdrawals under the right peer only.
-is "q's deposit events: exactly one" "$(count_events a q deposited)" 1
-is "p's withdraw events: exactly one" "$(count_events a p withdrawn)" 1
-is "q has no withdraw events" "$(count_events a q withdrawn)" 0
+is "$(count_events a q deposited)" 1 "q's deposit events: exactly one"
+is "$(count_events a p withdrawn)" 1 "p's withdraw events: exactly one"
+is "$(count_events a q withdrawn)" 0 "q has no withdraw events"
 
 # At most PK_BLOBS_MAX (32) blobs per peer: one UNLOCK_REPLY carries no
 # more, and more would be kept and never released.
@@ -77,19 +77,19 @@ i=1
 dpids=
 while [ $i -lt 32 ]; do
 	i=$((i + 1))
-	deposit a q "d$i" "$TEST_DIR/qb" >/dev/null &
+	deposit a q "d$i" "$W/qb" >/dev/null &
 	dpids="$dpids $!"
 done
 for dp in $dpids; do
 	wait "$dp"
 done
-is "q holds 32 blobs" "$(peer_field a q blobs)" 32
-like "a 33rd is refused: ERROR too-large" \
-    "$(deposit a q d33 "$TEST_DIR/qb")" "^error 4 "
-is "...and not stored" "$(peer_field a q blobs)" 32
-is "replacing one of the 32 is fine" "$(deposit a q d2 "$TEST_DIR/qb")" \
-    "ack DEPOSIT"
-is "q's unlock releases all 32" "$(unlock a q)" "released 32"
+is "$(peer_field a q blobs)" 32 "q holds 32 blobs"
+like "$(deposit a q d33 "$W/qb")" "^error 4 " \
+    "a 33rd is refused: ERROR too-large"
+is "$(peer_field a q blobs)" 32 "...and not stored"
+is "$(deposit a q d2 "$W/qb")" "ack DEPOSIT" \
+    "replacing one of the 32 is fine"
+is "$(unlock a q)" "released 32" "q's unlock releases all 32"
 
-check "a stops cleanly" stop_node a
-done_testing
+ok 'stop_node a' "a stops cleanly"
+finish

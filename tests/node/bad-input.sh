@@ -9,40 +9,39 @@ _title="oversized frames, garbage lines, TLS 1.2 and keyless clients refused"
 
 # A long line timeout: "closed" within pktool's 10s means closed at once.
 start_node a limits.max-frame=4k limits.line-timeout=30s ||
-    bail "cannot start node a"
+    fatal "cannot start node a"
 A=$(node_addr a)
-B=$TEST_DIR/blob
+B=$W/blob
 blob "$B" "stand-in ciphertext"
 add_peer a en --timeout 120s
 deposit a en disk1 "$B" >/dev/null
 
 serving() {
-	is "$1: the daemon still serves" "$(unlock a en)" "released 1"
+	is "$(unlock a en)" "released 1" "$1: the daemon still serves"
 }
 
 # --- frames ----------------------------------------------------------------
 # u32 length, version 1, type 3 (HEARTBEAT): length 65536 > 4k.
-like "a frame over max-frame gets ERROR too-large" \
-    "$(pktool raw "$TEST_DIR/en.node" "$A" 000100000103)" "^error 4 "
-check "...with a log line" log_has a "bad frame: .*"
+like "$(pktool raw "$W/en.node" "$A" 000100000103)" "^error 4 " \
+    "a frame over max-frame gets ERROR too-large"
+ok 'log_has a "bad frame: .*"' "...with a log line"
 serving "oversized frame"
-like "a length near 4 GiB gets ERROR too-large" \
-    "$(pktool raw "$TEST_DIR/en.node" "$A" fffffff00103)" "^error 4 "
-head -c 5000 /dev/zero | tr '\0' x > "$TEST_DIR/big"
-like "a DEPOSIT over max-frame gets ERROR too-large" \
-    "$(deposit a en big "$TEST_DIR/big")" "^error 4 "
-is "...and stores nothing" "$(peer_field a en blobs)" 1
-like "an unknown message type gets ERROR protocol" \
-    "$(pktool raw "$TEST_DIR/en.node" "$A" 0000000201ff)" "^error 1 "
-like "an unknown version gets ERROR version" \
-    "$(pktool raw "$TEST_DIR/en.node" "$A" 000000020903)" "^error 2 "
-like "a frame shorter than its header gets ERROR protocol" \
-    "$(pktool raw "$TEST_DIR/en.node" "$A" 0000000001)" "^error 1 "
-like "a HEARTBEAT with a truncated body gets ERROR protocol" \
-    "$(pktool raw "$TEST_DIR/en.node" "$A" 00000003010301)" "^error 1 "
-like "a reply type sent as a request gets ERROR protocol" \
-    "$(pktool raw "$TEST_DIR/en.node" "$A" 0000000a0104000000000000000000)" \
-    "^error 1 "
+like "$(pktool raw "$W/en.node" "$A" fffffff00103)" "^error 4 " \
+    "a length near 4 GiB gets ERROR too-large"
+head -c 5000 /dev/zero | tr '\0' x > "$W/big"
+like "$(deposit a en big "$W/big")" "^error 4 " \
+    "a DEPOSIT over max-frame gets ERROR too-large"
+is "$(peer_field a en blobs)" 1 "...and stores nothing"
+like "$(pktool raw "$W/en.node" "$A" 0000000201ff)" "^error 1 " \
+    "an unknown message type gets ERROR protocol"
+like "$(pktool raw "$W/en.node" "$A" 000000020903)" "^error 2 " \
+    "an unknown version gets ERROR version"
+like "$(pktool raw "$W/en.node" "$A" 0000000001)" "^error 1 " \
+    "a frame shorter than its header gets ERROR protocol"
+like "$(pktool raw "$W/en.node" "$A" 00000003010301)" "^error 1 " \
+    "a HEARTBEAT with a truncated body gets ERROR protocol"
+like "$(pktool raw "$W/en.node" "$A" 0000000a0104000000000000000000)" \
+    "^error 1 " "a reply type sent as a request gets ERROR protocol"
 serving "bad frames"
 
 # --- pre-TLS lines -------------------------------------------------------------
@@ -50,26 +49,27 @@ for l in 'GET / HTTP/1.0\r\n\r\n' 'peerkey 2\r\n' 'peerkey 1 \r\n' \
     'peer\0key 1\r\n' '2\r\n' '\r\n' \
     'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' \
     '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03'; do
-	is "garbage line '$l' is closed at once" "$(pktool line "$A" "$l")" \
-	    closed
+	is "$(pktool line "$A" "$l")" closed \
+	    "garbage line '$l' is closed at once"
 done
-check "...each with a log line" log_has a "bad protocol line"
+ok 'log_has a "bad protocol line"' "...each with a log line"
 serving "garbage lines"
 
 # --- TLS profiles ------------------------------------------------------------
 P13="NORMAL:-VERS-ALL:+VERS-TLS1.3:+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK"
 P12="NORMAL:-VERS-ALL:+VERS-TLS1.2:+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK"
-like "control: a TLS 1.3 client with a peer's node key is served" \
-    "$(pktool tls "$TEST_DIR/en.node" "$A" "$P13")" "^served \(TLS1.3\)"
-like "a TLS 1.2 client with a peer's node key is refused" \
-    "$(pktool tls "$TEST_DIR/en.node" "$A" "$P12")" "^refused: "
-like "a TLS 1.3 client without a key is refused" \
-    "$(pktool tls - "$A" "$P13")" "^refused: "
-like "a TLS 1.2 client without a key is refused" \
-    "$(pktool tls - "$A" "$P12")" "^refused: "
-like "an X.509-only client is refused" \
-    "$(pktool tls - "$A" "NORMAL:-VERS-ALL:+VERS-TLS1.3")" "^refused: "
-check "...each with a log line saying why" log_has a "TLS handshake \\(handshake: .*(cipher suites|Certificate is required)"
+like "$(pktool tls "$W/en.node" "$A" "$P13")" "^served \(TLS1.3\)" \
+    "control: a TLS 1.3 client with a peer's node key is served"
+like "$(pktool tls "$W/en.node" "$A" "$P12")" "^refused: " \
+    "a TLS 1.2 client with a peer's node key is refused"
+like "$(pktool tls - "$A" "$P13")" "^refused: " \
+    "a TLS 1.3 client without a key is refused"
+like "$(pktool tls - "$A" "$P12")" "^refused: " \
+    "a TLS 1.2 client without a key is refused"
+like "$(pktool tls - "$A" "NORMAL:-VERS-ALL:+VERS-TLS1.3")" "^refused: " \
+    "an X.509-only client is refused"
+ok 'log_has a "TLS handshake \\(handshake: .*(cipher suites|Certificate is required)"' \
+    "...each with a log line saying why"
 serving "bad TLS clients"
 
 # --- Mandos protocol 1 off -------------------------------------------------------
@@ -79,12 +79,12 @@ kill -HUP "$(node_pid a)"
 reloaded() {
 	[ "$(grep -c 'reload: done' "$(node_log a)")" -gt "$n0" ]
 }
-check "SIGHUP: Mandos off" wait_for 20 reloaded
-pktool mandos "$TEST_DIR/en.boot" "$A" > "$TEST_DIR/m.out" 2>/dev/null
-is "with Mandos off a Mandos client gets no TLS at all" \
-    "$?:$(wc -c < "$TEST_DIR/m.out")" "3:0"
-check "...with a log line" log_has a "Mandos protocol 1 is disabled"
+ok 'wait_for "reloaded" 20' "SIGHUP: Mandos off"
+pktool mandos "$W/en.boot" "$A" > "$W/m.out" 2>/dev/null
+is "$?:$(wc -c < "$W/m.out")" "3:0" \
+    "with Mandos off a Mandos client gets no TLS at all"
+ok 'log_has a "Mandos protocol 1 is disabled"' "...with a log line"
 serving "Mandos off"
 
-check "a stops cleanly" stop_node a
-done_testing
+ok 'stop_node a' "a stops cleanly"
+finish

@@ -22,7 +22,7 @@ has_peer() {
 
 code=$(pk a invite --address "127.0.0.1:$PORT_a" 2>/dev/null)
 [ -n "$code" ] && pass "invite prints a code" || fail "invite prints a code"
-pk c join "$code" >"$T/out" 2>&1 && pass "c joins with a's code" ||
+pk c join "$code" >"$W/out" 2>&1 && pass "c joins with a's code" ||
     fail "c joins with a's code"
 has_peer c a "$NODE_a" && pass "c guards a (the inviter)" ||
     fail "c guards a (the inviter)"
@@ -32,46 +32,46 @@ has_peer a c "$NODE_c" && pass "a guards c, pinned to c's node key" ||
     fail "a guards c"
 is "$(pk a -j status | jq -r '.peers[] | select(.name == "c") |
     .boot_keyid')" "$BOOT_c" "a has c's boot key id"
-wait_for has_peer b c "$NODE_c" && pass "a introduced c to b" ||
+wait_for 'has_peer b c "$NODE_c"' 20 && pass "a introduced c to b" ||
     fail "a introduced c to b"
-sqlite3 "$T/a/state/peerkey.db" "SELECT boot_pgp FROM peers WHERE name = 'c'" |
+sqlite3 "$W/a/state/peerkey.db" "SELECT boot_pgp FROM peers WHERE name = 'c'" |
     grep -q 'BEGIN PGP PUBLIC KEY BLOCK' &&
     pass "a stored c's boot OpenPGP key" || fail "a stored c's boot OpenPGP key"
 
-pk d join "$code" >"$T/out" 2>&1 && r=0 || r=$?
+pk d join "$code" >"$W/out" 2>&1 && r=0 || r=$?
 is "$r" 1 "the same code again: refused"
-grep -q 'used already' "$T/out" && pass "says it was used" ||
+grep -q 'used already' "$W/out" && pass "says it was used" ||
     fail "says it was used"
 is "$(pk a -j status | jq '[.peers[] | select(.name == "d")] | length')" 0 \
     "a does not guard d"
 
 code=$(pk a invite --expires 1s --address "127.0.0.1:$PORT_a" 2>/dev/null)
 sleep 2
-pk d join "$code" >"$T/out" 2>&1 && r=0 || r=$?
+pk d join "$code" >"$W/out" 2>&1 && r=0 || r=$?
 is "$r" 1 "an expired code: refused"
-grep -q 'expired' "$T/out" && pass "says it expired" || fail "says it expired"
+grep -q 'expired' "$W/out" && pass "says it expired" || fail "says it expired"
 
-pk d join not-a-code >"$T/out" 2>&1 && r=0 || r=$?
+pk d join not-a-code >"$W/out" 2>&1 && r=0 || r=$?
 is "$r" 2 "garbage: exit 2, not an invitation code"
 
 # An INTRODUCE from a key b does not guard is refused.
-"$PEERKEY" -d "$T/rogue" init >/dev/null
+"$PEERKEY" -d "$W/rogue" init >/dev/null
 doc=$(printf '{"name":"evil","node_keyid":"%s","boot_keyid":"%s","addresses":"127.0.0.1:1"}' \
     "$(printf %064d 7)" "$(printf %064d 8)")
 len=$(printf %08x ${#doc})
 frame=$(printf %08x $((${#doc} + 6)))010c$len$(printf %s "$doc" | od -An -v -tx1 | tr -d ' \n')
-pktool raw "$T/rogue/node.key" "127.0.0.1:$PORT_b" "$frame" >"$T/out" 2>&1 || true
-grep -q '^error 3' "$T/out" && pass "b refuses an introduction from a stranger" ||
+pktool raw "$W/rogue/node.key" "127.0.0.1:$PORT_b" "$frame" >"$W/out" 2>&1 || true
+grep -q '^error 3' "$W/out" && pass "b refuses an introduction from a stranger" ||
     fail "b refuses an introduction from a stranger"
 is "$(pk b -j status | jq '[.peers[] | select(.name == "evil")] | length')" 0 \
     "b did not add the stranger's protege"
 
 # The joined machine enrolls with every member.
-luks_image "$T/img" pw
-printf pw >"$T/pw"
-pk c enroll "$T/img" --key-file "$T/pw" >"$T/out" 2>&1 &&
+luks_image "$W/img" pw
+printf pw >"$W/pw"
+pk c enroll "$W/img" --key-file "$W/pw" >"$W/out" 2>&1 &&
     pass "c enrolls" || fail "c enrolls"
-grep -q 'held by: a b' "$T/out" && pass "a and b hold c's key" ||
+grep -q 'held by: a b' "$W/out" && pass "a and b hold c's key" ||
     fail "a and b hold c's key"
 
-done_testing
+finish

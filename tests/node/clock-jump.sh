@@ -12,21 +12,17 @@ for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 \
     /usr/lib/faketime/libfaketime.so.1 /usr/lib64/faketime/libfaketime.so.1; do
 	[ -f "$f" ] && FAKETIME_LIB=$f && break
 done
-if [ -z "$FAKETIME_LIB" ]; then
-	[ "${CI:-}" = true ] && bail "needs libfaketime (package faketime)"
-	echo "1..0 # SKIP needs libfaketime (package faketime)"
-	exit 0
-fi
+[ -n "$FAKETIME_LIB" ] || skip "needs libfaketime (package faketime)"
 
-FT=$TEST_DIR/faketime
+FT=$W/faketime
 echo "+0" > "$FT"
 # ASan wants to be first in the library list; libfaketime is preloaded.
 NODE_WRAP="env LD_PRELOAD=$FAKETIME_LIB FAKETIME_TIMESTAMP_FILE=$FT \
 FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
 ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0"
 
-start_node a || bail "cannot start node a under libfaketime"
-B=$TEST_DIR/blob
+start_node a || fatal "cannot start node a under libfaketime"
+B=$W/blob
 blob "$B" "stand-in ciphertext"
 add_peer a en --timeout 60s
 add_peer a dis --timeout 1s
@@ -36,7 +32,7 @@ for p in en dis op; do
 	deposit a $p disk1 "$B" >/dev/null
 done
 pk a disable op
-check "dis is disabled by its timeout" wait_for 10 state_is a dis disabled
+ok 'wait_for "state_is a dis disabled" 10' "dis is disabled by its timeout"
 
 states() {
 	pk a -j status | jq -r '.peers[] | "\(.name)=\(.state)"' | sort |
@@ -50,58 +46,57 @@ now_ms() {
 # records with its own clock: a deposit).
 skew_h() {
 	n=$(date +%s%N)
-	blob "$TEST_DIR/p" "probe $n"
-	deposit a probe "p$n" "$TEST_DIR/p" >/dev/null
+	blob "$W/p" "probe $n"
+	deposit a probe "p$n" "$W/p" >/dev/null
 	at=$(pk a -j events --peer probe --kind deposited |
 	    jq --arg d "blob p$n " '.[] | select(.detail | startswith($d)) | .at')
 	awk -v d=$((at - $(now_ms))) 'BEGIN { printf "%d\n", \
 	    (d < 0 ? d - 1800000 : d + 1800000) / 3600000 }'
 }
-is "no skew at first" "$(skew_h)" 0
+is "$(skew_h)" 0 "no skew at first"
 
 # jump SPEC LABEL: sets the fake wall clock, then checks.
 jump() {
 	before=$(peer_field a en expires_in_ms)
 	echo "$1" > "$FT"
-	is "$2: the daemon's wall clock moved" "$(skew_h)" "$3"
+	is "$(skew_h)" "$3" "$2: the daemon's wall clock moved"
 	sleep 1.5		# several expiry ticks
-	is "$2: every state unchanged" "$(states)" "$want"
+	is "$(states)" "$want" "$2: every state unchanged"
 	left=$(peer_field a en expires_in_ms)
-	check "$2: remaining time only ran down" \
-	    test "$left" -le "$before" -a "$left" -gt $((before - 10000))
-	is "$2: the enabled peer is released" "$(unlock a en)" "released 1"
-	is "$2: the disabled peer is refused" "$(unlock a dis)" \
-	    "refused disabled"
+	ok 'test "$left" -le "$before" -a "$left" -gt $((before - 10000))' \
+	    "$2: remaining time only ran down"
+	is "$(unlock a en)" "released 1" "$2: the enabled peer is released"
+	is "$(unlock a dis)" "refused disabled" \
+	    "$2: the disabled peer is refused"
 }
 
 jump "+1d" "a day forward" 24
 jump "-1d" "a day back" -24
 # The audit log after the clock went back: a limit keeps the events
 # recorded last (the refusal just made), not those with the latest time.
-is "a day back: events --limit 1 is the newest recorded" \
-    "$(pk a -j events --limit 1 | jq -c '.[0] | [.id, .kind, .peer]')" \
-    "$(pk a -j events | jq -c 'max_by(.id) | [.id, .kind, .peer]')"
-is "...which is the refusal just made" \
-    "$(pk a -j events --limit 1 | jq -r '.[0] | "\(.kind) \(.peer)"')" \
-    "refused dis"
+is "$(pk a -j events --limit 1 | jq -c '.[0] | [.id, .kind, .peer]')" \
+    "$(pk a -j events | jq -c 'max_by(.id) | [.id, .kind, .peer]')" \
+    "a day back: events --limit 1 is the newest recorded"
+is "$(pk a -j events --limit 1 | jq -r '.[0] | "\(.kind) \(.peer)"')" \
+    "refused dis" "...which is the refusal just made"
 
 # A short timeout set now still runs out on the monotonic clock, not on
 # the wall clock: the peer is enabled at once and disabled later.
 add_peer a tm --timeout 3s
 heartbeat_in a tm >/dev/null
 echo "+1d" > "$FT"
-is "a 3s peer, after a heartbeat and a jump forward: enabled" \
-    "$(peer_state a tm)" enabled
-check "...and disabled once 3s have really passed" \
-    wait_for 15 state_is a tm disabled
+is "$(peer_state a tm)" enabled \
+    "a 3s peer, after a heartbeat and a jump forward: enabled"
+ok 'wait_for "state_is a tm disabled" 15' \
+    "...and disabled once 3s have really passed"
 pk a remove tm
 
 # Across a restart: stopped at +1d, started at -1d.
-check "stops cleanly at +1d" stop_node a
+ok 'stop_node a' "stops cleanly at +1d"
 echo "-1d" > "$FT"
-check "starts again at -1d" restart_node a
-is "every state unchanged across the restart" "$(states)" "$want"
+ok 'restart_node a' "starts again at -1d"
+is "$(states)" "$want" "every state unchanged across the restart"
 echo "+0" > "$FT"
 
-check "a stops cleanly" stop_node a
-done_testing
+ok 'stop_node a' "a stops cleanly"
+finish

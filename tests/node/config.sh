@@ -7,11 +7,11 @@
 _title="peerkeyd -n, SIGHUP reload, SIGTERM, a database from the future"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/node/lib.sh"
 
-start_node a limits.max-frame=4k || bail "cannot start node a"
+start_node a limits.max-frame=4k || fatal "cannot start node a"
 A=$(node_addr a)
-C=$TEST_DIR/a/peerkeyd.conf
-is "peerkeyd -n: a good file" "$("$PEERKEYD" -n -f "$C" 2>&1)" \
-    "configuration OK"
+C=$W/a/peerkeyd.conf
+is "$("$PEERKEYD" -n -f "$C" 2>&1)" "configuration OK" \
+    "peerkeyd -n: a good file"
 
 # bad LABEL PATTERN EDIT...: a copy of the good file changed by the sed
 # EDITs; peerkeyd -n exits 1 with a message that matches PATTERN, in
@@ -21,18 +21,18 @@ bad() {
 	_label=$1
 	_pat=$2
 	shift 2
-	cp "$C" "$TEST_DIR/bad.conf"
+	cp "$C" "$W/bad.conf"
 	for _e in "$@"; do
-		sed -i "$_e" "$TEST_DIR/bad.conf"
+		sed -i "$_e" "$W/bad.conf"
 	done
-	_line=$(grep -n '# BAD' "$TEST_DIR/bad.conf" | cut -d: -f1)
-	sed -i 's/ *# BAD$//' "$TEST_DIR/bad.conf"
-	_out=$("$PEERKEYD" -n -f "$TEST_DIR/bad.conf" 2>&1)
+	_line=$(grep -n '# BAD' "$W/bad.conf" | cut -d: -f1)
+	sed -i 's/ *# BAD$//' "$W/bad.conf"
+	_out=$("$PEERKEYD" -n -f "$W/bad.conf" 2>&1)
 	_st=$?
 	_pat=$(printf '%s' "$_pat" |
-	    sed "s|@|$TEST_DIR/bad.conf:${_line:-?}|")
-	is "-n, $_label: exit 1" "$_st" 1
-	like "-n, $_label: the message says where and what" "$_out" "$_pat"
+	    sed "s|@|$W/bad.conf:${_line:-?}|")
+	is "$_st" 1 "-n, $_label: exit 1"
+	like "$_out" "$_pat" "-n, $_label: the message says where and what"
 }
 
 bad "a bad duration" '@: line-timeout: "10q" is not a duration' \
@@ -60,72 +60,69 @@ bad "timeout shorter than interval" \
     's/^timeout = .*/timeout = 2s/' 's/^interval = .*/interval = 5s/'
 bad "an unknown control group" 'control-group.*no-such-group.*no such group' \
     's/^\[node\]/[node]\ncontrol-group = no-such-group # BAD/'
-bad "a missing node key" "$TEST_DIR/nokey: " \
-    "s|^key = .*|key = $TEST_DIR/nokey|"
-cp "$TEST_DIR/a/node.key" "$TEST_DIR/open.key"
-chmod 644 "$TEST_DIR/open.key"
-bad "a node key others may read" "$TEST_DIR/open.key: " \
-    "s|^key = .*|key = $TEST_DIR/open.key|"
-out=$("$PEERKEYD" -n -f "$TEST_DIR/none.conf" 2>&1)
-is "-n, a missing file: exit 1" "$?" 1
-like "-n, a missing file: named" "$out" "none.conf: no such file"
+bad "a missing node key" "$W/nokey: " \
+    "s|^key = .*|key = $W/nokey|"
+cp "$W/a/node.key" "$W/open.key"
+chmod 644 "$W/open.key"
+bad "a node key others may read" "$W/open.key: " \
+    "s|^key = .*|key = $W/open.key|"
+out=$("$PEERKEYD" -n -f "$W/none.conf" 2>&1)
+is "$?" 1 "-n, a missing file: exit 1"
+like "$out" "none.conf: no such file" "-n, a missing file: named"
 
 # --- SIGHUP ---------------------------------------------------------------------
 add_peer a p --timeout 120s
-head -c 5000 /dev/zero | tr '\0' x > "$TEST_DIR/big"
-like "max-frame 4k: a 5000-byte deposit is too large" \
-    "$(deposit a p big "$TEST_DIR/big")" "^error 4 "
+head -c 5000 /dev/zero | tr '\0' x > "$W/big"
+like "$(deposit a p big "$W/big")" "^error 4 " \
+    "max-frame 4k: a 5000-byte deposit is too large"
 hup() {
-	_n0=$(grep -c "$1" "$(node_log a)")
+	_hup_pat=$1
+	_n0=$(grep -c "$_hup_pat" "$(node_log a)")
 	kill -HUP "$(node_pid a)"
-	_hup_seen() {
-		[ "$(grep -c "$1" "$(node_log a)")" -gt "$_n0" ]
-	}
-	wait_for 20 _hup_seen "$1"
+	wait_for '[ "$(grep -c "$_hup_pat" "$(node_log a)")" -gt "$_n0" ]' 20
 }
-cp "$C" "$TEST_DIR/good.conf"
+cp "$C" "$W/good.conf"
 sed -i 's/^max-frame = .*/max-frame = 64k/; s/^idle-timeout.*//' "$C"
 sed -i 's/^\[limits\]/[limits]\nidle-timeout = forever/' "$C"
-check "SIGHUP with a bad file: logged, running configuration kept" \
-    hup 'reload: .*idle-timeout: "forever" is not a duration.*keeping the running configuration'
-like "...the bad line is named" \
-    "$(grep 'keeping the running' "$(node_log a)" | tail -n 1)" \
-    "peerkeyd.conf:[0-9]+: idle-timeout"
-like "...max-frame is still 4k" "$(deposit a p big "$TEST_DIR/big")" \
-    "^error 4 "
-is "...and the node serves" "$(heartbeat_in a p)" heartbeat-reply
+pat='reload: .*idle-timeout: "forever" is not a duration'
+pat="$pat.*keeping the running configuration"
+ok 'hup "$pat"' \
+    "SIGHUP with a bad file: logged, running configuration kept"
+like "$(grep 'keeping the running' "$(node_log a)" | tail -n 1)" \
+    "peerkeyd.conf:[0-9]+: idle-timeout" "...the bad line is named"
+like "$(deposit a p big "$W/big")" "^error 4 " \
+    "...max-frame is still 4k"
+is "$(heartbeat_in a p)" heartbeat-reply "...and the node serves"
 sed -i 's/^idle-timeout = forever//' "$C"
-check "SIGHUP with a good file applies it" hup 'reload: done'
-is "...max-frame is now 64k" "$(deposit a p big "$TEST_DIR/big")" \
-    "ack DEPOSIT"
+ok "hup 'reload: done'" "SIGHUP with a good file applies it"
+is "$(deposit a p big "$W/big")" "ack DEPOSIT" \
+    "...max-frame is now 64k"
 
 # --- SIGTERM and SIGINT: clean stop, state saved --------------------------------------
 t0=$(($(date +%s%N) / 1000000))
-check "SIGTERM: exit 0" stop_node a
-check "...logged" log_has a "received SIGTERM, stopping"
-check "...to the end" log_has a "stopped$"
-DB=$TEST_DIR/a/state/peerkey.db
+ok 'stop_node a' "SIGTERM: exit 0"
+ok 'log_has a "received SIGTERM, stopping"' "...logged"
+ok 'log_has a "stopped$"' "...to the end"
+DB=$W/a/state/peerkey.db
 alive=$(sqlite3 "$DB" 'SELECT alive_at FROM self')
-check "...the alive mark was saved at the stop" test "$alive" -ge "$t0"
+ok 'test "$alive" -ge "$t0"' "...the alive mark was saved at the stop"
 rem=$(sqlite3 "$DB" "SELECT remaining_ms FROM peers WHERE name = 'p'")
-check "...and p's remaining time ($rem ms)" \
-    test "$rem" -gt 0 -a "$rem" -le 120000
-is "...integrity_check" "$(sqlite3 "$DB" 'PRAGMA integrity_check')" ok
-check "the control socket file is gone" test ! -e "$TEST_DIR/a/run/control.sock"
-check "a starts again" restart_node a
-kill -INT "$(node_pid a)"
-wait "$(node_pid a)"
-is "SIGINT: exit 0" "$?" 0
-_forget "$(node_pid a)"
+ok 'test "$rem" -gt 0 -a "$rem" -le 120000' \
+    "...and p's remaining time ($rem ms)"
+is "$(sqlite3 "$DB" 'PRAGMA integrity_check')" ok "...integrity_check"
+ok 'test ! -e "$W/a/run/control.sock"' \
+    "the control socket file is gone"
+ok 'restart_node a' "a starts again"
+stop "$(node_pid a)" INT
+is "$?" 0 "SIGINT: exit 0"
 
 # --- a database from a newer peerkeyd ------------------------------------------------
 sqlite3 "$DB" 'PRAGMA user_version = 99'
-"$PEERKEYD" -d -f "$C" > "$TEST_DIR/future.out" 2>&1 &
-fpid=$!
-track $fpid
-wait $fpid
-is "a database from the future: refused (exit 1)" "$?" 1
-like "...with a clear error" "$(cat "$TEST_DIR/future.out")" \
-    "peerkey.db: database schema 99 is newer than this peerkeyd"
-is "...and left untouched" "$(sqlite3 "$DB" 'PRAGMA user_version')" 99
-done_testing
+spawn future "$PEERKEYD" -d -f "$C"
+wait $!
+is "$?" 1 "a database from the future: refused (exit 1)"
+like "$(cat "$W/future.log")" \
+    "peerkey.db: database schema 99 is newer than this peerkeyd" \
+    "...with a clear error"
+is "$(sqlite3 "$DB" 'PRAGMA user_version')" 99 "...and left untouched"
+finish

@@ -6,10 +6,10 @@
 _title="the control socket refuses a non-root uid even when world-writable"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/node/lib.sh"
 
-[ "$(id -u)" = 0 ] || bail "needs root (to act as other uids)"
-command -v setpriv >/dev/null 2>&1 || bail "needs setpriv (util-linux)"
+[ "$(id -u)" = 0 ] || fatal "needs root (to act as other uids)"
+command -v setpriv >/dev/null 2>&1 || fatal "needs setpriv (util-linux)"
 getent passwd nobody >/dev/null && getent group nogroup >/dev/null &&
-    getent passwd daemon >/dev/null || bail "needs users nobody, daemon"
+    getent passwd daemon >/dev/null || fatal "needs users nobody, daemon"
 
 # as USER GROUP CMD...: runs CMD as USER with only GROUP.
 as() {
@@ -20,57 +20,55 @@ as() {
 	    --regid="$_g" --clear-groups "$@"
 }
 
-start_node a || bail "cannot start node a"
-S=$TEST_DIR/a/run/control.sock
+start_node a || fatal "cannot start node a"
+S=$W/a/run/control.sock
 add_peer a p --timeout 120s
 
-is "the socket is mode 0600" "$(stat -c %a "$S")" 600
-check "root is served" quiet pk a status
-like "nobody cannot even connect to the 0600 socket" \
-    "$(as nobody nogroup "$PEERKEY" -s "$S" -j status 2>&1)" \
-    "[Pp]ermission denied"
+is "$(stat -c %a "$S")" 600 "the socket is mode 0600"
+ok 'quiet pk a status' "root is served"
+like "$(as nobody nogroup "$PEERKEY" -s "$S" -j status 2>&1)" \
+    "[Pp]ermission denied" "nobody cannot even connect to the 0600 socket"
 
 chmod 666 "$S"
 nref=$(grep -c 'control: refused uid 65534' "$(node_log a)")
 out=$(as nobody nogroup "$PEERKEY" -s "$S" -j status 2>&1)
 st=$?
-check "world-writable: nobody connects but is refused (exit $st)" \
-    test "$st" != 0
-unlike "...and learns nothing" "$out" "peers|node_keyid"
-is "...the daemon logged the refusal of uid 65534" \
-    "$(grep -c 'control: refused uid 65534' "$(node_log a)")" $((nref + 1))
+ok 'test "$st" != 0' \
+    "world-writable: nobody connects but is refused (exit $st)"
+unlike "$out" "peers|node_keyid" "...and learns nothing"
+is "$(grep -c 'control: refused uid 65534' "$(node_log a)")" $((nref + 1)) \
+    "...the daemon logged the refusal of uid 65534"
 as nobody nogroup "$PEERKEY" -s "$S" disable p >/dev/null 2>&1
-is "nobody cannot disable a peer" "$(peer_state a p)" enabled
+is "$(peer_state a p)" enabled "nobody cannot disable a peer"
 as daemon daemon "$PEERKEY" -s "$S" remove p >/dev/null 2>&1
-is "daemon (uid 1) cannot remove a peer" "$(peer_state a p)" enabled
-check "root is still served" quiet pk a status
-check "a stops cleanly" stop_node a
+is "$(peer_state a p)" enabled "daemon (uid 1) cannot remove a peer"
+ok 'quiet pk a status' "root is still served"
+ok 'stop_node a' "a stops cleanly"
 
 # --- control-group ---------------------------------------------------------------
 set_conf a node.control-group=nogroup
-check "a starts with control-group nogroup" restart_node a
-is "the socket is mode 0660, group nogroup" \
-    "$(stat -c %a:%G "$S")" 660:nogroup
-like "a member of the group (nobody, gid nogroup) is served" \
-    "$(as nobody nogroup "$PEERKEY" -s "$S" -j status 2>&1 |
-    jq -r '.peers[0].name')" "^p$"
-check "...and may act" as nobody nogroup "$PEERKEY" -s "$S" disable p
-is "...the peer is disabled" "$(peer_state a p)" disabled-by-operator
-like "...recorded under its uid" "$(events a p disabled | tail -n 1)" \
-    "operator \\(uid 65534\\)"
+ok 'restart_node a' "a starts with control-group nogroup"
+is "$(stat -c %a:%G "$S")" 660:nogroup \
+    "the socket is mode 0660, group nogroup"
+like "$(as nobody nogroup "$PEERKEY" -s "$S" -j status 2>&1 |
+    jq -r '.peers[0].name')" "^p$" \
+    "a member of the group (nobody, gid nogroup) is served"
+ok 'as nobody nogroup "$PEERKEY" -s "$S" disable p' "...and may act"
+is "$(peer_state a p)" disabled-by-operator "...the peer is disabled"
+like "$(events a p disabled | tail -n 1)" "operator \\(uid 65534\\)" \
+    "...recorded under its uid"
 chmod 666 "$S"
 as daemon daemon "$PEERKEY" -s "$S" enable p >/dev/null 2>&1
-check "world-writable: a non-member (daemon) is refused" \
-    log_has a "control: refused uid 1 .*nor in the control group"
-is "...and changed nothing" "$(peer_state a p)" disabled-by-operator
-check "a stops cleanly" stop_node a
+ok 'log_has a "control: refused uid 1 .*nor in the control group"' \
+    "world-writable: a non-member (daemon) is refused"
+is "$(peer_state a p)" disabled-by-operator "...and changed nothing"
+ok 'stop_node a' "a stops cleanly"
 
 set_conf a node.control-group=no-such-group-$$
-"$PEERKEYD" -f "$TEST_DIR/a/peerkeyd.conf" -d > "$TEST_DIR/bad.out" 2>&1 &
-bpid=$!
-track $bpid
-wait $bpid
-is "an unknown control-group stops the start" "$?" 1
-like "...with a clear error" "$(cat "$TEST_DIR/bad.out")" \
-    "control-group \"no-such-group-$$\": no such group"
-done_testing
+spawn bad "$PEERKEYD" -f "$W/a/peerkeyd.conf" -d
+wait $!
+is "$?" 1 "an unknown control-group stops the start"
+like "$(cat "$W/bad.log")" \
+    "control-group \"no-such-group-$$\": no such group" \
+    "...with a clear error"
+finish

@@ -7,26 +7,26 @@
 _title="heartbeat-driven enable and disable between two real nodes"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/node/lib.sh"
 
-start_node a || bail "cannot start node a"
-start_node b || bail "cannot start node b"
-keygen "$TEST_DIR/a.boot" >/dev/null
-keygen "$TEST_DIR/b.boot" >/dev/null
+start_node a || fatal "cannot start node a"
+start_node b || fatal "cannot start node b"
+keygen "$W/a.boot" >/dev/null
+keygen "$W/b.boot" >/dev/null
 
 # guard X Y: X guards Y with Y's node key and address.
 guard() {
-	pk "$1" peer add "$2" --boot-key "$(keyid "$TEST_DIR/$2.boot")" \
+	pk "$1" peer add "$2" --boot-key "$(keyid "$W/$2.boot")" \
 	    --node-key "$(node_keyid "$2")" --address "$(node_addr "$2")" \
 	    --timeout 3s --interval 300ms --extended-timeout 1s
 }
-check "a guards b" guard a b
-check "b guards a" guard b a
+ok 'guard a b' "a guards b"
+ok 'guard b a' "b guards a"
 # A peer never reached (nothing listens at its address).
-keygen "$TEST_DIR/ghost.node" >/dev/null
-keygen "$TEST_DIR/ghost.boot" >/dev/null
-check "a guards a ghost" quiet pk a peer add ghost \
-    --boot-key "$(keyid "$TEST_DIR/ghost.boot")" \
-    --node-key "$(keyid "$TEST_DIR/ghost.node")" --address 127.0.0.1:1 \
-    --timeout 60s --interval 300ms
+keygen "$W/ghost.node" >/dev/null
+keygen "$W/ghost.boot" >/dev/null
+ok 'quiet pk a peer add ghost \
+    --boot-key "$(keyid "$W/ghost.boot")" \
+    --node-key "$(keyid "$W/ghost.node")" --address 127.0.0.1:1 \
+    --timeout 60s --interval 300ms' "a guards a ghost"
 
 # last_check_after NODE PEER MS: the last check is newer than MS and ok.
 checked_ok_since() {
@@ -39,35 +39,37 @@ now_ms() {
 }
 
 t=$(now_ms)
-check "a's heartbeats to b succeed" wait_for 20 checked_ok_since a b "$t"
-check "b's heartbeats to a succeed" wait_for 20 checked_ok_since b a "$t"
-is "b is enabled on a" "$(peer_state a b)" enabled
-like "the first success is an event" "$(events a b check-ok)" heartbeat
+ok 'wait_for "checked_ok_since a b $t" 20' \
+    "a's heartbeats to b succeed"
+ok 'wait_for "checked_ok_since b a $t" 20' \
+    "b's heartbeats to a succeed"
+is "$(peer_state a b)" enabled "b is enabled on a"
+like "$(events a b check-ok)" heartbeat "the first success is an event"
 
 # --- stop b: a disables it after the timeout -----------------------------
-check "b stops cleanly" stop_node b
-check "a disables b after its timeout" wait_for 20 state_is a b disabled
-like "the disable is recorded with its reason" "$(events a b disabled)" \
-    "unseen for longer than its timeout \(3s\)"
-like "the failed heartbeat is recorded with its reason" \
-    "$(events a b check-failed | tail -n 1)" "heartbeat to 127.0.0.1:[0-9]+: "
-is "a refuses b's unlock now" \
-    "$(pktool unlock "$TEST_DIR/b.boot" "$(node_addr a)")" "refused disabled"
+ok 'stop_node b' "b stops cleanly"
+ok 'wait_for "state_is a b disabled" 20' "a disables b after its timeout"
+like "$(events a b disabled)" "unseen for longer than its timeout \(3s\)" \
+    "the disable is recorded with its reason"
+like "$(events a b check-failed | tail -n 1)" \
+    "heartbeat to 127.0.0.1:[0-9]+: " \
+    "the failed heartbeat is recorded with its reason"
+is "$(pktool unlock "$W/b.boot" "$(node_addr a)")" "refused disabled" \
+    "a refuses b's unlock now"
 
 # --- b comes back: re-enabled by a heartbeat -----------------------------
-check "b starts again on its port" restart_node b
-check "a re-enables b from a heartbeat" wait_for 20 state_is a b enabled
-like "the enable is recorded as a heartbeat from b's node key" \
-    "$(events a b enabled | tail -n 1)" "^heartbeat"
-is "a was never disabled on b (b's own downtime)" "$(peer_state b a)" \
-    enabled
+ok 'restart_node b' "b starts again on its port"
+ok 'wait_for "state_is a b enabled" 20' "a re-enables b from a heartbeat"
+like "$(events a b enabled | tail -n 1)" "^heartbeat" \
+    "the enable is recorded as a heartbeat from b's node key"
+is "$(peer_state b a)" enabled "a was never disabled on b (b's own downtime)"
 
 # --- a third node with another key at b's address -------------------------
-check "b stops again" stop_node b
-check "a disables b again" wait_for 20 state_is a b disabled
+ok 'stop_node b' "b stops again"
+ok 'wait_for "state_is a b disabled" 20' "a disables b again"
 nbefore=$(count_events a b enabled)
-check "an impostor node starts at b's address" \
-    start_node c node.port="$(node_port b)"
+ok 'start_node c node.port="$(node_port b)"' \
+    "an impostor node starts at b's address"
 count_wrong() {
 	grep -c "checker: peer b at 127.0.0.1:$(node_port b) shows key" \
 	    "$(node_log a)"
@@ -75,39 +77,40 @@ count_wrong() {
 wrong_at_least() {
 	[ "$(count_wrong)" -ge "$1" ]
 }
-check "a sees the wrong node key, several times" wait_for 20 wrong_at_least 3
-like "the check names it" "$(grep 'peer b: check failed\|wrong node key' \
-    "$(node_log a)" | tail -n 1)" "wrong node key|shows key"
-like "the wrong key is an audit event" \
-    "$(events a b check-failed | tail -n 1)" "wrong node key"
-is "...recorded once, not at every interval" \
-    "$(events a b check-failed | grep -c 'wrong node key')" 1
-is "the impostor does not enable b" "$(peer_state a b)" disabled
-is "no enable event was recorded" "$(count_events a b enabled)" "$nbefore"
-is "b's unlock still refused" \
-    "$(pktool unlock "$TEST_DIR/b.boot" "$(node_addr a)")" "refused disabled"
-check "the impostor stops" stop_node c
+ok 'wait_for "wrong_at_least 3" 20' "a sees the wrong node key, several times"
+like "$(grep 'peer b: check failed\|wrong node key' \
+    "$(node_log a)" | tail -n 1)" "wrong node key|shows key" \
+    "the check names it"
+like "$(events a b check-failed | tail -n 1)" "wrong node key" \
+    "the wrong key is an audit event"
+is "$(events a b check-failed | grep -c 'wrong node key')" 1 \
+    "...recorded once, not at every interval"
+is "$(peer_state a b)" disabled "the impostor does not enable b"
+is "$(count_events a b enabled)" "$nbefore" "no enable event was recorded"
+is "$(pktool unlock "$W/b.boot" "$(node_addr a)")" "refused disabled" \
+    "b's unlock still refused"
+ok 'stop_node c' "the impostor stops"
 
 # --- an operator's disable outlasts heartbeats -----------------------------
-check "b starts again" restart_node b
-check "a re-enables b" wait_for 20 state_is a b enabled
-check "operator disables b on a" pk a disable b
+ok 'restart_node b' "b starts again"
+ok 'wait_for "state_is a b enabled" 20' "a re-enables b"
+ok 'pk a disable b' "operator disables b on a"
 t=$(now_ms)
-check "heartbeats to b go on and succeed" wait_for 20 checked_ok_since a b "$t"
+ok 'wait_for "checked_ok_since a b $t" 20' \
+    "heartbeats to b go on and succeed"
 sleep 1
 t=$(now_ms)
-check "...again" wait_for 20 checked_ok_since a b "$t"
-is "b stays disabled by the operator" "$(peer_state a b)" \
-    disabled-by-operator
-is "...and refused" \
-    "$(pktool unlock "$TEST_DIR/b.boot" "$(node_addr a)")" "refused disabled"
-check "operator enables b" pk a enable b
-is "b is enabled" "$(peer_state a b)" enabled
+ok 'wait_for "checked_ok_since a b $t" 20' "...again"
+is "$(peer_state a b)" disabled-by-operator "b stays disabled by the operator"
+is "$(pktool unlock "$W/b.boot" "$(node_addr a)")" "refused disabled" \
+    "...and refused"
+ok 'pk a enable b' "operator enables b"
+is "$(peer_state a b)" enabled "b is enabled"
 
-like "the ghost's failed check is an event" \
-    "$(events a ghost check-failed)" "heartbeat to 127.0.0.1:1: "
-is "...one, not one per interval" "$(count_events a ghost check-failed)" 1
+like "$(events a ghost check-failed)" "heartbeat to 127.0.0.1:1: " \
+    "the ghost's failed check is an event"
+is "$(count_events a ghost check-failed)" 1 "...one, not one per interval"
 
-check "a stops cleanly" stop_node a
-check "b stops cleanly" stop_node b
-done_testing
+ok 'stop_node a' "a stops cleanly"
+ok 'stop_node b' "b stops cleanly"
+finish

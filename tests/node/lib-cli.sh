@@ -1,8 +1,8 @@
-# lib-cli.sh: helpers for the peerkey command's tests (tests/node/cli-*.sh).
-#
-# Sourced by a test after "set -eu". Gives:
-#   ok COND-STATUS TEXT / pass TEXT / fail TEXT / plan N / done_testing
-#   node_start NAME       "peerkey init" in $T/NAME, then a real peerkeyd
+# lib-cli.sh: the peerkey command's tests' own helpers (tests/node/cli-*.sh),
+# on the shell test driver tests/lib-tap.sh (plan, pass, fail, is, ok,
+# finish, spawn, stop, wait_for ...). Sourced by a test after "set -eu".
+# Gives:
+#   node_start NAME       "peerkey init" in $W/NAME, then a real peerkeyd
 #                         on 127.0.0.1 (any port) with that node key; sets
 #                         PORT_NAME, NODE_NAME, BOOT_NAME (key ids)
 #   node_stop NAME        stops that peerkeyd (by its PID)
@@ -10,11 +10,13 @@
 #   link A B              A guards B (peer add on A, with B's keys)
 #   luks_image FILE PASS  a small LUKS2 image (fast PBKDF2)
 #   peer_blobs A B        how many blobs A holds for B
-# Every daemon started is stopped by PID in the EXIT trap, and $T removed.
-# Tools: cryptsetup, jq, gpg; missing ones skip (77) unless CI=true.
+# The driver stops every daemon by PID at exit and removes $W.
+# Tools: cryptsetup, jq, gpg; missing ones skip unless CI=true.
 
 : "${top_builddir:=$(cd "$(dirname "$0")/../../build" 2>/dev/null && pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$top_srcdir/tests/lib-tap.sh"
+TAP_LOGS="$W/*/peerkeyd.log"
 PEERKEY=$top_builddir/src/cli/peerkey
 PEERKEYD=$top_builddir/src/node/peerkeyd
 PKTOOL=$top_builddir/tests/tools/pktool
@@ -24,76 +26,19 @@ pktool() {
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$PKTOOL" "$@"
 }
 
-for tool in cryptsetup jq gpg; do
-	if ! command -v $tool >/dev/null 2>&1; then
-		if [ "${CI:-}" = true ]; then
-			echo "Bail out! $tool is missing (CI=true: no skip)"
-			exit 1
-		fi
-		echo "1..0 # SKIP $tool is missing"
-		exit 77
-	fi
-done
+need cryptsetup jq gpg
 for f in "$PEERKEY" "$PEERKEYD"; do
-	if [ ! -x "$f" ]; then
-		echo "Bail out! $f is not built"
-		exit 1
-	fi
+	[ -x "$f" ] || fatal "$f is not built"
 done
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/pk-cli.XXXXXX")
-PIDS=""
-NTEST=0
-NFAIL=0
-
-cleanup() {
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in $PIDS; do
-		wait "$p" 2>/dev/null || true
-	done
-	if [ "$NFAIL" -ne 0 ] || [ -n "${KEEP:-}" ]; then
-		for l in "$T"/*/log; do
-			[ -f "$l" ] || continue
-			echo "# --- $l (tail)"
-			tail -n 15 "$l" | sed 's/^/# /'
-		done
-	fi
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-plan() { echo "1..$1"; }
-pass() { NTEST=$((NTEST + 1)); echo "ok $NTEST - $1"; }
-fail() { NTEST=$((NTEST + 1)); NFAIL=$((NFAIL + 1)); echo "not ok $NTEST - $1"; }
-# ok STATUS TEXT: passes when STATUS is 0.
-ok() { if [ "$1" -eq 0 ]; then pass "$2"; else fail "$2"; fi; }
-# is GOT WANT TEXT
-is() {
-	if [ "$1" = "$2" ]; then pass "$3"; else
-		fail "$3"; echo "#   got: '$1'"; echo "#  want: '$2'"; fi
-}
-done_testing() { [ "$NFAIL" -eq 0 ]; }
 
 pk() {
 	_n=$1; shift
-	"$PEERKEY" -d "$T/$_n" -s "$T/$_n/run/control.sock" "$@"
-}
-
-# Polls a command for up to 20 s.
-wait_for() {
-	_i=0
-	while ! "$@" >/dev/null 2>&1; do
-		_i=$((_i + 1))
-		if [ $_i -gt 200 ]; then return 1; fi
-		sleep 0.1
-	done
+	"$PEERKEY" -d "$W/$_n" -s "$W/$_n/run/control.sock" "$@"
 }
 
 node_start() {
 	_n=$1
-	_d=$T/$_n
+	_d=$W/$_n
 	mkdir -p "$_d/state" "$_d/run"
 	"$PEERKEY" -d "$_d" init >/dev/null
 	if [ ! -f "$_d/peerkeyd.conf" ]; then
@@ -113,10 +58,9 @@ timeout = 1h
 enable = no
 CONF
 	fi
-	"$PEERKEYD" -d -f "$_d/peerkeyd.conf" >>"$_d/log" 2>&1 &
+	spawn "$_n/peerkeyd" "$PEERKEYD" -d -f "$_d/peerkeyd.conf"
 	echo $! >"$_d/pid"
-	PIDS="$PIDS $!"
-	wait_for "$PEERKEY" -s "$_d/run/control.sock" status
+	wait_for '"$PEERKEY" -s "$_d/run/control.sock" status' 20
 	eval "PORT_$_n=\$(pk $_n -j status | jq -r .self.port)"
 	# A restart keeps the port, so the peers' addresses stay right.
 	eval "sed -i \"s/^port = 0\$/port = \$PORT_$_n/\" \"$_d/peerkeyd.conf\""
@@ -125,9 +69,7 @@ CONF
 }
 
 node_stop() {
-	_p=$(cat "$T/$1/pid")
-	kill "$_p" 2>/dev/null || true
-	wait "$_p" 2>/dev/null || true
+	stop "$(cat "$W/$1/pid")" || :
 }
 
 link() {
@@ -153,15 +95,15 @@ peer_blobs() {
 fetch_key() {
 	_n=$1 _a=$2 _out=$3 _id=${4:-}
 	eval "_port=\$PORT_$_a"
-	pktool unlock "$T/$_n/boot/tls.key" "127.0.0.1:$_port" \
-	    >"$T/unlock.out" 2>/dev/null || return 1
-	sed 1d "$T/unlock.out" | grep "^$_id" | head -n 1 | cut -d' ' -f2 |
-	    base64 -d >"$T/blob.gpg"
-	[ -s "$T/blob.gpg" ] || return 1
-	_g=$(mktemp -d "$T/gnupg.XXXXXX")
-	gpg --homedir "$_g" --batch --quiet --import "$T/$_n/boot/pgp.key" \
+	pktool unlock "$W/$_n/boot/tls.key" "127.0.0.1:$_port" \
+	    >"$W/unlock.out" 2>/dev/null || return 1
+	sed 1d "$W/unlock.out" | grep "^$_id" | head -n 1 | cut -d' ' -f2 |
+	    base64 -d >"$W/blob.gpg"
+	[ -s "$W/blob.gpg" ] || return 1
+	_g=$(mktemp -d "$W/gnupg.XXXXXX")
+	gpg --homedir "$_g" --batch --quiet --import "$W/$_n/boot/pgp.key" \
 	    2>/dev/null
-	gpg --homedir "$_g" --batch --quiet --decrypt "$T/blob.gpg" \
+	gpg --homedir "$_g" --batch --quiet --decrypt "$W/blob.gpg" \
 	    >"$_out" 2>/dev/null
 	_r=$?
 	gpgconf --homedir "$_g" --kill all 2>/dev/null || true

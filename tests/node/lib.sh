@@ -1,34 +1,39 @@
-# tests/node/lib.sh: the shared driver of the daemon tests, in the style
-# of OpenSSH's regress/test-exec.sh. A test sources it, then:
+# tests/node/lib.sh: the daemon tests' own helpers, on the shell test
+# driver tests/lib-tap.sh (ok, is, like, unlike, pass, fail, fatal,
+# finish, spawn, stop, wait_for ...). A test sources it, then:
 #
 #	start_node NAME [section.key=value ...]
-#		makes NAME's node key (once), writes NAME/peerkeyd.conf from
-#		short test defaults plus the overrides, checks it with
-#		"peerkeyd -n", starts "peerkeyd -d" (stderr to NAME/log),
-#		waits for the control socket and learns the TCP port into
-#		$NAME_port (also: node_port NAME). A restart reuses the port.
+#		makes NAME's node key (once), writes $W/NAME/peerkeyd.conf
+#		from short test defaults plus the overrides, checks it with
+#		"peerkeyd -n", spawns "peerkeyd -d" (output appended to
+#		$W/NAME/peerkeyd.log, "node_log NAME"), waits for the control
+#		socket and learns the TCP port (node_port NAME). A restart
+#		reuses the port.
 #	stop_node NAME		SIGTERM, wait; fails unless it exits 0
 #	kill9_node NAME		SIGKILL, wait
 #	restart_node NAME	start_node with the same configuration
+#	set_conf NAME section.key=value...	for the next start or SIGHUP
 #	pk NAME ARGS...		peerkey -s NAME's control socket ARGS
 #	pktool ARGS...		the test client (tests/tools/pktool)
-#	pktool_bg OUT ARGS...	the same in the background, PID in $bgpid
-#	ok DESC / not_ok DESC / check DESC CMD... / is DESC GOT WANT
-#	wait_for SECONDS CMD...	poll CMD until it succeeds
-#	done_testing		prints the plan, exits with the result
+#	pktool_bg OUT ARGS...	the same, spawned: stdout to OUT, PID in
+#				$bgpid
+#	quiet CMD...		CMD without its output
+#	add_peer, deposit, unlock, heartbeat_in, peer_field, state_is,
+#	field_is, events, count_events, log_has: below
 #
-# Everything a test starts is recorded by PID; the EXIT trap kills only
-# those PIDs, and removes the test's directory when every test passed
-# (kept, and the logs shown, otherwise). Speaks TAP.
+# The driver stops whatever is left by PID at exit and shows the nodes'
+# logs when a check failed.
 #
 # Environment: top_srcdir, top_builddir (set by make check; by hand, run
 # from a build directory). NODE_WRAP: a command prefix for peerkeyd (env,
-# setpriv ...) that must exec it, so that $! is the daemon's own PID.
+# setpriv ...) that must exec it, so that its PID is the daemon's own.
 
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$(pwd)}
+. "$top_srcdir/tests/lib-tap.sh"
+TAP_LOGS="$W/*/peerkeyd.log"
 PEERKEYD=$top_builddir/src/node/peerkeyd
 PEERKEY=$top_builddir/src/cli/peerkey
 PKTOOL=$top_builddir/tests/tools/pktool
@@ -40,121 +45,20 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export ASAN_OPTIONS
 TOOL_ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0"
 
-_tap_n=0
-_tap_failed=0
-_pids=
 _title=${_title:-$(basename "$0")}
 
-# bail MSG: the test cannot run at all.
-bail() {
-	echo "Bail out! $*"
-	exit 1
-}
-
 for _p in "$PEERKEYD" "$PEERKEY" "$PKTOOL"; do
-	[ -x "$_p" ] || bail "$_p not built (make check builds it)"
+	[ -x "$_p" ] || fatal "$_p not built (make check builds it)"
 done
 for _c in jq sqlite3; do
-	command -v "$_c" >/dev/null 2>&1 || bail "needs $_c"
+	command -v "$_c" >/dev/null 2>&1 || fatal "needs $_c"
 done
-
-TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/pknode.XXXXXX") || bail "mktemp"
-chmod 755 "$TEST_DIR"
-
-# cleanup: kills the PIDs we started, shows logs on failure.
-_cleanup() {
-	_rc=$?
-	for _p in $_pids; do
-		kill -9 "$_p" 2>/dev/null
-	done
-	for _p in $_pids; do
-		wait "$_p" 2>/dev/null
-	done
-	if [ "$_tap_failed" != 0 ] || [ "$_rc" != 0 ]; then
-		for _l in "$TEST_DIR"/*/log; do
-			[ -s "$_l" ] || continue
-			echo "# --- $_l (last 60 lines)"
-			tail -n 60 "$_l" | sed 's/^/#   /'
-		done
-		echo "# test directory kept: $TEST_DIR"
-	else
-		rm -rf "$TEST_DIR"
-	fi
-}
-trap _cleanup EXIT
-trap 'exit 1' INT TERM HUP PIPE
 
 echo "# $_title"
 
-ok() {
-	_tap_n=$((_tap_n + 1))
-	printf 'ok %d - %s\n' "$_tap_n" "$*"
-}
-
-not_ok() {
-	_tap_n=$((_tap_n + 1))
-	_tap_failed=$((_tap_failed + 1))
-	printf 'not ok %d - %s\n' "$_tap_n" "$*"
-}
-
-# check DESC CMD...: ok if CMD succeeds.
-check() {
-	_check_desc=$1
-	shift
-	if "$@"; then ok "$_check_desc"; else not_ok "$_check_desc"; fi
-}
-
-# quiet CMD...: CMD without its output (for check).
+# quiet CMD...: CMD without its output (for ok).
 quiet() {
 	"$@" >/dev/null 2>&1
-}
-
-# is DESC GOT WANT: ok if the strings are equal.
-is() {
-	if [ "$2" = "$3" ]; then
-		ok "$1"
-	else
-		not_ok "$1"
-		printf "#   got:  '%s'\n#   want: '%s'\n" "$2" "$3"
-	fi
-}
-
-# like DESC GOT PATTERN: ok if GOT matches the grep -E PATTERN.
-like() {
-	if printf '%s\n' "$2" | grep -Eq -- "$3"; then
-		ok "$1"
-	else
-		not_ok "$1"
-		printf "#   got:  '%s'\n#   want: /%s/\n" "$2" "$3"
-	fi
-}
-
-# unlike DESC GOT PATTERN: ok if GOT does not match PATTERN.
-unlike() {
-	if printf '%s\n' "$2" | grep -Eq -- "$3"; then
-		not_ok "$1"
-		printf "#   got:  '%s'\n#   must not match: /%s/\n" "$2" "$3"
-	else
-		ok "$1"
-	fi
-}
-
-done_testing() {
-	echo "1..$_tap_n"
-	[ "$_tap_failed" = 0 ] && exit 0
-	exit 1
-}
-
-# wait_for SECONDS CMD...: polls CMD every 0.1 s; 1 on timeout.
-wait_for() {
-	_t=$(($1 * 10))
-	shift
-	while [ "$_t" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		_t=$((_t - 1))
-	done
-	return 1
 }
 
 # Runs the test client.
@@ -162,16 +66,14 @@ pktool() {
 	ASAN_OPTIONS=$TOOL_ASAN_OPTIONS "$PKTOOL" "$@"
 }
 
-# pktool_bg OUT ARGS...: the test client in the background, output to
-# OUT (stderr to OUT.err); its own PID (env execs it) in $bgpid, killed
-# at exit.
+# pktool_bg OUT ARGS...: the test client spawned, stdout to OUT (stderr
+# to OUT.log); its own PID (env execs it) in $bgpid.
 pktool_bg() {
 	_o=$1
 	shift
-	env ASAN_OPTIONS="$TOOL_ASAN_OPTIONS" "$PKTOOL" "$@" > "$_o" \
-	    2>"$_o.err" &
+	spawn -o "$_o" "${_o#"$W"/}" env ASAN_OPTIONS="$TOOL_ASAN_OPTIONS" \
+	    "$PKTOOL" "$@"
 	bgpid=$!
-	track $bgpid
 }
 
 # pk NAME ARGS...: the peerkey command on NAME's control socket.
@@ -179,19 +81,19 @@ pk() {
 	_n=$1
 	shift
 	ASAN_OPTIONS=$TOOL_ASAN_OPTIONS "$PEERKEY" \
-	    -s "$TEST_DIR/$_n/run/control.sock" "$@"
+	    -s "$W/$_n/run/control.sock" "$@"
 }
 
 node_dir() {
-	echo "$TEST_DIR/$1"
+	echo "$W/$1"
 }
 
 node_pid() {
-	cat "$TEST_DIR/$1/pid"
+	cat "$W/$1/pid"
 }
 
 node_port() {
-	cat "$TEST_DIR/$1/port"
+	cat "$W/$1/port"
 }
 
 node_addr() {
@@ -199,11 +101,11 @@ node_addr() {
 }
 
 node_log() {
-	echo "$TEST_DIR/$1/log"
+	echo "$W/$1/peerkeyd.log"
 }
 
 node_keyid() {
-	keyid "$TEST_DIR/$1/node.key"
+	keyid "$W/$1/node.key"
 }
 
 # keygen FILE: makes an Ed25519 key, prints its id (kept in FILE.id:
@@ -225,7 +127,7 @@ keyid() {
 # (section.key=value; a later one wins), grouped by section.
 _write_conf() {
 	_n=$1
-	_d=$TEST_DIR/$_n
+	_d=$W/$_n
 	shift
 	{
 		echo "node.name=$_n"
@@ -270,10 +172,10 @@ _write_conf() {
 start_node() {
 	_n=$1
 	shift
-	_d=$TEST_DIR/$_n
+	_d=$W/$_n
 	mkdir -p "$_d"
 	[ -f "$_d/node.key" ] || keygen "$_d/node.key" >/dev/null ||
-	    bail "keygen for $_n"
+	    fatal "keygen for $_n"
 	_write_conf "$_n" "$@"
 	printf '%s\n' "$@" > "$_d/overrides"
 	_launch "$_n"
@@ -282,22 +184,21 @@ start_node() {
 # _launch NAME: starts NAME with its written configuration.
 _launch() {
 	_n=$1
-	_d=$TEST_DIR/$_n
+	_d=$W/$_n
 	_out=$("$PEERKEYD" -n -f "$_d/peerkeyd.conf" 2>&1)
 	[ "$_out" = "configuration OK" ] ||
-	    bail "peerkeyd -n for $_n: $_out"
-	echo "# --- start $(date +%T.%N)" >> "$_d/log"
+	    fatal "peerkeyd -n for $_n: $_out"
+	echo "# --- start $(date +%T.%N)" >> "$(node_log "$_n")"
 	# shellcheck disable=SC2086
-	$NODE_WRAP "$PEERKEYD" -d -f "$_d/peerkeyd.conf" >> "$_d/log" 2>&1 &
+	spawn "$_n/peerkeyd" $NODE_WRAP "$PEERKEYD" -d -f "$_d/peerkeyd.conf"
 	_pid=$!
-	_pids="$_pids $_pid"
 	echo "$_pid" > "$_d/pid"
 	_t=300
 	while [ "$_t" -gt 0 ]; do
 		if ! kill -0 "$_pid" 2>/dev/null; then
 			wait "$_pid"
 			echo "#   $_n exited with $? at start:"
-			tail -n 20 "$_d/log" | sed 's/^/#   /'
+			tail -n 20 "$(node_log "$_n")" | sed 's/^/#   /'
 			return 1
 		fi
 		_port=$(pk "$_n" -j status 2>/dev/null | jq -r '.self.port' \
@@ -321,7 +222,7 @@ _launch() {
 
 # _rewrite_conf NAME: writes the configuration again from the overrides.
 _rewrite_conf() {
-	_f=$TEST_DIR/$1/overrides
+	_f=$W/$1/overrides
 	_rn=$1
 	set --
 	while IFS= read -r _l; do
@@ -335,7 +236,7 @@ _rewrite_conf() {
 set_conf() {
 	_sn=$1
 	shift
-	printf '%s\n' "$@" >> "$TEST_DIR/$_sn/overrides"
+	printf '%s\n' "$@" >> "$W/$_sn/overrides"
 	_rewrite_conf "$_sn"
 }
 
@@ -344,37 +245,15 @@ restart_node() {
 	_launch "$1"
 }
 
-# _forget PID: drops PID from the list to kill.
-_forget() {
-	_np=
-	for _p in $_pids; do
-		[ "$_p" = "$1" ] || _np="$_np $_p"
-	done
-	_pids=$_np
-}
-
 # stop_node NAME: SIGTERM; returns the daemon's exit status.
 stop_node() {
-	_pid=$(node_pid "$1")
-	kill -TERM "$_pid" 2>/dev/null
-	wait "$_pid"
-	_st=$?
-	_forget "$_pid"
-	return $_st
+	stop "$(node_pid "$1")"
 }
 
 # kill9_node NAME: SIGKILL and reap.
 kill9_node() {
-	_pid=$(node_pid "$1")
-	kill -9 "$_pid" 2>/dev/null
-	wait "$_pid" 2>/dev/null
-	_forget "$_pid"
+	stop "$(node_pid "$1")" KILL
 	return 0
-}
-
-# track PID: kill PID at exit if still running (background helpers).
-track() {
-	_pids="$_pids $1"
 }
 
 # peer_json NODE PEER: the peer's status object.
@@ -393,12 +272,12 @@ peer_state() {
 	peer_field "$1" "$2" state
 }
 
-# state_is NODE PEER STATE: for wait_for.
+# state_is NODE PEER STATE: NODE sees PEER in STATE.
 state_is() {
 	[ "$(peer_state "$1" "$2")" = "$3" ]
 }
 
-# field_is NODE PEER FIELD VALUE: for wait_for.
+# field_is NODE PEER FIELD VALUE: one field of the peer's status is VALUE.
 field_is() {
 	[ "$(peer_field "$1" "$2" "$3")" = "$4" ]
 }
@@ -415,7 +294,7 @@ count_events() {
 
 # log_has NAME PATTERN: grep -E in NAME's log.
 log_has() {
-	grep -Eq -- "$2" "$TEST_DIR/$1/log"
+	grep -Eq -- "$2" "$(node_log "$1")"
 }
 
 # add_peer NODE PEER [peerkey peer add options]: makes PEER's boot key
@@ -425,11 +304,11 @@ add_peer() {
 	_n=$1
 	_p=$2
 	shift 2
-	[ -f "$TEST_DIR/$_p.boot" ] || keygen "$TEST_DIR/$_p.boot" >/dev/null
-	[ -f "$TEST_DIR/$_p.node" ] || keygen "$TEST_DIR/$_p.node" >/dev/null
+	[ -f "$W/$_p.boot" ] || keygen "$W/$_p.boot" >/dev/null
+	[ -f "$W/$_p.node" ] || keygen "$W/$_p.node" >/dev/null
 	pk "$_n" peer add "$_p" \
-	    --boot-key "$(keyid "$TEST_DIR/$_p.boot")" \
-	    --node-key "$(keyid "$TEST_DIR/$_p.node")" "$@"
+	    --boot-key "$(keyid "$W/$_p.boot")" \
+	    --node-key "$(keyid "$W/$_p.node")" "$@"
 }
 
 # blob FILE TEXT: writes a stand-in "ciphertext" blob.
@@ -439,16 +318,16 @@ blob() {
 
 # deposit NODE PEER BLOBID FILE: with PEER's node key.
 deposit() {
-	pktool deposit "$TEST_DIR/$2.node" "$(node_addr "$1")" "$3" "$4"
+	pktool deposit "$W/$2.node" "$(node_addr "$1")" "$3" "$4"
 }
 
 # unlock NODE PEER: with PEER's boot key; prints the first line.
 unlock() {
-	pktool unlock "$TEST_DIR/$2.boot" "$(node_addr "$1")" | head -n 1
+	pktool unlock "$W/$2.boot" "$(node_addr "$1")" | head -n 1
 }
 
 # heartbeat_in NODE PEER: a heartbeat to NODE from PEER's node key.
 heartbeat_in() {
-	pktool heartbeat "$TEST_DIR/$2.node" "$(node_addr "$1")" \
+	pktool heartbeat "$W/$2.node" "$(node_addr "$1")" \
 	    "$(node_keyid "$1")"
 }

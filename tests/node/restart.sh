@@ -8,8 +8,8 @@
 _title="restart after a clean stop and after kill -9 keeps every state"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/node/lib.sh"
 
-start_node a || bail "cannot start node a"
-B=$TEST_DIR/blob
+start_node a || fatal "cannot start node a"
+B=$W/blob
 blob "$B" "stand-in ciphertext"
 
 add_peer a live --timeout 60s
@@ -20,8 +20,8 @@ for p in live expired opdis short; do
 	deposit a $p disk1 "$B" >/dev/null
 done
 pk a disable opdis
-check "the peer with a 1s timeout is disabled" \
-    wait_for 10 state_is a expired disabled
+ok 'wait_for "state_is a expired disabled" 10' \
+    "the peer with a 1s timeout is disabled"
 
 # states NODE: "name=state" of every peer, sorted.
 states() {
@@ -30,25 +30,23 @@ states() {
 }
 want="expired=disabled live=enabled opdis=disabled-by-operator short=enabled "
 heartbeat_in a short >/dev/null
-is "states before" "$(states a)" "$want"
+is "$(states a)" "$want" "states before"
 nev=$(pk a -j events | jq length)
 
 # after_restart HOW: the checks after each kind of restart.
 after_restart() {
-	is "$1: every state kept" "$(states a)" "$want"
+	is "$(states a)" "$want" "$1: every state kept"
 	left=$(peer_field a live expires_in_ms)
-	check "$1: the enabled peer keeps its remaining time (at most)" \
-	    test "$left" -gt 0 -a "$left" -le "$before"
-	is "$1: the enabled peer is released" "$(unlock a live)" "released 1"
-	is "$1: short (5s timeout) is released" "$(unlock a short)" \
-	    "released 1"
-	is "$1: disabled by timeout: still refused" "$(unlock a expired)" \
-	    "refused disabled"
-	is "$1: disabled by operator: still refused" "$(unlock a opdis)" \
-	    "refused disabled"
-	is "$1: blobs kept" \
-	    "$(pk a -j status | jq '[.peers[].blobs] | add')" 4
-	check "$1: events kept" [ "$(pk a -j events | jq length)" -ge "$nev" ]
+	ok 'test "$left" -gt 0 -a "$left" -le "$before"' \
+	    "$1: the enabled peer keeps its remaining time (at most)"
+	is "$(unlock a live)" "released 1" "$1: the enabled peer is released"
+	is "$(unlock a short)" "released 1" "$1: short (5s timeout) is released"
+	is "$(unlock a expired)" "refused disabled" \
+	    "$1: disabled by timeout: still refused"
+	is "$(unlock a opdis)" "refused disabled" \
+	    "$1: disabled by operator: still refused"
+	is "$(pk a -j status | jq '[.peers[].blobs] | add')" 4 "$1: blobs kept"
+	ok '[ "$(pk a -j events | jq length)" -ge "$nev" ]' "$1: events kept"
 }
 
 # Outage-aware: each restart below comes after a downtime longer than
@@ -58,16 +56,16 @@ after_restart() {
 # --- clean stop ------------------------------------------------------------
 heartbeat_in a short >/dev/null
 before=$(peer_field a live expires_in_ms)
-check "SIGTERM: a stops cleanly" stop_node a
+ok 'stop_node a' "SIGTERM: a stops cleanly"
 sleep 6		# longer than short's 5s timeout
-check "a starts again after 6s down" restart_node a
+ok 'restart_node a' "a starts again after 6s down"
 after_restart "after a clean stop and 6s down"
-like "the log says a disabled peer is still disabled" \
-    "$(grep 'still disabled' "$(node_log a)" | tail -n 2 | tr '\n' ' ')" \
-    "peer (expired|opdis): still disabled"
-like "the log says the downtime does not count" \
-    "$(grep 'last alive' "$(node_log a)" | tail -n 1)" \
-    "last alive [0-9]+ s ago; that downtime does not count against any peer"
+like "$(grep 'still disabled' "$(node_log a)" | tail -n 2 | tr '\n' ' ')" \
+    "peer (expired|opdis): still disabled" \
+    "the log says a disabled peer is still disabled"
+like "$(grep 'last alive' "$(node_log a)" | tail -n 1)" \
+    "last alive [0-9]+ s ago; that downtime does not count against any peer" \
+    "the log says the downtime does not count"
 
 # --- kill -9 ---------------------------------------------------------------
 heartbeat_in a short >/dev/null
@@ -75,24 +73,24 @@ sleep 1		# an alive mark (500ms) saves short's remaining time
 before=$(($(peer_field a live expires_in_ms) + 1000))
 kill9_node a
 sleep 6
-check "a starts again after kill -9 and 6s down" restart_node a
+ok 'restart_node a' "a starts again after kill -9 and 6s down"
 after_restart "after kill -9 and 6s down"
-is "...and short still expires on time once a is up" \
-    "$(wait_for 15 state_is a short disabled && echo disabled)" disabled
+is "$(wait_for 'state_is a short disabled' 15 && echo disabled)" disabled \
+    "...and short still expires on time once a is up"
 
 # --- acknowledged changes just before kill -9 --------------------------------
 add_peer a late --timeout 60s
 deposit a late disk1 "$B" >/dev/null
-blob "$TEST_DIR/blob2" "second disk"
-is "deposit acknowledged" "$(deposit a late disk2 "$TEST_DIR/blob2")" \
-    "ack DEPOSIT"
-check "disable acknowledged" quiet pk a disable live
+blob "$W/blob2" "second disk"
+is "$(deposit a late disk2 "$W/blob2")" "ack DEPOSIT" \
+    "deposit acknowledged"
+ok 'quiet pk a disable live' "disable acknowledged"
 kill9_node a
-check "a starts again after kill -9" restart_node a
-is "the deposit acknowledged before kill -9 is there" \
-    "$(peer_field a late blobs)" 2
-is "the disable acknowledged before kill -9 holds" "$(peer_state a live)" \
-    disabled-by-operator
+ok 'restart_node a' "a starts again after kill -9"
+is "$(peer_field a late blobs)" 2 \
+    "the deposit acknowledged before kill -9 is there"
+is "$(peer_state a live)" disabled-by-operator \
+    "the disable acknowledged before kill -9 holds"
 
-check "a stops cleanly" stop_node a
-done_testing
+ok 'stop_node a' "a stops cleanly"
+finish

@@ -145,14 +145,6 @@ native(const char *keyfile, const char *addr, const char *pin, int *fdp)
 	return tls;
 }
 
-static void
-msg_init(struct pk_msg *m, int type)
-{
-	memset(m, 0, sizeof(*m));
-	m->version = PK_PROTO_VERSION;
-	m->type = type;
-}
-
 /* Prints base64 of len bytes. */
 static void
 print_b64(const uint8_t *p, size_t len)
@@ -272,7 +264,7 @@ odd_tls(const char *keyfile, const char *addr, const char *prio)
 	}
 	/* TLS 1.3: the server judges the client's key after the client's
 	 * Finished, so a refusal shows on the first read. */
-	msg_init(&m, PK_MSG_HEARTBEAT);
+	pk_msg_init(&m, PK_MSG_HEARTBEAT);
 	if (pk_msg_encode(&m, buf, sizeof(buf), &len) != 0)
 		die(3, "encode", PK_ERR_INTERNAL);
 	if ((r = (int)gnutls_record_send(s, buf, len)) < 0) {
@@ -547,14 +539,14 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(cmd, "unlock") == 0 && argc == 4) {
 		tls = native(argv[2], argv[3], NULL, &fd);
-		msg_init(&m, PK_MSG_UNLOCK);
+		pk_msg_init(&m, PK_MSG_UNLOCK);
 		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
 			die(3, "send", r);
 		return reply(tls, fd);
 	}
 	if (strcmp(cmd, "heartbeat") == 0 && (argc == 4 || argc == 5)) {
 		tls = native(argv[2], argv[3], argc == 5 ? argv[4] : NULL, &fd);
-		msg_init(&m, PK_MSG_HEARTBEAT);
+		pk_msg_init(&m, PK_MSG_HEARTBEAT);
 		m.u.heartbeat.nonce = 0x0123456789abcdefULL;
 		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
 			die(3, "send", r);
@@ -563,7 +555,7 @@ main(int argc, char *argv[])
 	if (strcmp(cmd, "deposit") == 0 && argc == 6) {
 		data = slurp(argv[5], &len);
 		tls = native(argv[2], argv[3], NULL, &fd);
-		msg_init(&m, PK_MSG_DEPOSIT);
+		pk_msg_init(&m, PK_MSG_DEPOSIT);
 		m.u.deposit.blob.id.p = (const uint8_t *)argv[4];
 		m.u.deposit.blob.id.len = strlen(argv[4]);
 		m.u.deposit.blob.data.p = data;
@@ -574,7 +566,7 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(cmd, "withdraw") == 0 && argc == 5) {
 		tls = native(argv[2], argv[3], NULL, &fd);
-		msg_init(&m, PK_MSG_WITHDRAW);
+		pk_msg_init(&m, PK_MSG_WITHDRAW);
 		m.u.withdraw.id.p = (const uint8_t *)argv[4];
 		m.u.withdraw.id.len = strlen(argv[4]);
 		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
@@ -583,7 +575,7 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(cmd, "notice") == 0 && argc == 6) {
 		tls = native(argv[2], argv[3], NULL, &fd);
-		msg_init(&m, PK_MSG_NOTICE);
+		pk_msg_init(&m, PK_MSG_NOTICE);
 		m.u.notice.window = (uint32_t)strtoul(argv[4], NULL, 10);
 		m.u.notice.text.p = (const uint8_t *)argv[5];
 		m.u.notice.text.len = strlen(argv[5]);

@@ -400,8 +400,9 @@ watch_cb(AvahiWatch *w, int fd, AvahiWatchEvent event, void *arg)
 	st->calls++;
 	st->event = event;
 	st->got = cur_api->watch_get_events(w);
-	if (event & AVAHI_WATCH_IN)
-		(void)read(fd, buf, sizeof(buf));
+	/* Drain the pipe; what was in it does not matter. */
+	if ((event & AVAHI_WATCH_IN) && read(fd, buf, sizeof(buf)) == -1)
+		st->got = 0;
 	if (st->other != NULL) {
 		cur_api->watch_free(st->other);
 		st->other_state->other = NULL;	/* it must not free us */

@@ -38,25 +38,16 @@ set_str(struct pk_bytes *b, const char *s)
 	b->len = strlen(s);
 }
 
-/* Starts a message of type t. */
-static void
-msg_init(struct pk_msg *m, uint8_t t)
-{
-	memset(m, 0, sizeof(*m));
-	m->version = PK_PROTO_VERSION;
-	m->type = t;
-}
-
 static void
 exp_unlock(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_UNLOCK);
+	pk_msg_init(m, PK_MSG_UNLOCK);
 }
 
 static void
 exp_unlock_ok(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_UNLOCK_REPLY);
+	pk_msg_init(m, PK_MSG_UNLOCK_REPLY);
 	m->u.unlock_reply.status = PK_UNLOCK_OK;
 	m->u.unlock_reply.nblobs = 2;
 	set_str(&m->u.unlock_reply.blobs[0].id, "disk1");
@@ -70,7 +61,7 @@ exp_unlock_ok(struct pk_msg *m)
 static void
 exp_unlock_refused(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_UNLOCK_REPLY);
+	pk_msg_init(m, PK_MSG_UNLOCK_REPLY);
 	m->u.unlock_reply.status = PK_UNLOCK_REFUSED;
 	m->u.unlock_reply.reason = PK_REFUSE_DISABLED;
 	set_str(&m->u.unlock_reply.text, "timeout");
@@ -79,7 +70,7 @@ exp_unlock_refused(struct pk_msg *m)
 static void
 exp_unlock_refused_empty(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_UNLOCK_REPLY);
+	pk_msg_init(m, PK_MSG_UNLOCK_REPLY);
 	m->u.unlock_reply.status = PK_UNLOCK_REFUSED;
 	m->u.unlock_reply.reason = PK_REFUSE_PENDING;
 }
@@ -87,21 +78,21 @@ exp_unlock_refused_empty(struct pk_msg *m)
 static void
 exp_heartbeat(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_HEARTBEAT);
+	pk_msg_init(m, PK_MSG_HEARTBEAT);
 	m->u.heartbeat.nonce = 0x0123456789abcdefULL;
 }
 
 static void
 exp_heartbeat_reply(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_HEARTBEAT_REPLY);
+	pk_msg_init(m, PK_MSG_HEARTBEAT_REPLY);
 	m->u.heartbeat.nonce = 0x0123456789abcdefULL;
 }
 
 static void
 exp_deposit(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_DEPOSIT);
+	pk_msg_init(m, PK_MSG_DEPOSIT);
 	set_str(&m->u.deposit.blob.id, "disk1");
 	m->u.deposit.blob.data.p = data850102;
 	m->u.deposit.blob.data.len = sizeof(data850102);
@@ -110,14 +101,14 @@ exp_deposit(struct pk_msg *m)
 static void
 exp_withdraw(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_WITHDRAW);
+	pk_msg_init(m, PK_MSG_WITHDRAW);
 	set_str(&m->u.withdraw.id, "disk1");
 }
 
 static void
 exp_notice(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_NOTICE);
+	pk_msg_init(m, PK_MSG_NOTICE);
 	m->u.notice.window = 600;
 	set_str(&m->u.notice.text, "kernel upgrade");
 }
@@ -125,21 +116,21 @@ exp_notice(struct pk_msg *m)
 static void
 exp_notice_week(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_NOTICE);
+	pk_msg_init(m, PK_MSG_NOTICE);
 	m->u.notice.window = 7 * 86400;
 }
 
 static void
 exp_ack(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_ACK);
+	pk_msg_init(m, PK_MSG_ACK);
 	m->u.ack.of_type = PK_MSG_DEPOSIT;
 }
 
 static void
 exp_error(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_ERROR);
+	pk_msg_init(m, PK_MSG_ERROR);
 	m->u.error.code = PK_ERRC_NOT_FOUND;
 	set_str(&m->u.error.text, "no such blob");
 }
@@ -147,7 +138,7 @@ exp_error(struct pk_msg *m)
 static void
 exp_error_future(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_ERROR);
+	pk_msg_init(m, PK_MSG_ERROR);
 	m->u.error.code = 0x1234;
 }
 
@@ -161,7 +152,7 @@ static const uint8_t	secret32[PK_JOIN_SECRET_LEN] = {
 static void
 exp_join(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_JOIN);
+	pk_msg_init(m, PK_MSG_JOIN);
 	m->u.join.secret = secret32;
 	set_str(&m->u.join.doc, "{}");
 }
@@ -169,21 +160,21 @@ exp_join(struct pk_msg *m)
 static void
 exp_join_reply(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_JOIN_REPLY);
+	pk_msg_init(m, PK_MSG_JOIN_REPLY);
 	set_str(&m->u.doc.doc, "{\"a\":1}");
 }
 
 static void
 exp_introduce(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_INTRODUCE);
+	pk_msg_init(m, PK_MSG_INTRODUCE);
 	set_str(&m->u.doc.doc, "{}");
 }
 
 static void
 exp_ack_introduce(struct pk_msg *m)
 {
-	msg_init(m, PK_MSG_ACK);
+	pk_msg_init(m, PK_MSG_ACK);
 	m->u.ack.of_type = PK_MSG_INTRODUCE;
 }
 
@@ -1033,7 +1024,7 @@ test_encode_limits(void)
 	memset(text, 't', sizeof(text));
 
 	TEST_START("encode: blob id and data limits");
-	msg_init(&m, PK_MSG_DEPOSIT);
+	pk_msg_init(&m, PK_MSG_DEPOSIT);
 	m.u.deposit.blob.id.p = (uint8_t *)id;
 	m.u.deposit.blob.data.p = big;
 	m.u.deposit.blob.data.len = 1;
@@ -1056,7 +1047,7 @@ test_encode_limits(void)
 	m.u.deposit.blob.data.p = big;
 	set_str(&m.u.deposit.blob.id, "has space");
 	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
-	msg_init(&m, PK_MSG_WITHDRAW);
+	pk_msg_init(&m, PK_MSG_WITHDRAW);
 	m.u.withdraw.id.p = (uint8_t *)id;
 	m.u.withdraw.id.len = PK_BLOB_ID_MAX;
 	ASSERT_INT_EQ(enc(&m), 0);
@@ -1067,7 +1058,7 @@ test_encode_limits(void)
 	TEST_DONE();
 
 	TEST_START("encode: nblobs limits");
-	msg_init(&m, PK_MSG_UNLOCK_REPLY);
+	pk_msg_init(&m, PK_MSG_UNLOCK_REPLY);
 	for (i = 0; i < PK_BLOBS_MAX; i++) {
 		m.u.unlock_reply.blobs[i].id.p = (uint8_t *)id;
 		m.u.unlock_reply.blobs[i].id.len = PK_BLOB_ID_MAX;
@@ -1089,7 +1080,7 @@ test_encode_limits(void)
 	TEST_DONE();
 
 	TEST_START("encode: refusal reason and text");
-	msg_init(&m, PK_MSG_UNLOCK_REPLY);
+	pk_msg_init(&m, PK_MSG_UNLOCK_REPLY);
 	m.u.unlock_reply.status = PK_UNLOCK_REFUSED;
 	m.u.unlock_reply.text.p = (uint8_t *)text;
 	for (i = 0; i < 256; i++) {
@@ -1109,7 +1100,7 @@ test_encode_limits(void)
 	TEST_DONE();
 
 	TEST_START("encode: NOTICE, ACK, ERROR, UNLOCK field rules");
-	msg_init(&m, PK_MSG_NOTICE);
+	pk_msg_init(&m, PK_MSG_NOTICE);
 	m.u.notice.window = 0;
 	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
 	m.u.notice.window = PK_NOTICE_WINDOW_MAX;
@@ -1124,19 +1115,19 @@ test_encode_limits(void)
 	ASSERT_INT_EQ(enc(&m), 0);
 	m.u.notice.text.p = NULL;
 	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
-	msg_init(&m, PK_MSG_ACK);
+	pk_msg_init(&m, PK_MSG_ACK);
 	for (i = 0; i < 256; i++) {
 		m.u.ack.of_type = i;
 		ASSERT_INT_EQ(enc(&m), (i >= 5 && i <= 7) ||
 		    i == PK_MSG_INTRODUCE ? 0 : PK_ERR_INVALID_ARG);
 	}
-	msg_init(&m, PK_MSG_ERROR);
+	pk_msg_init(&m, PK_MSG_ERROR);
 	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
 	m.u.error.code = 0xffff;
 	ASSERT_INT_EQ(enc(&m), 0);
 	set_str(&m.u.error.text, "tab\there");
 	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
-	msg_init(&m, PK_MSG_UNLOCK);
+	pk_msg_init(&m, PK_MSG_UNLOCK);
 	m.u.unlock.flags = 1;
 	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
 	TEST_DONE();
@@ -1145,7 +1136,7 @@ test_encode_limits(void)
 	for (i = 0; i < 256; i++) {
 		if (i >= PK_MSG_TYPE_MIN && i <= PK_MSG_TYPE_MAX)
 			continue;
-		msg_init(&m, (uint8_t)i);
+		pk_msg_init(&m, (uint8_t)i);
 		ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
 	}
 	{

@@ -363,6 +363,24 @@ test_load_errors(void)
 	b = NULL;
 	TEST_DONE();
 
+	/* systemd's credential: 0400, group bits an ACL for the user. */
+	TEST_START("load_credential accepts 0400 and 0440, refuses 0404");
+	ASSERT_INT_EQ(chmod(priv, 0400), 0);
+	ASSERT_INT_EQ(pk_identity_load_credential(priv, &b), 0);
+	ASSERT_STR_EQ(b->keyid, a->keyid);
+	pk_identity_free(b);
+	b = NULL;
+	ASSERT_INT_EQ(chmod(priv, 0440), 0);
+	ASSERT_INT_EQ(pk_identity_load_credential(priv, &b), 0);
+	pk_identity_free(b);
+	b = NULL;
+	ASSERT_INT_EQ(pk_identity_load(priv, &b), PK_ERR_PERM);
+	ASSERT_INT_EQ(chmod(priv, 0404), 0);
+	ASSERT_INT_EQ(pk_identity_load_credential(priv, &b), PK_ERR_PERM);
+	ASSERT_PTR_EQ(b, NULL);
+	ASSERT_INT_EQ(chmod(priv, 0600), 0);
+	TEST_DONE();
+
 	TEST_START("missing file gives PK_ERR_NOT_FOUND");
 	ASSERT_INT_EQ(pk_identity_load(tpath("missing.key"), &b),
 	    PK_ERR_NOT_FOUND);

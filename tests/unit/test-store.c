@@ -1,8 +1,10 @@
 /*
- * test-store.c: peerkeyd's store (src/node/store.c) on real sqlite files.
+ * test-store.c: peerkeyd's store (src/node/store*.c) on real sqlite files.
  *
  * Round trips of every table; the refusals at open (newer schema, garbage,
- * a damaged page); nested transactions. Then the robustness checklist
+ * a damaged page); nested transactions (store-int.h). The state changes
+ * the daemon makes (store_peer_add() and the like) have test-store-change.c;
+ * store_helper.c has what both share. Then the robustness checklist
  * (TESTING.md #6 and #7):
  *
  *  - fault injection, after SQLite's own I/O-error tests: a VFS shim over
@@ -10,14 +12,15 @@
  *    error, or from then on with "disk full") for N = 1, 2, ... until the
  *    operation succeeds; after each run the database, reopened without the
  *    shim, passes integrity_check and holds exactly the old state or
- *    exactly the new one, and the new one whenever the store said yes;
+ *    exactly the new one, and the new one whenever the store said yes
+ *    (test-store-change.c runs these cases for every write, opening
+ *    included; here, a failure that dooms a caller's transaction);
  *  - a real full disk: a 256 KiB tmpfs (in a private mount namespace, so
  *    it goes away with the child that mounted it, whatever happens);
  *  - kill -9 of a writer at random moments: every acknowledged write is
  *    there afterwards.
  *
  * Also prints figures (deposits/s with synchronous=FULL on this disk).
- * Test code may use sqlite directly: to forge and to inspect databases.
  */
 #include "config.h"
 
@@ -47,555 +50,9 @@
 #include "pk_err.h"
 #include "node.h"
 #include "store.h"
+#include "store-int.h"
+#include "store_helper.h"
 #include "test_helper.h"
-
-/* ------------------------------------------------------------------ */
-/* Helpers */
-
-/*
- * Makes a fresh directory under the test's tmpdir. Returns its path in a
- * static buffer, one of four used in turn.
- */
-static const char *
-newdir(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *
-newdir(const char *fmt, ...)
-{
-	static char	 paths[4][PATH_MAX];
-	static int	 next;
-	char		 name[256], *path;
-	va_list		 ap;
-
-	path = paths[next++ % 4];
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof(name), fmt, ap);
-	va_end(ap);
-	snprintf(path, PATH_MAX, "%s/%s", test_tmpdir(), name);
-	if (mkdir(path, 0700) == -1) {
-		perror(path);
-		exit(99);
-	}
-	return path;
-}
-
-/* Opens dir's store or fails the test; returns NULL on failure. */
-static struct store *
-xopen(const char *dir)
-{
-	struct store	*s = NULL;
-	char		*cause = NULL;
-	int		 r;
-
-	r = store_open(dir, &s, &cause);
-	if (r != 0)
-		test_diag("store_open %s: %d %s", dir, r,
-		    cause ? cause : "");
-	ASSERT_INT_EQ(r, 0);
-	free(cause);
-	return s;
-}
-
-/* Fills p with peer number i; every field differs with i. */
-static void
-mkpeer(struct peer *p, int i)
-{
-	memset(p, 0, sizeof(*p));
-	snprintf(p->name, sizeof(p->name), "peer-%d", i);
-	snprintf(p->node_keyid, sizeof(p->node_keyid), "%064x", i + 1);
-	snprintf(p->boot_keyid, sizeof(p->boot_keyid), "b%063x", i + 1);
-	snprintf(p->addresses, sizeof(p->addresses),
-	    "192.0.2.%d:4141 [2001:db8::%x]:4141", i % 250 + 1, i + 1);
-	snprintf(p->checker, sizeof(p->checker), "fping -q %%(host)s #%d", i);
-	p->timeout = 300000 + i;
-	p->interval = 60000 + i;
-	p->extended_timeout = 900000 + i;
-	p->approval_delay = i % 2 ? 5000 + i : 0;
-	p->approval_duration = 1000 + i;
-	p->approved_by_default = i % 2;
-	p->require_notice = (i / 2) % 2;
-	p->disabled_by = i % 3;
-	p->remaining = 250000 + i;
-	p->last_seen = 1700000000000LL + i;
-	p->last_check = 1700000001000LL + i;
-	p->last_check_ok = (i + 1) % 2;
-}
-
-/* Asserts that every persistent field of a and b is equal. */
-static void
-peer_assert_eq(const struct peer *a, const struct peer *b)
-{
-	ASSERT_INT_EQ(a->id, b->id);
-	ASSERT_STR_EQ(a->name, b->name);
-	ASSERT_STR_EQ(a->node_keyid, b->node_keyid);
-	ASSERT_STR_EQ(a->boot_keyid, b->boot_keyid);
-	ASSERT_STR_EQ(a->addresses, b->addresses);
-	ASSERT_STR_EQ(a->checker, b->checker);
-	ASSERT_INT_EQ(a->timeout, b->timeout);
-	ASSERT_INT_EQ(a->interval, b->interval);
-	ASSERT_INT_EQ(a->extended_timeout, b->extended_timeout);
-	ASSERT_INT_EQ(a->approval_delay, b->approval_delay);
-	ASSERT_INT_EQ(a->approval_duration, b->approval_duration);
-	ASSERT_INT_EQ(a->approved_by_default, b->approved_by_default);
-	ASSERT_INT_EQ(a->require_notice, b->require_notice);
-	ASSERT_INT_EQ(a->disabled_by, b->disabled_by);
-	ASSERT_INT_EQ(a->remaining, b->remaining);
-	ASSERT_INT_EQ(a->last_seen, b->last_seen);
-	ASSERT_INT_EQ(a->last_check, b->last_check);
-	ASSERT_INT_EQ(a->last_check_ok, b->last_check_ok);
-	ASSERT_INT_EQ(a->nblobs, b->nblobs);
-}
-
-/* What store_peer_load_all() gave, in order. */
-struct loaded {
-	struct peer	*p[512];
-	int		 n;
-	int		 stop_at;	/* return 77 at this index; -1 never */
-};
-
-/* store_peer_load_all() callback: keeps the peers. */
-static int
-load_cb(struct peer *p, void *arg)
-{
-	struct loaded	*l = arg;
-
-	if (l->n == l->stop_at) {
-		free(p);
-		return 77;
-	}
-	if (l->n >= (int)(sizeof(l->p) / sizeof(l->p[0]))) {
-		free(p);
-		return -1;
-	}
-	l->p[l->n++] = p;
-	return 0;
-}
-
-/* Loads every peer into l. */
-static int
-load(struct store *s, struct loaded *l)
-{
-	memset(l, 0, sizeof(*l));
-	l->stop_at = -1;
-	return store_peer_load_all(s, load_cb, l);
-}
-
-/* Frees what load() kept. */
-static void
-load_free(struct loaded *l)
-{
-	int	i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->p[i]);
-	l->n = 0;
-}
-
-/* Events collected by a query. */
-struct evlist {
-	int64_t	 id[2048];
-	int64_t	 at[2048];
-	char	 text[2048][64];	/* "peer/kind/address/detail" */
-	int	 n;
-	int	 stop_at;
-};
-
-/* store_events_query() callback: keeps the rows. */
-static int
-ev_cb(const struct store_event_row *row, void *arg)
-{
-	struct evlist	*l = arg;
-
-	if (l->n == l->stop_at)
-		return 55;
-	if (l->n >= 2048)
-		return -1;
-	l->id[l->n] = row->id;
-	l->at[l->n] = row->at;
-	snprintf(l->text[l->n], sizeof(l->text[0]), "%s/%s/%s/%s",
-	    row->peer, row->kind, row->address, row->detail);
-	l->n++;
-	return 0;
-}
-
-/* store_events_query() callback: counts the rows. */
-static int
-count_cb(const struct store_event_row *row, void *arg)
-{
-	(*(size_t *)arg)++;
-	return 0;
-}
-
-/* Runs a query into l. */
-static int
-evq(struct store *s, const char *peer, const char *kind, int64_t since,
-    int64_t until, size_t limit, struct evlist *l)
-{
-	struct store_event_filter	f;
-
-	memset(&f, 0, sizeof(f));
-	f.peer = peer;
-	f.kind = kind;
-	f.since = since;
-	f.until = until;
-	f.limit = limit;
-	l->n = 0;
-	l->stop_at = -1;
-	return store_events_query(s, &f, ev_cb, l);
-}
-
-/* Fills buf with len bytes derived from seed. */
-static void
-fill(uint8_t *buf, size_t len, unsigned seed)
-{
-	size_t	i;
-	uint32_t x = seed * 2654435761u + 1;
-
-	for (i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		buf[i] = x & 0xff;
-	}
-}
-
-/* Runs one SQL statement on dir's database directly (forging). */
-static int
-raw_exec(const char *dir, const char *sql)
-{
-	sqlite3	*db;
-	char	 path[PATH_MAX];
-	int	 rc;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) !=
-	    SQLITE_OK) {
-		sqlite3_close(db);
-		return -1;
-	}
-	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
-	return rc == SQLITE_OK ? 0 : -1;
-}
-
-/* Returns PRAGMA user_version of dir's database, read directly. */
-static int
-raw_user_version(const char *dir)
-{
-	sqlite3		*db;
-	sqlite3_stmt	*st;
-	char		 path[PATH_MAX];
-	int		 v = -1;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) ==
-	    SQLITE_OK && sqlite3_prepare_v2(db, "PRAGMA user_version", -1,
-	    &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			v = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return v;
-}
-
-/*
- * The whole content of dir's database as text (user_version and every
- * row of every table), to compare states. Caller frees.
- */
-static char *
-digest(const char *dir)
-{
-	static const char *const q[] = {
-		"PRAGMA user_version",
-		"SELECT * FROM self ORDER BY id",
-		"SELECT * FROM peers ORDER BY id",
-		"SELECT * FROM blobs ORDER BY peer_id, blob_id",
-		"SELECT * FROM events ORDER BY id",
-	};
-	sqlite3			*db = NULL;
-	sqlite3_stmt		*st;
-	const unsigned char	*b;
-	char			 path[PATH_MAX];
-	char			*buf = NULL;
-	size_t			 i, len = 0;
-	FILE			*f;
-	int			 c, j, n;
-
-	if ((f = open_memstream(&buf, &len)) == NULL)
-		exit(99);
-	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) !=
-	    SQLITE_OK) {
-		fprintf(f, "cannot open: %s\n", sqlite3_errmsg(db));
-		goto out;
-	}
-	for (i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
-		fprintf(f, "%s:\n", q[i]);
-		if (sqlite3_prepare_v2(db, q[i], -1, &st, NULL) != SQLITE_OK) {
-			fprintf(f, "  (none)\n");
-			continue;
-		}
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			n = sqlite3_column_count(st);
-			for (c = 0; c < n; c++) {
-				switch (sqlite3_column_type(st, c)) {
-				case SQLITE_NULL:
-					fprintf(f, "|NULL");
-					break;
-				case SQLITE_BLOB:
-					b = sqlite3_column_blob(st, c);
-					fprintf(f, "|x");
-					for (j = 0; j < sqlite3_column_bytes(st,
-					    c); j++)
-						fprintf(f, "%02x", b[j]);
-					break;
-				default:
-					fprintf(f, "|%s",
-					    sqlite3_column_text(st, c));
-				}
-			}
-			fprintf(f, "\n");
-		}
-		sqlite3_finalize(st);
-	}
-out:
-	sqlite3_close(db);
-	fclose(f);
-	return buf;
-}
-
-/* Copies file from/name to to/name (a missing file is fine). */
-static void
-copy_file(const char *from, const char *to, const char *name)
-{
-	char	 a[PATH_MAX], b[PATH_MAX], buf[65536];
-	ssize_t	 n;
-	int	 in, out;
-
-	snprintf(a, sizeof(a), "%s/%s", from, name);
-	snprintf(b, sizeof(b), "%s/%s", to, name);
-	if ((in = open(a, O_RDONLY)) == -1)
-		return;
-	if ((out = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
-		exit(99);
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, n) != n)
-			exit(99);
-	close(in);
-	close(out);
-}
-
-/* Reads a whole small file into buf; returns its length or -1. */
-static ssize_t
-slurp(const char *path, char *buf, size_t len)
-{
-	ssize_t	n;
-	int	fd;
-
-	if ((fd = open(path, O_RDONLY)) == -1)
-		return -1;
-	n = read(fd, buf, len);
-	close(fd);
-	return n;
-}
-
-/* Milliseconds of CLOCK_MONOTONIC, for the figures. */
-static double
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* ------------------------------------------------------------------ */
-/* The fault-injecting VFS */
-
-static sqlite3_vfs	*real_vfs;
-static sqlite3_vfs	 fault_vfs;
-static int		 fault_at;	/* fail call number fault_at; 0 off */
-static int		 fault_calls;	/* write/sync/truncate calls seen */
-static int		 fault_full;	/* SQLITE_FULL from then on */
-static int		 fault_hits;	/* calls failed */
-
-struct fault_file {
-	sqlite3_file	 base;
-	sqlite3_file	*real;
-};
-#define REAL(f)	(((struct fault_file *)(f))->real)
-
-/* Is this write/sync/truncate the one to fail (or one after it)? */
-static int
-fault_now(void)
-{
-	if (fault_at == 0)
-		return 0;
-	fault_calls++;
-	if (fault_calls == fault_at || (fault_full && fault_calls > fault_at)) {
-		fault_hits++;
-		return 1;
-	}
-	return 0;
-}
-
-/* Arms the shim: fail call n (and, if full, every call after it). */
-static void
-fault_arm(int n, int full)
-{
-	fault_at = n;
-	fault_calls = 0;
-	fault_full = full;
-	fault_hits = 0;
-}
-
-static int
-f_close(sqlite3_file *f)
-{
-	return REAL(f)->pMethods->xClose(REAL(f));
-}
-
-static int
-f_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
-{
-	return REAL(f)->pMethods->xRead(REAL(f), buf, n, off);
-}
-
-static int
-f_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
-{
-	if (fault_now())
-		return fault_full ? SQLITE_FULL : SQLITE_IOERR_WRITE;
-	return REAL(f)->pMethods->xWrite(REAL(f), buf, n, off);
-}
-
-static int
-f_truncate(sqlite3_file *f, sqlite3_int64 size)
-{
-	if (fault_now())
-		return fault_full ? SQLITE_FULL : SQLITE_IOERR_TRUNCATE;
-	return REAL(f)->pMethods->xTruncate(REAL(f), size);
-}
-
-static int
-f_sync(sqlite3_file *f, int flags)
-{
-	if (fault_now())
-		return SQLITE_IOERR_FSYNC;
-	return REAL(f)->pMethods->xSync(REAL(f), flags);
-}
-
-static int
-f_size(sqlite3_file *f, sqlite3_int64 *size)
-{
-	return REAL(f)->pMethods->xFileSize(REAL(f), size);
-}
-
-static int
-f_lock(sqlite3_file *f, int l)
-{
-	return REAL(f)->pMethods->xLock(REAL(f), l);
-}
-
-static int
-f_unlock(sqlite3_file *f, int l)
-{
-	return REAL(f)->pMethods->xUnlock(REAL(f), l);
-}
-
-static int
-f_check(sqlite3_file *f, int *out)
-{
-	return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
-}
-
-static int
-f_fcntl(sqlite3_file *f, int op, void *arg)
-{
-	return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
-}
-
-static int
-f_sector(sqlite3_file *f)
-{
-	return REAL(f)->pMethods->xSectorSize(REAL(f));
-}
-
-static int
-f_dev(sqlite3_file *f)
-{
-	return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
-}
-
-static int
-f_shmmap(sqlite3_file *f, int pg, int sz, int ext, void volatile **pp)
-{
-	return REAL(f)->pMethods->xShmMap(REAL(f), pg, sz, ext, pp);
-}
-
-static int
-f_shmlock(sqlite3_file *f, int off, int n, int flags)
-{
-	return REAL(f)->pMethods->xShmLock(REAL(f), off, n, flags);
-}
-
-static void
-f_shmbarrier(sqlite3_file *f)
-{
-	REAL(f)->pMethods->xShmBarrier(REAL(f));
-}
-
-static int
-f_shmunmap(sqlite3_file *f, int del)
-{
-	return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
-}
-
-static int
-f_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **pp)
-{
-	return REAL(f)->pMethods->xFetch(REAL(f), off, n, pp);
-}
-
-static int
-f_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
-{
-	return REAL(f)->pMethods->xUnfetch(REAL(f), off, p);
-}
-
-static const sqlite3_io_methods fault_io = {
-	3, f_close, f_read, f_write, f_truncate, f_sync, f_size, f_lock,
-	f_unlock, f_check, f_fcntl, f_sector, f_dev, f_shmmap, f_shmlock,
-	f_shmbarrier, f_shmunmap, f_fetch, f_unfetch
-};
-
-/* xOpen of the shim: the unix VFS's file behind ours. */
-static int
-f_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,
-    int *outflags)
-{
-	struct fault_file	*ff = (struct fault_file *)f;
-	int			 rc;
-
-	ff->real = (sqlite3_file *)(ff + 1);
-	rc = real_vfs->xOpen(real_vfs, name, ff->real, flags, outflags);
-	f->pMethods = ff->real->pMethods != NULL ? &fault_io : NULL;
-	return rc;
-}
-
-/* Registers "faulty", a copy of the default VFS with our xOpen. */
-static void
-fault_register(void)
-{
-	real_vfs = sqlite3_vfs_find(NULL);
-	fault_vfs = *real_vfs;
-	fault_vfs.zName = "faulty";
-	fault_vfs.pNext = NULL;
-	fault_vfs.szOsFile = sizeof(struct fault_file) + real_vfs->szOsFile;
-	fault_vfs.xOpen = f_open;
-	if (sqlite3_vfs_register(&fault_vfs, 0) != SQLITE_OK)
-		exit(99);
-}
 
 /* ------------------------------------------------------------------ */
 /* Basic behaviour */
@@ -690,7 +147,7 @@ test_refusals(void)
 	TEST_START("open refuses a newer schema, without touching it");
 	dir = newdir("newer");
 	s = xopen(dir);
-	ASSERT_INT_EQ(store_event(s, 1, "p", "k", NULL, NULL), 0);
+	ASSERT_INT_EQ(store_event(s, 0, 1, "p", "k", NULL, NULL), 0);
 	store_close(s);
 	ASSERT_INT_EQ(raw_exec(dir, "PRAGMA user_version = 99"), 0);
 	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
@@ -732,7 +189,7 @@ test_refusals(void)
 	s = xopen(dir);
 	ASSERT_INT_EQ(store_begin(s), 0);
 	for (i = 0; i < 400; i++)
-		ASSERT_INT_EQ(store_event(s, i, "peer", "heartbeat",
+		ASSERT_INT_EQ(store_event(s, 0, i, "peer", "heartbeat",
 		    "192.0.2.1", "a detail long enough to fill some pages"),
 		    0);
 	ASSERT_INT_EQ(store_commit(s), 0);
@@ -1028,12 +485,12 @@ test_events(void)
 	s = xopen(newdir("events"));
 	for (i = 0; i < 12; i++) {
 		snprintf(det, sizeof(det), "d%d", i);
-		ASSERT_INT_EQ(store_event(s, 1000 + i * 10,
+		ASSERT_INT_EQ(store_event(s, 0, 1000 + i * 10,
 		    i % 2 ? "alpha" : "beta", i % 3 == 0 ? "released" :
 		    "heartbeat", i == 4 ? NULL : "192.0.2.7", det), 0);
 	}
-	ASSERT_INT_EQ(store_event(s, 5, NULL, "started", NULL, NULL), 0);
-	ASSERT_INT_EQ(store_event(s, 5, NULL, NULL, NULL, NULL),
+	ASSERT_INT_EQ(store_event(s, 0, 5, NULL, "started", NULL, NULL), 0);
+	ASSERT_INT_EQ(store_event(s, 0, 5, NULL, NULL, NULL, NULL),
 	    PK_ERR_INVALID_ARG);
 	l->stop_at = -1;
 	ASSERT_INT_EQ(store_events_query(s, NULL, ev_cb, l), 0);
@@ -1086,7 +543,7 @@ test_events(void)
 	TEST_START("events: default limit 1000, newest kept");
 	ASSERT_INT_EQ(store_begin(s), 0);
 	for (i = 0; i < 1100; i++)
-		ASSERT_INT_EQ(store_event(s, 2000 + i, "bulk", "k", NULL,
+		ASSERT_INT_EQ(store_event(s, 0, 2000 + i, "bulk", "k", NULL,
 		    NULL), 0);
 	ASSERT_INT_EQ(store_commit(s), 0);
 	ASSERT_INT_EQ(evq(s, "bulk", NULL, 0, 0, 0, l), 0);
@@ -1213,7 +670,7 @@ test_transactions(void)
 	ASSERT_INT_EQ(store_begin(s), 0);
 	ASSERT_INT_EQ(store_blob_put(s, p.id, "new", d, sizeof(d), 2), 0);
 	ASSERT_INT_EQ(store_blob_put(s, p.id, "old", d, 20, 2), 0);
-	ASSERT_INT_EQ(store_event(s, 2, p.name, "deposited", NULL, "new"), 0);
+	ASSERT_INT_EQ(store_event(s, 0, 2, p.name, "deposited", NULL, "new"), 0);
 	ASSERT_INT_EQ(store_blob_count(s, p.id), 2);	/* sees its own */
 	store_rollback(s);
 	ASSERT_INT_EQ(store_blob_count(s, p.id), 1);
@@ -1230,11 +687,11 @@ test_transactions(void)
 	ASSERT_INT_EQ(store_synchronous(s), 2);
 	ASSERT_INT_EQ(store_begin_lazy(s), 0);
 	ASSERT_INT_EQ(store_synchronous(s), 1);
-	ASSERT_INT_EQ(store_event(s, 3, p.name, "released", NULL, "lazy"), 0);
+	ASSERT_INT_EQ(store_event(s, 0, 3, p.name, "released", NULL, "lazy"), 0);
 	ASSERT_INT_EQ(store_commit(s), 0);
 	ASSERT_INT_EQ(store_synchronous(s), 2);
 	ASSERT_INT_EQ(store_begin_lazy(s), 0);
-	ASSERT_INT_EQ(store_event(s, 4, p.name, "refused", NULL, "gone"), 0);
+	ASSERT_INT_EQ(store_event(s, 0, 4, p.name, "refused", NULL, "gone"), 0);
 	store_rollback(s);
 	ASSERT_INT_EQ(store_synchronous(s), 2);
 	/* Inside a durable transaction, lazy is a plain savepoint. */
@@ -1308,255 +765,6 @@ test_transactions(void)
 /* ------------------------------------------------------------------ */
 /* Fault injection (TESTING.md #6) */
 
-#define NPEERS_FAULT	50
-
-/* Prepares the "old" state for a fault case. */
-typedef int (*setup_fn)(struct store *);
-/* The operation under test; returns what the store said. */
-typedef int (*op_fn)(struct store *);
-
-static int
-setup_one_peer(struct store *s)
-{
-	struct peer	p;
-	char		key[65], *cause = NULL;
-	uint8_t		d[2000];
-	int64_t		last;
-	int		r;
-
-	memset(key, 'e', 64);
-	key[64] = '\0';
-	if ((r = store_self_init(s, key, 1, &last, &cause)) != 0)
-		return r;
-	mkpeer(&p, 1);
-	if ((r = store_peer_insert(s, &p, 1)) != 0)
-		return r;
-	fill(d, sizeof(d), 9);
-	if ((r = store_blob_put(s, p.id, "first", d, sizeof(d), 1)) != 0 ||
-	    (r = store_blob_put(s, p.id, "second", d, 100, 1)) != 0 ||
-	    (r = store_event(s, 1, p.name, "enrolled", "192.0.2.1", "")) != 0)
-		return r;
-	return 0;
-}
-
-static int
-setup_many_peers(struct store *s)
-{
-	struct peer	p;
-	char		key[65], *cause = NULL;
-	int64_t		last;
-	int		i, r;
-
-	memset(key, 'e', 64);
-	key[64] = '\0';
-	if ((r = store_self_init(s, key, 1, &last, &cause)) != 0)
-		return r;
-	for (i = 0; i < NPEERS_FAULT; i++) {
-		mkpeer(&p, i);
-		if ((r = store_peer_insert(s, &p, 1)) != 0)
-			return r;
-	}
-	return 0;
-}
-
-/* Put a blob and its event in one transaction, as enrollment does. */
-static int
-op_deposit(struct store *s)
-{
-	uint8_t	d[3000];
-	int	r, r1, r2;
-
-	fill(d, sizeof(d), 11);
-	if ((r = store_begin(s)) != 0)
-		return r;
-	r1 = store_blob_put(s, 1, "third", d, sizeof(d), 2);
-	/* Even after a failure: must not commit by itself. */
-	r2 = store_event(s, 2, "peer-1", "deposited", "192.0.2.1", "third");
-	if (r1 != 0 || r2 != 0) {
-		store_rollback(s);
-		return r1 != 0 ? r1 : r2;
-	}
-	return store_commit(s);
-}
-
-/* Replace a blob (an update in place). */
-static int
-op_replace(struct store *s)
-{
-	uint8_t	d[2500];
-
-	fill(d, sizeof(d), 12);
-	return store_blob_put(s, 1, "first", d, sizeof(d), 3);
-}
-
-/* Save the liveness of 50 peers. */
-static int
-op_liveness(struct store *s)
-{
-	struct peer	*pp[NPEERS_FAULT], p[NPEERS_FAULT];
-	int		 i;
-
-	for (i = 0; i < NPEERS_FAULT; i++) {
-		mkpeer(&p[i], i);
-		p[i].id = i + 1;
-		p[i].remaining = 1000 * i + 1;
-		p[i].disabled_by = (i + 2) % 3;
-		p[i].last_seen = 42 + i;
-		pp[i] = &p[i];
-	}
-	return store_liveness_save(s, pp, NPEERS_FAULT, 77);
-}
-
-/* Insert a peer. */
-static int
-op_insert(struct store *s)
-{
-	struct peer	p;
-
-	mkpeer(&p, 2);
-	return store_peer_insert(s, &p, 5);
-}
-
-/* Delete a peer and, by cascade, its blobs. */
-static int
-op_delete(struct store *s)
-{
-	return store_peer_delete(s, 1);
-}
-
-/* Prune the events. */
-static int
-op_prune(struct store *s)
-{
-	int	n;
-
-	return store_events_prune(s, 100, &n);
-}
-
-/*
- * Runs op on a copy of the template state with the Nth write, sync or
- * truncate failing, for N = 1, 2, ... until op succeeds with no fault
- * left to inject. After each run: reopened without faults, the database
- * is sound and holds exactly the old or the new state; exactly the new
- * one if op returned 0. With op NULL, the operation is store_open() of a
- * fresh database (the migrations).
- */
-static void
-fault_case(const char *name, setup_fn setup, op_fn op, int full)
-{
-	struct store	*s;
-	const char	*dir;
-	char		 tmpl[1024], path[PATH_MAX];
-	char		*old, *new, *got, *cause, *mid[16];
-	int		 n, r, nold = 0, nnew = 0, nerr = 0, done = 0, k, nmid = 0;
-	size_t		 i;
-
-	/* The old state, and the new one from a run without faults. */
-	snprintf(tmpl, sizeof(tmpl), "%s", newdir("tmpl-%s-%d", name, full));
-	if (op != NULL) {
-		s = xopen(tmpl);
-		if (s == NULL)
-			return;
-		ASSERT_INT_EQ(setup(s), 0);
-		store_close(s);
-	} else {
-		/* An empty file: an empty database to sqlite. */
-		snprintf(path, sizeof(path), "%s/%s", tmpl, STORE_DB_NAME);
-		close(open(path, O_WRONLY | O_CREAT, 0600));
-	}
-	old = digest(tmpl);
-	dir = newdir("ref-%s-%d", name, full);
-	copy_file(tmpl, dir, STORE_DB_NAME);
-	s = xopen(dir);
-	if (op != NULL) {
-		ASSERT_INT_EQ(op(s), 0);
-	}
-	store_close(s);
-	new = digest(dir);
-	ASSERT_TRUE(strcmp(old, new) != 0);
-	/*
-	 * Opening runs each migration in its own transaction (store.h), so
-	 * an interrupted open may also leave the first k migrations done.
-	 */
-	for (k = 1; op == NULL && (size_t)k < store_nmigrations && k < 16;
-	    k++) {
-		dir = newdir("mid-%s-%d-%d", name, full, k);
-		snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_NAME);
-		close(open(path, O_WRONLY | O_CREAT, 0600));
-		for (i = 0; i < (size_t)k; i++)
-			ASSERT_INT_EQ(raw_exec(dir, store_migrations[i].sql), 0);
-		mid[nmid++] = digest(dir);
-	}
-
-	for (n = 1; n < 1000 && !done; n++) {
-		dir = newdir("f-%s-%d-%d", name, full, n);
-		copy_file(tmpl, dir, STORE_DB_NAME);
-		s = NULL;
-		cause = NULL;
-		if (op == NULL) {
-			fault_arm(n, full);
-			r = store_open_vfs(dir, "faulty", &s, &cause);
-		} else {
-			r = store_open_vfs(dir, "faulty", &s, &cause);
-			ASSERT_INT_EQ(r, 0);
-			fault_arm(n, full);
-			r = op(s);
-		}
-		if (r != 0) {
-			nerr++;
-			/* Clean errors: store_errmsg() or *cause says why. */
-			ASSERT_TRUE(r == PK_ERR_STORE || r == PK_ERR_ALLOC ||
-			    r == PK_ERR_BAD_FORMAT);
-			ASSERT_TRUE((s != NULL && *store_errmsg(s) != '\0') ||
-			    cause != NULL);
-		}
-		free(cause);
-		store_close(s);		/* still faulty: a checkpoint may fail */
-		if (fault_calls < n)
-			done = 1;	/* ran to the end without a fault */
-		fault_arm(0, 0);
-
-		/* The state first (no migration), then the store's checks. */
-		got = digest(dir);
-		s = NULL;
-		cause = NULL;
-		ASSERT_INT_EQ(store_open(dir, &s, &cause), 0);
-		if (s != NULL)
-			ASSERT_TRUE(store_integrity_ok(s));
-		store_close(s);
-		free(cause);
-		k = nmid;
-		if (strcmp(got, new) == 0)
-			nnew++;
-		else if (strcmp(got, old) == 0)
-			nold++;
-		else {
-			for (k = 0; k < nmid; k++)
-				if (strcmp(got, mid[k]) == 0)
-					break;
-		}
-		if (k < nmid)
-			nold++;		/* a completed prefix of migrations */
-		else if (strcmp(got, new) != 0 && strcmp(got, old) != 0) {
-			test_fail(__FILE__, __LINE__, "%s, fault %d (%s): "
-			    "neither old nor new state", name, n,
-			    full ? "full" : "ioerr");
-			test_diag("got:\n%s", got);
-		}
-		if (r == 0 && strcmp(got, new) != 0)
-			test_fail(__FILE__, __LINE__, "%s, fault %d: "
-			    "acknowledged but lost", name, n);
-		free(got);
-	}
-	ASSERT_TRUE(done);
-	ASSERT_TRUE(nerr > 0);	/* some fault was hit */
-	test_diag("%s/%s: %d runs, %d failed, ended old %d, new %d", name,
-	    full ? "full" : "ioerr", n - 1, nerr, nold, nnew);
-	for (k = 0; k < nmid; k++)
-		free(mid[k]);
-	free(old);
-	free(new);
-}
 
 /*
  * An I/O error inside a caller's transaction (a statement that spills
@@ -1568,32 +776,27 @@ test_doomed(void)
 {
 	struct store	*s = NULL;
 	uint8_t		*big, d[16];
-	char		 dir[1024], *old, *got, *cause = NULL;
-	size_t		 biglen = 4 << 20;	/* over the 2 MiB cache */
+	char		 dir[1024], *old, *got;
+	size_t		 biglen = SPILL_LEN;
 	int		 r;
 
 	TEST_START("fault injection: an I/O error dooms the caller's "
 	    "transaction");
-	snprintf(dir, sizeof(dir), "%s", newdir("doomed"));
-	s = xopen(dir);
-	ASSERT_INT_EQ(setup_one_peer(s), 0);
-	store_close(s);
-	old = digest(dir);
+	snprintf(dir, sizeof(dir), "%s", faulty_one_peer("doomed", &old, &s));
+	if (s == NULL)
+		return;
 	big = malloc(biglen);
 	fill(big, biglen, 4);
 	fill(d, sizeof(d), 4);
-	ASSERT_INT_EQ(store_open_vfs(dir, "faulty", &s, &cause), 0);
-	if (s == NULL)
-		return;
 	ASSERT_INT_EQ(store_begin(s), 0);
-	ASSERT_INT_EQ(store_event(s, 9, "peer-1", "before", "", ""), 0);
+	ASSERT_INT_EQ(store_event(s, 0, 9, "peer-1", "before", "", ""), 0);
 	fault_arm(1, 0);
 	r = store_blob_put(s, 1, "big", big, biglen, 9);
 	ASSERT_INT_EQ(fault_hits, 1);
 	fault_arm(0, 0);
 	ASSERT_INT_EQ(r, PK_ERR_STORE);
 	test_diag("spill failure: %s", store_errmsg(s));
-	ASSERT_INT_EQ(store_event(s, 9, "peer-1", "after", "", ""),
+	ASSERT_INT_EQ(store_event(s, 0, 9, "peer-1", "after", "", ""),
 	    PK_ERR_STORE);
 	ASSERT_INT_EQ(store_blob_put(s, 1, "small", d, sizeof(d), 9),
 	    PK_ERR_STORE);
@@ -1618,35 +821,8 @@ test_doomed(void)
 static void
 test_faults(void)
 {
-	static const struct {
-		const char	*name;
-		setup_fn	 setup;
-		op_fn		 op;
-	} cases[] = {
-		{ "open", NULL, NULL },
-		{ "deposit", setup_one_peer, op_deposit },
-		{ "replace", setup_one_peer, op_replace },
-		{ "insert", setup_one_peer, op_insert },
-		{ "delete", setup_one_peer, op_delete },
-		{ "prune", setup_one_peer, op_prune },
-		{ "liveness", setup_many_peers, op_liveness },
-	};
-	char	title[128];
-	size_t	i;
-	int	full;
-
+	/* The old-or-new cases of every write are test-store-change.c's. */
 	fault_register();
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		for (full = 0; full <= 1; full++) {
-			snprintf(title, sizeof(title), "fault injection: %s, "
-			    "write/sync/truncate N fails (%s)", cases[i].name,
-			    full ? "disk full from N on" : "I/O error once");
-			TEST_START(title);
-			fault_case(cases[i].name, cases[i].setup, cases[i].op,
-			    full);
-			TEST_DONE();
-		}
-	}
 	test_doomed();
 }
 
@@ -1706,14 +882,8 @@ enospc_child(const char *mnt)
 	for (i = 0; i < ENOSPC_MAX; i++) {
 		fill(d, sizeof(d), i);
 		snprintf(id, sizeof(id), "blob-%d", i);
-		if ((r = store_begin(s)) == 0 &&
-		    (r = store_blob_put(s, p.id, id, d, sizeof(d), i)) == 0 &&
-		    (r = store_event(s, i, p.name, "deposited", "", id)) ==
-		    0)
-			r = store_commit(s);
-		else
-			store_rollback(s);
-		if (r != 0) {
+		if ((r = store_blob_deposit(s, &p, id, d, sizeof(d), 0, i, "",
+		    id)) != 0) {
 			printf("# enospc: deposit %d: %s: %s\n", i,
 			    pk_strerror(r), store_errmsg(s));
 			CHK(r == PK_ERR_STORE);
@@ -1736,7 +906,7 @@ enospc_child(const char *mnt)
 			acked[i] = 1;
 			nacked++;
 		}
-		(void)store_event(s, i, p.name, "late", "", id);
+		(void)store_event(s, 0, i, p.name, "late", "", id);
 	}
 	p.remaining = 12345;
 	(void)store_peer_update(s, &p);
@@ -1856,11 +1026,8 @@ kill_child(const char *dir, int round, int fd)
 		} else {
 			snprintf(id, sizeof(id), "k%d", v);
 			fill(d, sizeof(d), v);
-			if ((r = store_begin(s)) != 0 ||
-			    (r = store_blob_put(s, 1, id, d, sizeof(d),
-			    v)) != 0 ||
-			    (r = store_event(s, v, p.name, "deposited", "",
-			    id)) != 0 || (r = store_commit(s)) != 0)
+			if ((r = store_blob_deposit(s, &p, id, d, sizeof(d),
+			    0, v, "", id)) != 0)
 				_exit(3);
 			snprintf(line, sizeof(line), "b %d\n", v);
 		}
@@ -2018,10 +1185,8 @@ bench(void)
 	t0 = now_ms();
 	for (i = 0; i < n && ok; i++) {
 		snprintf(id, sizeof(id), "b%d", i);
-		ok = store_begin(s) == 0 &&
-		    store_blob_put(s, p.id, id, d, sizeof(d), i) == 0 &&
-		    store_event(s, i, p.name, "deposited", "", id) == 0 &&
-		    store_commit(s) == 0;
+		ok = store_blob_deposit(s, &p, id, d, sizeof(d), 0, i, "",
+		    id) == 0;
 	}
 	t1 = now_ms();
 	ASSERT_TRUE(ok);

@@ -1,7 +1,7 @@
 # lib.sh: real qemu boots for the tests in tests/vm (sourced, POSIX sh).
 #
-# Test driver (TAP): ok, diag, skip_all, finish, spawn, wait_for from
-# tests/lib-tap.sh, and
+# Test driver (TAP): ok, diag, skip, fatal, finish, spawn, stop, wait_for,
+# $W, NETNS from tests/lib-tap.sh, and
 #	vm_need                            tools and root; skip ("1..0 # SKIP")
 #	                                   when one is missing, fail under
 #	                                   CI=true
@@ -53,41 +53,16 @@ VM_MAC=52:54:00:70:6b:01
 # Bump when the layout of a cached piece changes.
 VM_LIB_VERSION=2
 
-NETNS=""
-W=$(mktemp -d /tmp/pkvm.XXXXXX)
-chmod 755 "$W"
-
 . "$top_srcdir/tests/lib-tap.sh"
-
-vm_cleanup() {
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $PIDS; do
-		wait "$p" 2>/dev/null
-	done
-	for n in $NETNS; do
-		ip netns del "$n" 2>/dev/null
-	done
-	if [ -n "${VM_KEEP:-}" ]; then
-		echo "# kept $W" >&2
-	else
-		rm -rf "$W"
-	fi
-}
-trap vm_cleanup EXIT
-trap 'exit 1' INT TERM
 
 # Tools (Debian packages in dev.sh) and root; then the cache lock, held
 # until the test exits, so that only one VM runs at a time.
 vm_need() {
-	for _c in qemu-system-x86_64 busybox cryptsetup mkfs.ext4 openssl \
-	    xz flock ip modprobe "$@"; do
-		command -v "$_c" >/dev/null 2>&1 || skip_all "$_c not installed"
-	done
-	[ "$(id -u)" = 0 ] || skip_all "needs root"
+	need qemu-system-x86_64 busybox cryptsetup mkfs.ext4 openssl xz flock \
+	    ip modprobe "$@"
+	need_root
 	ls /boot/vmlinuz-* >/dev/null 2>&1 ||
-	    skip_all "no kernel in /boot (linux-image-amd64)"
+	    skip "no kernel in /boot (linux-image-amd64)"
 	mkdir -p "$VM_CACHE"
 	exec 9> "$VM_CACHE/lock"
 	flock 9
@@ -105,8 +80,7 @@ vm_kernel() {
 	_k=$(ls /boot/vmlinuz-* | sort -V | tail -n 1)
 	VM_KVER=${_k#/boot/vmlinuz-}
 	[ -d "/lib/modules/$VM_KVER" ] || {
-		echo "Bail out! no /lib/modules/$VM_KVER"
-		exit 1
+		fatal "no /lib/modules/$VM_KVER"
 	}
 	_h=$(cat "$_k" | vm_hash)
 	VM_VMLINUX=$VM_CACHE/vmlinux-$VM_KVER-$_h
@@ -117,15 +91,13 @@ vm_kernel() {
 	_off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$_k" | head -n 1 |
 	    cut -d: -f1)
 	[ -n "$_off" ] || {
-		echo "Bail out! no xz stream in $_k"
-		exit 1
+		fatal "no xz stream in $_k"
 	}
 	tail -c +$((_off + 1)) "$_k" | xz -dc --single-stream \
 	    > "$VM_VMLINUX.tmp" 2>/dev/null
 	if ! head -c 4 "$VM_VMLINUX.tmp" | grep -q ELF; then
 		rm -f "$VM_VMLINUX.tmp"
-		echo "Bail out! could not extract vmlinux from $_k"
-		exit 1
+		fatal "could not extract vmlinux from $_k"
 	fi
 	mv "$VM_VMLINUX.tmp" "$VM_VMLINUX"
 }
@@ -202,8 +174,7 @@ vm_disk() {
 		rm -rf "$VM_CACHE/disk-"*
 		mkdir -p "$_d.tmp"
 		vm_disk_build "$_d.tmp" || {
-			echo "Bail out! could not build the LUKS2 disk"
-			exit 1
+			fatal "could not build the LUKS2 disk"
 		}
 		mv "$_d.tmp" "$_d"
 	fi
@@ -286,8 +257,7 @@ vm_busybox_initrd() {
 	rm -f "$VM_CACHE/busybox-"*.img
 	rm -rf "$W/bbroot"
 	vm_busybox_initrd_build "$W/bbroot" || {
-		echo "Bail out! could not build the busybox initramfs"
-		exit 1
+		fatal "could not build the busybox initramfs"
 	}
 	(cd "$W/bbroot" && find . | cpio -o -H newc --quiet) |
 	    gzip -1 > "$VM_BB_INITRD.tmp" &&
@@ -441,8 +411,7 @@ vm_wait_exit() {
 vm_stop() {
 	eval "_p=\${PID_$1:-}"
 	[ -n "$_p" ] || return 0
-	kill "$_p" 2>/dev/null
-	wait "$_p" 2>/dev/null
+	stop "$_p"
 	return 0
 }
 
@@ -457,10 +426,11 @@ VM_CMDLINE="console=ttyS0 net.ifnames=0 panic=-1 quiet loglevel=3"
 
 # --- peerkey: boot keys, the peer, and the real initramfs images -------------
 
-# The boot agent and the initramfs integration under test (overridable to
-# try another tree's).
+# The boot agent and the initramfs integration under test: the build
+# tree's (make puts the edited hook and module there, beside the files
+# used as they are), overridable to try another tree's.
 : "${VM_AGENT:=$top_builddir/src/boot-agent/peerkey-boot}"
-: "${VM_INITRAMFS_SRC:=$top_srcdir/initramfs}"
+: "${VM_INITRAMFS_SRC:=$top_builddir/initramfs}"
 VM_PEERKEYD=$top_builddir/src/node/peerkeyd
 VM_PEERKEY=$top_builddir/src/cli/peerkey
 VM_PKTOOL=$top_builddir/tests/tools/pktool
@@ -469,13 +439,11 @@ VM_PORT=4141
 # The agent and the peer's programs, or skip (fail under CI).
 vm_need_peerkey() {
 	for _p in "$VM_AGENT" "$VM_PEERKEYD" "$VM_PEERKEY" "$VM_PKTOOL"; do
-		[ -x "$_p" ] || skip_all "$_p not built"
+		[ -x "$_p" ] || skip "$_p not built"
 	done
 	[ -f "$VM_INITRAMFS_SRC/initramfs-tools/hooks/peerkey" ] ||
-	    skip_all "no initramfs-tools hook in $VM_INITRAMFS_SRC"
-	for _c in certtool gpg "$@"; do
-		command -v "$_c" >/dev/null 2>&1 || skip_all "$_c not installed"
-	done
+	    skip "no initramfs-tools hook in $VM_INITRAMFS_SRC"
+	need certtool gpg "$@"
 }
 
 # The guest's boot keys (TLS: Ed25519 PKCS#8 by certtool; OpenPGP by gpg)
@@ -488,8 +456,7 @@ vm_keys() {
 		rm -rf "$VM_KEYS" "$VM_KEYS.tmp"
 		mkdir -p "$VM_KEYS.tmp"
 		vm_keys_build "$VM_KEYS.tmp" > "$VM_KEYS.tmp/build.log" 2>&1 || {
-			echo "Bail out! could not make the boot keys"
-			exit 1
+			fatal "could not make the boot keys"
 		}
 		mv "$VM_KEYS.tmp" "$VM_KEYS"
 	fi
@@ -619,8 +586,7 @@ vm_initramfs_tools() {
 	vm_initramfs_tools_build "$W/boot.conf" "$VM_IT_INITRD.tmp" \
 	    > "$W/mkinitramfs.log" 2>&1 || {
 		diag "$W/mkinitramfs.log"
-		echo "Bail out! mkinitramfs with the peerkey hook failed"
-		exit 1
+		fatal "mkinitramfs with the peerkey hook failed"
 	}
 	mv "$VM_IT_INITRD.tmp" "$VM_IT_INITRD"
 }
@@ -660,9 +626,8 @@ vm_dracut() {
 	rm -f "$VM_CACHE/dracut-"*.img
 	vm_dracut_build "$W/boot-dracut.conf" "$VM_DR_INITRD.tmp" \
 	    > "$W/dracut.log" 2>&1 || {
-		tail -n 40 "$W/dracut.log" | sed 's/^/# /'
-		echo "Bail out! dracut with the peerkey module failed"
-		exit 1
+		tail -n 40 "$W/dracut.log" | diag
+		fatal "dracut with the peerkey module failed"
 	}
 	mv "$VM_DR_INITRD.tmp" "$VM_DR_INITRD"
 }

@@ -15,7 +15,7 @@ vm_initramfs_tools
 VM_PEER_V4=no
 ok 'vm_net_up' "namespaces, bridge, tap and veth; the peer is IPv6 link-local only"
 ok 'vm_peer_start mdns' "the peer runs avahi-daemon and an announcing peerkeyd"
-trap 'avahi_cleanup "$VM_AVAHI_DIR"; vm_cleanup' EXIT
+at_exit 'avahi_cleanup "${VM_AVAHI_DIR:-}"'
 
 vm_start it "$VM_IT_INITRD" "$(vm_cmdline_it)"
 ok 'vm_wait it "peerkey-boot: .*found by mDNS at fe80:"' \

@@ -1,0 +1,612 @@
+/*
+ * test-peer.c: peer.c, the peers this node guards: the peer constructor
+ * (peer_new, peer_add, peer_remove) that control "add", JOIN and
+ * INTRODUCE share, and the release decision (peer_release()) that both
+ * the native UNLOCK and the Mandos protocol 1 exchange call.
+ *
+ * The constructor: the name rules, the key checks, the defaults, and the
+ * refusals that write nothing. The release decision is a table: every
+ * liveness state of a peer (enabled; its time just up; disabled by
+ * timeout; disabled by an operator; and a boot key no peer has) crossed
+ * with every release policy (none; nothing deposited; a planned-reboot
+ * notice required, given, missing or stale; an operator's approval asked
+ * for the first time, still awaited, given, refused, lapsed, and the
+ * default after the delay, either way), over each protocol. For each:
+ * released or which refusal, the blobs handed out, the audit events
+ * recorded (in order), and after a release the extended timeout granted.
+ *
+ * The daemon's real peer.c and store run here on a scratch database;
+ * only what peerkeyd.c's main() would put in the struct node is filled in
+ * by hand.
+ */
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "io.h"
+#include "key.h"
+#include "log.h"
+#include "msg.h"
+#include "node.h"
+#include "pk_err.h"
+#include "proto.h"
+#include "store.h"
+#include "test_helper.h"
+
+#define SELF_KEYID	"e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0" \
+			"e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0"
+
+#define NOW		10000000ULL	/* monotonic ms, as peer.c sees it */
+#define TIMEOUT		60000ULL
+#define EXTENDED	900000ULL
+#define DELAY		30000ULL	/* approval_delay */
+#define DURATION	5000ULL		/* approval_duration */
+
+enum state {
+	ST_ENABLED,		/* now < expires */
+	ST_DUE,			/* enabled, but its time is up now */
+	ST_TIMEOUT,		/* disabled by timeout */
+	ST_OPERATOR,		/* disabled by an operator */
+	ST_UNKNOWN,		/* no peer has the boot key */
+	ST_MAX_
+};
+static const char *const state_name[] = {
+	"enabled", "time up", "disabled by timeout", "disabled by operator",
+	"unknown key"
+};
+
+enum policy {
+	PO_NONE,		/* blobs, nothing else asked */
+	PO_NO_BLOBS,		/* nothing deposited */
+	PO_NOTICE_MISSING,	/* require_notice, none given */
+	PO_NOTICE_GIVEN,	/* require_notice, one valid now */
+	PO_NOTICE_STALE,	/* require_notice, expired */
+	PO_ASK_FIRST,		/* approval_delay, first ask */
+	PO_ASK_WAITING,		/* asked before, within the delay */
+	PO_APPROVED,		/* an operator approved, still valid */
+	PO_DENIED,		/* an operator denied, still valid */
+	PO_LAPSED,		/* approved, but approval_duration passed */
+	PO_DEFAULT_YES,		/* the delay passed; approved by default */
+	PO_DEFAULT_NO,		/* the delay passed; denied by default */
+	PO_MAX_
+};
+static const char *const policy_name[] = {
+	"no policy", "nothing deposited", "notice required, none",
+	"notice required, given", "notice required, stale",
+	"approval: first ask", "approval: still waiting", "approval: approved",
+	"approval: denied", "approval: lapsed", "approval: default yes",
+	"approval: default no"
+};
+
+/* Appends word to buf, space separated. */
+static void
+add_word(char *buf, size_t len, const char *word)
+{
+	size_t	 n = strlen(buf);
+
+	snprintf(buf + n, len - n, "%s%s", n > 0 ? " " : "", word);
+}
+
+/* What the table expects: 0 released, else a PK_REFUSE_*. */
+static int
+expected_reason(enum state st, enum policy po)
+{
+	if (st == ST_UNKNOWN)
+		return PK_REFUSE_UNKNOWN;
+	if (st != ST_ENABLED)
+		return PK_REFUSE_DISABLED;
+	switch (po) {
+	case PO_NONE:
+	case PO_NOTICE_GIVEN:
+	case PO_APPROVED:
+	case PO_DEFAULT_YES:
+		return 0;
+	case PO_NO_BLOBS:
+		return PK_REFUSE_NO_BLOBS;
+	case PO_NOTICE_MISSING:
+	case PO_NOTICE_STALE:
+		return PK_REFUSE_NO_NOTICE;
+	case PO_ASK_FIRST:
+	case PO_ASK_WAITING:
+	case PO_LAPSED:
+		return PK_REFUSE_PENDING;
+	case PO_DENIED:
+	case PO_DEFAULT_NO:
+		return PK_REFUSE_DENIED;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * The events the table expects, space separated kinds, in order: what
+ * the decision records on its way, then the release or the refusal.
+ */
+static void
+expected_events(enum state st, enum policy po, int proto, char *buf,
+    size_t len)
+{
+	int	 reason = expected_reason(st, po);
+
+	buf[0] = '\0';
+	if (st == ST_DUE)
+		add_word(buf, len, "disabled");
+	if (st == ST_ENABLED) {
+		if (po == PO_ASK_FIRST || po == PO_LAPSED)
+			add_word(buf, len, "approval-pending");
+		if (po == PO_DEFAULT_YES)
+			add_word(buf, len, "approved");
+		if (po == PO_DEFAULT_NO)
+			add_word(buf, len, "denied");
+	}
+	/* A Mandos client is held while it waits: no refusal each time. */
+	if (reason == 0)
+		add_word(buf, len, "released");
+	else if (!(proto == PEER_MANDOS && reason == PK_REFUSE_PENDING))
+		add_word(buf, len, "refused");
+}
+
+/* Collects the kinds of events after id since, space separated. */
+struct kinds {
+	int64_t	 since;
+	char	 buf[256];
+	char	 detail[256];	/* of the last one */
+};
+
+static int
+kinds_cb(const struct store_event_row *e, void *arg)
+{
+	struct kinds	*k = arg;
+
+	if (e->id <= k->since)
+		return 0;
+	add_word(k->buf, sizeof(k->buf), e->kind);
+	snprintf(k->detail, sizeof(k->detail), "%s", e->detail);
+	return 0;
+}
+
+/* Keeps the id of the newest event. */
+static int
+last_id_cb(const struct store_event_row *e, void *arg)
+{
+	*(int64_t *)arg = e->id;
+	return 0;
+}
+
+static int64_t
+last_event_id(void)
+{
+	int64_t	 id = 0;
+
+	ASSERT_INT_EQ(store_events_query(node->store, NULL, last_id_cb, &id),
+	    0);
+	return id;
+}
+
+/* Makes the peer of case n in state st under policy po; NULL unknown. */
+static struct peer *
+make_peer(int n, enum state st, enum policy po, char *bootid)
+{
+	struct peer	*p;
+	uint8_t		 blob[32];
+
+	snprintf(bootid, PK_KEYID_HEXLEN + 1, "%064x", n + 1);
+	if (st == ST_UNKNOWN)
+		return NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		exit(99);
+	snprintf(p->name, sizeof(p->name), "case-%d", n);
+	snprintf(p->node_keyid, sizeof(p->node_keyid), "%064x", n + 100000);
+	snprintf(p->boot_keyid, sizeof(p->boot_keyid), "%s", bootid);
+	p->timeout = TIMEOUT;
+	p->interval = 10000;
+	p->extended_timeout = EXTENDED;
+	p->approval_duration = DURATION;
+	p->approved_by_default = 1;
+	p->remaining = TIMEOUT;
+	ASSERT_INT_EQ(store_peer_add(node->store, p, NULL, 1, "test"), 0);
+	memset(blob, n, sizeof(blob));
+	if (po != PO_NO_BLOBS) {
+		ASSERT_INT_EQ(store_blob_deposit(node->store, p, "disk-a", blob,
+		    sizeof(blob), 0, 1, NULL, NULL), 0);
+		ASSERT_INT_EQ(store_blob_deposit(node->store, p, "disk-b", blob,
+		    sizeof(blob) / 2, 0, 1, NULL, NULL), 0);
+	}
+	peer_insert(p);
+
+	p->expires = NOW + TIMEOUT / 2;
+	switch (st) {
+	case ST_DUE:
+		p->expires = NOW;
+		break;
+	case ST_TIMEOUT:
+		p->expires = NOW - 1;
+		p->disabled_by = PEER_DIS_TIMEOUT;
+		break;
+	case ST_OPERATOR:
+		p->disabled_by = PEER_DIS_OPERATOR;
+		break;
+	default:
+		break;
+	}
+	switch (po) {
+	case PO_NOTICE_MISSING:
+		p->require_notice = 1;
+		break;
+	case PO_NOTICE_GIVEN:
+		p->require_notice = 1;
+		p->notice_until = NOW + 1000;
+		break;
+	case PO_NOTICE_STALE:
+		p->require_notice = 1;
+		p->notice_until = NOW;
+		break;
+	case PO_ASK_FIRST:
+		p->approval_delay = DELAY;
+		break;
+	case PO_ASK_WAITING:
+		p->approval_delay = DELAY;
+		p->pending_since = NOW - DELAY + 1;
+		break;
+	case PO_APPROVED:
+	case PO_DENIED:
+		p->approval_delay = DELAY;
+		p->decision = po == PO_APPROVED ? PEER_DECIDE_APPROVED :
+		    PEER_DECIDE_DENIED;
+		p->decision_until = NOW + 1;
+		break;
+	case PO_LAPSED:
+		p->approval_delay = DELAY;
+		p->decision = PEER_DECIDE_APPROVED;
+		p->decision_until = NOW;
+		break;
+	case PO_DEFAULT_YES:
+	case PO_DEFAULT_NO:
+		p->approval_delay = DELAY;
+		p->approved_by_default = po == PO_DEFAULT_YES;
+		p->pending_since = NOW - DELAY;
+		break;
+	default:
+		break;
+	}
+	return p;
+}
+
+/* Runs one case of the table over one protocol. */
+static void
+run_case(int n, enum state st, enum policy po, int proto)
+{
+	struct peer_release	 rel;
+	struct peer		*p;
+	struct kinds		 k;
+	char			 bootid[PK_KEYID_HEXLEN + 1], want[256];
+	char			 detail[128];
+	int			 r, reason = expected_reason(st, po);
+
+	p = make_peer(n, st, po, bootid);
+	memset(&k, 0, sizeof(k));
+	k.since = last_event_id();
+	r = peer_release(bootid, proto, "192.0.2.7:4141", NOW, &rel);
+	ASSERT_INT_EQ(r, reason == 0);
+	ASSERT_TRUE(rel.peer == p);
+	if (r) {
+		ASSERT_INT_EQ(rel.nblobs, 2);
+		if (rel.nblobs == 2) {
+			ASSERT_STR_EQ(rel.blobs[0].id, "disk-a");
+			ASSERT_INT_EQ(rel.blobs[0].len, 32);
+			ASSERT_INT_EQ(rel.blobs[1].len, 16);
+		}
+		/* The peer has time to finish booting. */
+		ASSERT_TRUE(p->expires >= NOW + EXTENDED);
+		ASSERT_INT_EQ(p->pending_since, 0);
+	} else {
+		ASSERT_INT_EQ(rel.reason, reason);
+		ASSERT_TRUE(rel.blobs == NULL);
+		ASSERT_INT_EQ(rel.nblobs, 0);
+	}
+	store_blobs_free(rel.blobs, rel.nblobs);
+
+	/* What was recorded. */
+	if (p != NULL) {
+		struct store_event_filter	f;
+
+		memset(&f, 0, sizeof(f));
+		f.peer = p->name;
+		ASSERT_INT_EQ(store_events_query(node->store, &f, kinds_cb,
+		    &k), 0);
+	} else
+		ASSERT_INT_EQ(store_events_query(node->store, NULL, kinds_cb,
+		    &k), 0);
+	expected_events(st, po, proto, want, sizeof(want));
+	ASSERT_STR_EQ(k.buf, want);
+	if (reason != 0 && strstr(want, "refused") != NULL) {
+		if (st == ST_UNKNOWN)
+			snprintf(detail, sizeof(detail), "unknown boot key "
+			    "%s (%s)", bootid, proto == PEER_MANDOS ?
+			    "mandos" : "native");
+		else
+			snprintf(detail, sizeof(detail), "%s (%s)",
+			    pk_refusal_name(reason), proto == PEER_MANDOS ?
+			    "mandos" : "native");
+		ASSERT_STR_EQ(k.detail, detail);
+	}
+	if (r)
+		ASSERT_STR_EQ(k.detail, proto == PEER_MANDOS ? "mandos" :
+		    "native");
+	/* Disabled stays disabled: asking changes nothing. */
+	if (p != NULL && st != ST_ENABLED)
+		ASSERT_INT_NE(p->disabled_by, PEER_DIS_NONE);
+}
+
+/* A Mandos client held for approval asks again: no new record. */
+static void
+test_mandos_held(int n)
+{
+	struct peer_release	 rel;
+	struct peer		*p;
+	struct kinds		 k;
+	struct store_event_filter f;
+	char			 bootid[PK_KEYID_HEXLEN + 1];
+	int			 i;
+
+	TEST_START("release: a Mandos client held for approval asks again "
+	    "and again, recorded once; then the operator approves");
+	p = make_peer(n, ST_ENABLED, PO_ASK_FIRST, bootid);
+	memset(&k, 0, sizeof(k));
+	k.since = last_event_id();
+	for (i = 0; i < 20; i++) {
+		ASSERT_INT_EQ(peer_release(bootid, PEER_MANDOS, "192.0.2.8:1",
+		    NOW + i * 250, &rel), 0);
+		ASSERT_INT_EQ(rel.reason, PK_REFUSE_PENDING);
+	}
+	ASSERT_INT_EQ(peer_operator_decide(p, NOW + 5000, 1, "test"), 0);
+	ASSERT_INT_EQ(peer_release(bootid, PEER_MANDOS, "192.0.2.8:1",
+	    NOW + 5250, &rel), 1);
+	store_blobs_free(rel.blobs, rel.nblobs);
+	memset(&f, 0, sizeof(f));
+	f.peer = p->name;
+	ASSERT_INT_EQ(store_events_query(node->store, &f, kinds_cb, &k), 0);
+	ASSERT_STR_EQ(k.buf, "approval-pending approved released");
+	TEST_DONE();
+}
+
+/* ------------------------------------------------------------------ */
+/* The constructor */
+
+/* Counts the events of kind "added" (of any peer). */
+static int
+count_cb(const struct store_event_row *e, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+count_added(void)
+{
+	struct store_event_filter	 f;
+	int				 n = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.kind = "added";
+	f.limit = 100000;
+	ASSERT_INT_EQ(store_events_query(node->store, &f, count_cb, &n), 0);
+	return n;
+}
+
+/* Asserts peer_new(spec) fails with a cause that contains want. */
+static void
+refused(const struct peer_spec *spec, const char *want)
+{
+	struct peer	*p;
+	char		*cause = NULL;
+
+	p = peer_new(spec, &cause);
+	ASSERT_TRUE(p == NULL);
+	free(p);
+	ASSERT_TRUE(cause != NULL);
+	if (cause != NULL && strstr(cause, want) == NULL)
+		test_fail(__FILE__, __LINE__, "cause \"%s\", not \"%s\"",
+		    cause, want);
+	free(cause);
+}
+
+static void
+test_constructor(void)
+{
+	struct peer_spec	 spec, bad;
+	struct peer		*p, *q;
+	char			 name[PEER_NAME_MAX + 2];
+	char			 addrs[PEER_ADDRS_MAX + 2];
+	char			*cause = NULL;
+	uint64_t		 before;
+	int			 added;
+
+	TEST_START("peer_new: the daemon's defaults, key ids normalized");
+	memset(&spec, 0, sizeof(spec));
+	spec.name = "Alpha-1.b_c";
+	spec.boot_keyid = "ABCDEF0123456789ABCDEF0123456789"
+	    "ABCDEF0123456789ABCDEF0123456789";
+	spec.node_keyid = "0123456789ABCDEF0123456789ABCDEF"
+	    "0123456789ABCDEF0123456789ABCDEF";
+	spec.addresses = "192.0.2.1:4141 [2001:db8::1]:4141";
+	p = peer_new(&spec, &cause);
+	ASSERT_TRUE(p != NULL);
+	ASSERT_TRUE(cause == NULL);
+	if (p == NULL)
+		return;
+	ASSERT_STR_EQ(p->name, "Alpha-1.b_c");
+	ASSERT_STR_EQ(p->boot_keyid, "abcdef0123456789abcdef0123456789"
+	    "abcdef0123456789abcdef0123456789");
+	ASSERT_STR_EQ(p->node_keyid, "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef");
+	ASSERT_STR_EQ(p->addresses, spec.addresses);
+	ASSERT_INT_EQ(p->timeout, node->conf.timeout);
+	ASSERT_INT_EQ(p->interval, node->conf.interval);
+	ASSERT_INT_EQ(p->extended_timeout, node->conf.extended_timeout);
+	ASSERT_INT_EQ(p->approval_delay, 0);
+	ASSERT_INT_EQ(p->approval_duration, 1000);
+	ASSERT_INT_EQ(p->approved_by_default, 1);
+	ASSERT_INT_EQ(p->require_notice, 0);
+	ASSERT_INT_EQ(p->disabled_by, PEER_DIS_NONE);
+	ASSERT_INT_EQ(p->id, 0);	/* not stored yet */
+	TEST_DONE();
+
+	TEST_START("peer_add: stored with its event, enabled for a full "
+	    "timeout, on the list");
+	added = count_added();
+	before = pk_now_ms();
+	ASSERT_INT_EQ(peer_add(p, "ARMOR", "added by test", &cause), 0);
+	ASSERT_TRUE(p->id > 0);
+	ASSERT_TRUE(peer_by_name("Alpha-1.b_c") == p);
+	ASSERT_TRUE(peer_by_boot_keyid(p->boot_keyid) == p);
+	ASSERT_TRUE(p->expires >= before + p->timeout);
+	ASSERT_INT_EQ(p->remaining, p->timeout);
+	ASSERT_INT_EQ(count_added(), added + 1);
+	TEST_DONE();
+
+	TEST_START("peer_new: the name rules");
+	bad = spec;
+	bad.name = NULL;
+	refused(&bad, "\"name\" must be 1-64");
+	bad.name = "";
+	refused(&bad, "\"name\" must be 1-64");
+	bad.name = "has space";
+	refused(&bad, "\"name\" must be 1-64");
+	bad.name = "sl/ash";
+	refused(&bad, "\"name\" must be 1-64");
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';	/* 65 */
+	bad.name = name;
+	refused(&bad, "\"name\" must be 1-64");
+	name[PEER_NAME_MAX] = '\0';	/* 64: fine, but its keys are taken */
+	refused(&bad, "a peer with that key exists");
+	TEST_DONE();
+
+	TEST_START("peer_new: the key checks");
+	bad = spec;
+	bad.name = "other";
+	bad.boot_keyid = NULL;
+	refused(&bad, "\"boot_keyid\" is missing");
+	bad.boot_keyid = "abc";
+	refused(&bad, "\"boot_keyid\" is not a key id");
+	bad.boot_keyid = "g123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+	refused(&bad, "\"boot_keyid\" is not a key id");
+	bad.boot_keyid = "1111111111111111111111111111111111111111111111111"
+	    "111111111111111";
+	bad.node_keyid = "12";
+	refused(&bad, "\"node_keyid\" is not a key id");
+	bad.node_keyid = spec.node_keyid;	/* taken, in upper case */
+	refused(&bad, "a peer with that key exists");
+	bad.node_keyid = NULL;
+	bad.boot_keyid = spec.boot_keyid;
+	refused(&bad, "a peer with that key exists");
+	bad.boot_keyid = "1111111111111111111111111111111111111111111111111"
+	    "111111111111111";
+	bad.node_keyid = SELF_KEYID;
+	refused(&bad, "that is this node's own key");
+	bad.name = spec.name;
+	bad.node_keyid = NULL;
+	refused(&bad, "a peer named \"Alpha-1.b_c\" exists");
+	memset(addrs, '1', sizeof(addrs) - 1);
+	addrs[sizeof(addrs) - 1] = '\0';
+	bad.name = "other";
+	bad.addresses = addrs;
+	refused(&bad, "\"addresses\" must be a string of at most 512");
+	TEST_DONE();
+
+	TEST_START("peer_new: no node key is a Mandos client; \"\" is none");
+	bad = spec;
+	bad.name = "mandos-client";
+	bad.boot_keyid = "2222222222222222222222222222222222222222222222222"
+	    "222222222222222";
+	bad.node_keyid = "";
+	bad.addresses = NULL;
+	q = peer_new(&bad, &cause);
+	ASSERT_TRUE(q != NULL);
+	if (q != NULL) {
+		ASSERT_STR_EQ(q->node_keyid, "");
+		ASSERT_STR_EQ(q->addresses, "");
+	}
+	TEST_DONE();
+
+	TEST_START("peer_add: a store refusal: nothing written, not listed");
+	/* In the store but not on the list: the store says it exists. */
+	ASSERT_INT_EQ(store_peer_add(node->store, &(struct peer){
+	    .name = "mandos-client", .boot_keyid = "3333333333333333333333"
+	    "333333333333333333333333333333333333333333", .timeout = 1,
+	    .interval = 1 }, NULL, 1, "behind its back"), 0);
+	added = count_added();
+	ASSERT_INT_EQ(peer_add(q, NULL, "test", &cause), -1);
+	ASSERT_TRUE(cause != NULL && strstr(cause, "cannot store the peer: "
+	    "it exists") != NULL);
+	free(cause);
+	cause = NULL;
+	ASSERT_TRUE(peer_by_name("mandos-client") == NULL);
+	ASSERT_INT_EQ(count_added(), added);
+	TEST_DONE();
+
+	TEST_START("peer_remove: gone from the store and the list");
+	ASSERT_INT_EQ(peer_remove(p, "test", &cause), 0);
+	ASSERT_TRUE(peer_by_name("Alpha-1.b_c") == NULL);
+	ASSERT_INT_EQ(node->npeers, 0);
+	ASSERT_INT_EQ(peer_remove(p, "test", &cause), -1);
+	ASSERT_TRUE(cause != NULL && strstr(cause, "cannot remove") != NULL);
+	free(cause);
+	free(p);
+	TEST_DONE();
+}
+
+int
+main(void)
+{
+	struct pk_identity	 self;
+	struct store	*s = NULL;
+	char		*cause = NULL;
+	char		 title[160];
+	int64_t		 last;
+	int		 st, po, n = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	log_init(1, LOG_DAEMON);
+	log_setverbose(0);
+	TAILQ_INIT(&node->peers);
+	node->expiry_floor = UINT64_MAX;
+	node->conf.name = "test-node";
+	node->conf.timeout = 300000;
+	node->conf.interval = 60000;
+	node->conf.extended_timeout = 900000;
+	memset(&self, 0, sizeof(self));
+	snprintf(self.keyid, sizeof(self.keyid), "%s", SELF_KEYID);
+	node->id = &self;
+	if (store_open(test_tmpdir(), &s, &cause) != 0 ||
+	    store_self_init(s, SELF_KEYID, 1, &last, &cause) != 0) {
+		fprintf(stderr, "store: %s\n", cause ? cause : "?");
+		return 99;
+	}
+	node->store = s;
+	test_constructor();
+	for (st = 0; st < ST_MAX_; st++) {
+		for (po = 0; po < PO_MAX_; po++) {
+			snprintf(title, sizeof(title), "release: %s, %s: %s",
+			    state_name[st], policy_name[po],
+			    expected_reason(st, po) == 0 ? "released" :
+			    pk_refusal_name(expected_reason(st, po)));
+			TEST_START(title);
+			run_case(n++, st, po, PEER_NATIVE);
+			run_case(n++, st, po, PEER_MANDOS);
+			TEST_DONE();
+		}
+	}
+	test_mandos_held(n++);
+	store_close(s);
+	return test_exit();
+}
