@@ -68,7 +68,8 @@ static const struct cmd_entry commands[] = {
 	    "replace DEVICE's peerkey key", cmd_rotate },
 	{ "unenroll", "unenroll DEVICE",
 	    "withdraw DEVICE's key, kill its keyslot", cmd_unenroll },
-	{ "boot-config", "boot-config [--out FILE] [--update-initramfs]",
+	{ "boot-config",
+	    "boot-config [--out FILE] [--tcti TCTI] [--update-initramfs]",
 	    "write the initramfs' boot configuration", cmd_boot_config },
 	{ NULL, NULL, NULL, NULL }
 };

@@ -298,4 +298,13 @@ ok '[ "$(released)" = "$n0" ] &&
 umount "$R/proc"
 umount "$R/dev"
 
+# How the initramfs reaches the TPM, when not as init did: kept from then on.
+"$PEERKEY" -s "$W/me/run/control.sock" boot-config --tcti device:/dev/tpmrm0 \
+    --out "$W/dev.conf" > /dev/null 2>&1 &&
+    "$PEERKEY" -s "$W/me/run/control.sock" boot-config --out "$W/dev2.conf" \
+    > /dev/null 2>&1
+ok 'grep -q "^tpm-tcti = device:/dev/tpmrm0$" "$W/dev.conf" &&
+    grep -q "^tpm-tcti = device:/dev/tpmrm0$" "$W/dev2.conf"' \
+    "boot-config --tcti: the initramfs' TCTI, kept by later boot-configs"
+
 finish
