@@ -1,5 +1,7 @@
-# lib-swtpm.sh: software TPMs 2.0 (Debian's swtpm) for tests (sourced;
-# sh or bash; needs swtpm, and tpm2-tools for swtpm_pcr_extend).
+# lib-swtpm.sh: software TPMs 2.0 (Debian's swtpm) for tests (sourced,
+# sh or bash, after the driver tests/lib-tap.sh: every process here is
+# spawned, so the driver stops it at exit; needs swtpm, python3, and
+# tpm2-tools for swtpm_pcr_extend).
 #
 #	swtpm_start DIR [NS]      a TPM whose state lives in DIR (made if
 #	                          missing: a fresh TPM; kept: the same TPM
@@ -7,31 +9,25 @@
 #	                          of 127.0.0.1 (in network namespace NS, if
 #	                          given); sets SWTPM_TCTI ("swtpm:host=
 #	                          127.0.0.1,port=P", the TCTI string peerkey
-#	                          takes), SWTPM_PORT, SWTPM_PID; the PID also
-#	                          in DIR/swtpm.pid, the log in DIR/swtpm.log
-#	swtpm_stop DIR            stops that TPM (its recorded PID only)
-#	swtpm_hung_start DIR TCTI two hung TPMs, one process (stopped by
-#	                          swtpm_stop DIR): SWTPM_SILENT_PORT answers
-#	                          on neither of its ports, SWTPM_MUTE_PORT
-#	                          passes its control channel to the TPM at
-#	                          TCTI (so that the TCTI starts) and never
-#	                          answers a command
+#	                          takes), SWTPM_PORT, SWTPM_PID (also in
+#	                          DIR/swtpm.pid); its log is DIR/swtpm.log
+#	swtpm_start_qemu DIR SOCK the same TPM state for qemu: the control
+#	                          channel on the unix socket SOCK
+#	                          (-chardev socket,path=SOCK -tpmdev emulator)
+#	swtpm_stop DIR            stops what was started for DIR (its PID)
+#	swtpm_hung_start DIR TCTI two hung TPMs in one process (swtpm_stop
+#	                          DIR stops it): SWTPM_SILENT_PORT answers on
+#	                          neither of its ports, SWTPM_MUTE_PORT passes
+#	                          its control channel to the TPM at TCTI (so
+#	                          the TCTI starts) and never answers a command
 #	swtpm_pcr_extend TCTI PCR [NS]
 #	                          extends PCR of the SHA-256 bank (as a boot
 #	                          step that measured something else would)
 #
-# The TPM starts already initialised (--flags not-need-init,
-# startup-clear), as firmware would leave it. Its state directory is the
-# TPM's identity: a key made in one cannot be loaded by another.
-
-# swtpm__alive PID: true while PID runs (a zombie counts as gone).
-swtpm__alive() {
-	kill -0 "$1" 2>/dev/null || return 1
-	case "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' \
-	    "/proc/$1/status" 2>/dev/null)" in
-	Z|X|"") return 1 ;;
-	esac
-}
+# A TPM for the TCP ports starts already initialised (--flags
+# not-need-init,startup-clear), as firmware would leave it; qemu
+# initialises its own. The state directory is the TPM's identity: a key
+# made by one cannot be loaded by another.
 
 # swtpm__free_ports [NS]: a port P with P and P + 1 free on 127.0.0.1.
 swtpm__free_ports() {
@@ -51,6 +47,15 @@ for _ in range(100):
 '
 }
 
+# swtpm__settled PID PORT [NS]: PID has exited, or its PORT answers.
+swtpm__settled() {
+	_tap_alive "$1" || return 0
+	${3:+ip netns exec "$3"} python3 -c '
+import socket, sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
+' "$2" 2>/dev/null
+}
+
 swtpm_start() {
 	_sw_dir=$1
 	_sw_ns=${2:-}
@@ -61,50 +66,40 @@ swtpm_start() {
 		_sw_try=$((_sw_try + 1))
 		SWTPM_PORT=$(swtpm__free_ports "$_sw_ns")
 		[ -n "$SWTPM_PORT" ] || return 1
-		rm -f "$_sw_dir/swtpm.pid"
-		${_sw_ns:+ip netns exec "$_sw_ns"} swtpm socket --tpm2 \
+		spawn "swtpm-$(basename "$_sw_dir")" \
+		    ${_sw_ns:+ip netns exec "$_sw_ns"} swtpm socket --tpm2 \
 		    --tpmstate "dir=$_sw_dir" \
 		    --server "type=tcp,port=$SWTPM_PORT,bindaddr=127.0.0.1" \
 		    --ctrl "type=tcp,port=$((SWTPM_PORT + 1)),bindaddr=127.0.0.1" \
 		    --flags not-need-init,startup-clear \
-		    --log "file=$_sw_dir/swtpm.log" \
-		    </dev/null >>"$_sw_dir/swtpm.log" 2>&1 &
+		    --log "file=$_sw_dir/swtpm.log"
 		SWTPM_PID=$!
 		echo "$SWTPM_PID" >"$_sw_dir/swtpm.pid"
 		SWTPM_TCTI="swtpm:host=127.0.0.1,port=$SWTPM_PORT"
 		# Ready when its port answers; gone if the port was taken.
-		_sw_i=0
-		while [ $_sw_i -lt 100 ]; do
-			swtpm__alive "$SWTPM_PID" || break
-			if ${_sw_ns:+ip netns exec "$_sw_ns"} python3 -c '
-import socket, sys
-socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
-' "$SWTPM_PORT" 2>/dev/null; then
-				return 0
-			fi
-			sleep 0.1
-			_sw_i=$((_sw_i + 1))
-		done
+		wait_for "swtpm__settled $SWTPM_PID $SWTPM_PORT $_sw_ns" 10
+		_tap_alive "$SWTPM_PID" && return 0
 		swtpm_stop "$_sw_dir"
 	done
 	return 1
 }
 
+swtpm_start_qemu() {
+	mkdir -p "$1" || return 1
+	chmod 700 "$1"
+	rm -f "$2"
+	spawn "swtpm-$(basename "$1")" swtpm socket --tpm2 \
+	    --tpmstate "dir=$1" --ctrl "type=unixio,path=$2" \
+	    --flags startup-clear --log "file=$1/swtpm.log"
+	SWTPM_PID=$!
+	echo "$SWTPM_PID" >"$1/swtpm.pid"
+	wait_for "[ -S '$2' ]" 10
+}
+
 swtpm_stop() {
 	_sw_pid=$(cat "$1/swtpm.pid" 2>/dev/null) || return 0
 	rm -f "$1/swtpm.pid"
-	[ -n "$_sw_pid" ] || return 0
-	kill "$_sw_pid" 2>/dev/null || return 0
-	_sw_i=0
-	while swtpm__alive "$_sw_pid"; do
-		_sw_i=$((_sw_i + 1))
-		if [ $_sw_i -ge 50 ]; then
-			kill -9 "$_sw_pid" 2>/dev/null
-			break
-		fi
-		sleep 0.1
-	done
-	wait "$_sw_pid" 2>/dev/null
+	[ -z "$_sw_pid" ] || stop "$_sw_pid" >/dev/null 2>&1
 	return 0
 }
 
@@ -118,7 +113,7 @@ swtpm_pcr_extend() {
 swtpm_hung_start() {
 	mkdir -p "$1" || return 1
 	rm -f "$1/ports"
-	python3 -c '
+	spawn -o "$1/ports" "hung-$(basename "$1")" python3 -c '
 import select, socket, sys, threading
 def pair():
     while True:
@@ -152,12 +147,8 @@ while True:
             conns.append(u)
             threading.Thread(target=pipe, args=(c, u), daemon=True).start()
             threading.Thread(target=pipe, args=(u, c), daemon=True).start()
-' "$((${2##*port=} + 1))" >"$1/ports" 2>"$1/hung.log" &
+' "$((${2##*port=} + 1))"
 	echo $! >"$1/swtpm.pid"
-	_sw_i=0
-	while [ ! -s "$1/ports" ] && [ $_sw_i -lt 100 ]; do
-		sleep 0.1
-		_sw_i=$((_sw_i + 1))
-	done
-	read -r SWTPM_SILENT_PORT SWTPM_MUTE_PORT <"$1/ports" || return 1
+	wait_for "[ -s '$1/ports' ]" 10 || return 1
+	read -r SWTPM_SILENT_PORT SWTPM_MUTE_PORT <"$1/ports"
 }

@@ -16,6 +16,7 @@
 #	                                        agent unlocks; its files used
 #	                                        with another TPM get nothing
 . "$(dirname "$0")/lib-boot.sh"
+need_root
 need swtpm tpm2_pcrextend gpg python3 mandos dbus-daemon mkinitramfs \
     lsinitramfs unmkinitramfs
 . "$top_srcdir/tests/lib-swtpm.sh"
@@ -23,18 +24,10 @@ PEERKEYD=$top_builddir/src/node/peerkeyd
 PEERKEY=$top_builddir/src/cli/peerkey
 PKTOOL=$top_builddir/tests/tools/pktool
 [ -x "$PEERKEYD" ] && [ -x "$PEERKEY" ] && [ -x "$PKTOOL" ] ||
-    skip_all "peerkeyd, peerkey or pktool not built"
+    fatal "peerkeyd, peerkey or pktool not built"
 "$PEERKEY" init --tpm --tcti device:/nonexistent >/dev/null 2>"$W/sup"
 grep -q "built without TPM support" "$W/sup" &&
-    skip_all "peerkey built without TPM support"
-
-tpm_cleanup() {
-	swtpm_stop "$W/hung"
-	swtpm_stop "$W/tpm-me"
-	swtpm_stop "$W/tpm-thief"
-	cleanup
-}
-trap tpm_cleanup EXIT
+    skip "peerkey built without TPM support"
 
 # A peerkeyd; sets PORT_NAME, KEY_NAME. KEYFILE: its node key (made if
 # missing).
@@ -68,7 +61,7 @@ pk() {
 }
 
 # --- the machine: its keys, its TPM --------------------------------------
-swtpm_start "$W/tpm-me" || bail "swtpm did not start"
+swtpm_start "$W/tpm-me" || fatal "swtpm did not start"
 TCTI_ME=$SWTPM_TCTI
 export PEERKEY_DIR="$W/me"
 "$PEERKEY" -j init --tpm --tpm-pcrs 7 --tcti "$TCTI_ME" > "$W/init.json" \
@@ -180,7 +173,7 @@ ok '[ "$(released)" = "$n0" ]' "PCR 7 extended: good released nothing"
 
 # The same TPM after a reboot: PCRs reset, the key signs again.
 swtpm_stop "$W/tpm-me"
-swtpm_start "$W/tpm-me" || bail "swtpm did not restart"
+swtpm_start "$W/tpm-me" || fatal "swtpm did not restart"
 sed "s|^tpm-tcti = .*|tpm-tcti = $SWTPM_TCTI|" "$C" > "$W/reboot.conf"
 boot ok2 "$W/reboot.conf"
 rc=$?
@@ -188,7 +181,7 @@ ok '[ $rc = 0 ] && cmp -s "$W/ok2.out" "$W/pass"' \
     "the TPM rebooted (PCR 7 back to its boot value): the passphrase again"
 
 # A copy of the initramfs' files on another machine: another TPM.
-swtpm_start "$W/tpm-thief" || bail "the thief's swtpm did not start"
+swtpm_start "$W/tpm-thief" || fatal "the thief's swtpm did not start"
 sed "s|^tpm-tcti = .*|tpm-tcti = $SWTPM_TCTI|" "$C" > "$W/thief.conf"
 n0=$(released)
 c0=$(grep -c ": connected (" "$W/node_good.log")
@@ -211,7 +204,7 @@ ok '[ $rc = 0 ] && [ "$(wc -l < "$W/none.err")" = 1 ] &&
     "no TPM: one line, the typed passphrase"
 
 # A TPM that never answers: bounded by tpm-timeout.
-swtpm_hung_start "$W/hung" "$SWTPM_TCTI" || bail "hung TPMs"
+swtpm_hung_start "$W/hung" "$SWTPM_TCTI" || fatal "hung TPMs"
 sed "s|^tpm-tcti = .*|tpm-tcti = swtpm:host=127.0.0.1,port=$SWTPM_MUTE_PORT\ntpm-timeout = 1s|" \
     "$C" > "$W/hung.conf"
 start=$(date +%s%N)
@@ -241,7 +234,7 @@ ok '[ $rc = 0 ] && cmp -s "$W/mandos.out" "$W/pass" &&
 # The image is made from the boot.conf above (the TPM as it is now); its
 # own agent and tss2 libraries run in a chroot of it.
 KVER=$(ls /lib/modules 2>/dev/null | sort -V | tail -n 1)
-[ -n "$KVER" ] || bail "no kernel installed (linux-image-amd64)"
+[ -n "$KVER" ] || fatal "no kernel installed (linux-image-amd64)"
 IC=$W/itconf
 mkdir -p "$IC/hooks" "$IC/scripts" "$IC/conf.d"
 printf 'MODULES=list\nBUSYBOX=auto\nCOMPRESS=gzip\nUMASK=0077\n' \
