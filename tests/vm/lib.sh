@@ -30,7 +30,9 @@
 # Boots (one VM at a time: every test holds $VM_CACHE/lock):
 #	vm_start NAME INITRD CMDLINE       qemu -accel tcg -cpu max, serial
 #	                                   console on a pipe chardev; what the
-#	                                   guest prints goes to $W/NAME.console
+#	                                   guest prints goes to $W/NAME.console;
+#	                                   $VM_QEMU_EXTRA: more qemu arguments
+#	                                   (a TPM: lib-swtpm.sh's swtpm_start_qemu)
 #	vm_wait NAME REGEX [SECONDS]       until the console shows REGEX (ERE);
 #	                                   false at timeout or when qemu exits
 #	vm_type NAME TEXT                  type TEXT and Enter on the console
@@ -370,7 +372,8 @@ vm_start() {
 	    -chardev "pipe,id=con,path=$W/$_n.serial" -serial chardev:con \
 	    -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
 	    -device "virtio-net-pci,netdev=n0,mac=$VM_MAC" \
-	    -drive "file=$VM_DISK,format=raw,if=virtio,snapshot=on"
+	    -drive "file=$VM_DISK,format=raw,if=virtio,snapshot=on" \
+	    $VM_QEMU_EXTRA
 }
 
 # The qemu of boot NAME still runs.
@@ -493,14 +496,15 @@ vm_keys_build() {
 	echo ok > "$_k/done"
 }
 
-# vm_blob OUT: the disk's passphrase encrypted to the boot OpenPGP key.
+# vm_blob OUT: the disk's passphrase encrypted to the boot OpenPGP key
+# (pgp.pub and fpr in $VM_BOOT_PGP, default $VM_KEYS).
 vm_blob() {
 	mkdir -m 700 "$W/sealgpg"
-	GNUPGHOME=$W/sealgpg gpg --batch -q --import "$VM_KEYS/pgp.pub" \
-	    2>/dev/null
+	GNUPGHOME=$W/sealgpg gpg --batch -q --import \
+	    "${VM_BOOT_PGP:-$VM_KEYS}/pgp.pub" 2>/dev/null
 	GNUPGHOME=$W/sealgpg gpg --batch -q --trust-model always \
-	    -r "$(cat "$VM_KEYS/fpr")" --encrypt < "$VM_PASS" > "$1" \
-	    2>/dev/null
+	    -r "$(cat "${VM_BOOT_PGP:-$VM_KEYS}/fpr")" --encrypt \
+	    < "$VM_PASS" > "$1" 2>/dev/null
 	gpgconf --homedir "$W/sealgpg" --kill gpg-agent 2>/dev/null
 	[ -s "$1" ]
 }
@@ -591,6 +595,9 @@ vm_initramfs_tools() {
 	mv "$VM_IT_INITRD.tmp" "$VM_IT_INITRD"
 }
 
+# vm_initramfs_tools_build CONF OUT [SCRIPTS]: mkinitramfs with the hook
+# and boot configuration CONF into OUT; SCRIPTS, a directory, adds its
+# initramfs-tools scripts (test hooks) to the image.
 vm_initramfs_tools_build() {
 	_c=$W/itconf
 	rm -rf "$_c"
@@ -604,6 +611,7 @@ EOC
 	# The guest's hardware, the disk's cipher (aes-ecb) and its root.
 	echo "$VM_MODULES" | tr ' ' '\n' > "$_c/modules"
 	cp "$VM_INITRAMFS_SRC/initramfs-tools/hooks/peerkey" "$_c/hooks/"
+	[ -z "${3:-}" ] || cp -R "$3/." "$_c/scripts/"
 	PEERKEY_BOOT_CONF=$1 PEERKEY_BOOT_AGENT=$VM_AGENT \
 	    PEERKEY_KEYSCRIPT=$VM_INITRAMFS_SRC/initramfs-tools/scripts/peerkey \
 	    mkinitramfs -d "$_c" -o "$2" "$VM_KVER"
