@@ -15,10 +15,11 @@
 #	the initramfs mkinitramfs made       -> tss2 and the key in it; its
 #	                                        agent unlocks; its files used
 #	                                        with another TPM get nothing
+#	the dracut module                    -> tss2 and the key in it
 . "$(dirname "$0")/lib-boot.sh"
 need_root
 need swtpm tpm2_pcrextend gpg python3 mandos dbus-daemon mkinitramfs \
-    lsinitramfs unmkinitramfs
+    lsinitramfs unmkinitramfs dracut lsinitrd
 . "$top_srcdir/tests/lib-swtpm.sh"
 PEERKEYD=$top_builddir/src/node/peerkeyd
 PEERKEY=$top_builddir/src/cli/peerkey
@@ -290,6 +291,24 @@ ok '[ "$(released)" = "$n0" ] &&
     "good, still trusting the machine, saw no handshake and released nothing"
 umount "$R/proc"
 umount "$R/dev"
+
+# The dracut module, the same boot.conf: a private copy of dracut's tree.
+D=$W/dracut
+cp -as /usr/lib/dracut "$D"
+rm -rf "$D/modules.d/90peerkey"
+cp -r "$top_builddir/initramfs/dracut/90peerkey" "$D/modules.d/"
+PEERKEY_BOOT_CONF=$W/reboot.conf PEERKEY_BOOT_AGENT=$AGENT dracutbasedir=$D \
+    dracut --no-hostonly --force --no-early-microcode \
+    --modules "bash systemd peerkey" --kver "$KVER" --tmpdir "$W" \
+    "$W/dracut.img" > "$W/dracut.log" 2>&1
+rc=$?
+lsinitrd "$W/dracut.img" > "$W/dr.list" 2>/dev/null
+ok '[ $rc = 0 ] && grep " ${W#/}/me/boot/tls\.tpm$" "$W/dr.list" |
+    grep -q "^-rw-------" && ! grep -q "/tls\.key$" "$W/dr.list" &&
+    for l in esys mu rc tctildr tcti-swtpm; do
+	grep -Eq "/libtss2-$l\.so\.[0-9]( |$)" "$W/dr.list" || exit 1
+    done' "dracut image: the TPM key file, the tss2 libraries and the TCTI module"
+[ $rc = 0 ] || tail -n 20 "$W/dracut.log" | diag
 
 # How the initramfs reaches the TPM, when not as init did: kept from then on.
 "$PEERKEY" -s "$W/me/run/control.sock" boot-config --tcti device:/dev/tpmrm0 \
