@@ -2,12 +2,17 @@
  * agent.c: peerkey-boot's main: options, the boot configuration, the
  * overall flow, and exit codes.
  *
- *	peerkey-boot [-nv] [-a] [-A dir] [-b blob] [-c file] [-g give-up]
- *	    [-P device|none]
+ *	peerkey-boot [-nv] [-a] [-A dir] [-b blob] [-c file] [-d device]
+ *	    [-g give-up] [-P device|none]
  *
  * As a cryptsetup keyscript (the default mode) it writes the passphrase to
  * stdout and nothing else. With -a it is a systemd password agent: it
  * answers the requests in /run/systemd/ask-password instead (askpass.c).
+ *
+ * Which blob: the one named by -b; else the one of the disk being
+ * unlocked (-d, or the device a request names), found by the UUID in its
+ * LUKS header, and checked against that header before it is handed over
+ * (disk.c); else the first one a peer sends.
  *
  * The process holds the passphrase only in locked memory, is made
  * undumpable first thing, and leaves nothing running when it exits: the
@@ -25,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "boot.h"
@@ -48,7 +54,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: peerkey-boot [-nv] [-a] [-A dir] [-b blob] "
-	    "[-c file] [-g give-up]\n\t[-P device|none]\n");
+	    "[-c file] [-d device]\n\t[-g give-up] [-P device|none]\n");
 	exit(BOOT_EXIT_USAGE);
 }
 
@@ -95,6 +101,49 @@ ask_gone(void *arg)
 	return askpass_find(w->dir, asks, ASKS_MAX) == 0;
 }
 
+/* What one request is for: its disk (header read), or only a UUID. */
+struct ask_target {
+	struct disk	*disk;
+	char		 uuid[BOOT_UUID_MAX];	/* "" if unknown */
+};
+
+/* Works out what request a is for. */
+static void
+ask_target_of(const struct ask *a, struct ask_target *t)
+{
+	char	 dev[BOOT_DEV_MAX], *cause = NULL;
+
+	memset(t, 0, sizeof(*t));
+	if (askpass_device(a, dev, sizeof(dev)) != NULL) {
+		if (disk_open(dev, &t->disk, &cause) == 0)
+			boot_strlcpy(t->uuid, disk_uuid(t->disk),
+			    sizeof(t->uuid));
+		else
+			log_debug("%s: %s", a->path, cause != NULL ? cause :
+			    dev);
+		free(cause);
+	}
+	if (t->uuid[0] == '\0' && askpass_uuid(a, t->uuid,
+	    sizeof(t->uuid)) == NULL)
+		t->uuid[0] = '\0';
+}
+
+/*
+ * Does the passphrase of request 0 (target t0) answer request a (target
+ * t) too? Its disk takes it; or, no disk known, the same UUID; or
+ * nothing known of either (one disk, as before disks were told apart).
+ */
+static int
+ask_same(const struct ask_target *t0, struct ask_target *t,
+    const char *pass, size_t len)
+{
+	if (t->disk != NULL)
+		return disk_check(t->disk, pass, len) == 0;
+	if (t->uuid[0] != '\0')
+		return strcasecmp(t->uuid, t0->uuid) == 0;
+	return t0->uuid[0] == '\0';
+}
+
 /* Waits until a request appears (or give-up, or a signal). */
 static int
 ask_wait(const char *dir, int fd, uint64_t give_up_ms, struct ask *asks)
@@ -138,10 +187,12 @@ main(int argc, char *argv[])
 	struct prompt		*prompt = NULL;
 	struct ask		 asks[ASKS_MAX];
 	struct ask_watch	 aw = { NULL, -1 };
+	struct ask_target	 t0, ti;
+	struct disk		*disk = NULL;
 	const char		*conffile = BOOT_CONF_DEFAULT, *blob = NULL;
 	const char		*askdir = ASKPASS_DIR_DEFAULT, *pdev = NULL;
-	const char		*give_up = NULL, *want;
-	char			*cause = NULL, msg[300], hint[160];
+	const char		*give_up = NULL, *device = NULL;
+	char			*cause = NULL, msg[300];
 	char			 keyid[PK_KEYID_HEXLEN + 1];
 	int			 ch, checkonly = 0, askmode = 0, verbose = 0;
 	int			 ncand, r, ret = BOOT_EXIT_LOCAL, bfd = -1, nask;
@@ -153,7 +204,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "peerkey-boot: cannot harden the process\n");
 		return BOOT_EXIT_LOCAL;
 	}
-	while ((ch = getopt(argc, argv, "aA:b:c:g:nP:v")) != -1) {
+	memset(&t0, 0, sizeof(t0));
+	while ((ch = getopt(argc, argv, "aA:b:c:d:g:nP:v")) != -1) {
 		switch (ch) {
 		case 'a':
 			askmode = 1;
@@ -166,6 +218,9 @@ main(int argc, char *argv[])
 			break;
 		case 'c':
 			conffile = optarg;
+			break;
+		case 'd':
+			device = optarg;
 			break;
 		case 'g':
 			give_up = optarg;
@@ -243,6 +298,14 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	log_debug("boot key %s", keyid);
+	/* Without the header the blob goes unchecked, as without -d. */
+	if (device != NULL && !askmode && disk_open(device, &disk,
+	    &cause) != 0) {
+		progress("%s; its blob cannot be checked", cause != NULL ?
+		    cause : device);
+		free(cause);
+		cause = NULL;
+	}
 
 	if (askmode) {
 		aw.dir = askdir;
@@ -285,6 +348,10 @@ main(int argc, char *argv[])
 	fo.stop = (volatile int *)&stop_flag;
 	if (!askmode) {
 		fo.want_blob = blob;
+		fo.disk = disk;
+		if (disk != NULL)
+			progress("unlocking %s (LUKS UUID %s)", disk_path(disk),
+			    disk_uuid(disk));
 		ret = fetch_run(&fo, cand, ncand, &res);
 		if (ret == 0 && emit_stdout(res.pass, res.passlen) != 0) {
 			progress("cannot write the passphrase: %s",
@@ -294,7 +361,11 @@ main(int argc, char *argv[])
 		goto out;
 	}
 
-	/* ask-password mode: one round per distinct blob asked for. */
+	/*
+	 * ask-password mode: one round per disk asked for. The passphrase
+	 * fetched for the first request answers every request it fits
+	 * (ask_same): those for the same disk, and only those.
+	 */
 	fo.cancel_fd = aw.fd;
 	fo.cancel_check = ask_gone;
 	fo.cancel_arg = &aw;
@@ -302,19 +373,30 @@ main(int argc, char *argv[])
 		nask = askpass_find(askdir, asks, ASKS_MAX);
 		if (nask == 0)
 			break;
-		want = blob != NULL ? blob :
-		    askpass_blob_hint(&asks[0], hint, sizeof(hint));
-		progress("answering %s%s%s", asks[0].id[0] != '\0' ?
-		    asks[0].id : asks[0].path, want != NULL ? " with blob " :
-		    "", want != NULL ? want : "");
-		fo.want_blob = want;
+		ask_target_of(&asks[0], &t0);
+		fo.want_blob = blob;
+		fo.disk = blob == NULL ? t0.disk : NULL;
+		fo.want_uuid = t0.uuid[0] != '\0' ? t0.uuid : NULL;
+		if (blob != NULL)
+			progress("answering %s with blob %s", asks[0].id[0] !=
+			    '\0' ? asks[0].id : asks[0].path, blob);
+		else if (t0.disk != NULL)
+			progress("answering %s: disk %s, LUKS UUID %s",
+			    asks[0].id, disk_path(t0.disk), t0.uuid);
+		else
+			progress("answering %s%s%s", asks[0].id[0] != '\0' ?
+			    asks[0].id : asks[0].path, t0.uuid[0] != '\0' ?
+			    " with blob luks-" : "", t0.uuid);
 		if ((ret = fetch_run(&fo, cand, ncand, &res)) != 0)
 			break;
 		for (i = 0; i < nask; i++) {
-			if (i > 0 && blob == NULL && want != NULL &&
-			    (askpass_blob_hint(&asks[i], msg, sizeof(msg)) ==
-			    NULL || strcmp(msg, want) != 0))
-				continue;
+			if (i > 0 && blob == NULL) {
+				ask_target_of(&asks[i], &ti);
+				r = ask_same(&t0, &ti, res.pass, res.passlen);
+				disk_close(ti.disk);
+				if (!r)
+					continue;
+			}
 			if (askpass_answer(&asks[i], res.pass, res.passlen)
 			    != 0)
 				progress("cannot answer %s: %s", asks[i].path,
@@ -322,6 +404,8 @@ main(int argc, char *argv[])
 			else
 				done++;
 		}
+		disk_close(t0.disk);
+		t0.disk = NULL;
 		pk_secret_free(res.pass);
 		res.pass = NULL;
 		/* Let the askers remove their files before we look again. */
@@ -337,6 +421,8 @@ out:
 	if (res.pass != NULL)
 		pk_secret_free(res.pass);
 	prompt_close(prompt);
+	disk_close(disk);
+	disk_close(t0.disk);
 	browse_stop(browse);
 	decrypt_done();
 	if (aw.fd != -1)

@@ -17,6 +17,7 @@
 
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/un.h>
 
@@ -173,33 +174,52 @@ askpass_answer(const struct ask *a, const char *pass, size_t len)
 }
 
 /*
- * Guesses the blob a request is for: the "luks-UUID" name systemd and
- * dracut give a LUKS device, from Message= or Id=, or from a
- * /dev/disk/by-uuid/ path in Id=. Returns buf, or NULL if there is none.
+ * The device a request is for: systemd-cryptsetup asks with
+ * Id=cryptsetup:PATH, PATH being the device it opens (/dev/block/8:3,
+ * /dev/disk/by-uuid/...). Returns buf if that names something that
+ * exists, else NULL. systemd escapes unusual bytes with a backslash; such
+ * a path is not taken (askpass_uuid() may still name the disk).
  */
 const char *
-askpass_blob_hint(const struct ask *a, char *buf, size_t len)
+askpass_device(const struct ask *a, char *buf, size_t len)
+{
+	struct stat	 st;
+	const char	*p;
+
+	if (strncmp(a->id, "cryptsetup:", 11) != 0)
+		return NULL;
+	p = a->id + 11;
+	if (*p != '/' || strchr(p, '\\') != NULL ||
+	    boot_strlcpy(buf, p, len) >= len || stat(buf, &st) == -1 ||
+	    !(S_ISBLK(st.st_mode) || S_ISREG(st.st_mode)))
+		return NULL;
+	return buf;
+}
+
+/*
+ * The LUKS UUID a request names, if any: the "luks-UUID" name systemd and
+ * dracut give a LUKS device, in Message= or Id=, or a /dev/disk/by-uuid/
+ * path in Id=. Returns buf, or NULL if there is none.
+ */
+const char *
+askpass_uuid(const struct ask *a, char *buf, size_t len)
 {
 	const char	*p, *src[2] = { a->message, a->id };
 	size_t		 n;
 	int		 i;
 
-	for (i = 0; i < 2; i++) {
-		if ((p = strstr(src[i], "luks-")) == NULL)
+	for (i = 0; i < 3; i++) {
+		if (i < 2 && (p = strstr(src[i], "luks-")) != NULL)
+			p += 5;
+		else if (i == 2 && (p = strstr(a->id, "/by-uuid/")) != NULL)
+			p += 9;
+		else
 			continue;
-		n = strspn(p + 5, "0123456789abcdefABCDEF-");
-		if (n == 0 || n + 6 > len)
-			continue;
-		snprintf(buf, len, "luks-%.*s", (int)n, p + 5);
-		return buf;
-	}
-	if ((p = strstr(a->id, "/by-uuid/")) != NULL) {
-		p += 9;
 		n = strspn(p, "0123456789abcdefABCDEF-");
-		if (n > 0 && n + 6 <= len) {
-			snprintf(buf, len, "luks-%.*s", (int)n, p);
-			return buf;
-		}
+		if (n == 0 || n + 1 > len)
+			continue;
+		snprintf(buf, len, "%.*s", (int)n, p);
+		return buf;
 	}
 	return NULL;
 }

@@ -38,6 +38,8 @@
 #define BOOT_PEERS_MAX		32	/* [peer] plus [mandos] sections */
 #define BOOT_ADDRS_MAX		8	/* addresses of one peer */
 #define BOOT_CANDS_MAX		128	/* candidates, static and found */
+#define BOOT_DEV_MAX		512	/* a device path (-d, ask Id=) */
+#define BOOT_UUID_MAX		64	/* a LUKS UUID, NUL-terminated */
 
 /* One configured peer ([peer NAME] or [mandos NAME]). */
 struct boot_peer_conf {
@@ -136,6 +138,15 @@ int	 browse_start(const struct boot_conf *, struct browse **, int *fd);
 int	 browse_read(struct browse *, struct candidate *);
 void	 browse_stop(struct browse *);
 
+/* disk.c */
+struct disk;
+int	 disk_open(const char *path, struct disk **, char **cause);
+const char *disk_path(const struct disk *);
+const char *disk_uuid(const struct disk *);
+int	 disk_blob_matches(const char *uuid, const char *id, size_t len);
+int	 disk_check(struct disk *, const char *pass, size_t len);
+void	 disk_close(struct disk *);
+
 /* decrypt.c */
 int	 decrypt_init(const char *workdir, const char *seckey_path);
 int	 decrypt_prepare(void);
@@ -155,7 +166,14 @@ void	 prompt_close(struct prompt *);
 struct fetch_opts {
 	const struct boot_conf	*conf;
 	struct pk_identity	*tls_id;
-	const char		*want_blob;	/* NULL: the first one */
+	/*
+	 * Which blob: want_blob by its id; else the disk's (its UUID's
+	 * names first, then the others), each checked against its header;
+	 * else want_uuid's names; else the first one.
+	 */
+	const char		*want_blob;
+	struct disk		*disk;
+	const char		*want_uuid;
 	struct prompt		*prompt;	/* NULL: no prompt */
 	int			 cancel_fd;	/* readable: ask cancel_check */
 	int			(*cancel_check)(void *);  /* 1: stop */
@@ -185,6 +203,7 @@ int	 askpass_find(const char *dir, struct ask *, int max);
 int	 askpass_watch(const char *dir);
 int	 askpass_answer(const struct ask *, const char *pass, size_t len);
 int	 askpass_valid(const struct ask *);
-const char *askpass_blob_hint(const struct ask *, char *buf, size_t len);
+const char *askpass_device(const struct ask *, char *buf, size_t len);
+const char *askpass_uuid(const struct ask *, char *buf, size_t len);
 
 #endif /* PK_BOOT_H */

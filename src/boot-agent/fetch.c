@@ -238,18 +238,36 @@ conn_tls(struct fetch *f, struct conn *k)
 	return 0;
 }
 
-/* Decrypts a blob; on success the fetch is won. Returns 0 or -1. */
+/*
+ * Decrypts a blob (id: its name, or NULL from a Mandos server) and, when
+ * the disk is known, tries the passphrase against its header; on success
+ * the fetch is won. Returns 0, or -1 (said).
+ */
 static int
-try_blob(struct fetch *f, struct conn *k, const uint8_t *data, size_t len)
+try_blob(struct fetch *f, struct conn *k, const struct pk_bytes *id,
+    const uint8_t *data, size_t len)
 {
-	char	*pass = NULL, *cause = NULL;
+	char	*pass = NULL, *cause = NULL, what[PK_BLOB_ID_MAX + 8];
 	size_t	 passlen = 0;
 	int	 r;
 
+	if (id != NULL)
+		snprintf(what, sizeof(what), "blob %.*s", (int)id->len,
+		    (const char *)id->p);
+	else
+		snprintf(what, sizeof(what), "its answer");
 	if ((r = decrypt_blob(data, len, &pass, &passlen, &cause)) != 0) {
-		cand_say(k, "its answer does not decrypt: %s",
+		cand_say(k, "%s does not decrypt: %s", what,
 		    r == PK_ERR_PGP && cause != NULL ? cause : pk_strerror(r));
 		free(cause);
+		return -1;
+	}
+	if (f->o->disk != NULL &&
+	    (r = disk_check(f->o->disk, pass, passlen)) != 0) {
+		cand_say(k, "%s does not open %s (%s); trying the next", what,
+		    disk_path(f->o->disk), r == PK_ERR_KEY ?
+		    "no keyslot takes it" : strerror(errno));
+		pk_secret_free(pass);
 		return -1;
 	}
 	f->res->pass = pass;
@@ -264,14 +282,34 @@ try_blob(struct fetch *f, struct conn *k, const uint8_t *data, size_t len)
 	return 0;
 }
 
+/*
+ * How much blob b is wanted (fetch_opts): 2 first, 1 after, 0 not at
+ * all.
+ */
+static int
+blob_rank(const struct fetch_opts *o, const struct pk_blob *b)
+{
+	const char	*id = (const char *)b->id.p;
+
+	if (o->want_blob != NULL)
+		return b->id.len == strlen(o->want_blob) &&
+		    memcmp(id, o->want_blob, b->id.len) == 0 ? 2 : 0;
+	if (o->disk != NULL)
+		return disk_blob_matches(disk_uuid(o->disk), id, b->id.len) ?
+		    2 : 1;
+	if (o->want_uuid != NULL)
+		return disk_blob_matches(o->want_uuid, id, b->id.len) ? 2 : 0;
+	return 2;
+}
+
 /* Handles a native UNLOCK_REPLY (or ERROR). */
 static void
 handle_reply(struct fetch *f, struct conn *k, const struct pk_msg *m,
     uint64_t now)
 {
-	const char	*want = f->o->want_blob;
-	char		 text[PK_TEXT_MAX + 1];
-	int		 i, pending = 0;
+	const struct fetch_opts	*o = f->o;
+	char			 text[PK_TEXT_MAX + 1];
+	int			 i, rank, tried = 0, pending = 0;
 
 	if (m->type == PK_MSG_ERROR) {
 		snprintf(text, sizeof(text), "%.*s", (int)m->u.error.text.len,
@@ -303,17 +341,26 @@ handle_reply(struct fetch *f, struct conn *k, const struct pk_msg *m,
 		}
 		goto retry;
 	}
-	for (i = 0; i < m->u.unlock_reply.nblobs; i++) {
-		const struct pk_blob *b = &m->u.unlock_reply.blobs[i];
+	/* The wanted blobs first; the first that decrypts and fits wins. */
+	for (rank = 2; rank > 0; rank--)
+		for (i = 0; i < m->u.unlock_reply.nblobs; i++) {
+			const struct pk_blob *b = &m->u.unlock_reply.blobs[i];
 
-		if (want != NULL && (b->id.len != strlen(want) ||
-		    memcmp(b->id.p, want, b->id.len) != 0))
-			continue;
-		if (try_blob(f, k, b->data.p, b->data.len) == 0)
-			return;
-		goto retry;
-	}
-	cand_say(k, "has no blob named %s", want);
+			if (blob_rank(o, b) != rank)
+				continue;
+			tried++;
+			if (try_blob(f, k, &b->id, b->data.p, b->data.len) == 0)
+				return;
+		}
+	if (tried > 1)
+		cand_say(k, "none of its %d blobs%s%s opens", tried,
+		    o->disk != NULL ? " for " : "", o->disk != NULL ?
+		    disk_path(o->disk) : "");
+	else if (tried == 0 && o->want_blob != NULL)
+		cand_say(k, "has no blob named %s", o->want_blob);
+	else if (tried == 0)
+		cand_say(k, "has no blob for disk %s (luks-%s)", o->want_uuid,
+		    o->want_uuid);
 retry:
 	conn_reset(k, now, pending);
 }
@@ -352,8 +399,8 @@ conn_read(struct fetch *f, struct conn *k, uint64_t now)
 					    "nothing: unknown, disabled or "
 					    "denied)");
 					conn_reset(k, now, 0);
-				} else if (try_blob(f, k, pk_buf_ptr(k->in),
-				    pk_buf_len(k->in)) != 0)
+				} else if (try_blob(f, k, NULL,
+				    pk_buf_ptr(k->in), pk_buf_len(k->in)) != 0)
 					conn_reset(k, now, 0);
 				return;
 			}

@@ -1,6 +1,6 @@
 /*
  * cmd-state.c: the commands that change one peer's state in the running
- * daemon: enable, disable, approve, deny, remove, check.
+ * daemon: enable, disable, approve, deny, check (remove: cmd-remove.c).
  */
 #include "config.h"
 
@@ -24,18 +24,6 @@ STATE_CMD(cmd_approve, "approve")
 STATE_CMD(cmd_deny, "deny")
 STATE_CMD(cmd_check, "check")
 
-/* "peerkey remove NAME": then the boot configuration loses the peer. */
-int
-cmd_remove(int argc, char **argv)
-{
-	int	r;
-
-	if (argc != 2)
-		return EXIT_USAGE;
-	if ((r = ctl_simple("remove", argv[1])) == EXIT_OK)
-		bootconf_refresh("remove");
-	return r;
-}
 /* "peerkey verbose 0|1|2": the daemon's log verbosity. */
 int
 cmd_verbose(int argc, char **argv)

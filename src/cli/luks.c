@@ -2,31 +2,54 @@
  * luks.c: a disk's peerkey keyslot, deposited with the peers, and the
  * LUKS2 token that journals every step (enroll, rotate, unenroll).
  *
- * The key is 64 random bytes in one free keyslot (PBKDF2 at its minimum:
- * the key has full entropy, and a boot under emulation must stay fast,
- * as systemd-cryptenroll does for FIDO2 and TPM2 keys), encrypted to this
- * machine's boot OpenPGP key and DEPOSITed, as blob "LUKS-UUID:SLOT", with
- * every chosen peer. It is never written anywhere else: not in the token
- * (the header and the initramfs together would then open the disk), not
- * in a file.
+ * The key is 32 random bytes written as 64 hex digits, in one free keyslot
+ * (PBKDF2 at its minimum: the key has full entropy, and a boot under
+ * emulation must stay fast, as systemd-cryptenroll does for FIDO2 and TPM2
+ * keys). It is text for the same reason systemd-cryptenroll base64s its
+ * keys: systemd's ask-password carries passwords as NUL-terminated
+ * strings, and a raw key with a NUL byte would reach systemd-cryptsetup
+ * cut short. It is encrypted to this
+ * machine's boot OpenPGP key and DEPOSITed, as blob "luks-UUID", with
+ * every chosen peer. The name is the disk's and stays: a rotate deposits
+ * its fresh key under the same name, replacing the old one on each peer,
+ * so the boot agent finds a disk's blob from the disk alone (its UUID, or
+ * the "blob-id" of this token, which the header shows in the clear). The
+ * key is never written anywhere else: not in the token (the header and
+ * the initramfs together would then open the disk), not in a file.
  *
  * The token (type "peerkey", doc/peerkey.8, "LUKS2 TOKEN") is the journal.
  * It is written before the keyslot is added and updated after each step:
  *
- *	adding		keyslot N chosen; the slot may or may not exist yet
- *	depositing	keyslot N holds the key; "held-by" lists the peers
- *			that acknowledged the blob so far
+ *	adding		keyslot N chosen; the slot may or may not exist yet;
+ *			nothing sent
+ *	depositing	keyslot N holds the key; "peers" lists every peer
+ *			the key may have reached (written before each
+ *			DEPOSIT is sent), "held-by" those that acknowledged
  *	enrolled	done; "held-by" is final
+ *	removing	being undone: the keyslot is (being) killed
  *
  * The key lives only in this process, so a run that dies before
  * "enrolled" cannot finish: the next run undoes it (kills keyslot N,
  * withdraws the blob from every peer it may have reached, removes the
- * token) and starts again. Two "enrolled" tokens mean a rotate that died
- * after its new key was deposited: the older one is removed the same way.
- * The operator's own keyslots are never touched, and a keyslot is killed
- * only while another one stays active, so no step leaves the disk
- * unopenable, and every keyslot peerkey adds is named by a token the
+ * token) and starts again. Because a rotate's key replaces the old one
+ * under the same name, withdrawing the new key from a peer also takes the
+ * old one away there: the old token then stops counting that peer as a
+ * holder (the journal names fewer holders, never more), and a peer whose
+ * blob is a newer token's is never withdrawn on an older token's behalf.
+ * So that an interrupted rotate loses as little as it can, one that
+ * died with some acknowledged holders is finished as far as it got: its
+ * token becomes the enrolled one, and the old key is retired as after a
+ * rotate with the others down. Two "enrolled" tokens mean a rotate that
+ * died after its new key was deposited: the older one is retired the
+ * same way. The operator's own keyslots are never touched, and a keyslot
+ * is killed only while another one stays active, so no step leaves the
+ * disk unopenable, and every keyslot peerkey adds is named by a token the
  * next run (and luksDump) shows.
+ *
+ * A disk enrolled before the name was the disk's has a token with blob id
+ * "UUID:SLOT"; the boot agent asks for whatever the token names, and the
+ * next rotate moves it to "luks-UUID" (its new key is deposited under the
+ * new name, and the old blob is withdrawn by its own name).
  */
 #include "config.h"
 
@@ -50,7 +73,8 @@
 #include "secret.h"
 
 #define LUKS_TOKEN_TYPE		"peerkey"
-#define LUKS_KEY_LEN		64
+#define LUKS_KEY_RAW		32	/* random bytes */
+#define LUKS_KEY_LEN		(2 * LUKS_KEY_RAW)	/* as hex digits */
 #define LUKS_TOKENS_MAX		32
 
 struct luks_tok {
@@ -275,16 +299,66 @@ names_add(json_t *v, json_t *a)
 	}
 }
 
+/* Is name in json array a? */
+static int
+names_has(json_t *a, const char *name)
+{
+	json_t	*x;
+	size_t	 i;
+
+	json_array_foreach(a, i, x)
+		if (strcmp(json_string_value(x), name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The token other than t with t's blob id and a higher (lower: older)
+ * generation that counts name as a holder, or NULL. */
+static struct luks_tok *
+luks_sharer(struct luks *l, struct luks_tok *t, const char *name, int newer)
+{
+	int	i;
+
+	for (i = 0; i < l->ntoks; i++) {
+		struct luks_tok *k = &l->toks[i];
+
+		if (k == t || strcmp(tok_blob(k), tok_blob(t)) != 0 ||
+		    (newer ? tok_gen(k) <= tok_gen(t) : tok_gen(k) >= tok_gen(t)))
+			continue;
+		if (names_has(json_object_get(k->j, "held-by"), name))
+			return k;
+	}
+	return NULL;
+}
+
+/* Removes name from json array a. */
+static void
+names_del(json_t *a, const char *name)
+{
+	json_t	*x;
+	size_t	 i;
+
+	json_array_foreach(a, i, x)
+		if (strcmp(json_string_value(x), name) == 0) {
+			json_array_remove(a, i);
+			return;
+		}
+}
+
 /*
  * Undoes token t, whatever its state: kills its keyslot (never the last
- * active one), withdraws its blob from every peer it may have reached,
- * removes the token. Returns 0, or -1 with the token left in place.
+ * active one), withdraws its blob from every peer it may have reached
+ * but for those whose blob of that name is a newer token's, removes the
+ * token. A withdrawn peer loses any older token's key of the same name
+ * too, so the older tokens stop counting it (saved first). Returns 0, or
+ * -1 with the token left in place.
  */
 static int
 luks_undo(struct luks *l, struct luks_tok *t, const char *why)
 {
 	json_t		*names, *x;
 	struct cli_peer	*p;
+	struct luks_tok	*k;
 	size_t		 i;
 	int		 slot = tok_slot(t), left = 0, r;
 	char		*blob;
@@ -318,6 +392,24 @@ luks_undo(struct luks *l, struct luks_tok *t, const char *why)
 	names = json_array();
 	names_add(names, json_object_get(t->j, "peers"));
 	names_add(names, json_object_get(t->j, "held-by"));
+	for (i = 0; i < json_array_size(names); ) {
+		x = json_array_get(names, i);
+		if (luks_sharer(l, t, json_string_value(x), 1) != NULL) {
+			json_array_remove(names, i);
+			continue;
+		}
+		while ((k = luks_sharer(l, t, json_string_value(x), 0)) !=
+		    NULL) {
+			names_del(json_object_get(k->j, "held-by"),
+			    json_string_value(x));
+			if (tok_save(l, k) != 0) {
+				json_decref(names);
+				free(blob);
+				return -1;
+			}
+		}
+		i++;
+	}
 	json_array_foreach(names, i, x) {
 		if ((p = luks_peer(l, json_string_value(x))) == NULL)
 			continue;
@@ -333,27 +425,66 @@ luks_undo(struct luks *l, struct luks_tok *t, const char *why)
 	return tok_remove(l, t);
 }
 
+/* An enrolled token older than t with t's blob id (t replaces its key). */
+static int
+luks_replaces(struct luks *l, struct luks_tok *t)
+{
+	int	i;
+
+	for (i = 0; i < l->ntoks; i++)
+		if (&l->toks[i] != t && strcmp(tok_state(&l->toks[i]),
+		    "enrolled") == 0 && tok_gen(&l->toks[i]) < tok_gen(t) &&
+		    strcmp(tok_blob(&l->toks[i]), tok_blob(t)) == 0)
+			return 1;
+	return 0;
+}
+
 /*
- * Brings the journal to a clean state: every unfinished token undone,
- * and of several enrolled tokens (a rotate that died) only the newest
- * kept. Returns the enrolled token left, or NULL; *bad on a failure.
+ * Brings the journal to a clean state: an interrupted rotate that some
+ * peers acknowledged finished as far as it got, every other unfinished
+ * token undone, and of several enrolled tokens (a rotate that died) only
+ * the newest kept. Returns the enrolled token left, or NULL; *bad on a
+ * failure.
  */
 static struct luks_tok *
 luks_recover(struct luks *l, int *bad)
 {
-	struct luks_tok	*best = NULL;
+	struct luks_tok	*best = NULL, *t;
 	int		 i;
 
 	*bad = 0;
 	for (i = 0; i < l->ntoks; ) {
-		if (strcmp(tok_state(&l->toks[i]), "enrolled") == 0) {
+		t = &l->toks[i];
+		if (strcmp(tok_state(t), "enrolled") == 0) {
 			i++;
 			continue;
 		}
-		if (luks_undo(l, &l->toks[i], strcmp(tok_state(&l->toks[i]),
-		    "removing") == 0 ? "finishing an interrupted removal" :
-		    "undoing an interrupted enrollment (its key was never "
-		    "fully deposited)") != 0) {
+		/*
+		 * Its key replaced the old one on the peers that took it:
+		 * undoing it would leave them nothing, keeping it leaves
+		 * them a key that opens the disk.
+		 */
+		if (strcmp(tok_state(t), "depositing") == 0 &&
+		    json_array_size(json_object_get(t->j, "held-by")) > 0 &&
+		    luks_slot_active(l, tok_slot(t)) && luks_replaces(l, t)) {
+			if (!opt_json)
+				printf("%s: finishing an interrupted rotate "
+				    "with the peers that took its key (keyslot "
+				    "%d, token %d)\n", l->device, tok_slot(t),
+				    t->id);
+			json_object_set_new(t->j, "state",
+			    json_string("enrolled"));
+			if (tok_save(l, t) != 0) {
+				*bad = 1;
+				return NULL;
+			}
+			i++;
+			continue;
+		}
+		if (luks_undo(l, t, strcmp(tok_state(t), "removing") == 0 ?
+		    "finishing an interrupted removal" : "undoing an "
+		    "interrupted enrollment (its key was never fully "
+		    "deposited)") != 0) {
 			*bad = 1;
 			return NULL;
 		}
@@ -375,19 +506,6 @@ luks_recover(struct luks *l, int *bad)
 		}
 	}
 	return best;
-}
-
-/* Is name in json array a? */
-static int
-names_has(json_t *a, const char *name)
-{
-	json_t	*x;
-	size_t	 i;
-
-	json_array_foreach(a, i, x)
-		if (strcmp(json_string_value(x), name) == 0)
-			return 1;
-	return 0;
 }
 
 /* Asks every chosen peer for a heartbeat: can we reach it, does it know
@@ -461,6 +579,30 @@ luks_report(struct luks *l, struct luks_tok *t, struct cli_peer *v,
 	json_decref(missing);
 }
 
+/*
+ * A new key into key[0 .. LUKS_KEY_LEN): LUKS_KEY_RAW random bytes as
+ * lowercase hex, without a branch or a table lookup on a secret digit.
+ * Returns 0 or -1.
+ */
+static int
+luks_new_key(char *key)
+{
+	unsigned char	 raw[LUKS_KEY_RAW];
+	unsigned int	 n;
+	size_t		 i;
+
+	if (gnutls_rnd(GNUTLS_RND_KEY, raw, sizeof(raw)) != 0)
+		return -1;
+	for (i = 0; i < 2 * sizeof(raw); i++) {
+		n = (raw[i / 2] >> (i % 2 ? 0 : 4)) & 0xf;
+		/* '0' + n, plus 'a' - '0' - 10 when n > 9. */
+		key[i] = (char)('0' + n + ((((9 - n) >> 8) & 0xff) &
+		    ('a' - '0' - 10)));
+	}
+	explicit_bzero(raw, sizeof(raw));
+	return 0;
+}
+
 /* Adds keyslot slot holding key, authorised by pass. */
 static int
 luks_add_slot(struct luks *l, int slot, const char *pass, size_t passlen,
@@ -502,10 +644,16 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	size_t		 publen, passlen = 0, cipherlen, n = 0, i, nheld;
 	int		*ok = NULL, slot, max, r, bad, ex = EXIT_FAIL;
 	long long	 gen = 0;
+	json_t		*sent;
 
 	if ((ex = luks_open(&l, device)) != 0)
 		return ex;
 	ex = EXIT_FAIL;
+	if (l.uuid[0] == '\0') {
+		fprintf(stderr, "peerkey: %s: the LUKS2 header has no UUID "
+		    "(cryptsetup luksUUID --uuid ...)\n", device);
+		goto out;
+	}
 	if (local_load_node(&l.id) != 0 || local_boot_keyid(bootid) != 0 ||
 	    local_boot_pgp_pub(&pub, &publen) != 0) {
 		ex = EXIT_LOCAL;
@@ -516,6 +664,8 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 		ex = r;
 		goto out;
 	}
+	/* The disk's blob, whatever its keyslot and generation. */
+	snprintf(blob, sizeof(blob), "luks-%s", l.uuid);
 	old = luks_recover(&l, &bad);
 	if (bad)
 		goto out;
@@ -531,6 +681,10 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 			    v[i].name))
 				break;
 		luks_report(&l, old, v, n, "already enrolled");
+		if (!opt_json && strcmp(tok_blob(old), blob) != 0)
+			printf("  (blob %s has the old naming; "
+			    "\"peerkey rotate %s\" moves it to %s)\n",
+			    tok_blob(old), device, blob);
 		ex = i == n ? EXIT_OK : EXIT_PARTIAL;
 		if (i == n)
 			bootconf_refresh("enroll");
@@ -571,9 +725,8 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 		    "cryptsetup luksKillSlot); nothing changed\n", device);
 		goto out;
 	}
-	snprintf(blob, sizeof(blob), "%s:%d", l.uuid, slot);
 	if ((key = pk_secret_alloc(LUKS_KEY_LEN)) == NULL ||
-	    gnutls_rnd(GNUTLS_RND_KEY, key, LUKS_KEY_LEN) != 0)
+	    luks_new_key(key) != 0)
 		goto out;
 	cause = NULL;
 	if ((r = pk_pgp_encrypt(local_dir(), pub, publen, key, LUKS_KEY_LEN,
@@ -593,10 +746,6 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	    "peerkey-version", 1, "state", "adding", "keyslot", slot,
 	    "boot-key", bootid, "node-key", l.id->keyid, "blob-id", blob,
 	    "peers", "held-by", "generation", (json_int_t)(gen + 1));
-	for (i = 0; i < n; i++)
-		if (ok[i])
-			json_array_append_new(json_object_get(t->j, "peers"),
-			    json_string(v[i].name));
 	if (tok_save(&l, t) != 0) {
 		l.ntoks--;
 		json_decref(t->j);
@@ -618,11 +767,23 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 		goto out;
 	local_test_crash("depositing");
 
-	/* 3. The deposits, each one journalled. */
+	/*
+	 * 3. The deposits, each one journalled: "peers" before it is sent
+	 * (from then on the peer may hold this key instead of the one it
+	 * replaces), "held-by" once acknowledged. A peer that refused it
+	 * (an ERROR answer) kept what it had and leaves "peers" again.
+	 */
 	nheld = 0;
+	sent = json_object_get(t->j, "peers");
 	for (i = 0; i < n; i++) {
 		if (!ok[i])
 			continue;
+		if (!names_has(sent, v[i].name)) {
+			json_array_append_new(sent, json_string(v[i].name));
+			if (tok_save(&l, t) != 0)
+				goto out;
+		}
+		local_test_crash("sending");
 		pk_msg_init(&m, PK_MSG_DEPOSIT);
 		m.u.deposit.blob.id.p = (const uint8_t *)blob;
 		m.u.deposit.blob.id.len = strlen(blob);
@@ -634,6 +795,11 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 			fprintf(stderr, "peerkey: peer %s: deposit failed: "
 			    "%s\n", v[i].name, cause ? cause : "out of memory");
 			free(cause);
+			if (r > 0) {
+				names_del(sent, v[i].name);
+				if (tok_save(&l, t) != 0)
+					goto out;
+			}
 			continue;
 		}
 		local_test_crash("deposit");
@@ -656,11 +822,12 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 		goto out;
 	local_test_crash("enrolled");
 	if (old != NULL) {
+		r = t->id;
 		t = NULL;	/* luks_undo moves the array */
 		if (luks_undo(&l, old, "retiring the previous key") != 0)
 			goto out;
 		for (i = 0; i < (size_t)l.ntoks; i++)
-			if (strcmp(tok_blob(&l.toks[i]), blob) == 0)
+			if (l.toks[i].id == r)
 				t = &l.toks[i];
 		if (t == NULL)
 			goto out;

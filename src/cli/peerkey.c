@@ -44,7 +44,7 @@ static const struct cmd_entry commands[] = {
 	{ "approve", "approve NAME", "approve a peer's pending unlock",
 	    cmd_approve },
 	{ "deny", "deny NAME", "deny a peer's pending unlock", cmd_deny },
-	{ "remove", "remove NAME", "forget a peer and its blobs",
+	{ "remove", "remove [--yes] NAME", "forget a peer and its blobs",
 	    cmd_remove },
 	{ "check", "check NAME", "check a peer's liveness now", cmd_check },
 	{ "events", "events [--peer NAME] [--kind KIND] [--since DURATION] "

@@ -275,19 +275,69 @@ control_set(const struct control_cmd *self, json_t *req, const char *who,
 	return json_object();
 }
 
-/* "remove": a peer and its blobs. */
+/*
+ * The ids of n blobs, as a JSON array (NULL: out of memory); frees the
+ * blobs.
+ */
+static json_t *
+control_blob_ids(struct store_blob *b, size_t n)
+{
+	json_t	*ids;
+	size_t	 i;
+
+	if ((ids = json_array()) != NULL)
+		for (i = 0; i < n; i++)
+			if (json_array_append_new(ids,
+			    json_string(b[i].id)) != 0) {
+				json_decref(ids);
+				ids = NULL;
+				break;
+			}
+	store_blobs_free(b, n);
+	return ids;
+}
+
+/* "blobs": the ids of one peer's blobs (what remove would delete). */
+static json_t *
+control_blobs(const struct control_cmd *self, json_t *req, const char *who,
+    char **cause)
+{
+	struct peer		*p;
+	struct store_blob	*b = NULL;
+	size_t			 n = 0;
+	json_t			*ids;
+
+	if ((p = control_peer(req, cause)) == NULL)
+		return NULL;
+	if (store_blobs_get(node->store, p->id, &b, &n) != 0) {
+		pk_cause_set(cause, "cannot read the blobs: %s",
+		    store_errmsg(node->store));
+		return NULL;
+	}
+	if ((ids = control_blob_ids(b, n)) == NULL)
+		return NULL;
+	return json_pack("{s:s, s:o}", "peer", p->name, "blobs", ids);
+}
+
+/* "remove": a peer and its blobs; answers with the ids it deleted. */
 static json_t *
 control_remove(const struct control_cmd *self, json_t *req, const char *who,
     char **cause)
 {
-	struct peer	*p;
+	struct peer		*p;
+	struct store_blob	*b = NULL;
+	size_t			 n = 0;
+	json_t			*ids;
 
 	if ((p = control_peer(req, cause)) == NULL ||
-	    peer_remove(p, who, cause) != 0)
+	    peer_remove(p, who, &b, &n, cause) != 0)
 		return NULL;
 	checker_remove(p);
 	free(p);
-	return json_object();
+	/* Removed either way: out of memory only loses the list. */
+	if ((ids = control_blob_ids(b, n)) == NULL)
+		return NULL;
+	return json_pack("{s:o}", "removed_blobs", ids);
 }
 
 /* "blob-put": a blob for a peer (one without a node key, say). */
@@ -434,6 +484,7 @@ static const struct control_cmd control_cmds[] = {
 	{ "add", control_add, CONTROL_GROUP, 0 },
 	{ "set", control_set, CONTROL_GROUP, 0 },
 	{ "remove", control_remove, CONTROL_GROUP, 0 },
+	{ "blobs", control_blobs, CONTROL_GROUP, 0 },
 	{ "blob-put", control_blob_put, CONTROL_GROUP, 0 },
 	{ "enable", control_decide, CONTROL_GROUP, DECIDE_ENABLE },
 	{ "disable", control_decide, CONTROL_GROUP, DECIDE_DISABLE },

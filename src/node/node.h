@@ -287,11 +287,15 @@ int		 peer_add(struct peer *, const char *boot_pgp, const char *how,
 		    char **cause);
 
 /*
- * Removes p and its blobs from the store (the event "removed" by who) and
- * takes it off the list; the caller stops guarding it (checker_remove())
- * and frees it. Returns 0, or -1 with *cause set (p is kept as it was).
+ * Removes p and its blobs from the store (the event "removed" by who,
+ * naming the blobs) and takes it off the list; the caller stops guarding
+ * it (checker_remove()) and frees it. With removed not NULL, the blobs
+ * deleted, as store_peer_remove() gives them. Returns 0, or -1 with
+ * *cause set (p is kept as it was).
  */
-int		 peer_remove(struct peer *, const char *who, char **cause);
+int		 peer_remove(struct peer *, const char *who,
+		    struct store_blob **removed, size_t *nremoved,
+		    char **cause);
 void		 peer_save_all(uint64_t now);
 void		 peer_restore(struct peer *, uint64_t now);
 

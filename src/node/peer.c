@@ -620,9 +620,11 @@ peer_add(struct peer *p, const char *boot_pgp, const char *how, char **cause)
 
 /* Removes p with its blobs, and takes it off the list; see node.h. */
 int
-peer_remove(struct peer *p, const char *who, char **cause)
+peer_remove(struct peer *p, const char *who, struct store_blob **removed,
+    size_t *nremoved, char **cause)
 {
-	if (store_peer_remove(node->store, p, wall_ms(), who) != 0) {
+	if (store_peer_remove(node->store, p, wall_ms(), who, removed,
+	    nremoved) != 0) {
 		pk_cause_set(cause, "cannot remove: %s",
 		    store_errmsg(node->store));
 		return -1;

@@ -335,15 +335,42 @@ store_peer_save(struct store *s, const struct peer *p, int flags, int64_t at,
 /* Removes a peer with its blobs, and says so; see store.h. */
 int
 store_peer_remove(struct store *s, const struct peer *p, int64_t at,
-    const char *detail)
+    const char *detail, struct store_blob **removed, size_t *nremoved)
 {
-	int	 r;
+	struct store_blob	*b = NULL;
+	size_t			 n = 0, i, off;
+	char			 ev[1200];
+	int			 r;
 
+	if (removed != NULL) {
+		*removed = NULL;
+		*nremoved = 0;
+	}
 	if ((r = store_begin(s)) != 0)
 		return r;
-	if ((r = store_peer_delete(s, p->id)) == 0)
-		r = store_event_insert(s, at, p->name, "removed", NULL, detail);
-	return store_tx_end(s, r);
+	/* The ids read in the transaction that deletes them. */
+	if ((r = store_blobs_get(s, p->id, &b, &n)) == 0) {
+		off = (size_t)snprintf(ev, sizeof(ev), "%s, with %zu blob%s%s",
+		    detail, n, n == 1 ? "" : "s", n > 0 ? ":" : "");
+		for (i = 0; i < n; i++) {
+			free(b[i].data);
+			b[i].data = NULL;
+			b[i].len = 0;
+			if (off < sizeof(ev))
+				off += (size_t)snprintf(ev + off,
+				    sizeof(ev) - off, " %s", b[i].id);
+		}
+		if ((r = store_peer_delete(s, p->id)) == 0)
+			r = store_event_insert(s, at, p->name, "removed", NULL,
+			    ev);
+	}
+	if ((r = store_tx_end(s, r)) != 0 || removed == NULL) {
+		store_blobs_free(b, n);
+		return r;
+	}
+	*removed = b;
+	*nremoved = n;
+	return 0;
 }
 
 /* Saves the liveness of n peers and the alive mark at once; see store.h. */

@@ -158,10 +158,14 @@ int	store_peer_save(struct store *, const struct peer *, int flags,
 
 /*
  * Deletes peer p->id and its blobs (ON DELETE CASCADE), with the event
- * "removed". Returns 0, PK_ERR_NOT_FOUND, PK_ERR_STORE.
+ * "removed" (detail, then ", with N blobs: ID ..."). With removed not
+ * NULL, *removed and *nremoved are the blobs it deleted, ids only (data
+ * NULL; free with store_blobs_free()). Returns 0, PK_ERR_NOT_FOUND,
+ * PK_ERR_ALLOC, PK_ERR_STORE.
  */
 int	store_peer_remove(struct store *, const struct peer *, int64_t at,
-	    const char *detail);
+	    const char *detail, struct store_blob **removed,
+	    size_t *nremoved);
 
 /*
  * In one transaction, saves remaining, disabled_by, last_seen, last_check

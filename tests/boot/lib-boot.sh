@@ -12,7 +12,16 @@
 #	                                   127.0.0.1 serving BLOBFILE to our key
 #	start_silent PORT                  a listener that never says a word
 #	start_syn_drop                     DROP_ADDR: every SYN to it dropped
+#	machine NAME                       a machine as an operator makes one:
+#	                                   "peerkey init" in $W/NAME, its
+#	                                   peerkeyd on a free loopback port
+#	                                   (PORT_NAME; again after stop_machine)
+#	stop_machine NAME                  stops that peerkeyd (by PID)
+#	pkm NAME ARGS...                   peerkey with NAME's directory and
+#	                                   control socket
 #
+# AGENT (default: the build tree's peerkey-boot) may name another build's
+# agent, to see a test fail on older code.
 # Everything lives under $W, removed at exit; every process is spawned,
 # so the driver stops it by PID (and its children: mandos forks one per
 # connection).
@@ -21,7 +30,9 @@ set -u
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)/build}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/lib-tap.sh"
-AGENT=$top_builddir/src/boot-agent/peerkey-boot
+: "${AGENT:=$top_builddir/src/boot-agent/peerkey-boot}"
+PEERKEYD=$top_builddir/src/node/peerkeyd
+PEERKEY=$top_builddir/src/cli/peerkey
 
 boot_keys() {
 	_d=$1
@@ -166,4 +177,42 @@ table inet pkdrop {
 }
 EON
 	DROP_ADDR=$_net.$((_b + 2))
+}
+
+machine() {
+	_d=$W/$1
+	if [ ! -f "$_d/peerkeyd.conf" ]; then
+		mkdir -p "$_d/state" "$_d/run"
+		"$PEERKEY" -d "$_d" init > /dev/null || return 1
+		cat > "$_d/peerkeyd.conf" <<EOM
+[node]
+name = $1
+key = $_d/node.key
+state-directory = $_d/state
+runtime-directory = $_d/run
+listen = 127.0.0.1
+port = $(free_port)
+[liveness]
+interval = 1s
+timeout = 1h
+[announce]
+enable = no
+EOM
+	fi
+	"$PEERKEYD" -n -f "$_d/peerkeyd.conf" > /dev/null 2>&1 || return 1
+	spawn "node_$1" "$PEERKEYD" -d -f "$_d/peerkeyd.conf"
+	eval "PORT_$1=$(sed -n 's/^port = //p' "$_d/peerkeyd.conf")"
+	wait_for "'$PEERKEY' -s '$_d/run/control.sock' status" 10
+}
+
+stop_machine() {
+	eval "_p=\${PID_node_$1:-}"
+	[ -z "$_p" ] || stop "$_p" || :
+	eval "PID_node_$1="
+}
+
+pkm() {
+	_n=$1
+	shift
+	"$PEERKEY" -d "$W/$_n" -s "$W/$_n/run/control.sock" "$@"
 }

@@ -13,8 +13,6 @@
 . "$(dirname "$0")/lib-boot.sh"
 need certtool gpg ip avahi-daemon dbus-daemon unshare
 need_root
-PEERKEYD=$top_builddir/src/node/peerkeyd
-PEERKEY=$top_builddir/src/cli/peerkey
 PKTOOL=$top_builddir/tests/tools/pktool
 [ -x "$PEERKEYD" ] && [ -x "$PKTOOL" ] || skip "peerkeyd or pktool not built"
 . "$top_srcdir/tests/lib-avahi.sh"

@@ -11,13 +11,9 @@
 #	unk     does not know our boot key        -> "refused: unknown"
 #	appr    needs approval (delay 10m)        -> "awaiting approval"
 . "$(dirname "$0")/lib-boot.sh"
-need certtool gpg cryptsetup faketime python3 nft ip
+need certtool gpg cryptsetup faketime python3 nft ip jq
 need_root
-PEERKEYD=$top_builddir/src/node/peerkeyd
-PEERKEY=$top_builddir/src/cli/peerkey
-PKTOOL=$top_builddir/tests/tools/pktool
-[ -x "$PEERKEYD" ] && [ -x "$PEERKEY" ] && [ -x "$PKTOOL" ] ||
-    skip "peerkeyd, peerkey or pktool not built"
+[ -x "$PEERKEYD" ] && [ -x "$PEERKEY" ] || skip "peerkeyd or peerkey not built"
 
 boot_keys "$W/k"
 stop_gpg_agents "$W/k/gpg"
@@ -26,32 +22,15 @@ seal "$W/k" "$W/pass" "$W/blob"
 printf 'second-disk-pass' > "$W/pass2"
 seal "$W/k" "$W/pass2" "$W/blob2"
 
-# start_node NAME: a peerkeyd on a free loopback port; sets PORT_NAME, KEY_NAME.
+# start_node NAME: a machine (lib-boot.sh) whose node key id is KEY_NAME.
 start_node() {
-	_d=$W/$1
-	mkdir -p "$_d/state" "$_d/run"
-	_kid=$("$PKTOOL" keygen "$_d/node.key")
-	_p=$(free_port)
-	cat > "$_d/peerkeyd.conf" <<EON
-[node]
-name = $1
-key = $_d/node.key
-state-directory = $_d/state
-runtime-directory = $_d/run
-listen = 127.0.0.1
-port = $_p
-[announce]
-enable = no
-EON
-	"$PEERKEYD" -n -f "$_d/peerkeyd.conf" > /dev/null 2>&1 || return 1
-	spawn "node_$1" "$PEERKEYD" -d -f "$_d/peerkeyd.conf"
-	eval "PORT_$1=$_p KEY_$1=$_kid"
-	wait_for "grep -q 'ready on port' '$W/node_$1.log'" 10
+	machine "$1" || return 1
+	eval "KEY_$1=\$(pkm $1 -j init | jq -r .node_keyid)"
 }
 pk() {
 	_n=$1
 	shift
-	"$PEERKEY" -s "$W/$_n/run/control.sock" "$@" > /dev/null
+	pkm "$_n" "$@" > /dev/null
 }
 
 for n in good dis unk appr; do

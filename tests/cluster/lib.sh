@@ -40,8 +40,9 @@
 #	cl_boot_conf N          N's boot.conf as this boot needs it (stdout)
 #	cl_agent N CONF [ARGS]  the real peerkey-boot on host N with CONF
 #	cl_agent_bg N NAME CONF [ARGS]  the same in the background
-#	cl_boot N [GIVEUP]      "reboot" N: its peerkey-boot fetches its
-#	                        passphrase from its peers; prints it
+#	cl_boot N [GIVEUP]      "reboot" N: its peerkey-boot, told its disk
+#	                        as the keyscript tells it (-d), fetches that
+#	                        disk's passphrase from its peers; prints it
 #	cl_check_key N          stdin opens N's disk? (cryptsetup --test-passphrase)
 #	nN CMD... / cl_run N    run CMD in host N's namespace, printing it
 #	pkN ARGS / cl_pk N      the peerkey command against N's control socket
@@ -408,12 +409,14 @@ cl_agent_bg() {
 }
 
 # cl_boot N [GIVEUP]: host N boots: its peerkey-boot (no prompt; the
-# configuration "peerkey boot-config" wrote, through cl_boot_conf) asks
-# its peers and prints the passphrase (stdout) when one released it.
+# configuration "peerkey boot-config" wrote, through cl_boot_conf; the
+# disk named, as the keyscript names CRYPTTAB_SOURCE) asks its peers and
+# prints the passphrase (stdout) when one released it for that disk.
 cl_boot() {
 	local d=$CL_DIR/h$1
 	cl_boot_conf "$1" >"$d/boot.run.conf"
-	cl_agent "$1" "$d/boot.run.conf" -g "${2:-20s}" -P none
+	cl_agent "$1" "$d/boot.run.conf" -g "${2:-20s}" -P none \
+	    -d "$d/disk.img"
 }
 
 # cl_check_key N: the key on stdin opens host N's disk.

@@ -6,7 +6,7 @@
 set -eu
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/node/lib-cli.sh"
 
-plan 97
+plan 218
 
 node_start a
 node_start b
@@ -30,12 +30,48 @@ check_image() {
 	    pass "$2: the key both release opens the image" || fail "$2: the key both release opens the image"
 }
 
+# holders IMG: the peers (of b c) that hold a blob for a, as "b c".
+holders() {
+	_h=""
+	for _p in b c; do
+		[ "$(peer_blobs $_p a)" -gt 0 ] && _h="$_h $_p"
+	done
+	echo "${_h# }"
+}
+
+# consistent IMG TEXT: what a run that had to recover leaves, whether or
+# not every peer took the key: one token and its keyslot; the peers
+# holding a blob are exactly the token's held-by, and each one's blob is
+# named luks-UUID and opens IMG.
+consistent() {
+	is "$(ntokens "$1"):$(slots "$1")" "1:0 $(cryptsetup luksDump \
+	    --dump-json-metadata "$1" | jq -r '.tokens[] |
+	    select(.type == "peerkey") | .keyslot')" \
+	    "$2: one token, its keyslot and keyslot 0"
+	is "$(holders "$1")" "$(cryptsetup luksDump --dump-json-metadata "$1" |
+	    jq -r '.tokens[] | select(.type == "peerkey") | .["held-by"] |
+	    sort | join(" ")')" "$2: the peers holding a blob are the token's held-by"
+	_ok=0
+	for _p in $(holders "$1"); do
+		[ "$(peer_blobs $_p a)" = 1 ] &&
+		    fetch_key a $_p "$W/key.$_p" "luks-$(cryptsetup luksUUID "$1") " &&
+		    opens "$W/key.$_p" "$1" || _ok=1
+	done
+	ok '[ $_ok = 0 ]' \
+	    "$2: every holder's one blob is luks-UUID and opens the image"
+}
+
 # --- enroll, again, unenroll -------------------------------------------------
 luks_image "$W/img" 'correct horse'
 pk a enroll "$W/img" --key-file "$W/pass" >"$W/out" 2>&1 &&
     pass "enroll with b and c" || fail "enroll with b and c"
 grep -q 'held by: b c' "$W/out" && pass "enroll reports the holders" || fail "enroll reports the holders"
 check_image "$W/img" "enroll"
+is "$(blob_id "$W/img")" "luks-$(cryptsetup luksUUID "$W/img")" \
+    "the blob is named after the disk: luks-UUID"
+grep -Eqx '[0-9a-f]{64}' "$W/key.b" && [ "$(wc -c <"$W/key.b")" = 64 ] &&
+    pass "the key is text: 64 hex digits (no NUL for ask-password to cut)" ||
+    fail "the key is text: 64 hex digits (no NUL for ask-password to cut)"
 is "$(cryptsetup luksDump --dump-json-metadata "$W/img" | jq -r \
     '.tokens[] | select(.type == "peerkey") | .state')" enrolled \
     "the token says enrolled"
@@ -51,6 +87,8 @@ pk a rotate "$W/img" --key-file "$W/pass" >"$W/out" 2>&1 &&
     pass "rotate" || fail "rotate"
 check_image "$W/img" "rotate"
 cmp -s "$W/key.b" "$W/key.old" && fail "rotate changed the key" || pass "rotate changed the key"
+is "$(blob_id "$W/img")" "luks-$(cryptsetup luksUUID "$W/img")" \
+    "rotate keeps the blob's name"
 
 pk a unenroll "$W/img" >"$W/out" 2>&1 &&
     pass "unenroll" || fail "unenroll"
@@ -90,6 +128,56 @@ opens "$W/key.b" "$W/img" && pass "rotate crash: the current key still opens" ||
 pk a rotate "$W/img" --key-file "$W/pass" >"$W/out" 2>&1 &&
     pass "rotate again converges" || fail "rotate again converges"
 check_image "$W/img" "rotate again"
+
+# A rotate killed at every step (the n-th peer's with "step:n"; undo-* in
+# the retiring of the old key), then enroll: whatever the next run finds,
+# it leaves a consistent journal and no peer a key that opens nothing;
+# then a rotate puts the key with everyone.
+for step in token slot depositing sending deposit sending:2 deposit:2 \
+    enrolled undo-marked undo-killed; do
+	PEERKEY_TEST_CRASH_AT=$step pk a rotate "$W/img" --key-file \
+	    "$W/pass" >"$W/out" 2>&1 && r=0 || r=$?
+	is "$r" 9 "rotate crash at $step: the run died"
+	slots_journalled "$W/img" >/dev/null &&
+	    pass "rotate crash at $step: every added keyslot is named by a token" ||
+	    fail "rotate crash at $step: every added keyslot is named by a token"
+	pk a enroll "$W/img" --key-file "$W/pass" >"$W/out" 2>&1 && r=0 || r=$?
+	ok '[ "$r" = 0 ] || [ "$r" = 5 ]' \
+	    "rotate crash at $step: enroll finishes or undoes it (exit $r)"
+	consistent "$W/img" "rotate crash at $step"
+	pk a rotate "$W/img" --key-file "$W/pass" >"$W/out" 2>&1 &&
+	    pass "rotate crash at $step: rotate again" ||
+	    fail "rotate crash at $step: rotate again"
+	check_image "$W/img" "rotate crash at $step, rotated"
+done
+
+# A disk enrolled under the old naming (blob "UUID:SLOT", named so in
+# its token): rotate moves it to luks-UUID and withdraws the old name.
+uuid=$(cryptsetup luksUUID "$W/img")
+tok=$(cryptsetup luksDump --dump-json-metadata "$W/img" |
+    jq -r '.tokens | to_entries[] | select(.value.type == "peerkey") | .key')
+slot=$(cryptsetup luksDump --dump-json-metadata "$W/img" |
+    jq -r ".tokens[\"$tok\"].keyslot")
+cryptsetup luksDump --dump-json-metadata "$W/img" |
+    jq -c ".tokens[\"$tok\"] | .[\"blob-id\"] = \"$uuid:$slot\"" >"$W/tok.json"
+cryptsetup token import --token-id "$tok" --token-replace \
+    --json-file "$W/tok.json" "$W/img"
+for p in b c; do
+	eval "_port=\$PORT_$p"
+	pktool unlock "$W/a/boot/tls.key" "127.0.0.1:$_port" 2>/dev/null |
+	    sed -n "s/^luks-$uuid //p" | base64 -d >"$W/legacy.gpg"
+	pk $p peer put-blob a "$uuid:$slot" "$W/legacy.gpg"
+done
+is "$(peer_blobs b a):$(peer_blobs c a):$(blob_id "$W/img")" "2:2:$uuid:$slot" \
+    "old naming: the token names $uuid:$slot, b and c hold it"
+pk a enroll "$W/img" --key-file "$W/pass" >"$W/out" 2>&1
+grep -q "old naming; \"peerkey rotate" "$W/out" &&
+    pass "enroll says the old name moves at the next rotate" ||
+    fail "enroll says the old name moves at the next rotate"
+pk a rotate "$W/img" --key-file "$W/pass" >"$W/out" 2>&1 &&
+    pass "old naming: rotate" || fail "old naming: rotate"
+check_image "$W/img" "old naming, rotated"
+is "$(blob_id "$W/img")" "luks-$uuid" "old naming: rotated to luks-UUID"
 
 # --- failures that change nothing ------------------------------------------------
 pk a unenroll "$W/img" >/dev/null

@@ -89,7 +89,7 @@ is "$(peer_state a tm)" enabled \
     "a 3s peer, after a heartbeat and a jump forward: enabled"
 ok 'wait_for "state_is a tm disabled" 15' \
     "...and disabled once 3s have really passed"
-pk a remove tm
+pk a remove --yes tm >/dev/null
 
 # Across a restart: stopped at +1d, started at -1d.
 ok 'stop_node a' "stops cleanly at +1d"

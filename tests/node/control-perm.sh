@@ -40,7 +40,7 @@ is "$(grep -c 'control: refused uid 65534' "$(node_log a)")" $((nref + 1)) \
     "...the daemon logged the refusal of uid 65534"
 as nobody nogroup "$PEERKEY" -s "$S" disable p >/dev/null 2>&1
 is "$(peer_state a p)" enabled "nobody cannot disable a peer"
-as daemon daemon "$PEERKEY" -s "$S" remove p >/dev/null 2>&1
+as daemon daemon "$PEERKEY" -s "$S" remove --yes p >/dev/null 2>&1
 is "$(peer_state a p)" enabled "daemon (uid 1) cannot remove a peer"
 ok 'quiet pk a status' "root is still served"
 ok 'stop_node a' "a stops cleanly"

@@ -65,7 +65,7 @@ reload() {
 cap_test() {
 	held=$2
 	cap=$3
-	pk a remove ap 2>/dev/null
+	pk a remove --yes ap >/dev/null 2>&1
 	add_peer a ap --timeout 120s --approval-delay 60s \
 	    --approval-duration 60s
 	deposit a ap disk1 "$B" >/dev/null

@@ -555,10 +555,10 @@ test_constructor(void)
 	TEST_DONE();
 
 	TEST_START("peer_remove: gone from the store and the list");
-	ASSERT_INT_EQ(peer_remove(p, "test", &cause), 0);
+	ASSERT_INT_EQ(peer_remove(p, "test", NULL, NULL, &cause), 0);
 	ASSERT_TRUE(peer_by_name("Alpha-1.b_c") == NULL);
 	ASSERT_INT_EQ(node->npeers, 0);
-	ASSERT_INT_EQ(peer_remove(p, "test", &cause), -1);
+	ASSERT_INT_EQ(peer_remove(p, "test", NULL, NULL, &cause), -1);
 	ASSERT_TRUE(cause != NULL && strstr(cause, "cannot remove") != NULL);
 	free(cause);
 	free(p);

@@ -201,12 +201,14 @@ test_peer_save(void)
 static void
 test_peer_remove(void)
 {
-	struct store	*s;
-	struct peer	 p, q;
-	struct loaded	 l;
-	uint8_t		 d[32];
-	const char	*dir;
-	char		*before;
+	struct store		*s;
+	struct store_blob	*b = NULL;
+	struct peer		 p, q;
+	struct loaded		 l;
+	uint8_t			 d[32];
+	size_t			 n = 0;
+	const char		*dir;
+	char			*before;
 
 	TEST_START("peer_remove: the peer, its blobs, and its event");
 	dir = newdir("remove");
@@ -218,20 +220,32 @@ test_peer_remove(void)
 	ASSERT_INT_EQ(store_peer_add(s, &q, NULL, 1, "t"), 0);
 	ASSERT_INT_EQ(store_blob_deposit(s, &p, "a", d, sizeof(d), 0, 2, NULL,
 	    "a"), 0);
-	ASSERT_INT_EQ(store_peer_remove(s, &p, 3, "by test"), 0);
+	ASSERT_INT_EQ(store_blob_deposit(s, &p, "b", d, sizeof(d), 0, 2, NULL,
+	    "b"), 0);
+	ASSERT_INT_EQ(store_peer_remove(s, &p, 3, "by test", &b, &n), 0);
+	ASSERT_INT_EQ((int)n, 2);
+	if (n == 2) {
+		ASSERT_STR_EQ(b[0].id, "a");
+		ASSERT_STR_EQ(b[1].id, "b");
+		ASSERT_TRUE(b[0].data == NULL && b[1].data == NULL);
+	}
+	store_blobs_free(b, n);
 	ASSERT_INT_EQ(load(s, &l), 0);
 	ASSERT_INT_EQ(l.n, 1);
 	if (l.n == 1)
 		ASSERT_STR_EQ(l.p[0]->name, "peer-2");
 	load_free(&l);
 	ASSERT_INT_EQ(store_blob_count(s, p.id), 0);
-	assert_one_event(s, "removed", 3, "peer-1/removed//by test");
+	assert_one_event(s, "removed", 3,
+	    "peer-1/removed//by test, with 2 blobs: a b");
 	store_close(s);
 	TEST_DONE();
 
 	TEST_START("peer_remove: gone already: NOT_FOUND, nothing written");
 	s = refusals_begin(dir, &before);
-	ASSERT_INT_EQ(store_peer_remove(s, &p, 4, "again"), PK_ERR_NOT_FOUND);
+	ASSERT_INT_EQ(store_peer_remove(s, &p, 4, "again", &b, &n),
+	    PK_ERR_NOT_FOUND);
+	ASSERT_TRUE(b == NULL && n == 0);
 	refusals_end(s, dir, before);
 	TEST_DONE();
 }
@@ -554,7 +568,7 @@ op_peer_remove(struct store *s)
 	struct peer	p;
 
 	peer_one(&p);
-	return store_peer_remove(s, &p, 5, "by test");
+	return store_peer_remove(s, &p, 5, "by test", NULL, NULL);
 }
 
 static int

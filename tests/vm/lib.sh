@@ -22,10 +22,22 @@
 #
 # Network (vm_net_up; removed by the cleanup trap):
 #	$VM_NS_PEER  the peer: eth0 = 192.0.2.1/24 and IPv6 link-local
+#	$VM_NS_GUEST the guest machine while it runs, before the reboot the
+#	             test boots: eth0 = 192.0.2.10/24 (taken down before
+#	             qemu starts, which then has that address)
 #	$VM_NS_QEMU  qemu: bridge br0 (mcast_snooping 0) joining tap0 (the
-#	             guest's NIC) and the veth whose other end is the peer's
-#	             eth0. No user-mode networking, no route anywhere else.
+#	             guest's NIC) and the veths whose other ends are the
+#	             peer's and the guest's eth0. No user-mode networking, no
+#	             route anywhere else.
 #	The guest is 192.0.2.10 (VM_GUEST_IP); its MAC is fixed.
+#
+# peerkey, as an operator sets it up (vm_keys, vm_peer_start, vm_enroll):
+# the guest's and the peer's keys made by "peerkey init", the peer's
+# peerkeyd, the guest's own peerkeyd (in $VM_NS_GUEST) joining it with an
+# invitation code, "peerkey enroll" of a copy of the disk image (the
+# host-side stand-in for the guest enrolling its root: enroll needs no
+# device-mapper), "peerkey boot-config" writing the boot configuration
+# the initramfs images are built from.
 #
 # Boots (one VM at a time: every test holds $VM_CACHE/lock):
 #	vm_start NAME INITRD CMDLINE       qemu -accel tcg -cpu max, serial
@@ -53,7 +65,7 @@ VM_GUEST_IP=192.0.2.10
 VM_PEER_IP=192.0.2.1
 VM_MAC=52:54:00:70:6b:01
 # Bump when the layout of a cached piece changes.
-VM_LIB_VERSION=2
+VM_LIB_VERSION=3
 
 . "$top_srcdir/tests/lib-tap.sh"
 
@@ -320,12 +332,13 @@ EOI
 # Two namespaces and the links between them (see the top of this file).
 vm_net_up() {
 	VM_NS_PEER=pkvmp$$
+	VM_NS_GUEST=pkvmg$$
 	VM_NS_QEMU=pkvmq$$
-	ip netns add "$VM_NS_PEER" || return 1
-	NETNS="$NETNS $VM_NS_PEER"
-	ip netns add "$VM_NS_QEMU" || return 1
-	NETNS="$NETNS $VM_NS_QEMU"
-	for _n in "$VM_NS_PEER" "$VM_NS_QEMU"; do
+	for _n in "$VM_NS_PEER" "$VM_NS_GUEST" "$VM_NS_QEMU"; do
+		ip netns add "$_n" || return 1
+		NETNS="$NETNS $_n"
+	done
+	for _n in "$VM_NS_PEER" "$VM_NS_GUEST" "$VM_NS_QEMU"; do
 		ip netns exec "$_n" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
 		    net.ipv6.conf.default.accept_dad=0
 		ip -n "$_n" link set lo up
@@ -337,17 +350,19 @@ vm_net_up() {
 	    ip -n "$VM_NS_QEMU" link add veth0 type veth peer name eth0 \
 	    netns "$VM_NS_PEER" &&
 	    ip -n "$VM_NS_QEMU" link set veth0 master br0 &&
+	    ip -n "$VM_NS_QEMU" link add veth1 type veth peer name eth0 \
+	    netns "$VM_NS_GUEST" &&
+	    ip -n "$VM_NS_QEMU" link set veth1 master br0 &&
+	    ip -n "$VM_NS_QEMU" link set veth1 up &&
+	    ip -n "$VM_NS_GUEST" addr add "$VM_GUEST_IP/24" dev eth0 &&
+	    ip -n "$VM_NS_GUEST" link set eth0 up &&
 	    ip -n "$VM_NS_QEMU" tuntap add dev tap0 mode tap &&
 	    ip -n "$VM_NS_QEMU" link set tap0 master br0 &&
 	    ip -n "$VM_NS_QEMU" link set veth0 up &&
 	    ip -n "$VM_NS_QEMU" link set tap0 up &&
 	    ip -n "$VM_NS_QEMU" link set br0 up &&
 	    ip -n "$VM_NS_PEER" link set eth0 up || return 1
-	# VM_PEER_V4=no: the peer has only its IPv6 link-local address.
-	if [ "${VM_PEER_V4:-yes}" = yes ]; then
-		ip -n "$VM_NS_PEER" addr add "$VM_PEER_IP/24" dev eth0 ||
-		    return 1
-	fi
+	ip -n "$VM_NS_PEER" addr add "$VM_PEER_IP/24" dev eth0 || return 1
 	# The link-local address, once the kernel has made it.
 	wait_for "ip -n $VM_NS_PEER -6 addr show dev eth0 scope link |
 	    grep -q 'inet6 fe80'" 10
@@ -436,89 +451,74 @@ VM_CMDLINE="console=ttyS0 net.ifnames=0 panic=-1 quiet loglevel=3"
 : "${VM_INITRAMFS_SRC:=$top_builddir/initramfs}"
 VM_PEERKEYD=$top_builddir/src/node/peerkeyd
 VM_PEERKEY=$top_builddir/src/cli/peerkey
-VM_PKTOOL=$top_builddir/tests/tools/pktool
 VM_PORT=4141
 
 # The agent and the peer's programs, or skip (fail under CI).
 vm_need_peerkey() {
-	for _p in "$VM_AGENT" "$VM_PEERKEYD" "$VM_PEERKEY" "$VM_PKTOOL"; do
+	for _p in "$VM_AGENT" "$VM_PEERKEYD" "$VM_PEERKEY"; do
 		[ -x "$_p" ] || skip "$_p not built"
 	done
 	[ -f "$VM_INITRAMFS_SRC/initramfs-tools/hooks/peerkey" ] ||
 	    skip "no initramfs-tools hook in $VM_INITRAMFS_SRC"
-	need certtool gpg "$@"
+	need gpg "$@"
 }
 
-# The guest's boot keys (TLS: Ed25519 PKCS#8 by certtool; OpenPGP by gpg)
-# and the peer's node key, made once: the initramfs images that hold
-# them are cached. Sets VM_KEYS (the directory), VM_BOOT_ID (TLS key id),
-# VM_PEER_NODE_ID.
+# The guest's and the peer's keys, by "peerkey init" in $VM_KEYS/guest
+# and $VM_KEYS/peer, made once: the initramfs images that hold the
+# guest's boot keys are cached. Sets VM_KEYS, VM_BOOT_ID (the guest's
+# boot key id), VM_PEER_NODE_ID. The guest's directory is its peerkey
+# configuration directory (peerkey -d): the boot configurations are
+# written there too, at paths that stay the same, so that the images
+# built from them are found in the cache.
 vm_keys() {
 	VM_KEYS=$VM_CACHE/keys-$VM_LIB_VERSION
 	if [ ! -s "$VM_KEYS/done" ]; then
-		rm -rf "$VM_KEYS" "$VM_KEYS.tmp"
+		rm -rf "$VM_CACHE"/keys-* "$VM_KEYS.tmp"
 		mkdir -p "$VM_KEYS.tmp"
-		vm_keys_build "$VM_KEYS.tmp" > "$VM_KEYS.tmp/build.log" 2>&1 || {
-			fatal "could not make the boot keys"
-		}
+		for _m in guest peer; do
+			"$VM_PEERKEY" -d "$VM_KEYS.tmp/$_m" -j init \
+			    > "$VM_KEYS.tmp/$_m.json" 2> "$VM_KEYS.tmp/$_m.log" ||
+			    fatal "peerkey init failed"
+		done
 		mv "$VM_KEYS.tmp" "$VM_KEYS"
+		# peerkey init names its directory in nothing it writes.
+		echo ok > "$VM_KEYS/done"
 	fi
-	VM_BOOT_ID=$(cat "$VM_KEYS/keyid")
-	VM_PEER_NODE_ID=$(cat "$VM_KEYS/peer-node.id")
+	VM_BOOT_ID=$(sed -n 's/.*"boot_keyid": *"\([0-9a-f]*\)".*/\1/p' \
+	    "$VM_KEYS/guest.json")
+	VM_PEER_NODE_ID=$(sed -n 's/.*"node_keyid": *"\([0-9a-f]*\)".*/\1/p' \
+	    "$VM_KEYS/peer.json")
 }
 
-vm_keys_build() {
-	_k=$1
-	certtool --generate-privkey --key-type=ed25519 --no-text \
-	    --outfile "$_k/tls.key" || return 1
-	certtool --load-privkey "$_k/tls.key" --pubkey-info \
-	    --outfile "$_k/tls.pub" || return 1
-	certtool --key-id --hash=sha256 --load-pubkey "$_k/tls.pub" |
-	    tr -d ' \n' | tr 'A-F' 'a-f' > "$_k/keyid"
-	[ -s "$_k/keyid" ] || return 1
-	mkdir -m 700 "$_k/gpg"
-	GNUPGHOME=$_k/gpg gpg --batch -q --pinentry-mode loopback \
-	    --passphrase '' --quick-gen-key boot@peerkey.test ed25519 cert \
-	    never || return 1
-	_fpr=$(GNUPGHOME=$_k/gpg gpg --list-keys --with-colons |
-	    awk -F: '/^fpr/ { print $10; exit }')
-	GNUPGHOME=$_k/gpg gpg --batch -q --pinentry-mode loopback \
-	    --passphrase '' --quick-add-key "$_fpr" cv25519 encr never ||
-	    return 1
-	GNUPGHOME=$_k/gpg gpg --armor --export-secret-keys "$_fpr" \
-	    > "$_k/pgp.key" || return 1
-	GNUPGHOME=$_k/gpg gpg --armor --export "$_fpr" > "$_k/pgp.pub"
-	echo "$_fpr" > "$_k/fpr"
-	gpgconf --homedir "$_k/gpg" --kill gpg-agent
-	chmod 600 "$_k/tls.key" "$_k/pgp.key"
-	"$VM_PKTOOL" keygen "$_k/peer-node.key" > "$_k/peer-node.id" ||
-	    return 1
-	echo ok > "$_k/done"
-}
+# vm_pkd_conf DIR NAME [ANNOUNCE]: the peerkeyd.conf of the guest's or
+# the peer's node (DIR: guest or peer) named NAME, state under $W/DIR.
+vm_pkd_conf() {
+	mkdir -p "$W/$1/state" "$W/$1/run"
+	cat > "$W/$1/peerkeyd.conf" <<EOC
+[node]
+name = $2
+key = $VM_KEYS/$1/node.key
+state-directory = $W/$1/state
+runtime-directory = $W/$1/run
+port = $VM_PORT
 
-# vm_blob OUT: the disk's passphrase encrypted to the boot OpenPGP key
-# (pgp.pub and fpr in $VM_BOOT_PGP, default $VM_KEYS).
-vm_blob() {
-	mkdir -m 700 "$W/sealgpg"
-	GNUPGHOME=$W/sealgpg gpg --batch -q --import \
-	    "${VM_BOOT_PGP:-$VM_KEYS}/pgp.pub" 2>/dev/null
-	GNUPGHOME=$W/sealgpg gpg --batch -q --trust-model always \
-	    -r "$(cat "${VM_BOOT_PGP:-$VM_KEYS}/fpr")" --encrypt \
-	    < "$VM_PASS" > "$1" 2>/dev/null
-	gpgconf --homedir "$W/sealgpg" --kill gpg-agent 2>/dev/null
-	[ -s "$1" ]
+[liveness]
+interval = 1h
+timeout = 1h
+extended-timeout = 1h
+
+[announce]
+enable = ${3:-no}
+EOC
 }
 
 # vm_peer_start [mdns]: the real peerkeyd in $VM_NS_PEER, on port
-# $VM_PORT of every address, guarding the guest ("guest": its boot key
-# and the disk's passphrase as blob "luks-UUID", the name
-# peerkey-boot asks for by default). With "mdns", a private bus
-# and avahi-daemon in the namespace and the node announcing itself.
+# $VM_PORT of every address, with the peer's node key (it guards no one
+# yet: vm_enroll makes the guest join). With "mdns", a private bus and
+# avahi-daemon in the namespace and the node announcing itself.
 vm_peer_start() {
-	_pd=$W/peer
-	mkdir -p "$_pd/state" "$_pd/run"
-	_ann=no
 	_env=""
+	_ann=no
 	if [ "${1:-}" = mdns ]; then
 		. "$top_srcdir/tests/lib-avahi.sh"
 		VM_AVAHI_DIR=$W/avahi
@@ -527,67 +527,84 @@ vm_peer_start() {
 		_ann=yes
 		_env="DBUS_SYSTEM_BUS_ADDRESS=$AVAHI_BUS_ADDRESS"
 	fi
-	cat > "$_pd/peerkeyd.conf" <<EOC
-[node]
-name = vmpeer
-key = $VM_KEYS/peer-node.key
-state-directory = $_pd/state
-runtime-directory = $_pd/run
-port = $VM_PORT
-
-[announce]
-enable = $_ann
-EOC
+	vm_pkd_conf peer vmpeer "$_ann"
 	spawn peerd ip netns exec "$VM_NS_PEER" env $_env "$VM_PEERKEYD" -d \
-	    -f "$_pd/peerkeyd.conf"
-	VM_CTL="$VM_PEERKEY -s $_pd/run/control.sock"
-	wait_for "$VM_CTL status" 20 || return 1
-	vm_blob "$_pd/blob" || return 1
-	$VM_CTL peer add guest --boot-key "$VM_BOOT_ID" --timeout 1h \
-	    --interval 1h --extended-timeout 1h > "$W/peer-add.log" 2>&1 &&
-	    $VM_CTL peer put-blob guest "luks-$VM_LUKS_UUID" "$_pd/blob" \
-	    >> "$W/peer-add.log" 2>&1
+	    -f "$W/peer/peerkeyd.conf"
+	VM_CTL="$VM_PEERKEY -d $VM_KEYS/peer -s $W/peer/run/control.sock"
+	wait_for "$VM_CTL status" 20
 }
 
-# vm_boot_conf FILE [MDNS]: the guest's boot.conf: the peer's static IPv4
-# address (with its node key pinned), and mDNS discovery (MDNS: yes|no).
-vm_boot_conf() {
-	cat > "$1" <<EOC
-[boot]
-tls-key = $VM_KEYS/tls.key
-pgp-key = $VM_KEYS/pgp.key
-retry-max = 2s
-mdns = ${2:-yes}
+# vm_peer_stop: the peer's peerkeyd is stopped (by PID).
+vm_peer_stop() {
+	vm_stop peerd
+}
 
-[peer vmpeer]
-address = $VM_PEER_IP:$VM_PORT
-node-key = $VM_PEER_NODE_ID
-EOC
+# vm_enroll [BOOT-CONF-LINE...]: the guest, running (its own peerkeyd in
+# $VM_NS_GUEST, at the address the VM will have), joins the peer with a
+# code from "peerkey invite" there, enrolls a copy of the disk
+# ("peerkey enroll", the typed passphrase authorising the new keyslot)
+# and writes its boot configurations with "peerkey boot-config": VM_IT_CONF
+# (mdns = yes) and VM_DR_CONF (mdns = no), whose [boot] settings
+# (faster retries, and the given lines) are the operator's, kept by
+# boot-config. Then it "reboots": its peerkeyd stops and its address goes
+# away. Sets VM_DISK to the enrolled copy. $VM_BOOT_CONFIG_ARGS: more
+# arguments for boot-config (--tcti for a TPM boot key).
+vm_enroll() {
+	vm_pkd_conf guest guest
+	spawn guestd ip netns exec "$VM_NS_GUEST" "$VM_PEERKEYD" -d \
+	    -f "$W/guest/peerkeyd.conf"
+	VM_GCTL="$VM_PEERKEY -d $VM_KEYS/guest -s $W/guest/run/control.sock"
+	wait_for "$VM_GCTL status" 20 || return 1
+	_code=$(ip netns exec "$VM_NS_PEER" $VM_CTL invite 2> "$W/invite.log") ||
+	    return 1
+	ip netns exec "$VM_NS_GUEST" $VM_GCTL join --name guest "$_code" \
+	    > "$W/join.log" 2>&1 || return 1
+	wait_for "$VM_CTL status | grep -q '^guest .*enabled'" 20 || return 1
+	cp "$VM_DISK" "$W/disk.img"
+	VM_DISK=$W/disk.img
+	ip netns exec "$VM_NS_GUEST" $VM_GCTL enroll "$VM_DISK" \
+	    --key-file "$VM_PASS" > "$W/enroll.log" 2>&1 || return 1
+	grep -q "held by: vmpeer" "$W/enroll.log" || return 1
+	VM_IT_CONF=$VM_KEYS/guest/boot-initramfs-tools.conf
+	VM_DR_CONF=$VM_KEYS/guest/boot-dracut.conf
+	for _f in "$VM_IT_CONF:yes" "$VM_DR_CONF:no"; do
+		{
+			printf '[boot]\nretry-max = 2s\nmdns = %s\n' "${_f##*:}"
+			for _l in "$@"; do
+				echo "$_l"
+			done
+		} > "${_f%:*}"
+		$VM_GCTL boot-config ${VM_BOOT_CONFIG_ARGS:-} --out "${_f%:*}" \
+		    > "$W/boot-config.log" 2>&1 || return 1
+	done
+	vm_stop guestd
+	ip -n "$VM_NS_GUEST" link set eth0 down
 }
 
 # The kernel command line for initramfs-tools: static address, the LUKS
 # root named by cryptopts (cryptsetup-initramfs), unlocked by the peerkey
-# keyscript (its argument: the blob id).
+# keyscript with the key field "none" (no key=): the keyscript names the
+# device, and the disk's header its blob.
 vm_cmdline_it() {
 	echo "$VM_CMDLINE ip=$VM_GUEST_IP:::255.255.255.0:guest:eth0:off" \
 	    "root=/dev/mapper/root ro fsck.mode=skip" \
-	    "cryptopts=target=root,source=UUID=$VM_LUKS_UUID,luks,keyscript=peerkey,key=luks-$VM_LUKS_UUID" \
+	    "cryptopts=target=root,source=UUID=$VM_LUKS_UUID,luks,keyscript=peerkey" \
 	    "$@"
 }
 
 # vm_initramfs_tools: VM_IT_INITRD, built by mkinitramfs with a private
-# configuration directory holding the project's hook (cached).
+# configuration directory holding the project's hook, from VM_IT_CONF
+# (vm_enroll) (cached).
 vm_initramfs_tools() {
-	vm_boot_conf "$W/boot.conf"
 	_h=$( (echo "it $VM_LIB_VERSION $VM_KVER $VM_MODULES";
 	    sed -n '/^vm_initramfs_tools_build()/,/^}/p' \
-	    "$top_srcdir/tests/vm/lib.sh"; cat "$W/boot.conf" \
-	    "$VM_KEYS/keyid" "$VM_KEYS/fpr" "$VM_AGENT"; cd "$VM_INITRAMFS_SRC" &&
+	    "$top_srcdir/tests/vm/lib.sh"; cat "$VM_IT_CONF" \
+	    "$VM_KEYS/guest.json" "$VM_AGENT"; cd "$VM_INITRAMFS_SRC" &&
 	    find initramfs-tools -type f | sort | xargs cat) | vm_hash)
 	VM_IT_INITRD=$VM_CACHE/it-$_h.img
 	[ -s "$VM_IT_INITRD" ] && return 0
 	rm -f "$VM_CACHE/it-"*.img
-	vm_initramfs_tools_build "$W/boot.conf" "$VM_IT_INITRD.tmp" \
+	vm_initramfs_tools_build "$VM_IT_CONF" "$VM_IT_INITRD.tmp" \
 	    > "$W/mkinitramfs.log" 2>&1 || {
 		diag "$W/mkinitramfs.log"
 		fatal "mkinitramfs with the peerkey hook failed"
@@ -623,16 +640,15 @@ EOC
 # ip= on the command line; the root from systemd-cryptsetup (rd.luks.*),
 # whose password request peerkey-askpass answers.
 vm_dracut() {
-	vm_boot_conf "$W/boot-dracut.conf" no
 	_h=$( (echo "dracut $VM_LIB_VERSION $VM_KVER $VM_MODULES";
 	    sed -n '/^vm_dracut_build()/,/^}/p' \
-	    "$top_srcdir/tests/vm/lib.sh"; cat "$W/boot-dracut.conf" \
-	    "$VM_KEYS/keyid" "$VM_KEYS/fpr" "$VM_AGENT"; cd "$VM_INITRAMFS_SRC" &&
+	    "$top_srcdir/tests/vm/lib.sh"; cat "$VM_DR_CONF" \
+	    "$VM_KEYS/guest.json" "$VM_AGENT"; cd "$VM_INITRAMFS_SRC" &&
 	    find dracut -type f | sort | xargs cat) | vm_hash)
 	VM_DR_INITRD=$VM_CACHE/dracut-$_h.img
 	[ -s "$VM_DR_INITRD" ] && return 0
 	rm -f "$VM_CACHE/dracut-"*.img
-	vm_dracut_build "$W/boot-dracut.conf" "$VM_DR_INITRD.tmp" \
+	vm_dracut_build "$VM_DR_CONF" "$VM_DR_INITRD.tmp" \
 	    > "$W/dracut.log" 2>&1 || {
 		tail -n 40 "$W/dracut.log" | diag
 		fatal "dracut with the peerkey module failed"

@@ -1,7 +1,8 @@
 #!/bin/sh
-# test-mdns.sh: the peer has no IPv4 address at all, only its IPv6
-# link-local one, so the static address in boot.conf cannot work; it runs
-# avahi-daemon (private bus) and peerkeyd announces _peerkey._tcp.
+# test-mdns.sh: the guest enrolls its disk with the peer (as in
+# test-static.sh); then the peer loses its IPv4 address, keeping only its
+# IPv6 link-local one, so the static address in boot.conf cannot work; it
+# runs avahi-daemon (private bus) and peerkeyd announces _peerkey._tcp.
 # peerkey-boot (in the mkinitramfs image, mdns = yes) finds it with its
 # embedded avahi-core, connects to fe80::...%eth0, and the root unlocks:
 # its init prints the marker.
@@ -11,11 +12,24 @@ vm_need_peerkey
 vm_kernel
 vm_disk
 vm_keys
-vm_initramfs_tools
-VM_PEER_V4=no
-ok 'vm_net_up' "namespaces, bridge, tap and veth; the peer is IPv6 link-local only"
-ok 'vm_peer_start mdns' "the peer runs avahi-daemon and an announcing peerkeyd"
+ok 'vm_net_up' "namespaces, bridge, tap and veths"
 at_exit 'avahi_cleanup "${VM_AVAHI_DIR:-}"'
+ok 'vm_peer_start mdns' "the peer runs avahi-daemon and an announcing peerkeyd"
+ok 'vm_enroll' "the guest joins the peer, peerkey enroll of its disk, boot-config"
+# published: how many times the peer's peerkeyd published _peerkey._tcp.
+published() {
+	grep -c 'published "vmpeer" (_peerkey._tcp)' "$W/peerd.log"
+}
+# avahi-daemon 0.8 serves no service of a host that lost its last IPv4
+# address over IPv6 either (not even to itself) until it restarts: the
+# peer's is restarted, as a renumbered machine's would be, and peerkeyd
+# publishes again on the new daemon.
+n=$(published)
+ok 'ip -n "$VM_NS_PEER" addr del "$VM_PEER_IP/24" dev eth0 &&
+    avahi_daemon_stop "$VM_AVAHI_DIR" && avahi_daemon_start "$VM_AVAHI_DIR" &&
+    wait_for "[ \$(published) -gt $n ]" 20' \
+    "the peer loses its IPv4 address (only IPv6 link-local left) and restarts avahi-daemon"
+vm_initramfs_tools
 
 vm_start it "$VM_IT_INITRD" "$(vm_cmdline_it)"
 ok 'vm_wait it "peerkey-boot: .*found by mDNS at fe80:"' \

@@ -1,5 +1,7 @@
 #!/bin/sh
-# test-nopeer.sh: nothing listens at the peer's address. peerkey-boot (in
+# test-nopeer.sh: the guest enrolled its disk with the peer (as in
+# test-static.sh), and the peer is down by the time it boots: nothing
+# listens at the peer's address. peerkey-boot (in
 # the mkinitramfs image) says the peer is unreachable and keeps its console
 # prompt: the passphrase typed on the serial console unlocks the LUKS2
 # root, whose init prints the marker; nothing hangs.
@@ -9,8 +11,11 @@ vm_need_peerkey
 vm_kernel
 vm_disk
 vm_keys
+ok 'vm_net_up' "namespaces, bridge, tap and veths"
+ok 'vm_peer_start' "the peer runs peerkeyd"
+ok 'vm_enroll' "the guest joins the peer, peerkey enroll of its disk, boot-config"
+ok 'vm_peer_stop' "the peer's peerkeyd stops: nothing listens at its address"
 vm_initramfs_tools
-ok 'vm_net_up' "namespaces, bridge, tap and veth (no peerkeyd)"
 
 vm_start it "$VM_IT_INITRD" "$(vm_cmdline_it)"
 ok 'vm_wait it "Please unlock disk root: "' "the console prompt is shown"

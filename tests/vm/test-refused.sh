@@ -1,5 +1,6 @@
 #!/bin/sh
-# test-refused.sh: the peer is up but has the guest disabled. peerkey-boot
+# test-refused.sh: the guest enrolled its disk with the peer (as in
+# test-static.sh), then the peer's operator disabled it. peerkey-boot
 # (in the mkinitramfs image) says on the console that the peer refused,
 # its console prompt still works: the passphrase typed on the serial
 # console unlocks the LUKS2 root, whose init prints the marker. The typed
@@ -10,10 +11,12 @@ vm_need_peerkey
 vm_kernel
 vm_disk
 vm_keys
+ok 'vm_net_up' "namespaces, bridge, tap and veths"
+ok 'vm_peer_start' "the peer runs peerkeyd"
+ok 'vm_enroll' "the guest joins the peer, peerkey enroll of its disk, boot-config"
+ok '$VM_CTL disable guest > "$W/disable.log" 2>&1' \
+    "the peer's operator disables the guest"
 vm_initramfs_tools
-ok 'vm_net_up' "namespaces, bridge, tap and veth"
-ok 'vm_peer_start && $VM_CTL disable guest > "$W/disable.log" 2>&1' \
-    "the peer runs peerkeyd, with the guest disabled"
 
 vm_start it "$VM_IT_INITRD" "$(vm_cmdline_it)"
 ok 'vm_wait it "Please unlock disk root: "' "the console prompt is shown"

@@ -1,22 +1,31 @@
 #!/bin/sh
-# test-static.sh: the whole system. Debian's kernel boots with an image
-# made by mkinitramfs and the project's initramfs-tools hook; the LUKS2
-# root names the peerkey keyscript (cryptopts=); peerkey-boot asks the
-# peer listed in its boot.conf (192.0.2.1, a real peerkeyd in the peer's
-# namespace, reached over the tap bridge), decrypts the answer with the
-# boot OpenPGP key, cryptsetup opens the root, and the root's own init
-# prints the marker written into the plaintext on the host.
+# test-static.sh: the whole system. The guest, before its reboot (its own
+# peerkeyd in a namespace at its address), joins the peer with an
+# invitation code, "peerkey enroll"s its disk and writes its boot.conf
+# with "peerkey boot-config". Debian's kernel boots with an image made by
+# mkinitramfs and the project's initramfs-tools hook from that boot.conf;
+# the LUKS2 root names the peerkey keyscript (cryptopts=, no key: the key
+# field is "none"); peerkey-boot, told the device by the keyscript, reads
+# the disk's UUID from its header and asks the peer listed in boot.conf
+# (192.0.2.1, a real peerkeyd in the peer's namespace, reached over the
+# tap bridge) for what enroll deposited, decrypts it with the boot OpenPGP
+# key and checks it against the header; cryptsetup opens the root, and
+# the root's own init prints the marker written into the plaintext on the
+# host.
 . "$(dirname "$0")/lib.sh"
 vm_need mkinitramfs
 vm_need_peerkey
 vm_kernel
 vm_disk
 vm_keys
+ok 'vm_net_up' "namespaces, bridge, tap and veths"
+ok 'vm_peer_start' "the peer runs peerkeyd"
+ok 'vm_enroll' "the guest joins the peer, peerkey enroll of its disk, boot-config"
 vm_initramfs_tools
-ok 'vm_net_up' "namespaces, bridge, tap and veth"
-ok 'vm_peer_start' "the peer runs peerkeyd, guarding the guest's blob"
 
 vm_start it "$VM_IT_INITRD" "$(vm_cmdline_it)"
+ok 'vm_wait it "peerkey-boot: unlocking /dev/[^ ]* \\(LUKS UUID $VM_LUKS_UUID\\)"' \
+    "the keyscript names the device; the agent reads its UUID from the header"
 ok 'vm_wait it "peerkey-boot: vmpeer: passphrase received"' \
     "peerkey-boot gets the passphrase from the static peer"
 ok 'vm_wait it "PEERKEY-VM-MARKER: "' "the unlocked root's init runs"

@@ -1,17 +1,19 @@
 #!/bin/sh
 # test-tpm.sh: a guest with a TPM (qemu tpm-tis backed by swtpm) whose
-# boot TLS key is inside it. The guest's keys are made by the operator's
-# commands: "peerkey init --tpm --tpm-pcrs 9" through the same TPM's
-# state (swtpm over TCP on the host, then the very state given to qemu),
-# its own peerkeyd on the host knowing the peer, "peerkey boot-config
-# --tcti device:/dev/tpmrm0" (how the initramfs reaches the TPM), and
-# mkinitramfs with the project's hook. Then:
+# boot TLS key is inside it, set up as an operator does: "peerkey init
+# --tpm --tpm-pcrs 9" through the guest's TPM (its swtpm state, reached
+# over TCP on the host; qemu is then given that very state), then, as in
+# test-static.sh, the guest joins the peer, "peerkey enroll"s its disk and
+# "peerkey boot-config --tcti device:/dev/tpmrm0" writes its boot.conf
+# (how the initramfs reaches the TPM); mkinitramfs with the project's
+# hook. Then:
 #
 #	boot 1, its TPM                 -> the peer releases, the root runs
 #	boot 2, same disk and initramfs,
 #	        a fresh TPM (a copy)    -> one line: not this TPM's key; the
-#	                                   peer releases nothing; the typed
-#	                                   passphrase unlocks
+#	                                   peer is not asked, releases
+#	                                   nothing; the typed passphrase
+#	                                   unlocks
 #	boot 3, its TPM, PCR 9 changed  -> one line: the TPM refuses to sign;
 #	                                   the typed passphrase unlocks
 #
@@ -32,59 +34,36 @@ vm_need_peerkey
 . "$top_srcdir/tests/lib-swtpm.sh"
 vm_kernel
 vm_disk
-vm_keys
 
-# --- the guest's keys: peerkey init --tpm through its own TPM ---------------
-G=$W/guest
+# --- the keys: the guest's in its TPM, the peer's as usual ------------------
+# (Not vm_keys: these are made afresh, with the test's own TPM.)
+VM_KEYS=$W/keys
+mkdir -p "$VM_KEYS"
 swtpm_start "$W/gtpm" || fatal "swtpm did not start"
-PEERKEY_DIR=$G "$VM_PEERKEY" -j init --tpm --tpm-pcrs 9 --tcti "$SWTPM_TCTI" \
-    > "$W/init.json" 2> "$W/init.err"
+"$VM_PEERKEY" -d "$VM_KEYS/guest" -j init --tpm --tpm-pcrs 9 \
+    --tcti "$SWTPM_TCTI" > "$VM_KEYS/guest.json" 2> "$W/init.err"
 rc=$?
 swtpm_stop "$W/gtpm"
-ok '[ $rc = 0 ] && [ -s "$G/boot/tls.tpm" ]' \
+"$VM_PEERKEY" -d "$VM_KEYS/peer" -j init > "$VM_KEYS/peer.json" \
+    2>> "$W/init.err" || rc=1
+ok '[ $rc = 0 ] && [ -s "$VM_KEYS/guest/boot/tls.tpm" ] &&
+    [ ! -e "$VM_KEYS/guest/boot/tls.key" ]' \
     "peerkey init --tpm --tpm-pcrs 9 through the guest's TPM state"
 [ $rc = 0 ] || diag "$W/init.err"
-VM_BOOT_ID=$(sed -n 's/.*"boot_keyid": "\([0-9a-f]*\)".*/\1/p' "$W/init.json")
-# The peer encrypts to the guest's boot OpenPGP key.
-VM_BOOT_PGP=$W/gpgpub
-mkdir -p "$VM_BOOT_PGP"
-cp "$G/boot/pgp.pub" "$VM_BOOT_PGP/pgp.pub"
-mkdir -m 700 "$W/fprgpg"
-GNUPGHOME=$W/fprgpg gpg --batch -q --import "$G/boot/pgp.pub" 2>/dev/null
-GNUPGHOME=$W/fprgpg gpg --list-keys --with-colons 2>/dev/null |
-    awk -F: '/^fpr/ { print $10; exit }' > "$VM_BOOT_PGP/fpr"
-gpgconf --homedir "$W/fprgpg" --kill gpg-agent 2>/dev/null
+VM_BOOT_ID=$(sed -n 's/.*"boot_keyid": *"\([0-9a-f]*\)".*/\1/p' \
+    "$VM_KEYS/guest.json")
+VM_PEER_NODE_ID=$(sed -n 's/.*"node_keyid": *"\([0-9a-f]*\)".*/\1/p' \
+    "$VM_KEYS/peer.json")
 
-# The guest's own peerkeyd (on the host's loopback: it only has to tell
-# boot-config its peer), then boot-config.
-mkdir -p "$G/state" "$G/run"
-GP=$(free_port)
-cat > "$G/peerkeyd.conf" <<EOC
-[node]
-name = guest
-key = $G/node.key
-state-directory = $G/state
-runtime-directory = $G/run
-listen = 127.0.0.1
-port = $GP
-[announce]
-enable = no
-EOC
-spawn guestd "$VM_PEERKEYD" -d -f "$G/peerkeyd.conf"
-GCTL="$VM_PEERKEY -d $G -s $G/run/control.sock"
-wait_for "$GCTL status" 20 || fatal "the guest's peerkeyd did not start"
-$GCTL peer add vmpeer --boot-key "$("$VM_PKTOOL" keygen "$W/peerboot.key")" \
-    --node-key "$VM_PEER_NODE_ID" --address "$VM_PEER_IP:$VM_PORT" \
-    > "$W/gadd.log" 2>&1
-printf '[boot]\nretry-max = 2s\nmdns = no\n' > "$G/boot.conf"
-$GCTL boot-config --tcti device:/dev/tpmrm0 > "$W/bc.log" 2>&1
-rc=$?
-ok '[ $rc = 0 ] && grep -q "^tpm-tcti = device:/dev/tpmrm0$" "$G/boot.conf" &&
-    grep -q "^tpm-key = $G/boot/tls.tpm$" "$G/boot.conf" &&
-    grep -q "^address = $VM_PEER_IP:$VM_PORT$" "$G/boot.conf"' \
-    "boot-config --tcti device:/dev/tpmrm0: the TPM key and the peer"
-[ $rc = 0 ] || diag "$W/gadd.log" "$W/bc.log" "$G/boot.conf"
-stop "$PID_guestd"
+ok 'vm_net_up' "namespaces, bridge, tap and veths"
+ok 'vm_peer_start' "the peer runs peerkeyd"
+VM_BOOT_CONFIG_ARGS="--tcti device:/dev/tpmrm0"
+ok 'vm_enroll' "the guest joins the peer, peerkey enroll of its disk, boot-config"
+[ "$FAILED" = 0 ] || diag "$W/join.log" "$W/enroll.log" "$W/boot-config.log"
+ok 'grep -q "^tpm-tcti = device:/dev/tpmrm0$" "$VM_IT_CONF" &&
+    grep -q "^tpm-key = $VM_KEYS/guest/boot/tls.tpm$" "$VM_IT_CONF" &&
+    $VM_CTL status | grep -q "^guest "' \
+    "boot.conf names the TPM key and /dev/tpmrm0; the peer guards the guest"
 
 # The test-only PCR hook: TPM2_PCR_Extend(PCR, SHA-256 "peerkey-test"),
 # 65 bytes: header (ST_SESSIONS, size, CC 0x182), the PCR handle, a
@@ -112,14 +91,12 @@ echo "PEERKEY-VM-PCR: 9 \$(dd bs=64 count=1 <&3 2>/dev/null | od -An -tx1 | tr -
 exec 3<&-
 EOS
 chmod 755 "$W/scripts/init-top/peerkey-test-pcr"
-vm_initramfs_tools_build "$G/boot.conf" "$W/tpm.img" "$W/scripts" \
+vm_initramfs_tools_build "$VM_IT_CONF" "$W/tpm.img" "$W/scripts" \
     > "$W/mkinitramfs.log" 2>&1
 rc=$?
 ok '[ $rc = 0 ]' "mkinitramfs: the hook, the TPM boot key, the test's PCR hook"
 [ $rc = 0 ] || diag "$W/mkinitramfs.log"
 
-ok 'vm_net_up' "namespaces, bridge, tap and veth"
-ok 'vm_peer_start' "the peer runs peerkeyd, guarding the guest's TPM key id"
 released() {
 	$VM_CTL -j events 2>/dev/null | grep -c '"released"'
 }
