@@ -29,10 +29,11 @@
  * expects. Each signature with a PCR-bound key runs a fresh policy
  * session that the signing command ends.
  *
- * Timeouts. ESYS's synchronous calls wait for the TPM for ever, so every
- * command here is its _Async half followed by _Finish with a TCTI timeout
- * until a deadline (tpm_run); past it the TPM is given up for the life of
- * the context, and the caller hears PK_ERR_TPM "no answer".
+ * Timeouts. Nothing in tss2 bounds a TPM that does not answer, so each
+ * piece of TPM work (opening, making a key, loading it, one signature)
+ * runs on a thread of its own while the caller waits at most the timeout
+ * (tpm_bounded); past it the TPM is given up for the life of the context,
+ * and the caller hears PK_ERR_TPM "no answer within N ms".
  *
  * The key file (draft-bottomley-tpm2-keys, section 3):
  *	TPMKey ::= SEQUENCE {
