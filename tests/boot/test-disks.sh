@@ -88,9 +88,10 @@ IC=$W/itconf
 mkdir -p "$IC/hooks" "$IC/scripts" "$IC/conf.d"
 printf 'MODULES=list\nBUSYBOX=auto\nCOMPRESS=gzip\nUMASK=0077\n' > "$IC/initramfs.conf"
 : > "$IC/modules"
-cp "$top_srcdir/initramfs/initramfs-tools/hooks/peerkey" "$IC/hooks/"
+cp "$top_builddir/initramfs/initramfs-tools/hooks/peerkey" "$IC/hooks/" ||
+    fatal "no built initramfs-tools hook"
 PEERKEY_BOOT_CONF=$C PEERKEY_BOOT_AGENT=$AGENT \
-    PEERKEY_KEYSCRIPT=$top_srcdir/initramfs/initramfs-tools/scripts/peerkey \
+    PEERKEY_KEYSCRIPT=$top_builddir/initramfs/initramfs-tools/scripts/peerkey \
     mkinitramfs -d "$IC" -o "$W/it.img" "$KVER" > "$W/mkinitramfs.log" 2>&1
 rc=$?
 ok '[ $rc = 0 ]' "mkinitramfs with the peerkey hook"

@@ -16,6 +16,10 @@
 : "${top_builddir:=$(cd "$(dirname "$0")/../../build" 2>/dev/null && pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/lib-tap.sh"
+# A peerkey run without -d must not reach the host's configuration
+# directory: its default is this test's own.
+PEERKEY_DIR=$W/etc-peerkey
+export PEERKEY_DIR
 TAP_LOGS="$W/*/peerkeyd.log"
 PEERKEY=$top_builddir/src/cli/peerkey
 PEERKEYD=$top_builddir/src/node/peerkeyd

@@ -33,6 +33,10 @@ set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$(pwd)}
 . "$top_srcdir/tests/lib-tap.sh"
+# A peerkey run without -d must not reach the host's configuration
+# directory: its default is this test's own.
+PEERKEY_DIR=$W/etc-peerkey
+export PEERKEY_DIR
 TAP_LOGS="$W/*/peerkeyd.log"
 PEERKEYD=$top_builddir/src/node/peerkeyd
 PEERKEY=$top_builddir/src/cli/peerkey
