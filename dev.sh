@@ -31,6 +31,7 @@ PACKAGES="
 	systemd qemu-system-x86 busybox e2fsprogs openssl xz-utils util-linux cpio
 	kmod initramfs-tools-core python3
 	gnuplot-nox
+	libtss2-dev swtpm swtpm-tools tpm2-tools
 	debhelper dpkg-dev lintian mmdebstrap
 "
 

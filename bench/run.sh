@@ -24,6 +24,8 @@
 #			(development: mandos-keygen takes ~10 s a key)
 #	BENCH_ONLY=guard only the guarding section (no Mandos, no unlock
 #			levels, no boot agent): results/DATE-HOST-guard.txt
+#	BENCH_ONLY=tpm	only peerkey-boot with its TLS key in a TPM (swtpm)
+#			beside the software key: results/DATE-HOST-tpm.txt
 #	BENCH_GUARD_PERF a directory: perf record -g of peerkeyd during each
 #			guarding window, to DIR/guard-N.perf (profiling only:
 #			the sampling itself costs CPU, so the figures of such
@@ -41,7 +43,7 @@ GUARD_SECS=${BENCH_GUARD_SECS:-60}
 E2E_RUNS=${BENCH_E2E_RUNS:-10}
 NCLIENTS=${BENCH_CLIENTS:-4}
 ONLY=${BENCH_ONLY:-all}
-case $ONLY in all|guard) ;; *) echo "bench: BENCH_ONLY is all or guard" >&2; exit 2 ;; esac
+case $ONLY in all|guard|tpm) ;; *) echo "bench: BENCH_ONLY is all, guard or tpm" >&2; exit 2 ;; esac
 REFERENCE=1
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	SECS=2 GUARD_SECS=15 E2E_RUNS=3 REFERENCE=0
@@ -239,6 +241,84 @@ add_clients() {
 	done
 }
 
+if [ "$ONLY" != guard ]; then
+# --- boot agents end to end: the way they are run and timed ---------------
+# The agents run as in an initramfs, where /run is a tmpfs: each in a
+# private mount namespace with a tmpfs on /run/tmp (mandos-client makes its
+# GnuPG home there, falling back to /tmp; peerkey-boot's work-directory is
+# that), through the same wrapper, so that neither pays a disk the other
+# does not. The runs alternate (mandos-client, peerkey-boot, ...; the
+# software key, the TPM keys, ...) after the machine has calmed down from
+# the load levels, so that all see the same conditions.
+E2E_RUNTMP_MADE=0
+if [ ! -d /run/tmp ]; then
+	mkdir /run/tmp && E2E_RUNTMP_MADE=1
+fi
+# $W/itmp CMD...: CMD in a private mount namespace with a tmpfs on
+# /run/tmp (a script, so that ts.py below can run it too).
+cat > "$W/itmp" <<'EOS'
+#!/bin/sh
+exec unshare --mount --propagation private sh -c \
+    'mount -t tmpfs -o mode=1777 tmpfs /run/tmp && exec "$@"' sh "$@"
+EOS
+chmod 755 "$W/itmp"
+# cpu_idle: idle and total jiffies of all CPUs so far.
+cpu_idle() {
+	awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' \
+	    /proc/stat
+}
+# wait_quiet: until the CPUs were >= 90 % idle over a second (30 s at
+# most): Mandos' forked children of the last level may still be running.
+wait_quiet() {
+	_q=0
+	while [ $_q -lt 30 ]; do
+		_a=$(cpu_idle)
+		sleep 1
+		_b=$(cpu_idle)
+		echo "$_a $_b" | awk '{ exit !(($3 - $1) >= 0.9 * ($4 - $2)) }' &&
+		    return 0
+		_q=$((_q + 1))
+	done
+	say "the machine did not calm down in 30 s; measuring anyway"
+}
+# time_one NAME CMD...: runs CMD once; the passphrase must come out; adds
+# its wall time (us) to $W/e2e.NAME.
+time_one() {
+	_n=$1
+	shift
+	_t0=$(date +%s%N)
+	"$@" > "$W/e2e.out" 2>> "$W/e2e.$_n.log" || true
+	_t1=$(date +%s%N)
+	if cmp -s "$W/e2e.out" "$W/passphrase"; then
+		echo $(( (_t1 - _t0) / 1000 )) >> "$W/e2e.$_n"
+	else
+		say "$_n: a run did not print the passphrase"
+	fi
+}
+# e2e_stats NAME: the median and the min wall time in ms, and the count.
+e2e_stats() {
+	sort -n "$W/e2e.$1" | awk '{ v[NR] = $1 } END {
+	    if (NR == 0) { print "e2e_ms=nan e2e_min_ms=nan ok=0"; exit }
+	    printf "e2e_ms=%.1f e2e_min_ms=%.1f ok=%d\n",
+	        v[int((NR + 1) / 2)] / 1000, v[1] / 1000, NR }'
+}
+# The agents run through $RUNNER: nothing, or python3 ts.py for the
+# splits (stderr lines time-stamped as they come).
+RUNNER=
+cat > "$W/ts.py" <<'EOP'
+import subprocess, sys, time
+t0 = time.monotonic()
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL,
+                     stderr=subprocess.PIPE)
+for l in p.stderr:
+    l = l.decode(errors="replace").rstrip()
+    if "GnuTLS:" not in l:
+        print("%8.1f ms  %s" % ((time.monotonic() - t0) * 1000, l[:100]))
+p.wait()
+print("%8.1f ms  exit %d" % ((time.monotonic() - t0) * 1000, p.returncode))
+EOP
+fi	# BENCH_ONLY=all or tpm
+
 # Everything up to the guarding section: BENCH_ONLY=all only.
 if [ "$ONLY" = all ]; then
 # --- Mandos clients: keys, secrets; the same for both servers --------------
@@ -392,70 +472,10 @@ for L in $LEVELS; do
 	done
 done
 
-# --- end-to-end boot agents (static peer) -----------------------------------
-# Both agents run as in an initramfs, where /run is a tmpfs: each in a
-# private mount namespace with a tmpfs on /run/tmp (mandos-client makes its
-# GnuPG home there, falling back to /tmp; peerkey-boot's work-directory is
-# that), through the same wrapper, so that neither pays a disk the other
-# does not. The runs alternate (mandos-client, peerkey-boot, ...) after the
-# machine has calmed down from the load levels, so that both see the same
-# conditions.
-E2E_RUNTMP_MADE=0
-if [ ! -d /run/tmp ]; then
-	mkdir /run/tmp && E2E_RUNTMP_MADE=1
-fi
-# $W/itmp CMD...: CMD in a private mount namespace with a tmpfs on
-# /run/tmp (a script, so that ts.py below can run it too).
-cat > "$W/itmp" <<'EOS'
-#!/bin/sh
-exec unshare --mount --propagation private sh -c \
-    'mount -t tmpfs -o mode=1777 tmpfs /run/tmp && exec "$@"' sh "$@"
-EOS
-chmod 755 "$W/itmp"
-# cpu_idle: idle and total jiffies of all CPUs so far.
-cpu_idle() {
-	awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' \
-	    /proc/stat
-}
-# wait_quiet: until the CPUs were >= 90 % idle over a second (30 s at
-# most): Mandos' forked children of the last level may still be running.
-wait_quiet() {
-	_q=0
-	while [ $_q -lt 30 ]; do
-		_a=$(cpu_idle)
-		sleep 1
-		_b=$(cpu_idle)
-		echo "$_a $_b" | awk '{ exit !(($3 - $1) >= 0.9 * ($4 - $2)) }' &&
-		    return 0
-		_q=$((_q + 1))
-	done
-	say "the machine did not calm down in 30 s; measuring anyway"
-}
-# time_one NAME CMD...: runs CMD once; the passphrase must come out; adds
-# its wall time (us) to $W/e2e.NAME.
-time_one() {
-	_n=$1
-	shift
-	_t0=$(date +%s%N)
-	"$@" > "$W/e2e.out" 2>> "$W/e2e.$_n.log" || true
-	_t1=$(date +%s%N)
-	if cmp -s "$W/e2e.out" "$W/passphrase"; then
-		echo $(( (_t1 - _t0) / 1000 )) >> "$W/e2e.$_n"
-	else
-		say "$_n: a run did not print the passphrase"
-	fi
-}
-# e2e_stats NAME: the median and the min wall time in ms, and the count.
-e2e_stats() {
-	sort -n "$W/e2e.$1" | awk '{ v[NR] = $1 } END {
-	    if (NR == 0) { print "e2e_ms=nan e2e_min_ms=nan ok=0"; exit }
-	    printf "e2e_ms=%.1f e2e_min_ms=%.1f ok=%d\n",
-	        v[int((NR + 1) / 2)] / 1000, v[1] / 1000, NR }'
-}
+# --- end-to-end boot agents (static peer): mandos-client and peerkey-boot -
 c=$W/c1
 # mandos_client / peerkey_boot [ARGS]: one run through $W/itmp, itself
-# run by $RUNNER (empty; python3 ts.py for the splits).
-RUNNER=
+# run by $RUNNER.
 mandos_client() {
 	$RUNNER "$W/itmp" "$MANDOS_CLIENT" --interface=none \
 	    --connect="127.0.0.1:$MPORT" --pubkey="$c/pubkey.txt" \
@@ -495,29 +515,151 @@ done
 echo "agent=mandos-client $(e2e_stats mandos-client)" | tee "$W/e2e" >&2
 echo "agent=peerkey-boot $(e2e_stats peerkey-boot)" | tee -a "$W/e2e" >&2
 # The splits: one more run each, stderr lines time-stamped as they come.
-cat > "$W/ts.py" <<'EOP'
-import subprocess, sys, time
-t0 = time.monotonic()
-p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL,
-                     stderr=subprocess.PIPE)
-for l in p.stderr:
-    l = l.decode(errors="replace").rstrip()
-    if "GnuTLS:" not in l:
-        print("%8.1f ms  %s" % ((time.monotonic() - t0) * 1000, l[:100]))
-p.wait()
-print("%8.1f ms  exit %d" % ((time.monotonic() - t0) * 1000, p.returncode))
-EOP
 RUNNER="python3 $W/ts.py"
 mandos_client --debug | sed 's/^/mandos-client split: /' > "$W/e2e.split" ||
     true
 [ $HAVE_AGENT = 0 ] || peerkey_boot -vv |
     sed 's/^/peerkey-boot split: /' >> "$W/e2e.split" || true
 RUNNER=
-[ $E2E_RUNTMP_MADE = 0 ] || rmdir /run/tmp
-E2E_RUNTMP_MADE=0
 stop_name mandos
 stop_name dbus
 fi	# BENCH_ONLY=all
+
+# --- peerkey-boot with its TLS key in a TPM, beside the software key ---------
+# One peerkeyd; three boot identities made by the operator's command:
+# "peerkey init" (the software Ed25519 key), "peerkey init --tpm" (an
+# ECDSA P-256 key in a software TPM, swtpm over TCP on loopback) and
+# "peerkey init --tpm --tpm-pcrs 7" (the same, bound to PCR 7: a policy
+# session per signature); each with its own OpenPGP key (of the same
+# kind) and blob of the same passphrase. The three agents alternate, run
+# as above. What a TPM adds: the key's load and one test signature at
+# start, and the signature in the handshake. A hardware TPM is slower
+# than swtpm (tens of ms per ECC operation): these figures are the
+# protocol's cost, not a TPM's.
+HAVE_TPM=0
+grep -q '^#define HAVE_TPM 1' "$B/config.h" 2>/dev/null && HAVE_TPM=1
+[ "$ONLY" != tpm ] || [ $HAVE_TPM = 1 ] ||
+    die "BENCH_ONLY=tpm: $B was configured without TPM support"
+[ "$ONLY" = guard ] || [ $HAVE_TPM = 0 ] || command -v swtpm >/dev/null ||
+    die "swtpm not installed"
+: > "$W/tpm"
+: > "$W/tpm.split"
+if [ "$ONLY" != guard ] && [ $HAVE_TPM = 1 ]; then
+. "$top/tests/lib-swtpm.sh"
+[ -s "$W/passphrase" ] ||
+    printf 'benchmark passphrase 0123456789' > "$W/passphrase"
+start_node tk ""
+swtpm_start "$W/swtpm" || die "swtpm did not start"
+TK=$W/tk
+TPM_KINDS="soft tpm tpm-pcr7"
+for k in $TPM_KINDS; do
+	d=$W/boot-$k
+	case $k in
+	soft)	set -- ;;
+	tpm)	set -- --tpm --tcti "$SWTPM_TCTI" ;;
+	*)	set -- --tpm --tpm-pcrs 7 --tcti "$SWTPM_TCTI" ;;
+	esac
+	PEERKEY_DIR=$d "$PEERKEY" -j init "$@" > "$d.json" 2>&1 ||
+	    die "peerkey init $*: $(cat "$d.json")"
+	mkdir -m 700 "$d.gpg"
+	GNUPGHOME=$d.gpg gpg --batch -q --import "$d/boot/pgp.pub" 2>/dev/null
+	GNUPGHOME=$d.gpg gpg --batch -q --trust-model always -r "$(GNUPGHOME=$d.gpg \
+	    gpg --list-keys --with-colons 2>/dev/null | awk -F: '/^fpr/ {
+	    print $10; exit }')" --encrypt < "$W/passphrase" > "$d.blob" \
+	    2>/dev/null
+	gpgconf --homedir "$d.gpg" --kill gpg-agent 2>/dev/null
+	"$PEERKEY" -s "$TK/run/control.sock" peer add "$k" --boot-key \
+	    "$(jq -r .boot_keyid "$d.json")" --timeout 24h --interval 1h \
+	    --extended-timeout 24h > /dev/null &&
+	    "$PEERKEY" -s "$TK/run/control.sock" peer put-blob "$k" disk1 \
+	    "$d.blob" > /dev/null || die "peer add $k"
+	{
+		echo "[boot]"
+		if [ "$k" = soft ]; then
+			echo "tls-key = $d/boot/tls.key"
+		else
+			echo "tpm-key = $d/boot/tls.tpm"
+			echo "tpm-tcti = $SWTPM_TCTI"
+		fi
+		echo "pgp-key = $d/boot/pgp.key"
+		printf 'work-directory = /run/tmp\nmdns = no\nprompt = no\n\n'
+		printf '[peer tk]\naddress = 127.0.0.1:%s\nnode-key = %s\n' \
+		    "$(cat "$TK/port")" "$(cat "$TK/node.keyid")"
+	} > "$d.conf"
+	: > "$W/e2e.boot-$k"
+done
+# boot_agent KIND [ARGS]: one run of peerkey-boot with KIND's key.
+boot_agent() {
+	_k=$1
+	shift
+	$RUNNER "$W/itmp" "$AGENT" -c "$W/boot-$_k.conf" -b disk1 "$@"
+}
+wait_quiet
+say "end to end: peerkey-boot with a software, a TPM and a PCR-bound TPM key, alternately, $E2E_RUNS runs each (load $(loadavg))"
+_i=0
+while [ $_i -lt "$E2E_RUNS" ]; do
+	for k in $TPM_KINDS; do
+		time_one "boot-$k" boot_agent "$k"
+	done
+	_i=$((_i + 1))
+done
+for k in $TPM_KINDS; do
+	echo "key=$k $(e2e_stats "boot-$k")" | tee -a "$W/tpm" >&2
+done
+RUNNER="python3 $W/ts.py"
+for k in soft tpm-pcr7; do
+	boot_agent "$k" -vv | sed "s/^/peerkey-boot ($k) split: /" \
+	    >> "$W/tpm.split" || true
+done
+RUNNER=
+swtpm_stop "$W/swtpm"
+stop_name tk
+fi	# BENCH_ONLY=all or tpm
+[ $E2E_RUNTMP_MADE = 0 ] || rmdir /run/tmp
+E2E_RUNTMP_MADE=0
+
+# get FILE KEY [FILTER]: a key=value field of the first matching line.
+field() {
+	awk -v k="$2" -v f="$3" '$0 ~ f { for (i = 1; i <= NF; i++) {
+	    split($i, a, "="); if (a[1] == k) { print a[2]; exit } } }' "$1"
+}
+# tpm_table: the TPM section's lines of a results file.
+tpm_table() {
+	if [ ! -s "$W/tpm" ]; then
+		echo "peerkey-boot with a TPM key: not measured (built without TPM support)"
+		return 0
+	fi
+	echo "peerkey-boot end to end with its TLS key in a TPM (swtpm), beside the software key (median of $E2E_RUNS, same run, alternately)"
+	sed 's/^/  /' "$W/tpm"
+	s=$(field "$W/tpm" e2e_ms "key=soft")
+	for k in tpm tpm-pcr7; do
+		t=$(field "$W/tpm" e2e_ms "key=$k ")
+		awk -v k="$k" -v t="$t" -v s="$s" 'BEGIN { if (s > 0 && t != "nan")
+		    printf "  %s - soft = %+.1f ms (%.2f x)\n", k, t - s, t / s }'
+	done
+	echo "  split (one more run of two, verbose, stderr lines time-stamped):"
+	sed 's/^/    /' "$W/tpm.split"
+}
+
+# only_results WHAT-IS-LEFT-OUT CMD: the short results file of a
+# BENCH_ONLY run, DATE-HOST-$ONLY.txt: the machine, then CMD's lines; exit.
+only_results() {
+	RES=$RESDIR/$STAMP-$HOST-$ONLY.txt
+	{
+		cat "$W/head"
+		echo "# load average at end: $(loadavg)"
+		echo "# BENCH_ONLY=$ONLY: $1"
+		echo
+		eval "$2"
+	} > "$RES"
+	cat "$RES"
+	say "results: $RES"
+	exit 0
+}
+
+# --- TPM only: a short results file ------------------------------------------
+[ "$ONLY" != tpm ] || only_results "no Mandos, no unlock levels, no guarding" \
+    'tpm_table; echo; echo "# raw"; sed "s/^/# /" "$W/tpm"'
 
 # --- guarding N peers at a 10 s interval ------------------------------------
 : > "$W/guard"
@@ -581,29 +723,14 @@ if [ "$REFERENCE" = 1 ] && [ "$ONLY" = all ]; then
 fi
 
 # --- guarding only: a short results file ---------------------------------------
-if [ "$ONLY" = guard ]; then
-	RES=$RESDIR/$STAMP-$HOST-guard.txt
-	{
-		cat "$W/head"
-		echo "# load average at end: $(loadavg)"
-		echo "# BENCH_ONLY=guard: no Mandos, no unlock levels, no boot agent"
-		echo
-		echo "Guarding N peers, heartbeat every 10 s over a kept TLS connection (peerkeyd CPU and RSS, ${GUARD_SECS}s)"
-		sed 's/^/  /' "$W/guard"
-		echo
-		echo "Goal (issue 3): guarding 1000 peers < 2% of a core and < 32 MiB RSS."
-	} > "$RES"
-	cat "$RES"
-	say "results: $RES"
-	exit 0
-fi
+[ "$ONLY" != guard ] ||
+    only_results "no Mandos, no unlock levels, no boot agent" '
+	echo "Guarding N peers, heartbeat every 10 s over a kept TLS connection (peerkeyd CPU and RSS, ${GUARD_SECS}s)"
+	sed "s/^/  /" "$W/guard"
+	echo
+	echo "Goal (issue 3): guarding 1000 peers < 2% of a core and < 32 MiB RSS."'
 
 # --- the table ----------------------------------------------------------------
-# get FILE KEY [FILTER]: a key=value field of the first matching line.
-field() {
-	awk -v k="$2" -v f="$3" '$0 ~ f { for (i = 1; i <= NF; i++) {
-	    split($i, a, "="); if (a[1] == k) { print a[2]; exit } } }' "$1"
-}
 {
 	cat "$W/head"
 	echo "# load average at end: $(loadavg)"
@@ -646,6 +773,8 @@ field() {
 	    printf "  peerkey-boot / mandos-client = %.2f (goal <= 0.5)\n", a / b
 	    else print "  peerkey-boot not measured" }'
 	echo
+	tpm_table
+	echo
 	echo "Guarding N peers, heartbeat every 10 s over a kept TLS connection (peerkeyd CPU and RSS)"
 	sed 's/^/  /' "$W/guard"
 	echo
@@ -662,7 +791,7 @@ field() {
 	echo "guarding 1000 peers < 2% of a core and < 32 MiB RSS; peerkey-boot <= half of mandos-client."
 	echo
 	echo "# raw"
-	sed 's/^/# /' "$W/levels" "$W/e2e" "$W/guard"
+	sed 's/^/# /' "$W/levels" "$W/e2e" "$W/tpm" "$W/guard"
 } > "$RES"
 cat "$RES"
 

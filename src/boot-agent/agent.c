@@ -144,9 +144,13 @@ ask_same(const struct ask_target *t0, struct ask_target *t,
 	return t0->uuid[0] == '\0';
 }
 
-/* Waits until a request appears (or give-up, or a signal). */
+/*
+ * Waits until a request appears (appear 1: returns how many) or until
+ * none is left (appear 0: returns 0), or give-up, or a signal.
+ */
 static int
-ask_wait(const char *dir, int fd, uint64_t give_up_ms, struct ask *asks)
+ask_wait(const char *dir, int fd, uint64_t give_up_ms, struct ask *asks,
+    int appear)
 {
 	struct pollfd	 pfd;
 	char		 ev[4096];
@@ -156,7 +160,8 @@ ask_wait(const char *dir, int fd, uint64_t give_up_ms, struct ask *asks)
 	if (give_up_ms != 0)
 		end = pk_now_ms() + give_up_ms;
 	for (;;) {
-		if ((n = askpass_find(dir, asks, ASKS_MAX)) > 0)
+		n = askpass_find(dir, asks, ASKS_MAX);
+		if (appear ? n > 0 : n == 0)
 			return n;
 		if (stop_flag)
 			return -BOOT_EXIT_CANCELLED;
@@ -193,9 +198,10 @@ main(int argc, char *argv[])
 	const char		*askdir = ASKPASS_DIR_DEFAULT, *pdev = NULL;
 	const char		*give_up = NULL, *device = NULL;
 	char			*cause = NULL, msg[300];
+	char			 keyid[PK_KEYID_HEXLEN + 1];
 	int			 ch, checkonly = 0, askmode = 0, verbose = 0;
 	int			 ncand, r, ret = BOOT_EXIT_LOCAL, bfd = -1, nask;
-	int			 i, done = 0, rounds;
+	int			 i, done = 0, rounds, tpm_failed = 0;
 
 	memset(&res, 0, sizeof(res));
 	log_procinit("peerkey-boot");
@@ -268,11 +274,21 @@ main(int argc, char *argv[])
 		ret = BOOT_EXIT_USAGE;
 		goto out;
 	}
-	if ((r = pk_identity_load(conf.tls_key, &tls_id)) != 0) {
-		fprintf(stderr, "peerkey-boot: TLS key %s: %s\n", conf.tls_key,
-		    r == PK_ERR_SYSTEM ? strerror(errno) : pk_strerror(r));
+	r = boot_identity(&conf, !checkonly, &tls_id, keyid, &cause);
+	if (r == PK_ERR_TPM && !checkonly) {
+		/* One line; the prompt still works. */
+		progress("%s: no peer can be asked, type the passphrase",
+		    cause != NULL ? cause : pk_strerror(r));
+		tpm_failed = 1;
+		ncand = 0;
+		conf.mdns = 0;
+	} else if (r != 0) {
+		fprintf(stderr, "peerkey-boot: %s\n", cause != NULL ? cause :
+		    pk_strerror(r));
 		goto out;
 	}
+	free(cause);
+	cause = NULL;
 	if ((r = decrypt_init(conf.workdir, conf.pgp_key)) != 0) {
 		fprintf(stderr, "peerkey-boot: OpenPGP key %s (work directory "
 		    "%s): %s\n", conf.pgp_key, conf.workdir,
@@ -281,12 +297,13 @@ main(int argc, char *argv[])
 	}
 	if (checkonly) {
 		fprintf(stderr, "peerkey-boot: %s: configuration OK (%d "
-		    "address%s, boot key %s)\n", conffile, ncand,
-		    ncand == 1 ? "" : "es", tls_id->keyid);
+		    "address%s, boot key %s%s)\n", conffile, ncand,
+		    ncand == 1 ? "" : "es", keyid, conf.tpm_key != NULL ?
+		    " in the TPM" : "");
 		ret = 0;
 		goto out;
 	}
-	log_debug("boot key %s", tls_id->keyid);
+	log_debug("boot key %s", keyid);
 	/* Without the header the blob goes unchecked, as without -d. */
 	if (device != NULL && !askmode && disk_open(device, &disk,
 	    &cause) != 0) {
@@ -304,7 +321,7 @@ main(int argc, char *argv[])
 			goto out;
 		}
 		if ((nask = ask_wait(askdir, aw.fd, conf.give_up_ms,
-		    asks)) < 0) {
+		    asks, 1)) < 0) {
 			ret = -nask;
 			goto out;
 		}
@@ -319,6 +336,22 @@ main(int argc, char *argv[])
 			progress("no console prompt (%s: %s)", pdev,
 			    r == PK_ERR_SYSTEM ? strerror(errno) :
 			    pk_strerror(r));
+	}
+	/*
+	 * A TPM boot key that cannot be used here (said above, once): only
+	 * a typed passphrase can unlock. Without our prompt there is
+	 * nothing to do; in ask-password mode systemd's own agent prompts,
+	 * and we stay until its requests are answered, so that the path
+	 * unit does not start us (and the line) again.
+	 */
+	if (tpm_failed && askmode) {
+		r = ask_wait(askdir, aw.fd, conf.give_up_ms, asks, 0);
+		ret = r < 0 ? -r : BOOT_EXIT_CANCELLED;
+		goto out;
+	}
+	if (tpm_failed && prompt == NULL) {
+		ret = BOOT_EXIT_LOCAL;
+		goto out;
 	}
 	/* GnuPG starts while the peers are asked. */
 	if ((r = decrypt_prepare()) != 0)

@@ -50,6 +50,9 @@ struct boot_peer_conf {
 /* The boot configuration file, and the command line over it. */
 struct boot_conf {
 	char		*tls_key;
+	char		*tpm_key;	/* a TPM boot key instead (tpm.h) */
+	char		*tpm_tcti;
+	uint64_t	 tpm_timeout_ms;
 	char		*pgp_key;
 	char		*workdir;
 	uint64_t	 connect_ms;
@@ -124,6 +127,10 @@ void	 boot_conf_free(struct boot_conf *);
 int	 boot_conf_candidates(const struct boot_conf *, struct candidate *,
 	    int max, char **cause);
 int	 boot_pin_known(const struct boot_conf *, const char *keyid);
+
+/* identity.c */
+int	 boot_identity(const struct boot_conf *, int open_tpm,
+	    struct pk_identity **, char *keyid, char **cause);
 
 /* browse.c */
 struct browse;

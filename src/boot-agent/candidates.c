@@ -32,6 +32,7 @@
 #include "file.h"
 #include "key.h"
 #include "pk_err.h"
+#include "tpm.h"
 
 static const char *const trust_choices[] = { "any", "pinned", NULL };
 
@@ -41,6 +42,12 @@ static const char *const trust_choices[] = { "any", "pinned", NULL };
 static const struct pk_conf_item boot_items[] = {
 	{ "boot", "tls-key", PK_CONF_PATH, B(tls_key), 0, 4095,
 	    SYSCONFDIR "/peerkey/boot/tls.key", NULL },
+	{ "boot", "tpm-key", PK_CONF_PATH, B(tpm_key), 0, 4095,
+	    NULL, NULL },
+	{ "boot", "tpm-tcti", PK_CONF_STRING, B(tpm_tcti), 1, 255,
+	    PK_TPM_TCTI_DEFAULT, NULL },
+	{ "boot", "tpm-timeout", PK_CONF_DURATION, B(tpm_timeout_ms),
+	    100, 600000, "10s", NULL },
 	{ "boot", "pgp-key", PK_CONF_PATH, B(pgp_key), 0, 4095,
 	    SYSCONFDIR "/peerkey/boot/pgp.key", NULL },
 	{ "boot", "work-directory", PK_CONF_PATH, B(workdir), 0, 4000,

@@ -7,7 +7,9 @@
  * switches), one [peer NAME] section per peerkeyd node with "address"
  * (space-separated numeric addresses) and "node-key" (the key id it must
  * show). An existing [boot] section is kept as the operator left it, apart
- * from the two key paths; the [peer] sections are always regenerated.
+ * from the keys (tls-key, or tpm-key and tpm-tcti for a TPM boot key, and
+ * pgp-key), which follow this machine's files; the [peer] sections are
+ * always regenerated.
  * The file is written to a temporary name, fsync'ed and renamed.
  */
 #include "config.h"
@@ -36,16 +38,28 @@
 #define BOOT_ADDRS_MAX		8
 #define BOOT_NAME_MAX		63
 
-/* Appends the [boot] section: the old one's lines, or defaults. */
+/*
+ * Appends the [boot] section: the keys (a TPM boot key as tpm-key and
+ * tpm-tcti instead of tls-key), then the old section's other lines, or
+ * defaults.
+ */
 static void
 bootconf_boot_section(FILE *f, const char *old)
 {
 	const char	*s, *e;
-	char		*tls = local_path(LOCAL_BOOT_TLS);
+	char		*tls, *tcti = NULL;
 	char		*pgp = local_path(LOCAL_BOOT_PGP);
 	int		 in = 0, kept = 0;
 
-	fprintf(f, "[boot]\ntls-key = %s\npgp-key = %s\n", tls, pgp);
+	if (local_boot_tpm(&tcti)) {
+		tls = local_path(LOCAL_BOOT_TPM);
+		fprintf(f, "[boot]\ntpm-key = %s\ntpm-tcti = %s\n", tls,
+		    tcti);
+	} else {
+		tls = local_path(LOCAL_BOOT_TLS);
+		fprintf(f, "[boot]\ntls-key = %s\n", tls);
+	}
+	fprintf(f, "pgp-key = %s\n", pgp);
 	for (s = old; s != NULL && *s; s = *e ? e + 1 : e) {
 		e = s + strcspn(s, "\n");
 		if (*s == '[') {
@@ -54,6 +68,8 @@ bootconf_boot_section(FILE *f, const char *old)
 		}
 		if (!in || e == s || *s == '#' || *s == ';' ||
 		    strncmp(s, "tls-key", 7) == 0 ||
+		    strncmp(s, "tpm-key", 7) == 0 ||
+		    strncmp(s, "tpm-tcti", 8) == 0 ||
 		    strncmp(s, "pgp-key", 7) == 0)
 			continue;
 		fprintf(f, "%.*s\n", (int)(e - s), s);
@@ -63,6 +79,7 @@ bootconf_boot_section(FILE *f, const char *old)
 		fprintf(f, "connect-timeout = 3s\nexchange-timeout = 10s\n"
 		    "retry-max = 30s\n");
 	free(tls);
+	free(tcti);
 	free(pgp);
 }
 

@@ -1,12 +1,19 @@
 /*
- * cmd-boot-config.c: "peerkey boot-config [--out FILE]
+ * cmd-boot-config.c: "peerkey boot-config [--out FILE] [--tcti TCTI]
  * [--update-initramfs]": writes what the initramfs needs (bootconf.c).
+ *
+ * --tcti records, for a TPM boot key, how the initramfs reaches the TPM
+ * (boot/tls.tcti), when that differs from how "peerkey init --tpm" did
+ * (a resource manager daemon on the running system, a software TPM in a
+ * test): every later boot configuration, also those enroll and join
+ * refresh, then names it.
  */
 #include "config.h"
 
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +22,12 @@
 
 #include <jansson.h>
 
+#include "file.h"
 #include "peerkey.h"
 
 static const struct option bc_opts[] = {
 	{ "out", required_argument, NULL, 'o' },
+	{ "tcti", required_argument, NULL, 't' },
 	{ "update-initramfs", no_argument, NULL, 'u' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -47,13 +56,17 @@ bc_update_initramfs(void)
 int
 cmd_boot_config(int argc, char **argv)
 {
-	char	*path = NULL;
-	json_t	*j;
-	int	 ch, r, update = 0;
+	char		*path = NULL, *tpath, *line;
+	const char	*tcti = NULL;
+	json_t		*j;
+	int		 ch, r, update = 0;
 
 	optind = 0;	/* re-initialise: main() scanned with "+" */
-	while ((ch = getopt_long(argc, argv, "o:u", bc_opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "o:t:u", bc_opts, NULL)) != -1) {
 		switch (ch) {
+		case 't':
+			tcti = optarg;
+			break;
 		case 'o':
 			free(path);
 			path = strdup(optarg);
@@ -69,6 +82,28 @@ cmd_boot_config(int argc, char **argv)
 	if (optind != argc) {
 		free(path);
 		return EXIT_USAGE;
+	}
+	if (tcti != NULL) {
+		if (!local_boot_tpm(NULL) || *tcti == '\0' ||
+		    strchr(tcti, '\n') != NULL) {
+			fprintf(stderr, "peerkey: boot-config --tcti: %s\n",
+			    *tcti == '\0' || strchr(tcti, '\n') != NULL ?
+			    "not a TCTI" : "the boot key is not a TPM key "
+			    "(peerkey init --tpm)");
+			free(path);
+			return EXIT_USAGE;
+		}
+		tpath = local_path(LOCAL_BOOT_TCTI);
+		if (asprintf(&line, "%s\n", tcti) == -1 ||
+		    pk_file_write(tpath, line, strlen(line), 0644, 0) != 0) {
+			fprintf(stderr, "peerkey: cannot write %s: %s\n", tpath,
+			    strerror(errno));
+			free(tpath);
+			free(path);
+			return EXIT_LOCAL;
+		}
+		free(line);
+		free(tpath);
 	}
 	if (path == NULL)
 		path = local_path(LOCAL_BOOT_CONF);

@@ -7,7 +7,10 @@
  * Layout of the configuration directory (default SYSCONFDIR/peerkey,
  * -d/--dir or PEERKEY_DIR to change it; doc/peerkey.8, FILES):
  *	node.key	the node key (peerkeyd's; on the encrypted root)
- *	boot/tls.key	the boot TLS key (copied into the initramfs)
+ *	boot/tls.key	the boot TLS key (copied into the initramfs), or
+ *	boot/tls.tpm	a boot TLS key inside the TPM (peerkey init --tpm;
+ *			copied into the initramfs, useless elsewhere) and
+ *	boot/tls.tcti	the TCTI that reaches that TPM (one line)
  *	boot/pgp.key	the boot OpenPGP secret key (initramfs)
  *	boot/pgp.pub	its public half: what enroll encrypts to
  *	boot.conf	the boot agent's configuration (peerkey-boot(8))
@@ -33,6 +36,7 @@
 #include "pgp.h"
 #include "pk_err.h"
 #include "secret.h"
+#include "tpm.h"
 
 #define SECRET_MAX	8192	/* bytes of a typed or key-file passphrase */
 
@@ -74,14 +78,58 @@ local_load_node(struct pk_identity **out)
 	return 0;
 }
 
+/*
+ * Is the boot TLS key a TPM's (boot/tls.tpm exists)? Returns 1 and, if
+ * tcti is not NULL, the TCTI it was made through (boot/tls.tcti, else the
+ * default; malloc'ed), or 0.
+ */
+int
+local_boot_tpm(char **tcti)
+{
+	struct stat	 st;
+	char		*path = local_path(LOCAL_BOOT_TPM), *buf = NULL;
+	size_t		 len = 0;
+	int		 tpm;
+
+	tpm = lstat(path, &st) == 0;
+	free(path);
+	if (!tpm || tcti == NULL)
+		return tpm;
+	path = local_path(LOCAL_BOOT_TCTI);
+	if (pk_file_read(path, 1024, 0, &buf, &len) == 0) {
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (buf[0] == '\0') {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	free(path);
+	if (buf == NULL && (buf = strdup(PK_TPM_TCTI_DEFAULT)) == NULL) {
+		fprintf(stderr, "peerkey: out of memory\n");
+		exit(EXIT_FAIL);
+	}
+	*tcti = buf;
+	return 1;
+}
+
 /* The boot TLS key's id into out (65 bytes); -1 with a message. */
 int
 local_boot_keyid(char *out)
 {
 	struct pk_identity	*id;
-	char			*path = local_path(LOCAL_BOOT_TLS);
+	char			*path, *cause = NULL;
 	int			 r;
 
+	if (local_boot_tpm(NULL)) {
+		path = local_path(LOCAL_BOOT_TPM);
+		if ((r = pk_tpm_keyfile_keyid(path, out, NULL, &cause)) != 0)
+			fprintf(stderr, "peerkey: boot key: %s\n",
+			    cause != NULL ? cause : pk_strerror(r));
+		free(cause);
+		free(path);
+		return r != 0 ? -1 : 0;
+	}
+	path = local_path(LOCAL_BOOT_TLS);
 	if ((r = pk_identity_load(path, &id)) != 0) {
 		fprintf(stderr, "peerkey: boot key %s: %s\n  (run \"peerkey "
 		    "init\" first)\n", path, pk_strerror(r));

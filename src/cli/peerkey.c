@@ -54,7 +54,8 @@ static const struct cmd_entry commands[] = {
 	    cmd_import_mandos },
 	{ "verbose", "verbose 0|1|2", "set peerkeyd's log verbosity",
 	    cmd_verbose },
-	{ "init", "init [--dir DIR]", "make this machine's node and boot keys",
+	{ "init", "init [--dir DIR] [--tpm [--tpm-pcrs LIST] [--tcti TCTI]]",
+	    "make this machine's node and boot keys",
 	    cmd_init },
 	{ "invite", "invite [--expires DURATION] [--address ADDR]...",
 	    "print a one-time code that lets a machine join", cmd_invite },
@@ -67,7 +68,8 @@ static const struct cmd_entry commands[] = {
 	    "replace DEVICE's peerkey key", cmd_rotate },
 	{ "unenroll", "unenroll DEVICE",
 	    "withdraw DEVICE's key, kill its keyslot", cmd_unenroll },
-	{ "boot-config", "boot-config [--out FILE] [--update-initramfs]",
+	{ "boot-config",
+	    "boot-config [--out FILE] [--tcti TCTI] [--update-initramfs]",
 	    "write the initramfs' boot configuration", cmd_boot_config },
 	{ NULL, NULL, NULL, NULL }
 };

@@ -38,6 +38,8 @@ struct pk_msg;
 #define LOCAL_NODE_KEY		"node.key"
 #define LOCAL_BOOT_DIR		"boot"
 #define LOCAL_BOOT_TLS		"boot/tls.key"
+#define LOCAL_BOOT_TPM		"boot/tls.tpm"	/* or: a TPM key (tpm.h) */
+#define LOCAL_BOOT_TCTI		"boot/tls.tcti"	/* the TPM it lives in */
 #define LOCAL_BOOT_PGP		"boot/pgp.key"	/* secret, armored */
 #define LOCAL_BOOT_PGP_PUB	"boot/pgp.pub"	/* public, armored */
 #define LOCAL_BOOT_CONF		"boot.conf"
@@ -54,6 +56,7 @@ const char	*local_dir(void);
 char		*local_path(const char *rel);
 int		 local_load_node(struct pk_identity **);
 int		 local_boot_keyid(char *out);
+int		 local_boot_tpm(char **tcti);
 int		 local_boot_pgp_pub(char **armor, size_t *len);
 int		 local_test_crash(const char *step);
 int		 local_read_secret(const char *keyfile, const char *prompt,

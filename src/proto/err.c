@@ -36,6 +36,7 @@ static const char *const pk_errstr[] = {
 	"not found",				/* -21 */
 	"already exists",			/* -22 */
 	"database error",			/* -23 */
+	"TPM failure",				/* -24 */
 };
 
 /* A code added to pk_err.h without its phrase here fails the build. */

@@ -340,6 +340,8 @@ pk_identity_free(struct pk_identity *id)
 		gnutls_privkey_deinit(id->priv);
 	if (id->pub != NULL)
 		gnutls_pubkey_deinit(id->pub);
+	if (id->ext_free != NULL)
+		id->ext_free(id->ext);
 	key_wipe(id, sizeof(*id));
 	free(id);
 }

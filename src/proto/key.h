@@ -1,5 +1,7 @@
 /*
  * key.h: Ed25519 identities (node keys and boot TLS keys) and key ids.
+ * A boot TLS key may instead be an ECDSA P-256 key inside a TPM (tpm.h),
+ * whose identity signs through an external key (the ext_ fields).
  *
  * A key id is the lowercase hex SHA-256 of the public key's DER
  * SubjectPublicKeyInfo: exactly Mandos' key_id (compared case-blind), and
@@ -24,6 +26,16 @@ struct pk_identity {
 	gnutls_privkey_t	 priv;
 	gnutls_pubkey_t		 pub;
 	char			 keyid[PK_KEYID_HEXLEN + 1];
+	/*
+	 * An external key (a TPM's, tpm.c), whose private part cannot be
+	 * exported: ext_dup makes one more GnuTLS handle on it, for TLS
+	 * credentials (which own the handles they are given); ext_free
+	 * releases ext when the identity is freed. NULL for a software key.
+	 */
+	int			(*ext_dup)(const struct pk_identity *,
+				    gnutls_privkey_t *);
+	void			(*ext_free)(void *);
+	void			*ext;
 };
 
 /* Makes a fresh Ed25519 identity in *out. Returns 0 or PK_ERR_KEY. */

@@ -43,7 +43,8 @@
 #define PK_ERR_NOT_FOUND	-21	/* no such file, key or entry */
 #define PK_ERR_EXISTS		-22	/* refusing to overwrite */
 #define PK_ERR_STORE		-23	/* the database failed (I/O, full) */
-#define PK_ERR_MAX_		-24	/* one past the last code */
+#define PK_ERR_TPM		-24	/* the TPM (or its library) failed */
+#define PK_ERR_MAX_		-25	/* one past the last code */
 
 /* Returns a static string describing code; never NULL. */
 const char	*pk_strerror(int code);

@@ -28,12 +28,13 @@
 
 /*
  * Native: TLS 1.3 only, AEAD ciphers, X25519 only, Ed25519 signatures
- * only, raw public keys for both the client and the server certificate.
+ * and ECDSA P-256 with SHA-256 (a TPM's boot key, tpm.c), raw public
+ * keys for both the client and the server certificate.
  */
 #define PRIO_NATIVE \
 	"NONE:+VERS-TLS1.3:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:" \
 	"+AEAD:+GROUP-X25519:+SIGN-EDDSA-ED25519:" \
-	"+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK"
+	"+SIGN-ECDSA-SECP256R1-SHA256:+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK"
 
 /* Mandos 1.8 (mandos-client.c and mandos), character for character. */
 #define PRIO_MANDOS \
@@ -84,6 +85,66 @@ tls_seterr(struct pk_tls *s, const char *what, int gerr)
 		    gnutls_strerror(gerr));
 }
 
+/* Is pub a key the native profile takes: Ed25519, or ECDSA P-256? */
+static int
+tls_key_ok(gnutls_pubkey_t pub)
+{
+	gnutls_ecc_curve_t	curve = GNUTLS_ECC_CURVE_INVALID;
+	gnutls_datum_t		x = { NULL, 0 }, y = { NULL, 0 };
+	int			alg;
+
+	alg = gnutls_pubkey_get_pk_algorithm(pub, NULL);
+	if (alg == GNUTLS_PK_EDDSA_ED25519)
+		return 1;
+	if (alg != GNUTLS_PK_ECDSA ||
+	    gnutls_pubkey_export_ecc_raw2(pub, &curve, &x, &y, 0) < 0)
+		return 0;
+	gnutls_free(x.data);
+	gnutls_free(y.data);
+	return curve == GNUTLS_ECC_CURVE_SECP256R1;
+}
+
+/*
+ * Credentials for an external key (a TPM's): its public key as the raw
+ * public key, and one more handle on the key, which the credentials own.
+ * GnuTLS's key/certificate match check is skipped: for an external key
+ * it costs a signature, and the owner of the key checks it (the boot
+ * agent, pk_tpm_identity_check()).
+ */
+static int
+tls_creds_ext(struct pk_tls_creds *c, const struct pk_identity *id)
+{
+	gnutls_pcert_st		 pcert;
+	gnutls_privkey_t	 priv = NULL;
+	gnutls_datum_t		 der = { NULL, 0 };
+	int			 r;
+
+	if (!tls_key_ok(id->pub))
+		return PK_ERR_KEY;
+	if (gnutls_pubkey_export2(id->pub, GNUTLS_X509_FMT_DER, &der) < 0)
+		return PK_ERR_KEY;
+	r = gnutls_pcert_import_rawpk_raw(&pcert, &der, GNUTLS_X509_FMT_DER,
+	    0, 0);
+	gnutls_free(der.data);
+	if (r < 0)
+		return PK_ERR_KEY;
+	if ((r = id->ext_dup(id, &priv)) != 0) {
+		gnutls_pcert_deinit(&pcert);
+		return r;
+	}
+	gnutls_certificate_set_flags(c->cred,
+	    GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH);
+	/* On success the credentials own pcert's contents and priv. */
+	if (gnutls_certificate_set_key(c->cred, NULL, 0, &pcert, 1, priv) <
+	    0) {
+		gnutls_pcert_deinit(&pcert);
+		gnutls_privkey_deinit(priv);
+		return PK_ERR_KEY;
+	}
+	c->has_key = 1;
+	return 0;
+}
+
 /* Makes credentials from id (NULL: none, for the Mandos serving side). */
 int
 pk_tls_creds_new(const struct pk_identity *id, struct pk_tls_creds **out)
@@ -110,6 +171,12 @@ pk_tls_creds_new(const struct pk_identity *id, struct pk_tls_creds **out)
 		goto out;
 	}
 	if (id == NULL) {
+		*out = c;
+		return 0;
+	}
+	if (id->ext_dup != NULL) {
+		if ((r = tls_creds_ext(c, id)) != 0)
+			goto out;
 		*out = c;
 		return 0;
 	}
@@ -198,9 +265,9 @@ tls_verify_peer(gnutls_session_t session)
 	}
 	memcpy(s->offered, keyid, sizeof(s->offered));
 	alg = gnutls_pubkey_get_pk_algorithm(pub, NULL);
-	if (s->profile == PK_TLS_NATIVE && alg != GNUTLS_PK_EDDSA_ED25519) {
+	if (s->profile == PK_TLS_NATIVE && !tls_key_ok(pub)) {
 		snprintf(s->err, sizeof(s->err), "peer key %s is %s, not "
-		    "Ed25519", keyid,
+		    "Ed25519 or ECDSA P-256", keyid,
 		    gnutls_pk_get_name((gnutls_pk_algorithm_t)alg));
 		s->rejected = 1;
 		goto out;

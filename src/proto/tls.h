@@ -3,10 +3,11 @@
  *
  * Two profiles:
  *
- *  PK_TLS_NATIVE: TLS 1.3 only, Ed25519 raw public keys (RFC 7250) on both
- *	sides, X25519 key exchange, no session tickets. Both ends present
- *	their identity; each checks the other with the caller's verify rule,
- *	which receives the peer's key id. A peer with no key, a key of another
+ *  PK_TLS_NATIVE: TLS 1.3 only, raw public keys (RFC 7250) on both sides,
+ *	Ed25519 or ECDSA P-256 (a TPM boot key, tpm.h: the identity's
+ *	external key signs), X25519 key exchange, no session tickets. Both
+ *	ends present their identity; each checks the other with the
+ *	caller's verify rule, which receives the peer's key id. A peer with no key, a key of another
  *	type, or a key the rule rejects fails the handshake.
  *
  *  PK_TLS_MANDOS: what Mandos 1.8 negotiates (doc/mandos-compat.md). Roles

@@ -55,6 +55,8 @@ ok 'has "$W/it.list" "/libavahi-core\.so\.7( |$)" && has "$W/it.list" "/libgpgme
     "image: the agent's libraries (avahi-core, gpgme, gnutls, inih)"
 ok 'has "$W/it.list" " etc/peerkey/boot\.conf$" &&
     has "$W/it.list" "lib/cryptsetup/scripts/peerkey$"' "image: configuration and keyscript"
+ok '! grep -q "/libtss2-" "$W/it.list"' \
+    "image: no tss2 library when the boot key is a file"
 ok 'grep " ${W#/}/k/tls\.key$" "$W/it.list" | grep -q "^-rw-------" &&
     grep " ${W#/}/k/pgp\.key$" "$W/it.list" | grep -q "^-rw-------"' \
     "image: both boot keys, mode 0600"

@@ -531,14 +531,37 @@ test_native_refusals(const struct pk_identity *a,
 	}
 	TEST_DONE();
 
-	TEST_START("native: server refuses ECDSA P-256 and RSA client keys");
+	TEST_START("native: control: an ECDSA P-256 client (a TPM's key) gets "
+	    "in, its key id the SHA-256 of its SPKI");
+	{
+		char	kid[PK_KEYID_HEXLEN + 1];
+
+		side_init(&srv, PK_TLS_NATIVE, PK_TLS_SERVER, cb, NULL);
+		srv.verify = NULL;
+		srv.talk_first = 1;
+		memset(&raw, 0, sizeof(raw));
+		raw.prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+CTYPE-ALL";
+		raw.cred = raw_creds(GNUTLS_PK_ECDSA,
+		    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), kid);
+		ASSERT_PTR_NE(raw.cred, NULL);
+		if (raw.cred != NULL) {
+			ASSERT_INT_EQ(run_raw(&srv, &raw), 0);
+			ASSERT_INT_EQ(srv.hs, 0);
+			ASSERT_STR_EQ(srv.peer, kid);
+			ASSERT_INT_EQ(raw.ret, 0);
+			gnutls_certificate_free_credentials(raw.cred);
+		}
+	}
+	TEST_DONE();
+
+	TEST_START("native: server refuses ECDSA P-384 and RSA client keys");
 	{
 		static const struct {
 			gnutls_pk_algorithm_t	alg;
 			unsigned int		bits;
 		} kinds[2] = {
 			{ GNUTLS_PK_ECDSA,
-			    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1) },
+			    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP384R1) },
 			{ GNUTLS_PK_RSA, 2048 },
 		};
 		size_t	i;

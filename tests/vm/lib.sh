@@ -42,7 +42,9 @@
 # Boots (one VM at a time: every test holds $VM_CACHE/lock):
 #	vm_start NAME INITRD CMDLINE       qemu -accel tcg -cpu max, serial
 #	                                   console on a pipe chardev; what the
-#	                                   guest prints goes to $W/NAME.console
+#	                                   guest prints goes to $W/NAME.console;
+#	                                   $VM_QEMU_EXTRA: more qemu arguments
+#	                                   (a TPM: lib-swtpm.sh's swtpm_start_qemu)
 #	vm_wait NAME REGEX [SECONDS]       until the console shows REGEX (ERE);
 #	                                   false at timeout or when qemu exits
 #	vm_type NAME TEXT                  type TEXT and Enter on the console
@@ -385,7 +387,8 @@ vm_start() {
 	    -chardev "pipe,id=con,path=$W/$_n.serial" -serial chardev:con \
 	    -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
 	    -device "virtio-net-pci,netdev=n0,mac=$VM_MAC" \
-	    -drive "file=$VM_DISK,format=raw,if=virtio,snapshot=on"
+	    -drive "file=$VM_DISK,format=raw,if=virtio,snapshot=on" \
+	    $VM_QEMU_EXTRA
 }
 
 # The qemu of boot NAME still runs.
@@ -544,7 +547,8 @@ vm_peer_stop() {
 # (mdns = yes) and VM_DR_CONF (mdns = no), whose [boot] settings
 # (faster retries, and the given lines) are the operator's, kept by
 # boot-config. Then it "reboots": its peerkeyd stops and its address goes
-# away. Sets VM_DISK to the enrolled copy.
+# away. Sets VM_DISK to the enrolled copy. $VM_BOOT_CONFIG_ARGS: more
+# arguments for boot-config (--tcti for a TPM boot key).
 vm_enroll() {
 	vm_pkd_conf guest guest
 	spawn guestd ip netns exec "$VM_NS_GUEST" "$VM_PEERKEYD" -d \
@@ -570,8 +574,8 @@ vm_enroll() {
 				echo "$_l"
 			done
 		} > "${_f%:*}"
-		$VM_GCTL boot-config --out "${_f%:*}" > "$W/boot-config.log" \
-		    2>&1 || return 1
+		$VM_GCTL boot-config ${VM_BOOT_CONFIG_ARGS:-} --out "${_f%:*}" \
+		    > "$W/boot-config.log" 2>&1 || return 1
 	done
 	vm_stop guestd
 	ip -n "$VM_NS_GUEST" link set eth0 down
@@ -608,6 +612,9 @@ vm_initramfs_tools() {
 	mv "$VM_IT_INITRD.tmp" "$VM_IT_INITRD"
 }
 
+# vm_initramfs_tools_build CONF OUT [SCRIPTS]: mkinitramfs with the hook
+# and boot configuration CONF into OUT; SCRIPTS, a directory, adds its
+# initramfs-tools scripts (test hooks) to the image.
 vm_initramfs_tools_build() {
 	_c=$W/itconf
 	rm -rf "$_c"
@@ -621,6 +628,7 @@ EOC
 	# The guest's hardware, the disk's cipher (aes-ecb) and its root.
 	echo "$VM_MODULES" | tr ' ' '\n' > "$_c/modules"
 	cp "$VM_INITRAMFS_SRC/initramfs-tools/hooks/peerkey" "$_c/hooks/"
+	[ -z "${3:-}" ] || cp -R "$3/." "$_c/scripts/"
 	PEERKEY_BOOT_CONF=$1 PEERKEY_BOOT_AGENT=$VM_AGENT \
 	    PEERKEY_KEYSCRIPT=$VM_INITRAMFS_SRC/initramfs-tools/scripts/peerkey \
 	    mkinitramfs -d "$_c" -o "$2" "$VM_KVER"
