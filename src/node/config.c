@@ -55,6 +55,16 @@ static const struct pk_conf_item node_items[] = {
 	    100000, "4096", NULL },
 	{ "limits", "max-connections-per-source", PK_CONF_UINT,
 	    O(max_conns_per_source), 1, 100000, "2048", NULL },
+	{ "limits", "max-handshakes", PK_CONF_UINT, O(max_handshakes), 1,
+	    100000, "512", NULL },
+	{ "limits", "max-handshakes-per-source", PK_CONF_UINT,
+	    O(max_handshakes_per_source), 1, 100000, "32", NULL },
+	{ "limits", "max-unknown", PK_CONF_UINT, O(max_unknown), 1,
+	    100000, "128", NULL },
+	{ "limits", "max-unknown-per-source", PK_CONF_UINT,
+	    O(max_unknown_per_source), 1, 100000, "8", NULL },
+	{ "limits", "unknown-timeout", PK_CONF_DURATION, O(unknown_timeout),
+	    100, 5 * MIN, "2s", NULL },
 
 	{ "liveness", "interval", PK_CONF_DURATION, O(interval), 100,
 	    DAY, "30s", NULL },
@@ -78,6 +88,12 @@ static const struct pk_conf_item node_items[] = {
 
 	{ "events", "retention", PK_CONF_DURATION, O(event_retention), 0,
 	    100 * 365 * DAY, "90d", NULL },
+	{ "events", "max-rows", PK_CONF_UINT, O(event_max_rows), 0,
+	    1000000000, "100000", NULL },
+	{ "events", "max-bytes", PK_CONF_SIZE, O(event_max_bytes), 0,
+	    1ULL << 40, "32M", NULL },
+	{ "events", "repeat-interval", PK_CONF_DURATION, O(repeat_interval),
+	    1 * SEC, DAY, "60s", NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL, NULL }
 };
 

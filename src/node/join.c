@@ -3,7 +3,9 @@
  * SHA-256 the operator's command stores here (control "invite-add"); a
  * JOIN over native TLS that proves it, once and before it expires, makes
  * the TLS key (the joiner's node key) a peer this node guards, and is
- * answered with this node's identity and its members'. Then a child
+ * answered with this node's identity and its members'. The secret is
+ * checked before the document is read, and refusals are counted per
+ * source (tally.c), so that strangers cost neither parsing nor writes. Then a child
  * process INTRODUCEs the joiner to every member, over TLS with this node
  * key. A member accepts an introduction only from a node key it guards
  * (doc/trust.md).
@@ -214,8 +216,30 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 	json_t			*doc = NULL, *self = NULL, *members = NULL, *rd;
 	unsigned char		 hash[32];
 	char			 hex[65], how[128], *selfdoc = NULL, *jdoc;
+	char			 src[PK_ADDR_LEN];
 	int			 code, r, i;
 
+	/*
+	 * The secret first, writing nothing: a stranger's document (up to
+	 * 48 KiB of JSON) is never parsed, and its refusals are counted
+	 * per source (tally.c), not written each time.
+	 */
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, m->u.join.secret,
+	    PK_JOIN_SECRET_LEN, hash);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+	if ((r = store_invite_check(node->store, hex, wall_ms())) != 0) {
+		budget_source_name(addr, src, sizeof(src));
+		tally(PK_TALLY_WARN, "join-refused", src, "join-refused",
+		    "join: %s key %.16s...: refused: %s", addr, keyid,
+		    r == PK_ERR_TIMEOUT ? "invitation expired" :
+		    r == PK_ERR_NOT_FOUND ? "no such invitation (used?)" :
+		    store_errmsg(node->store));
+		code = join_fail(cause, PK_ERRC_UNAUTHORIZED,
+		    r == PK_ERR_TIMEOUT ? "the invitation has expired" :
+		    "no such invitation (used already?)");
+		goto out;
+	}
 	doc = json_loadb((const char *)m->u.join.doc.p, m->u.join.doc.len, 0,
 	    &jerr);
 	if (join_ident(doc, &id, 0, cause) != 0) {
@@ -224,15 +248,10 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 		goto out;
 	}
 	id.spec.node_keyid = keyid;	/* the TLS key, nothing else */
-	gnutls_hash_fast(GNUTLS_DIG_SHA256, m->u.join.secret,
-	    PK_JOIN_SECRET_LEN, hash);
-	for (i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
 	if ((r = store_invite_take(node->store, hex, wall_ms(), id.spec.name,
 	    addr, &selfdoc)) != 0) {
+		/* Used or expired since the check: recorded by the store. */
 		log_warnx("join: %s key %.16s...: refused: %s", addr, keyid,
-		    r == PK_ERR_TIMEOUT ? "invitation expired" :
-		    r == PK_ERR_NOT_FOUND ? "no such invitation (used?)" :
 		    store_errmsg(node->store));
 		code = join_fail(cause, PK_ERRC_UNAUTHORIZED,
 		    r == PK_ERR_TIMEOUT ? "the invitation has expired" :

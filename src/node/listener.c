@@ -3,9 +3,11 @@
  *
  * By default one IPv6 socket on [::]:port with IPV6_V6ONLY off takes IPv4
  * too, and link-local peers (fe80::/10, with their scope) as well. Caps:
- * max_conns in total and max_conns_per_source per address. A connection
+ * max_conns in total (lowered to what the descriptor limit leaves after
+ * budget.c's reserve) and max_conns_per_source per address. A connection
  * over a cap is accepted and closed at once, so it costs no handshake and
- * never delays the sessions already under way.
+ * never delays the sessions already under way. Below the caps, budget.c
+ * keeps unauthenticated connections and unknown keys to their share.
  */
 #include "config.h"
 
@@ -87,10 +89,13 @@ listener_accept(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		sockaddr_format((struct sockaddr *)&ss, host, sizeof(host),
 		    addr, sizeof(addr));
-		if ((unsigned long long)session_count() >= node->conf.max_conns) {
+		if ((unsigned long long)session_count() >=
+		    budget_session_cap()) {
 			log_warnx("listener: %s: refused: %llu connections "
-			    "open (max-connections)", addr,
-			    node->conf.max_conns);
+			    "open (%s)", addr, budget_session_cap(),
+			    budget_session_cap() < node->conf.max_conns ?
+			    "the file descriptors left after the reserve" :
+			    "max-connections");
 			close(fd);
 			continue;
 		}

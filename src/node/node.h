@@ -135,6 +135,11 @@ struct node_conf {
 	uint64_t	 max_frame;
 	unsigned long long max_conns;
 	unsigned long long max_conns_per_source;
+	unsigned long long max_handshakes;	/* pending sessions (budget.c) */
+	unsigned long long max_handshakes_per_source;
+	unsigned long long max_unknown;		/* sessions of unknown keys */
+	unsigned long long max_unknown_per_source;
+	uint64_t	 unknown_timeout;	/* ms, replaces idle_timeout */
 	/* liveness defaults for new peers */
 	uint64_t	 interval;
 	uint64_t	 timeout;
@@ -149,6 +154,9 @@ struct node_conf {
 	int		 mandos;
 	/* events */
 	uint64_t	 event_retention;	/* ms */
+	unsigned long long event_max_rows;	/* 0: no bound */
+	uint64_t	 event_max_bytes;	/* 0: no bound */
+	uint64_t	 repeat_interval;	/* ms (tally.c) */
 };
 
 /* The daemon's whole state; one instance, "node" in util.c. */
@@ -188,6 +196,38 @@ void		 session_start(int fd, const char *host, const char *addr);
 int		 session_count(void);
 int		 session_count_from(const char *host);
 void		 session_close_all(void);
+
+/*
+ * budget.c: file descriptors and the session classes (see its top).
+ * A session is in one class at a time, or none (a known key).
+ */
+#define SESSION_PENDING		0	/* before the end of the handshake */
+#define SESSION_UNKNOWN		1	/* after it, a key no peer has */
+#define SESSION_CLASSES		2
+void		 budget_init(void);
+unsigned long long budget_session_cap(void);
+/*
+ * Puts s into class (out of any other). Returns the session to close to
+ * make room (never s), or NULL.
+ */
+struct session	*budget_enter(struct session *, int class);
+void		 budget_leave(struct session *);
+size_t		 budget_count(int class);
+void		 budget_key(const char *host, uint8_t key[16]);
+void		 budget_key_name(const uint8_t key[16], char *buf,
+		    size_t len);
+void		 budget_source_name(const char *addr, char *buf, size_t len);
+
+/*
+ * tally.c: repeated refusals, one log line and one event (kind, NULL
+ * none) per (what, src) and interval, with a count (see its top).
+ */
+#define PK_TALLY_INFO	0
+#define PK_TALLY_WARN	1
+void		 tally(int level, const char *what, const char *src,
+		    const char *kind, const char *fmt, ...)
+		    __attribute__((format(printf, 5, 6)));
+void		 tally_stop(void);
 
 /* checker.c */
 void		 checker_add(struct peer *);

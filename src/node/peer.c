@@ -45,6 +45,7 @@
 
 #include <ev.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "io.h"
 #include "log.h"
@@ -374,20 +375,16 @@ static void
 peer_refused(struct peer *p, const char *boot_keyid, uint64_t now,
     const char *addr, int reason, const char *how)
 {
-	struct store	*st = node->store;
-	char		 detail[160];
+	char		 detail[160], src[PK_ADDR_LEN];
 
 	snprintf(detail, sizeof(detail), "%s (%s)", pk_refusal_name(reason),
 	    how);
 	if (p == NULL) {
-		log_info("unlock: unknown boot key %.16s... from %s refused "
-		    "(%s)", boot_keyid, addr, how);
-		snprintf(detail, sizeof(detail), "unknown boot key %s (%s)",
-		    boot_keyid, how);
-		if (store_event(st, STORE_LAZY, wall_ms(), "", "refused", addr,
-		    detail) != 0)
-			log_warnx("store: cannot record refusal: %s",
-			    store_errmsg(st));
+		/* Anyone can ask with a new key: counted per source. */
+		budget_source_name(addr, src, sizeof(src));
+		tally(PK_TALLY_INFO, "unlock-unknown", src, "refused",
+		    "unlock: unknown boot key %s from %s refused (%s)",
+		    boot_keyid, addr, how);
 		return;
 	}
 	log_info("unlock: peer %s: refused to %s: %s", p->name, addr,

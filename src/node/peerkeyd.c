@@ -3,7 +3,8 @@
  * loop, and the periodic work (expiry of peers, the "alive" mark).
  *
  * Start-up order: configuration, logging, hardening (not dumpable, no
- * core), node key, store (migrations, self row, peers), listening sockets,
+ * core), node key, store (migrations, self row, peers), the descriptor
+ * limit sized to the caps (budget.c), listening sockets,
  * control socket, Avahi, then systemd's READY=1. Everything before READY
  * that fails is fatal with one clear line; nothing after it is.
  */
@@ -45,7 +46,7 @@ static ev_signal	 sig_term, sig_int, sig_hup;
 static ev_timer		 tick_timer, alive_timer, prune_timer;
 
 #define TICK_MAX	1.0	/* seconds between expiry checks at most */
-#define PRUNE_EVERY	3600.0
+#define PRUNE_EVERY	60.0	/* seconds */
 /*
  * Timers may fire this much late, so that libev runs the ones that fall
  * due close together in one wake-up: guarding 1,000 peers at a 10 s
@@ -108,20 +109,30 @@ alive_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	peer_save_all(pk_now_ms());
 }
 
-/* Drops audit events older than the retention. */
+/* Drops audit events older than the retention, then the oldest beyond
+ * the bounds on rows and bytes. */
 static void
 prune_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	int	 n = 0;
 
-	if (node->conf.event_retention == 0)
-		return;
-	if (store_events_prune(node->store, wall_ms() -
-	    (int64_t)node->conf.event_retention, &n) != 0)
+	if (node->conf.event_retention != 0) {
+		if (store_events_prune(node->store, wall_ms() -
+		    (int64_t)node->conf.event_retention, &n) != 0)
+			log_warnx("store: cannot prune events: %s",
+			    store_errmsg(node->store));
+		else if (n > 0)
+			log_info("events: pruned %d older than the retention",
+			    n);
+	}
+	if (store_events_bound(node->store, node->conf.event_max_rows,
+	    node->conf.event_max_bytes, &n) != 0)
 		log_warnx("store: cannot prune events: %s",
 		    store_errmsg(node->store));
 	else if (n > 0)
-		log_info("events: pruned %d older than the retention", n);
+		log_info("events: pruned the %d oldest (max-rows %llu, "
+		    "max-bytes %llu)", n, node->conf.event_max_rows,
+		    (unsigned long long)node->conf.event_max_bytes);
 }
 
 static void
@@ -168,6 +179,14 @@ sig_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	SWAP(max_frame);
 	SWAP(max_conns);
 	SWAP(max_conns_per_source);
+	SWAP(max_handshakes);
+	SWAP(max_handshakes_per_source);
+	SWAP(max_unknown);
+	SWAP(max_unknown_per_source);
+	SWAP(unknown_timeout);
+	SWAP(event_max_rows);
+	SWAP(event_max_bytes);
+	SWAP(repeat_interval);
 	SWAP(interval);
 	SWAP(timeout);
 	SWAP(extended_timeout);
@@ -324,6 +343,7 @@ main(int argc, char *argv[])
 		fatalx("store: cannot load peers: %s",
 		    store_errmsg(node->store));
 
+	budget_init();
 	if ((node->loop = ev_default_loop(EVFLAG_AUTO)) == NULL)
 		fatalx("cannot start the event loop");
 	ev_set_timeout_collect_interval(node->loop, TIMER_SLACK);
@@ -383,7 +403,8 @@ main(int argc, char *argv[])
 
 	ev_run(node->loop, 0);
 
-	/* Clean stop: save liveness, close everything. */
+	/* Clean stop: what is counted, liveness saved, everything closed. */
+	tally_stop();
 	peer_save_all(pk_now_ms());
 	announce_stop();
 	control_cleanup();

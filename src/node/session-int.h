@@ -1,8 +1,8 @@
 /*
  * session-int.h: what session.c (the connection: line, handshake, Mandos,
- * output) and session-native.c (the native protocol's frames and
- * requests) share, and nobody else: node.h has the session's interface to
- * the rest of the daemon.
+ * output), session-native.c (the native protocol's frames and requests)
+ * and budget.c (the session classes) share, and nobody else: node.h has
+ * the session's interface to the rest of the daemon.
  */
 #ifndef SESSION_INT_H
 #define SESSION_INT_H
@@ -20,6 +20,7 @@
 #include "key.h"
 #include "line.h"
 
+struct budget_src;
 struct pk_msg;
 struct pk_tls;
 
@@ -52,6 +53,13 @@ struct session {
 	size_t			 outlen, outoff;
 	int			 close_after;	/* close once out is sent */
 	int			 dead;		/* close on return to the loop */
+	uint64_t		 idle_ms;	/* between requests */
+	/* budget.c: the session's class, source and place in both */
+	int			 b_class;	/* SESSION_*, -1 none */
+	uint8_t			 b_key[16];	/* its source */
+	struct budget_src	*b_src;
+	TAILQ_ENTRY(session)	 b_entry;
+	size_t			 b_index;
 };
 
 /* session.c */

@@ -232,8 +232,12 @@ session_request(struct session *s, const struct pk_msg *m)
 	case PK_MSG_WITHDRAW:
 	case PK_MSG_NOTICE:
 		if (p == NULL) {
-			log_warnx("session: %s key %.16s...: %s from a key "
-			    "that is no peer's node key", s->addr, s->keyid,
+			char	src[INET6_ADDRSTRLEN + 8];
+
+			budget_key_name(s->b_key, src, sizeof(src));
+			tally(PK_TALLY_WARN, "not-a-node-key", src, NULL,
+			    "session: %s key %.16s...: %s from a key that is "
+			    "no peer's node key", s->addr, s->keyid,
 			    pk_msg_type_name(m->type));
 			session_error(s, PK_ERRC_UNAUTHORIZED,
 			    "not a peer's node key");
@@ -295,7 +299,7 @@ session_read_frame(struct session *s)
 			/* The request's fields pointed into s->in. */
 			memmove(s->in, s->in + framelen, s->inlen - framelen);
 			s->inlen -= framelen;
-			session_deadline(s, node->conf.idle_timeout);
+			session_deadline(s, s->idle_ms);
 			return 1;
 		}
 		if (r != PK_ERR_TRUNCATED) {

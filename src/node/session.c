@@ -54,6 +54,7 @@ static int			nsessions;
 static void	session_io_cb(struct ev_loop *, ev_io *, int);
 static void	session_timer_cb(struct ev_loop *, ev_timer *, int);
 static void	session_close(struct session *);
+static void	session_admit(struct session *, int);
 static void	session_step(struct session *);
 
 #define MANDOS_RETRY_MS		250
@@ -122,12 +123,38 @@ session_start(int fd, const char *host, const char *addr)
 	session_deadline(s, node->conf.line_timeout);
 	log_debug("%s: %s: connected (%d open)", __func__, s->addr,
 	    nsessions);
+	s->b_class = -1;
+	budget_key(s->host, s->b_key);
+	session_admit(s, SESSION_PENDING);
+}
+
+/*
+ * Puts s into a budget class (budget.c); the session that has to make
+ * room for it is closed now, with a line counted per source.
+ */
+static void
+session_admit(struct session *s, int class)
+{
+	struct session	*v;
+	char		 src[INET6_ADDRSTRLEN + 8];
+
+	if ((v = budget_enter(s, class)) == NULL)
+		return;
+	budget_key_name(v->b_key, src, sizeof(src));
+	tally(PK_TALLY_WARN, class == SESSION_PENDING ? "evict-pending" :
+	    "evict-unknown", src, NULL, "session: %s: closed to make room: "
+	    "%zu %s (limits.max-%s)", v->addr, budget_count(class),
+	    class == SESSION_PENDING ? "connections not yet authenticated" :
+	    "sessions of unknown keys", class == SESSION_PENDING ?
+	    "handshakes" : "unknown");
+	session_close(v);
 }
 
 /* Frees everything of s and closes its socket. */
 static void
 session_close(struct session *s)
 {
+	budget_leave(s);
 	ev_io_stop(node->loop, &s->io);
 	ev_timer_stop(node->loop, &s->timer);
 	if (s->tls != NULL)
@@ -417,13 +444,22 @@ session_step(struct session *s)
 		log_debug("session: %s: %s handshake done, key %s", s->addr,
 		    s->proto == PK_LINE_PROTO_NATIVE ? "native" : "mandos",
 		    s->keyid);
+		/* Known keys leave the budgets; unknown ones get their own,
+		 * and a short deadline. */
+		budget_leave(s);
+		s->idle_ms = node->conf.idle_timeout;
+		if (peer_by_boot_keyid(s->keyid) == NULL &&
+		    peer_by_node_keyid(s->keyid) == NULL) {
+			s->idle_ms = node->conf.unknown_timeout;
+			session_admit(s, SESSION_UNKNOWN);
+		}
 		if (s->proto == PK_LINE_PROTO_MANDOS) {
 			s->state = S_MANDOS;
 			session_mandos(s);
 			return;
 		}
 		s->state = S_REQUESTS;
-		session_deadline(s, node->conf.idle_timeout);
+		session_deadline(s, s->idle_ms);
 		session_want(s, EV_READ);
 		/* FALLTHROUGH */
 	case S_REQUESTS:

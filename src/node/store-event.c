@@ -27,6 +27,11 @@
 	"SELECT id, at, peer, kind, address, detail FROM events "	\
 	"WHERE at >= ?1 AND at <= ?2 AND (?3 IS NULL OR kind = ?3) "
 
+/* What a row costs, for [events] max-bytes: its text and ~24 bytes. */
+#define EVENT_BYTES							\
+	"length(CAST(peer AS BLOB)) + length(CAST(kind AS BLOB)) + "	\
+	"length(CAST(address AS BLOB)) + length(CAST(detail AS BLOB)) + 24"
+
 /*
  * In the order recorded (id), not by wall time: after the clock is set
  * back, the newest events must still be the ones a limit keeps.
@@ -40,6 +45,14 @@ const struct store_sql store_event_sql[] = {
 	{ ST_EVENTS_ANY, EVENT_SELECT EVENT_ORDER },
 	{ ST_EVENTS_PEER, EVENT_SELECT "AND peer = ?5 " EVENT_ORDER },
 	{ ST_EVENTS_PRUNE, "DELETE FROM events WHERE at < ?1" },
+	/* The newest ?1 rows stay. */
+	{ ST_EVENTS_CUT_ROWS, "DELETE FROM events WHERE id <= (SELECT id "
+	    "FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1)" },
+	/* The newest rows whose bytes, added up, stay within ?1. */
+	{ ST_EVENTS_CUT_BYTES, "DELETE FROM events WHERE id <= (SELECT id "
+	    "FROM (SELECT id, SUM(" EVENT_BYTES ") OVER (ORDER BY id DESC) "
+	    "AS total FROM events) WHERE total > ?1 ORDER BY id DESC "
+	    "LIMIT 1)" },
 	{ ST_MAX_, NULL }
 };
 
@@ -137,4 +150,27 @@ store_events_prune(struct store *s, int64_t before, int *deleted)
 	if (deleted != NULL)
 		*deleted = sqlite3_changes(s->db);
 	return 0;
+}
+
+/* Keeps the newest events within max_rows and max_bytes; see store.h. */
+int
+store_events_bound(struct store *s, uint64_t max_rows, uint64_t max_bytes,
+    int *deleted)
+{
+	int	 r, n = 0;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	if ((r = store_tx(s, 0)) != 0)
+		return r;
+	if (max_rows != 0 && (r = store_exec(s, ST_EVENTS_CUT_ROWS, "i",
+	    max_rows > INT64_MAX ? INT64_MAX : (int64_t)max_rows)) == 0)
+		n += sqlite3_changes(s->db);
+	if (r == 0 && max_bytes != 0 && (r = store_exec(s,
+	    ST_EVENTS_CUT_BYTES, "i", max_bytes > INT64_MAX ? INT64_MAX :
+	    (int64_t)max_bytes)) == 0)
+		n += sqlite3_changes(s->db);
+	if ((r = store_tx_end(s, r)) == 0 && deleted != NULL)
+		*deleted = n;
+	return r;
 }

@@ -5,7 +5,9 @@
  * document.
  *
  * Making one (store_invite_add) and using one up (store_invite_take) are
- * state changes with their audit events, each in one transaction.
+ * state changes with their audit events, each in one transaction;
+ * store_invite_check only reads, so that a JOIN is checked against its
+ * secret, cheaply and writing nothing, before its document is read.
  */
 #include "config.h"
 
@@ -44,6 +46,26 @@ store_invite_add(struct store *s, const char *hash, int64_t expires,
 	    self_doc)) == 0)
 		r = store_event_insert(s, now, "", "invited", NULL, detail);
 	return store_tx_end(s, r);
+}
+
+/* Is invitation hash pending and unexpired? Writes nothing; see store.h. */
+int
+store_invite_check(struct store *s, const char *hash, int64_t now)
+{
+	sqlite3_stmt	*st;
+	int64_t		 expires = 0;
+	int		 r;
+
+	if ((r = store_query(s, ST_INVITE_GET, &st, "t", hash)) != 0)
+		return r;
+	if ((r = store_row(s, st)) == 1)
+		expires = sqlite3_column_int64(st, 0);
+	store_query_end(st);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return PK_ERR_NOT_FOUND;
+	return expires < now ? PK_ERR_TIMEOUT : 0;
 }
 
 /* Takes (deletes) an invitation, or records the refusal; see store.h. */

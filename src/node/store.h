@@ -231,6 +231,15 @@ int	store_events_query(struct store *, const struct store_event_filter *f,
 int	store_events_prune(struct store *, int64_t before, int *deleted);
 
 /*
+ * Deletes the oldest events until at most max_rows are left and their
+ * size (their text, and 24 bytes a row) is at most max_bytes (0: no
+ * bound), in one transaction; the count in *deleted. Returns 0 or
+ * PK_ERR_STORE.
+ */
+int	store_events_bound(struct store *, uint64_t max_rows,
+	    uint64_t max_bytes, int *deleted);
+
+/*
  * Invitations (schema/002-invites.sql; join.c). store_invite_add() keeps
  * the SHA-256 (hex) of a secret, its expiry (wall ms) and the inviter's
  * identity document, drops the expired ones, and records the event
@@ -238,6 +247,13 @@ int	store_events_prune(struct store *, int64_t before, int *deleted);
  */
 int	store_invite_add(struct store *, const char *hash, int64_t expires,
 	    const char *self_doc, int64_t now, const char *detail);
+
+/*
+ * Is invitation hash pending and unexpired at now? Reads only. Returns 0,
+ * PK_ERR_NOT_FOUND (unknown or used), PK_ERR_TIMEOUT (expired),
+ * PK_ERR_STORE.
+ */
+int	store_invite_check(struct store *, const char *hash, int64_t now);
 
 /*
  * Takes (deletes) invitation hash and sets *self_doc (malloc) to its

@@ -5,12 +5,15 @@
 # timeout; the per-source and total connection caps (lowered by a SIGHUP
 # reload) refuse new connections at once and still let an unlock under
 # way complete. Idle native sessions are closed at the idle timeout.
+# (The budgets that push silent connections out early, max-handshakes,
+# are raised here to hold them all: tests/hostile/ tests those.)
 _title="silent and stalled connections, connection caps"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/node/lib.sh"
 
 start_node a limits.line-timeout=2s limits.handshake-timeout=2s \
     limits.idle-timeout=1s \
-    limits.max-connections=300 limits.max-connections-per-source=250 ||
+    limits.max-connections=300 limits.max-connections-per-source=250 \
+    limits.max-handshakes=250 limits.max-handshakes-per-source=250 ||
     fatal "cannot start node a"
 A=$(node_addr a)
 B=$W/blob

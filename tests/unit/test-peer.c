@@ -17,6 +17,8 @@
  * Then the bound on that extension: releases never keep a peer with a
  * node key enabled past its last proof of life + timeout + extended
  * timeout, and do keep a Mandos client (Mandos' rule).
+ * Refusals of unknown keys from one source are folded (tally.c): one
+ * event at once, then one with the count per interval.
  *
  * The daemon's real peer.c and store run here on a scratch database;
  * only what peerkeyd.c's main() would put in the struct node is filled in
@@ -290,13 +292,15 @@ run_case(int n, enum state st, enum policy po, int proto)
 	struct peer		*p;
 	struct kinds		 k;
 	char			 bootid[PK_KEYID_HEXLEN + 1], want[256];
-	char			 detail[128];
+	char			 detail[256], addr[32];
 	int			 r, reason = expected_reason(st, po);
 
 	p = make_peer(n, st, po, bootid);
 	memset(&k, 0, sizeof(k));
 	k.since = last_event_id();
-	r = peer_release(bootid, proto, "192.0.2.7:4141", NOW, &rel);
+	/* A source of its own: repeats from one source are folded. */
+	snprintf(addr, sizeof(addr), "192.0.2.%d:4141", n % 250 + 1);
+	r = peer_release(bootid, proto, addr, NOW, &rel);
 	ASSERT_INT_EQ(r, reason == 0);
 	ASSERT_TRUE(rel.peer == p);
 	if (r) {
@@ -331,9 +335,9 @@ run_case(int n, enum state st, enum policy po, int proto)
 	ASSERT_STR_EQ(k.buf, want);
 	if (reason != 0 && strstr(want, "refused") != NULL) {
 		if (st == ST_UNKNOWN)
-			snprintf(detail, sizeof(detail), "unknown boot key "
-			    "%s (%s)", bootid, proto == PEER_MANDOS ?
-			    "mandos" : "native");
+			snprintf(detail, sizeof(detail), "unlock: unknown "
+			    "boot key %s from %s refused (%s)", bootid, addr,
+			    proto == PEER_MANDOS ? "mandos" : "native");
 		else
 			snprintf(detail, sizeof(detail), "%s (%s)",
 			    pk_refusal_name(reason), proto == PEER_MANDOS ?
@@ -696,6 +700,60 @@ test_constructor(void)
 	TEST_DONE();
 }
 
+/* Counts the events of kind kind at address addr (the callback's arg). */
+struct count_at {
+	const char	*kind, *addr;
+	int		 n;
+	char		 last[256];
+};
+
+static int
+count_at_cb(const struct store_event_row *e, void *arg)
+{
+	struct count_at	*c = arg;
+
+	if (strcmp(e->kind, c->kind) == 0 && strcmp(e->address, c->addr) == 0) {
+		c->n++;
+		snprintf(c->last, sizeof(c->last), "%s", e->detail);
+	}
+	return 0;
+}
+
+/*
+ * Refusals of unknown keys from one source: the first recorded at once,
+ * the rest counted, and one event with the count at the end of the
+ * interval (tally.c), however many keys are tried.
+ */
+static void
+test_unknown_repeats(void)
+{
+	struct peer_release	 rel;
+	struct count_at		 c = { "refused", "198.51.100.7", 0, "" };
+	char			 key[PK_KEYID_HEXLEN + 1], addr[32];
+	int			 i;
+
+	TEST_START("unknown keys from one source: one event, then a count");
+	for (i = 0; i < 500; i++) {
+		snprintf(key, sizeof(key), "%064x", 0x51000 + i);
+		snprintf(addr, sizeof(addr), "198.51.100.7:%d", 1000 + i);
+		ASSERT_INT_EQ(peer_release(key, i % 2 ? PEER_MANDOS :
+		    PEER_NATIVE, addr, NOW, &rel), 0);
+		ASSERT_INT_EQ(rel.reason, PK_REFUSE_UNKNOWN);
+	}
+	ASSERT_INT_EQ(store_events_query(node->store, NULL, count_at_cb, &c),
+	    0);
+	ASSERT_INT_EQ(c.n, 1);
+	tally_stop();	/* the end of the interval */
+	c.n = 0;
+	ASSERT_INT_EQ(store_events_query(node->store, NULL, count_at_cb, &c),
+	    0);
+	ASSERT_INT_EQ(c.n, 2);
+	ASSERT_STR_CONTAINS(c.last, "499 more from 198.51.100.7 in 1m");
+	ASSERT_STR_CONTAINS(c.last, "00000000000000000000000000000000"
+	    "00000000000000000000000000051" "1f3");
+	TEST_DONE();
+}
+
 int
 main(void)
 {
@@ -715,6 +773,7 @@ main(void)
 	node->conf.timeout = 300000;
 	node->conf.interval = 60000;
 	node->conf.extended_timeout = 900000;
+	node->conf.repeat_interval = 60000;
 	memset(&self, 0, sizeof(self));
 	snprintf(self.keyid, sizeof(self.keyid), "%s", SELF_KEYID);
 	node->id = &self;
@@ -739,6 +798,7 @@ main(void)
 	}
 	test_mandos_held(n++);
 	test_extension(&n);
+	test_unknown_repeats();
 	store_close(s);
 	return test_exit();
 }

@@ -3,7 +3,8 @@
  * one function each, which write the change and its audit event in one
  * transaction: store_peer_add, store_peer_save, store_peer_remove,
  * store_blob_deposit, store_blob_withdraw, store_event,
- * store_invite_add, store_invite_take.
+ * store_invite_add, store_invite_take, and the read-only store_invite_check;
+ * store_events_bound.
  *
  * For each: what it writes (the row and the event, read back), what it
  * refuses (and that a refusal writes nothing: the database is the same to
@@ -35,6 +36,8 @@
 		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define HASH_B	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" \
 		"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define HASH_C	"cccccccccccccccccccccccccccccccc" \
+		"cccccccccccccccccccccccccccccccc"
 
 /* The events of the store, all of them, into l. */
 static int
@@ -428,6 +431,20 @@ test_invites(void)
 	ASSERT_INT_EQ(ev->n, 2);
 	ASSERT_STR_EQ(ev->text[0], "late/join-refused/192.0.2.6/expired");
 	store_close(s);
+	TEST_DONE();
+
+	TEST_START("invite_check: pending, expired, unknown; writes nothing");
+	s = xopen(dir);
+	ASSERT_INT_EQ(store_invite_add(s, HASH_A, 1000, "{}", 10, "op"), 0);
+	ASSERT_INT_EQ(store_invite_add(s, HASH_B, 200, "{}", 10, "op"), 0);
+	store_close(s);
+	s = refusals_begin(dir, &before);
+	ASSERT_INT_EQ(store_invite_check(s, HASH_A, 100), 0);
+	ASSERT_INT_EQ(store_invite_check(s, HASH_B, 300), PK_ERR_TIMEOUT);
+	ASSERT_INT_EQ(store_invite_check(s, HASH_C, 100), PK_ERR_NOT_FOUND);
+	/* Checked twice, still there: nothing was taken. */
+	ASSERT_INT_EQ(store_invite_check(s, HASH_A, 100), 0);
+	refusals_end(s, dir, before);
 	free(ev);
 	TEST_DONE();
 }
@@ -507,6 +524,15 @@ op_prune(struct store *s)
 	int	n;
 
 	return store_events_prune(s, 100, &n);
+}
+
+/* Bound the events to a byte: all go. */
+static int
+op_bound(struct store *s)
+{
+	int	n;
+
+	return store_events_bound(s, 0, 1, &n);
 }
 
 /* setup_one_peer() and two invitations, one expired at 100. */
@@ -640,6 +666,7 @@ test_faults(void)
 		{ "insert", setup_one_peer, op_insert },
 		{ "delete", setup_one_peer, op_delete },
 		{ "prune", setup_one_peer, op_prune },
+		{ "bound", setup_one_peer, op_bound },
 		{ "liveness", setup_many_peers, op_liveness },
 		/* The state changes of store.h. */
 		{ "peer_add", setup_one_peer, op_peer_add },

@@ -563,6 +563,26 @@ test_events(void)
 	ASSERT_INT_EQ(l->n, 7);
 	if (l->n > 0)
 		ASSERT_INT_EQ(l->at[0], 1050);
+	TEST_DONE();
+
+	TEST_START("events: bounded by rows, then by bytes, newest kept");
+	ASSERT_INT_EQ(store_events_bound(s, 5, 0, &n), 0);
+	ASSERT_INT_EQ(n, 1107 - 5);	/* 7 above and the 1100 bulk ones */
+	ASSERT_INT_EQ(evq(s, NULL, NULL, 0, 0, 0, l), 0);
+	ASSERT_INT_EQ(l->n, 5);
+	if (l->n == 5)
+		ASSERT_INT_EQ(l->at[4], 3099);
+	ASSERT_INT_EQ(store_events_bound(s, 5, 0, &n), 0);
+	ASSERT_INT_EQ(n, 0);
+	/* A row of "bulk"/"k" costs 4 + 1 + 24 bytes: 60 keep two. */
+	ASSERT_INT_EQ(store_events_bound(s, 0, 60, &n), 0);
+	ASSERT_INT_EQ(n, 3);
+	ASSERT_INT_EQ(evq(s, NULL, NULL, 0, 0, 0, l), 0);
+	ASSERT_INT_EQ(l->n, 2);
+	if (l->n == 2)
+		ASSERT_INT_EQ(l->at[1], 3099);
+	ASSERT_INT_EQ(store_events_bound(s, 0, 0, &n), 0);
+	ASSERT_INT_EQ(n, 0);
 	store_close(s);
 	free(l);
 	TEST_DONE();
