@@ -78,6 +78,11 @@ static const struct pk_conf_item node_items[] = {
 
 	{ "events", "retention", PK_CONF_DURATION, O(event_retention), 0,
 	    100 * 365 * DAY, "90d", NULL },
+
+	{ "membership", "max-introductions", PK_CONF_UINT,
+	    O(max_introductions), 0, 100000, "16", NULL },
+	{ "membership", "introduced-pending", PK_CONF_BOOL,
+	    O(introduced_pending), 0, 0, "no", NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
