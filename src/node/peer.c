@@ -398,16 +398,27 @@ peer_refused(struct peer *p, const char *boot_keyid, uint64_t now,
 	peer_record(p, now, "refused", addr, detail);
 }
 
-/* An operator enables p: enabled with a fresh timeout. Returns 0, or the
- * store's error (the change is in effect but not saved). */
-int
-peer_operator_enable(struct peer *p, uint64_t now, const char *who)
+/*
+ * An operator's word enables p with a fresh timeout (it counts as a proof
+ * of life), recorded as kind ("enabled", "accepted"). Returns 0, or the
+ * store's error (the change is in effect but not saved).
+ */
+static int
+peer_operator_on(struct peer *p, uint64_t now, const char *kind,
+    const char *who)
 {
 	p->disabled_by = PEER_DIS_NONE;
 	peer_proved(p, now);
 	peer_expiry_note(p);
-	log_info("peer %s: enabled by %s", p->name, who);
-	return peer_record(p, now, "enabled", NULL, who);
+	log_info("peer %s: %s by %s", p->name, kind, who);
+	return peer_record(p, now, kind, NULL, who);
+}
+
+/* An operator enables p; see peer_operator_on(). */
+int
+peer_operator_enable(struct peer *p, uint64_t now, const char *who)
+{
+	return peer_operator_on(p, now, "enabled", who);
 }
 
 /* An operator disables p: it stays disabled until enabled by hand.
@@ -440,11 +451,7 @@ int
 peer_accept(struct peer *p, uint64_t now, const char *who)
 {
 	p->pending = 0;
-	p->disabled_by = PEER_DIS_NONE;
-	peer_proved(p, now);
-	peer_expiry_note(p);
-	log_info("peer %s: accepted by %s", p->name, who);
-	return peer_record(p, now, "accepted", NULL, who);
+	return peer_operator_on(p, now, "accepted", who);
 }
 
 /* How many peers introducer_keyid introduced; see node.h. */
