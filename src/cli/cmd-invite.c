@@ -30,6 +30,7 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "invite.h"
 #include "key.h"
 #include "peerkey.h"
 #include "proto.h"
@@ -40,28 +41,6 @@ static const struct option invite_opts[] = {
 	{ "address", required_argument, NULL, 'a' },
 	{ NULL, 0, NULL, 0 }
 };
-
-/* base64url without padding of len bytes, malloc'ed. */
-static char *
-b64url_encode(const void *p, size_t len)
-{
-	gnutls_datum_t	 in = { (unsigned char *)(uintptr_t)p, len }, out;
-	char		*s;
-	size_t		 i;
-
-	if (gnutls_base64_encode2(&in, &out) != 0)
-		return NULL;
-	if ((s = malloc(out.size + 1)) == NULL) {
-		gnutls_free(out.data);
-		return NULL;
-	}
-	for (i = 0; i < out.size && out.data[i] != '='; i++)
-		s[i] = out.data[i] == '+' ? '-' : out.data[i] == '/' ? '_' :
-		    (char)out.data[i];
-	s[i] = '\0';
-	gnutls_free(out.data);
-	return s;
-}
 
 /* Every non-loopback IPv4 address of this host, with port. */
 static void
@@ -156,14 +135,14 @@ cmd_invite(int argc, char **argv)
 		goto out;
 	}
 	json_decref(j);
-	if ((s64 = b64url_encode(secret, sizeof(secret))) == NULL)
+	if ((s64 = invite_b64url_encode(secret, sizeof(secret))) == NULL)
 		goto out;
 	j = json_pack("{s:i, s:s, s:s, s:s, s:I}", "v", 1, "a", addrs, "k",
 	    json_string_value(json_object_get(self, "node_keyid")), "s", s64,
 	    "e", (json_int_t)expires);
 	js = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	if (js == NULL || (code = b64url_encode(js, strlen(js))) == NULL)
+	if (js == NULL || (code = invite_b64url_encode(js, strlen(js))) == NULL)
 		goto out;
 	if (opt_json) {
 		j = json_pack("{s:s, s:I, s:s}", "code", code, "expires",

@@ -6,7 +6,10 @@
  * the inviter's node key pinned, sends JOIN (the secret, and this
  * machine's identity), and records the inviter and the members of its
  * JOIN_REPLY as peers of the local peerkeyd. The inviter introduces this
- * machine to the members itself (doc/trust.md).
+ * machine to the members itself (doc/trust.md). The code and the reply
+ * are read and checked by invite.c, all of the reply before any peer is
+ * added: a member the reply gets wrong is named and left out, the others
+ * are added and boot.conf is refreshed (exit 5, EXIT_PARTIAL).
  */
 #include "config.h"
 
@@ -26,6 +29,7 @@
 #include <jansson.h>
 
 #include "addr.h"
+#include "invite.h"
 #include "io.h"
 #include "key.h"
 #include "msg.h"
@@ -41,32 +45,8 @@ static const struct option join_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-/* Decodes base64url (no padding) into a malloc'ed buffer. */
-static unsigned char *
-b64url_decode(const char *s, size_t *len)
-{
-	gnutls_datum_t	 in, out;
-	char		*t;
-	size_t		 n = strlen(s), i;
-
-	if ((t = malloc(n + 4)) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		t[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
-	while (i % 4)
-		t[i++] = '=';
-	in.data = (unsigned char *)t;
-	in.size = i;
-	if (gnutls_base64_decode2(&in, &out) != 0) {
-		free(t);
-		return NULL;
-	}
-	free(t);
-	*len = out.size;
-	return out.data;	/* gnutls_free is free */
-}
-
-/* Records one identity as a peer of the local daemon. */
+/* Records one checked identity (invite_reply_check()) as a peer of the
+ * local daemon. */
 static int
 join_record(json_t *id, const char **state)
 {
@@ -110,15 +90,14 @@ cmd_join(int argc, char **argv)
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
 	struct pk_msg		 m;
-	json_error_t		 jerr;
-	json_t			*code = NULL, *resp = NULL, *doc = NULL,
-				*reply = NULL, *all, *x, *out;
+	struct invite_code	 ic = { .expires = 0 };
+	json_t			*resp = NULL, *doc = NULL, *reply = NULL, *x,
+				*out;
 	const char		*name = NULL, *state;
 	char			 addrs[512] = "", host[INET6_ADDRSTRLEN];
 	char			 bootid[PK_KEYID_HEXLEN + 1];
 	char			*pub = NULL, *docs = NULL, *cause = NULL;
-	unsigned char		*raw = NULL, *secret = NULL;
-	size_t			 rawlen, slen = 0, publen, i;
+	size_t			 publen, i;
 	int			 ch, fd = -1, r, ex = EXIT_FAIL, bad = 0;
 
 	optind = 0;
@@ -137,16 +116,9 @@ cmd_join(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return EXIT_USAGE;
-	if ((raw = b64url_decode(argv[optind], &rawlen)) == NULL ||
-	    (code = json_loadb((char *)raw, rawlen, 0, &jerr)) == NULL ||
-	    json_integer_value(json_object_get(code, "v")) != 1 ||
-	    !json_is_string(json_object_get(code, "a")) ||
-	    !pk_keyid_valid(json_string_value(json_object_get(code, "k"))) ||
-	    !json_is_string(json_object_get(code, "s")) ||
-	    (secret = b64url_decode(json_string_value(json_object_get(code,
-	    "s")), &slen)) == NULL || slen != PK_JOIN_SECRET_LEN) {
-		fprintf(stderr, "peerkey: that is not an invitation code "
-		    "(copy all of what \"peerkey invite\" printed)\n");
+	if (invite_code_decode(argv[optind], &ic, &cause) != 0) {
+		fprintf(stderr, "peerkey: that is not an invitation code: %s "
+		    "(copy all of what \"peerkey invite\" printed)\n", cause);
 		ex = EXIT_USAGE;
 		goto out;
 	}
@@ -165,10 +137,8 @@ cmd_join(int argc, char **argv)
 		name = json_string_value(json_object_get(json_object_get(resp,
 		    "self"), "name"));
 	inviter.name = "inviter";
-	inviter.node_keyid = (char *)json_string_value(json_object_get(code,
-	    "k"));
-	inviter.addresses = (char *)json_string_value(json_object_get(code,
-	    "a"));
+	inviter.node_keyid = ic.node_keyid;
+	inviter.addresses = ic.addresses;
 	if ((r = dial_peer(id, &inviter, &tls, &fd, &cause)) != 0) {
 		fprintf(stderr, "peerkey: cannot reach the inviter: %s\n",
 		    cause ? cause : "out of memory");
@@ -193,7 +163,7 @@ cmd_join(int argc, char **argv)
 	if ((docs = json_dumps(doc, JSON_COMPACT)) == NULL)
 		goto out;
 	pk_msg_init(&m, PK_MSG_JOIN);
-	m.u.join.secret = secret;
+	m.u.join.secret = ic.secret;
 	m.u.join.doc.p = (const uint8_t *)docs;
 	m.u.join.doc.len = strlen(docs);
 	if ((r = pk_io_send_msg(tls, fd, &m, pk_now_ms() + 10000)) != 0 ||
@@ -208,22 +178,30 @@ cmd_join(int argc, char **argv)
 		    (int)m.u.error.text.len, m.u.error.text.p);
 		goto out;
 	}
-	if (m.type != PK_MSG_JOIN_REPLY || (reply = json_loadb((const char *)
-	    m.u.doc.doc.p, m.u.doc.doc.len, 0, &jerr)) == NULL) {
+	if (m.type != PK_MSG_JOIN_REPLY) {
 		fprintf(stderr, "peerkey: join: unexpected reply %s\n",
 		    pk_msg_type_name(m.type));
 		goto out;
 	}
+	/* All of it is checked before anything is added. */
+	if ((reply = invite_reply_check(m.u.doc.doc.p, m.u.doc.doc.len,
+	    id->keyid, &cause)) == NULL) {
+		fprintf(stderr, "peerkey: join: a bad reply from the inviter: "
+		    "%s; nothing was added\n", cause);
+		goto out;
+	}
+	json_array_foreach(json_object_get(reply, "bad"), i, x) {
+		fprintf(stderr, "peerkey: join: member %lld (%s) of the "
+		    "inviter's reply: %s; not added\n", (long long)
+		    json_integer_value(json_object_get(x, "member")),
+		    json_is_string(json_object_get(x, "name")) ?
+		    json_string_value(json_object_get(x, "name")) : "no name",
+		    json_string_value(json_object_get(x, "why")));
+		bad++;
+	}
 	/* The inviter first, then the members. */
-	all = json_array();
-	json_array_append(all, json_object_get(reply, "self"));
-	json_array_foreach(json_object_get(reply, "members"), i, x)
-		json_array_append(all, x);
 	out = json_array();
-	json_array_foreach(all, i, x) {
-		if (strcasecmp(json_string_value(json_object_get(x,
-		    "node_keyid")), id->keyid) == 0)
-			continue;
+	json_array_foreach(json_object_get(reply, "peers"), i, x) {
 		if (join_record(x, &state) != 0)
 			bad++;
 		json_array_append_new(out, json_pack("{s:O, s:s}", "name",
@@ -231,8 +209,7 @@ cmd_join(int argc, char **argv)
 	}
 	if (opt_json) {
 		x = json_pack("{s:s, s:O, s:O}", "name", name, "inviter",
-		    json_object_get(json_object_get(reply, "self"), "name"),
-		    "peers", out);
+		    json_object_get(reply, "inviter"), "peers", out);
 		ctl_print_json(x);
 		json_decref(x);
 	} else {
@@ -241,25 +218,22 @@ cmd_join(int argc, char **argv)
 			printf(" %s%s", json_string_value(json_object_get(x,
 			    "name")), strcmp(json_string_value(
 			    json_object_get(x, "state")), "added") == 0 ? "" :
-			    " (known already)");
+			    strcmp(json_string_value(json_object_get(x,
+			    "state")), "known") == 0 ? " (known already)" :
+			    " (not added)");
 		printf("\nthe inviter introduces this machine to the others; "
 		    "then: \"peerkey enroll DEVICE\"\n");
 	}
 	json_decref(out);
-	json_decref(all);
 	bootconf_refresh("join");
 	ex = bad ? EXIT_PARTIAL : EXIT_OK;
 out:
 	pk_io_close(tls, fd);
 	free(cause);
-	if (secret != NULL)
-		pk_wipe(secret, slen);
-	gnutls_free(secret);
-	gnutls_free(raw);
+	pk_wipe(&ic, sizeof(ic));
 	free(docs);
 	free(pub);
 	json_decref(doc);
-	json_decref(code);
 	json_decref(reply);
 	json_decref(resp);
 	if (id != NULL)

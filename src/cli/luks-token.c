@@ -2,8 +2,10 @@
  * luks-token.c: a LUKS2 device as peerkey's journal keeps it — the
  * device opened with libcryptsetup, its peerkey tokens (type "peerkey",
  * see luks.c for their states and peerkey(8) for their fields) read,
- * written and removed, its keyslots counted, and the name lists
- * ("peers", "held-by") a token keeps.
+ * written and removed, its keyslots counted. Every token is checked as it
+ * is read (luks-check.c, which also keeps its name lists): the header is
+ * outside the encryption, and anyone holding the disk may have written
+ * it.
  */
 #include "config.h"
 
@@ -16,6 +18,7 @@
 #include <libcryptsetup.h>
 
 #include "key.h"
+#include "luks-check.h"
 #include "luks.h"
 #include "msg.h"
 #include "peerkey.h"
@@ -123,12 +126,14 @@ luks_slot_active(struct luks *l, int slot)
 	return ki == CRYPT_SLOT_ACTIVE || ki == CRYPT_SLOT_ACTIVE_LAST;
 }
 
-/* Opens device as LUKS2 and reads its peerkey tokens. */
+/* Opens device as LUKS2 and reads its peerkey tokens, each checked
+ * (luks-check.c): a damaged one stops the command before any change. */
 int
 luks_open(struct luks *l, const char *device)
 {
 	json_error_t	 jerr;
 	const char	*type, *js, *u;
+	char		*cause = NULL;
 	int		 i, r, max = crypt_token_max(CRYPT_LUKS2);
 
 	memset(l, 0, sizeof(*l));
@@ -162,6 +167,16 @@ luks_open(struct luks *l, const char *device)
 		if ((l->toks[l->ntoks].j = json_loads(js, 0, &jerr)) == NULL)
 			continue;
 		l->ntoks++;
+		/* Anyone holding the disk may have written the header. */
+		if (luks_token_check(l->toks[l->ntoks - 1].j, &cause) != 0) {
+			fprintf(stderr, "peerkey: %s: LUKS2 token %d (type "
+			    "peerkey) is damaged: %s; nothing was changed "
+			    "(\"cryptsetup token export --token-id %d %s\" "
+			    "shows it)\n", device, i, cause, i, device);
+			free(cause);
+			luks_close(l);
+			return EXIT_LOCAL;
+		}
 	}
 	return 0;
 }
@@ -211,35 +226,6 @@ luks_withdraw_one(struct luks *l, struct cli_peer *p, const char *blob_id)
 	return r == 0 || r == PK_ERRC_NOT_FOUND ? 0 : -1;
 }
 
-/* Adds the names of json array a to the list v (no duplicates). */
-void
-names_add(json_t *v, json_t *a)
-{
-	json_t	*x, *y;
-	size_t	 i, k;
-
-	json_array_foreach(a, i, x) {
-		json_array_foreach(v, k, y)
-			if (json_equal(x, y))
-				break;
-		if (k == json_array_size(v))
-			json_array_append(v, x);
-	}
-}
-
-/* Is name in json array a? */
-int
-names_has(json_t *a, const char *name)
-{
-	json_t	*x;
-	size_t	 i;
-
-	json_array_foreach(a, i, x)
-		if (strcmp(json_string_value(x), name) == 0)
-			return 1;
-	return 0;
-}
-
 /* The token other than t with t's blob id and a higher (lower: older)
  * generation that counts name as a holder, or NULL. */
 struct luks_tok *
@@ -253,23 +239,8 @@ luks_sharer(struct luks *l, struct luks_tok *t, const char *name, int newer)
 		if (k == t || strcmp(tok_blob(k), tok_blob(t)) != 0 ||
 		    (newer ? tok_gen(k) <= tok_gen(t) : tok_gen(k) >= tok_gen(t)))
 			continue;
-		if (names_has(json_object_get(k->j, "held-by"), name))
+		if (luks_names_has(json_object_get(k->j, "held-by"), name))
 			return k;
 	}
 	return NULL;
 }
-
-/* Removes name from json array a. */
-void
-names_del(json_t *a, const char *name)
-{
-	json_t	*x;
-	size_t	 i;
-
-	json_array_foreach(a, i, x)
-		if (strcmp(json_string_value(x), name) == 0) {
-			json_array_remove(a, i);
-			return;
-		}
-}
-

@@ -115,8 +115,8 @@ luks_undo(struct luks *l, struct luks_tok *t, const char *why)
 	if ((blob = strdup(tok_blob(t))) == NULL)
 		return -1;
 	names = json_array();
-	names_add(names, json_object_get(t->j, "peers"));
-	names_add(names, json_object_get(t->j, "held-by"));
+	luks_names_add(names, json_object_get(t->j, "peers"));
+	luks_names_add(names, json_object_get(t->j, "held-by"));
 	for (i = 0; i < json_array_size(names); ) {
 		x = json_array_get(names, i);
 		if (luks_sharer(l, t, json_string_value(x), 1) != NULL) {
@@ -125,7 +125,7 @@ luks_undo(struct luks *l, struct luks_tok *t, const char *why)
 		}
 		while ((k = luks_sharer(l, t, json_string_value(x), 0)) !=
 		    NULL) {
-			names_del(json_object_get(k->j, "held-by"),
+			luks_names_del(json_object_get(k->j, "held-by"),
 			    json_string_value(x));
 			if (tok_save(l, k) != 0) {
 				json_decref(names);
@@ -276,7 +276,7 @@ luks_report(struct luks *l, struct luks_tok *t, struct cli_peer *v,
 
 	missing = json_array();
 	for (i = 0; i < n; i++)
-		if (!names_has(held, v[i].name))
+		if (!luks_names_has(held, v[i].name))
 			json_array_append_new(missing,
 			    json_string(v[i].name));
 	if (opt_json) {
@@ -402,7 +402,7 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	}
 	if (mode == LUKS_ENROLL && old != NULL) {
 		for (i = 0; i < n; i++)
-			if (!names_has(json_object_get(old->j, "held-by"),
+			if (!luks_names_has(json_object_get(old->j, "held-by"),
 			    v[i].name))
 				break;
 		luks_report(&l, old, v, n, "already enrolled");
@@ -503,7 +503,7 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	for (i = 0; i < n; i++) {
 		if (!ok[i])
 			continue;
-		if (!names_has(sent, v[i].name)) {
+		if (!luks_names_has(sent, v[i].name)) {
 			json_array_append_new(sent, json_string(v[i].name));
 			if (tok_save(&l, t) != 0)
 				goto out;
@@ -521,7 +521,7 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 			    "%s\n", v[i].name, cause ? cause : "out of memory");
 			free(cause);
 			if (r > 0) {
-				names_del(sent, v[i].name);
+				luks_names_del(sent, v[i].name);
 				if (tok_save(&l, t) != 0)
 					goto out;
 			}

@@ -11,6 +11,8 @@
 #include <jansson.h>
 #include <libcryptsetup.h>
 
+#include "luks-check.h"
+
 #define LUKS_TOKEN_TYPE		"peerkey"
 #define LUKS_KEY_RAW		32	/* random bytes */
 #define LUKS_KEY_LEN		(2 * LUKS_KEY_RAW)	/* as hex digits */
@@ -57,10 +59,7 @@ struct cli_peer	*luks_peer(struct luks *, const char *name);
 /* WITHDRAW of blob_id from p ("gone" counts as done); 0 or -1 (said). */
 int		 luks_withdraw_one(struct luks *, struct cli_peer *,
 		    const char *blob_id);
-/* Name lists (JSON arrays of strings) in tokens. */
-void		 names_add(json_t *v, json_t *a);
-int		 names_has(json_t *a, const char *name);
-void		 names_del(json_t *a, const char *name);
+/* Name lists (JSON arrays of strings) in tokens: luks-check.h. */
 /* Another token with t's blob id, newer (or older) than t, that counts
  * name as a holder; NULL if none. */
 struct luks_tok	*luks_sharer(struct luks *, struct luks_tok *,

@@ -81,4 +81,12 @@ int	session_send(struct session *, const struct pk_msg *, int close_after);
  */
 int	session_read_frame(struct session *);
 
+/*
+ * Handles one decoded request of s (whose key id is known): its reply is
+ * queued (session_send()), and an ERROR ends the session. Called by
+ * session_read_frame(), and by tests/fuzz/fuzz-session.c, which feeds the
+ * handlers decoded messages without a socket.
+ */
+void	session_request(struct session *, const struct pk_msg *);
+
 #endif /* SESSION_INT_H */

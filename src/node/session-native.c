@@ -197,8 +197,8 @@ session_withdraw(struct session *s, struct peer *p, const struct pk_msg *req)
 	session_ack(s, PK_MSG_WITHDRAW);
 }
 
-/* Dispatches one decoded request of a native session. */
-static void
+/* Dispatches one decoded request of a native session; see session-int.h. */
+void
 session_request(struct session *s, const struct pk_msg *m)
 {
 	struct pk_msg	 reply;

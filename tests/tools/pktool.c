@@ -41,6 +41,16 @@
  *	                                 ready, "relayed C S" at the end
  *	pktool replay ADDR FILE          send FILE's bytes to ADDR, print
  *	                                 "received N" (bytes until close)
+ *	pktool serve KEY LISTEN TYPE FILE
+ *	                                 be a hostile node: listen on LISTEN
+ *	                                 (port 0: any; prints "listening
+ *	                                 PORT"), take one native session with
+ *	                                 KEY (any client key), read one
+ *	                                 request and answer it with FILE: as
+ *	                                 a JOIN_REPLY document (TYPE
+ *	                                 join-reply) or as the raw bytes of
+ *	                                 a frame (TYPE frame); print the
+ *	                                 request's type, then close
  *
  * The pgp-* commands work under $TMPDIR (default /tmp).
  *
@@ -85,8 +95,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: pktool keygen|keyid|unlock|heartbeat|deposit|"
-	    "withdraw|notice|introduce|raw|mandos|line|hold|tls|pgp-gen|pgp-encrypt|"
-	    "pgp-decrypt|relay|replay ...\n");
+	    "withdraw|notice|introduce|raw|mandos|line|hold|tls|pgp-gen|"
+	    "pgp-encrypt|pgp-decrypt|relay|replay|serve ...\n");
 	exit(2);
 }
 
@@ -358,32 +368,123 @@ pump(int from, int to, FILE *rec)
 	return n;
 }
 
-/* relay LISTEN TARGET FILE: one connection, recorded both ways. */
+/* Sends len raw bytes over tls, until done or the peer closes. */
+static void
+send_raw(struct pk_tls *tls, int fd, const uint8_t *p, size_t len)
+{
+	size_t	 i;
+	ssize_t	 n;
+
+	for (i = 0; i < len; i += (size_t)n) {
+		n = pk_tls_send(tls, p + i, len - i);
+		if (n == PK_ERR_AGAIN) {
+			n = 0;
+			poll(&(struct pollfd){ fd, POLLOUT, 0 }, 1, 100);
+			continue;
+		}
+		if (n < 0)
+			break;	/* the other side may close early */
+	}
+}
+
+/* A socket listening on addr (host:port); returns it. */
 static int
-relay_cmd(char *argv[])
+listen_on(const char *addr)
 {
 	struct addrinfo	 hints, *ai;
-	struct pollfd	 pfd[2];
-	char		 host[256], port[16], path[4096];
-	FILE		*c2s, *s2c;
-	size_t		 nc = 0, ns = 0;
-	ssize_t		 n;
-	int		 lfd, cfd, sfd, r, on = 1;
+	char		 host[256], port[16];
+	int		 lfd, r, on = 1;
 
-	if ((r = pk_addr_split(argv[2], host, sizeof(host), port,
+	if ((r = pk_addr_split(addr, host, sizeof(host), port,
 	    sizeof(port), "4141")) != 0)
-		die(2, argv[2], r);
+		die(2, addr, r);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
 	if (getaddrinfo(host, port, &hints, &ai) != 0)
-		die(2, argv[2], PK_ERR_BAD_FORMAT);
+		die(2, addr, PK_ERR_BAD_FORMAT);
 	if ((lfd = socket(ai->ai_family, SOCK_STREAM, 0)) == -1 ||
 	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
 	    bind(lfd, ai->ai_addr, ai->ai_addrlen) == -1 ||
 	    listen(lfd, 1) == -1)
 		die(3, "listen", PK_ERR_SYSTEM);
 	freeaddrinfo(ai);
+	return lfd;
+}
+
+/* serve KEY LISTEN TYPE FILE: a hostile node's one answer. */
+static int
+serve_cmd(char *argv[])
+{
+	static uint8_t		 buf[PK_MSG_LEN_MAX + 4];
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss);
+	struct pk_identity	*id;
+	struct pk_tls_creds	*creds;
+	struct pk_tls		*tls;
+	struct pk_msg		 m;
+	uint8_t			*data, *out, line[sizeof(PK_LINE_NATIVE) - 1];
+	size_t			 len, need, w;
+	int			 lfd, fd, r;
+
+	if ((r = pk_identity_load(argv[2], &id)) != 0)
+		die(2, argv[2], r);
+	if ((r = pk_tls_creds_new(id, &creds)) != 0)
+		die(3, "credentials", r);
+	data = slurp(argv[5], &len);
+	lfd = listen_on(argv[3]);
+	if (getsockname(lfd, (struct sockaddr *)&ss, &sl) == -1)
+		die(3, "getsockname", PK_ERR_SYSTEM);
+	printf("listening %u\n", ntohs(ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port));
+	fflush(stdout);
+	if ((fd = accept(lfd, NULL, NULL)) == -1)
+		die(3, "accept", PK_ERR_SYSTEM);
+	close(lfd);
+	deadline = pk_now_ms() + DEADLINE_MS;
+	if (recv(fd, line, sizeof(line), MSG_WAITALL) != (ssize_t)sizeof(line)
+	    || memcmp(line, PK_LINE_NATIVE, sizeof(line)) != 0)
+		die(3, "protocol line", PK_ERR_BAD_LINE);
+	if ((r = pk_tls_new(&tls, fd, PK_TLS_NATIVE, PK_TLS_SERVER, creds,
+	    NULL, NULL)) != 0)
+		die(3, "TLS", r);
+	if ((r = pk_io_handshake(tls, fd, deadline)) != 0)
+		die(3, "handshake", r);
+	if ((r = pk_io_recv_msg(tls, fd, buf, sizeof(buf), sizeof(buf) - 4,
+	    &m, deadline)) != 0)
+		die(3, "request", r);
+	printf("%s\n", pk_msg_type_name(m.type));
+	if (strcmp(argv[4], "join-reply") == 0) {
+		pk_msg_init(&m, PK_MSG_JOIN_REPLY);
+		m.u.doc.doc.p = data;
+		m.u.doc.doc.len = len;
+		if ((need = pk_msg_encoded_len(&m)) == 0 ||
+		    (out = malloc(need)) == NULL ||
+		    (r = pk_msg_encode(&m, out, need, &w)) != 0)
+			die(3, "encode", PK_ERR_TOO_LARGE);
+	} else if (strcmp(argv[4], "frame") == 0) {
+		out = data;
+		w = len;
+	} else
+		usage();
+	send_raw(tls, fd, out, w);
+	pk_io_close(tls, fd);
+	return 0;
+}
+
+/* relay LISTEN TARGET FILE: one connection, recorded both ways. */
+static int
+relay_cmd(char *argv[])
+{
+	struct pollfd	 pfd[2];
+	char		 path[4096];
+	FILE		*c2s, *s2c;
+	size_t		 nc = 0, ns = 0;
+	ssize_t		 n;
+	int		 lfd, cfd, sfd;
+
+	lfd = listen_on(argv[2]);
 	snprintf(path, sizeof(path), "%s.c2s", argv[4]);
 	if ((c2s = fopen(path, "wb")) == NULL)
 		die(2, path, PK_ERR_SYSTEM);
@@ -523,6 +624,8 @@ main(int argc, char *argv[])
 		return pgp_cmd(argc, argv);
 	if (strcmp(cmd, "relay") == 0 && argc == 5)
 		return relay_cmd(argv);
+	if (strcmp(cmd, "serve") == 0 && argc == 6)
+		return serve_cmd(argv);
 	deadline = pk_now_ms() + DEADLINE_MS;
 	if (strcmp(cmd, "replay") == 0 && argc == 4)
 		return replay_cmd(argv);
@@ -603,16 +706,7 @@ main(int argc, char *argv[])
 			data[i] = (uint8_t)strtol((char[]){ argv[4][2 * i],
 			    argv[4][2 * i + 1], 0 }, NULL, 16);
 		tls = native(argv[2], argv[3], NULL, &fd);
-		for (i = 0; i < len; i += (size_t)n) {
-			n = pk_tls_send(tls, data + i, len - i);
-			if (n == PK_ERR_AGAIN) {
-				n = 0;
-				poll(&(struct pollfd){ fd, POLLOUT, 0 }, 1, 100);
-				continue;
-			}
-			if (n < 0)
-				break;	/* the server may close early */
-		}
+		send_raw(tls, fd, data, len);
 		return reply(tls, fd);
 	}
 	if (strcmp(cmd, "mandos") == 0 && argc == 4) {
