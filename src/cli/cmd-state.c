@@ -1,6 +1,7 @@
 /*
  * cmd-state.c: the commands that change one peer's state in the running
- * daemon: enable, disable, approve, deny, check (remove: cmd-remove.c).
+ * daemon: enable, disable, approve, deny, check, accept (remove:
+ * cmd-remove.c).
  */
 #include "config.h"
 
@@ -23,6 +24,7 @@ STATE_CMD(cmd_disable, "disable")
 STATE_CMD(cmd_approve, "approve")
 STATE_CMD(cmd_deny, "deny")
 STATE_CMD(cmd_check, "check")
+STATE_CMD(cmd_accept, "accept")
 
 /* "peerkey verbose 0|1|2": the daemon's log verbosity. */
 int

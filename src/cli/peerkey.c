@@ -47,6 +47,8 @@ static const struct cmd_entry commands[] = {
 	{ "remove", "remove [--yes] NAME", "forget a peer and its blobs",
 	    cmd_remove },
 	{ "check", "check NAME", "check a peer's liveness now", cmd_check },
+	{ "accept", "accept NAME", "accept a peer a member introduced "
+	    "(introduced-pending)", cmd_accept },
 	{ "events", "events [--peer NAME] [--kind KIND] [--since DURATION] "
 	    "[--limit N]", "the audit log", cmd_events },
 	{ "import-mandos", "import-mandos [--dry-run] [--checker-dir DIR] "

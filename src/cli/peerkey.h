@@ -103,6 +103,7 @@ int	cmd_approve(int, char **);
 int	cmd_deny(int, char **);
 int	cmd_remove(int, char **);
 int	cmd_check(int, char **);
+int	cmd_accept(int, char **);
 int	cmd_events(int, char **);
 int	cmd_peer(int, char **);
 int	cmd_verbose(int, char **);

@@ -94,6 +94,11 @@ static const struct pk_conf_item node_items[] = {
 	    1ULL << 40, "32M", NULL },
 	{ "events", "repeat-interval", PK_CONF_DURATION, O(repeat_interval),
 	    1 * SEC, DAY, "60s", NULL },
+
+	{ "membership", "max-introductions", PK_CONF_UINT,
+	    O(max_introductions), 0, 100000, "16", NULL },
+	{ "membership", "introduced-pending", PK_CONF_BOOL,
+	    O(introduced_pending), 0, 0, "no", NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL, NULL }
 };
 

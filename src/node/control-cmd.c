@@ -39,6 +39,7 @@ enum control_decision {
 	DECIDE_APPROVE,
 	DECIDE_DENY,
 	DECIDE_CHECK,
+	DECIDE_ACCEPT,
 };
 
 /* Decodes base64 into a malloc'ed buffer. */
@@ -60,10 +61,13 @@ control_base64_decode(const char *b64, uint8_t **out, size_t *len)
 static json_t *
 control_peer_json(struct peer *p, uint64_t now)
 {
+	const struct peer *by = peer_by_node_keyid(p->introduced_by);
 	const char	*state;
 	int		 enabled = peer_enabled(p, now);
 
-	if (enabled)
+	if (p->pending)
+		state = "pending";
+	else if (enabled)
 		state = "enabled";
 	else if (p->disabled_by == PEER_DIS_OPERATOR)
 		state = "disabled-by-operator";
@@ -71,7 +75,7 @@ control_peer_json(struct peer *p, uint64_t now)
 		state = "disabled";
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:I, s:I, "
 	    "s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:I, "
-	    "s:s}",
+	    "s:s, s:s}",
 	    "name", p->name,
 	    "node_keyid", p->node_keyid,
 	    "boot_keyid", p->boot_keyid,
@@ -97,7 +101,8 @@ control_peer_json(struct peer *p, uint64_t now)
 	    "notice_valid_ms", (json_int_t)(p->notice_until > now ?
 	    p->notice_until - now : 0),
 	    "disabled_by", p->disabled_by == PEER_DIS_OPERATOR ? "operator" :
-	    p->disabled_by == PEER_DIS_TIMEOUT ? "timeout" : "");
+	    p->disabled_by == PEER_DIS_TIMEOUT ? "timeout" : "",
+	    "introduced_by", by != NULL ? by->name : p->introduced_by);
 }
 
 /* "status": this node and every peer. */
@@ -451,7 +456,10 @@ control_verbose(const struct control_cmd *self, json_t *req,
 	return json_object();
 }
 
-/* "enable", "disable", "approve", "deny", "check": self->arg says which. */
+/*
+ * "enable", "disable", "approve", "deny", "check", "accept": self->arg
+ * says which.
+ */
 static json_t *
 control_decide(const struct control_cmd *self, json_t *req, const char *who,
     char **cause)
@@ -476,6 +484,14 @@ control_decide(const struct control_cmd *self, json_t *req, const char *who,
 		break;
 	case DECIDE_CHECK:
 		checker_now(p);
+		break;
+	case DECIDE_ACCEPT:
+		if (!p->pending) {
+			pk_cause_set(cause, "peer %s is not pending", p->name);
+			return NULL;
+		}
+		r = peer_accept(p, now, who);
+		checker_add(p);
 		break;
 	}
 	if (r != 0) {
@@ -504,6 +520,7 @@ static const struct control_cmd control_cmds[] = {
 	{ "approve", control_decide, CONTROL_GROUP, DECIDE_APPROVE },
 	{ "deny", control_decide, CONTROL_GROUP, DECIDE_DENY },
 	{ "check", control_decide, CONTROL_GROUP, DECIDE_CHECK },
+	{ "accept", control_decide, CONTROL_GROUP, DECIDE_ACCEPT },
 	{ "invite-add", join_invite_add, CONTROL_GROUP, 0 },	/* join.c */
 	{ "peer-pgp", join_peer_pgp, CONTROL_GROUP, 0 },	/* join.c */
 	{ "verbose", control_verbose, CONTROL_GROUP, 0 },

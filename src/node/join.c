@@ -8,7 +8,8 @@
  * source (tally.c), so that strangers cost neither parsing nor writes. Then a child
  * process INTRODUCEs the joiner to every member, over TLS with this node
  * key. A member accepts an introduction only from a node key it guards
- * (doc/trust.md).
+ * (doc/trust.md), at most max-introductions of them from one introducer,
+ * and holds them pending an operator's "peerkey accept" if so configured.
  *
  * Identity documents are JSON (doc/protocol.md, "JOIN"):
  *	{"name", "node_keyid", "boot_keyid", "boot_pgp", "addresses"}
@@ -90,16 +91,24 @@ join_ident(json_t *o, struct join_ident *id, int need_node, char **cause)
 
 /*
  * Adds a peer this node will guard (peer.c makes it, as for control
- * "add", with the daemon's default policy) with its boot OpenPGP key.
- * Returns 0, or -1 with *cause set.
+ * "add", with the daemon's default policy) with its boot OpenPGP key;
+ * introduced by the peer by (NULL: it joined), it is pending if
+ * introduced-pending says so, and then not guarded yet. Returns 0, or -1
+ * with *cause set.
  */
 static int
-join_add_peer(const struct join_ident *id, const char *how, char **cause)
+join_add_peer(const struct join_ident *id, const char *how,
+    const struct peer *by, char **cause)
 {
 	struct peer	*p;
 
 	if ((p = peer_new(&id->spec, cause)) == NULL)
 		return -1;
+	if (by != NULL) {
+		snprintf(p->introduced_by, sizeof(p->introduced_by), "%s",
+		    by->node_keyid);
+		p->pending = node->conf.introduced_pending;
+	}
 	if (peer_add(p, id->boot_pgp, how, cause) != 0) {
 		/* The store's words for the log, plain ones for the peer. */
 		log_warnx("join: peer %s: %s", id->spec.name, *cause);
@@ -108,7 +117,8 @@ join_add_peer(const struct join_ident *id, const char *how, char **cause)
 		pk_cause_set(cause, "cannot store the peer");
 		return -1;
 	}
-	checker_add(p);
+	if (!p->pending)
+		checker_add(p);
 	return 0;
 }
 
@@ -264,7 +274,7 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 		if (p->node_keyid[0] != '\0')
 			json_array_append_new(members, join_peer_json(p));
 	snprintf(how, sizeof(how), "joined with an invitation from %s", addr);
-	if (join_add_peer(&id, how, cause) != 0) {
+	if (join_add_peer(&id, how, NULL, cause) != 0) {
 		code = PK_ERRC_UNAUTHORIZED;
 		goto out;
 	}
@@ -299,6 +309,21 @@ out:
 	return code;
 }
 
+/* Records a refused introduction by peer by of name, from addr. */
+static void
+join_record_refusal(const struct peer *by, const char *addr,
+    const char *name)
+{
+	char	 detail[PEER_NAME_MAX + 64];
+
+	snprintf(detail, sizeof(detail), "introduction of %s: quota reached",
+	    name);
+	if (store_event(node->store, STORE_LAZY, wall_ms(), by->name,
+	    "join-refused", addr, detail) != 0)
+		log_warnx("store: cannot record refusal: %s",
+		    store_errmsg(node->store));
+}
+
 /* An INTRODUCE from a node key this node guards. */
 static int
 join_introduced(const char *keyid, const char *addr, const struct pk_msg *m,
@@ -308,12 +333,13 @@ join_introduced(const char *keyid, const char *addr, const struct pk_msg *m,
 	struct peer		*by, *p;
 	json_error_t		 jerr;
 	json_t			*doc;
-	char			 how[PEER_NAME_MAX + 32];
+	char			 how[PEER_NAME_MAX + 48];
 	int			 code = 0;
 
-	if ((by = peer_by_node_keyid(keyid)) == NULL) {
+	if ((by = peer_by_node_keyid(keyid)) == NULL || by->pending) {
 		log_warnx("join: %s key %.16s...: INTRODUCE from a key this "
-		    "node does not guard", addr, keyid);
+		    "node does not guard%s", addr, keyid, by != NULL ?
+		    " (pending acceptance)" : "");
 		return join_fail(cause, PK_ERRC_UNAUTHORIZED,
 		    "only a peer this node guards may introduce");
 	}
@@ -325,9 +351,19 @@ join_introduced(const char *keyid, const char *addr, const struct pk_msg *m,
 	    ((p = peer_by_node_keyid(id.spec.node_keyid)) != NULL &&
 	    strcasecmp(p->boot_keyid, id.spec.boot_keyid) == 0))
 		;	/* ourselves, or known already */
-	else {
-		snprintf(how, sizeof(how), "introduced by %s", by->name);
-		if (join_add_peer(&id, how, cause) != 0)
+	else if (peer_introduced_count(by->node_keyid) >=
+	    (int)node->conf.max_introductions) {
+		log_warnx("join: introduction of %s by %s refused: its quota "
+		    "of %llu introductions is reached (max-introductions)",
+		    id.spec.name, by->name, node->conf.max_introductions);
+		join_record_refusal(by, addr, id.spec.name);
+		code = join_fail(cause, PK_ERRC_UNAUTHORIZED, "introduction "
+		    "quota reached (max-introductions)");
+	} else {
+		snprintf(how, sizeof(how), "introduced by %s%s", by->name,
+		    node->conf.introduced_pending ? ", pending acceptance" :
+		    "");
+		if (join_add_peer(&id, how, by, cause) != 0)
 			code = PK_ERRC_UNAUTHORIZED;
 	}
 	json_decref(doc);

@@ -63,6 +63,10 @@ struct peer {
 	char			 boot_keyid[PK_KEYID_HEXLEN + 1];
 	char			 addresses[PEER_ADDRS_MAX + 1]; /* "h:p h:p" */
 	char			 checker[PEER_CHECKER_MAX + 1]; /* "" none */
+	char			 introduced_by[PK_KEYID_HEXLEN + 1]; /* the
+					   introducer's node key id, "" none */
+	int			 pending;	/* introduced, waits for an
+						   operator (peer_accept) */
 
 	/* Policy (persistent). Durations in milliseconds. */
 	uint64_t		 timeout;
@@ -157,6 +161,9 @@ struct node_conf {
 	unsigned long long event_max_rows;	/* 0: no bound */
 	uint64_t	 event_max_bytes;	/* 0: no bound */
 	uint64_t	 repeat_interval;	/* ms (tally.c) */
+	/* membership */
+	unsigned long long max_introductions;	/* per introducer */
+	int		 introduced_pending;	/* introduced: pending */
 };
 
 /* The daemon's whole state; one instance, "node" in util.c. */
@@ -302,6 +309,14 @@ int		 peer_operator_disable(struct peer *, uint64_t now,
 		    const char *who);
 int		 peer_operator_decide(struct peer *, uint64_t now, int approve,
 		    const char *who);
+/*
+ * An operator accepts pending peer p: no longer pending, enabled with a
+ * full timeout; the caller starts guarding it. Returns 0, or the store's
+ * error (in effect but not saved).
+ */
+int		 peer_accept(struct peer *, uint64_t now, const char *who);
+/* How many peers on the list introducer_keyid introduced. */
+int		 peer_introduced_count(const char *introducer_keyid);
 void		 peer_notice(struct peer *, uint64_t now, uint64_t window,
 		    const char *addr, const char *text);
 uint64_t	 peer_tick(uint64_t now);

@@ -29,6 +29,9 @@
  *    own (a thief holds the boot key, not the node key). A peer without a
  *    node key (a Mandos client, whose liveness is its checker command)
  *    keeps Mandos' rule: each release extends it (doc/mandos-compat.md).
+ *  - A peer a member introduced may be held pending (introduced-pending):
+ *    then it is not guarded, not enabled and never released to, and its
+ *    node key may do nothing, until an operator accepts it (peer_accept).
  *  - Policy before release: blobs held; optionally a planned-reboot NOTICE
  *    still valid; optionally an operator's approval (approve/deny within
  *    approval_delay, else the default), valid for approval_duration.
@@ -183,7 +186,7 @@ peer_enabled(struct peer *p, uint64_t now)
 {
 	char	 buf[32], detail[96];
 
-	if (p->disabled_by != PEER_DIS_NONE)
+	if (p->pending || p->disabled_by != PEER_DIS_NONE)
 		return 0;
 	if (now < p->expires)
 		return 1;
@@ -392,16 +395,27 @@ peer_refused(struct peer *p, const char *boot_keyid, uint64_t now,
 	peer_record(p, now, "refused", addr, detail);
 }
 
-/* An operator enables p: enabled with a fresh timeout. Returns 0, or the
- * store's error (the change is in effect but not saved). */
-int
-peer_operator_enable(struct peer *p, uint64_t now, const char *who)
+/*
+ * An operator's word enables p with a fresh timeout (it counts as a proof
+ * of life), recorded as kind ("enabled", "accepted"). Returns 0, or the
+ * store's error (the change is in effect but not saved).
+ */
+static int
+peer_operator_on(struct peer *p, uint64_t now, const char *kind,
+    const char *who)
 {
 	p->disabled_by = PEER_DIS_NONE;
 	peer_proved(p, now);
 	peer_expiry_note(p);
-	log_info("peer %s: enabled by %s", p->name, who);
-	return peer_record(p, now, "enabled", NULL, who);
+	log_info("peer %s: %s by %s", p->name, kind, who);
+	return peer_record(p, now, kind, NULL, who);
+}
+
+/* An operator enables p; see peer_operator_on(). */
+int
+peer_operator_enable(struct peer *p, uint64_t now, const char *who)
+{
+	return peer_operator_on(p, now, "enabled", who);
 }
 
 /* An operator disables p: it stays disabled until enabled by hand.
@@ -427,6 +441,27 @@ peer_operator_decide(struct peer *p, uint64_t now, int approve,
 	log_info("peer %s: %s by %s", p->name, approve ? "approved" : "denied",
 	    who);
 	return peer_record(p, now, approve ? "approved" : "denied", NULL, who);
+}
+
+/* An operator accepts a pending peer; see node.h. */
+int
+peer_accept(struct peer *p, uint64_t now, const char *who)
+{
+	p->pending = 0;
+	return peer_operator_on(p, now, "accepted", who);
+}
+
+/* How many peers introducer_keyid introduced; see node.h. */
+int
+peer_introduced_count(const char *introducer_keyid)
+{
+	struct peer	*p;
+	int		 n = 0;
+
+	TAILQ_FOREACH(p, &node->peers, entry)
+		if (strcmp(p->introduced_by, introducer_keyid) == 0)
+			n++;
+	return n;
 }
 
 /* A planned-reboot NOTICE from p's node key, valid for window ms. */

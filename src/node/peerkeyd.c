@@ -190,6 +190,8 @@ sig_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	SWAP(interval);
 	SWAP(timeout);
 	SWAP(extended_timeout);
+	SWAP(max_introductions);
+	SWAP(introduced_pending);
 	SWAP(checker_timeout);
 	SWAP(event_retention);
 	SWAP(log_level);
@@ -359,6 +361,11 @@ main(int argc, char *argv[])
 		log_info("last alive %" PRId64 " s ago; that downtime does not "
 		    "count against any peer", (wall_ms() - last_alive) / 1000);
 	TAILQ_FOREACH(p, &node->peers, entry) {
+		if (p->pending) {
+			log_info("peer %s: pending acceptance by an operator "
+			    "(peerkey accept)", p->name);
+			continue;	/* not guarded until then */
+		}
 		if (p->disabled_by != PEER_DIS_NONE)
 			log_info("peer %s: still disabled (%s)", p->name,
 			    p->disabled_by == PEER_DIS_OPERATOR ? "by an "

@@ -5,7 +5,8 @@
  * Who may do what is decided here from the TLS-authenticated key id only:
  * a boot key may UNLOCK (its own blobs: peer_release() decides); a peer's
  * node key may HEARTBEAT, DEPOSIT, WITHDRAW and NOTICE for itself and no
- * one else; JOIN and INTRODUCE go to join.c. Every error is an ERROR
+ * one else (and a pending peer's, nothing); JOIN and INTRODUCE go to
+ * join.c. Every error is an ERROR
  * reply that ends the session (session_error), never the daemon.
  */
 #include "config.h"
@@ -59,7 +60,8 @@ session_refuse(struct session *s, struct peer *p, int reason)
 		    "key", node->conf.name);
 		break;
 	case PK_REFUSE_DISABLED:
-		snprintf(text, sizeof(text), "%s", p != NULL &&
+		snprintf(text, sizeof(text), "%s", p != NULL && p->pending ?
+		    "pending acceptance by an operator" : p != NULL &&
 		    p->disabled_by == PEER_DIS_OPERATOR ? "disabled by an "
 		    "operator" : "unseen for longer than its timeout");
 		break;
@@ -241,6 +243,14 @@ session_request(struct session *s, const struct pk_msg *m)
 			    pk_msg_type_name(m->type));
 			session_error(s, PK_ERRC_UNAUTHORIZED,
 			    "not a peer's node key");
+			return;
+		}
+		if (p->pending) {
+			log_warnx("session: %s: %s from peer %s, which is "
+			    "pending acceptance", s->addr,
+			    pk_msg_type_name(m->type), p->name);
+			session_error(s, PK_ERRC_UNAUTHORIZED,
+			    "pending acceptance by an operator");
 			return;
 		}
 		break;

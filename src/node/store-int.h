@@ -103,7 +103,7 @@ struct store {
 };
 
 /* The persistent columns of peers, in the order 'p' binds them. */
-#define PEER_NCOLUMNS	18
+#define PEER_NCOLUMNS	20
 
 /* store.c: errors */
 

@@ -30,7 +30,7 @@
 	"interval_ms, extended_timeout_ms, approval_delay_ms, "		\
 	"approval_duration_ms, approved_by_default, require_notice, "	\
 	"disabled_by, remaining_ms, last_seen_at, last_check_at, "	\
-	"last_check_ok, proof_remaining_ms"
+	"last_check_ok, proof_remaining_ms, pending, introduced_by"
 
 const struct store_sql store_peer_sql[] = {
 	{ ST_SELF_GET, "SELECT node_keyid, alive_at FROM self WHERE id = 1" },
@@ -42,7 +42,7 @@ const struct store_sql store_peer_sql[] = {
 	    "ORDER BY id" },
 	{ ST_PEER_INSERT, "INSERT INTO peers (" PEER_COLUMNS ", created_at) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-	    "?14, ?15, ?16, ?17, ?18, ?19)" },
+	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)" },
 	{ ST_PEER_UPDATE, "UPDATE peers SET name = ?1, node_keyid = ?2, "
 	    "boot_keyid = ?3, addresses = ?4, checker = ?5, timeout_ms = ?6, "
 	    "interval_ms = ?7, extended_timeout_ms = ?8, "
@@ -50,7 +50,8 @@ const struct store_sql store_peer_sql[] = {
 	    "approved_by_default = ?11, require_notice = ?12, "
 	    "disabled_by = ?13, remaining_ms = ?14, last_seen_at = ?15, "
 	    "last_check_at = ?16, last_check_ok = ?17, "
-	    "proof_remaining_ms = ?18 WHERE id = ?19" },
+	    "proof_remaining_ms = ?18, pending = ?19, introduced_by = ?20 "
+	    "WHERE id = ?21" },
 	{ ST_PEER_DELETE, "DELETE FROM peers WHERE id = ?1" },
 	{ ST_PEER_LIVENESS, "UPDATE peers SET disabled_by = ?1, "
 	    "remaining_ms = ?2, last_seen_at = ?3, last_check_at = ?4, "
@@ -112,7 +113,7 @@ peer_check(struct store *s, const struct peer *p)
 {
 	if (!FIELD_OK(p->name) || !FIELD_OK(p->node_keyid) ||
 	    !FIELD_OK(p->boot_keyid) || !FIELD_OK(p->addresses) ||
-	    !FIELD_OK(p->checker) ||
+	    !FIELD_OK(p->checker) || !FIELD_OK(p->introduced_by) ||
 	    p->timeout > INT64_MAX || p->interval > INT64_MAX ||
 	    p->extended_timeout > INT64_MAX ||
 	    p->approval_delay > INT64_MAX ||
@@ -134,7 +135,7 @@ store_peer_bind(sqlite3_stmt *st, int i, const struct peer *p)
 		(int64_t)p->approval_duration, p->approved_by_default != 0,
 		p->require_notice != 0, p->disabled_by, (int64_t)p->remaining,
 		p->last_seen, p->last_check, p->last_check_ok != 0,
-		(int64_t)p->proof_remaining
+		(int64_t)p->proof_remaining, p->pending != 0
 	};
 	const char	*t[] = {
 		p->name, p->node_keyid[0] != '\0' ? p->node_keyid : NULL,
@@ -148,6 +149,9 @@ store_peer_bind(sqlite3_stmt *st, int i, const struct peer *p)
 		    sqlite3_bind_text(st, i++, t[k], -1, SQLITE_STATIC);
 	for (k = 0; k < sizeof(v) / sizeof(v[0]) && rc == SQLITE_OK; k++)
 		rc = sqlite3_bind_int64(st, i++, v[k]);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, i++, p->introduced_by, -1,
+		    SQLITE_STATIC);
 	return rc;
 }
 
@@ -204,7 +208,9 @@ peer_from_row(sqlite3_stmt *st, struct peer *p)
 	    (r = col_u64(st, 9, &p->approval_delay)) != 0 ||
 	    (r = col_u64(st, 10, &p->approval_duration)) != 0 ||
 	    (r = col_u64(st, 14, &p->remaining)) != 0 ||
-	    (r = col_u64(st, 18, &p->proof_remaining)) != 0)
+	    (r = col_u64(st, 18, &p->proof_remaining)) != 0 ||
+	    (r = col_text(st, 20, p->introduced_by,
+	    sizeof(p->introduced_by))) != 0)
 		return r;
 	p->approved_by_default = sqlite3_column_int(st, 11);
 	p->require_notice = sqlite3_column_int(st, 12);
@@ -212,7 +218,8 @@ peer_from_row(sqlite3_stmt *st, struct peer *p)
 	p->last_seen = sqlite3_column_int64(st, 15);
 	p->last_check = sqlite3_column_int64(st, 16);
 	p->last_check_ok = sqlite3_column_int(st, 17);
-	p->nblobs = sqlite3_column_int(st, 19);
+	p->pending = sqlite3_column_int(st, 19) != 0;
+	p->nblobs = sqlite3_column_int(st, 21);
 	return 0;
 }
 

@@ -12,6 +12,8 @@
  *	pktool deposit KEY ADDR BLOBID FILE
  *	pktool withdraw KEY ADDR BLOBID
  *	pktool notice KEY ADDR SECONDS TEXT
+ *	pktool introduce KEY ADDR FILE   INTRODUCE with FILE's bytes as the
+ *	                                 identity document
  *	pktool raw KEY ADDR HEX          send raw bytes after the handshake,
  *	                                 print the reply's type or "closed"
  *	pktool mandos KEY ADDR           be a Mandos client: "1\r\n", TLS
@@ -93,8 +95,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: pktool keygen|keyid|unlock|heartbeat|deposit|"
-	    "withdraw|notice|raw|mandos|line|hold|tls|pgp-gen|pgp-encrypt|"
-	    "pgp-decrypt|relay|replay|serve ...\n");
+	    "withdraw|notice|introduce|raw|mandos|line|hold|tls|pgp-gen|"
+	    "pgp-encrypt|pgp-decrypt|relay|replay|serve ...\n");
 	exit(2);
 }
 
@@ -682,6 +684,16 @@ main(int argc, char *argv[])
 		m.u.notice.window = (uint32_t)strtoul(argv[4], NULL, 10);
 		m.u.notice.text.p = (const uint8_t *)argv[5];
 		m.u.notice.text.len = strlen(argv[5]);
+		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
+			die(3, "send", r);
+		return reply(tls, fd);
+	}
+	if (strcmp(cmd, "introduce") == 0 && argc == 5) {
+		data = slurp(argv[4], &len);
+		tls = native(argv[2], argv[3], NULL, &fd);
+		pk_msg_init(&m, PK_MSG_INTRODUCE);
+		m.u.doc.doc.p = data;
+		m.u.doc.doc.len = len;
 		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
 			die(3, "send", r);
 		return reply(tls, fd);

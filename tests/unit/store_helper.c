@@ -92,6 +92,10 @@ mkpeer(struct peer *p, int i)
 	p->disabled_by = i % 3;
 	p->remaining = 250000 + i;
 	p->proof_remaining = 240000 + i;
+	p->pending = i % 2;
+	if (i % 3 == 0)
+		snprintf(p->introduced_by, sizeof(p->introduced_by), "%064x",
+		    i + 7);
 	p->last_seen = 1700000000000LL + i;
 	p->last_check = 1700000001000LL + i;
 	p->last_check_ok = (i + 1) % 2;
@@ -117,6 +121,8 @@ peer_assert_eq(const struct peer *a, const struct peer *b)
 	ASSERT_INT_EQ(a->disabled_by, b->disabled_by);
 	ASSERT_INT_EQ(a->remaining, b->remaining);
 	ASSERT_INT_EQ(a->proof_remaining, b->proof_remaining);
+	ASSERT_INT_EQ(a->pending, b->pending);
+	ASSERT_STR_EQ(a->introduced_by, b->introduced_by);
 	ASSERT_INT_EQ(a->last_seen, b->last_seen);
 	ASSERT_INT_EQ(a->last_check, b->last_check);
 	ASSERT_INT_EQ(a->last_check_ok, b->last_check_ok);

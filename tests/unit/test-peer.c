@@ -512,6 +512,48 @@ test_extension(int *n)
 	TEST_DONE();
 }
 
+/*
+ * A pending peer (introduced, introduced-pending): never enabled, never
+ * released to, and never disabled by a timeout either (nobody guards it);
+ * an operator's accept enables it with a full timeout.
+ */
+static void
+test_pending(int *n)
+{
+	struct peer_release	 rel;
+	struct peer		*p;
+	struct kinds		 k;
+	struct store_event_filter f;
+	char			 bootid[PK_KEYID_HEXLEN + 1];
+
+	TEST_START("pending: refused, not disabled, counted for its "
+	    "introducer; accept enables it");
+	p = make_peer((*n)++, ST_ENABLED, PO_NONE, bootid);
+	p->pending = 1;
+	snprintf(p->introduced_by, sizeof(p->introduced_by), "%064x", 4242);
+	memset(&k, 0, sizeof(k));
+	k.since = last_event_id();
+	ASSERT_INT_EQ(peer_introduced_count(p->introduced_by), 1);
+	ASSERT_INT_EQ(peer_introduced_count(p->node_keyid), 0);
+	ASSERT_INT_EQ(peer_enabled(p, NOW + 10 * TIMEOUT), 0);
+	ASSERT_INT_EQ(p->disabled_by, PEER_DIS_NONE);
+	(void)peer_tick(NOW + 10 * TIMEOUT);
+	ASSERT_INT_EQ(p->disabled_by, PEER_DIS_NONE);
+	ASSERT_INT_EQ(peer_release(bootid, PEER_NATIVE, "x", NOW, &rel), 0);
+	ASSERT_INT_EQ(rel.reason, PK_REFUSE_DISABLED);
+	ASSERT_INT_EQ(peer_accept(p, NOW + 20 * TIMEOUT, "test"), 0);
+	ASSERT_INT_EQ(p->pending, 0);
+	ASSERT_INT_EQ(p->expires, NOW + 21 * TIMEOUT);
+	ASSERT_INT_EQ(peer_release(bootid, PEER_NATIVE, "x", NOW + 20 * TIMEOUT,
+	    &rel), 1);
+	store_blobs_free(rel.blobs, rel.nblobs);
+	memset(&f, 0, sizeof(f));
+	f.peer = p->name;
+	ASSERT_INT_EQ(store_events_query(node->store, &f, kinds_cb, &k), 0);
+	ASSERT_STR_EQ(k.buf, "refused accepted released");
+	TEST_DONE();
+}
+
 /* ------------------------------------------------------------------ */
 /* The constructor */
 
@@ -799,6 +841,7 @@ main(void)
 	test_mandos_held(n++);
 	test_extension(&n);
 	test_unknown_repeats();
+	test_pending(&n);
 	store_close(s);
 	return test_exit();
 }
