@@ -67,6 +67,9 @@ unmkinitramfs "$W/it.img" "$W/x" 2>/dev/null
 R=$W/x
 [ -d "$W/x/main" ] && R=$W/x/main
 mkdir -p "$R/dev" "$R/proc" "$R/run" "$R/tmp"
+# The mounts are the host's: undo them (lazily, so they cannot stay busy)
+# before the exit trap removes $W, whatever fails first.
+at_exit "umount -l '$R/proc' 2>/dev/null; umount -l '$R/dev' 2>/dev/null"
 mount --bind /dev "$R/dev" && mount -t proc proc "$R/proc"
 agent_in_image=/sbin/peerkey-boot
 [ -e "$R/usr/sbin/peerkey-boot" ] && agent_in_image=/usr/sbin/peerkey-boot

@@ -283,6 +283,9 @@ R=$W/x
 [ -d "$W/x/main" ] && R=$W/x/main
 mkdir -p "$R/dev" "$R/proc" "$R$W/run" "$R/tmp"
 chmod 700 "$R$W/run"
+# The mounts are the host's: undo them (lazily, so they cannot stay busy)
+# before the exit trap removes $W, whatever fails first.
+at_exit "umount -l '$R/proc' 2>/dev/null; umount -l '$R/dev' 2>/dev/null"
 mount --bind /dev "$R/dev" && mount -t proc proc "$R/proc"
 IA=/sbin/peerkey-boot
 [ -e "$R/usr/sbin/peerkey-boot" ] && IA=/usr/sbin/peerkey-boot
