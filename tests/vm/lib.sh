@@ -388,7 +388,7 @@ vm_start() {
 	    -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
 	    -device "virtio-net-pci,netdev=n0,mac=$VM_MAC" \
 	    -drive "file=$VM_DISK,format=raw,if=virtio,snapshot=on" \
-	    $VM_QEMU_EXTRA
+	    ${VM_QEMU_EXTRA-}
 }
 
 # The qemu of boot NAME still runs.
