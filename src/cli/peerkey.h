@@ -58,6 +58,8 @@ int		 local_load_node(struct pk_identity **);
 int		 local_boot_keyid(char *out);
 int		 local_boot_tpm(char **tcti);
 int		 local_boot_pgp_pub(char **armor, size_t *len);
+char		*local_identity(const struct pk_identity *, const char *name,
+		    const char *addresses);
 int		 local_test_crash(const char *step);
 int		 local_read_secret(const char *keyfile, const char *prompt,
 		    char **pass, size_t *len);

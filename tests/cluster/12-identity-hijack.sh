@@ -49,7 +49,9 @@ introduce() {
 }
 like "$(introduce "$CL_DIR/forged.doc")" "^error" \
     "h2 refuses an unsigned identity binding h4's node key to the attacker's boot key"
-if n3 "$CL_PKTOOL" ident-forge "$d3/node.key" "$(cl_addr 4):$CL_PORT" h4 "$m_boot" \
+# (h4's public key is in every handshake with h4; the test takes it
+# from h4's key file.)
+if n3 "$CL_PKTOOL" ident-forge "$d3/node.key" "$d4/node.key" h4 "$m_boot" \
     "$(cl_addr 3):$CL_PORT" 7 >"$CL_DIR/forged.sig" 2>/dev/null; then
 	jq -c --arg s "$(cat "$CL_DIR/forged.sig")" '.identity = $s' \
 	    "$CL_DIR/forged.doc" >"$CL_DIR/forged2.doc"
@@ -65,24 +67,34 @@ else
 	fail "pktool ident-forge: no signed identities in this build"
 fi
 ok '! cl_guards 2 4' "h2 has no peer h4 yet"
+# A machine of the attacker's own, genuinely signed, named h4 first: it
+# takes the name, not h4's place.
+n3 "$CL_PKTOOL" keygen "$CL_DIR/squat.key" >/dev/null
+n3 "$CL_PKTOOL" ident-forge "$CL_DIR/squat.key" - h4 \
+    "$(n3 "$CL_PKTOOL" keygen "$CL_DIR/squat-boot.key")" \
+    "192.0.2.99:$CL_PORT" 1 >"$CL_DIR/squat.sig" 2>/dev/null
+jq -cn --arg s "$(cat "$CL_DIR/squat.sig")" '{identity: $s}' \
+    >"$CL_DIR/squat.doc"
+like "$(introduce "$CL_DIR/squat.doc")" "^ack" \
+    "h2 takes a new machine of the attacker's, signed by its own key, named h4"
 
 # h4 joins through h1, which introduces it to h2 and h3.
 cl_join 4 1 || fail "h4: peerkey join"
-ok 'wait_for "cl_guards 2 4" 20' "h2 guards h4 after h1 introduced it"
-boot_of() {
-	cl_pk "$1" -j status | jq -r --arg p "$2" \
-	    '.peers[] | select(.name == $p) | .boot_keyid'
+# peer_of N FIELD: node N's peer with h4's node key, its FIELD.
+peer_of() {
+	cl_pk "$1" -j status | jq -r --arg k "$v_node" --arg f "$2" \
+	    '.peers[] | select(.node_keyid == $k) | .[$f]'
 }
-is "$(boot_of 2 h4)" "$(cat "$d4/boot.id")" \
+ok 'wait_for "test -n \"\$(peer_of 2 name)\"" 20' \
+    "h2 guards h4's node key after h1 introduced it"
+is "$(peer_of 2 boot_keyid)" "$(cat "$d4/boot.id")" \
     "...bound to h4's own boot key, not the attacker's"
+like "$(peer_of 2 name)" "^h4-${v_node:0:8}\$" \
+    "...under h4-KEYID8, since the squatter took the name h4"
 ok '! grep -q "could not introduce to h2" "$CL_DIR/h1/peerkeyd.log"' \
     "h1's introduction of h4 was not refused by h2"
 cl_enroll_luks 4 || fail "h4: peerkey enroll"
-blobs_of() {
-	cl_pk "$1" -j status | jq -r --arg p "$2" \
-	    '.peers[] | select(.name == $p) | .blobs'
-}
-is "$(blobs_of 2 h4)" 1 "h2 holds h4's deposit under h4"
+is "$(peer_of 2 blobs)" 1 "h2 holds h4's deposit under h4's own entry"
 like "$(n3 "$CL_PKTOOL" unlock "$CL_DIR/rogue-boot.key" \
     "$(cl_addr 2):$CL_PORT" 2>/dev/null)" "^refused" \
     "the attacker's boot key gets nothing of h4's from h2"
