@@ -42,8 +42,8 @@ static const struct option invite_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-/* Every non-loopback IPv4 address of this host, with port. */
-static void
+/* Every non-loopback IPv4 address of this host, with port; see peerkey.h. */
+void
 invite_local_addrs(char *out, size_t len, long long port)
 {
 	struct ifaddrs	*ifa, *i;

@@ -116,6 +116,9 @@ int	cmd_rotate(int, char **);
 int	cmd_boot_config(int, char **);
 int	cmd_invite(int, char **);
 int	cmd_join(int, char **);
+int	cmd_update(int, char **);
+/* cmd-invite.c: every non-loopback IPv4 address of this host, with port */
+void	invite_local_addrs(char *out, size_t len, long long port);
 int	cmd_import_mandos(int, char **);
 
 #endif /* PEERKEY_H */

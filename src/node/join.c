@@ -168,6 +168,7 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 	struct peer		*p;
 	json_error_t		 jerr;
 	json_t			*doc = NULL, *self = NULL, *members = NULL, *rd;
+	json_t			*guarded = NULL;
 	unsigned char		 hash[32];
 	uint8_t			*raw = NULL;
 	size_t			 rawlen = 0;
@@ -223,12 +224,23 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 		    "no such invitation (used already?)");
 		goto out;
 	}
-	/* The members, before the joiner is one. */
+	/*
+	 * The members, before the joiner is one: in the reply, those with
+	 * a signed identity (only those can the joiner check); to be
+	 * introduced to, every peer with a node key.
+	 */
 	members = json_array();
-	TAILQ_FOREACH(p, &node->peers, entry)
-		if (p->node_keyid[0] != '\0' && strcasecmp(p->node_keyid,
-		    keyid) != 0 && (rd = identity_peer_json(p)) != NULL)
+	guarded = json_array();
+	TAILQ_FOREACH(p, &node->peers, entry) {
+		if (p->node_keyid[0] == '\0' || strcasecmp(p->node_keyid,
+		    keyid) == 0)
+			continue;
+		if ((rd = identity_peer_json(p)) != NULL)
 			json_array_append_new(members, rd);
+		json_array_append_new(guarded, json_pack("{s:s, s:s, s:s}",
+		    "name", p->name, "node_keyid", p->node_keyid,
+		    "addresses", p->addresses));
+	}
 	snprintf(how, sizeof(how), "joined with an invitation from %s", addr);
 	/* A machine that joins again brings its own, newer identity. */
 	if ((found = identity_apply(&id, raw, rawlen, addr, 1, cause)) < 0 ||
@@ -255,7 +267,7 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 	p = peer_by_node_keyid(keyid);
 	if (p != NULL && (rd = identity_peer_json(p)) != NULL) {
 		if ((jdoc = json_dumps(rd, JSON_COMPACT)) != NULL)
-			join_introduce(members, jdoc);
+			join_introduce(guarded, jdoc);
 		free(jdoc);
 		json_decref(rd);
 	}
@@ -266,6 +278,7 @@ out:
 	json_decref(doc);
 	json_decref(self);
 	json_decref(members);
+	json_decref(guarded);
 	free(selfdoc);
 	return code;
 }

@@ -1192,7 +1192,8 @@ test_names(void)
 	ASSERT_STR_EQ(pk_msg_type_name(0), "unknown");
 	ASSERT_STR_EQ(pk_msg_type_name(PK_MSG_JOIN), "JOIN");
 	ASSERT_STR_EQ(pk_msg_type_name(PK_MSG_INTRODUCE), "INTRODUCE");
-	ASSERT_STR_EQ(pk_msg_type_name(13), "unknown");
+	ASSERT_STR_EQ(pk_msg_type_name(PK_MSG_UPDATE), "UPDATE");
+	ASSERT_STR_EQ(pk_msg_type_name(14), "unknown");
 	ASSERT_STR_EQ(pk_msg_type_name(0xffffffff), "unknown");
 	ASSERT_STR_EQ(pk_refusal_name(PK_REFUSE_DISABLED), "disabled");
 	ASSERT_STR_EQ(pk_refusal_name(PK_REFUSE_BUSY), "busy");
