@@ -7,7 +7,8 @@
  * with the inviter's addresses, its node key id (the joiner pins it), a
  * random 32-byte secret (base64url) and the expiry (seconds since the
  * epoch). The running peerkeyd keeps only the secret's SHA-256, the
- * expiry and this machine's boot identity (control "invite-add").
+ * expiry and this machine's identity, signed here by its node key
+ * (control "invite-add"; doc/protocol.md, "Signed identity").
  */
 #include "config.h"
 
