@@ -63,6 +63,9 @@ static const struct cmd_entry commands[] = {
 	    "print a one-time code that lets a machine join", cmd_invite },
 	{ "join", "join [--name NAME] [--address ADDR]... CODE",
 	    "join the cluster of the machine that printed CODE", cmd_join },
+	{ "update", "update [--address ADDR]...",
+	    "send every peer this machine's identity anew (addresses, boot "
+	    "key)", cmd_update },
 	{ "enroll", "enroll DEVICE [--peers NAME,...] [--key-file FILE]",
 	    "add a keyslot to DEVICE and deposit its key with the peers",
 	    cmd_enroll },

@@ -58,6 +58,8 @@ int		 local_load_node(struct pk_identity **);
 int		 local_boot_keyid(char *out);
 int		 local_boot_tpm(char **tcti);
 int		 local_boot_pgp_pub(char **armor, size_t *len);
+char		*local_identity(const struct pk_identity *, const char *name,
+		    const char *addresses);
 int		 local_test_crash(const char *step);
 int		 local_read_secret(const char *keyfile, const char *prompt,
 		    char **pass, size_t *len);
@@ -114,6 +116,9 @@ int	cmd_rotate(int, char **);
 int	cmd_boot_config(int, char **);
 int	cmd_invite(int, char **);
 int	cmd_join(int, char **);
+int	cmd_update(int, char **);
+/* cmd-invite.c: every non-loopback IPv4 address of this host, with port */
+void	invite_local_addrs(char *out, size_t len, long long port);
 int	cmd_import_mandos(int, char **);
 
 #endif /* PEERKEY_H */

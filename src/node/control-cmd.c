@@ -243,6 +243,9 @@ control_add(const struct control_cmd *self, json_t *req, const char *who,
 	struct peer_spec	 spec;
 	struct peer		*p;
 
+	/* A signed identity (peerkey join): identity.c. */
+	if (json_object_get(req, "identity") != NULL)
+		return identity_control_add(self, req, who, cause);
 	memset(&spec, 0, sizeof(spec));
 	spec.name = json_string_value(json_object_get(req, "name"));
 	spec.boot_keyid = json_string_value(json_object_get(req,

@@ -67,6 +67,8 @@ struct peer {
 					   introducer's node key id, "" none */
 	int			 pending;	/* introduced, waits for an
 						   operator (peer_accept) */
+	uint64_t		 ident_seq;	/* of its signed identity;
+						   0: none (added by hand) */
 
 	/* Policy (persistent). Durations in milliseconds. */
 	uint64_t		 timeout;
@@ -274,6 +276,24 @@ int		 join_request(const char *keyid, const char *addr,
 		    const struct pk_msg *, struct pk_msg *reply, char **buf,
 		    char **cause);
 
+/* identity.c */
+struct pk_ident;
+/* What identity_apply() found. */
+enum identity_found {
+	IDENTITY_NEW = 0,	/* no peer has that node key: add it */
+	IDENTITY_SAME = 1,	/* known as it is (or this node itself) */
+	IDENTITY_UPDATED = 2,	/* a newer document replaced the peer's */
+};
+int		 identity_read(struct json_t *o, struct pk_ident *,
+		    uint8_t **raw, size_t *rawlen, char **cause);
+struct json_t	*identity_peer_json(struct peer *);
+int		 identity_apply(const struct pk_ident *, const uint8_t *raw,
+		    size_t rawlen, const char *from, int trusted,
+		    char **cause);
+struct peer	*identity_new_peer(const struct pk_ident *, char **cause);
+struct json_t	*identity_control_add(const struct control_cmd *,
+		    struct json_t *req, const char *who, char **cause);
+
 /* config.c */
 int		 config_load(const char *path, struct node_conf *, char **cause);
 void		 config_free(struct node_conf *);
@@ -359,6 +379,10 @@ struct peer	*peer_new(const struct peer_spec *, char **cause);
  * 0, or -1 with *cause set and p freed.
  */
 int		 peer_add(struct peer *, const char *boot_pgp, const char *how,
+		    char **cause);
+/* The same with its signed identity doc (len bytes; p->ident_seq set). */
+int		 peer_add_signed(struct peer *, const char *boot_pgp,
+		    const void *doc, size_t len, const char *how,
 		    char **cause);
 
 /*

@@ -210,7 +210,8 @@ session_request(struct session *s, const struct pk_msg *m)
 		session_unlock(s);
 		return;
 	}
-	if (m->type == PK_MSG_JOIN || m->type == PK_MSG_INTRODUCE) {
+	if (m->type == PK_MSG_JOIN || m->type == PK_MSG_INTRODUCE ||
+	    m->type == PK_MSG_UPDATE) {
 		char	*buf = NULL, *cause = NULL;
 		int	 code;
 

@@ -34,6 +34,7 @@ params() {
 	luks-token)	echo 65536 json.dict ;;
 	control)	echo 300000 json.dict ;;	# a control line: 256 KiB
 	addr)		echo 4096 "" ;;
+	ident)		echo 26000 "" ;;		# PK_IDENT_MAX 25301
 	*)		echo 4096 "" ;;
 	esac
 }

@@ -14,6 +14,13 @@
  *	pktool notice KEY ADDR SECONDS TEXT
  *	pktool introduce KEY ADDR FILE   INTRODUCE with FILE's bytes as the
  *	                                 identity document
+ *	pktool update KEY ADDR FILE      UPDATE with FILE's bytes
+ *	pktool ident-forge KEY PUB NAME BOOTID ADDRS SEQ
+ *	                                 a signed identity document (base64)
+ *	                                 signed with KEY, naming the public
+ *	                                 half of key file PUB ("-": KEY's own)
+ *	                                 as its node key: a forgery unless
+ *	                                 PUB is "-"
  *	pktool raw KEY ADDR HEX          send raw bytes after the handshake,
  *	                                 print the reply's type or "closed"
  *	pktool mandos KEY ADDR           be a Mandos client: "1\r\n", TLS
@@ -78,6 +85,7 @@
 #endif
 
 #include "addr.h"
+#include "ident.h"
 #include "io.h"
 #include "key.h"
 #include "msg.h"
@@ -95,7 +103,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: pktool keygen|keyid|unlock|heartbeat|deposit|"
-	    "withdraw|notice|introduce|raw|mandos|line|hold|tls|pgp-gen|"
+	    "withdraw|notice|introduce|update|ident-forge|raw|mandos|line|hold|tls|pgp-gen|"
 	    "pgp-encrypt|pgp-decrypt|relay|replay|serve ...\n");
 	exit(2);
 }
@@ -599,6 +607,41 @@ pgp_cmd(int argc, char *argv[])
 	usage();
 }
 
+/* ident-forge: see the top. */
+static int
+forge_cmd(char **argv)
+{
+	struct pk_identity	*key, *pub, mixed;
+	struct pk_ident		 doc;
+	uint8_t			*raw;
+	size_t			 rawlen;
+	char			*cause = NULL, *b64;
+	int			 r;
+
+	if ((r = pk_identity_load(argv[2], &key)) != 0)
+		die(2, argv[2], r);
+	pub = key;
+	if (strcmp(argv[3], "-") != 0 &&
+	    (r = pk_identity_load(argv[3], &pub)) != 0)
+		die(2, argv[3], r);
+	mixed = *key;
+	mixed.pub = pub->pub;
+	memcpy(mixed.keyid, pub->keyid, sizeof(mixed.keyid));
+	memset(&doc, 0, sizeof(doc));
+	snprintf(doc.name, sizeof(doc.name), "%s", argv[4]);
+	snprintf(doc.boot_keyid, sizeof(doc.boot_keyid), "%s", argv[5]);
+	snprintf(doc.addresses, sizeof(doc.addresses), "%s", argv[6]);
+	doc.seq = strtoull(argv[7], NULL, 10);
+	if ((r = pk_ident_sign(&mixed, &doc, &raw, &rawlen, &cause)) != 0) {
+		fprintf(stderr, "pktool: %s\n", cause ? cause : "");
+		die(2, "ident-forge", r);
+	}
+	if ((b64 = pk_ident_b64(raw, rawlen)) == NULL)
+		die(3, "base64", PK_ERR_ALLOC);
+	printf("%s\n", b64);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -688,10 +731,14 @@ main(int argc, char *argv[])
 			die(3, "send", r);
 		return reply(tls, fd);
 	}
-	if (strcmp(cmd, "introduce") == 0 && argc == 5) {
+	if (strcmp(cmd, "ident-forge") == 0 && argc == 8)
+		return forge_cmd(argv);
+	if ((strcmp(cmd, "introduce") == 0 || strcmp(cmd, "update") == 0) &&
+	    argc == 5) {
 		data = slurp(argv[4], &len);
 		tls = native(argv[2], argv[3], NULL, &fd);
-		pk_msg_init(&m, PK_MSG_INTRODUCE);
+		pk_msg_init(&m, cmd[0] == 'i' ? PK_MSG_INTRODUCE :
+		    PK_MSG_UPDATE);
 		m.u.doc.doc.p = data;
 		m.u.doc.doc.len = len;
 		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)

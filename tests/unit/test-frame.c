@@ -172,6 +172,20 @@ exp_introduce(struct pk_msg *m)
 }
 
 static void
+exp_update(struct pk_msg *m)
+{
+	pk_msg_init(m, PK_MSG_UPDATE);
+	set_str(&m->u.doc.doc, "{}");
+}
+
+static void
+exp_ack_update(struct pk_msg *m)
+{
+	pk_msg_init(m, PK_MSG_ACK);
+	m->u.ack.of_type = PK_MSG_UPDATE;
+}
+
+static void
 exp_ack_introduce(struct pk_msg *m)
 {
 	pk_msg_init(m, PK_MSG_ACK);
@@ -226,6 +240,10 @@ static const struct golden {
 	  "00000008 01 0c 00000002 7b7d", exp_introduce },
 	{ "ACK of INTRODUCE",
 	  "00000003 01 08 0c", exp_ack_introduce },
+	{ "UPDATE",
+	  "00000008 01 0d 00000002 7b7d", exp_update },
+	{ "ACK of UPDATE",
+	  "00000003 01 08 0d", exp_ack_update },
 };
 
 /* Returns "what: name" in a static buffer (for TEST_START). */
@@ -320,6 +338,7 @@ msg_eq(const struct pk_msg *a, const struct pk_msg *b)
 		    bytes_eq(&a->u.join.doc, &b->u.join.doc);
 	case PK_MSG_JOIN_REPLY:
 	case PK_MSG_INTRODUCE:
+	case PK_MSG_UPDATE:
 		return bytes_eq(&a->u.doc.doc, &b->u.doc.doc);
 	}
 	return 0;
@@ -889,13 +908,14 @@ test_decode_limits(void)
 	TEST_DONE();
 
 	TEST_START("decode: ACK acknowledges DEPOSIT, WITHDRAW, NOTICE, "
-	    "INTRODUCE only");
+	    "INTRODUCE, UPDATE only");
 	for (i = 0; i < 256; i++) {
 		raw_start(1, PK_MSG_ACK);
 		raw_uint(1, i);
 		r = raw_end();
 		if (i == PK_MSG_DEPOSIT || i == PK_MSG_WITHDRAW ||
-		    i == PK_MSG_NOTICE || i == PK_MSG_INTRODUCE)
+		    i == PK_MSG_NOTICE || i == PK_MSG_INTRODUCE ||
+		    i == PK_MSG_UPDATE)
 			ASSERT_INT_EQ(r, 0);
 		else
 			ASSERT_INT_EQ(r, PK_ERR_BAD_FORMAT);
@@ -1119,7 +1139,8 @@ test_encode_limits(void)
 	for (i = 0; i < 256; i++) {
 		m.u.ack.of_type = i;
 		ASSERT_INT_EQ(enc(&m), (i >= 5 && i <= 7) ||
-		    i == PK_MSG_INTRODUCE ? 0 : PK_ERR_INVALID_ARG);
+		    i == PK_MSG_INTRODUCE || i == PK_MSG_UPDATE ? 0 :
+		    PK_ERR_INVALID_ARG);
 	}
 	pk_msg_init(&m, PK_MSG_ERROR);
 	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
@@ -1171,7 +1192,8 @@ test_names(void)
 	ASSERT_STR_EQ(pk_msg_type_name(0), "unknown");
 	ASSERT_STR_EQ(pk_msg_type_name(PK_MSG_JOIN), "JOIN");
 	ASSERT_STR_EQ(pk_msg_type_name(PK_MSG_INTRODUCE), "INTRODUCE");
-	ASSERT_STR_EQ(pk_msg_type_name(13), "unknown");
+	ASSERT_STR_EQ(pk_msg_type_name(PK_MSG_UPDATE), "UPDATE");
+	ASSERT_STR_EQ(pk_msg_type_name(14), "unknown");
 	ASSERT_STR_EQ(pk_msg_type_name(0xffffffff), "unknown");
 	ASSERT_STR_EQ(pk_refusal_name(PK_REFUSE_DISABLED), "disabled");
 	ASSERT_STR_EQ(pk_refusal_name(PK_REFUSE_BUSY), "busy");
