@@ -30,6 +30,7 @@ set -u
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)/build}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/lib-tap.sh"
+. "$top_srcdir/tests/lib-avahi.sh"
 : "${AGENT:=$top_builddir/src/boot-agent/peerkey-boot}"
 PEERKEYD=$top_builddir/src/node/peerkeyd
 PEERKEY=$top_builddir/src/cli/peerkey
@@ -91,21 +92,7 @@ boot_conf() {
 }
 
 start_bus() {
-	cat > "$1/bus.conf" <<EOB
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$1/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-EOB
+	avahi_bus_conf "$1/bus.conf" "$1/bus"
 	spawn dbus dbus-daemon --config-file="$1/bus.conf" --nofork --nopidfile
 	wait_for "[ -S '$1/bus' ]" 10
 }
