@@ -667,29 +667,32 @@ test_validators(void)
 	TEST_DONE();
 
 	TEST_START("pk_parse_bool");
-	ASSERT_INT_EQ(pk_parse_bool("yes", &b), 0);
-	ASSERT_INT_EQ(b, 1);
-	ASSERT_INT_EQ(pk_parse_bool("No", &b), 0);
-	ASSERT_INT_EQ(b, 0);
-	ASSERT_INT_EQ(pk_parse_bool("TRUE", &b), 0);
-	ASSERT_INT_EQ(b, 1);
-	ASSERT_INT_EQ(pk_parse_bool("false", &b), 0);
-	ASSERT_INT_EQ(b, 0);
-	ASSERT_INT_EQ(pk_parse_bool("on", &b), 0);
-	ASSERT_INT_EQ(b, 1);
-	ASSERT_INT_EQ(pk_parse_bool("off", &b), 0);
-	ASSERT_INT_EQ(b, 0);
-	ASSERT_INT_EQ(pk_parse_bool("1", &b), 0);
-	ASSERT_INT_EQ(b, 1);
-	ASSERT_INT_EQ(pk_parse_bool("0", &b), 0);
-	ASSERT_INT_EQ(b, 0);
-	b = 7;
-	ASSERT_INT_EQ(pk_parse_bool("", &b), PK_ERR_BAD_FORMAT);
-	ASSERT_INT_EQ(pk_parse_bool("y", &b), PK_ERR_BAD_FORMAT);
-	ASSERT_INT_EQ(pk_parse_bool("2", &b), PK_ERR_BAD_FORMAT);
-	ASSERT_INT_EQ(pk_parse_bool("yess", &b), PK_ERR_BAD_FORMAT);
-	ASSERT_INT_EQ(pk_parse_bool(" yes", &b), PK_ERR_BAD_FORMAT);
-	ASSERT_INT_EQ(b, 7);
+	{
+		static const struct {
+			const char	*s;
+			int		 v;
+		} good[] = {
+			{ "yes", 1 }, { "No", 0 }, { "TRUE", 1 }, { "false", 0 },
+			{ "on", 1 }, { "off", 0 }, { "1", 1 }, { "0", 0 },
+		};
+		static const char *const bad[] = {
+			"", "y", "2", "yess", " yes",
+		};
+
+		for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+			b = -1;
+			if (pk_parse_bool(good[i].s, &b) != 0 ||
+			    b != good[i].v)
+				test_fail(__FILE__, __LINE__, "\"%s\": %d",
+				    good[i].s, b);
+		}
+		b = 7;
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			if (pk_parse_bool(bad[i], &b) != PK_ERR_BAD_FORMAT)
+				test_fail(__FILE__, __LINE__, "\"%s\" "
+				    "accepted", bad[i]);
+		ASSERT_INT_EQ(b, 7);
+	}
 	TEST_DONE();
 
 	TEST_START("pk_parse_uint");
@@ -730,31 +733,44 @@ test_validators(void)
 	TEST_DONE();
 
 	TEST_START("pk_parse_size");
-	ASSERT_INT_EQ(pk_parse_size("512", &v), 0);
-	ASSERT_INT_EQ(v, 512);
-	ASSERT_INT_EQ(pk_parse_size("64k", &v), 0);
-	ASSERT_INT_EQ(v, 65536);
-	ASSERT_INT_EQ(pk_parse_size("64K", &v), 0);
-	ASSERT_INT_EQ(v, 65536);
-	ASSERT_INT_EQ(pk_parse_size("16M", &v), 0);
-	ASSERT_INT_EQ(v, 16 << 20);
-	ASSERT_INT_EQ(pk_parse_size("3G", &v), 0);
-	ASSERT_INT_EQ(v, 3ULL << 30);
-	ASSERT_INT_EQ(pk_parse_size("17179869183G", &v), 0);
-	ASSERT_TRUE(v == 17179869183ULL << 30);
-	v = 9;
-	ASSERT_INT_EQ(pk_parse_size("17179869184G", &v), PK_ERR_TOO_LARGE);
-	ASSERT_INT_EQ(pk_parse_size("99999999999999999999", &v),
-	    PK_ERR_TOO_LARGE);
-	ASSERT_INT_EQ(pk_parse_size("99999999999999999999x", &v),
-	    PK_ERR_BAD_FORMAT);
-	ASSERT_INT_EQ(pk_parse_size("1T", &v), PK_ERR_BAD_FORMAT);
-	ASSERT_INT_EQ(pk_parse_size("16MB", &v), PK_ERR_BAD_FORMAT);
-	ASSERT_INT_EQ(pk_parse_size("m", &v), PK_ERR_BAD_FORMAT);
-	ASSERT_INT_EQ(pk_parse_size("k", &v), PK_ERR_BAD_FORMAT);
-	ASSERT_INT_EQ(pk_parse_size("", &v), PK_ERR_BAD_FORMAT);
-	ASSERT_INT_EQ(pk_parse_size("1.5M", &v), PK_ERR_BAD_FORMAT);
-	ASSERT_INT_EQ(v, 9);
+	{
+		static const struct {
+			const char	*s;
+			uint64_t	 v;
+		} good[] = {
+			{ "512", 512 }, { "64k", 65536 }, { "64K", 65536 },
+			{ "16M", 16 << 20 }, { "3G", 3ULL << 30 },
+			{ "17179869183G", 17179869183ULL << 30 },
+		};
+		static const struct {
+			const char	*s;
+			int		 r;
+		} bad[] = {
+			{ "17179869184G", PK_ERR_TOO_LARGE },
+			{ "99999999999999999999", PK_ERR_TOO_LARGE },
+			{ "99999999999999999999x", PK_ERR_BAD_FORMAT },
+			{ "1T", PK_ERR_BAD_FORMAT },
+			{ "16MB", PK_ERR_BAD_FORMAT },
+			{ "m", PK_ERR_BAD_FORMAT },
+			{ "k", PK_ERR_BAD_FORMAT },
+			{ "", PK_ERR_BAD_FORMAT },
+			{ "1.5M", PK_ERR_BAD_FORMAT },
+		};
+
+		for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+			v = 0;
+			if (pk_parse_size(good[i].s, &v) != 0 ||
+			    v != good[i].v)
+				test_fail(__FILE__, __LINE__, "\"%s\": %llu",
+				    good[i].s, (unsigned long long)v);
+		}
+		v = 9;
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			if (pk_parse_size(bad[i].s, &v) != bad[i].r)
+				test_fail(__FILE__, __LINE__, "\"%s\": not "
+				    "%d", bad[i].s, bad[i].r);
+		ASSERT_INT_EQ(v, 9);
+	}
 	TEST_DONE();
 
 	TEST_START("pk_parse_loglevel");

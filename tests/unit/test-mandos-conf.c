@@ -43,6 +43,15 @@ parse(const char *text, struct mandos_conf *c)
 	return parse_n(text, strlen(text), c);
 }
 
+/* Parses text into c, expects success and nclients clients. */
+static void
+expect_clients(const char *text, struct mandos_conf *c, size_t nclients)
+{
+	ASSERT_INT_EQ(parse(text, c), 0);
+	ASSERT_PTR_EQ(err, NULL);
+	ASSERT_INT_EQ(c->nclients, nclients);
+}
+
 /* Parses text, expects failure r, and that the message contains want. */
 static void
 expect_error(const char *text, int r, const char *want)
@@ -169,24 +178,28 @@ test_durations(void)
 static void
 test_bools(void)
 {
+	static const struct {
+		const char	*s;
+		int		 v;
+	} good[] = {
+		{ "True", 1 }, { "ON", 1 }, { "1", 1 },
+		{ "no", 0 }, { "False", 0 }, { "off", 0 },
+	};
+	static const char *const bad[] = { "y", "", "2" };
+	size_t	 i;
 	int	 b;
 
 	TEST_START("booleans as ConfigParser.getboolean");
-	ASSERT_INT_EQ(mandos_parse_bool("True", &b), 0);
-	ASSERT_INT_EQ(b, 1);
-	ASSERT_INT_EQ(mandos_parse_bool("ON", &b), 0);
-	ASSERT_INT_EQ(b, 1);
-	ASSERT_INT_EQ(mandos_parse_bool("1", &b), 0);
-	ASSERT_INT_EQ(b, 1);
-	ASSERT_INT_EQ(mandos_parse_bool("no", &b), 0);
-	ASSERT_INT_EQ(b, 0);
-	ASSERT_INT_EQ(mandos_parse_bool("False", &b), 0);
-	ASSERT_INT_EQ(b, 0);
-	ASSERT_INT_EQ(mandos_parse_bool("off", &b), 0);
-	ASSERT_INT_EQ(b, 0);
-	ASSERT_INT_EQ(mandos_parse_bool("y", &b), PK_ERR_BAD_FORMAT);
-	ASSERT_INT_EQ(mandos_parse_bool("", &b), PK_ERR_BAD_FORMAT);
-	ASSERT_INT_EQ(mandos_parse_bool("2", &b), PK_ERR_BAD_FORMAT);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		b = -1;
+		if (mandos_parse_bool(good[i].s, &b) != 0 || b != good[i].v)
+			test_fail(__FILE__, __LINE__, "\"%s\": %d, want %d",
+			    good[i].s, b, good[i].v);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (mandos_parse_bool(bad[i], &b) != PK_ERR_BAD_FORMAT)
+			test_fail(__FILE__, __LINE__, "\"%s\" accepted",
+			    bad[i]);
 	TEST_DONE();
 }
 
@@ -227,9 +240,7 @@ test_inheritance(void)
 	    "  bG8=\n";
 
 	TEST_START("[DEFAULT], Mandos' defaults, interpolation, %%, case");
-	ASSERT_INT_EQ(parse(text, &c), 0);
-	ASSERT_PTR_EQ(err, NULL);
-	ASSERT_INT_EQ(c.nclients, 2);
+	expect_clients(text, &c, 2);
 	ASSERT_STR_EQ(c.clients[0].name, "alpha");
 	ASSERT_INT_EQ(c.clients[0].line, 8);
 	ASSERT_STR_EQ(c.clients[0].key_id, KIDL);
@@ -283,9 +294,7 @@ test_continuation(void)
 	    "host = 2001:db8::1\n";
 
 	TEST_START("continuation lines, empty and comment lines, CRLF, CR");
-	ASSERT_INT_EQ(parse(text, &c), 0);
-	ASSERT_PTR_EQ(err, NULL);
-	ASSERT_INT_EQ(c.nclients, 1);
+	expect_clients(text, &c, 1);
 	ASSERT_INT_EQ(c.clients[0].secret_len, 12);
 	ASSERT_MEM_EQ(c.clients[0].secret, "hello, world", 12);
 	/* Joined with "\n"; trailing empty lines dropped. */

@@ -41,16 +41,6 @@
 #include "test_helper.h"
 
 static const char	*tcti, *tcti_other;
-static char		 path_buf[4096];
-
-/* tmpdir/name, in a static buffer. */
-static const char *
-tpath(const char *name)
-{
-	snprintf(path_buf, sizeof(path_buf), "%s/%s", test_tmpdir(), name);
-	return path_buf;
-}
-
 /* Makes a key bound to pcrs ("" none) and writes it to tmpdir/name. */
 static int
 make_key(const char *name, const char *pcrs, char *keyid)
@@ -62,7 +52,7 @@ make_key(const char *name, const char *pcrs, char *keyid)
 
 	if ((r = pk_tpm_pcrs_parse(pcrs, &mask, &cause)) != 0 ||
 	    (r = pk_tpm_keygen(tcti, mask, &pem, &len, keyid, &cause)) != 0 ||
-	    (r = pk_file_write(tpath(name), pem, len, 0600, 0)) != 0)
+	    (r = pk_file_write(test_path(name), pem, len, 0600, 0)) != 0)
 		test_diag("make_key %s: %s", name, cause != NULL ? cause :
 		    pk_strerror(r));
 	free(pem);
@@ -215,16 +205,16 @@ test_key(void)
 	TEST_START("a key made by the TPM; its file parsed without a TPM");
 	ASSERT_INT_EQ(make_key("a.tpm", "", kid), 0);
 	ASSERT_INT_EQ(pk_keyid_valid(kid), 1);
-	ASSERT_INT_EQ(pk_tpm_keyfile_keyid(tpath("a.tpm"), kid2, &m, &cause),
+	ASSERT_INT_EQ(pk_tpm_keyfile_keyid(test_path("a.tpm"), kid2, &m, &cause),
 	    0);
 	ASSERT_STR_EQ(kid2, kid);
 	ASSERT_INT_EQ(m, 0);
-	ASSERT_INT_EQ(stat(tpath("a.tpm"), &st), 0);
+	ASSERT_INT_EQ(stat(test_path("a.tpm"), &st), 0);
 	ASSERT_INT_EQ(st.st_mode & 0777, 0600);
 	TEST_DONE();
 
 	TEST_START("the TPM key loads, signs, and its signatures verify");
-	ASSERT_INT_EQ(pk_tpm_identity_load(tcti, tpath("a.tpm"), 0, &id,
+	ASSERT_INT_EQ(pk_tpm_identity_load(tcti, test_path("a.tpm"), 0, &id,
 	    &cause), 0);
 	if (id == NULL) {
 		test_diag("%s", cause);
@@ -240,9 +230,9 @@ test_key(void)
 	TEST_DONE();
 
 	TEST_START("the key id is certtool's for the same public key");
-	ASSERT_INT_EQ(pk_identity_save_public(id, tpath("a.pub"), 1), 0);
+	ASSERT_INT_EQ(pk_identity_save_public(id, test_path("a.pub"), 1), 0);
 	snprintf(cmd, sizeof(cmd), "certtool --key-id --hash=sha256 "
-	    "--load-pubkey '%s' 2>/dev/null", tpath("a.pub"));
+	    "--load-pubkey '%s' 2>/dev/null", test_path("a.pub"));
 	line[0] = '\0';
 	if ((f = popen(cmd, "r")) != NULL) {
 		if (fgets(line, sizeof(line), f) == NULL)
@@ -266,7 +256,7 @@ test_tls(void)
 	char			 kid[PK_KEYID_HEXLEN + 1], *cause = NULL;
 
 	if (make_key("tls.tpm", "", kid) != 0 ||
-	    pk_tpm_identity_load(tcti, tpath("tls.tpm"), 0, &tid,
+	    pk_tpm_identity_load(tcti, test_path("tls.tpm"), 0, &tid,
 	    &cause) != 0 || pk_identity_generate(&srv) != 0 ||
 	    pk_tls_creds_new(tid, &ct) != 0 || pk_tls_creds_new(srv, &cs) !=
 	    0)
@@ -324,10 +314,10 @@ test_pcr_policy(void)
 
 	TEST_START("a key bound to PCR 7 signs while PCR 7 is unchanged");
 	ASSERT_INT_EQ(make_key("pcr.tpm", "7", kid), 0);
-	ASSERT_INT_EQ(pk_tpm_keyfile_keyid(tpath("pcr.tpm"), kid, &m, NULL),
+	ASSERT_INT_EQ(pk_tpm_keyfile_keyid(test_path("pcr.tpm"), kid, &m, NULL),
 	    0);
 	ASSERT_INT_EQ(m, 1UL << 7);
-	ASSERT_INT_EQ(pk_tpm_identity_load(tcti, tpath("pcr.tpm"), 0, &id,
+	ASSERT_INT_EQ(pk_tpm_identity_load(tcti, test_path("pcr.tpm"), 0, &id,
 	    &cause), 0);
 	if (id == NULL) {
 		test_diag("%s", cause);
@@ -366,7 +356,7 @@ test_pcr_policy(void)
 	TEST_START("a key bound to the new value of PCR 7 signs");
 	ASSERT_INT_EQ(make_key("pcr2.tpm", "7", kid), 0);
 	id = NULL;
-	ASSERT_INT_EQ(pk_tpm_identity_load(tcti, tpath("pcr2.tpm"), 0, &id,
+	ASSERT_INT_EQ(pk_tpm_identity_load(tcti, test_path("pcr2.tpm"), 0, &id,
 	    &cause), 0);
 	ASSERT_INT_EQ(pk_tpm_identity_check(id, &cause), 0);
 	pk_identity_free(id);
@@ -384,7 +374,7 @@ test_failures(void)
 
 	TEST_START("another TPM cannot load the key, and says so");
 	ASSERT_INT_EQ(make_key("b.tpm", "", kid), 0);
-	r = pk_tpm_identity_load(tcti_other, tpath("b.tpm"), 0, &id, &cause);
+	r = pk_tpm_identity_load(tcti_other, test_path("b.tpm"), 0, &id, &cause);
 	ASSERT_INT_EQ(r, PK_ERR_TPM);
 	ASSERT_PTR_EQ(id, NULL);
 	ASSERT_STR_CONTAINS(cause, "was not made by this TPM");
@@ -395,7 +385,7 @@ test_failures(void)
 	TEST_DONE();
 
 	TEST_START("no TPM: the device is named");
-	r = pk_tpm_identity_load("device:/nonexistent/tpmrm0", tpath("b.tpm"),
+	r = pk_tpm_identity_load("device:/nonexistent/tpmrm0", test_path("b.tpm"),
 	    0, &id, &cause);
 	ASSERT_INT_EQ(r, PK_ERR_TPM);
 	ASSERT_STR_CONTAINS(cause, "no TPM: /nonexistent/tpmrm0");
@@ -406,7 +396,7 @@ test_failures(void)
 	TEST_START("a TPM that never answers: opening it times out");
 	snprintf(t, sizeof(t), "swtpm:host=127.0.0.1,port=%s",
 	    port != NULL ? port : "1");
-	r = pk_tpm_identity_load(t, tpath("b.tpm"), 300, &id, &cause);
+	r = pk_tpm_identity_load(t, test_path("b.tpm"), 300, &id, &cause);
 	ASSERT_INT_EQ(r, PK_ERR_TPM);
 	ASSERT_STR_CONTAINS(cause, "opening it: no answer within 300 ms");
 	test_diag("%s", cause);
@@ -418,7 +408,7 @@ test_failures(void)
 	port = getenv("PK_TEST_MUTE_PORT");
 	snprintf(t, sizeof(t), "swtpm:host=127.0.0.1,port=%s",
 	    port != NULL ? port : "1");
-	r = pk_tpm_identity_load(t, tpath("b.tpm"), 300, &id, &cause);
+	r = pk_tpm_identity_load(t, test_path("b.tpm"), 300, &id, &cause);
 	ASSERT_INT_EQ(r, PK_ERR_TPM);
 	ASSERT_STR_CONTAINS(cause, "loading the boot key: no answer "
 	    "within 300 ms");
@@ -428,20 +418,20 @@ test_failures(void)
 	TEST_DONE();
 
 	TEST_START("files: missing, open to others, not a TPM key");
-	r = pk_tpm_keyfile_keyid(tpath("none.tpm"), kid, NULL, &cause);
+	r = pk_tpm_keyfile_keyid(test_path("none.tpm"), kid, NULL, &cause);
 	ASSERT_INT_EQ(r, PK_ERR_NOT_FOUND);
 	free(cause);
 	cause = NULL;
-	ASSERT_INT_EQ(chmod(tpath("b.tpm"), 0644), 0);
-	r = pk_tpm_keyfile_keyid(tpath("b.tpm"), kid, NULL, &cause);
+	ASSERT_INT_EQ(chmod(test_path("b.tpm"), 0644), 0);
+	r = pk_tpm_keyfile_keyid(test_path("b.tpm"), kid, NULL, &cause);
 	ASSERT_INT_EQ(r, PK_ERR_PERM);
 	ASSERT_STR_CONTAINS(cause, "chmod 600");
 	free(cause);
 	cause = NULL;
-	ASSERT_INT_EQ(pk_file_write(tpath("x.tpm"), "-----BEGIN TSS2 "
+	ASSERT_INT_EQ(pk_file_write(test_path("x.tpm"), "-----BEGIN TSS2 "
 	    "PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n", 55,
 	    0600, 0), 0);
-	r = pk_tpm_keyfile_keyid(tpath("x.tpm"), kid, NULL, &cause);
+	r = pk_tpm_keyfile_keyid(test_path("x.tpm"), kid, NULL, &cause);
 	ASSERT_INT_EQ(r, PK_ERR_KEY);
 	ASSERT_STR_CONTAINS(cause, "not a loadable TPM key");
 	free(cause);
@@ -461,7 +451,7 @@ test_bitflips(void)
 
 	TEST_START("every bit flip of a bound key's DER: refused or parsed, "
 	    "never a crash");
-	ASSERT_INT_EQ(pk_file_read(tpath("pcr.tpm"), 65536, PK_FILE_PRIVATE,
+	ASSERT_INT_EQ(pk_file_read(test_path("pcr.tpm"), 65536, PK_FILE_PRIVATE,
 	    &buf, &len), 0);
 	in.data = (unsigned char *)buf;
 	in.size = (unsigned int)len;

@@ -128,6 +128,21 @@ test_tmpdir(void)
 }
 
 const char *
+test_path(const char *name)
+{
+	static char	buf[8][4096];
+	static int	i;
+
+	i = (i + 1) % 8;
+	if ((size_t)snprintf(buf[i], sizeof(buf[i]), "%s/%s", test_tmpdir(),
+	    name) >= sizeof(buf[i])) {
+		fprintf(stderr, "test_path: %s: too long\n", name);
+		exit(99);
+	}
+	return buf[i];
+}
+
+const char *
 test_srcdir(void)
 {
 	const char	*s = getenv("top_srcdir");

@@ -27,6 +27,8 @@ int	test_exit(void);
 int	test_slow(void);
 /* A fresh private directory (mode 0700) under $TMPDIR, removed at exit. */
 const char *test_tmpdir(void);
+/* test_tmpdir()/name, in one of 8 static buffers used in turn. */
+const char *test_path(const char *name);
 /* The source tree's top directory ($top_srcdir or "."). */
 const char *test_srcdir(void);
 void	test_fail(const char *file, int line, const char *fmt, ...)
