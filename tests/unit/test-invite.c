@@ -29,6 +29,10 @@
 
 static char	*cause;
 
+/* A reply's start: the inviter, then its members' list. */
+#define SELF	"{\"self\":{\"name\":\"inv\",\"node_keyid\":\"" K1 "\"," \
+		"\"boot_keyid\":\"" K2 "\"},\"members\":"
+
 /* invite_reply_check() of the string s, as this machine ME. */
 static json_t *
 check(const char *s)
@@ -36,6 +40,14 @@ check(const char *s)
 	free(cause);
 	cause = NULL;
 	return invite_reply_check(s, strlen(s), ME, &cause);
+}
+
+/* The string member key of r[list][i] (NULL if there is none). */
+static const char *
+item(json_t *r, const char *list, size_t i, const char *key)
+{
+	return json_string_value(json_object_get(json_array_get(
+	    json_object_get(r, list), i), key));
 }
 
 static size_t
@@ -50,27 +62,34 @@ nbad(json_t *r)
 	return json_array_size(json_object_get(r, "bad"));
 }
 
+/* check(s), expected to be a reply of np peers and nb members left out. */
+static json_t *
+expect_reply(const char *s, size_t np, size_t nb)
+{
+	json_t	*r = check(s);
+
+	ASSERT_PTR_NE(r, NULL);
+	ASSERT_INT_EQ(npeers(r), np);
+	ASSERT_INT_EQ(nbad(r), nb);
+	return r;
+}
+
 static void
 test_reply(void)
 {
 	json_t	*r;
 
 	TEST_START("a good reply: the inviter first, this machine left out");
-	r = check("{\"self\":{\"name\":\"inv\",\"node_keyid\":\"" K1 "\","
-	    "\"boot_keyid\":\"" K2 "\",\"addresses\":\"127.0.0.1:1\","
+	r = expect_reply("{\"self\":{\"name\":\"inv\",\"node_keyid\":\""
+	    K1 "\",\"boot_keyid\":\"" K2 "\",\"addresses\":\"127.0.0.1:1\","
 	    "\"boot_pgp\":\"x\"},\"members\":[{\"name\":\"m\","
 	    "\"node_keyid\":\"" K3 "\",\"boot_keyid\":\"" K1 "\","
 	    "\"addresses\":\"127.0.0.1:2\"},{\"name\":\"me\",\"node_keyid\":"
-	    "\"" ME "\",\"boot_keyid\":\"" K2 "\"}]}");
-	ASSERT_PTR_NE(r, NULL);
-	ASSERT_INT_EQ(npeers(r), 2);
-	ASSERT_INT_EQ(nbad(r), 0);
+	    "\"" ME "\",\"boot_keyid\":\"" K2 "\"}]}", 2, 0);
 	ASSERT_STR_EQ(json_string_value(json_object_get(r, "inviter")), "inv");
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(
-	    json_object_get(r, "peers"), 0), "name")), "inv");
+	ASSERT_STR_EQ(item(r, "peers", 0, "name"), "inv");
 	/* Defaults filled in: every peer has its five members. */
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(
-	    json_object_get(r, "peers"), 1), "boot_pgp")), "");
+	ASSERT_STR_EQ(item(r, "peers", 1, "boot_pgp"), "");
 	ASSERT_INT_EQ(json_object_size(json_array_get(json_object_get(r,
 	    "peers"), 1)), 5);
 	json_decref(r);
@@ -84,38 +103,25 @@ test_reply(void)
 	TEST_DONE();
 
 	TEST_START("regression: a member without node_keyid is left out");
-	r = check("{\"self\":{\"name\":\"inv\",\"node_keyid\":\"" K1 "\","
-	    "\"boot_keyid\":\"" K2 "\"},\"members\":[{\"name\":\"m\","
-	    "\"boot_keyid\":\"" K3 "\"}]}");
-	ASSERT_PTR_NE(r, NULL);
-	ASSERT_INT_EQ(npeers(r), 1);
-	ASSERT_INT_EQ(nbad(r), 1);
-	ASSERT_STR_CONTAINS(json_string_value(json_object_get(json_array_get(
-	    json_object_get(r, "bad"), 0), "why")), "node_keyid");
+	r = expect_reply(SELF "[{\"name\":\"m\","
+	    "\"boot_keyid\":\"" K3 "\"}]}", 1, 1);
+	ASSERT_STR_CONTAINS(item(r, "bad", 0, "why"), "node_keyid");
 	json_decref(r);
 	TEST_DONE();
 
 	TEST_START("regression: a member without addresses is added");
-	r = check("{\"self\":{\"name\":\"inv\",\"node_keyid\":\"" K1 "\","
-	    "\"boot_keyid\":\"" K2 "\"},\"members\":[{\"name\":\"m\","
-	    "\"node_keyid\":\"" K3 "\",\"boot_keyid\":\"" K3 "\"}]}");
-	ASSERT_PTR_NE(r, NULL);
-	ASSERT_INT_EQ(npeers(r), 2);
-	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(
-	    json_object_get(r, "peers"), 1), "addresses")), "");
+	r = expect_reply(SELF "[{\"name\":\"m\","
+	    "\"node_keyid\":\"" K3 "\",\"boot_keyid\":\"" K3 "\"}]}", 2, 0);
+	ASSERT_STR_EQ(item(r, "peers", 1, "addresses"), "");
 	json_decref(r);
 	TEST_DONE();
 
 	TEST_START("members of the wrong types are left out, named");
-	r = check("{\"self\":{\"name\":\"inv\",\"node_keyid\":\"" K1 "\","
-	    "\"boot_keyid\":\"" K2 "\"},\"members\":[7,null,{\"name\":5},"
+	r = expect_reply(SELF "[7,null,{\"name\":5},"
 	    "{\"name\":\"a b\",\"node_keyid\":\"" K3 "\",\"boot_keyid\":\""
 	    K3 "\"},{\"name\":\"m\",\"node_keyid\":\"" K3 "\",\"boot_keyid\":"
 	    "\"" K3 "\",\"addresses\":[]},{\"name\":\"n\",\"node_keyid\":\"x\","
-	    "\"boot_keyid\":\"" K3 "\"}]}");
-	ASSERT_PTR_NE(r, NULL);
-	ASSERT_INT_EQ(npeers(r), 1);
-	ASSERT_INT_EQ(nbad(r), 6);
+	    "\"boot_keyid\":\"" K3 "\"}]}", 1, 6);
 	json_decref(r);
 	TEST_DONE();
 
