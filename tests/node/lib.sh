@@ -32,15 +32,7 @@ set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$(pwd)}
-. "$top_srcdir/tests/lib-tap.sh"
-# A peerkey run without -d must not reach the host's configuration
-# directory: its default is this test's own.
-PEERKEY_DIR=$W/etc-peerkey
-export PEERKEY_DIR
-TAP_LOGS="$W/*/peerkeyd.log"
-PEERKEYD=$top_builddir/src/node/peerkeyd
-PEERKEY=$top_builddir/src/cli/peerkey
-PKTOOL=$top_builddir/tests/tools/pktool
+. "$top_srcdir/tests/node/lib-base.sh"
 NODE_WRAP=${NODE_WRAP:-}
 
 # Under ASan the daemon runs with the leak checker (a clean stop must
