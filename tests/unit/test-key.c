@@ -119,6 +119,37 @@ file_mode(const char *path)
 	return (int)(st.st_mode & 07777);
 }
 
+/* Saves a's private key (its public key if public) to path, new, under
+ * umask mask; the file's permission bits, or -1. */
+static int
+saved_mode(const struct pk_identity *a, const char *path, int public,
+    mode_t mask)
+{
+	mode_t	old = umask(mask);
+	int	r;
+
+	r = public ? pk_identity_save_public(a, path, 0) :
+	    pk_identity_save(a, path, 0);
+	umask(old);
+	ASSERT_INT_EQ(r, 0);
+	return file_mode(path);
+}
+
+/* Gives path the mode, then loads it (as a systemd credential if cred):
+ * it must load, as the key id want when that is not NULL. */
+static void
+loads_at(const char *path, mode_t mode, int cred, const char *want)
+{
+	struct pk_identity	*id = NULL;
+
+	ASSERT_INT_EQ(chmod(path, mode), 0);
+	ASSERT_INT_EQ(cred ? pk_identity_load_credential(path, &id) :
+	    pk_identity_load(path, &id), 0);
+	if (id != NULL && want != NULL)
+		ASSERT_STR_EQ(id->keyid, want);
+	pk_identity_free(id);
+}
+
 /* Counts the directory entries whose name contains needle. */
 static int
 count_entries(const char *dir, const char *needle)
@@ -226,7 +257,6 @@ test_roundtrip(void)
 	char			 id[PK_KEYID_HEXLEN + 1];
 	char			 ct[PK_KEYID_HEXLEN + 1];
 	char			 priv[4096], pub[4096];
-	mode_t			 old;
 
 	snprintf(priv, sizeof(priv), "%s", test_path("node.key"));
 	snprintf(pub, sizeof(pub), "%s", test_path("node.pub"));
@@ -254,10 +284,7 @@ test_roundtrip(void)
 	TEST_DONE();
 
 	TEST_START("save writes 0600 (even with umask 0), load gives same id");
-	old = umask(0);
-	ASSERT_INT_EQ(pk_identity_save(a, priv, 0), 0);
-	umask(old);
-	ASSERT_INT_EQ(file_mode(priv), 0600);
+	ASSERT_INT_EQ(saved_mode(a, priv, 0, 0), 0600);
 	ASSERT_INT_EQ(pk_identity_load(priv, &b), 0);
 	if (b != NULL)
 		ASSERT_STR_EQ(b->keyid, a->keyid);
@@ -265,10 +292,7 @@ test_roundtrip(void)
 	TEST_DONE();
 
 	TEST_START("save_public writes 0644; id from file and certtool agree");
-	old = umask(077);
-	ASSERT_INT_EQ(pk_identity_save_public(a, pub, 0), 0);
-	umask(old);
-	ASSERT_INT_EQ(file_mode(pub), 0644);
+	ASSERT_INT_EQ(saved_mode(a, pub, 1, 077), 0644);
 	ASSERT_INT_EQ(pk_keyid_from_pubkey_file(pub, id), 0);
 	ASSERT_STR_EQ(id, a->keyid);
 	ASSERT_INT_EQ(certtool_keyid(pub, ct), 0);
@@ -343,27 +367,14 @@ test_load_errors(void)
 		TEST_DONE();
 	}
 	TEST_START("load accepts 0600 and 0400");
-	ASSERT_INT_EQ(chmod(priv, 0400), 0);
-	ASSERT_INT_EQ(pk_identity_load(priv, &b), 0);
-	pk_identity_free(b);
-	b = NULL;
-	ASSERT_INT_EQ(chmod(priv, 0600), 0);
-	ASSERT_INT_EQ(pk_identity_load(priv, &b), 0);
-	pk_identity_free(b);
-	b = NULL;
+	loads_at(priv, 0400, 0, NULL);
+	loads_at(priv, 0600, 0, NULL);
 	TEST_DONE();
 
 	/* systemd's credential: 0400, group bits an ACL for the user. */
 	TEST_START("load_credential accepts 0400 and 0440, refuses 0404");
-	ASSERT_INT_EQ(chmod(priv, 0400), 0);
-	ASSERT_INT_EQ(pk_identity_load_credential(priv, &b), 0);
-	ASSERT_STR_EQ(b->keyid, a->keyid);
-	pk_identity_free(b);
-	b = NULL;
-	ASSERT_INT_EQ(chmod(priv, 0440), 0);
-	ASSERT_INT_EQ(pk_identity_load_credential(priv, &b), 0);
-	pk_identity_free(b);
-	b = NULL;
+	loads_at(priv, 0400, 1, a->keyid);
+	loads_at(priv, 0440, 1, NULL);
 	ASSERT_INT_EQ(pk_identity_load(priv, &b), PK_ERR_PERM);
 	ASSERT_INT_EQ(chmod(priv, 0404), 0);
 	ASSERT_INT_EQ(pk_identity_load_credential(priv, &b), PK_ERR_PERM);
