@@ -64,11 +64,8 @@ make_key(const char *name, const char *pcrs, char *keyid)
 static int
 pcr_extend(const char *t, int pcr)
 {
-	char	cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "tpm2_pcrextend -T '%s' %d:sha256="
-	    "%064d >/dev/null 2>&1", t, pcr, pcr);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_run("tpm2_pcrextend -T '%s' %d:sha256=%064d >/dev/null "
+	    "2>&1", t, pcr, pcr) == 0 ? 0 : -1;
 }
 
 /* A SHA-256 signature by id's private key verifies with its public key. */

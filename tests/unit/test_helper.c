@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <ftw.h>
@@ -74,6 +75,25 @@ test_diag(const char *fmt, ...)
 	va_start(ap, fmt);
 	test_vdiag(NULL, 0, fmt, ap);
 	va_end(ap);
+}
+
+int
+test_run(const char *fmt, ...)
+{
+	char	cmd[8192];
+	va_list	ap;
+	int	st;
+
+	va_start(ap, fmt);
+	st = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (st < 0 || (size_t)st >= sizeof(cmd))
+		return -1;
+	fflush(stdout);
+	st = system(cmd);
+	if (st == -1 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
 }
 
 void
