@@ -329,6 +329,28 @@ run_raw(struct side *srv, struct raw_side *raw)
 	return run_with(raw_run, raw, &raw->fd, srv);
 }
 
+/* TLS 1.3, any certificate type: what the hand-made clients offer. */
+#define RAW_TLS13	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+CTYPE-ALL"
+
+/*
+ * A hand-made client (priorities prio, a new key of alg and bits, its
+ * key id into kid if not NULL) against srv: 1 when it ran (the caller
+ * checks, then frees raw->cred), 0 when its key could not be made.
+ */
+static int
+raw_try(struct side *srv, struct raw_side *raw, const char *prio,
+    gnutls_pk_algorithm_t alg, unsigned int bits, char *kid)
+{
+	memset(raw, 0, sizeof(*raw));
+	raw->prio = prio;
+	raw->cred = raw_creds(alg, bits, kid);
+	ASSERT_PTR_NE(raw->cred, NULL);
+	if (raw->cred == NULL)
+		return 0;
+	ASSERT_INT_EQ(run_raw(srv, raw), 0);
+	return 1;
+}
+
 /* Argument checks that need no peer. */
 static void
 test_args(const struct pk_tls_creds *withkey, const struct pk_tls_creds *nokey)
@@ -478,12 +500,7 @@ test_native_refusals(const struct pk_identity *a,
 
 	TEST_START("native: server refuses a client with no key");
 	side_init(&srv, PK_TLS_NATIVE, PK_TLS_SERVER, cb, a->keyid);
-	memset(&raw, 0, sizeof(raw));
-	raw.prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+CTYPE-ALL";
-	raw.cred = raw_creds(GNUTLS_PK_UNKNOWN, 0, NULL);
-	ASSERT_PTR_NE(raw.cred, NULL);
-	if (raw.cred != NULL) {
-		ASSERT_INT_EQ(run_raw(&srv, &raw), 0);
+	if (raw_try(&srv, &raw, RAW_TLS13, GNUTLS_PK_UNKNOWN, 0, NULL)) {
 		ASSERT_INT_EQ(srv.hs, PK_ERR_TLS);
 		ASSERT_INT_EQ(srv.verify_calls, 0);
 		ASSERT_STR_EQ(srv.offered, "");
@@ -496,13 +513,9 @@ test_native_refusals(const struct pk_identity *a,
 	TEST_START("native: server refuses TLS 1.2");
 	side_init(&srv, PK_TLS_NATIVE, PK_TLS_SERVER, cb, NULL);
 	srv.verify = NULL;		/* would accept any key */
-	memset(&raw, 0, sizeof(raw));
-	raw.prio = "NORMAL:-VERS-ALL:+VERS-TLS1.2:+CTYPE-ALL";
-	raw.cred = raw_creds(GNUTLS_PK_EDDSA_ED25519,
-	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_ED25519), NULL);
-	ASSERT_PTR_NE(raw.cred, NULL);
-	if (raw.cred != NULL) {
-		ASSERT_INT_EQ(run_raw(&srv, &raw), 0);
+	if (raw_try(&srv, &raw, "NORMAL:-VERS-ALL:+VERS-TLS1.2:+CTYPE-ALL",
+	    GNUTLS_PK_EDDSA_ED25519,
+	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_ED25519), NULL)) {
 		ASSERT_INT_EQ(srv.hs, PK_ERR_TLS);
 		ASSERT_STR_EQ(srv.peer, "");
 		ASSERT_INT_LT(raw.ret, 0);
@@ -516,13 +529,8 @@ test_native_refusals(const struct pk_identity *a,
 	side_init(&srv, PK_TLS_NATIVE, PK_TLS_SERVER, cb, NULL);
 	srv.verify = NULL;
 	srv.talk_first = 1;		/* close_notify, then read EOF */
-	memset(&raw, 0, sizeof(raw));
-	raw.prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+CTYPE-ALL";
-	raw.cred = raw_creds(GNUTLS_PK_EDDSA_ED25519,
-	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_ED25519), NULL);
-	ASSERT_PTR_NE(raw.cred, NULL);
-	if (raw.cred != NULL) {
-		ASSERT_INT_EQ(run_raw(&srv, &raw), 0);
+	if (raw_try(&srv, &raw, RAW_TLS13, GNUTLS_PK_EDDSA_ED25519,
+	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_ED25519), NULL)) {
 		ASSERT_INT_EQ(srv.hs, 0);
 		ASSERT_INT_EQ(pk_keyid_valid(srv.peer), 1);
 		ASSERT_INT_EQ(raw.ret, 0);	/* read close_notify */
@@ -539,13 +547,8 @@ test_native_refusals(const struct pk_identity *a,
 		side_init(&srv, PK_TLS_NATIVE, PK_TLS_SERVER, cb, NULL);
 		srv.verify = NULL;
 		srv.talk_first = 1;
-		memset(&raw, 0, sizeof(raw));
-		raw.prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+CTYPE-ALL";
-		raw.cred = raw_creds(GNUTLS_PK_ECDSA,
-		    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), kid);
-		ASSERT_PTR_NE(raw.cred, NULL);
-		if (raw.cred != NULL) {
-			ASSERT_INT_EQ(run_raw(&srv, &raw), 0);
+		if (raw_try(&srv, &raw, RAW_TLS13, GNUTLS_PK_ECDSA,
+		    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), kid)) {
 			ASSERT_INT_EQ(srv.hs, 0);
 			ASSERT_STR_EQ(srv.peer, kid);
 			ASSERT_INT_EQ(raw.ret, 0);
@@ -569,13 +572,9 @@ test_native_refusals(const struct pk_identity *a,
 		for (i = 0; i < 2; i++) {
 			side_init(&srv, PK_TLS_NATIVE, PK_TLS_SERVER, cb, NULL);
 			srv.verify = NULL;	/* the type alone must fail */
-			memset(&raw, 0, sizeof(raw));
-			raw.prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+CTYPE-ALL";
-			raw.cred = raw_creds(kinds[i].alg, kinds[i].bits, NULL);
-			ASSERT_PTR_NE(raw.cred, NULL);
-			if (raw.cred == NULL)
+			if (!raw_try(&srv, &raw, RAW_TLS13, kinds[i].alg,
+			    kinds[i].bits, NULL))
 				continue;
-			ASSERT_INT_EQ(run_raw(&srv, &raw), 0);
 			ASSERT_TRUE(srv.hs == PK_ERR_TLS ||
 			    srv.hs == PK_ERR_PEER_REJECTED);
 			ASSERT_STR_EQ(srv.peer, "");
