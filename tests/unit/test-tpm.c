@@ -188,6 +188,20 @@ test_pcrs(void)
 	TEST_DONE();
 }
 
+/* Loads the TPM key file name (under the test directory) from the TPM:
+ * the identity, or NULL (failed, *cause said). */
+static struct pk_identity *
+tpm_load(const char *name, char **cause)
+{
+	struct pk_identity	*id = NULL;
+
+	ASSERT_INT_EQ(pk_tpm_identity_load(tcti, test_path(name), 0, &id,
+	    cause), 0);
+	if (id == NULL)
+		test_diag("%s", *cause != NULL ? *cause : "?");
+	return id;
+}
+
 static void
 test_key(void)
 {
@@ -211,10 +225,7 @@ test_key(void)
 	TEST_DONE();
 
 	TEST_START("the TPM key loads, signs, and its signatures verify");
-	ASSERT_INT_EQ(pk_tpm_identity_load(tcti, test_path("a.tpm"), 0, &id,
-	    &cause), 0);
-	if (id == NULL) {
-		test_diag("%s", cause);
+	if ((id = tpm_load("a.tpm", &cause)) == NULL) {
 		TEST_DONE();
 		return;
 	}
@@ -244,34 +255,64 @@ test_key(void)
 	free(cause);
 }
 
+/* What a TLS check of a TPM key needs: its credentials (ct), and a
+ * software server identity (srv) with its own (cs). */
+struct tls_keys {
+	struct pk_identity	*srv;
+	struct pk_tls_creds	*ct, *cs;
+};
+
+/* Makes k around the TPM identity id: 0, or -1 (said, and what could be
+ * made is in k, for tls_keys_free()). */
+static int
+tls_keys_new(struct tls_keys *k, const struct pk_identity *id)
+{
+	memset(k, 0, sizeof(*k));
+	if (id == NULL || pk_identity_generate(&k->srv) != 0 ||
+	    pk_tls_creds_new(id, &k->ct) != 0 ||
+	    pk_tls_creds_new(k->srv, &k->cs) != 0) {
+		test_diag("TLS set-up failed");
+		return -1;
+	}
+	return 0;
+}
+
+/* Frees what tls_keys_new() made. */
+static void
+tls_keys_free(struct tls_keys *k)
+{
+	pk_tls_creds_free(k->ct);
+	pk_tls_creds_free(k->cs);
+	pk_identity_free(k->srv);
+}
+
 static void
 test_tls(void)
 {
-	struct pk_identity	*tid = NULL, *srv = NULL;
-	struct pk_tls_creds	*ct = NULL, *cs = NULL;
+	struct pk_identity	*tid = NULL;
+	struct tls_keys		 k;
 	struct hs		 a, b;
 	char			 kid[PK_KEYID_HEXLEN + 1], *cause = NULL;
 
 	if (make_key("tls.tpm", "", kid) != 0 ||
 	    pk_tpm_identity_load(tcti, test_path("tls.tpm"), 0, &tid,
-	    &cause) != 0 || pk_identity_generate(&srv) != 0 ||
-	    pk_tls_creds_new(tid, &ct) != 0 || pk_tls_creds_new(srv, &cs) !=
-	    0)
+	    &cause) != 0)
 		test_diag("set-up: %s", cause != NULL ? cause : "?");
+	(void)tls_keys_new(&k, tid);
 
 	TEST_START("native TLS 1.3: the TPM key is the client's raw public "
 	    "key; an Ed25519 server learns its key id");
-	native_pair(&a, &b, ct, cs);
+	native_pair(&a, &b, k.ct, k.cs);
 	ASSERT_INT_EQ(a.r, 0);
 	ASSERT_INT_EQ(b.r, 0);
 	ASSERT_STR_EQ(b.peer, kid);
-	ASSERT_STR_EQ(a.peer, srv != NULL ? srv->keyid : "");
+	ASSERT_STR_EQ(a.peer, k.srv != NULL ? k.srv->keyid : "");
 	ASSERT_STR_CONTAINS(b.desc, "TLS1.3");
 	ASSERT_STR_CONTAINS(b.desc, "Raw Public Key");
 	TEST_DONE();
 
 	TEST_START("native TLS 1.3: the TPM key as the server's raw public key");
-	native_pair(&a, &b, cs, ct);
+	native_pair(&a, &b, k.cs, k.ct);
 	ASSERT_INT_EQ(a.r, 0);
 	ASSERT_INT_EQ(b.r, 0);
 	ASSERT_STR_EQ(a.peer, kid);
@@ -285,7 +326,7 @@ test_tls(void)
 	a.role = PK_TLS_CLIENT;		/* serving: no key */
 	a.verify = 1;
 	b.role = PK_TLS_SERVER;		/* booting */
-	b.creds = ct;
+	b.creds = k.ct;
 	handshake(&a, &b);
 	ASSERT_INT_EQ(a.r, 0);
 	ASSERT_INT_EQ(b.r, 0);
@@ -293,18 +334,16 @@ test_tls(void)
 	test_diag("%s", a.desc);
 	TEST_DONE();
 
-	pk_tls_creds_free(ct);
-	pk_tls_creds_free(cs);
+	tls_keys_free(&k);
 	pk_identity_free(tid);
-	pk_identity_free(srv);
 	free(cause);
 }
 
 static void
 test_pcr_policy(void)
 {
-	struct pk_identity	*id = NULL, *srv = NULL;
-	struct pk_tls_creds	*ct = NULL, *cs = NULL;
+	struct pk_identity	*id = NULL;
+	struct tls_keys		 k;
 	struct hs		 a, b;
 	unsigned long		 m = 0;
 	char			 kid[PK_KEYID_HEXLEN + 1], *cause = NULL;
@@ -314,10 +353,7 @@ test_pcr_policy(void)
 	ASSERT_INT_EQ(pk_tpm_keyfile_keyid(test_path("pcr.tpm"), kid, &m, NULL),
 	    0);
 	ASSERT_INT_EQ(m, 1UL << 7);
-	ASSERT_INT_EQ(pk_tpm_identity_load(tcti, test_path("pcr.tpm"), 0, &id,
-	    &cause), 0);
-	if (id == NULL) {
-		test_diag("%s", cause);
+	if ((id = tpm_load("pcr.tpm", &cause)) == NULL) {
 		TEST_DONE();
 		return;
 	}
@@ -336,25 +372,19 @@ test_pcr_policy(void)
 	TEST_DONE();
 
 	TEST_START("PCR 7 extended: no TLS handshake with that key");
-	if (pk_identity_generate(&srv) != 0 ||
-	    pk_tls_creds_new(id, &ct) != 0 || pk_tls_creds_new(srv, &cs) != 0)
-		test_diag("set-up failed");
-	native_pair(&a, &b, ct, cs);
+	(void)tls_keys_new(&k, id);
+	native_pair(&a, &b, k.ct, k.cs);
 	ASSERT_INT_NE(a.r, 0);
 	ASSERT_INT_NE(b.r, 0);
 	ASSERT_STR_EQ(b.peer, "");
 	test_diag("client: %s / server: %s", a.err, b.err);
 	TEST_DONE();
-	pk_tls_creds_free(ct);
-	pk_tls_creds_free(cs);
-	pk_identity_free(srv);
+	tls_keys_free(&k);
 	pk_identity_free(id);
 
 	TEST_START("a key bound to the new value of PCR 7 signs");
 	ASSERT_INT_EQ(make_key("pcr2.tpm", "7", kid), 0);
-	id = NULL;
-	ASSERT_INT_EQ(pk_tpm_identity_load(tcti, test_path("pcr2.tpm"), 0, &id,
-	    &cause), 0);
+	id = tpm_load("pcr2.tpm", &cause);
 	ASSERT_INT_EQ(pk_tpm_identity_check(id, &cause), 0);
 	pk_identity_free(id);
 	TEST_DONE();
