@@ -94,14 +94,7 @@ static void
 cc_disconnect(struct checker_conn *cc)
 {
 	ev_io_stop(node->loop, &cc->io);
-	if (cc->tls != NULL) {
-		pk_tls_free(cc->tls);
-		cc->tls = NULL;
-	}
-	if (cc->fd != -1) {
-		close(cc->fd);
-		cc->fd = -1;
-	}
+	pk_io_drop(&cc->tls, &cc->fd);
 	cc->state = CC_IDLE;
 	cc->inlen = cc->outlen = cc->outoff = 0;
 }

@@ -303,3 +303,13 @@ pk_io_close(struct pk_tls *tls, int fd)
 	if (fd != -1)
 		close(fd);
 }
+
+void
+pk_io_drop(struct pk_tls **tls, int *fd)
+{
+	pk_tls_free(*tls);
+	*tls = NULL;
+	if (*fd != -1)
+		close(*fd);
+	*fd = -1;
+}

@@ -72,4 +72,11 @@ int	pk_io_dial(const char *addr, const struct pk_tls_creds *creds,
 /* Ends a session: close_notify, free, close (tls NULL, fd -1: none). */
 void	pk_io_close(struct pk_tls *, int fd);
 
+/*
+ * Drops a connection at once, as an event loop does on error or timeout:
+ * frees *tls (no close_notify) and closes *fd, leaving *tls NULL and *fd
+ * -1 (either may be so already).
+ */
+void	pk_io_drop(struct pk_tls **tls, int *fd);
+
 #endif /* PK_IO_H */

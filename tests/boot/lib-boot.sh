@@ -12,6 +12,11 @@
 #	                                   127.0.0.1 serving BLOBFILE to our key
 #	start_silent PORT                  a listener that never says a word
 #	start_syn_drop                     DROP_ADDR: every SYN to it dropped
+#	start_slow                         the slow peers of a "first wins"
+#	                                   check: DROP_ADDR, a silent PS, a
+#	                                   PD where nothing listens
+#	slow_conf FILE DIR KIND [LINE]     a boot.conf asking those first
+#	timed CMD...                       runs CMD; sets rc and el (ms)
 #	machine NAME                       a machine as an operator makes one:
 #	                                   "peerkey init" in $W/NAME, its
 #	                                   peerkeyd on a free loopback port
@@ -30,6 +35,7 @@ set -u
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)/build}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/lib-tap.sh"
+. "$top_srcdir/tests/lib-avahi.sh"
 : "${AGENT:=$top_builddir/src/boot-agent/peerkey-boot}"
 PEERKEYD=$top_builddir/src/node/peerkeyd
 PEERKEY=$top_builddir/src/cli/peerkey
@@ -91,21 +97,7 @@ boot_conf() {
 }
 
 start_bus() {
-	cat > "$1/bus.conf" <<EOB
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$1/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-EOB
+	avahi_bus_conf "$1/bus.conf" "$1/bus"
 	spawn dbus dbus-daemon --config-file="$1/bus.conf" --nofork --nopidfile
 	wait_for "[ -S '$1/bus' ]" 10
 }
@@ -177,6 +169,42 @@ table inet pkdrop {
 }
 EON
 	DROP_ADDR=$_net.$((_b + 2))
+}
+
+# start_slow: the peers a "first wins" check puts before the good one:
+# DROP_ADDR drops every SYN (start_syn_drop), port PS is a listener that
+# never speaks (start_silent), port PD is free: nothing listens there.
+start_slow() {
+	start_syn_drop || return 1
+	PS=$(free_port)
+	start_silent "$PS"
+	PD=$(free_port)
+}
+
+# slow_conf FILE KEYDIR KIND [LINE]: a boot.conf (no mDNS, no prompt,
+# give-up 60 s, connect and exchange timeouts 30 s, longer than the check
+# may take) whose first sections are [KIND down], [KIND dropper] and
+# [KIND silent] at start_slow's addresses, each followed by LINE (e.g. a
+# node-key pin) when given. The caller appends the good peer.
+slow_conf() {
+	boot_conf "$1" "$2" "mdns = no" "prompt = no" "give-up = 60s" \
+	    "connect-timeout = 30s" "exchange-timeout = 30s"
+	for _s in "down 127.0.0.1:$PD" "dropper $DROP_ADDR:4141" \
+	    "silent 127.0.0.1:$PS"; do
+		printf '[%s %s]\naddress = %s\n' "$3" "${_s% *}" "${_s#* }"
+		if [ $# -ge 4 ]; then
+			printf '%s\n' "$4"
+		fi
+	done >> "$1"
+}
+
+# timed CMD...: runs CMD (redirect timed as CMD itself); sets rc to its
+# exit status and el to the milliseconds it took.
+timed() {
+	_t0=$(date +%s%N)
+	"$@"
+	rc=$?
+	el=$(( ($(date +%s%N) - _t0) / 1000000 ))
 }
 
 machine() {

@@ -73,10 +73,7 @@ ok '[ $rc = 0 ]' "peerkeyd in the node's namespace knows our boot key"
 
 boot_conf "$W/m.conf" "$W/k" "mdns = yes" "prompt = no" "give-up = 20s" \
     "mdns-interfaces = eth0" "mdns-mandos = no"
-start=$(date +%s%N)
-ip netns exec "$NA" "$AGENT" -c "$W/m.conf" > "$W/om" 2> "$W/em"
-rc=$?
-el=$(( ($(date +%s%N) - start) / 1000000 ))
+timed ip netns exec "$NA" "$AGENT" -c "$W/m.conf" > "$W/om" 2> "$W/em"
 ok '[ $rc = 0 ] && cmp -s "$W/om" "$W/pass"' \
     "found by mDNS over IPv6 link-local: passphrase (${el} ms)"
 ok 'grep -q "found by mDNS at fe80::b%eth0 port 4141" "$W/em"' \
@@ -103,20 +100,21 @@ ok '[ $rc = 0 ] && cmp -s "$W/omm" "$W/pass" &&
     "_mandos._tcp is browsed too (mdns-mandos = yes)"
 
 # mdns-trust = pinned: only a server showing a configured node key.
-boot_conf "$W/p.conf" "$W/k" "mdns = yes" "prompt = no" "give-up = 20s" \
-    "mdns-interfaces = eth0" "mdns-trust = pinned"
-printf '[peer known]\naddress = [fe80::dead%%eth0]:4141\nnode-key = %s\n' \
-    "$NKEY" >> "$W/p.conf"
-ip netns exec "$NA" "$AGENT" -c "$W/p.conf" > "$W/op" 2> "$W/ep"
+# pinned NAME GIVE-UP KEY: the agent in $NA with mdns-trust = pinned and
+# one [peer known] pinned to KEY; stdout in $W/oNAME, stderr in $W/eNAME.
+pinned() {
+	boot_conf "$W/$1.conf" "$W/k" "mdns = yes" "prompt = no" \
+	    "give-up = $2" "mdns-interfaces = eth0" "mdns-trust = pinned"
+	printf '[peer known]\naddress = [fe80::dead%%eth0]:4141\nnode-key = %s\n' \
+	    "$3" >> "$W/$1.conf"
+	ip netns exec "$NA" "$AGENT" -c "$W/$1.conf" > "$W/o$1" 2> "$W/e$1"
+}
+pinned p 20s "$NKEY"
 rc=$?
 ok '[ $rc = 0 ] && cmp -s "$W/op" "$W/pass"' \
     "mdns-trust = pinned: a found server with a pinned key is asked"
 OTHER=$("$PKTOOL" keygen "$W/other.key")
-boot_conf "$W/q.conf" "$W/k" "mdns = yes" "prompt = no" "give-up = 6s" \
-    "mdns-interfaces = eth0" "mdns-trust = pinned"
-printf '[peer known]\naddress = [fe80::dead%%eth0]:4141\nnode-key = %s\n' \
-    "$OTHER" >> "$W/q.conf"
-ip netns exec "$NA" "$AGENT" -c "$W/q.conf" > "$W/oq" 2> "$W/eq"
+pinned q 6s "$OTHER"
 rc=$?
 ok '[ $rc = 1 ] && [ ! -s "$W/oq" ] && grep -q "wrong server key $NKEY" "$W/eq"' \
     "mdns-trust = pinned: a server with an unknown key is not asked"

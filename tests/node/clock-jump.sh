@@ -22,15 +22,8 @@ FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
 ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0"
 
 start_node a || fatal "cannot start node a under libfaketime"
-B=$W/blob
-blob "$B" "stand-in ciphertext"
-add_peer a en --timeout 60s
-add_peer a dis --timeout 1s
-add_peer a op --timeout 60s
+add_peers_with_blob a en=60s dis=1s op=60s
 add_peer a probe --timeout 60s
-for p in en dis op; do
-	deposit a $p disk1 "$B" >/dev/null
-done
 pk a disable op
 ok 'wait_for "state_is a dis disabled" 10' "dis is disabled by its timeout"
 

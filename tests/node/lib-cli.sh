@@ -15,15 +15,7 @@
 
 : "${top_builddir:=$(cd "$(dirname "$0")/../../build" 2>/dev/null && pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-. "$top_srcdir/tests/lib-tap.sh"
-# A peerkey run without -d must not reach the host's configuration
-# directory: its default is this test's own.
-PEERKEY_DIR=$W/etc-peerkey
-export PEERKEY_DIR
-TAP_LOGS="$W/*/peerkeyd.log"
-PEERKEY=$top_builddir/src/cli/peerkey
-PEERKEYD=$top_builddir/src/node/peerkeyd
-PKTOOL=$top_builddir/tests/tools/pktool
+. "$top_srcdir/tests/node/lib-base.sh"
 # pktool is the test's client, not the code under test: its own leaks at
 # exit (identities it never frees) must not fail an ASan run.
 pktool() {

@@ -9,16 +9,7 @@ _title="restart after a clean stop and after kill -9 keeps every state"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/node/lib.sh"
 
 start_node a || fatal "cannot start node a"
-B=$W/blob
-blob "$B" "stand-in ciphertext"
-
-add_peer a live --timeout 60s
-add_peer a expired --timeout 1s
-add_peer a opdis --timeout 60s
-add_peer a short --timeout 5s
-for p in live expired opdis short; do
-	deposit a $p disk1 "$B" >/dev/null
-done
+add_peers_with_blob a live=60s expired=1s opdis=60s short=5s
 pk a disable opdis
 ok 'wait_for "state_is a expired disabled" 10' \
     "the peer with a 1s timeout is disabled"

@@ -115,6 +115,14 @@ die(int code, const char *what, int r)
 	exit(code);
 }
 
+/* die() after the cause a call gave, on a line of its own. */
+static void __attribute__((noreturn))
+die_cause(int code, const char *what, int r, const char *cause)
+{
+	fprintf(stderr, "pktool: %s\n", cause != NULL ? cause : "");
+	die(code, what, r);
+}
+
 static int
 verify_pinned(const char *keyid, void *arg)
 {
@@ -239,6 +247,23 @@ slurp(const char *path, size_t *len)
 	*len = fread(buf, 1, PK_FRAME_MAX_HARD, f);
 	fclose(f);
 	return buf;
+}
+
+/*
+ * Sends m on a new native session (the key in keyfile, to addr, the
+ * server's key pinned to pin if not NULL); returns reply()'s status.
+ */
+static int
+ask(const char *keyfile, const char *addr, const char *pin,
+    const struct pk_msg *m)
+{
+	struct pk_tls	*tls;
+	int		 fd, r;
+
+	tls = native(keyfile, addr, pin, &fd);
+	if ((r = pk_io_send_msg(tls, fd, m, deadline)) != 0)
+		die(3, "send", r);
+	return reply(tls, fd);
 }
 
 /*
@@ -563,45 +588,31 @@ pgp_cmd(int argc, char *argv[])
 	uint8_t		*key, *in;
 	void		*out;
 	size_t		 publen, seclen, keylen, inlen, outlen;
-	int		 r;
+	int		 r, enc;
 
 	if (workdir == NULL || *workdir == '\0')
 		workdir = "/tmp";
 	if (strcmp(argv[1], "pgp-gen") == 0 && (argc == 4 || argc == 5)) {
 		if ((r = pk_pgp_generate(workdir, argc == 5 ? argv[4] :
 		    "peerkey boot key", &pub, &publen, &sec, &seclen,
-		    &cause)) != 0) {
-			fprintf(stderr, "pktool: %s\n", cause ? cause : "");
-			die(3, "pgp-gen", r);
-		}
+		    &cause)) != 0)
+			die_cause(3, "pgp-gen", r, cause);
 		write_file(argv[2], pub, publen, 0644);
 		write_file(argv[3], sec, seclen, 0600);
 		pk_secret_free(sec);
 		free(pub);
 		return 0;
 	}
-	if (strcmp(argv[1], "pgp-encrypt") == 0 && argc == 3) {
+	/* The same call both ways; the plaintext is a secret. */
+	enc = strcmp(argv[1], "pgp-encrypt") == 0;
+	if ((enc || strcmp(argv[1], "pgp-decrypt") == 0) && argc == 3) {
 		key = slurp(argv[2], &keylen);
 		in = slurp_stdin(&inlen);
-		if ((r = pk_pgp_encrypt(workdir, key, keylen, in, inlen, &out,
-		    &outlen, &cause)) != 0) {
-			fprintf(stderr, "pktool: %s\n", cause ? cause : "");
-			die(3, "pgp-encrypt", r);
-		}
-		pk_secret_free(in);
+		if ((r = (enc ? pk_pgp_encrypt : pk_pgp_decrypt)(workdir, key,
+		    keylen, in, inlen, &out, &outlen, &cause)) != 0)
+			die_cause(enc ? 3 : 1, argv[1], r, cause);
 		fwrite(out, 1, outlen, stdout);
-		return fflush(stdout) == 0 ? 0 : 3;
-	}
-	if (strcmp(argv[1], "pgp-decrypt") == 0 && argc == 3) {
-		key = slurp(argv[2], &keylen);
-		in = slurp_stdin(&inlen);
-		if ((r = pk_pgp_decrypt(workdir, key, keylen, in, inlen, &out,
-		    &outlen, &cause)) != 0) {
-			fprintf(stderr, "pktool: %s\n", cause ? cause : "");
-			die(1, "pgp-decrypt", r);
-		}
-		fwrite(out, 1, outlen, stdout);
-		pk_secret_free(out);
+		pk_secret_free(enc ? (void *)in : out);
 		return fflush(stdout) == 0 ? 0 : 3;
 	}
 	usage();
@@ -686,64 +697,46 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	if (strcmp(cmd, "unlock") == 0 && argc == 4) {
-		tls = native(argv[2], argv[3], NULL, &fd);
 		pk_msg_init(&m, PK_MSG_UNLOCK);
-		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
-			die(3, "send", r);
-		return reply(tls, fd);
+		return ask(argv[2], argv[3], NULL, &m);
 	}
 	if (strcmp(cmd, "heartbeat") == 0 && (argc == 4 || argc == 5)) {
-		tls = native(argv[2], argv[3], argc == 5 ? argv[4] : NULL, &fd);
 		pk_msg_init(&m, PK_MSG_HEARTBEAT);
 		m.u.heartbeat.nonce = 0x0123456789abcdefULL;
-		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
-			die(3, "send", r);
-		return reply(tls, fd);
+		return ask(argv[2], argv[3], argc == 5 ? argv[4] : NULL, &m);
 	}
 	if (strcmp(cmd, "deposit") == 0 && argc == 6) {
 		data = slurp(argv[5], &len);
-		tls = native(argv[2], argv[3], NULL, &fd);
 		pk_msg_init(&m, PK_MSG_DEPOSIT);
 		m.u.deposit.blob.id.p = (const uint8_t *)argv[4];
 		m.u.deposit.blob.id.len = strlen(argv[4]);
 		m.u.deposit.blob.data.p = data;
 		m.u.deposit.blob.data.len = len;
-		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
-			die(3, "send", r);
-		return reply(tls, fd);
+		return ask(argv[2], argv[3], NULL, &m);
 	}
 	if (strcmp(cmd, "withdraw") == 0 && argc == 5) {
-		tls = native(argv[2], argv[3], NULL, &fd);
 		pk_msg_init(&m, PK_MSG_WITHDRAW);
 		m.u.withdraw.id.p = (const uint8_t *)argv[4];
 		m.u.withdraw.id.len = strlen(argv[4]);
-		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
-			die(3, "send", r);
-		return reply(tls, fd);
+		return ask(argv[2], argv[3], NULL, &m);
 	}
 	if (strcmp(cmd, "notice") == 0 && argc == 6) {
-		tls = native(argv[2], argv[3], NULL, &fd);
 		pk_msg_init(&m, PK_MSG_NOTICE);
 		m.u.notice.window = (uint32_t)strtoul(argv[4], NULL, 10);
 		m.u.notice.text.p = (const uint8_t *)argv[5];
 		m.u.notice.text.len = strlen(argv[5]);
-		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
-			die(3, "send", r);
-		return reply(tls, fd);
+		return ask(argv[2], argv[3], NULL, &m);
 	}
 	if (strcmp(cmd, "ident-forge") == 0 && argc == 8)
 		return forge_cmd(argv);
 	if ((strcmp(cmd, "introduce") == 0 || strcmp(cmd, "update") == 0) &&
 	    argc == 5) {
 		data = slurp(argv[4], &len);
-		tls = native(argv[2], argv[3], NULL, &fd);
 		pk_msg_init(&m, cmd[0] == 'i' ? PK_MSG_INTRODUCE :
 		    PK_MSG_UPDATE);
 		m.u.doc.doc.p = data;
 		m.u.doc.doc.len = len;
-		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
-			die(3, "send", r);
-		return reply(tls, fd);
+		return ask(argv[2], argv[3], NULL, &m);
 	}
 	if (strcmp(cmd, "raw") == 0 && argc == 5) {
 		len = strlen(argv[4]) / 2;

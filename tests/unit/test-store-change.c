@@ -60,16 +60,6 @@ assert_one_event(struct store *s, const char *kind, int64_t at,
 	free(ev);
 }
 
-/* Asserts that dir's database is exactly as digest before says. */
-static void
-assert_unchanged(const char *dir, const char *before)
-{
-	char	*now = digest(dir);
-
-	ASSERT_STR_EQ(now, before);
-	free(now);
-}
-
 /*
  * Opens dir's store for calls that must be refused and write nothing;
  * *before is the state to compare with in refusals_end().
@@ -815,11 +805,8 @@ test_doomed(void)
 
 	TEST_START("fault injection: a deposit that fails mid-way leaves "
 	    "nothing");
-	snprintf(dir, sizeof(dir), "%s", faulty_one_peer("doomed", &old, &s));
-	if (s == NULL)
+	if (doomed_begin("doomed", dir, sizeof(dir), &old, &s, &big) != 0)
 		return;
-	big = malloc(biglen);
-	fill(big, biglen, 4);
 	peer_one(&p);
 	fault_arm(1, 0);
 	ASSERT_INT_EQ(store_blob_deposit(s, &p, "big", big, biglen, 0, 9,
