@@ -524,9 +524,13 @@ cmd_import_mandos(int argc, char **argv)
 		if (plan[i].note != NULL)
 			printf("%-16s   note: %s\n", "", plan[i].note);
 	}
-	if (opt_json)
-		ctl_print_json(report);
-	else
+	if (opt_json) {
+		o = json_pack("{s:O, s:I, s:b}", "clients", report,
+		    "imported", (json_int_t)(dryrun ? 0 : nok), "dry_run",
+		    dryrun);
+		out_result(o);
+		json_decref(o);
+	} else
 		printf("%zu of %zu Mandos clients %s\n", nok, conf.nclients,
 		    dryrun ? "can be imported" : "imported");
 	rc = nok == conf.nclients ? EXIT_OK : EXIT_FAIL;

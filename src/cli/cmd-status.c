@@ -24,11 +24,8 @@ cmd_status(int argc, char **argv)
 	resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
 	if (!json_is_true(json_object_get(resp, "ok")))
 		return ctl_fail(resp);
-	if (opt_json) {
-		ctl_print_json(resp);
-		json_decref(resp);
-		return EXIT_OK;
-	}
+	if (opt_json)
+		return ctl_answer(resp);
 	self = json_object_get(resp, "self");
 	peers = json_object_get(resp, "peers");
 	printf("node %s  key %.16s...  port %lld  peerkeyd %s\n",

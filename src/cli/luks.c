@@ -260,7 +260,9 @@ luks_probe(struct luks *l, struct cli_peer *v, size_t n, int *ok)
 			    v[i].name);
 		else if (r < 0)
 			fprintf(stderr, "peerkey: peer %s is not reachable: "
-			    "%s\n", v[i].name, cause ? cause : "out of memory");
+			    "%s (is its peerkeyd running, on that address? "
+			    "\"peerkey status\" there)\n", v[i].name,
+			    cause ? cause : "out of memory");
 		free(cause);
 	}
 	return good;
@@ -284,7 +286,7 @@ luks_report(struct luks *l, struct luks_tok *t, struct cli_peer *v,
 		    "device", l->device, "uuid", l->uuid, "result", what,
 		    "keyslot", tok_slot(t), "blob_id", tok_blob(t),
 		    "held_by", held, "missing", missing);
-		ctl_print_json(x);
+		out_result(x);
 		json_decref(x);
 	} else {
 		printf("%s: %s: keyslot %d, token %d, blob %s\n  held by:",
@@ -602,7 +604,7 @@ luks_unenroll(const char *device)
 	if (opt_json) {
 		json_t *x = json_pack("{s:s, s:s, s:i}", "device", device,
 		    "uuid", l.uuid, "removed", n);
-		ctl_print_json(x);
+		out_result(x);
 		json_decref(x);
 	} else if (n == 0)
 		printf("%s: not enrolled; nothing to do\n", device);

@@ -86,10 +86,17 @@ void		 bootconf_refresh(const char *why);
 /* ctl.c: the control socket client */
 json_t		*ctl_request(json_t *req);
 int		 ctl_simple(const char *cmd, const char *peer);
-void		 ctl_print_json(json_t *);
+int		 ctl_answer(json_t *resp);
 const char	*ctl_socket_path(void);
 int		 ctl_fail(json_t *resp);
 int		 ctl_list(json_t *req, const char *member, json_t **resp);
+
+/* out.c: the -j object (doc/peerkey.8, "JSON OUTPUT") */
+void		 out_init(void);
+void		 out_result(json_t *obj);
+const char	*out_code(int ex);
+int		 out_finish(int ex);
+void		 out_exit(int ex) __attribute__((noreturn));
 
 /* Format helpers (ctl.c). */
 const char	*fmt_ago(long long wall_ms, char *buf, size_t len);
