@@ -160,6 +160,32 @@ import_put(char *out, size_t outlen, size_t *o, const char *s, size_t n)
 }
 
 /*
+ * Does checker need a shell? Only for shell syntax outside its %(name)s
+ * and %% (Debian's "fping -q -- %%(host)s" is an argument list: its
+ * parentheses are the substitution's).
+ */
+static int
+import_needs_shell(const char *checker)
+{
+	const char	*s, *close;
+
+	for (s = checker; *s != '\0'; s++) {
+		if (s[0] == '%' && s[1] == '%') {
+			s++;
+			continue;
+		}
+		if (s[0] == '%' && s[1] == '(' &&
+		    (close = strchr(s, ')')) != NULL && close[1] == 's') {
+			s = close + 1;
+			continue;
+		}
+		if (strchr(IMPORT_SHELL_CHARS, *s) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * Translates a Mandos checker (a Python %-format over the client's
  * attributes, run by /bin/sh) into a command for peerkeyd (split on white
  * space, %(host)s and %% only, no shell). Static attributes are put in
@@ -175,7 +201,7 @@ import_checker(struct import_plan *pl, const char *checkerdir)
 	size_t			 o = 0, n, i;
 	int			 shell, host = 0;
 
-	shell = strpbrk(m->checker, IMPORT_SHELL_CHARS) != NULL;
+	shell = import_needs_shell(m->checker);
 	cmd[0] = '\0';
 	for (i = 0; i <= 64 && m->key_id[i] != '\0'; i++)
 		up[i] = (char)toupper((unsigned char)m->key_id[i]);

@@ -117,6 +117,7 @@ int	cmd_verbose(int, char **);
 int	cmd_init(int, char **);
 int	cmd_enroll(int, char **);
 int	cmd_unenroll(int, char **);
+int	cmd_list(int, char **);
 int	cmd_rotate(int, char **);
 int	cmd_boot_config(int, char **);
 int	cmd_invite(int, char **);

@@ -22,6 +22,7 @@
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "io.h"
 #include "key.h"
@@ -428,6 +429,11 @@ control_events(const struct control_cmd *self, json_t *req, const char *who,
 		f.until = json_integer_value(v);
 	if ((v = json_object_get(req, "limit")) != NULL)
 		f.limit = (int)json_integer_value(v);
+	if (f.kind != NULL && !pk_list_has(STORE_EVENT_KINDS, f.kind)) {
+		pk_cause_set(cause, "no event kind \"%s\"; the kinds: %s",
+		    f.kind, STORE_EVENT_KINDS);
+		return NULL;
+	}
 	if ((a = json_array()) == NULL)
 		return NULL;
 	if (store_events_query(node->store, &f, control_event_cb, a) != 0) {

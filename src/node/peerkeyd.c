@@ -255,16 +255,16 @@ load_peer_cb(struct peer *p, void *arg)
 	return 0;
 }
 
-/* Logs what announce.c says. */
+/* Logs what announce.c says (its messages begin with "announce: "). */
 static void
 announce_log(int level, const char *msg)
 {
 	if (level <= LOG_WARNING)
-		log_warnx("announce: %s", msg);
+		log_warnx("%s", msg);
 	else if (level <= LOG_INFO)
-		log_info("announce: %s", msg);
+		log_info("%s", msg);
 	else
-		log_debug("announce: %s", msg);
+		log_debug("%s", msg);
 }
 
 int

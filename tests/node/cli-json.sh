@@ -10,12 +10,7 @@ set -eu
 
 plan 55
 
-node_start a
-node_start b
-node_start c
-link a b; link b a; link a c; link c a
-printf 'correct horse' >"$W/pass"
-luks_image "$W/img" 'correct horse'
+trio
 truncate -s 1M "$W/plain"
 printf 'a blob' >"$W/blob"
 K1=$(printf '%064d' 1)
