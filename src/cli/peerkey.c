@@ -88,7 +88,7 @@ usage(FILE *f)
 	fprintf(f, "usage: peerkey [-j] [-d dir] [-s socket] command "
 	    "[args]\n\n");
 	for (c = commands; c->name != NULL; c++)
-		fprintf(f, "  %-11s %s\n", c->name, c->help);
+		fprintf(f, "  %-13s %s\n", c->name, c->help);
 	fprintf(f, "\n-j: JSON output; -d: configuration directory. See "
 	    "peerkey(8).\n");
 }
