@@ -1,6 +1,7 @@
 /*
  * cmd-status.c: "peerkey status": this node and every peer it guards, as
- * a table a person reads at a glance, or --json.
+ * a table a person reads at a glance, or --json; "peerkey metrics": the
+ * same state for Prometheus (peerkeyd's metrics.c).
  */
 #include "config.h"
 
@@ -111,6 +112,24 @@ cmd_status(int argc, char **argv)
 		printf("\n%d peer%s await%s approval: \"peerkey approve NAME\" "
 		    "or \"peerkey deny NAME\"\n", pending, pending == 1 ?
 		    "" : "s", pending == 1 ? "s" : "");
+	json_decref(resp);
+	return EXIT_OK;
+}
+
+/* "peerkey metrics": peerkeyd's metrics, Prometheus' text format. */
+int
+cmd_metrics(int argc, char **argv)
+{
+	json_t	*resp;
+
+	if (argc != 1)
+		return EXIT_USAGE;
+	resp = ctl_request(json_pack("{s:s}", "cmd", "metrics"));
+	if (!json_is_true(json_object_get(resp, "ok")))
+		return ctl_fail(resp);
+	if (opt_json)
+		return ctl_answer(resp);
+	fputs(json_string_value(json_object_get(resp, "text")), stdout);
 	json_decref(resp);
 	return EXIT_OK;
 }

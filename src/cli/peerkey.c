@@ -32,6 +32,8 @@ opt_setting(const char *opt, const char *env, const char *def)
 
 static const struct cmd_entry commands[] = {
 	{ "status", "status", "this node and its peers", cmd_status },
+	{ "metrics", "metrics", "peerkeyd's metrics (Prometheus text format)",
+	    cmd_metrics },
 	{ "peer", "peer add NAME --boot-key ID [--node-key ID] "
 	    "[--address ADDR]... [policy]\n"
 	    "       peer set NAME [policy]\n"

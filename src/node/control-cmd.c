@@ -63,17 +63,9 @@ static json_t *
 control_peer_json(struct peer *p, uint64_t now)
 {
 	const struct peer *by = peer_by_node_keyid(p->introduced_by);
-	const char	*state;
+	const char	*state = peer_state_name(p, now);
 	int		 enabled = peer_enabled(p, now);
 
-	if (p->pending)
-		state = "pending";
-	else if (enabled)
-		state = "enabled";
-	else if (p->disabled_by == PEER_DIS_OPERATOR)
-		state = "disabled-by-operator";
-	else
-		state = "disabled";
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:I, s:I, "
 	    "s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:I, "
 	    "s:s, s:s}",
@@ -530,6 +522,7 @@ static const struct control_cmd control_cmds[] = {
 	{ "invite-add", join_invite_add, CONTROL_GROUP, 0 },	/* join.c */
 	{ "peer-pgp", join_peer_pgp, CONTROL_GROUP, 0 },	/* join.c */
 	{ "verbose", control_verbose, CONTROL_GROUP, 0 },
+	{ "metrics", metrics_control, CONTROL_GROUP, 0 },	/* metrics.c */
 };
 
 /* Runs one request of uid; see node.h. */

@@ -164,6 +164,8 @@ struct node_conf {
 	/* membership */
 	unsigned long long max_introductions;	/* per introducer */
 	int		 introduced_pending;	/* introduced: pending */
+	/* metrics */
+	char		*metrics_listen;	/* "" off; loopback:port */
 };
 
 /* The daemon's whole state; one instance, "node" in util.c. */
@@ -274,6 +276,20 @@ int		 join_request(const char *keyid, const char *addr,
 		    const struct pk_msg *, struct pk_msg *reply, char **buf,
 		    char **cause);
 
+/*
+ * metrics.c: the Prometheus text (its top); the counters, counted where
+ * it happens (proto: "native" or "mandos"; reason: PK_REFUSE_*).
+ */
+void		 metrics_release(const char *proto);
+void		 metrics_refusal(const char *proto, int reason);
+void		 metrics_heartbeat(int ok, uint64_t ms);
+char		*metrics_text(size_t *len);
+struct json_t	*metrics_control(const struct control_cmd *,
+		    struct json_t *req, const char *who, char **cause);
+int		 metrics_listen_check(const char *listen, char **cause);
+int		 metrics_start(char **cause);
+void		 metrics_stop(void);
+
 /* config.c */
 int		 config_load(const char *path, struct node_conf *, char **cause);
 void		 config_free(struct node_conf *);
@@ -283,6 +299,8 @@ struct peer	*peer_by_boot_keyid(const char *keyid);
 struct peer	*peer_by_node_keyid(const char *keyid);
 struct peer	*peer_by_name(const char *name);
 int		 peer_enabled(struct peer *, uint64_t now);
+/* "pending", "enabled", "disabled-by-operator" or "disabled" (status). */
+const char	*peer_state_name(struct peer *, uint64_t now);
 /*
  * Is p, enabled at now, enabled only by a release's extension (its last
  * proof of life would have let it expire)? Never for a peer without a

@@ -353,6 +353,8 @@ main(int argc, char *argv[])
 		fatalx("%s", cause);
 	if (control_init(&cause) != 0)
 		fatalx("%s", cause);
+	if (metrics_start(&cause) != 0)
+		fatalx("%s", cause);
 
 	log_info("peerkeyd %s starting: node %s, key %s, %d peer%s",
 	    PACKAGE_VERSION, node->conf.name, node->id->keyid, node->npeers,
@@ -414,6 +416,7 @@ main(int argc, char *argv[])
 	tally_stop();
 	peer_save_all(pk_now_ms());
 	announce_stop();
+	metrics_stop();
 	control_cleanup();
 	listener_stop();
 	session_close_all();

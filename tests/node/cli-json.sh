@@ -8,7 +8,7 @@
 set -eu
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/node/lib-cli.sh"
 
-plan 55
+plan 59
 
 trio
 truncate -s 1M "$W/plain"
@@ -71,6 +71,10 @@ jq -e '.events | length > 0 and all(.at > 1000000000000)' "$W/out" \
     >/dev/null && pass "events: under \"events\", times in milliseconds" ||
     fail "events: under \"events\", times in milliseconds"
 j 2 "events --limit x" events --limit x
+j 0 "metrics" metrics
+j 2 "metrics with an argument" metrics extra
+j 0 "list" list "$W/img"
+j 6 "list of a plain file" list "$W/plain"
 j 0 "verbose 1" verbose 1
 j 2 "verbose 9" verbose 9
 j 0 "init" init
