@@ -32,6 +32,8 @@ opt_setting(const char *opt, const char *env, const char *def)
 
 static const struct cmd_entry commands[] = {
 	{ "status", "status", "this node and its peers", cmd_status },
+	{ "monitor", "monitor", "a live view: the peers, the events, keys "
+	    "to approve, deny, enable, disable", cmd_monitor },
 	{ "metrics", "metrics", "peerkeyd's metrics (Prometheus text format)",
 	    cmd_metrics },
 	{ "peer", "peer add NAME --boot-key ID [--node-key ID] "

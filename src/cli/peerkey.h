@@ -105,6 +105,7 @@ const char	*fmt_ms(long long ms, char *buf, size_t len);
 /* commands */
 int	cmd_status(int, char **);
 int	cmd_metrics(int, char **);
+int	cmd_monitor(int, char **);
 int	cmd_enable(int, char **);
 int	cmd_disable(int, char **);
 int	cmd_approve(int, char **);

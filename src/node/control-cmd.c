@@ -393,8 +393,8 @@ control_blob_put(const struct control_cmd *self, json_t *req,
 	return json_object();
 }
 
-/* Event rows to JSON. */
-static int
+/* Event rows to JSON, appended to the array arg (node.h). */
+int
 control_event_cb(const struct store_event_row *e, void *arg)
 {
 	json_array_append_new((json_t *)arg, json_pack("{s:I, s:I, s:s, "
@@ -501,6 +501,14 @@ control_decide(const struct control_cmd *self, json_t *req, const char *who,
 	return json_object();
 }
 
+/* "subscribe": control.c then feeds the connection (its top). */
+static json_t *
+control_subscribed(const struct control_cmd *self, json_t *req,
+    const char *who, char **cause)
+{
+	return json_pack("{s:b}", "subscribed", 1);
+}
+
 /*
  * Every request. who: CONTROL_GROUP, root or a member of control-group
  * (peerkey.conf(5)); 0, root only.
@@ -523,6 +531,7 @@ static const struct control_cmd control_cmds[] = {
 	{ "peer-pgp", join_peer_pgp, CONTROL_GROUP, 0 },	/* join.c */
 	{ "verbose", control_verbose, CONTROL_GROUP, 0 },
 	{ "metrics", metrics_control, CONTROL_GROUP, 0 },	/* metrics.c */
+	{ "subscribe", control_subscribed, CONTROL_GROUP, 0 },
 };
 
 /* Runs one request of uid; see node.h. */

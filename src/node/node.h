@@ -265,6 +265,8 @@ struct control_cmd {
  * answer.
  */
 struct json_t	*control_run(struct json_t *req, uid_t uid, char **cause);
+struct store_event_row;
+int		 control_event_cb(const struct store_event_row *, void *array);
 
 /* join.c */
 struct pk_msg;

@@ -8,7 +8,7 @@
 set -eu
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/node/lib-cli.sh"
 
-plan 59
+plan 60
 
 trio
 truncate -s 1M "$W/plain"
@@ -72,6 +72,7 @@ jq -e '.events | length > 0 and all(.at > 1000000000000)' "$W/out" \
     fail "events: under \"events\", times in milliseconds"
 j 2 "events --limit x" events --limit x
 j 0 "metrics" metrics
+j 2 "monitor, which has no -j" monitor
 j 2 "metrics with an argument" metrics extra
 j 0 "list" list "$W/img"
 j 6 "list of a plain file" list "$W/plain"
