@@ -21,13 +21,14 @@ blob "$B" "stand-in ciphertext"
 # The scenario: b (a real peerkeyd) guarded by a and guarding it; en with
 # a blob; off, disabled by the operator; gone, whose address is closed.
 pk a peer add b --node-key "$(node_keyid b)" --boot-key "$(printf '%064d' 1)" \
-    --address "$(node_addr b)" --interval 500ms
+    --address "$(node_addr b)" --interval 500ms --timeout 1h
 pk b peer add a --node-key "$(node_keyid a)" --boot-key "$(printf '%064d' 2)"
 add_peer a en --timeout 60s
 deposit a en disk1 "$B" >/dev/null
 add_peer a off
 pk a disable off
-add_peer a gone --address "127.0.0.1:$(free_port)" --interval 500ms
+add_peer a gone --address "127.0.0.1:$(free_port)" --interval 500ms \
+    --timeout 1h
 keygen "$W/stranger.boot" >/dev/null
 unlock a en >/dev/null
 unlock a en >/dev/null
@@ -163,6 +164,19 @@ ok 'awk "BEGIN { t = $(val ctl "peerkey_start_time_seconds{}");
     exit !(t > $now - 600 && t <= $now) }"' "start time: seconds since the epoch"
 is "$(val ctl 'peerkey_build_info{version='"$(pk a -j status | jq -r .self.version)"'}')" \
     1.0 "build info: the version"
+
+# GET /metrics and nothing else.
+is "$($PY - "$MP" <<'EOF'
+import sys, urllib.request, urllib.error
+def status(path, data=None):
+    try:
+        return urllib.request.urlopen("http://127.0.0.1:%s%s" % (sys.argv[1],
+            path), data=data, timeout=10).status
+    except urllib.error.HTTPError as e:
+        return e.code
+print(status("/"), status("/metrics/../blobs"), status("/metrics", b"x"))
+EOF
+)" "404 404 405" "other paths: 404; POST: 405"
 
 # Off by default; only loopback.
 ok '! log_has b "metrics: http"' "b, no [metrics] listen: no listener"
