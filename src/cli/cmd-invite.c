@@ -75,6 +75,7 @@ cmd_invite(int argc, char **argv)
 	json_t		*resp, *self, *j;
 	uint64_t	 ms = 3600 * 1000;
 	struct timespec	 now;
+	char		 dur[32];
 	long long	 expires, expires_ms;
 	int		 ch, i, ex = EXIT_FAIL;
 
@@ -83,9 +84,18 @@ cmd_invite(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'e':
-			if (pk_parse_duration_ms(optarg, &ms) != 0 || ms == 0) {
+			if (pk_parse_duration_ms(optarg, &ms) != 0) {
 				fprintf(stderr, "peerkey: --expires \"%s\" is "
-				    "not a duration (e.g. 30m, 1h)\n", optarg);
+				    "not a duration (e.g. 30m, 1h, 2d)\n",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			if (ms < 1000 || ms > INVITE_EXPIRES_MAX_MS) {
+				fprintf(stderr, "peerkey: --expires %s: a code "
+				    "is valid for 1s to %s (it is a secret on "
+				    "its way: make it when the machine is ready "
+				    "to join)\n", optarg, fmt_ms(
+				    INVITE_EXPIRES_MAX_MS, dur, sizeof(dur)));
 				return EXIT_USAGE;
 			}
 			break;
@@ -151,15 +161,15 @@ cmd_invite(int argc, char **argv)
 		goto out;
 	if (opt_json) {
 		j = json_pack("{s:s, s:I, s:s}", "code", code, "expires",
-		    (json_int_t)expires, "addresses", addrs);
-		ctl_print_json(j);
+		    (json_int_t)expires_ms, "addresses", addrs);
+		out_result(j);
 		json_decref(j);
 	} else
 		printf("%s\n", code);
 	if (!opt_json)
-		fprintf(stderr, "One machine may join with it, within %llus: "
+		fprintf(stderr, "One machine may join with it, within %s: "
 		    "\"peerkey join CODE\" there.\n",
-		    (unsigned long long)(ms / 1000));
+		    fmt_ms((long long)ms, dur, sizeof(dur)));
 	ex = EXIT_OK;
 out:
 	pk_wipe(secret, sizeof(secret));

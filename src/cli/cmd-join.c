@@ -213,7 +213,7 @@ cmd_join(int argc, char **argv)
 	if (opt_json) {
 		x = json_pack("{s:s, s:O, s:O}", "name", name, "inviter",
 		    json_object_get(reply, "inviter"), "peers", out);
-		ctl_print_json(x);
+		out_result(x);
 		json_decref(x);
 	} else {
 		printf("joined as %s; this node now guards:", name);

@@ -104,7 +104,7 @@ cmd_update(int argc, char **argv)
 		json_t *j = json_pack("{s:s, s:s, s:o}", "name", name,
 		    "addresses", addrs, "peers", out);
 
-		ctl_print_json(j);
+		out_result(j);
 		json_decref(j);
 	} else {
 		printf("identity of %s (addresses %s) sent: %zu of %zu peers "

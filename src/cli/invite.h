@@ -16,6 +16,7 @@
 #include "key.h"
 #include "proto.h"
 
+#define INVITE_EXPIRES_MAX_MS	(7LL * 86400 * 1000)	/* invite --expires */
 #define INVITE_ADDRS_MAX	512	/* bytes of the inviter's addresses */
 #define INVITE_NAME_MAX		64	/* a peer's name (the daemon's rule) */
 #define INVITE_NAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \

@@ -57,7 +57,7 @@ local_path(const char *rel)
 
 	if (asprintf(&p, "%s/%s", local_dir(), rel) == -1) {
 		fprintf(stderr, "peerkey: out of memory\n");
-		exit(EXIT_FAIL);
+		out_exit(EXIT_FAIL);
 	}
 	return p;
 }
@@ -108,7 +108,7 @@ local_boot_tpm(char **tcti)
 	free(path);
 	if (buf == NULL && (buf = strdup(PK_TPM_TCTI_DEFAULT)) == NULL) {
 		fprintf(stderr, "peerkey: out of memory\n");
-		exit(EXIT_FAIL);
+		out_exit(EXIT_FAIL);
 	}
 	*tcti = buf;
 	return 1;

@@ -54,6 +54,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,7 +261,9 @@ luks_probe(struct luks *l, struct cli_peer *v, size_t n, int *ok)
 			    v[i].name);
 		else if (r < 0)
 			fprintf(stderr, "peerkey: peer %s is not reachable: "
-			    "%s\n", v[i].name, cause ? cause : "out of memory");
+			    "%s (is its peerkeyd running, on that address? "
+			    "\"peerkey status\" there)\n", v[i].name,
+			    cause ? cause : "out of memory");
 		free(cause);
 	}
 	return good;
@@ -284,7 +287,7 @@ luks_report(struct luks *l, struct luks_tok *t, struct cli_peer *v,
 		    "device", l->device, "uuid", l->uuid, "result", what,
 		    "keyslot", tok_slot(t), "blob_id", tok_blob(t),
 		    "held_by", held, "missing", missing);
-		ctl_print_json(x);
+		out_result(x);
 		json_decref(x);
 	} else {
 		printf("%s: %s: keyslot %d, token %d, blob %s\n  held by:",
@@ -329,6 +332,22 @@ luks_new_key(char *key)
 }
 
 /* Adds keyslot slot holding key, authorised by pass. */
+/* A step of enroll or rotate, on stderr (not under -j: the object says
+ * it all). */
+static void __attribute__((format(printf, 2, 3)))
+luks_progress(const char *device, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (opt_json)
+		return;
+	fprintf(stderr, "%s: ", device);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "...\n");
+}
+
 static int
 luks_add_slot(struct luks *l, int slot, const char *pass, size_t passlen,
     const char *key)
@@ -427,6 +446,8 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	    "%s: ", device);
 	if (local_read_secret(keyfile, prompt, &pass, &passlen) != 0)
 		goto out;
+	luks_progress(device, "checking the passphrase (the key derivation "
+	    "takes a few seconds)");
 	if ((r = crypt_activate_by_passphrase(l.cd, NULL, CRYPT_ANY_SLOT,
 	    pass, passlen, 0)) < 0) {
 		fprintf(stderr, "peerkey: %s: %s; nothing changed\n", device,
@@ -436,6 +457,8 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	}
 	if ((ok = calloc(n, sizeof(*ok))) == NULL)
 		goto out;
+	luks_progress(device, "asking %zu peer%s for a heartbeat", n,
+	    n == 1 ? "" : "s");
 	if (luks_probe(&l, v, n, ok) == 0) {
 		fprintf(stderr, "peerkey: %s: no peer can take the key; "
 		    "nothing changed\n", device);
@@ -509,6 +532,7 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 				goto out;
 		}
 		local_test_crash("sending");
+		luks_progress(device, "depositing the key with %s", v[i].name);
 		pk_msg_init(&m, PK_MSG_DEPOSIT);
 		m.u.deposit.blob.id.p = (const uint8_t *)blob;
 		m.u.deposit.blob.id.len = strlen(blob);
@@ -602,7 +626,7 @@ luks_unenroll(const char *device)
 	if (opt_json) {
 		json_t *x = json_pack("{s:s, s:s, s:i}", "device", device,
 		    "uuid", l.uuid, "removed", n);
-		ctl_print_json(x);
+		out_result(x);
 		json_decref(x);
 	} else if (n == 0)
 		printf("%s: not enrolled; nothing to do\n", device);

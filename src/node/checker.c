@@ -79,6 +79,7 @@ struct checker_conn {
 	ev_timer		 interval;	/* next check */
 	ev_timer		 deadline;	/* this check's timeout */
 	uint64_t		 due;		/* of the next check (pk_now_ms) */
+	uint64_t		 sent;		/* this heartbeat's start */
 	ev_child		 child;
 	pid_t			 pid;
 	char			 verify_fail[PK_KEYID_HEXLEN + 1];
@@ -363,6 +364,7 @@ cc_done(struct checker_conn *cc, int ok, const char *why)
 	char		 buf[PEER_ADDRS_MAX + 128];
 
 	ev_timer_stop(node->loop, &cc->deadline);
+	metrics_heartbeat(ok, pk_now_ms() - cc->sent);
 	if (!ok) {
 		snprintf(buf, sizeof(buf), "heartbeat to %s: %s", cc->addr,
 		    why);
@@ -420,6 +422,7 @@ cc_check(struct checker_conn *cc)
 		cc_command_start(cc);
 		return;
 	}
+	cc->sent = pk_now_ms();
 	if (cc_heartbeat_prepare(cc) != 0) {
 		cc_done(cc, 0, "cannot make a nonce");
 		return;

@@ -166,6 +166,8 @@ struct node_conf {
 	/* membership */
 	unsigned long long max_introductions;	/* per introducer */
 	int		 introduced_pending;	/* introduced: pending */
+	/* metrics */
+	char		*metrics_listen;	/* "" off; loopback:port */
 };
 
 /* The daemon's whole state; one instance, "node" in util.c. */
@@ -265,6 +267,8 @@ struct control_cmd {
  * answer.
  */
 struct json_t	*control_run(struct json_t *req, uid_t uid, char **cause);
+struct store_event_row;
+int		 control_event_cb(const struct store_event_row *, void *array);
 
 /* join.c */
 struct pk_msg;
@@ -293,6 +297,19 @@ int		 identity_apply(const struct pk_ident *, const uint8_t *raw,
 struct peer	*identity_new_peer(const struct pk_ident *, char **cause);
 struct json_t	*identity_control_add(const struct control_cmd *,
 		    struct json_t *req, const char *who, char **cause);
+/*
+ * metrics.c: the Prometheus text (its top); the counters, counted where
+ * it happens (proto: "native" or "mandos"; reason: PK_REFUSE_*).
+ */
+void		 metrics_release(const char *proto);
+void		 metrics_refusal(const char *proto, int reason);
+void		 metrics_heartbeat(int ok, uint64_t ms);
+char		*metrics_text(size_t *len);
+struct json_t	*metrics_control(const struct control_cmd *,
+		    struct json_t *req, const char *who, char **cause);
+int		 metrics_listen_check(const char *listen, char **cause);
+int		 metrics_start(char **cause);
+void		 metrics_stop(void);
 
 /* config.c */
 int		 config_load(const char *path, struct node_conf *, char **cause);
@@ -303,6 +320,8 @@ struct peer	*peer_by_boot_keyid(const char *keyid);
 struct peer	*peer_by_node_keyid(const char *keyid);
 struct peer	*peer_by_name(const char *name);
 int		 peer_enabled(struct peer *, uint64_t now);
+/* "pending", "enabled", "disabled-by-operator" or "disabled" (status). */
+const char	*peer_state_name(struct peer *, uint64_t now);
 /*
  * Is p, enabled at now, enabled only by a release's extension (its last
  * proof of life would have let it expire)? Never for a peer without a

@@ -244,6 +244,15 @@ int	store_event(struct store *, int flags, int64_t at, const char *peer,
 	    const char *kind, const char *address, const char *detail);
 
 /*
+ * Every kind of event a node records (peerkeyd(8), "CONTROL SOCKET",
+ * events): what "events --kind" may ask for.
+ */
+#define STORE_EVENT_KINDS	"added removed policy enabled disabled "	\
+	"check-ok check-failed released refused approval-pending approved "	\
+	"denied notice deposited withdrawn invited join-refused accepted "	\
+	"identity identity-refused"
+
+/*
  * Calls cb for the newest f->limit events matching f (NULL: all), oldest
  * first. A non-zero return from cb stops and is returned. cb must not call
  * store_events_query(). Returns 0, PK_ERR_STORE, PK_ERR_INVALID_ARG.

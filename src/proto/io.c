@@ -271,7 +271,10 @@ pk_io_dial(const char *addr, const struct pk_tls_creds *creds,
 	}
 	if ((fd = pk_io_connect(host, port, deadline)) < 0) {
 		saved = errno;
-		pk_cause_set(cause, "%s: %s", addr, pk_strerror(fd));
+		/* The system's reason is the one the operator can act on
+		 * (refused: nothing listens there; unreachable: no route). */
+		pk_cause_set(cause, "%s: %s", addr, fd == PK_ERR_SYSTEM ?
+		    strerror(saved) : pk_strerror(fd));
 		errno = saved;
 		return fd;
 	}

@@ -42,7 +42,7 @@ skew_h() {
 	blob "$W/p" "probe $n"
 	deposit a probe "p$n" "$W/p" >/dev/null
 	at=$(pk a -j events --peer probe --kind deposited |
-	    jq --arg d "blob p$n " '.[] | select(.detail | startswith($d)) | .at')
+	    jq --arg d "blob p$n " '.events[] | select(.detail | startswith($d)) | .at')
 	awk -v d=$((at - $(now_ms))) 'BEGIN { printf "%d\n", \
 	    (d < 0 ? d - 1800000 : d + 1800000) / 3600000 }'
 }
@@ -67,10 +67,10 @@ jump "+1d" "a day forward" 24
 jump "-1d" "a day back" -24
 # The audit log after the clock went back: a limit keeps the events
 # recorded last (the refusal just made), not those with the latest time.
-is "$(pk a -j events --limit 1 | jq -c '.[0] | [.id, .kind, .peer]')" \
-    "$(pk a -j events | jq -c 'max_by(.id) | [.id, .kind, .peer]')" \
+is "$(pk a -j events --limit 1 | jq -c '.events[0] | [.id, .kind, .peer]')" \
+    "$(pk a -j events | jq -c '.events | max_by(.id) | [.id, .kind, .peer]')" \
     "a day back: events --limit 1 is the newest recorded"
-is "$(pk a -j events --limit 1 | jq -r '.[0] | "\(.kind) \(.peer)"')" \
+is "$(pk a -j events --limit 1 | jq -r '.events[0] | "\(.kind) \(.peer)"')" \
     "refused dis" "...which is the refusal just made"
 
 # A short timeout set now still runs out on the monotonic clock, not on

@@ -10,6 +10,8 @@
 #   link A B              A guards B (peer add on A, with B's keys)
 #   luks_image FILE PASS  a small LUKS2 image (fast PBKDF2)
 #   peer_blobs A B        how many blobs A holds for B
+#   trio                  a, b and c started, a and b, a and c guarding
+#                         each other; $W/pass opens the LUKS2 image $W/img
 # The driver stops every daemon by PID at exit and removes $W.
 # Tools: cryptsetup, jq, gpg; missing ones skip unless CI=true.
 
@@ -140,4 +142,13 @@ slots_journalled() {
 	cryptsetup luksDump --dump-json-metadata "$1" 2>/dev/null | jq -e '
 	    ([.tokens[] | select(.type == "peerkey") | .keyslot | tostring])
 	    as $t | [.keyslots | keys[] | select(. != "0")] - $t | length == 0'
+}
+
+trio() {
+	node_start a
+	node_start b
+	node_start c
+	link a b; link b a; link a c; link c a
+	printf 'correct horse' >"$W/pass"
+	luks_image "$W/img" 'correct horse'
 }

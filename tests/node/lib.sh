@@ -281,12 +281,12 @@ field_is() {
 
 # events NODE PEER KIND: detail lines of that peer's events of KIND.
 events() {
-	pk "$1" -j events --peer "$2" --kind "$3" | jq -r '.[].detail'
+	pk "$1" -j events --peer "$2" --kind "$3" | jq -r '.events[].detail'
 }
 
 # count_events NODE PEER KIND
 count_events() {
-	pk "$1" -j events --peer "$2" --kind "$3" | jq 'length'
+	pk "$1" -j events --peer "$2" --kind "$3" | jq '.events | length'
 }
 
 # log_has NAME PATTERN: grep -E in NAME's log.

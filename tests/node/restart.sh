@@ -22,7 +22,7 @@ states() {
 want="expired=disabled live=enabled opdis=disabled-by-operator short=enabled "
 heartbeat_in a short >/dev/null
 is "$(states a)" "$want" "states before"
-nev=$(pk a -j events | jq length)
+nev=$(pk a -j events | jq '.events | length')
 
 # after_restart HOW: the checks after each kind of restart.
 after_restart() {
@@ -37,7 +37,7 @@ after_restart() {
 	is "$(unlock a opdis)" "refused disabled" \
 	    "$1: disabled by operator: still refused"
 	is "$(pk a -j status | jq '[.peers[].blobs] | add')" 4 "$1: blobs kept"
-	ok '[ "$(pk a -j events | jq length)" -ge "$nev" ]' "$1: events kept"
+	ok '[ "$(pk a -j events | jq '.events | length')" -ge "$nev" ]' "$1: events kept"
 }
 
 # Outage-aware: each restart below comes after a downtime longer than

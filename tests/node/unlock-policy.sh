@@ -163,9 +163,9 @@ is "$(count_events a mgone released)" 0 \
     "...and approving it then releases nothing"
 
 # --- the audit log -------------------------------------------------------
-like "$(pk a -j events --peer en --kind released | jq -r '.[0].address')" \
+like "$(pk a -j events --peer en --kind released | jq -r '.events[0].address')" \
     '^127\.0\.0\.1:[0-9]+$' "releases are events naming the client's address"
-like "$(pk a -j events --kind refused | jq -r '.[].detail')" \
+like "$(pk a -j events --kind refused | jq -r '.events[].detail')" \
     "unknown boot key $(keyid "$W/stranger.boot")" \
     "an unknown key's refusal is an event naming the key"
 

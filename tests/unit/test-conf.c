@@ -4,7 +4,7 @@
  * Every type is tried with good and bad values, and each error message is
  * compared whole: it must name the file, the line and the bad value.
  * Also: defaults, bounds, unknown sections and keys, duplicates, libinih's
- * comments and continuation lines, NUL bytes, long lines, text without a
+ * comments and indented lines, NUL bytes, long lines, text without a
  * final NUL, a big file, and files that are missing or not regular.
  */
 #include "config.h"
@@ -389,9 +389,6 @@ test_structure(void)
 static void
 test_inih(void)
 {
-	char	*text;
-	size_t	 i;
-
 	TEST_START("comments as libinih reads them");
 	ASSERT_INT_EQ(reload(
 	    "; a comment\n"
@@ -409,36 +406,25 @@ test_inih(void)
 	ASSERT_STR_EQ(o.peer_note, "a # b");
 	TEST_DONE();
 
-	TEST_START("continuation lines join with a space");
-	ASSERT_INT_EQ(reload("[peer]\nnote = one\n  two\n\tthree ; x\n"
-	    "enabled = yes\n"), 0);
-	ASSERT_STR_EQ(o.peer_note, "one two three ; x");
-	ASSERT_INT_EQ(o.peer_on, 1);
-	/* The joined value is checked whole, at the key's line. */
-	BAD("[daemon]\nname = x\ninterval = 1h\n    30m\n", "test.conf:3: "
-	    "interval: \"1h 30m\" is not a duration (examples: 30s, 5m, "
-	    "1h30m, PT5M)");
-	/* An indented first key of a section is a key, but an indented
-	 * key after it continues it (so keys are best not indented). */
-	ASSERT_INT_EQ(reload("[daemon]\n  name = y\n  port = 7\n"), 0);
-	ASSERT_STR_EQ(o.name, "y port = 7");
-	ASSERT_INT_EQ(o.port, 4141);
-	/* An indented line after a key continues it, even "[x]". */
-	ASSERT_INT_EQ(reload("[peer]\nnote = a\n  [daemon]\n"), 0);
-	ASSERT_STR_EQ(o.peer_note, "a [daemon]");
-	/* Continuing an unknown key reports the key only. */
-	BAD("[peer]\nnope = a\n  b\n",
-	    "test.conf:2: unknown key \"nope\" in section [peer]");
-	TEST_DONE();
-
-	TEST_START("continuation lines: total length capped");
-	if ((text = malloc(100 * 60 + 100)) == NULL)
-		return;
-	strcpy(text, "[peer]\nnote = x\n");
-	for (i = 0; i < 100; i++)
-		strcat(text, "  abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij\n");
-	BAD(text, "test.conf:83: note: value longer than 4096 bytes");
-	free(text);
+	TEST_START("indented lines are refused, not joined to a value");
+	/* libinih would read "  port = 4999" as more of name's value. */
+	BAD("[daemon]\nname = x\n  port = 4999\n", "test.conf:3: an "
+	    "indented line (\"port = 4999\"): start keys and section headers "
+	    "at the beginning of the line; a value is written on one line");
+	BAD("[daemon]\nname = x\ninterval = 1h\n    30m\n", "test.conf:4: "
+	    "an indented line (\"30m\"): start keys and section headers at "
+	    "the beginning of the line; a value is written on one line");
+	/* An indented first key is refused too; so is an indented header. */
+	BAD("[daemon]\n  name = y\n", "test.conf:2: an indented line "
+	    "(\"name = y\"): start keys and section headers at the beginning "
+	    "of the line; a value is written on one line");
+	BAD("[peer]\nnote = a\n\t[daemon]\n", "test.conf:3: an indented "
+	    "line (\"[daemon]\"): start keys and section headers at the "
+	    "beginning of the line; a value is written on one line");
+	/* Indented comments and blank lines are fine. */
+	reset();
+	ASSERT_INT_EQ(load("[peer]\nnote = one\n   \n  ; c\n\t# c\n"), 0);
+	ASSERT_STR_EQ(o.peer_note, "one");
 	TEST_DONE();
 
 	TEST_START("CRLF line ends, a UTF-8 BOM, no final newline");
