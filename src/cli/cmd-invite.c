@@ -109,13 +109,9 @@ cmd_invite(int argc, char **argv)
 	}
 	if (optind != argc)
 		return EXIT_USAGE;
-	if (local_load_node(&node) != 0)
-		return EXIT_LOCAL;
-	resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
-	if (!json_is_true(json_object_get(resp, "ok"))) {
-		pk_identity_free(node);
-		return ctl_fail(resp);
-	}
+	if ((ex = ctl_node_status(&node, &resp)) != EXIT_OK)
+		return ex;
+	ex = EXIT_FAIL;
 	self = json_object_get(resp, "self");
 	if (*addrs == '\0')
 		invite_local_addrs(addrs, sizeof(addrs), (long long)

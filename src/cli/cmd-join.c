@@ -114,16 +114,9 @@ cmd_join(int argc, char **argv)
 		ex = EXIT_USAGE;
 		goto out;
 	}
-	if (local_load_node(&id) != 0) {
-		ex = EXIT_LOCAL;
+	if ((ex = ctl_node_status(&id, &resp)) != EXIT_OK)
 		goto out;
-	}
-	resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
-	if (!json_is_true(json_object_get(resp, "ok"))) {
-		ex = ctl_fail(resp);
-		resp = NULL;
-		goto out;
-	}
+	ex = EXIT_FAIL;
 	if (name == NULL)
 		name = json_string_value(json_object_get(json_object_get(resp,
 		    "self"), "name"));

@@ -60,14 +60,9 @@ cmd_update(int argc, char **argv)
 	}
 	if (optind != argc)
 		return EXIT_USAGE;
-	if (local_load_node(&id) != 0)
-		return EXIT_LOCAL;
-	resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
-	if (!json_is_true(json_object_get(resp, "ok"))) {
-		ex = ctl_fail(resp);
-		resp = NULL;
+	if ((ex = ctl_node_status(&id, &resp)) != EXIT_OK)
 		goto out;
-	}
+	ex = EXIT_FAIL;
 	self = json_object_get(resp, "self");
 	name = json_string_value(json_object_get(self, "name"));
 	if (*addrs == '\0')

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "key.h"
 #include "peerkey.h"
 
 #define CTL_RESPONSE_MAX	(16 * 1024 * 1024)
@@ -118,6 +119,32 @@ ctl_fail(json_t *resp)
 	fprintf(stderr, "peerkey: %s\n", err ? err : "failed");
 	json_decref(resp);	/* err points into resp */
 	return code;
+}
+
+/*
+ * What the membership commands (invite, join, update) start from: this
+ * machine's node key and the running daemon's status. Returns EXIT_OK
+ * with *id and *resp (the status answer, the caller's) set, or the exit
+ * status (said; *id and *resp NULL).
+ */
+int
+ctl_node_status(struct pk_identity **id, json_t **resp)
+{
+	int	ex;
+
+	*id = NULL;
+	*resp = NULL;
+	if (local_load_node(id) != 0)
+		return EXIT_LOCAL;
+	*resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
+	if (!json_is_true(json_object_get(*resp, "ok"))) {
+		ex = ctl_fail(*resp);
+		*resp = NULL;
+		pk_identity_free(*id);
+		*id = NULL;
+		return ex;
+	}
+	return EXIT_OK;
 }
 
 /* The members of a daemon's answer, "ok" aside, into the result. */

@@ -91,6 +91,7 @@ int		 ctl_simple(const char *cmd, const char *peer);
 int		 ctl_answer(json_t *resp);
 const char	*ctl_socket_path(void);
 int		 ctl_fail(json_t *resp);
+int		 ctl_node_status(struct pk_identity **, json_t **resp);
 int		 ctl_list(json_t *req, const char *member, json_t **resp);
 
 /* out.c: the -j object (doc/peerkey.8, "JSON OUTPUT") */
