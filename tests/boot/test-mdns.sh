@@ -47,7 +47,7 @@ at_exit 'avahi_cleanup "$W/av"'
 boot_keys "$W/k"
 stop_gpg_agents "$W/k/gpg"
 printf 'found-by-mdns' > "$W/pass"
-seal "$W/k" "$W/pass" "$W/blob"
+seal "$W/k" "$W/pass" "$W/blob" luks-m
 
 mkdir -p "$W/n/state" "$W/n/run"
 NKEY=$("$PKTOOL" keygen "$W/n/node.key")

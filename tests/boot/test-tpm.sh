@@ -92,11 +92,15 @@ FPR=$(GNUPGHOME=$W/seal gpg --list-keys --with-colons 2>/dev/null |
 GNUPGHOME=$W/seal gpg --batch -q --trust-model always -r "$FPR" \
     --encrypt < "$W/pass" > "$W/blob" 2>/dev/null
 stop_gpg_agents "$W/seal"
+# Signed by me's node key, as "peerkey enroll" signs it (a Mandos server
+# below holds the bare message: Mandos cannot sign).
+"$PKTOOL" seal "$W/me/node.key" "$TPM_ID" luks-aaaa < "$W/blob" \
+    > "$W/blob.signed"
 
 # --- good guards me; me's own peerkeyd knows good; boot-config ----------
 start_node good
 pk good peer add me --boot-key "$TPM_ID" --timeout 1h > /dev/null &&
-    pk good peer put-blob me luks-aaaa "$W/blob" > /dev/null
+    pk good peer put-blob me luks-aaaa "$W/blob.signed" > /dev/null
 rc=$?
 ok '[ $rc = 0 ]' "good: me added with its TPM boot key id, blob deposited"
 start_node me "$W/me/node.key"

@@ -165,7 +165,7 @@ cryptsetup token import --token-id "$tok" --token-replace \
 for p in b c; do
 	eval "_port=\$PORT_$p"
 	pktool unlock "$W/a/boot/tls.key" "127.0.0.1:$_port" 2>/dev/null |
-	    sed -n "s/^luks-$uuid //p" | base64 -d >"$W/legacy.gpg"
+	    sed -n "s/^luks-$uuid \([^ ]*\).*/\1/p" | base64 -d >"$W/legacy.gpg"
 	pk $p peer put-blob a "$uuid:$slot" "$W/legacy.gpg"
 done
 is "$(peer_blobs b a):$(peer_blobs c a):$(blob_id "$W/img")" "2:2:$uuid:$slot" \
