@@ -26,6 +26,11 @@ echo "not the passphrase" | "$CL_PKTOOL" pgp-encrypt "$d9/pgp.pub" >"$d9/bogus"
 pk9() { cl_pk 9 "$@"; }
 pk9 peer add h4 --boot-key "$(cat "$d9/boot.id")" --timeout 1h >/dev/null
 ok 'pk9 peer put-blob h4 disk "$d9/bogus"' "the rogue holds a blob for h4"
+# ...and one it signed, with its own node key, for h4's boot key.
+"$CL_PKTOOL" seal "$d9/node.key" "$(cat "$d9/boot.id")" disk2 \
+    <"$d9/bogus" >"$d9/bogus.signed"
+ok 'pk9 peer put-blob h4 disk2 "$d9/bogus.signed"' \
+    "the rogue holds a blob it signed for h4"
 cl_start_avahi 4
 seen() {
 	n4 avahi-browse -rpt _peerkey._tcp 2>/dev/null | grep -q "on.032h9"
@@ -71,6 +76,9 @@ ok '! grep -q "not the passphrase" "$d4/out"' \
 ok 'grep -q "^peerkey-boot: mdns:peerkey_on_h9: blob disk is not signed \
 by this machine.s node key; ignored" "$d4/boot.log"' \
     "h4's agent said the rogue's blob is not signed by it"
+ok 'grep -q "^peerkey-boot: mdns:peerkey_on_h9: blob disk2 is not signed \
+by this machine.s node key (signer key id $(cat "$d9/node.id")); ignored" \
+    "$d4/boot.log"' "...nor the one the rogue signed (its signer named)"
 r9=$(cl_count 9 '.kind == "released" and .peer == "h4"')
 cl_heal
 : >"$d4/boot.log"
