@@ -188,20 +188,21 @@ ok '[ $rc != 0 ]' "the other disk's passphrase does not"
 # sign and is taken unsigned; accept-unsigned = yes takes it from anyone.
 seal "$W/k" "$W/pass" "$W/bare"
 seal "$W/k" "$W/pass" "$W/other.pgp"
-"$PKTOOL" seal "$W/k2/node.key" "$BOOT_KEYID" luks-wwww < "$W/other.pgp" \
+"$PKTOOL" seal "$W/k2/node.key" "$(cat "$W/k/keyid")" luks-wwww < "$W/other.pgp" \
     > "$W/other"
 pk good peer put-blob me luks-uuuu "$W/bare" &&
     pk good peer put-blob me luks-wwww "$W/other" &&
-    pk unk peer add me --boot-key "$BOOT_KEYID" &&
+    pk unk peer add me --boot-key "$(cat "$W/k/keyid")" &&
     pk unk peer put-blob me luks-aaaa "$W/bare"
 rc=$?
 ok '[ $rc = 0 ]' "good: an unsigned blob and one another node key signed"
 # ignored CONF BLOB LINE TITLE: asked for BLOB, the agent takes nothing
 # and says LINE (after "peerkey-boot: ").
 ignored() {
+	_line="peerkey-boot: $3"
 	"$AGENT" -c "$1" -b "$2" > "$W/oi" 2> "$W/ei"
 	_rc=$?
-	ok '[ $_rc = 1 ] && [ ! -s "$W/oi" ] && grep -qxF "peerkey-boot: $3" "$W/ei"' \
+	ok '[ $_rc = 1 ] && [ ! -s "$W/oi" ] && grep -qxF "$_line" "$W/ei"' \
 	    "$4"
 }
 # taken CONF TITLE [ARGS...]: the agent prints our passphrase.

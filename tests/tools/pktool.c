@@ -103,9 +103,10 @@ static uint64_t	deadline;
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: pktool keygen|keyid|pubkey|unlock|heartbeat|deposit|deposit-raw|seal|"
-	    "withdraw|notice|introduce|raw|mandos|line|hold|tls|pgp-gen|"
-	    "pgp-encrypt|pgp-decrypt|relay|replay|serve ...\n");
+	fprintf(stderr, "usage: pktool keygen|keyid|pubkey|unlock|heartbeat|"
+	    "deposit|deposit-raw|seal|withdraw|notice|introduce|raw|mandos|"
+	    "line|hold|tls|pgp-gen|pgp-encrypt|pgp-decrypt|relay|replay|"
+	    "serve ...\n");
 	exit(2);
 }
 

@@ -28,7 +28,8 @@ static const char example_hex[] =
     "eb7efa84e7de00b68a1012a32c183976fedaea87921ca4ea5e85d57affeca50c";
 #define EXAMPLE_SIGNER \
     "a050837d85070582ccf7394b0988847cc312cb88259b894899f6f239cf1791a5"
-#define BOOT_B	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define BOOT_B \
+    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
 static size_t
 unhex(const char *h, uint8_t *out)
