@@ -417,6 +417,12 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 			printf("  (blob %s has the old naming; "
 			    "\"peerkey rotate %s\" moves it to %s)\n",
 			    tok_blob(old), device, blob);
+		if (!opt_json && !json_is_true(json_object_get(old->j,
+		    "signed")))
+			printf("  (its blob was deposited unsigned, before "
+			    "blobs were signed: the boot agent ignores it; "
+			    "\"peerkey rotate %s\" deposits a signed one)\n",
+			    device);
 		ex = i == n ? EXIT_OK : EXIT_PARTIAL;
 		if (i == n)
 			bootconf_refresh("enroll");
@@ -489,10 +495,11 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	t = &l.toks[l.ntoks++];
 	t->id = -1;
 	t->j = json_pack("{s:s, s:[], s:i, s:s, s:i, s:s, s:s, s:s, s:[], "
-	    "s:[], s:I}", "type", LUKS_TOKEN_TYPE, "keyslots",
+	    "s:[], s:I, s:b}", "type", LUKS_TOKEN_TYPE, "keyslots",
 	    "peerkey-version", 1, "state", "adding", "keyslot", slot,
 	    "boot-key", bootid, "node-key", l.id->keyid, "blob-id", blob,
-	    "peers", "held-by", "generation", (json_int_t)(gen + 1));
+	    "peers", "held-by", "generation", (json_int_t)(gen + 1),
+	    "signed", 1);
 	if (tok_save(&l, t) != 0) {
 		l.ntoks--;
 		json_decref(t->j);
