@@ -16,6 +16,9 @@
  *	pktool deposit-raw KEY ADDR BLOBID FILE  FILE's bytes as they are
  *	pktool pubkey FILE               print a key's raw Ed25519 public key
  *	                                 (hex: boot.conf's node-public-key)
+ *	pktool unseal FILE               a signed blob: its ciphertext
+ *	                                 to stdout, "signed KEYID" to stderr
+ *	                                 (no check: what anyone can read)
  *	pktool seal KEY BOOTID BLOBID    stdin signed by KEY for boot key id
  *	                                 BOOTID, to stdout
  *	pktool withdraw KEY ADDR BLOBID
@@ -104,7 +107,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: pktool keygen|keyid|pubkey|unlock|heartbeat|"
-	    "deposit|deposit-raw|seal|withdraw|notice|introduce|raw|mandos|"
+	    "deposit|deposit-raw|seal|unseal|withdraw|notice|introduce|raw|mandos|"
 	    "line|hold|tls|pgp-gen|pgp-encrypt|pgp-decrypt|relay|replay|"
 	    "serve ...\n");
 	exit(2);
@@ -733,6 +736,20 @@ main(int argc, char *argv[])
 		for (i = 0; i < sizeof(raw); i++)
 			printf("%02x", raw[i]);
 		printf("\n");
+		return 0;
+	}
+	if (strcmp(cmd, "unseal") == 0 && argc == 3) {
+		struct pk_sblob	 b;
+		char		 kid[PK_KEYID_HEXLEN + 1];
+
+		data = slurp(argv[2], &len);
+		if ((r = pk_sblob_decode(data, len, &b, NULL)) != 0 ||
+		    (r = pk_sblob_signer_keyid(&b, kid)) != 0)
+			die(1, "unseal", r);
+		if (fwrite(b.cipher, 1, b.cipherlen, stdout) != b.cipherlen ||
+		    fflush(stdout) != 0)
+			die(3, "stdout", PK_ERR_SYSTEM);
+		fprintf(stderr, "signed %s\n", kid);
 		return 0;
 	}
 	if (strcmp(cmd, "seal") == 0 && argc == 5) {
