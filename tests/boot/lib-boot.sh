@@ -15,6 +15,9 @@
 #	                                   (what a Mandos server holds)
 #	boot_conf FILE DIR [KEY=VALUE...]  write a [boot] section (with DIR's
 #	                                   node-public-key)
+#	boot_conf_of FILE CONF [KEY=VALUE...]  the same from the [boot] section
+#	                                   of CONF, as "peerkey boot-config"
+#	                                   wrote it
 #	start_bus DIR                      a private D-Bus system bus
 #	start_mandos DIR PORT BLOBFILE     Debian's real mandos server on
 #	                                   127.0.0.1 serving BLOBFILE to our key
@@ -102,12 +105,31 @@ boot_conf() {
 		echo "pgp-key = $_k/pgp.key"
 		[ ! -s "$_k/node.pub" ] ||
 		    echo "node-public-key = $(cat "$_k/node.pub")"
-		echo "work-directory = $W"
-		for _l in "$@"; do
-			echo "$_l"
-		done
-		echo
+		boot_conf_tail "$@"
 	} > "$_f"
+}
+
+# boot_conf_of FILE CONF [key = value lines...]: the [boot] section that
+# "peerkey boot-config" wrote in CONF (keys, node-public-key), without its
+# mdns, prompt and give-up lines and without static peers, and the lines.
+boot_conf_of() {
+	_f=$1
+	_c=$2
+	shift 2
+	{
+		awk '/^\[/ { keep = $0 == "[boot]" } keep && !/^$/' "$_c" |
+		    grep -v '^mdns\|^prompt\|^give-up'
+		boot_conf_tail "$@"
+	} > "$_f"
+}
+
+# The work directory, then each argument as a line, then a blank line.
+boot_conf_tail() {
+	echo "work-directory = $W"
+	for _l in "$@"; do
+		echo "$_l"
+	done
+	echo
 }
 
 start_bus() {

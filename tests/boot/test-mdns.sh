@@ -89,29 +89,14 @@ ok '[ $rc = 0 ] && grep -q "held by: pknode" "$W/enroll.out"' \
     "peerkey enroll: our disk's key, signed, held by the node"
 [ $rc = 0 ] || diag "$W/enroll.out"
 pkm me boot-config > /dev/null || fatal "peerkey boot-config failed"
-# mconf FILE LINE...: the [boot] section "peerkey boot-config" wrote (our
-# keys, node-public-key), no static peers, and LINEs.
-mconf() {
-	_f=$1
-	shift
-	{
-		awk '/^\[/ { keep = $0 == "[boot]" } keep && !/^$/' \
-		    "$W/me/boot.conf" | grep -v '^mdns\|^prompt\|^give-up'
-		echo "work-directory = $W"
-		for _l in "$@"; do
-			echo "$_l"
-		done
-		echo
-	} > "$_f"
-}
 # opens FILE: FILE holds a passphrase of our disk.
 opens() {
 	cryptsetup open --test-passphrase --key-file "$1" "$W/disk.img" \
 	    2> /dev/null
 }
 
-mconf "$W/m.conf" "mdns = yes" "prompt = no" "give-up = 20s" \
-    "mdns-interfaces = eth0" "mdns-mandos = no"
+boot_conf_of "$W/m.conf" "$W/me/boot.conf" "mdns = yes" "prompt = no" \
+    "give-up = 20s" "mdns-interfaces = eth0" "mdns-mandos = no"
 start=$(date +%s%N)
 ip netns exec "$NA" "$AGENT" -c "$W/m.conf" > "$W/om" 2> "$W/em"
 rc=$?
@@ -129,8 +114,8 @@ ok 'grep -q "passphrase received (server key $NKEY)" "$W/em"' \
 # (the native answer may come before _mandos._tcp is resolved), so a few
 # runs are allowed for the Mandos service to be seen; if browsing
 # _mandos._tcp were broken it would be seen in none.
-mconf "$W/mm.conf" "mdns = yes" "prompt = no" "give-up = 20s" \
-    "mdns-interfaces = eth0"
+boot_conf_of "$W/mm.conf" "$W/me/boot.conf" "mdns = yes" "prompt = no" \
+    "give-up = 20s" "mdns-interfaces = eth0"
 for try in 1 2 3 4 5 6; do
 	ip netns exec "$NA" "$AGENT" -c "$W/mm.conf" > "$W/omm" 2> "$W/emm"
 	rc=$?
@@ -142,8 +127,8 @@ ok '[ $rc = 0 ] && opens "$W/omm" &&
     "_mandos._tcp is browsed too (mdns-mandos = yes)"
 
 # mdns-trust = pinned: only a server showing a configured node key.
-mconf "$W/p.conf" "mdns = yes" "prompt = no" "give-up = 20s" \
-    "mdns-interfaces = eth0" "mdns-trust = pinned"
+boot_conf_of "$W/p.conf" "$W/me/boot.conf" "mdns = yes" "prompt = no" \
+    "give-up = 20s" "mdns-interfaces = eth0" "mdns-trust = pinned"
 printf '[peer known]\naddress = [fe80::dead%%eth0]:4141\nnode-key = %s\n' \
     "$NKEY" >> "$W/p.conf"
 ip netns exec "$NA" "$AGENT" -c "$W/p.conf" > "$W/op" 2> "$W/ep"
@@ -151,8 +136,8 @@ rc=$?
 ok '[ $rc = 0 ] && opens "$W/op"' \
     "mdns-trust = pinned: a found server with a pinned key is asked"
 OTHER=$("$PKTOOL" keygen "$W/other.key")
-mconf "$W/q.conf" "mdns = yes" "prompt = no" "give-up = 6s" \
-    "mdns-interfaces = eth0" "mdns-trust = pinned"
+boot_conf_of "$W/q.conf" "$W/me/boot.conf" "mdns = yes" "prompt = no" \
+    "give-up = 6s" "mdns-interfaces = eth0" "mdns-trust = pinned"
 printf '[peer known]\naddress = [fe80::dead%%eth0]:4141\nnode-key = %s\n' \
     "$OTHER" >> "$W/q.conf"
 ip netns exec "$NA" "$AGENT" -c "$W/q.conf" > "$W/oq" 2> "$W/eq"

@@ -6,7 +6,7 @@
 set -eu
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/node/lib-cli.sh"
 
-plan 218
+plan 222
 
 node_start a
 node_start b
