@@ -3,10 +3,21 @@
 # finish, spawn, wait_for, free_port, $W, NETNS):
 #
 #	boot_keys DIR                      TLS (Ed25519, PKCS#8) and OpenPGP
-#	                                   boot keys made with certtool and gpg;
+#	                                   boot keys made with certtool and gpg,
+#	                                   and a node key (DIR/node.key, its
+#	                                   id in DIR/node.id, its public key
+#	                                   in DIR/node.pub);
 #	                                   sets BOOT_FPR and BOOT_KEYID
-#	seal DIR PASSFILE OUT              encrypt PASSFILE to DIR's OpenPGP key
-#	boot_conf FILE DIR [KEY=VALUE...]  write a [boot] section
+#	seal DIR PASSFILE OUT [BLOBID]     encrypt PASSFILE to DIR's OpenPGP key;
+#	                                   with BLOBID, signed by DIR's node key
+#	                                   as "peerkey enroll" signs a blob
+#	                                   (pktool seal); without, bare OpenPGP
+#	                                   (what a Mandos server holds)
+#	boot_conf FILE DIR [KEY=VALUE...]  write a [boot] section (with DIR's
+#	                                   node-public-key)
+#	boot_conf_of FILE CONF [KEY=VALUE...]  the same from the [boot] section
+#	                                   of CONF, as "peerkey boot-config"
+#	                                   wrote it
 #	start_bus DIR                      a private D-Bus system bus
 #	start_mandos DIR PORT BLOBFILE     Debian's real mandos server on
 #	                                   127.0.0.1 serving BLOBFILE to our key
@@ -39,6 +50,7 @@ set -u
 : "${AGENT:=$top_builddir/src/boot-agent/peerkey-boot}"
 PEERKEYD=$top_builddir/src/node/peerkeyd
 PEERKEY=$top_builddir/src/cli/peerkey
+PKTOOL=$top_builddir/tests/tools/pktool
 
 boot_keys() {
 	_d=$1
@@ -66,11 +78,20 @@ boot_keys() {
 	    --load-pubkey "$_d/tls.pub" 2>/dev/null | tr -d ' \n' |
 	    tr 'A-F' 'a-f')
 	echo "$BOOT_KEYID" > "$_d/keyid"
+	"$PKTOOL" keygen "$_d/node.key" > "$_d/node.id" &&
+	    "$PKTOOL" pubkey "$_d/node.key" > "$_d/node.pub"
 }
 
 seal() {
+	if [ $# -lt 4 ]; then
+		GNUPGHOME=$1/gpg gpg --batch -q --trust-model always \
+		    -r "$(cat "$1/fpr")" --encrypt < "$2" > "$3" 2>/dev/null
+		return
+	fi
 	GNUPGHOME=$1/gpg gpg --batch -q --trust-model always \
-	    -r "$(cat "$1/fpr")" --encrypt < "$2" > "$3" 2>/dev/null
+	    -r "$(cat "$1/fpr")" --encrypt < "$2" > "$3.pgp" 2>/dev/null &&
+	    "$PKTOOL" seal "$1/node.key" "$(cat "$1/keyid")" "$4" \
+	    < "$3.pgp" > "$3"
 }
 
 stop_gpg_agents() {
@@ -88,12 +109,33 @@ boot_conf() {
 		echo "[boot]"
 		echo "tls-key = $_k/tls.key"
 		echo "pgp-key = $_k/pgp.key"
-		echo "work-directory = $W"
-		for _l in "$@"; do
-			echo "$_l"
-		done
-		echo
+		[ ! -s "$_k/node.pub" ] ||
+		    echo "node-public-key = $(cat "$_k/node.pub")"
+		boot_conf_tail "$@"
 	} > "$_f"
+}
+
+# boot_conf_of FILE CONF [key = value lines...]: the [boot] section that
+# "peerkey boot-config" wrote in CONF (keys, node-public-key), without its
+# mdns, prompt and give-up lines and without static peers, and the lines.
+boot_conf_of() {
+	_f=$1
+	_c=$2
+	shift 2
+	{
+		awk '/^\[/ { keep = $0 == "[boot]" } keep && !/^$/' "$_c" |
+		    grep -v '^mdns\|^prompt\|^give-up'
+		boot_conf_tail "$@"
+	} > "$_f"
+}
+
+# The work directory, then each argument as a line, then a blank line.
+boot_conf_tail() {
+	echo "work-directory = $W"
+	for _l in "$@"; do
+		echo "$_l"
+	done
+	echo
 }
 
 start_bus() {

@@ -6,7 +6,7 @@
 set -eu
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/node/lib-cli.sh"
 
-plan 218
+plan 222
 
 node_start a
 node_start b
@@ -163,13 +163,13 @@ tok=$(cryptsetup luksDump --dump-json-metadata "$W/img" |
 slot=$(cryptsetup luksDump --dump-json-metadata "$W/img" |
     jq -r ".tokens[\"$tok\"].keyslot")
 cryptsetup luksDump --dump-json-metadata "$W/img" |
-    jq -c ".tokens[\"$tok\"] | .[\"blob-id\"] = \"$uuid:$slot\"" >"$W/tok.json"
+    jq -c ".tokens[\"$tok\"] | .[\"blob-id\"] = \"$uuid:$slot\" | del(.signed)" >"$W/tok.json"
 cryptsetup token import --token-id "$tok" --token-replace \
     --json-file "$W/tok.json" "$W/img"
 for p in b c; do
 	eval "_port=\$PORT_$p"
 	pktool unlock "$W/a/boot/tls.key" "127.0.0.1:$_port" 2>/dev/null |
-	    sed -n "s/^luks-$uuid //p" | base64 -d >"$W/legacy.gpg"
+	    sed -n "s/^luks-$uuid \([^ ]*\).*/\1/p" | base64 -d >"$W/legacy.gpg"
 	pk $p peer put-blob a "$uuid:$slot" "$W/legacy.gpg"
 done
 is "$(peer_blobs b a):$(peer_blobs c a):$(blob_id "$W/img")" "2:2:$uuid:$slot" \
@@ -178,10 +178,23 @@ pk a enroll "$W/img" --key-file "$W/pass" >"$W/out" 2>&1
 grep -q "old naming; \"peerkey rotate" "$W/out" &&
     pass "enroll says the old name moves at the next rotate" ||
     fail "enroll says the old name moves at the next rotate"
+grep -q "deposited unsigned, before blobs were signed: the boot agent ignores it; \"peerkey rotate" "$W/out" &&
+    pass "enroll says the old unsigned blob is replaced by a rotate" ||
+    fail "enroll says the old unsigned blob is replaced by a rotate"
 pk a rotate "$W/img" --key-file "$W/pass" >"$W/out" 2>&1 &&
     pass "old naming: rotate" || fail "old naming: rotate"
 check_image "$W/img" "old naming, rotated"
 is "$(blob_id "$W/img")" "luks-$uuid" "old naming: rotated to luks-UUID"
+is "$(cryptsetup luksDump --dump-json-metadata "$W/img" |
+    jq -r '[.tokens[] | select(.type == "peerkey")][0].signed')" true \
+    "old unsigned blob: the rotated token says its blob is signed"
+for p in b c; do
+	eval "_port=\$PORT_$p"
+	pktool unlock "$W/a/boot/tls.key" "127.0.0.1:$_port" 2>/dev/null |
+	    grep -q "^luks-$uuid [^ ]* signed $NODE_a$" &&
+	    pass "old unsigned blob: $p now holds a signed one" ||
+	    fail "old unsigned blob: $p now holds a signed one"
+done
 
 # --- failures that change nothing ------------------------------------------------
 # enroll_fails CODE LABEL ARGS...: "pk a enroll ARGS" exits CODE.

@@ -18,7 +18,7 @@
 #	pktool_bg OUT ARGS...	the same, spawned: stdout to OUT, PID in
 #				$bgpid
 #	quiet CMD...		CMD without its output
-#	add_peer, add_peers_with_blob, deposit, unlock, heartbeat_in,
+#	add_peer, add_peers_with_blob, deposit, signed, unlock, heartbeat_in,
 #	peer_field, state_is, field_is, events, count_events, log_has:
 #	below
 #
@@ -332,6 +332,14 @@ add_peers_with_blob() {
 # deposit NODE PEER BLOBID FILE: with PEER's node key.
 deposit() {
 	pktool deposit "$W/$2.node" "$(node_addr "$1")" "$3" "$4"
+}
+
+# signed PEER BLOBID FILE: FILE as "deposit" sends it, signed by PEER's
+# node key (sblob.h; pktool seal is deterministic), to stdout.
+signed() {
+	pktool seal "$W/$1.node" \
+	    0000000000000000000000000000000000000000000000000000000000000000 \
+	    "$2" <"$3"
 }
 
 # unlock NODE PEER: with PEER's boot key; prints the first line.

@@ -5,11 +5,22 @@
  *	pktool keygen FILE               make an Ed25519 key; print its id
  *	pktool keyid FILE                print a private key's id
  *	pktool unlock KEY ADDR           ask for blobs with a boot key; prints
- *	                                 "released N" then "BLOBID BASE64" lines,
- *	                                 or "refused REASON"
+ *	                                 "released N" then "BLOBID BASE64" lines
+ *	                                 (of a signed blob, its ciphertext, and
+ *	                                 " signed KEYID" after it), or
+ *	                                 "refused REASON"
  *	pktool heartbeat KEY ADDR [ID]   heartbeat with a node key (ID: the
  *	                                 server's node key id, checked)
- *	pktool deposit KEY ADDR BLOBID FILE
+ *	pktool deposit KEY ADDR BLOBID FILE  FILE signed by KEY (sblob.h;
+ *	                                 boot key id all zeros), deposited
+ *	pktool deposit-raw KEY ADDR BLOBID FILE  FILE's bytes as they are
+ *	pktool pubkey FILE               print a key's raw Ed25519 public key
+ *	                                 (hex: boot.conf's node-public-key)
+ *	pktool unseal FILE               a signed blob: its ciphertext
+ *	                                 to stdout, "signed KEYID" to stderr
+ *	                                 (no check: what anyone can read)
+ *	pktool seal KEY BOOTID BLOBID    stdin signed by KEY for boot key id
+ *	                                 BOOTID, to stdout
  *	pktool withdraw KEY ADDR BLOBID
  *	pktool notice KEY ADDR SECONDS TEXT
  *	pktool introduce KEY ADDR FILE   INTRODUCE with FILE's bytes as the
@@ -92,6 +103,7 @@
 #include "pgp.h"
 #include "pk_err.h"
 #include "proto.h"
+#include "sblob.h"
 #include "secret.h"
 #include "tls.h"
 
@@ -102,9 +114,10 @@ static uint64_t	deadline;
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: pktool keygen|keyid|unlock|heartbeat|deposit|"
-	    "withdraw|notice|introduce|update|ident-forge|raw|mandos|line|hold|tls|pgp-gen|"
-	    "pgp-encrypt|pgp-decrypt|relay|replay|serve ...\n");
+	fprintf(stderr, "usage: pktool keygen|keyid|pubkey|unlock|heartbeat|"
+	    "deposit|deposit-raw|seal|unseal|withdraw|notice|introduce|update|"
+	    "ident-forge|raw|mandos|line|hold|tls|pgp-gen|pgp-encrypt|"
+	    "pgp-decrypt|relay|replay|serve ...\n");
 	exit(2);
 }
 
@@ -185,6 +198,24 @@ print_b64(const uint8_t *p, size_t len)
 	gnutls_free(out.data);
 }
 
+/* Prints a released blob: base64 of its ciphertext (and " signed
+ * KEYID") if it is a signed blob, else of its bytes; then a newline. */
+static void
+show_blob(const struct pk_bytes *d)
+{
+	struct pk_sblob	 b;
+	char		 kid[PK_KEYID_HEXLEN + 1];
+
+	if (pk_sblob_decode(d->p, d->len, &b, NULL) == 0 &&
+	    pk_sblob_signer_keyid(&b, kid) == 0) {
+		print_b64(b.cipher, b.cipherlen);
+		printf(" signed %s\n", kid);
+		return;
+	}
+	print_b64(d->p, d->len);
+	printf("\n");
+}
+
 /* Reads one reply and reports it; returns the exit status. */
 static int
 reply(struct pk_tls *tls, int fd)
@@ -212,9 +243,7 @@ reply(struct pk_tls *tls, int fd)
 		for (i = 0; i < m.u.unlock_reply.nblobs; i++) {
 			printf("%.*s ", (int)m.u.unlock_reply.blobs[i].id.len,
 			    m.u.unlock_reply.blobs[i].id.p);
-			print_b64(m.u.unlock_reply.blobs[i].data.p,
-			    m.u.unlock_reply.blobs[i].data.len);
-			printf("\n");
+			show_blob(&m.u.unlock_reply.blobs[i].data);
 		}
 		return 0;
 	case PK_MSG_HEARTBEAT_REPLY:
@@ -247,6 +276,31 @@ slurp(const char *path, size_t *len)
 	*len = fread(buf, 1, PK_FRAME_MAX_HARD, f);
 	fclose(f);
 	return buf;
+}
+
+#define ZERO_ID "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* data (len bytes, freed) signed by the key in keyfile as blob id for
+ * the boot key id boot; *len becomes the signed blob's. */
+static uint8_t *
+seal(const char *keyfile, const char *boot, const char *id, uint8_t *data,
+    size_t *len)
+{
+	struct pk_identity	*key;
+	uint8_t			*out;
+	char			*cause = NULL;
+	int			 r;
+
+	if ((r = pk_identity_load(keyfile, &key)) != 0)
+		die(3, keyfile, r);
+	if ((r = pk_sblob_seal(key, boot, id, 1, 0, data, *len, &out, len,
+	    &cause)) != 0) {
+		fprintf(stderr, "pktool: seal: %s\n", cause ? cause : "");
+		die(3, "seal", r);
+	}
+	pk_identity_free(key);
+	free(data);
+	return out;
 }
 
 /*
@@ -705,14 +759,50 @@ main(int argc, char *argv[])
 		m.u.heartbeat.nonce = 0x0123456789abcdefULL;
 		return ask(argv[2], argv[3], argc == 5 ? argv[4] : NULL, &m);
 	}
-	if (strcmp(cmd, "deposit") == 0 && argc == 6) {
+	if ((strcmp(cmd, "deposit") == 0 || strcmp(cmd, "deposit-raw") ==
+	    0) && argc == 6) {
 		data = slurp(argv[5], &len);
+		if (strcmp(cmd, "deposit") == 0)
+			data = seal(argv[2], ZERO_ID, argv[4], data, &len);
 		pk_msg_init(&m, PK_MSG_DEPOSIT);
 		m.u.deposit.blob.id.p = (const uint8_t *)argv[4];
 		m.u.deposit.blob.id.len = strlen(argv[4]);
 		m.u.deposit.blob.data.p = data;
 		m.u.deposit.blob.data.len = len;
 		return ask(argv[2], argv[3], NULL, &m);
+	}
+	if (strcmp(cmd, "pubkey") == 0 && argc == 3) {
+		uint8_t	raw[PK_SBLOB_KEY_LEN];
+
+		if ((r = pk_identity_load(argv[2], &id)) != 0)
+			die(3, argv[2], r);
+		if ((r = pk_ed25519_raw(id, raw)) != 0)
+			die(3, argv[2], r);
+		for (i = 0; i < sizeof(raw); i++)
+			printf("%02x", raw[i]);
+		printf("\n");
+		return 0;
+	}
+	if (strcmp(cmd, "unseal") == 0 && argc == 3) {
+		struct pk_sblob	 b;
+		char		 kid[PK_KEYID_HEXLEN + 1];
+
+		data = slurp(argv[2], &len);
+		if ((r = pk_sblob_decode(data, len, &b, NULL)) != 0 ||
+		    (r = pk_sblob_signer_keyid(&b, kid)) != 0)
+			die(1, "unseal", r);
+		if (fwrite(b.cipher, 1, b.cipherlen, stdout) != b.cipherlen ||
+		    fflush(stdout) != 0)
+			die(3, "stdout", PK_ERR_SYSTEM);
+		fprintf(stderr, "signed %s\n", kid);
+		return 0;
+	}
+	if (strcmp(cmd, "seal") == 0 && argc == 5) {
+		data = slurp("/dev/stdin", &len);
+		data = seal(argv[2], argv[3], argv[4], data, &len);
+		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
+			die(3, "stdout", PK_ERR_SYSTEM);
+		return 0;
 	}
 	if (strcmp(cmd, "withdraw") == 0 && argc == 5) {
 		pk_msg_init(&m, PK_MSG_WITHDRAW);
