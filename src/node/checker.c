@@ -594,6 +594,8 @@ cc_command_start(struct checker_conn *cc)
 			if (devnull > 2)
 				close(devnull);
 		}
+		/* Not the daemon's sockets, database or control socket. */
+		pk_closefrom(3);
 		execvp(argv[0], argv);
 		_exit(127);
 	}

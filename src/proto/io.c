@@ -42,6 +42,22 @@ pk_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Closes every descriptor from lowfd up; see io.h. */
+void
+pk_closefrom(int lowfd)
+{
+	long	max, fd;
+
+#ifdef HAVE_CLOSE_RANGE
+	if (close_range((unsigned int)lowfd, ~0U, 0) == 0)
+		return;
+#endif
+	if ((max = sysconf(_SC_OPEN_MAX)) < 0 || max > 1 << 20)
+		max = 1 << 20;
+	for (fd = lowfd; fd < max; fd++)
+		(void)close((int)fd);
+}
+
 /* Waits until fd is ready for events or the deadline passes. */
 static int
 io_wait(int fd, short events, uint64_t deadline)

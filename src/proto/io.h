@@ -19,6 +19,13 @@
 /* Monotonic milliseconds. */
 uint64_t pk_now_ms(void);
 
+/*
+ * Closes every descriptor from lowfd up (in a child before exec: what a
+ * program we start must not hold, such as a TPM's connection, which its
+ * TPM serves one at a time, or the daemon's sockets and database).
+ */
+void	pk_closefrom(int lowfd);
+
 /* Writes all of buf to fd (pre-TLS line). */
 int	pk_io_write_all(int fd, const void *buf, size_t len,
 	    uint64_t deadline);

@@ -186,6 +186,65 @@ procs_mentioning(const char *s)
 	return count;
 }
 
+/*
+ * Looks at every gpg-agent serving a home under dir: returns how many
+ * there are, and sets *held when one of them holds the pipe whose inode
+ * is ino (a descriptor of ours it should not have inherited).
+ */
+static int
+agents_holding(const char *dir, ino_t ino, int *held)
+{
+	char		 path[PATH_MAX], buf[4096], link[256], want[64];
+	DIR		*d, *fdd;
+	struct dirent	*de, *fe;
+	ssize_t		 n;
+	int		 fd, agents = 0;
+
+	*held = 0;
+	(void)snprintf(want, sizeof(want), "pipe:[%llu]",
+	    (unsigned long long)ino);
+	if ((d = opendir("/proc")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%s/cmdline",
+		    de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		(void)close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] == '\0')
+				buf[i] = ' ';
+		if (strstr(buf, "gpg-agent") == NULL ||
+		    strstr(buf, dir) == NULL)
+			continue;
+		agents++;
+		(void)snprintf(path, sizeof(path), "/proc/%s/fd", de->d_name);
+		if ((fdd = opendir(path)) == NULL)
+			continue;
+		while ((fe = readdir(fdd)) != NULL) {
+			char	fp[PATH_MAX + 300];
+
+			(void)snprintf(fp, sizeof(fp), "%s/%s", path,
+			    fe->d_name);
+			n = readlink(fp, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = '\0';
+			if (strcmp(link, want) == 0)
+				*held = 1;
+		}
+		(void)closedir(fdd);
+	}
+	(void)closedir(d);
+	return agents;
+}
+
 /* Counts entries named pk-gnupg.* left in dir. */
 static int
 homes_left(const char *dir)
@@ -479,8 +538,25 @@ main(int argc, char **argv)
 
 		ASSERT_INT_EQ(pk_pgp_encrypt(wd, pa, pal, "second", 6, &ct3,
 		    &ct3l, fresh()), 0);
+		/*
+		 * A descriptor of ours without close-on-exec (a TPM's
+		 * connection, say) is not inherited by the gpg-agent we
+		 * start: it would hold it for its life.
+		 */
+		int		 lk[2], held = -1;
+		struct stat	 lst;
+
+		ASSERT_INT_EQ(pipe(lk), 0);
+		ASSERT_INT_EQ(fstat(lk[0], &lst), 0);
 		ASSERT_INT_EQ(pk_pgp_keyring_open(wd, sa, sal, &kr,
 		    fresh()), 0);
+		ASSERT_INT_EQ(keyring_gives(kr, ct, ctl, key64,
+		    sizeof(key64)), 1);
+		ASSERT_TRUE(agents_holding(test_tmpdir(), lst.st_ino,
+		    &held) >= 1);
+		ASSERT_INT_EQ(held, 0);
+		(void)close(lk[0]);
+		(void)close(lk[1]);
 		/* The home lives while the keyring is open... */
 		ASSERT_INT_EQ(homes_left(test_tmpdir()), 1);
 		ASSERT_INT_EQ(keyring_gives(kr, ct, ctl, key64,
