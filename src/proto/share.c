@@ -15,8 +15,10 @@
  * - libgfshare draws the polynomial's coefficients from gfshare_fill_rand,
  *   set here to gnutls_rnd (GNUTLS_RND_KEY), never to random().
  * - libgfshare keeps the coefficients and the shares it is given in its
- *   own heap buffer, which gfshare_ctx_free overwrites before it frees
- *   it; everything of ours is in locked memory (secret.h) and wiped.
+ *   own heap buffer, which gfshare_ctx_free overwrites (with
+ *   gfshare_fill_rand, so it is set before every context is made, the
+ *   boot agent's combining ones too) before it frees it; everything of
+ *   ours is in locked memory (secret.h) and wiped.
  * - A share set trusts only what it verified itself: pk_share_set_add
  *   decodes and verifies the signed blob before it looks at the record.
  */
@@ -356,6 +358,7 @@ pk_share_set_combine(const struct pk_share_set *s, uint8_t **secret,
 		return PK_ERR_AGAIN;
 	}
 	memcpy(xs, s->xs, s->count);
+	gfshare_fill_rand = fill_rand;	/* gfshare_ctx_free calls it */
 	if ((out = pk_secret_alloc(s->len)) == NULL)
 		return PK_ERR_ALLOC;
 	if ((ctx = gfshare_ctx_init_dec(xs, s->count, (unsigned int)s->len))

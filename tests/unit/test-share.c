@@ -125,6 +125,23 @@ combines(const uint8_t *shares, size_t len, unsigned k, unsigned n,
 	return ok;
 }
 
+/*
+ * First, in a process that never split (as the boot agent): shares of a
+ * 2-of-2 split whose line is flat (share x = the secret) combine.
+ */
+static void
+test_combine_first(void)
+{
+	uint8_t	secret[4] = { 1, 2, 3, 4 }, shares[8];
+	unsigned xs[2] = { 2, 1 };
+
+	TEST_START("combining in a process that never split");
+	memcpy(shares, secret, 4);
+	memcpy(shares + 4, secret, 4);
+	ASSERT_TRUE(combines(shares, 4, 2, 2, xs, secret));
+	TEST_DONE();
+}
+
 static void
 test_any_k(void)
 {
@@ -388,6 +405,7 @@ main(void)
 	ASSERT_INT_EQ(pk_identity_generate(&node), 0);
 	ASSERT_INT_EQ(pk_identity_generate(&other), 0);
 	ASSERT_INT_EQ(pk_ed25519_raw(node, node_key), 0);
+	test_combine_first();
 	test_record();
 	test_any_k();
 	test_too_few();
