@@ -19,6 +19,8 @@
  *   gfshare_fill_rand, so it is set before every context is made, the
  *   boot agent's combining ones too) before it frees it; everything of
  *   ours is in locked memory (secret.h) and wiped.
+ * - gfshare_fill_rand is libgfshare's one global: splits and combines
+ *   run in one thread at a time (the agent and the command have one).
  * - A share set trusts only what it verified itself: pk_share_set_add
  *   decodes and verifies the signed blob before it looks at the record.
  */
