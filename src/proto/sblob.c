@@ -40,9 +40,8 @@ static const uint8_t spki_head[] = {
 	0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00
 };
 
-/* Big-endian reads and writes. */
-static uint64_t
-get_be(const uint8_t *p, size_t n)
+uint64_t
+pk_be_get(const uint8_t *p, size_t n)
 {
 	uint64_t	v = 0;
 
@@ -51,8 +50,8 @@ get_be(const uint8_t *p, size_t n)
 	return v;
 }
 
-static uint8_t *
-put_be(uint8_t *p, uint64_t v, size_t n)
+uint8_t *
+pk_be_put(uint8_t *p, uint64_t v, size_t n)
 {
 	size_t	i;
 
@@ -129,6 +128,16 @@ pk_sblob_seal(const struct pk_identity *node, const char *boot_keyid,
     const char *id, uint64_t epoch, uint64_t created, const void *cipher,
     size_t cipherlen, uint8_t **out, size_t *outlen, char **cause)
 {
+	return pk_sblob_seal_share(node, boot_keyid, id, epoch, created, 1, 1,
+	    1, cipher, cipherlen, out, outlen, cause);
+}
+
+int
+pk_sblob_seal_share(const struct pk_identity *node, const char *boot_keyid,
+    const char *id, uint64_t epoch, uint64_t created, unsigned k, unsigned n,
+    unsigned index, const void *cipher, size_t cipherlen, uint8_t **out,
+    size_t *outlen, char **cause)
+{
 	gnutls_datum_t	 d, sig = { NULL, 0 };
 	uint8_t		 key[PK_SBLOB_KEY_LEN], boot[PK_SBLOB_ID_LEN];
 	uint8_t		*buf, *p, *tosign;
@@ -138,7 +147,8 @@ pk_sblob_seal(const struct pk_identity *node, const char *boot_keyid,
 	if (node == NULL || id == NULL || cipher == NULL || out == NULL ||
 	    outlen == NULL || pk_hex32(boot_keyid, boot) != 0 || epoch == 0 ||
 	    (idlen = strlen(id)) == 0 || idlen > PK_BLOB_ID_MAX ||
-	    cipherlen == 0) {
+	    cipherlen == 0 || k == 0 || n > 255 || n < k || index == 0 ||
+	    index > n || (k == 1 && (n != 1 || index != 1))) {
 		pk_cause_set(cause, "signed blob: invalid arguments");
 		return PK_ERR_INVALID_ARG;
 	}
@@ -164,15 +174,15 @@ pk_sblob_seal(const struct pk_identity *node, const char *boot_keyid,
 	p += sizeof(key);
 	memcpy(p, boot, sizeof(boot));
 	p += sizeof(boot);
-	p = put_be(p, epoch, 8);
-	p = put_be(p, created, 8);
-	*p++ = 1;
-	*p++ = 1;
-	*p++ = 1;
-	p = put_be(p, idlen, 2);
+	p = pk_be_put(p, epoch, 8);
+	p = pk_be_put(p, created, 8);
+	*p++ = (uint8_t)k;
+	*p++ = (uint8_t)n;
+	*p++ = (uint8_t)index;
+	p = pk_be_put(p, idlen, 2);
 	memcpy(p, id, idlen);
 	p += idlen;
-	p = put_be(p, cipherlen, 4);
+	p = pk_be_put(p, cipherlen, 4);
 	memcpy(p, cipher, cipherlen);
 	p += cipherlen;
 	r = PK_ERR_ALLOC;
@@ -252,8 +262,8 @@ pk_sblob_decode(const uint8_t *data, size_t len, struct pk_sblob *b,
 	p += PK_SBLOB_KEY_LEN;
 	memcpy(b->boot_key, p, PK_SBLOB_ID_LEN);
 	p += PK_SBLOB_ID_LEN;
-	b->epoch = get_be(p, 8);
-	b->created = get_be(p + 8, 8);
+	b->epoch = pk_be_get(p, 8);
+	b->created = pk_be_get(p + 8, 8);
 	b->k = p[16];
 	b->n = p[17];
 	b->index = p[18];
@@ -266,7 +276,7 @@ pk_sblob_decode(const uint8_t *data, size_t len, struct pk_sblob *b,
 	}
 	if ((p = rd_take(&r, 2)) == NULL)
 		goto truncated;
-	if ((n = get_be(p, 2)) > PK_BLOB_ID_MAX) {
+	if ((n = pk_be_get(p, 2)) > PK_BLOB_ID_MAX) {
 		pk_cause_set(cause, "signed blob: id of %llu bytes, over %d",
 		    (unsigned long long)n, PK_BLOB_ID_MAX);
 		return PK_ERR_TOO_LARGE;
@@ -286,7 +296,8 @@ pk_sblob_decode(const uint8_t *data, size_t len, struct pk_sblob *b,
 		}
 	if ((p = rd_take(&r, 4)) == NULL)
 		goto truncated;
-	if ((n = get_be(p, 4)) > PK_BLOB_MAX - PK_SBLOB_OVERHEAD - b->idlen) {
+	if ((n = pk_be_get(p, 4)) > PK_BLOB_MAX - PK_SBLOB_OVERHEAD -
+	    b->idlen) {
 		pk_cause_set(cause, "signed blob: ciphertext of %llu bytes, "
 		    "over %zu", (unsigned long long)n,
 		    (size_t)(PK_BLOB_MAX - PK_SBLOB_OVERHEAD - b->idlen));

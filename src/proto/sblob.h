@@ -65,6 +65,16 @@ int	pk_sblob_seal(const struct pk_identity *node, const char *boot_keyid,
 	    size_t *outlen, char **cause);
 
 /*
+ * The same for share index of a k-of-n split (share.h): k 1 .. 255, n
+ * k .. 255, index 1 .. n; k = 1 is a whole blob (n = index = 1).
+ */
+int	pk_sblob_seal_share(const struct pk_identity *node,
+	    const char *boot_keyid, const char *id, uint64_t epoch,
+	    uint64_t created, unsigned k, unsigned n, unsigned index,
+	    const void *cipher, size_t cipherlen, uint8_t **out,
+	    size_t *outlen, char **cause);
+
+/*
  * Decodes data exactly into *b (no signature check yet). Returns 0,
  * PK_ERR_BAD_FORMAT (no magic, a field out of its rules),
  * PK_ERR_BAD_VERSION, PK_ERR_TRUNCATED, PK_ERR_TRAILING or
@@ -88,6 +98,11 @@ int	pk_sblob_for_boot_key(const struct pk_sblob *b, const char *keyid);
 /* An identity's raw Ed25519 public key. Returns 0 or PK_ERR_KEY. */
 int	pk_ed25519_raw(const struct pk_identity *id,
 	    uint8_t out[PK_SBLOB_KEY_LEN]);
+
+/* Big-endian: reads n (1 .. 8) bytes at p; writes v in n bytes at p,
+ * returning p + n. */
+uint64_t pk_be_get(const uint8_t *p, size_t n);
+uint8_t	*pk_be_put(uint8_t *p, uint64_t v, size_t n);
 
 /* Parses 64 hex digits (either case) into 32 bytes; 0 or PK_ERR_BAD_FORMAT. */
 int	pk_hex32(const char *hex, uint8_t out[32]);
