@@ -45,12 +45,12 @@ phase() {
 
 # KVM if this machine lets qemu use it, else TCG.
 guest_accel() {
-	GUEST_ACCEL=tcg
+	GUEST_ACCEL=tcg GUEST_CPU=max
 	[ -c /dev/kvm ] && [ "${PEERKEY_VM_NO_KVM:-}" != 1 ] || return 0
 	# Stopped at once (-S): still running after 3 s, KVM works.
 	timeout 3 qemu-system-x86_64 -accel kvm -machine none -nodefaults \
 	    -display none -monitor none -S > /dev/null 2>&1
-	[ $? = 124 ] && GUEST_ACCEL=kvm
+	[ $? = 124 ] && GUEST_ACCEL=kvm GUEST_CPU=host
 	return 0
 }
 
@@ -66,7 +66,7 @@ guest_deb_deps() {
 }
 
 # The base system: mmdebstrap into a tarball (cached).
-GUEST_INCLUDE="systemd-sysv udev cryptsetup-initramfs initramfs-tools
+GUEST_INCLUDE="systemd-sysv udev cryptsetup-initramfs initramfs-tools busybox
 	linux-image-amd64 ifupdown iproute2 e2fsprogs kmod procps"
 guest_rootfs() {
 	_src=/etc/apt/sources.list.d/debian.sources
@@ -133,7 +133,7 @@ guest_install() {
 	mkfifo "$W/inst.serial.in" "$W/inst.serial.out"
 	spawn inst_console sh -c 'exec cat "$1" > "$2"' sh \
 	    "$W/inst.serial.out" "$W/inst.console"
-	spawn inst qemu-system-x86_64 -accel "$GUEST_ACCEL" -cpu max -m 1024 \
+	spawn inst qemu-system-x86_64 -accel "$GUEST_ACCEL" -cpu "$GUEST_CPU" -m 1024 \
 	    -smp 2 -nodefaults -display none -no-reboot -no-user-config \
 	    -kernel "$VM_VMLINUX" -initrd "$W/installer.img" \
 	    -append "console=ttyS0 panic=-1 quiet loglevel=3" \
@@ -144,7 +144,7 @@ guest_install() {
 	if ! vm_wait inst "PEERKEY-INSTALL: done" 1800 ||
 	    ! vm_wait_exit inst 60; then
 		diag "$W/inst.console" "$W/inst.log"
-		vm_stop inst
+		vm_running inst && vm_stop inst
 		fatal "the installer boot failed"
 	fi
 	grep -q "PEERKEY-INSTALL: failed" "$W/inst.console" && {
@@ -249,7 +249,7 @@ guest_start() {
 	spawn "${_n}_console" sh -c 'exec cat "$1" > "$2"' sh \
 	    "$W/$_n.serial.out" "$W/$_n.console"
 	spawn "$_n" ip netns exec "$VM_NS_QEMU" qemu-system-x86_64 \
-	    -accel "$GUEST_ACCEL" -cpu max -m 1024 -smp 2 \
+	    -accel "$GUEST_ACCEL" -cpu "$GUEST_CPU" -m 1024 -smp 2 \
 	    -nodefaults -display none -no-reboot -no-user-config \
 	    -kernel "$W/vmlinuz" -initrd "$W/initrd" -append "$GUEST_CMDLINE" \
 	    -chardev "pipe,id=con,path=$W/$_n.serial" -serial chardev:con \
