@@ -43,14 +43,18 @@ phase() {
 	echo "test-debian: [$(($(date +%s) - GUEST_T0)) s] $*" >&2
 }
 
-# KVM if this machine lets qemu use it, else TCG.
+# KVM if a kernel boots under it here (needs vm_kernel: the host's
+# kernel must print its banner within 20 s), else TCG. (/dev/kvm may
+# exist and still fail: nested KVM that rejects an MSR, or hangs.)
 guest_accel() {
 	GUEST_ACCEL=tcg GUEST_CPU=max
 	[ -c /dev/kvm ] && [ "${PEERKEY_VM_NO_KVM:-}" != 1 ] || return 0
-	# Stopped at once (-S): still running after 3 s, KVM works.
-	timeout 3 qemu-system-x86_64 -accel kvm -machine none -nodefaults \
-	    -display none -monitor none -S > /dev/null 2>&1
-	[ $? = 124 ] && GUEST_ACCEL=kvm GUEST_CPU=host
+	timeout 20 qemu-system-x86_64 -accel kvm -cpu host -m 256 -nodefaults \
+	    -display none -no-reboot -kernel "$VM_VMLINUX" \
+	    -append "console=ttyS0 panic=-1" -serial stdio \
+	    > "$W/kvm-probe.log" 2>&1 < /dev/null
+	grep -q "Linux version" "$W/kvm-probe.log" &&
+	    GUEST_ACCEL=kvm GUEST_CPU=host
 	return 0
 }
 
@@ -77,8 +81,6 @@ guest_rootfs() {
 	    "$top_srcdir/tests/vm/lib-guest.sh") | vm_hash)
 	GUEST_KEY=$_h
 	GUEST_TAR=$GUEST_CACHE/rootfs-$_h.tar
-	# The LUKS UUID the installer gives the root (crypttab names it).
-	GUEST_UUID=$(echo "$_h" | sed 's/^\(........\)\(....\)...\(...\).*/\1-\2-4\3-8000-000000000000/')
 	[ -s "$GUEST_TAR" ] && return 0
 	rm -f "$GUEST_CACHE"/rootfs-*.tar
 	phase "mmdebstrap: building the Debian 12 system ($_inc)"
@@ -97,7 +99,6 @@ guest_rootfs_build() {
 	mmdebstrap --variant=minbase --include="$(echo $1 | tr ' ' ',')" \
 	    --customize-hook='echo guest > "$1/etc/hostname"' \
 	    --customize-hook='printf "127.0.0.1 localhost\n127.0.1.1 guest\n" > "$1/etc/hosts"' \
-	    --customize-hook="printf 'root UUID=$GUEST_UUID none luks,discard\n' > \"\$1/etc/crypttab\"" \
 	    --customize-hook='printf "/dev/mapper/root / ext4 errors=remount-ro 0 1\nLABEL=pkboot /boot ext4 defaults 0 2\n" > "$1/etc/fstab"' \
 	    --customize-hook="printf 'auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet static\n\taddress $VM_GUEST_IP/24\n' > \"\$1/etc/network/interfaces\"" \
 	    --customize-hook='mkdir -p "$1/etc/systemd/system/serial-getty@ttyS0.service.d"' \
@@ -182,10 +183,11 @@ i=0
 while [ ! -b /dev/vdc ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
 fail() { echo "PEERKEY-INSTALL: failed: \$*"; echo "PEERKEY-INSTALL: done"; poweroff -f; }
 mkdir -p /run/cryptsetup
-cryptsetup luksFormat -q --type luks2 --uuid $GUEST_UUID \\
+cryptsetup luksFormat -q --type luks2 \\
     --pbkdf argon2id --pbkdf-force-iterations 4 --pbkdf-memory 32768 \\
     --pbkdf-parallel 1 --key-file /pass /dev/vda || fail luksFormat
 cryptsetup open --key-file /pass /dev/vda root || fail open
+uuid=\$(cryptsetup luksUUID /dev/vda)
 mke2fs -q -t ext4 -L pkroot /dev/mapper/root || fail mke2fs
 mount -t ext4 /dev/mapper/root /t || fail mount
 echo "PEERKEY-INSTALL: unpacking"
@@ -194,11 +196,12 @@ mount -t ext4 /dev/vdb /b || fail mount boot
 cp -a /t/boot/. /b/ && rm -rf /t/boot && mkdir /t/boot && umount /b ||
     fail boot
 mount -t ext4 /dev/vdb /t/boot || fail mount boot
+echo "root UUID=\$uuid none luks,discard" > /t/etc/crypttab
 for d in dev proc sys; do mount --bind /\$d /t/\$d; done
 mount -t tmpfs tmpfs /t/run
 # What udev would have made: cryptsetup's hook looks the source up.
 mkdir -p /t/dev/disk/by-uuid
-ln -sf ../../vda /t/dev/disk/by-uuid/$GUEST_UUID
+ln -sf ../../vda /t/dev/disk/by-uuid/\$uuid
 echo "PEERKEY-INSTALL: update-initramfs"
 chroot /t update-initramfs -c -k all > /t/root/installer-initramfs.log 2>&1 || {
 	cat /t/root/installer-initramfs.log; fail update-initramfs; }

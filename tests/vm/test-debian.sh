@@ -30,9 +30,9 @@ ls "$GUEST_DEBS"/peerkey_*.deb "$GUEST_DEBS"/peerkey-boot_*.deb \
     "$GUEST_DEBS"/peerkey-initramfs-tools_*.deb > /dev/null 2>&1 ||
     fatal "no packages in $GUEST_DEBS (make check-pkg builds them first)"
 mkdir -p "$GUEST_CACHE"
+vm_kernel
 guest_accel
 phase "accelerator: $GUEST_ACCEL"
-vm_kernel
 guest_rootfs
 phase "base system: $GUEST_TAR"
 guest_install
