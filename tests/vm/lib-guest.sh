@@ -163,8 +163,9 @@ guest_installer_initrd() {
 	_r=$1
 	mkdir -p "$_r/proc" "$_r/sys" "$_r/dev" "$_r/run" "$_r/t" "$_r/b"
 	vm_busybox "$_r"
-	ln -sf busybox "$_r/bin/chroot"
-	ln -sf busybox "$_r/bin/poweroff"
+	for _a in chroot cp rm mv ln; do
+		ln -sf busybox "$_r/bin/$_a"
+	done
 	vm_copy_exec "$_r" "$(command -v cryptsetup)" "$(command -v mke2fs)" \
 	    "$(command -v tar)"
 	_g=$(ldconfig -p | sed -n 's/^[[:space:]]*libgcc_s\.so\.1 (libc6,x86-64) => //p' |
@@ -203,9 +204,8 @@ mount -t tmpfs tmpfs /t/run
 mkdir -p /t/dev/disk/by-uuid
 ln -sf ../../vda /t/dev/disk/by-uuid/\$uuid
 echo "PEERKEY-INSTALL: update-initramfs"
-chroot /t update-initramfs -c -k all > /t/root/installer-initramfs.log 2>&1 || {
-	cat /t/root/installer-initramfs.log; fail update-initramfs; }
-cat /t/root/installer-initramfs.log
+chroot /t update-initramfs -v -c -k all 2>&1 | sed 's/^/initramfs: /' ||
+    fail update-initramfs
 umount /t/run /t/sys /t/proc /t/dev /t/boot /t
 cryptsetup close root
 sync
