@@ -20,6 +20,7 @@
 #   boot 3   the peer refuses; the typed passphrase still unlocks;
 #            then remove and purge the packages: what policy says is left.
 #
+# PEERKEY_VM_DEBS: the .debs to install (default: make check-pkg's).
 # PEERKEY_VM_CACHE (default /var/cache/peerkey-vm) keeps the base system
 # and the installed disks between runs; PEERKEY_VM_NO_KVM=1 forces TCG.
 . "$(dirname "$0")/lib.sh"
