@@ -2,7 +2,8 @@
 # test-mdns.sh: peerkey-boot finds its peers by mDNS, with its embedded
 # libavahi-core stack (no avahi-daemon, no D-Bus on its side), over IPv6
 # link-local only, and fetches the passphrase from a real peerkeyd that a
-# real avahi-daemon announces.
+# real avahi-daemon announces: what "peerkey enroll" deposited there for
+# our disk, with the boot configuration "peerkey boot-config" wrote.
 #
 #	ns pkbA$$ (the booting machine)        ns pkbN$$ (a node)
 #	peerkey-boot, no static peers          peerkeyd + dbus + avahi-daemon
@@ -11,10 +12,11 @@
 # Then: mdns-trust = pinned with the node's key (accepted) and with
 # another key (refused: the unpinned server is never asked).
 . "$(dirname "$0")/lib-boot.sh"
-need certtool gpg ip avahi-daemon dbus-daemon unshare
+need certtool gpg ip avahi-daemon dbus-daemon unshare cryptsetup jq
 need_root
 PKTOOL=$top_builddir/tests/tools/pktool
-[ -x "$PEERKEYD" ] && [ -x "$PKTOOL" ] || skip "peerkeyd or pktool not built"
+[ -x "$PEERKEYD" ] && [ -x "$PEERKEY" ] && [ -x "$PKTOOL" ] ||
+    skip "peerkeyd, peerkey or pktool not built"
 . "$top_srcdir/tests/lib-avahi.sh"
 
 NA=pkbA$$
@@ -44,11 +46,6 @@ rc=$?
 ok '[ $rc = 0 ]' "a real avahi-daemon runs in the node's namespace"
 at_exit 'avahi_cleanup "$W/av"'
 
-boot_keys "$W/k"
-stop_gpg_agents "$W/k/gpg"
-printf 'found-by-mdns' > "$W/pass"
-seal "$W/k" "$W/pass" "$W/blob"
-
 mkdir -p "$W/n/state" "$W/n/run"
 NKEY=$("$PKTOOL" keygen "$W/n/node.key")
 cat > "$W/n/peerkeyd.conf" <<EOC
@@ -64,20 +61,47 @@ EOC
 spawn node env DBUS_SYSTEM_BUS_ADDRESS="$AVAHI_BUS_ADDRESS" \
     ip netns exec "$NN" "$PEERKEYD" -d -f "$W/n/peerkeyd.conf"
 wait_for "grep -q 'ready on port' '$W/node.log'" 10
-"$PEERKEY" -s "$W/n/run/control.sock" peer add me --boot-key "$BOOT_KEYID" \
-    > /dev/null &&
-    "$PEERKEY" -s "$W/n/run/control.sock" peer put-blob me luks-m "$W/blob" \
-    > /dev/null
-rc=$?
-ok '[ $rc = 0 ]' "peerkeyd in the node's namespace knows our boot key"
 
-boot_conf "$W/m.conf" "$W/k" "mdns = yes" "prompt = no" "give-up = 20s" \
-    "mdns-interfaces = eth0" "mdns-mandos = no"
+# The booting machine, as an operator makes it: "peerkey init", its
+# peerkeyd (on loopback), the node as its peer, its disk enrolled with
+# "peerkey enroll" (run in its namespace, where the node is reachable),
+# its boot configuration from "peerkey boot-config".
+machine me
+rc=$?
+ME_NODE=$(pkm me -j init | jq -r .node_keyid)
+BOOT_KEYID=$(pkm me -j init | jq -r .boot_keyid)
+"$PEERKEY" -s "$W/n/run/control.sock" peer add me --boot-key "$BOOT_KEYID" \
+    --node-key "$ME_NODE" --timeout 1h > /dev/null &&
+    pkm me peer add pknode --node-key "$NKEY" \
+    --boot-key "$("$PKTOOL" keygen "$W/n/boot.key")" \
+    --address "[fe80::b%eth0]:4141" > /dev/null
+rc=$((rc + $?))
+ok '[ $rc = 0 ]' "the node guards our machine; our machine knows the node"
+printf 'typed-mdns' > "$W/typed"
+truncate -s 20M "$W/disk.img"
+cryptsetup -q luksFormat --type luks2 --pbkdf pbkdf2 \
+    --pbkdf-force-iterations 1000 --key-file "$W/typed" "$W/disk.img" \
+    > /dev/null 2>&1
+ip netns exec "$NA" "$PEERKEY" -d "$W/me" -s "$W/me/run/control.sock" \
+    enroll "$W/disk.img" --key-file "$W/typed" > "$W/enroll.out" 2>&1
+rc=$?
+ok '[ $rc = 0 ] && grep -q "held by: pknode" "$W/enroll.out"' \
+    "peerkey enroll: our disk's key, signed, held by the node"
+[ $rc = 0 ] || diag "$W/enroll.out"
+pkm me boot-config > /dev/null || fatal "peerkey boot-config failed"
+# opens FILE: FILE holds a passphrase of our disk.
+opens() {
+	cryptsetup open --test-passphrase --key-file "$1" "$W/disk.img" \
+	    2> /dev/null
+}
+
+boot_conf_of "$W/m.conf" "$W/me/boot.conf" "mdns = yes" "prompt = no" \
+    "give-up = 20s" "mdns-interfaces = eth0" "mdns-mandos = no"
 start=$(date +%s%N)
 ip netns exec "$NA" "$AGENT" -c "$W/m.conf" > "$W/om" 2> "$W/em"
 rc=$?
 el=$(( ($(date +%s%N) - start) / 1000000 ))
-ok '[ $rc = 0 ] && cmp -s "$W/om" "$W/pass"' \
+ok '[ $rc = 0 ] && opens "$W/om"' \
     "found by mDNS over IPv6 link-local: passphrase (${el} ms)"
 ok 'grep -q "found by mDNS at fe80::b%eth0 port 4141" "$W/em"' \
     "the link-local address carries its interface (fe80::b%eth0)"
@@ -90,33 +114,35 @@ ok 'grep -q "passphrase received (server key $NKEY)" "$W/em"' \
 # (the native answer may come before _mandos._tcp is resolved), so a few
 # runs are allowed for the Mandos service to be seen; if browsing
 # _mandos._tcp were broken it would be seen in none.
-boot_conf "$W/mm.conf" "$W/k" "mdns = yes" "prompt = no" "give-up = 20s" \
-    "mdns-interfaces = eth0"
+boot_conf_of "$W/mm.conf" "$W/me/boot.conf" "mdns = yes" "prompt = no" \
+    "give-up = 20s" "mdns-interfaces = eth0"
 for try in 1 2 3 4 5 6; do
 	ip netns exec "$NA" "$AGENT" -c "$W/mm.conf" > "$W/omm" 2> "$W/emm"
 	rc=$?
 	[ $rc = 0 ] || break
 	grep -q "(Mandos)" "$W/emm" && break
 done
-ok '[ $rc = 0 ] && cmp -s "$W/omm" "$W/pass" &&
+ok '[ $rc = 0 ] && opens "$W/omm" &&
     grep -q "mdns-mandos:pknode: found by mDNS at fe80::b%eth0 port 4141 (Mandos)" "$W/emm"' \
     "_mandos._tcp is browsed too (mdns-mandos = yes)"
 
 # mdns-trust = pinned: only a server showing a configured node key.
-boot_conf "$W/p.conf" "$W/k" "mdns = yes" "prompt = no" "give-up = 20s" \
-    "mdns-interfaces = eth0" "mdns-trust = pinned"
-printf '[peer known]\naddress = [fe80::dead%%eth0]:4141\nnode-key = %s\n' \
-    "$NKEY" >> "$W/p.conf"
-ip netns exec "$NA" "$AGENT" -c "$W/p.conf" > "$W/op" 2> "$W/ep"
+# pinned NAME GIVE-UP KEY: the agent in $NA with mdns-trust = pinned and
+# one [peer known] pinned to KEY; stdout in $W/oNAME, stderr in $W/eNAME.
+pinned() {
+	boot_conf_of "$W/$1.conf" "$W/me/boot.conf" "mdns = yes" \
+	    "prompt = no" "give-up = $2" "mdns-interfaces = eth0" \
+	    "mdns-trust = pinned"
+	printf '[peer known]\naddress = [fe80::dead%%eth0]:4141\nnode-key = %s\n' \
+	    "$3" >> "$W/$1.conf"
+	ip netns exec "$NA" "$AGENT" -c "$W/$1.conf" > "$W/o$1" 2> "$W/e$1"
+}
+pinned p 20s "$NKEY"
 rc=$?
-ok '[ $rc = 0 ] && cmp -s "$W/op" "$W/pass"' \
+ok '[ $rc = 0 ] && opens "$W/op"' \
     "mdns-trust = pinned: a found server with a pinned key is asked"
 OTHER=$("$PKTOOL" keygen "$W/other.key")
-boot_conf "$W/q.conf" "$W/k" "mdns = yes" "prompt = no" "give-up = 6s" \
-    "mdns-interfaces = eth0" "mdns-trust = pinned"
-printf '[peer known]\naddress = [fe80::dead%%eth0]:4141\nnode-key = %s\n' \
-    "$OTHER" >> "$W/q.conf"
-ip netns exec "$NA" "$AGENT" -c "$W/q.conf" > "$W/oq" 2> "$W/eq"
+pinned q 6s "$OTHER"
 rc=$?
 ok '[ $rc = 1 ] && [ ! -s "$W/oq" ] && grep -q "wrong server key $NKEY" "$W/eq"' \
     "mdns-trust = pinned: a server with an unknown key is not asked"
