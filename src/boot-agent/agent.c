@@ -47,6 +47,13 @@
 #define BOOT_CONF_DEFAULT	SYSCONFDIR "/peerkey/boot.conf"
 #define ASKPASS_DIR_DEFAULT	"/run/systemd/ask-password"
 #define ASKS_MAX		16
+#define DRY_RUN_GIVE_UP_MS	60000	/* --dry-run without a give-up */
+#define OPT_DRY_RUN		256
+
+static const struct option longopts[] = {
+	{ "dry-run",	no_argument,	NULL,	OPT_DRY_RUN },
+	{ NULL,		0,		NULL,	0 }
+};
 
 static volatile sig_atomic_t	stop_flag;
 
@@ -54,7 +61,9 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: peerkey-boot [-nv] [-a] [-A dir] [-b blob] "
-	    "[-c file] [-d device]\n\t[-g give-up] [-P device|none]\n");
+	    "[-c file] [-d device]\n\t[-g give-up] [-P device|none]\n"
+	    "       peerkey-boot --dry-run [-v] [-b blob] [-c file] "
+	    "[-g give-up] -d device\n");
 	exit(BOOT_EXIT_USAGE);
 }
 
@@ -202,6 +211,7 @@ main(int argc, char *argv[])
 	int			 ch, checkonly = 0, askmode = 0, verbose = 0;
 	int			 ncand, r, ret = BOOT_EXIT_LOCAL, bfd = -1, nask;
 	int			 i, done = 0, rounds, tpm_failed = 0;
+	int			 dryrun = 0;
 
 	memset(&res, 0, sizeof(res));
 	log_procinit("peerkey-boot");
@@ -210,8 +220,12 @@ main(int argc, char *argv[])
 		return BOOT_EXIT_LOCAL;
 	}
 	memset(&t0, 0, sizeof(t0));
-	while ((ch = getopt(argc, argv, "aA:b:c:d:g:nP:v")) != -1) {
+	while ((ch = getopt_long(argc, argv, "aA:b:c:d:g:nP:v", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
+		case OPT_DRY_RUN:
+			dryrun = 1;
+			break;
 		case 'a':
 			askmode = 1;
 			break;
@@ -245,6 +259,11 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/* A dry run checks one disk, prompts no one, hands nothing over. */
+	if (dryrun && (device == NULL || askmode || checkonly))
+		usage();
+	if (dryrun)
+		pdev = "none";
 	log_init(1, 0);
 	log_setverbose(verbose);
 	signals();
@@ -263,6 +282,8 @@ main(int argc, char *argv[])
 		ret = BOOT_EXIT_USAGE;
 		goto out;
 	}
+	if (dryrun && give_up == NULL && conf.give_up_ms == 0)
+		conf.give_up_ms = DRY_RUN_GIVE_UP_MS;
 	if (conf.retry_max_ms < conf.retry_min_ms)
 		conf.retry_max_ms = conf.retry_min_ms;
 	if ((cand = calloc(BOOT_CANDS_MAX, sizeof(*cand))) == NULL)
@@ -307,6 +328,12 @@ main(int argc, char *argv[])
 	/* Without the header the blob goes unchecked, as without -d. */
 	if (device != NULL && !askmode && disk_open(device, &disk,
 	    &cause) != 0) {
+		if (dryrun) {
+			fprintf(stderr, "peerkey-boot: %s\n", cause != NULL ?
+			    cause : device);
+			ret = BOOT_EXIT_USAGE;
+			goto out;
+		}
 		progress("%s; its blob cannot be checked", cause != NULL ?
 		    cause : device);
 		free(cause);
@@ -375,7 +402,11 @@ main(int argc, char *argv[])
 			progress("unlocking %s (LUKS UUID %s)", disk_path(disk),
 			    disk_uuid(disk));
 		ret = fetch_run(&fo, cand, ncand, &res);
-		if (ret == 0 && emit_stdout(res.pass, res.passlen) != 0) {
+		if (ret == 0 && dryrun)
+			progress("dry run: the passphrase from %s opens %s; "
+			    "nothing was opened or handed over", res.from,
+			    disk_path(disk));
+		else if (ret == 0 && emit_stdout(res.pass, res.passlen) != 0) {
 			progress("cannot write the passphrase: %s",
 			    strerror(errno));
 			ret = BOOT_EXIT_LOCAL;

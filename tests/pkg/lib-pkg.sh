@@ -63,6 +63,7 @@ pkg_expected() {
 		echo "$tmpfilesdir/peerkey.conf"
 		echo "$initramfstoolsdir/hooks/peerkey"
 		echo "$initramfstoolsdir/conf-hooks.d/zz-peerkey"
+		echo "$initramfstoolsdir/scripts/init-bottom/peerkey"
 		echo "$keyscriptdir/peerkey"
 		for f in module-setup.sh peerkey-askpass.path \
 		    peerkey-askpass.service; do
@@ -84,6 +85,7 @@ pkg_own_dirs() {
 	echo "$tmpfilesdir/peerkey"
 	echo "$initramfstoolsdir/hooks/peerkey"
 	echo "$initramfstoolsdir/conf-hooks.d/zz-peerkey"
+	echo "$initramfstoolsdir/scripts/init-bottom/peerkey"
 	echo "$keyscriptdir/peerkey"
 	echo "$dracutmodulesdir/90peerkey"
 	echo "$docdir"
