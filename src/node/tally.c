@@ -13,11 +13,11 @@
  * is forgotten after an interval without any. The table is bounded
  * (TALLY_MAX sources); when it is full, the rest are counted together
  * under the source "others". So are new sources beyond TALLY_FRESH_MAX
- * in one interval: an attacker holding many addresses (80 IPv4
- * addresses, say) would otherwise buy two lines per address and
+ * in one interval, whatever they did: an attacker holding many addresses
+ * (80 IPv4 addresses, say) would otherwise buy two lines per address and
  * interval; this way one interval costs at most TALLY_FRESH_MAX first
- * lines, as many summaries, and one "others" line and summary per kind
- * of refusal (tests/hostile/flood.sh).
+ * lines, as many summaries, and one "others" line and summary
+ * (tests/hostile/flood.sh).
  *
  * What a test or an operator greps for (the first refusal's line) is
  * unchanged; only the repeats are folded.
@@ -37,7 +37,7 @@
 
 #define TALLY_MAX	512		/* (what, source) pairs tracked */
 #define TALLY_MSG	256
-#define TALLY_FRESH_MAX	16		/* new sources an interval */
+#define TALLY_FRESH_MAX	8		/* new sources an interval */
 
 struct tally_entry {
 	char		 what[96];	/* "" free */
@@ -124,10 +124,10 @@ tally_find(const char *what, const char *src, int *fresh)
 	if (free_e == NULL || (tally_fresh >= TALLY_FRESH_MAX &&
 	    strcmp(src, "others") != 0)) {
 		/* Full, or too many new sources in this interval: the
-		 * others are counted together. */
+		 * others are counted together, whatever they did. */
 		if (strcmp(src, "others") == 0)
 			return NULL;	/* cannot be: it would be found */
-		return tally_find(what, "others", fresh);
+		return tally_find("others", "others", fresh);
 	}
 	snprintf(free_e->what, sizeof(free_e->what), "%s", what);
 	snprintf(free_e->src, sizeof(free_e->src), "%s", src);

@@ -111,22 +111,32 @@ ok '[ $rc = 0 ] && cmp -s "$W/omm" "$W/pass" &&
     grep -q "mdns-mandos:pknode: found by mDNS at fe80::b%eth0 port 4141 (Mandos)" "$W/emm"' \
     "_mandos._tcp is browsed too (mdns-mandos = yes)"
 
+# peer_section CONF NAME ADDR KEY: a [peer] at [ADDR%eth0]:4141 pinned to
+# KEY, appended to CONF.
+peer_section() {
+	printf '[peer %s]\naddress = [%s%%eth0]:4141\nnode-key = %s\n' \
+	    "$2" "$3" "$4" >> "$1"
+}
+
+# agent_run NAME: the agent with $W/NAME.conf in the booting namespace;
+# the passphrase in $W/oNAME, progress in $W/eNAME, the exit in rc.
+agent_run() {
+	ip netns exec "$NA" "$AGENT" -c "$W/$1.conf" > "$W/o$1" 2> "$W/e$1"
+	rc=$?
+}
+
 # mdns-trust = pinned: only a server showing a configured node key.
 boot_conf "$W/p.conf" "$W/k" "mdns = yes" "prompt = no" "give-up = 20s" \
     "mdns-interfaces = eth0" "mdns-trust = pinned"
-printf '[peer known]\naddress = [fe80::dead%%eth0]:4141\nnode-key = %s\n' \
-    "$NKEY" >> "$W/p.conf"
-ip netns exec "$NA" "$AGENT" -c "$W/p.conf" > "$W/op" 2> "$W/ep"
-rc=$?
+peer_section "$W/p.conf" known fe80::dead "$NKEY"
+agent_run p
 ok '[ $rc = 0 ] && cmp -s "$W/op" "$W/pass"' \
     "mdns-trust = pinned: a found server with a pinned key is asked"
 OTHER=$("$PKTOOL" keygen "$W/other.key")
 boot_conf "$W/q.conf" "$W/k" "mdns = yes" "prompt = no" "give-up = 6s" \
     "mdns-interfaces = eth0" "mdns-trust = pinned"
-printf '[peer known]\naddress = [fe80::dead%%eth0]:4141\nnode-key = %s\n' \
-    "$OTHER" >> "$W/q.conf"
-ip netns exec "$NA" "$AGENT" -c "$W/q.conf" > "$W/oq" 2> "$W/eq"
-rc=$?
+peer_section "$W/q.conf" known fe80::dead "$OTHER"
+agent_run q
 ok '[ $rc = 1 ] && [ ! -s "$W/oq" ] &&
     grep -q "ignored: announces $NKEY, no configured peer.s key" "$W/eq" &&
     ! grep -q ": found by mDNS" "$W/eq"' \
@@ -172,8 +182,7 @@ stop "$NPID"
 # Pinned: the rogues never take a slot.
 boot_conf "$W/g.conf" "$W/k" "mdns = yes" "prompt = no" "give-up = 60s" \
     "mdns-interfaces = eth0" "mdns-mandos = no" "mdns-trust = pinned"
-printf '[peer known]\naddress = [fe80::dead%%eth0]:4141\nnode-key = %s\n' \
-    "$NKEY" >> "$W/g.conf"
+peer_section "$W/g.conf" known fe80::dead "$NKEY"
 flooded "$W/g.conf" g "mdns:rogue_[0-9]*: ignored: announces $ROGUE"
 ok '[ $rc = 0 ] && cmp -s "$W/og" "$W/pass" &&
     ! grep -q "mdns:rogue.*found by mDNS" "$W/eg.log"' \
@@ -182,10 +191,8 @@ ok '[ $rc = 0 ] && cmp -s "$W/og" "$W/pass" &&
 # A static peer keeps its slot, however many services are announced.
 boot_conf "$W/h.conf" "$W/k" "mdns = yes" "prompt = no" "give-up = 30s" \
     "mdns-interfaces = eth0" "mdns-mandos = no"
-printf '[peer node]\naddress = [fe80::b%%eth0]:4141\nnode-key = %s\n' \
-    "$NKEY" >> "$W/h.conf"
-ip netns exec "$NA" "$AGENT" -c "$W/h.conf" > "$W/oh" 2> "$W/eh"
-rc=$?
+peer_section "$W/h.conf" node fe80::b "$NKEY"
+agent_run h
 ok '[ $rc = 0 ] && cmp -s "$W/oh" "$W/pass"' \
     "with 140 rogues announced, the static peer unlocks"
 

@@ -96,7 +96,7 @@ for kind in unlock heartbeat; do
 			last=$((last + 1))
 			src=127.0.$((last / 250)).$((last % 250 + 2))
 			l0=$(wc -l < "$(node_log a)")
-			# At most 5 new sources a second: beyond 16 in one
+			# At most 5 new sources a second: beyond 8 in one
 			# repeat-interval (1 s here) their lines would be
 			# counted together under "others".
 			sleep 0.2

@@ -4,13 +4,14 @@
  * libpeerkey (real TLS 1.3, Ed25519 raw public keys; never installed).
  *
  *	flood stall -a HOST:PORT -b SOURCES -n N -d SECONDS [-r MS]
+ *	    [-s line|hs|key]
  *		keeps N connections open for SECONDS, slot i stalling at
  *		stage i % 3: "line" (connected, sends nothing), "hs" (the
  *		native line and the first 6 bytes of a ClientHello), "key"
  *		(the line and a whole TLS handshake with a key no one
  *		knows, then silence). A connection the server closes is
  *		opened again MS later (default 0: at once; the flood
- *		keeps its pressure).
+ *		keeps its pressure). -s: every slot at that one stage.
  *	flood unlock -a HOST:PORT -b SOURCES -c CONC -d SECONDS
  *		UNLOCK with keys no one knows at full speed: CONC
  *		attempts in flight, each a fresh connection, handshake,
@@ -85,6 +86,7 @@ static int			 nconns;
 static uint8_t			 request[64];
 static size_t			 requestlen;
 static uint64_t			 reopen_ms;
+static int			 only_stage = -1;
 
 static unsigned long long	 opened, closed, handshakes, refused_connect;
 static unsigned long long	 closed_stage[NSTAGES];
@@ -104,7 +106,7 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: flood stall -a HOST:PORT -b SOURCES -n N "
-	    "-d SECONDS [-r MS]\n       flood unlock -a HOST:PORT -b SOURCES "
+	    "-d SECONDS [-r MS] [-s line|hs|key]\n       flood unlock -a HOST:PORT -b SOURCES "
 	    "-c CONC -d SECONDS\n");
 	exit(2);
 }
@@ -405,13 +407,20 @@ main(int argc, char *argv[])
 	else if (strcmp(argv[1], "stall") != 0)
 		usage();
 	optind = 2;
-	while ((opt = getopt(argc, argv, "a:b:n:c:d:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:b:n:c:d:r:s:")) != -1) {
 		switch (opt) {
 		case 'a': addr = optarg; break;
 		case 'b': sources = optarg; break;
 		case 'n': case 'c': count = atoi(optarg); break;
 		case 'd': secs = atol(optarg); break;
 		case 'r': reopen_ms = (uint64_t)atol(optarg); break;
+		case 's':
+			only_stage = strcmp(optarg, "line") == 0 ? ST_LINE :
+			    strcmp(optarg, "hs") == 0 ? ST_HS :
+			    strcmp(optarg, "key") == 0 ? ST_KEY : -2;
+			if (only_stage == -2)
+				usage();
+			break;
 		default: usage();
 		}
 	}
@@ -443,7 +452,8 @@ main(int argc, char *argv[])
 	for (i = 0; i < nconns; i++) {
 		conns[i].fd = -1;
 		conns[i].src = i % nsrc;
-		conns[i].stage = (enum stage)(i % NSTAGES);
+		conns[i].stage = only_stage >= 0 ? (enum stage)only_stage :
+		    (enum stage)(i % NSTAGES);
 	}
 	end = pk_now_ms() + (uint64_t)secs * 1000;
 	tick = pk_now_ms() + 1000;
