@@ -154,6 +154,7 @@ cl_stop 1
 b0=$(db_bytes)
 cl_start 1
 l0=$(wc -l <"$d1/peerkeyd.log")
+c0=$(wc -c <"$d1/peerkeyd.log")
 spawn -o "$CL_DIR/unlock.out" unlock ip netns exec "${CL_NS}h9" "$FLOOD" \
     unlock -a "$(cl_addr 1):$CL_PORT" -b "$CL_DIR/sources" -c 64 \
     -d "$UNLOCK_SECS"
@@ -163,8 +164,9 @@ fl=$(grep -v '^progress' "$CL_DIR/unlock.out" | tail -n 1)
 cl_stop 1
 b1=$(db_bytes)
 l1=$(wc -l <"$d1/peerkeyd.log")
+c1=$(wc -c <"$d1/peerkeyd.log")
 diag <<<"unknown-key unlock flood, $UNLOCK_SECS s: $fl"
-diag <<<"h1 database: $b0 -> $b1 bytes; log: $l0 -> $l1 lines"
+diag <<<"h1 database: $b0 -> $b1 bytes; log: $l0 -> $l1 lines, $((c1 - c0)) bytes written"
 refused=$(sed -n 's/.*refused_unknown=\([0-9]*\).*/\1/p' <<<"$fl")
 ok '[ "${refused:-0}" -ge 1000 ]' \
     "h1 refused ${refused:-0} unknown-key UNLOCKs"
