@@ -22,6 +22,7 @@ PACKAGES="
 	build-essential autoconf automake libtool pkg-config autoconf-archive
 	libgnutls28-dev libgpgme-dev libavahi-client-dev libavahi-core-dev
 	libev-dev libsqlite3-dev libcryptsetup-dev libinih-dev libjansson-dev
+	libmicrohttpd-dev python3-prometheus-client libgfshare-dev
 	clang libclang-rt-14-dev
 	gnupg gpg-agent gpgconf gnutls-bin cryptsetup-bin sqlite3
 	avahi-daemon avahi-utils dbus iproute2 procps psmisc jq

@@ -246,6 +246,8 @@ port_accept(struct port *p)
 int
 main(int argc, char *argv[])
 {
+	/* on_signal's: TERM and INT end the run, USR1 prints the counts. */
+	static const int	 handled[] = { SIGTERM, SIGINT, SIGUSR1 };
 	struct epoll_event	 evs[EVENTS_MAX];
 	struct sockaddr_in	 sin;
 	struct sigaction	 sa;
@@ -257,6 +259,7 @@ main(int argc, char *argv[])
 	const char		*out = NULL, *addr = "127.0.0.1";
 	char			 tmp[4096];
 	FILE			*f;
+	size_t			 si;
 	int			 ch, i, n, nports = 0, on = 1, r;
 
 	while ((ch = getopt(argc, argv, "a:n:o:")) != -1) {
@@ -276,9 +279,8 @@ main(int argc, char *argv[])
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
+	for (si = 0; si < sizeof(handled) / sizeof(handled[0]); si++)
+		sigaction(handled[si], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1", strerror(errno));

@@ -222,6 +222,13 @@ conn_want(struct conn *c, uint32_t events)
 	c->events = events;
 }
 
+/* Waits for what c's TLS session wants next: to write, or to read. */
+static void
+conn_want_tls(struct conn *c)
+{
+	conn_want(c, pk_tls_want_write(c->tls) ? EPOLLOUT : EPOLLIN);
+}
+
 /* Ends an attempt; counts it; frees the slot. */
 static void
 conn_end(struct conn *c, int fail)
@@ -327,8 +334,7 @@ conn_run(struct conn *c)
 	case C_HS:
 		r = pk_tls_handshake(c->tls);
 		if (r == PK_ERR_AGAIN) {
-			conn_want(c, pk_tls_want_write(c->tls) ? EPOLLOUT :
-			    EPOLLIN);
+			conn_want_tls(c);
 			return;
 		}
 		if (r != 0) {
@@ -345,8 +351,7 @@ conn_run(struct conn *c)
 			n = pk_tls_send(c->tls, request + c->done,
 			    requestlen - c->done);
 			if (n == PK_ERR_AGAIN) {
-				conn_want(c, pk_tls_want_write(c->tls) ?
-				    EPOLLOUT : EPOLLIN);
+				conn_want_tls(c);
 				return;
 			}
 			if (n < 0) {
@@ -366,8 +371,7 @@ conn_run(struct conn *c)
 			}
 			n = pk_tls_recv(c->tls, c->buf + c->got, BUFSZ - c->got);
 			if (n == PK_ERR_AGAIN) {
-				conn_want(c, pk_tls_want_write(c->tls) ?
-				    EPOLLOUT : EPOLLIN);
+				conn_want_tls(c);
 				return;
 			}
 			if (n == PK_ERR_EOF) {

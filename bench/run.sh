@@ -91,6 +91,7 @@ ulimit -n "$(ulimit -Hn)"
 # exit trap (no TAP here).
 TAP_PREFIX=pkbench
 . "$top/tests/lib-tap.sh"
+. "$top/tests/lib-avahi.sh"
 CGROOT=/sys/fs/cgroup/cpuacct
 
 bench_cleanup() {
@@ -363,21 +364,7 @@ fi
 say "blob size $BLOBLEN bytes"
 
 # --- Debian's mandos server ------------------------------------------------
-cat > "$W/bus.conf" <<EOB
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$W/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-EOB
+avahi_bus_conf "$W/bus.conf" "$W/bus"
 # mandos opens the system bus even with --no-dbus: a private one.
 spawn_on dbus "" "$GEN_CPU" dbus-daemon --config-file="$W/bus.conf" --nofork \
     --nopidfile

@@ -8,6 +8,8 @@
 #	                                    DBUS_SYSTEM_BUS_ADDRESS)
 #	avahi_stop DIR                      daemon, then bus
 #	avahi_bus_start DIR [NS] / avahi_bus_stop DIR
+#	avahi_bus_conf FILE SOCKET          a permissive system bus's config
+#	                                    (for a bus of one's own, too)
 #	avahi_daemon_start DIR [NS HOSTNAME IFACE] / avahi_daemon_stop DIR
 #	avahi_cleanup DIR                   kill every PID recorded in DIR
 #
@@ -40,6 +42,23 @@ avahi__alive() {
 	return 0
 }
 
+# avahi__wait PID NAME NS LOG TEST: every 0.1 s until the shell test
+# TEST holds (0); 1, with NAME's LOG on stderr, when PID has died or
+# AVAHI_WAIT_STEPS have passed first.
+avahi__wait() {
+	_aw_i=0
+	until eval "$5"; do
+		if ! avahi__alive "$1" || [ "$_aw_i" -ge "$AVAHI_WAIT_STEPS" ]; then
+			avahi__log "$2 did not start in $3:"
+			cat "$4" >&2
+			return 1
+		fi
+		_aw_i=$((_aw_i + 1))
+		sleep 0.1
+	done
+	return 0
+}
+
 # avahi__kill PIDFILE: TERM the PID recorded there, KILL after 5 s.
 avahi__kill() {
 	_ak_pid=$(cat "$1" 2>/dev/null) || return 0
@@ -58,24 +77,16 @@ avahi__kill() {
 	return 0
 }
 
-# avahi_bus_start DIR [NS]: a system-type dbus-daemon with a permissive
-# policy, listening on DIR/bus.sock, running in namespace NS (default: the
-# namespace of the previous start).
-avahi_bus_start() {
-	_ab_dir=$1
-	mkdir -p "$_ab_dir" || return 1
-	_ab_dir=$(cd "$_ab_dir" && pwd) || return 1
-	if [ $# -ge 2 ]; then
-		echo "$2" >"$_ab_dir/ns"
-	fi
-	_ab_ns=$(cat "$_ab_dir/ns") || return 1
-	rm -f "$_ab_dir/bus.sock"
-	cat >"$_ab_dir/bus.conf" <<EOF
+# avahi_bus_conf FILE SOCKET: writes FILE, the configuration of a
+# system-type dbus-daemon listening on SOCKET with a permissive policy
+# (anyone may own any name and send or receive anything).
+avahi_bus_conf() {
+	cat >"$1" <<EOF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>system</type>
-  <listen>unix:path=$_ab_dir/bus.sock</listen>
+  <listen>unix:path=$2</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow user="*"/>
@@ -91,6 +102,21 @@ avahi_bus_start() {
   </policy>
 </busconfig>
 EOF
+}
+
+# avahi_bus_start DIR [NS]: a system-type dbus-daemon with a permissive
+# policy, listening on DIR/bus.sock, running in namespace NS (default: the
+# namespace of the previous start).
+avahi_bus_start() {
+	_ab_dir=$1
+	mkdir -p "$_ab_dir" || return 1
+	_ab_dir=$(cd "$_ab_dir" && pwd) || return 1
+	if [ $# -ge 2 ]; then
+		echo "$2" >"$_ab_dir/ns"
+	fi
+	_ab_ns=$(cat "$_ab_dir/ns") || return 1
+	rm -f "$_ab_dir/bus.sock"
+	avahi_bus_conf "$_ab_dir/bus.conf" "$_ab_dir/bus.sock"
 	# ip netns exec and dbus-daemon --nofork exec in place: $! is the bus.
 	ip netns exec "$_ab_ns" dbus-daemon --config-file="$_ab_dir/bus.conf" \
 	    --nofork --nopidfile </dev/null >>"$_ab_dir/bus.log" 2>&1 &
@@ -98,18 +124,8 @@ EOF
 	AVAHI_DIR=$_ab_dir
 	AVAHI_BUS_PID=$!
 	AVAHI_BUS_ADDRESS="unix:path=$_ab_dir/bus.sock"
-	_ab_i=0
-	until [ -S "$_ab_dir/bus.sock" ]; do
-		if ! avahi__alive "$AVAHI_BUS_PID" ||
-		    [ "$_ab_i" -ge "$AVAHI_WAIT_STEPS" ]; then
-			avahi__log "dbus-daemon did not start in $_ab_ns:"
-			cat "$_ab_dir/bus.log" >&2
-			return 1
-		fi
-		_ab_i=$((_ab_i + 1))
-		sleep 0.1
-	done
-	return 0
+	avahi__wait "$AVAHI_BUS_PID" "dbus-daemon" "$_ab_ns" \
+	    "$_ab_dir/bus.log" '[ -S "$_ab_dir/bus.sock" ]'
 }
 
 # avahi_bus_stop DIR: stops the bus started with DIR.
@@ -160,18 +176,8 @@ EOF
 	echo $! >"$_ad_dir/avahi.pid"
 	AVAHI_DIR=$_ad_dir
 	AVAHI_PID=$!
-	_ad_i=0
-	until grep -q "Server startup complete" "$_ad_dir/avahi.log"; do
-		if ! avahi__alive "$AVAHI_PID" ||
-		    [ "$_ad_i" -ge "$AVAHI_WAIT_STEPS" ]; then
-			avahi__log "avahi-daemon did not start in $_ad_ns:"
-			cat "$_ad_dir/avahi.log" >&2
-			return 1
-		fi
-		_ad_i=$((_ad_i + 1))
-		sleep 0.1
-	done
-	return 0
+	avahi__wait "$AVAHI_PID" "avahi-daemon" "$_ad_ns" "$_ad_dir/avahi.log" \
+	    'grep -q "Server startup complete" "$_ad_dir/avahi.log"'
 }
 
 # avahi_daemon_stop DIR: stops the avahi-daemon started with DIR.

@@ -54,6 +54,10 @@ struct boot_conf {
 	char		*tpm_tcti;
 	uint64_t	 tpm_timeout_ms;
 	char		*pgp_key;
+	char		*node_pub;	/* hex; every blob signed by it */
+	uint8_t		 node_key[32];	/* node_pub, parsed */
+	int		 has_node_key;
+	int		 accept_unsigned; /* from any source (weaker) */
 	char		*workdir;
 	uint64_t	 connect_ms;
 	uint64_t	 exchange_ms;

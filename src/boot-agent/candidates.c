@@ -32,6 +32,7 @@
 #include "file.h"
 #include "key.h"
 #include "pk_err.h"
+#include "sblob.h"
 #include "tpm.h"
 
 static const char *const trust_choices[] = { "any", "pinned", NULL };
@@ -50,6 +51,10 @@ static const struct pk_conf_item boot_items[] = {
 	    100, 600000, "10s", NULL },
 	{ "boot", "pgp-key", PK_CONF_PATH, B(pgp_key), 0, 4095,
 	    SYSCONFDIR "/peerkey/boot/pgp.key", NULL },
+	{ "boot", "node-public-key", PK_CONF_STRING, B(node_pub), 64, 64,
+	    NULL, NULL },
+	{ "boot", "accept-unsigned", PK_CONF_BOOL, B(accept_unsigned), 0, 0,
+	    "no", NULL },
 	{ "boot", "work-directory", PK_CONF_PATH, B(workdir), 0, 4000,
 	    "/run", NULL },
 	{ "boot", "connect-timeout", PK_CONF_DURATION, B(connect_ms),
@@ -265,6 +270,16 @@ boot_conf_load(const char *path, struct boot_conf *c, char **cause)
 	}
 	if ((r = pk_conf_load_string(path, text, len, table, c, cause)) != 0)
 		goto out;
+	/* The node's public key, which every blob must be signed by. */
+	if (c->node_pub != NULL) {
+		if (pk_hex32(c->node_pub, c->node_key) != 0) {
+			pk_cause_set(cause, "%s: [boot] node-public-key: not "
+			    "64 hex digits", path);
+			r = PK_ERR_CONF;
+			goto out;
+		}
+		c->has_node_key = 1;
+	}
 	r = check_peers(path, c, cause);
 out:
 	free(table);

@@ -92,14 +92,7 @@ conn_reset(struct conn *k, uint64_t now, int pending)
 {
 	const struct boot_conf	*conf = k->o->conf;
 
-	if (k->tls != NULL) {
-		pk_tls_free(k->tls);
-		k->tls = NULL;
-	}
-	if (k->fd != -1) {
-		close(k->fd);
-		k->fd = -1;
-	}
+	pk_io_drop(&k->tls, &k->fd);
 	if (k->in != NULL)
 		pk_buf_reset(k->in);
 	k->st = C_IDLE;

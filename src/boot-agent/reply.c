@@ -5,7 +5,9 @@
  * refused with a reason, awaiting approval) and, when released, the
  * blobs it holds for this machine. They are tried in order of how much
  * they are wanted (blob_rank: the blob named on the command line, or the
- * one named after the disk's LUKS UUID, first); the first that decrypts
+ * one named after the disk's LUKS UUID, first); the first that is signed
+ * by this machine's node key (blob_unwrap, before anything is decrypted;
+ * a Mandos server's bare answer only from a [mandos] section), decrypts
  * with the boot key and, when the disk is known, opens a keyslot of its
  * header, wins the fetch. A Mandos server's answer is one blob with no
  * name. Anything else sends the candidate back to IDLE (conn_reset) with
@@ -24,10 +26,83 @@
 #include "msg.h"
 #include "pk_err.h"
 #include "proto.h"
+#include "sblob.h"
 #include "secret.h"
 
 /*
- * Decrypts a blob (id: its name, or NULL from a Mandos server) and, when
+ * Finds what to decrypt in a blob (id: its name, or NULL from a Mandos
+ * server): the ciphertext of a signed blob (sblob.h) whose signature this
+ * machine's node key made (boot.conf's node-public-key), for this boot
+ * key, under the name it came by, a whole blob (1 of 1); or, from a
+ * [mandos] section only (Mandos cannot sign) or with accept-unsigned,
+ * the bare OpenPGP message. Returns 0 with *cipher, or -1 (said).
+ */
+static int
+blob_unwrap(struct fetch *f, struct conn *k, const char *what,
+    const struct pk_bytes *id, const uint8_t **cipher, size_t *len)
+{
+	const struct boot_conf	*c = f->o->conf;
+	struct pk_sblob		 b;
+	char			*cause = NULL, signer[PK_KEYID_HEXLEN + 1];
+
+	if (!pk_sblob_is(*cipher, *len)) {
+		if (c->accept_unsigned || (k->c.proto == CAND_MANDOS &&
+		    k->c.source == CAND_STATIC))
+			return 0;
+		cand_say(k, "%s is not signed by this machine's node key; "
+		    "ignored", what);
+		return -1;
+	}
+	if (pk_sblob_decode(*cipher, *len, &b, &cause) != 0) {
+		cand_say(k, "%s is not a valid signed blob (%s); ignored",
+		    what, cause != NULL ? cause : "out of memory");
+		free(cause);
+		return -1;
+	}
+	if (!c->has_node_key) {
+		cand_say(k, "%s is signed, but the boot configuration has no "
+		    "node-public-key to check it against (peerkey "
+		    "boot-config writes it); ignored", what);
+		return -1;
+	}
+	if (memcmp(b.signer, c->node_key, sizeof(b.signer)) != 0) {
+		if (pk_sblob_signer_keyid(&b, signer) != 0)
+			snprintf(signer, sizeof(signer), "?");
+		cand_say(k, "%s is not signed by this machine's node key "
+		    "(signer key id %s); ignored", what, signer);
+		return -1;
+	}
+	if (pk_sblob_verify(&b, &cause) != 0) {
+		cand_say(k, "%s is not signed by this machine's node key "
+		    "(%s); ignored", what, cause != NULL ? cause :
+		    "out of memory");
+		free(cause);
+		return -1;
+	}
+	if (!pk_sblob_for_boot_key(&b, f->o->tls_id->keyid)) {
+		cand_say(k, "%s is signed for another boot key; ignored", what);
+		return -1;
+	}
+	if (id != NULL && (id->len != b.idlen ||
+	    memcmp(id->p, b.id, b.idlen) != 0)) {
+		cand_say(k, "%s is signed as blob %.*s; ignored", what,
+		    (int)b.idlen, (const char *)b.id);
+		return -1;
+	}
+	if (b.k != 1) {
+		cand_say(k, "%s is share %u of %u (threshold %u): this agent "
+		    "takes whole blobs only; ignored", what, b.index, b.n,
+		    b.k);
+		return -1;
+	}
+	*cipher = b.cipher;
+	*len = b.cipherlen;
+	return 0;
+}
+
+/*
+ * Decrypts a blob (id: its name, or NULL from a Mandos server), signed
+ * as blob_unwrap() wants it, and, when
  * the disk is known, tries the passphrase against its header; on success
  * the fetch is won. Returns 0, or -1 (said).
  */
@@ -44,6 +119,8 @@ try_blob(struct fetch *f, struct conn *k, const struct pk_bytes *id,
 		    (const char *)id->p);
 	else
 		snprintf(what, sizeof(what), "its answer");
+	if (blob_unwrap(f, k, what, id, &data, &len) != 0)
+		return -1;
 	if ((r = decrypt_blob(data, len, &pass, &passlen, &cause)) != 0) {
 		cand_say(k, "%s does not decrypt: %s", what,
 		    r == PK_ERR_PGP && cause != NULL ? cause : pk_strerror(r));

@@ -7,8 +7,10 @@
  * switches), one [peer NAME] section per peerkeyd node with "address"
  * (space-separated numeric addresses) and "node-key" (the key id it must
  * show). An existing [boot] section is kept as the operator left it, apart
- * from the keys (tls-key, or tpm-key and tpm-tcti for a TPM boot key, and
- * pgp-key), which follow this machine's files; the [peer] sections are
+ * from the keys (tls-key, or tpm-key and tpm-tcti for a TPM boot key,
+ * pgp-key, and node-public-key: the node key's public half, which the
+ * agent checks every blob's signature against, sblob.h), which follow
+ * this machine's files; the [peer] sections are
  * always regenerated.
  * The file is written to a temporary name, fsync'ed and renamed.
  */
@@ -33,6 +35,7 @@
 #include "conf.h"
 #include "file.h"
 #include "peerkey.h"
+#include "sblob.h"
 
 #define BOOT_PEERS_MAX		32	/* peerkey-boot reads no more */
 #define BOOT_ADDRS_MAX		8
@@ -44,7 +47,7 @@
  * defaults.
  */
 static void
-bootconf_boot_section(FILE *f, const char *old)
+bootconf_boot_section(FILE *f, const char *old, const char *nodepub)
 {
 	const char	*s, *e;
 	char		*tls, *tcti = NULL;
@@ -59,7 +62,7 @@ bootconf_boot_section(FILE *f, const char *old)
 		tls = local_path(LOCAL_BOOT_TLS);
 		fprintf(f, "[boot]\ntls-key = %s\n", tls);
 	}
-	fprintf(f, "pgp-key = %s\n", pgp);
+	fprintf(f, "pgp-key = %s\nnode-public-key = %s\n", pgp, nodepub);
 	for (s = old; s != NULL && *s; s = *e ? e + 1 : e) {
 		e = s + strcspn(s, "\n");
 		if (*s == '[') {
@@ -70,7 +73,8 @@ bootconf_boot_section(FILE *f, const char *old)
 		    strncmp(s, "tls-key", 7) == 0 ||
 		    strncmp(s, "tpm-key", 7) == 0 ||
 		    strncmp(s, "tpm-tcti", 8) == 0 ||
-		    strncmp(s, "pgp-key", 7) == 0)
+		    strncmp(s, "pgp-key", 7) == 0 ||
+		    strncmp(s, "node-public-key", 15) == 0)
 			continue;
 		fprintf(f, "%.*s\n", (int)(e - s), s);
 		kept++;
@@ -110,10 +114,24 @@ bootconf_write(const char *path, int quiet)
 	FILE		*f = NULL;
 	const char	*a;
 	char		*old, *new = NULL;
-	char		 list[1024], w[PK_ADDR_LEN];
+	char		 list[1024], w[PK_ADDR_LEN], nodepub[65];
+	struct pk_identity *node = NULL;
+	uint8_t		 raw[PK_SBLOB_KEY_LEN];
 	size_t		 n = 0, i, newlen = 0, oldlen;
 	int		 r, naddr, npeers = 0, ret = -1;
 
+	/* The node key's public half: the agent's check of every blob. */
+	if (local_load_node(&node) != 0)
+		return -1;
+	r = pk_ed25519_raw(node, raw);
+	pk_identity_free(node);
+	if (r != 0) {
+		fprintf(stderr, "peerkey: boot-config: the node key is not an "
+		    "Ed25519 key\n");
+		return -1;
+	}
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(nodepub + 2 * i, 3, "%02x", raw[i]);
 	if ((r = local_peers(NULL, 1, &v, &n)) != 0)
 		return -1;
 	if (pk_file_read(path, PK_CONF_MAX_FILE, 0, &old, &oldlen) != 0)
@@ -124,7 +142,7 @@ bootconf_write(const char *path, int quiet)
 	    "sections are\n# regenerated from peerkeyd's peers, [boot] is "
 	    "kept. See peerkey-boot(8).\n# After a change, rebuild the "
 	    "initramfs: update-initramfs -u\n", path);
-	bootconf_boot_section(f, old);
+	bootconf_boot_section(f, old, nodepub);
 	for (i = 0; i < n; i++) {
 		if (strlen(v[i].name) > BOOT_NAME_MAX ||
 		    npeers == BOOT_PEERS_MAX) {

@@ -113,7 +113,7 @@ cmd_boot_config(int argc, char **argv)
 	}
 	if (opt_json) {
 		j = json_pack("{s:s, s:b}", "path", path, "changed", r);
-		ctl_print_json(j);
+		out_result(j);
 		json_decref(j);
 	} else
 		printf("%s %s%s\n", path, r ? "written" : "unchanged",

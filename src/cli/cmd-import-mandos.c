@@ -160,6 +160,32 @@ import_put(char *out, size_t outlen, size_t *o, const char *s, size_t n)
 }
 
 /*
+ * Does checker need a shell? Only for shell syntax outside its %(name)s
+ * and %% (Debian's "fping -q -- %%(host)s" is an argument list: its
+ * parentheses are the substitution's).
+ */
+static int
+import_needs_shell(const char *checker)
+{
+	const char	*s, *close;
+
+	for (s = checker; *s != '\0'; s++) {
+		if (s[0] == '%' && s[1] == '%') {
+			s++;
+			continue;
+		}
+		if (s[0] == '%' && s[1] == '(' &&
+		    (close = strchr(s, ')')) != NULL && close[1] == 's') {
+			s = close + 1;
+			continue;
+		}
+		if (strchr(IMPORT_SHELL_CHARS, *s) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * Translates a Mandos checker (a Python %-format over the client's
  * attributes, run by /bin/sh) into a command for peerkeyd (split on white
  * space, %(host)s and %% only, no shell). Static attributes are put in
@@ -175,7 +201,7 @@ import_checker(struct import_plan *pl, const char *checkerdir)
 	size_t			 o = 0, n, i;
 	int			 shell, host = 0;
 
-	shell = strpbrk(m->checker, IMPORT_SHELL_CHARS) != NULL;
+	shell = import_needs_shell(m->checker);
 	cmd[0] = '\0';
 	for (i = 0; i <= 64 && m->key_id[i] != '\0'; i++)
 		up[i] = (char)toupper((unsigned char)m->key_id[i]);
@@ -524,9 +550,13 @@ cmd_import_mandos(int argc, char **argv)
 		if (plan[i].note != NULL)
 			printf("%-16s   note: %s\n", "", plan[i].note);
 	}
-	if (opt_json)
-		ctl_print_json(report);
-	else
+	if (opt_json) {
+		o = json_pack("{s:O, s:I, s:b}", "clients", report,
+		    "imported", (json_int_t)(dryrun ? 0 : nok), "dry_run",
+		    dryrun);
+		out_result(o);
+		json_decref(o);
+	} else
 		printf("%zu of %zu Mandos clients %s\n", nok, conf.nclients,
 		    dryrun ? "can be imported" : "imported");
 	rc = nok == conf.nclients ? EXIT_OK : EXIT_FAIL;

@@ -297,7 +297,7 @@ cmd_init(int argc, char **argv)
 		if (tpm)
 			json_object_set_new(j, "boot_key_pcrs",
 			    json_string(pcrs));
-		ctl_print_json(j);
+		out_result(j);
 		json_decref(j);
 	} else {
 		printf("node key     %s  (%s)\n", node, mn ? "new" : "kept");

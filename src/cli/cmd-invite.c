@@ -7,7 +7,8 @@
  * with the inviter's addresses, its node key id (the joiner pins it), a
  * random 32-byte secret (base64url) and the expiry (seconds since the
  * epoch). The running peerkeyd keeps only the secret's SHA-256, the
- * expiry and this machine's boot identity (control "invite-add").
+ * expiry and this machine's identity, signed here by its node key
+ * (control "invite-add"; doc/protocol.md, "Signed identity").
  */
 #include "config.h"
 
@@ -42,8 +43,8 @@ static const struct option invite_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-/* Every non-loopback IPv4 address of this host, with port. */
-static void
+/* Every non-loopback IPv4 address of this host, with port; see peerkey.h. */
+void
 invite_local_addrs(char *out, size_t len, long long port)
 {
 	struct ifaddrs	*ifa, *i;
@@ -67,13 +68,14 @@ invite_local_addrs(char *out, size_t len, long long port)
 int
 cmd_invite(int argc, char **argv)
 {
+	struct pk_identity *node = NULL;
 	unsigned char	 secret[PK_JOIN_SECRET_LEN], hash[32];
-	char		 addrs[512] = "", hex[65], bootid[PK_KEYID_HEXLEN + 1];
-	char		*pub = NULL, *s64 = NULL, *js = NULL, *code = NULL;
+	char		 addrs[512] = "", hex[65];
+	char		*ident = NULL, *s64 = NULL, *js = NULL, *code = NULL;
 	json_t		*resp, *self, *j;
 	uint64_t	 ms = 3600 * 1000;
-	size_t		 publen;
 	struct timespec	 now;
+	char		 dur[32];
 	long long	 expires, expires_ms;
 	int		 ch, i, ex = EXIT_FAIL;
 
@@ -82,9 +84,18 @@ cmd_invite(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'e':
-			if (pk_parse_duration_ms(optarg, &ms) != 0 || ms == 0) {
+			if (pk_parse_duration_ms(optarg, &ms) != 0) {
 				fprintf(stderr, "peerkey: --expires \"%s\" is "
-				    "not a duration (e.g. 30m, 1h)\n", optarg);
+				    "not a duration (e.g. 30m, 1h, 2d)\n",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			if (ms < 1000 || ms > INVITE_EXPIRES_MAX_MS) {
+				fprintf(stderr, "peerkey: --expires %s: a code "
+				    "is valid for 1s to %s (it is a secret on "
+				    "its way: make it when the machine is ready "
+				    "to join)\n", optarg, fmt_ms(
+				    INVITE_EXPIRES_MAX_MS, dur, sizeof(dur)));
 				return EXIT_USAGE;
 			}
 			break;
@@ -98,14 +109,9 @@ cmd_invite(int argc, char **argv)
 	}
 	if (optind != argc)
 		return EXIT_USAGE;
-	if (local_boot_keyid(bootid) != 0 ||
-	    local_boot_pgp_pub(&pub, &publen) != 0)
-		return EXIT_LOCAL;
-	resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
-	if (!json_is_true(json_object_get(resp, "ok"))) {
-		free(pub);
-		return ctl_fail(resp);
-	}
+	if ((ex = ctl_node_status(&node, &resp)) != EXIT_OK)
+		return ex;
+	ex = EXIT_FAIL;
 	self = json_object_get(resp, "self");
 	if (*addrs == '\0')
 		invite_local_addrs(addrs, sizeof(addrs), (long long)
@@ -113,6 +119,12 @@ cmd_invite(int argc, char **argv)
 	if (*addrs == '\0') {
 		fprintf(stderr, "peerkey: this host has no address to put "
 		    "in the code: give --address ADDR\n");
+		goto out;
+	}
+	/* This machine's identity, signed by its node key, for the joiner. */
+	if ((ident = local_identity(node, json_string_value(json_object_get(
+	    self, "name")), addrs)) == NULL) {
+		ex = EXIT_LOCAL;
 		goto out;
 	}
 	gnutls_rnd(GNUTLS_RND_KEY, secret, sizeof(secret));
@@ -126,10 +138,9 @@ cmd_invite(int argc, char **argv)
 	expires_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 +
 	    (long long)ms;
 	expires = (expires_ms + 999) / 1000;
-	j = ctl_request(json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:s}}",
+	j = ctl_request(json_pack("{s:s, s:s, s:I, s:{s:s}}",
 	    "cmd", "invite-add", "secret_hash", hex, "expires",
-	    (json_int_t)expires_ms, "self", "boot_keyid", bootid,
-	    "boot_pgp", pub, "addresses", addrs));
+	    (json_int_t)expires_ms, "self", "identity", ident));
 	if (!json_is_true(json_object_get(j, "ok"))) {
 		ex = ctl_fail(j);
 		goto out;
@@ -146,15 +157,15 @@ cmd_invite(int argc, char **argv)
 		goto out;
 	if (opt_json) {
 		j = json_pack("{s:s, s:I, s:s}", "code", code, "expires",
-		    (json_int_t)expires, "addresses", addrs);
-		ctl_print_json(j);
+		    (json_int_t)expires_ms, "addresses", addrs);
+		out_result(j);
 		json_decref(j);
 	} else
 		printf("%s\n", code);
 	if (!opt_json)
-		fprintf(stderr, "One machine may join with it, within %llus: "
+		fprintf(stderr, "One machine may join with it, within %s: "
 		    "\"peerkey join CODE\" there.\n",
-		    (unsigned long long)(ms / 1000));
+		    fmt_ms((long long)ms, dur, sizeof(dur)));
 	ex = EXIT_OK;
 out:
 	pk_wipe(secret, sizeof(secret));
@@ -165,7 +176,8 @@ out:
 	free(s64);
 	free(js);
 	free(code);
-	free(pub);
+	free(ident);
 	json_decref(resp);
+	pk_identity_free(node);
 	return ex;
 }

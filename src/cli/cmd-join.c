@@ -53,11 +53,9 @@ join_record(json_t *id, const char **state)
 	json_t		*resp;
 	const char	*err;
 
-	resp = ctl_request(json_pack("{s:s, s:O, s:O, s:O, s:O}", "cmd",
-	    "add", "name", json_object_get(id, "name"), "node_keyid",
-	    json_object_get(id, "node_keyid"), "boot_keyid",
-	    json_object_get(id, "boot_keyid"), "addresses",
-	    json_object_get(id, "addresses")));
+	/* The daemon verifies the signed identity itself. */
+	resp = ctl_request(json_pack("{s:s, s:O}", "cmd", "add", "identity",
+	    json_object_get(id, "identity")));
 	if (!json_is_true(json_object_get(resp, "ok"))) {
 		err = json_string_value(json_object_get(resp, "error"));
 		*state = err != NULL && strstr(err, "exists") ? "known" :
@@ -69,14 +67,9 @@ join_record(json_t *id, const char **state)
 		json_decref(resp);
 		return **state == 'k' ? 0 : -1;
 	}
+	*state = json_is_true(json_object_get(resp, "updated")) ? "updated" :
+	    "added";
 	json_decref(resp);
-	*state = "added";
-	if (json_string_length(json_object_get(id, "boot_pgp")) > 0) {
-		resp = ctl_request(json_pack("{s:s, s:O, s:O}", "cmd",
-		    "peer-pgp", "peer", json_object_get(id, "name"),
-		    "boot_pgp", json_object_get(id, "boot_pgp")));
-		json_decref(resp);
-	}
 	return 0;
 }
 
@@ -95,9 +88,8 @@ cmd_join(int argc, char **argv)
 				*out;
 	const char		*name = NULL, *state;
 	char			 addrs[512] = "", host[INET6_ADDRSTRLEN];
-	char			 bootid[PK_KEYID_HEXLEN + 1];
-	char			*pub = NULL, *docs = NULL, *cause = NULL;
-	size_t			 publen, i;
+	char			*ident = NULL, *docs = NULL, *cause = NULL;
+	size_t			 i;
 	int			 ch, fd = -1, r, ex = EXIT_FAIL, bad = 0;
 
 	optind = 0;
@@ -122,17 +114,9 @@ cmd_join(int argc, char **argv)
 		ex = EXIT_USAGE;
 		goto out;
 	}
-	if (local_load_node(&id) != 0 || local_boot_keyid(bootid) != 0 ||
-	    local_boot_pgp_pub(&pub, &publen) != 0) {
-		ex = EXIT_LOCAL;
+	if ((ex = ctl_node_status(&id, &resp)) != EXIT_OK)
 		goto out;
-	}
-	resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
-	if (!json_is_true(json_object_get(resp, "ok"))) {
-		ex = ctl_fail(resp);
-		resp = NULL;
-		goto out;
-	}
+	ex = EXIT_FAIL;
 	if (name == NULL)
 		name = json_string_value(json_object_get(json_object_get(resp,
 		    "self"), "name"));
@@ -158,8 +142,12 @@ cmd_join(int argc, char **argv)
 		    json_integer_value(json_object_get(json_object_get(resp,
 		    "self"), "port")));
 	}
-	doc = json_pack("{s:s, s:s, s:s, s:s}", "name", name, "boot_keyid",
-	    bootid, "boot_pgp", pub, "addresses", addrs);
+	/* This machine's identity, signed by its node key. */
+	if ((ident = local_identity(id, name, addrs)) == NULL) {
+		ex = EXIT_LOCAL;
+		goto out;
+	}
+	doc = json_pack("{s:s, s:s}", "name", name, "identity", ident);
 	if ((docs = json_dumps(doc, JSON_COMPACT)) == NULL)
 		goto out;
 	pk_msg_init(&m, PK_MSG_JOIN);
@@ -190,6 +178,14 @@ cmd_join(int argc, char **argv)
 		    "%s; nothing was added\n", cause);
 		goto out;
 	}
+	x = json_array_get(json_object_get(reply, "peers"), 0);
+	if (x == NULL || strcasecmp(json_string_value(json_object_get(x,
+	    "node_keyid")), ic.node_keyid) != 0) {
+		fprintf(stderr, "peerkey: join: a bad reply from the inviter: "
+		    "its own identity is not signed by the key of the code; "
+		    "nothing was added\n");
+		goto out;
+	}
 	json_array_foreach(json_object_get(reply, "bad"), i, x) {
 		fprintf(stderr, "peerkey: join: member %lld (%s) of the "
 		    "inviter's reply: %s; not added\n", (long long)
@@ -210,7 +206,7 @@ cmd_join(int argc, char **argv)
 	if (opt_json) {
 		x = json_pack("{s:s, s:O, s:O}", "name", name, "inviter",
 		    json_object_get(reply, "inviter"), "peers", out);
-		ctl_print_json(x);
+		out_result(x);
 		json_decref(x);
 	} else {
 		printf("joined as %s; this node now guards:", name);
@@ -220,6 +216,8 @@ cmd_join(int argc, char **argv)
 			    json_object_get(x, "state")), "added") == 0 ? "" :
 			    strcmp(json_string_value(json_object_get(x,
 			    "state")), "known") == 0 ? " (known already)" :
+			    strcmp(json_string_value(json_object_get(x,
+			    "state")), "updated") == 0 ? " (identity updated)" :
 			    " (not added)");
 		printf("\nthe inviter introduces this machine to the others; "
 		    "then: \"peerkey enroll DEVICE\"\n");
@@ -232,7 +230,7 @@ out:
 	free(cause);
 	pk_wipe(&ic, sizeof(ic));
 	free(docs);
-	free(pub);
+	free(ident);
 	json_decref(doc);
 	json_decref(reply);
 	json_decref(resp);

@@ -117,7 +117,7 @@ cmd_remove(int argc, char **argv)
 		out = json_pack("{s:s, s:O, s:[s, s, s]}", "removed", name,
 		    "blobs", ids, "on_removed_peer", step,
 		    "peerkey rotate DEVICE", "update-initramfs -u");
-		ctl_print_json(out);
+		out_result(out);
 		json_decref(out);
 	} else {
 		n = json_array_size(ids);

@@ -43,6 +43,6 @@ cmd_verbose(int argc, char **argv)
 	    (int)level));
 	if (!json_is_true(json_object_get(resp, "ok")))
 		return ctl_fail(resp);
-	json_decref(resp);
-	return EXIT_OK;
+	json_object_set_new(resp, "level", json_integer(level));
+	return ctl_answer(resp);
 }

@@ -1,6 +1,7 @@
 /*
  * cmd-status.c: "peerkey status": this node and every peer it guards, as
- * a table a person reads at a glance, or --json.
+ * a table a person reads at a glance, or --json; "peerkey metrics": the
+ * same state for Prometheus (peerkeyd's metrics.c).
  */
 #include "config.h"
 
@@ -11,24 +12,52 @@
 
 #include "peerkey.h"
 
+/* The first of a peer's addresses, "+" when it has more, "-" none. */
+static const char *
+status_address(json_t *p, char *buf, size_t len)
+{
+	const char	*a = json_string_value(json_object_get(p, "addresses"));
+	size_t		 n;
+
+	if (a == NULL || *a == '\0')
+		return "-";
+	n = strcspn(a, " ");
+	snprintf(buf, len, "%.*s%s", (int)n, a, a[n] != '\0' ? " +" : "");
+	return buf;
+}
+
+/* "ok 5s ago", "FAILED 2m ago", "never". */
+static void
+status_check(json_t *p, char *buf, size_t len)
+{
+	long long	 at = json_integer_value(json_object_get(p,
+			    "last_check"));
+	char		 ago[32];
+
+	if (at <= 0) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	snprintf(buf, len, "%s %s", json_is_true(json_object_get(p,
+	    "last_check_ok")) ? "ok" : "FAILED", fmt_ago(at, ago,
+	    sizeof(ago)));
+}
+
 int
 cmd_status(int argc, char **argv)
 {
 	json_t		*resp, *self, *peers, *p;
 	size_t		 i;
-	char		 seen[32], exp[32], state[40];
-	int		 pending = 0;
+	char		 seen[32], exp[32], state[40], addr[64], check[48];
+	int		 pending = 0, failing = 0;
 
 	if (argc != 1)
 		return EXIT_USAGE;
 	resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
 	if (!json_is_true(json_object_get(resp, "ok")))
 		return ctl_fail(resp);
-	if (opt_json) {
-		ctl_print_json(resp);
-		json_decref(resp);
-		return EXIT_OK;
-	}
+	if (opt_json)
+		return ctl_answer(resp);
 	self = json_object_get(resp, "self");
 	peers = json_object_get(resp, "peers");
 	printf("node %s  key %.16s...  port %lld  peerkeyd %s\n",
@@ -42,8 +71,9 @@ cmd_status(int argc, char **argv)
 		json_decref(resp);
 		return EXIT_OK;
 	}
-	printf("\n%-16s %-22s %-10s %-9s %5s  %s\n", "PEER", "STATE",
-	    "LAST SEEN", "EXPIRES", "BLOBS", "POLICY");
+	printf("\n%-16s %-22s %-21s %-10s %-16s %-9s %5s  %s\n", "PEER",
+	    "STATE", "ADDRESS", "LAST SEEN", "LAST CHECK", "EXPIRES",
+	    "BLOBS", "POLICY");
 	json_array_foreach(peers, i, p) {
 		const char *st = json_string_value(json_object_get(p, "state"));
 		int pend = json_is_true(json_object_get(p, "pending_approval"));
@@ -54,10 +84,12 @@ cmd_status(int argc, char **argv)
 		    json_is_true(json_object_get(p, "extension")) ?
 		    " (extension)" : "", pend ? " (approval?)" : "");
 		pending += pend;
-		printf("%-16s %-22s %-10s %-9s %5lld  %s%s%s\n",
+		status_check(p, check, sizeof(check));
+		printf("%-16s %-22s %-21s %-10s %-16s %-9s %5lld  %s%s%s\n",
 		    json_string_value(json_object_get(p, "name")), state,
+		    status_address(p, addr, sizeof(addr)),
 		    fmt_ago(json_integer_value(json_object_get(p,
-		    "last_seen")), seen, sizeof(seen)),
+		    "last_seen")), seen, sizeof(seen)), check,
 		    fmt_ms(json_integer_value(json_object_get(p,
 		    "expires_in_ms")), exp, sizeof(exp)),
 		    (long long)json_integer_value(json_object_get(p, "blobs")),
@@ -68,10 +100,36 @@ cmd_status(int argc, char **argv)
 		    json_string_value(json_object_get(p, "node_keyid"))[0] ?
 		    "" : "mandos-client");
 	}
+	json_array_foreach(peers, i, p)
+		failing += json_integer_value(json_object_get(p,
+		    "last_check")) > 0 && !json_is_true(json_object_get(p,
+		    "last_check_ok"));
+	if (failing)
+		printf("\n%d peer%s failed %s last check: \"peerkey events "
+		    "--kind check-failed\" says why\n", failing,
+		    failing == 1 ? "" : "s", failing == 1 ? "its" : "their");
 	if (pending)
 		printf("\n%d peer%s await%s approval: \"peerkey approve NAME\" "
 		    "or \"peerkey deny NAME\"\n", pending, pending == 1 ?
 		    "" : "s", pending == 1 ? "s" : "");
+	json_decref(resp);
+	return EXIT_OK;
+}
+
+/* "peerkey metrics": peerkeyd's metrics, Prometheus' text format. */
+int
+cmd_metrics(int argc, char **argv)
+{
+	json_t	*resp;
+
+	if (argc != 1)
+		return EXIT_USAGE;
+	resp = ctl_request(json_pack("{s:s}", "cmd", "metrics"));
+	if (!json_is_true(json_object_get(resp, "ok")))
+		return ctl_fail(resp);
+	if (opt_json)
+		return ctl_answer(resp);
+	fputs(json_string_value(json_object_get(resp, "text")), stdout);
 	json_decref(resp);
 	return EXIT_OK;
 }

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "key.h"
 #include "peerkey.h"
 
 #define CTL_RESPONSE_MAX	(16 * 1024 * 1024)
@@ -48,25 +49,25 @@ ctl_request(json_t *req)
 	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
 	    ctl_socket_path()) >= (int)sizeof(sun.sun_path)) {
 		fprintf(stderr, "peerkey: control socket path too long\n");
-		exit(EXIT_USAGE);
+		out_exit(EXIT_USAGE);
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		fprintf(stderr, "peerkey: cannot reach peerkeyd at %s: %s\n"
 		    "  (is it running? \"systemctl status peerkeyd\"; are you "
 		    "root?)\n", sun.sun_path, strerror(errno));
-		exit(EXIT_NODAEMON);
+		out_exit(EXIT_NODAEMON);
 	}
 	if ((line = json_dumps(req, JSON_COMPACT)) == NULL) {
 		fprintf(stderr, "peerkey: out of memory\n");
-		exit(EXIT_FAIL);
+		out_exit(EXIT_FAIL);
 	}
 	json_decref(req);
 	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
 	    write(fd, "\n", 1) != 1) {
 		fprintf(stderr, "peerkey: write to peerkeyd: %s\n",
 		    strerror(errno));
-		exit(EXIT_NODAEMON);
+		out_exit(EXIT_NODAEMON);
 	}
 	free(line);
 	for (;;) {
@@ -74,7 +75,7 @@ ctl_request(json_t *req)
 			if (size >= CTL_RESPONSE_MAX ||
 			    (nb = realloc(buf, size + 65536)) == NULL) {
 				fprintf(stderr, "peerkey: response too large\n");
-				exit(EXIT_FAIL);
+				out_exit(EXIT_FAIL);
 			}
 			buf = nb;
 			size += 65536;
@@ -92,14 +93,14 @@ ctl_request(json_t *req)
 	if (len == 0 || memchr(buf, '\n', len) == NULL) {
 		fprintf(stderr, "peerkey: peerkeyd closed the connection "
 		    "(not allowed? see its log)\n");
-		exit(EXIT_NODAEMON);
+		out_exit(EXIT_NODAEMON);
 	}
 	buf[len] = '\0';
 	if ((resp = json_loads(buf, 0, &jerr)) == NULL ||
 	    !json_is_object(resp)) {
 		fprintf(stderr, "peerkey: bad response from peerkeyd: %s\n",
 		    jerr.text);
-		exit(EXIT_FAIL);
+		out_exit(EXIT_FAIL);
 	}
 	free(buf);
 	return resp;
@@ -113,29 +114,68 @@ ctl_fail(json_t *resp)
 	int		 code;
 
 	code = err != NULL && strncmp(err, "no peer named", 13) == 0 ?
-	    EXIT_NOPEER : EXIT_FAIL;
-	if (opt_json)
-		ctl_print_json(resp);
-	else
-		fprintf(stderr, "peerkey: %s\n", err ? err : "failed");
+	    EXIT_NOPEER : err != NULL && strncmp(err, "no event kind", 13) ==
+	    0 ? EXIT_USAGE : EXIT_FAIL;
+	fprintf(stderr, "peerkey: %s\n", err ? err : "failed");
 	json_decref(resp);	/* err points into resp */
 	return code;
 }
 
 /*
+ * What the membership commands (invite, join, update) start from: this
+ * machine's node key and the running daemon's status. Returns EXIT_OK
+ * with *id and *resp (the status answer, the caller's) set, or the exit
+ * status (said; *id and *resp NULL).
+ */
+int
+ctl_node_status(struct pk_identity **id, json_t **resp)
+{
+	int	ex;
+
+	*id = NULL;
+	*resp = NULL;
+	if (local_load_node(id) != 0)
+		return EXIT_LOCAL;
+	*resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
+	if (!json_is_true(json_object_get(*resp, "ok"))) {
+		ex = ctl_fail(*resp);
+		*resp = NULL;
+		pk_identity_free(*id);
+		*id = NULL;
+		return ex;
+	}
+	return EXIT_OK;
+}
+
+/* The members of a daemon's answer, "ok" aside, into the result. */
+static void
+ctl_result(json_t *resp)
+{
+	json_t	*o = json_copy(resp);
+
+	json_object_del(o, "ok");
+	out_result(o);
+	json_decref(o);
+}
+
+/*
  * Sends req, whose answer lists member. Returns -1 with *resp for the
  * caller to print and free; or the exit status when it is all done: the
- * daemon failed (said), or --json printed the member.
+ * daemon failed (said), or --json took the member as the result.
  */
 int
 ctl_list(json_t *req, const char *member, json_t **resp)
 {
+	json_t	*o;
+
 	*resp = ctl_request(req);
 	if (!json_is_true(json_object_get(*resp, "ok")))
 		return ctl_fail(*resp);
 	if (!opt_json)
 		return -1;
-	ctl_print_json(json_object_get(*resp, member));
+	o = json_pack("{s:O}", member, json_object_get(*resp, member));
+	out_result(o);
+	json_decref(o);
 	json_decref(*resp);
 	return EXIT_OK;
 }
@@ -150,17 +190,18 @@ ctl_simple(const char *cmd, const char *peer)
 	    peer) : json_pack("{s:s}", "cmd", cmd));
 	if (!json_is_true(json_object_get(resp, "ok")))
 		return ctl_fail(resp);
-	if (opt_json)
-		ctl_print_json(resp);
+	ctl_result(resp);
 	json_decref(resp);
 	return EXIT_OK;
 }
 
-void
-ctl_print_json(json_t *j)
+/* The daemon's whole answer (status) as the result. */
+int
+ctl_answer(json_t *resp)
 {
-	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
-	putchar('\n');
+	ctl_result(resp);
+	json_decref(resp);
+	return EXIT_OK;
 }
 
 /* "3m ago", "never". */

@@ -19,6 +19,7 @@
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 
+#include "ident.h"
 #include "invite.h"
 #include "key.h"
 #include "pk_err.h"
@@ -138,81 +139,75 @@ out:
 	return r;
 }
 
-/* The string member key of o: NULL if absent, *bad set if not a string. */
-static const char *
-invite_str(json_t *o, const char *key, int *bad)
-{
-	json_t	*v = json_object_get(o, key);
-
-	if (v == NULL)
-		return NULL;
-	if (!json_is_string(v)) {
-		*bad = 1;
-		return NULL;
-	}
-	return json_string_value(v);
-}
-
 /* Checks one identity; see invite.h. */
 int
 invite_ident_check(json_t *id, char **cause)
 {
-	const char	*name, *nk, *bk, *ad, *pgp;
-	int		 bad = 0;
+	struct pk_ident	 doc;
+	json_t		*v;
 
 	if (!json_is_object(id)) {
 		pk_cause_set(cause, "not an object");
 		return -1;
 	}
-	name = invite_str(id, "name", &bad);
-	nk = invite_str(id, "node_keyid", &bad);
-	bk = invite_str(id, "boot_keyid", &bad);
-	ad = invite_str(id, "addresses", &bad);
-	pgp = invite_str(id, "boot_pgp", &bad);
-	if (bad) {
-		pk_cause_set(cause, "a member that is not a string");
+	if (!json_is_string(v = json_object_get(id, "identity"))) {
+		pk_cause_set(cause, "no signed identity (\"identity\")");
 		return -1;
 	}
-	if (name == NULL || *name == '\0' || strlen(name) > INVITE_NAME_MAX ||
-	    strspn(name, INVITE_NAME_CHARS) != strlen(name)) {
-		pk_cause_set(cause, "no valid \"name\"");
+	if (pk_ident_decode_b64(json_string_value(v), &doc, NULL, NULL,
+	    cause) != 0)
 		return -1;
-	}
-	if (nk == NULL || !pk_keyid_valid(nk)) {
-		pk_cause_set(cause, "no valid \"node_keyid\"");
-		return -1;
-	}
-	if (bk == NULL || !pk_keyid_valid(bk)) {
-		pk_cause_set(cause, "no valid \"boot_keyid\"");
-		return -1;
-	}
-	if (ad != NULL && strlen(ad) > INVITE_ADDRS_MAX) {
-		pk_cause_set(cause, "\"addresses\" longer than %d bytes",
-		    INVITE_ADDRS_MAX);
-		return -1;
-	}
-	if (pgp != NULL && strlen(pgp) > PK_DOC_MAX) {
-		pk_cause_set(cause, "\"boot_pgp\" too large");
-		return -1;
-	}
+	pk_ident_clear(&doc);
 	return 0;
 }
 
-/* The checked identity id as a new object of exactly the five members. */
+/* The checked identity id as a new object of what its document says. */
 static json_t *
 invite_ident_copy(json_t *id)
 {
-	const char	*ad = json_string_value(json_object_get(id,
-			    "addresses"));
-	const char	*pgp = json_string_value(json_object_get(id,
-			    "boot_pgp"));
+	struct pk_ident	 doc;
+	json_t		*o;
 
-	return json_pack("{s:O, s:O, s:O, s:s, s:s}",
-	    "name", json_object_get(id, "name"),
-	    "node_keyid", json_object_get(id, "node_keyid"),
-	    "boot_keyid", json_object_get(id, "boot_keyid"),
-	    "addresses", ad != NULL ? ad : "",
-	    "boot_pgp", pgp != NULL ? pgp : "");
+	if (pk_ident_decode_b64(json_string_value(json_object_get(id,
+	    "identity")), &doc, NULL, NULL, NULL) != 0)
+		return NULL;
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O}", "name", doc.name,
+	    "node_keyid", doc.node_keyid, "boot_keyid", doc.boot_keyid,
+	    "addresses", doc.addresses, "boot_pgp", doc.boot_pgp,
+	    "identity", json_object_get(id, "identity"));
+	pk_ident_clear(&doc);
+	return o;
+}
+
+/* The name that the checked identity id's document gives. */
+static const char *
+invite_ident_name(json_t *id)
+{
+	static char	 name[PK_IDENT_NAME_MAX + 1];
+	struct pk_ident	 doc;
+
+	name[0] = '\0';
+	if (pk_ident_decode_b64(json_string_value(json_object_get(id,
+	    "identity")), &doc, NULL, NULL, NULL) == 0) {
+		memcpy(name, doc.name, sizeof(name));
+		pk_ident_clear(&doc);
+	}
+	return name;
+}
+
+/* The node key id that identity id's document names ("" if none). */
+static const char *
+invite_ident_node(json_t *id, char *buf)
+{
+	struct pk_ident	 doc;
+
+	buf[0] = '\0';
+	if (pk_ident_decode_b64(json_string_value(json_object_get(id,
+	    "identity")), &doc, NULL, NULL, NULL) == 0) {
+		memcpy(buf, doc.node_keyid, sizeof(doc.node_keyid));
+		pk_ident_clear(&doc);
+	}
+	return buf;
 }
 
 /* Reads and checks a JOIN_REPLY; see invite.h. */
@@ -223,7 +218,7 @@ invite_reply_check(const void *doc, size_t len, const char *self_keyid,
 	json_error_t	 jerr;
 	json_t		*reply, *self, *members, *x, *out = NULL, *peers, *bad,
 			*c;
-	char		*why = NULL;
+	char		*why = NULL, nk[PK_KEYID_HEXLEN + 1];
 	size_t		 i;
 
 	if ((reply = json_loadb(doc, len, 0, &jerr)) == NULL ||
@@ -241,17 +236,16 @@ invite_reply_check(const void *doc, size_t len, const char *self_keyid,
 		pk_cause_set(cause, "\"members\" is not an array");
 		goto out;
 	}
-	out = json_pack("{s:O, s:[], s:[]}", "inviter",
-	    json_object_get(self, "name"), "peers", "bad");
+	out = json_pack("{s:s, s:[], s:[]}", "inviter",
+	    invite_ident_name(self), "peers", "bad");
 	if (out == NULL) {
 		pk_cause_set(cause, "out of memory");
 		goto out;
 	}
 	peers = json_object_get(out, "peers");
 	bad = json_object_get(out, "bad");
-	if (strcasecmp(json_string_value(json_object_get(self, "node_keyid")),
-	    self_keyid) != 0 && json_array_append_new(peers,
-	    invite_ident_copy(self)) != 0)
+	if (strcasecmp(invite_ident_node(self, nk), self_keyid) != 0 &&
+	    json_array_append_new(peers, invite_ident_copy(self)) != 0)
 		goto nomem;
 	json_array_foreach(members, i, x) {
 		free(why);
@@ -265,8 +259,7 @@ invite_reply_check(const void *doc, size_t len, const char *self_keyid,
 				goto nomem;
 			continue;
 		}
-		if (strcasecmp(json_string_value(json_object_get(x,
-		    "node_keyid")), self_keyid) == 0)
+		if (strcasecmp(invite_ident_node(x, nk), self_keyid) == 0)
 			continue;
 		if (json_array_append_new(peers, invite_ident_copy(x)) != 0)
 			goto nomem;

@@ -16,6 +16,7 @@
 #include "key.h"
 #include "proto.h"
 
+#define INVITE_EXPIRES_MAX_MS	(7LL * 86400 * 1000)	/* invite --expires */
 #define INVITE_ADDRS_MAX	512	/* bytes of the inviter's addresses */
 #define INVITE_NAME_MAX		64	/* a peer's name (the daemon's rule) */
 #define INVITE_NAME_CHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZ" \
@@ -49,15 +50,16 @@ int		 invite_code_decode(const char *code, struct invite_code *ic,
 /*
  * Reads the JOIN_REPLY document doc[0 .. len) and checks every identity
  * in it: "self" (the inviter) and each of "members". An identity must be
- * an object with a "name" (1-64 of INVITE_NAME_CHARS), a "node_keyid"
- * and a "boot_keyid" (key ids), and may have "addresses" (a string of at
- * most INVITE_ADDRS_MAX bytes) and "boot_pgp" (a string). The identity
- * whose node key is self_keyid (this machine) is left out.
+ * an object with an "identity": a signed identity document (ident.h)
+ * that verifies; what it says is what counts, and the object's other
+ * members are not read. The identity whose node key is self_keyid (this
+ * machine) is left out.
  *
  * Returns an object {"inviter": NAME, "peers": [identity...], "bad":
  * [{"member": N, "name": NAME-or-null, "why": TEXT}...]} where "peers"
- * are the identities to add, inviter first, each with exactly the five
- * members (defaults: "addresses" "", "boot_pgp" ""), and "bad" the
+ * are the identities to add, inviter first, each with exactly the
+ * members "name", "node_keyid", "boot_keyid", "addresses", "boot_pgp"
+ * (from the signed document) and "identity", and "bad" the
  * members that were left out; or NULL with *cause set when the reply as
  * a whole is unusable (not JSON, not an object, a bad inviter, "members"
  * not an array): then nothing may be added.

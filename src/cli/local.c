@@ -26,11 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "file.h"
+#include "ident.h"
 #include "key.h"
 #include "peerkey.h"
 #include "pgp.h"
@@ -55,7 +57,7 @@ local_path(const char *rel)
 
 	if (asprintf(&p, "%s/%s", local_dir(), rel) == -1) {
 		fprintf(stderr, "peerkey: out of memory\n");
-		exit(EXIT_FAIL);
+		out_exit(EXIT_FAIL);
 	}
 	return p;
 }
@@ -106,7 +108,7 @@ local_boot_tpm(char **tcti)
 	free(path);
 	if (buf == NULL && (buf = strdup(PK_TPM_TCTI_DEFAULT)) == NULL) {
 		fprintf(stderr, "peerkey: out of memory\n");
-		exit(EXIT_FAIL);
+		out_exit(EXIT_FAIL);
 	}
 	*tcti = buf;
 	return 1;
@@ -162,6 +164,53 @@ local_boot_pgp_pub(char **armor, size_t *len)
 		    strerror(errno) : "empty or unreadable");
 	free(path);
 	return r != 0 ? -1 : 0;
+}
+
+/*
+ * This machine's identity under name with addresses, signed by its node
+ * key id (doc/protocol.md, "Signed identity"): its boot key id and boot
+ * OpenPGP public key from the configuration directory, and as sequence
+ * number the wall clock in milliseconds, so that each document is newer
+ * than the last. Returns the document's base64 (malloc'ed), or NULL
+ * after a message on stderr.
+ */
+char *
+local_identity(const struct pk_identity *id, const char *name,
+    const char *addresses)
+{
+	struct pk_ident	 doc;
+	struct timespec	 now;
+	uint8_t		*raw = NULL;
+	size_t		 rawlen, publen;
+	char		*pub = NULL, *b64 = NULL, *cause = NULL;
+
+	memset(&doc, 0, sizeof(doc));
+	if (local_boot_keyid(doc.boot_keyid) != 0 ||
+	    local_boot_pgp_pub(&pub, &publen) != 0)
+		return NULL;
+	clock_gettime(CLOCK_REALTIME, &now);
+	doc.seq = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec /
+	    1000000;
+	snprintf(doc.name, sizeof(doc.name), "%s", name);
+	if (strlen(addresses) >= sizeof(doc.addresses)) {
+		fprintf(stderr, "peerkey: identity: more than %d bytes of "
+		    "addresses\n", PK_IDENT_ADDRS_MAX);
+		goto out;
+	}
+	snprintf(doc.addresses, sizeof(doc.addresses), "%s", addresses);
+	doc.boot_pgp = pub;
+	if (pk_ident_sign(id, &doc, &raw, &rawlen, &cause) != 0) {
+		fprintf(stderr, "peerkey: %s\n", cause != NULL ? cause :
+		    "identity: out of memory");
+		goto out;
+	}
+	if ((b64 = pk_ident_b64(raw, rawlen)) == NULL)
+		fprintf(stderr, "peerkey: identity: out of memory\n");
+out:
+	free(raw);
+	free(pub);
+	free(cause);
+	return b64;
 }
 
 /*

@@ -9,6 +9,9 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,11 +136,26 @@ luks_open(struct luks *l, const char *device)
 {
 	json_error_t	 jerr;
 	const char	*type, *js, *u;
+	struct stat	 st;
+	const char	*why = NULL;
 	char		*cause = NULL;
 	int		 i, r, max = crypt_token_max(CRYPT_LUKS2);
 
 	memset(l, 0, sizeof(*l));
 	l->device = device;
+	/* What is wrong with the path, before libcryptsetup guesses. */
+	if (stat(device, &st) == -1)
+		why = errno == ENOENT ? "no such device or file" :
+		    errno == EACCES ? "permission denied (run as root)" :
+		    strerror(errno);
+	else if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
+		why = "not a block device or a file";
+	if (why != NULL) {
+		fprintf(stderr, "peerkey: %s: %s (give the LUKS2 partition, "
+		    "such as /dev/sda3, or an image file: \"lsblk -f\" lists "
+		    "them as crypto_LUKS)\n", device, why);
+		return EXIT_LOCAL;
+	}
 	if ((r = crypt_init(&l->cd, device)) < 0) {
 		fprintf(stderr, "peerkey: %s: %s (is the device or image "
 		    "path right?)\n", device, strerror(-r));

@@ -9,12 +9,15 @@
  * keys: systemd's ask-password carries passwords as NUL-terminated
  * strings, and a raw key with a NUL byte would reach systemd-cryptsetup
  * cut short. It is encrypted to this
- * machine's boot OpenPGP key and DEPOSITed, as blob "luks-UUID", with
- * every chosen peer. The name is the disk's and stays: a rotate deposits
- * its fresh key under the same name, replacing the old one on each peer,
- * so the boot agent finds a disk's blob from the disk alone (its UUID, or
- * the "blob-id" of this token, which the header shows in the clear). The
- * key is never written anywhere else: not in the token (the header and
+ * machine's boot OpenPGP key, signed by its node key (sblob.h: the boot
+ * agent decrypts nothing else; the epoch is the token's generation), and
+ * DEPOSITed, as blob "luks-UUID", with every chosen peer. A blob
+ * deposited before blobs were signed is replaced by the next rotate.
+ * The name is the disk's and stays: a rotate deposits its fresh key
+ * under the same name, replacing the old one on each peer, so the boot
+ * agent finds a disk's blob from the disk alone (its UUID, or the
+ * "blob-id" of this token, which the header shows in the clear). The key
+ * is never written anywhere else: not in the token (the header and
  * the initramfs together would then open the disk), not in a file.
  *
  * The token (type "peerkey", doc/peerkey.8, "LUKS2 TOKEN") is the journal.
@@ -54,9 +57,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gnutls/crypto.h>
 #include <jansson.h>
@@ -68,6 +73,7 @@
 #include "peerkey.h"
 #include "pgp.h"
 #include "pk_err.h"
+#include "sblob.h"
 #include "secret.h"
 
 /*
@@ -260,7 +266,9 @@ luks_probe(struct luks *l, struct cli_peer *v, size_t n, int *ok)
 			    v[i].name);
 		else if (r < 0)
 			fprintf(stderr, "peerkey: peer %s is not reachable: "
-			    "%s\n", v[i].name, cause ? cause : "out of memory");
+			    "%s (is its peerkeyd running, on that address? "
+			    "\"peerkey status\" there)\n", v[i].name,
+			    cause ? cause : "out of memory");
 		free(cause);
 	}
 	return good;
@@ -284,7 +292,7 @@ luks_report(struct luks *l, struct luks_tok *t, struct cli_peer *v,
 		    "device", l->device, "uuid", l->uuid, "result", what,
 		    "keyslot", tok_slot(t), "blob_id", tok_blob(t),
 		    "held_by", held, "missing", missing);
-		ctl_print_json(x);
+		out_result(x);
 		json_decref(x);
 	} else {
 		printf("%s: %s: keyslot %d, token %d, blob %s\n  held by:",
@@ -329,6 +337,22 @@ luks_new_key(char *key)
 }
 
 /* Adds keyslot slot holding key, authorised by pass. */
+/* A step of enroll or rotate, on stderr (not under -j: the object says
+ * it all). */
+static void __attribute__((format(printf, 2, 3)))
+luks_progress(const char *device, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (opt_json)
+		return;
+	fprintf(stderr, "%s: ", device);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "...\n");
+}
+
 static int
 luks_add_slot(struct luks *l, int slot, const char *pass, size_t passlen,
     const char *key)
@@ -366,7 +390,9 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	char		 err[256], prompt[512], *pub = NULL, *pass = NULL,
 			*key = NULL, *cause;
 	void		*cipher = NULL;
+	uint8_t		*sealed = NULL;
 	size_t		 publen, passlen = 0, cipherlen, n = 0, i, nheld;
+	size_t		 sealedlen = 0;
 	int		*ok = NULL, slot, max, r, bad, ex = EXIT_FAIL;
 	long long	 gen = 0;
 	json_t		*sent;
@@ -410,6 +436,12 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 			printf("  (blob %s has the old naming; "
 			    "\"peerkey rotate %s\" moves it to %s)\n",
 			    tok_blob(old), device, blob);
+		if (!opt_json && !json_is_true(json_object_get(old->j,
+		    "signed")))
+			printf("  (its blob was deposited unsigned, before "
+			    "blobs were signed: the boot agent ignores it; "
+			    "\"peerkey rotate %s\" deposits a signed one)\n",
+			    device);
 		ex = i == n ? EXIT_OK : EXIT_PARTIAL;
 		if (i == n)
 			bootconf_refresh("enroll");
@@ -427,6 +459,8 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	    "%s: ", device);
 	if (local_read_secret(keyfile, prompt, &pass, &passlen) != 0)
 		goto out;
+	luks_progress(device, "checking the passphrase (the key derivation "
+	    "takes a few seconds)");
 	if ((r = crypt_activate_by_passphrase(l.cd, NULL, CRYPT_ANY_SLOT,
 	    pass, passlen, 0)) < 0) {
 		fprintf(stderr, "peerkey: %s: %s; nothing changed\n", device,
@@ -436,6 +470,8 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	}
 	if ((ok = calloc(n, sizeof(*ok))) == NULL)
 		goto out;
+	luks_progress(device, "asking %zu peer%s for a heartbeat", n,
+	    n == 1 ? "" : "s");
 	if (luks_probe(&l, v, n, ok) == 0) {
 		fprintf(stderr, "peerkey: %s: no peer can take the key; "
 		    "nothing changed\n", device);
@@ -462,15 +498,31 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 		ex = EXIT_LOCAL;
 		goto out;
 	}
+	/* Signed by the node key: the boot agent takes nothing else. */
+	cause = NULL;
+	if ((r = pk_sblob_seal(l.id, bootid, blob, (uint64_t)gen + 1,
+	    (uint64_t)time(NULL), cipher, cipherlen, &sealed, &sealedlen,
+	    &cause)) != 0) {
+		fprintf(stderr, "peerkey: cannot sign the blob with the node "
+		    "key: %s (%s)\n", pk_strerror(r), cause ? cause : "");
+		free(cause);
+		ex = EXIT_LOCAL;
+		goto out;
+	}
+	free(cipher);
+	cipher = sealed;
+	cipherlen = sealedlen;
+	sealed = NULL;
 
 	/* 1. The journal names the keyslot before it exists. */
 	t = &l.toks[l.ntoks++];
 	t->id = -1;
 	t->j = json_pack("{s:s, s:[], s:i, s:s, s:i, s:s, s:s, s:s, s:[], "
-	    "s:[], s:I}", "type", LUKS_TOKEN_TYPE, "keyslots",
+	    "s:[], s:I, s:b}", "type", LUKS_TOKEN_TYPE, "keyslots",
 	    "peerkey-version", 1, "state", "adding", "keyslot", slot,
 	    "boot-key", bootid, "node-key", l.id->keyid, "blob-id", blob,
-	    "peers", "held-by", "generation", (json_int_t)(gen + 1));
+	    "peers", "held-by", "generation", (json_int_t)(gen + 1),
+	    "signed", 1);
 	if (tok_save(&l, t) != 0) {
 		l.ntoks--;
 		json_decref(t->j);
@@ -509,6 +561,7 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 				goto out;
 		}
 		local_test_crash("sending");
+		luks_progress(device, "depositing the key with %s", v[i].name);
 		pk_msg_init(&m, PK_MSG_DEPOSIT);
 		m.u.deposit.blob.id.p = (const uint8_t *)blob;
 		m.u.deposit.blob.id.len = strlen(blob);
@@ -602,7 +655,7 @@ luks_unenroll(const char *device)
 	if (opt_json) {
 		json_t *x = json_pack("{s:s, s:s, s:i}", "device", device,
 		    "uuid", l.uuid, "removed", n);
-		ctl_print_json(x);
+		out_result(x);
 		json_decref(x);
 	} else if (n == 0)
 		printf("%s: not enrolled; nothing to do\n", device);

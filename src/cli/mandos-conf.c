@@ -465,6 +465,15 @@ mc_check_all(struct mc_ctx *c, const struct mc_sect *s)
 	return 0;
 }
 
+/* The error for option name of s whose value v is not a what. */
+static int
+mc_not_a(struct mc_ctx *c, const struct mc_sect *s, const char *name,
+    const char *v, const char *what)
+{
+	return mc_error(c, PK_ERR_CONF, "[%s] %s: \"%.40s\" is not a %s",
+	    s->name, name, v, what);
+}
+
 /* Reads one duration option of s. */
 static int
 mc_duration(struct mc_ctx *c, const struct mc_sect *s, const char *name,
@@ -480,9 +489,8 @@ mc_duration(struct mc_ctx *c, const struct mc_sect *s, const char *name,
 		r = mc_error(c, PK_ERR_CONF, "[%s] %s: \"%.40s\" is too long a "
 		    "duration", s->name, name, v);
 	else if (r != 0)
-		r = mc_error(c, PK_ERR_CONF, "[%s] %s: \"%.40s\" is not a "
-		    "duration (RFC 3339 like PT5M, or like 5m 30s)", s->name,
-		    name, v);
+		r = mc_not_a(c, s, name, v,
+		    "duration (RFC 3339 like PT5M, or like 5m 30s)");
 	free(v);
 	return r;
 }
@@ -497,9 +505,8 @@ mc_bool(struct mc_ctx *c, const struct mc_sect *s, const char *name, int *b)
 	if ((r = mc_get(c, s, name, &v)) != 0)
 		return r;
 	if (mandos_parse_bool(v, b) != 0)
-		r = mc_error(c, PK_ERR_CONF, "[%s] %s: \"%.40s\" is not a "
-		    "boolean (true/false, yes/no, on/off, 1/0)", s->name,
-		    name, v);
+		r = mc_not_a(c, s, name, v,
+		    "boolean (true/false, yes/no, on/off, 1/0)");
 	free(v);
 	return r;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "peerkey.h"
 
@@ -31,6 +32,10 @@ opt_setting(const char *opt, const char *env, const char *def)
 
 static const struct cmd_entry commands[] = {
 	{ "status", "status", "this node and its peers", cmd_status },
+	{ "monitor", "monitor", "a live view: the peers, the events, keys "
+	    "to approve, deny, enable, disable", cmd_monitor },
+	{ "metrics", "metrics", "peerkeyd's metrics (Prometheus text format)",
+	    cmd_metrics },
 	{ "peer", "peer add NAME --boot-key ID [--node-key ID] "
 	    "[--address ADDR]... [policy]\n"
 	    "       peer set NAME [policy]\n"
@@ -63,6 +68,9 @@ static const struct cmd_entry commands[] = {
 	    "print a one-time code that lets a machine join", cmd_invite },
 	{ "join", "join [--name NAME] [--address ADDR]... CODE",
 	    "join the cluster of the machine that printed CODE", cmd_join },
+	{ "update", "update [--address ADDR]...",
+	    "send every peer this machine's identity anew (addresses, boot "
+	    "key)", cmd_update },
 	{ "enroll", "enroll DEVICE [--peers NAME,...] [--key-file FILE]",
 	    "add a keyslot to DEVICE and deposit its key with the peers",
 	    cmd_enroll },
@@ -70,6 +78,9 @@ static const struct cmd_entry commands[] = {
 	    "replace DEVICE's peerkey key", cmd_rotate },
 	{ "unenroll", "unenroll DEVICE",
 	    "withdraw DEVICE's key, kill its keyslot", cmd_unenroll },
+	{ "list", "list [DEVICE...]",
+	    "the disks this machine enrolled and who holds their key",
+	    cmd_list },
 	{ "boot-config",
 	    "boot-config [--out FILE] [--tcti TCTI] [--update-initramfs]",
 	    "write the initramfs' boot configuration", cmd_boot_config },
@@ -84,15 +95,73 @@ usage(FILE *f)
 	fprintf(f, "usage: peerkey [-j] [-d dir] [-s socket] command "
 	    "[args]\n\n");
 	for (c = commands; c->name != NULL; c++)
-		fprintf(f, "  %-11s %s\n", c->name, c->help);
+		fprintf(f, "  %-13s %s\n", c->name, c->help);
 	fprintf(f, "\n-j: JSON output; -d: configuration directory. See "
 	    "peerkey(8).\n");
+}
+
+/*
+ * A relative configuration directory (-d, PEERKEY_DIR) is taken from the
+ * current directory, made absolute: boot.conf and the LUKS2 tokens name
+ * files by their path, which the boot agent reads from elsewhere.
+ */
+static int
+dir_absolute(void)
+{
+	static char	 abs[4096];
+	const char	*d = local_dir();
+	char		 cwd[4096];
+
+	if (d[0] == '/')
+		return 0;
+	while (d[0] == '.' && d[1] == '/')
+		d += 2;
+	if (getcwd(cwd, sizeof(cwd)) == NULL ||
+	    snprintf(abs, sizeof(abs), "%s/%s", cwd, d) >= (int)sizeof(abs)) {
+		fprintf(stderr, "peerkey: the configuration directory \"%s\" "
+		    "is relative and the current directory cannot be read: "
+		    "give an absolute -d DIR\n", d);
+		return -1;
+	}
+	opt_dir = abs;
+	return 0;
+}
+
+/* "--help" (or "-h") as an argument of the command, before any "--". */
+static int
+cmd_wants_help(int argc, char **argv)
+{
+	int	i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    (i == 1 && strcmp(argv[i], "-h") == 0))
+			return 1;
+	return 0;
+}
+
+/* "peerkey COMMAND --help": its usage and what it does, on stdout. */
+static int
+cmd_help(const struct cmd_entry *c)
+{
+	json_t	*j;
+
+	if (opt_json) {
+		j = json_pack("{s:s, s:s, s:s}", "command", c->name, "usage",
+		    c->usage, "help", c->help);
+		out_result(j);
+		json_decref(j);
+	} else
+		printf("usage: peerkey %s\n\n%s (peerkey(8), COMMANDS)\n",
+		    c->usage, c->help);
+	return EXIT_OK;
 }
 
 int
 main(int argc, char *argv[])
 {
 	const struct cmd_entry	*c;
+	json_t			*j;
 	int			 ch, r;
 
 	static const struct option longopts[] = {
@@ -112,26 +181,36 @@ main(int argc, char *argv[])
 			break;
 		case 'j':
 			opt_json = 1;
+			out_init();
 			break;
 		case 's':
 			opt_socket = optarg;
 			break;
 		case 'V':
-			printf("peerkey %s\n", PACKAGE_VERSION);
-			return EXIT_OK;
+			if (!opt_json)
+				printf("peerkey %s\n", PACKAGE_VERSION);
+			j = json_pack("{s:s}", "version", PACKAGE_VERSION);
+			out_result(j);
+			json_decref(j);
+			return out_finish(EXIT_OK);
 		case 'h':
-			usage(stdout);
-			return EXIT_OK;
+			if (!opt_json)
+				usage(stdout);
+			return out_finish(EXIT_OK);
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			if (!opt_json)
+				usage(stderr);
+			return out_finish(EXIT_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0) {
-		usage(stderr);
-		return EXIT_USAGE;
+		fprintf(stderr, "peerkey: no command (\"peerkey --help\" "
+		    "lists them)\n");
+		if (!opt_json)
+			usage(stderr);
+		return out_finish(EXIT_USAGE);
 	}
 	/* --json and --dir DIR anywhere after the command. */
 	for (ch = 1; ch < argc; ch++) {
@@ -151,15 +230,24 @@ main(int argc, char *argv[])
 			ch--;
 		}
 	}
+	out_init();
+	if (dir_absolute() != 0)
+		return out_finish(EXIT_LOCAL);
 	for (c = commands; c->name != NULL; c++) {
 		if (strcmp(c->name, argv[0]) != 0)
 			continue;
+		if (cmd_wants_help(argc, argv))
+			return out_finish(cmd_help(c));
 		r = c->exec(argc, argv);
 		if (r == EXIT_USAGE)
-			fprintf(stderr, "usage: peerkey %s\n", c->usage);
-		return r;
+			fprintf(stderr, "usage: peerkey %s\n"
+			    "  (\"peerkey %s --help\" says more)\n", c->usage,
+			    c->name);
+		return out_finish(r);
 	}
-	fprintf(stderr, "peerkey: unknown command \"%s\"\n", argv[0]);
-	usage(stderr);
-	return EXIT_USAGE;
+	fprintf(stderr, "peerkey: unknown command \"%s\" (\"peerkey "
+	    "--help\" lists them)\n", argv[0]);
+	if (!opt_json)
+		usage(stderr);
+	return out_finish(EXIT_USAGE);
 }

@@ -58,6 +58,8 @@ int		 local_load_node(struct pk_identity **);
 int		 local_boot_keyid(char *out);
 int		 local_boot_tpm(char **tcti);
 int		 local_boot_pgp_pub(char **armor, size_t *len);
+char		*local_identity(const struct pk_identity *, const char *name,
+		    const char *addresses);
 int		 local_test_crash(const char *step);
 int		 local_read_secret(const char *keyfile, const char *prompt,
 		    char **pass, size_t *len);
@@ -86,10 +88,18 @@ void		 bootconf_refresh(const char *why);
 /* ctl.c: the control socket client */
 json_t		*ctl_request(json_t *req);
 int		 ctl_simple(const char *cmd, const char *peer);
-void		 ctl_print_json(json_t *);
+int		 ctl_answer(json_t *resp);
 const char	*ctl_socket_path(void);
 int		 ctl_fail(json_t *resp);
+int		 ctl_node_status(struct pk_identity **, json_t **resp);
 int		 ctl_list(json_t *req, const char *member, json_t **resp);
+
+/* out.c: the -j object (doc/peerkey.8, "JSON OUTPUT") */
+void		 out_init(void);
+void		 out_result(json_t *obj);
+const char	*out_code(int ex);
+int		 out_finish(int ex);
+void		 out_exit(int ex) __attribute__((noreturn));
 
 /* Format helpers (ctl.c). */
 const char	*fmt_ago(long long wall_ms, char *buf, size_t len);
@@ -97,6 +107,8 @@ const char	*fmt_ms(long long ms, char *buf, size_t len);
 
 /* commands */
 int	cmd_status(int, char **);
+int	cmd_metrics(int, char **);
+int	cmd_monitor(int, char **);
 int	cmd_enable(int, char **);
 int	cmd_disable(int, char **);
 int	cmd_approve(int, char **);
@@ -110,10 +122,14 @@ int	cmd_verbose(int, char **);
 int	cmd_init(int, char **);
 int	cmd_enroll(int, char **);
 int	cmd_unenroll(int, char **);
+int	cmd_list(int, char **);
 int	cmd_rotate(int, char **);
 int	cmd_boot_config(int, char **);
 int	cmd_invite(int, char **);
 int	cmd_join(int, char **);
+int	cmd_update(int, char **);
+/* cmd-invite.c: every non-loopback IPv4 address of this host, with port */
+void	invite_local_addrs(char *out, size_t len, long long port);
 int	cmd_import_mandos(int, char **);
 
 #endif /* PEERKEY_H */

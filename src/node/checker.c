@@ -79,6 +79,7 @@ struct checker_conn {
 	ev_timer		 interval;	/* next check */
 	ev_timer		 deadline;	/* this check's timeout */
 	uint64_t		 due;		/* of the next check (pk_now_ms) */
+	uint64_t		 sent;		/* this heartbeat's start */
 	ev_child		 child;
 	pid_t			 pid;
 	char			 verify_fail[PK_KEYID_HEXLEN + 1];
@@ -94,14 +95,7 @@ static void
 cc_disconnect(struct checker_conn *cc)
 {
 	ev_io_stop(node->loop, &cc->io);
-	if (cc->tls != NULL) {
-		pk_tls_free(cc->tls);
-		cc->tls = NULL;
-	}
-	if (cc->fd != -1) {
-		close(cc->fd);
-		cc->fd = -1;
-	}
+	pk_io_drop(&cc->tls, &cc->fd);
 	cc->state = CC_IDLE;
 	cc->inlen = cc->outlen = cc->outoff = 0;
 }
@@ -370,6 +364,7 @@ cc_done(struct checker_conn *cc, int ok, const char *why)
 	char		 buf[PEER_ADDRS_MAX + 128];
 
 	ev_timer_stop(node->loop, &cc->deadline);
+	metrics_heartbeat(ok, pk_now_ms() - cc->sent);
 	if (!ok) {
 		snprintf(buf, sizeof(buf), "heartbeat to %s: %s", cc->addr,
 		    why);
@@ -427,6 +422,7 @@ cc_check(struct checker_conn *cc)
 		cc_command_start(cc);
 		return;
 	}
+	cc->sent = pk_now_ms();
 	if (cc_heartbeat_prepare(cc) != 0) {
 		cc_done(cc, 0, "cannot make a nonce");
 		return;
@@ -594,6 +590,8 @@ cc_command_start(struct checker_conn *cc)
 			if (devnull > 2)
 				close(devnull);
 		}
+		/* Not the daemon's sockets, database or control socket. */
+		pk_closefrom(3);
 		execvp(argv[0], argv);
 		_exit(127);
 	}

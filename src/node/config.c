@@ -99,6 +99,9 @@ static const struct pk_conf_item node_items[] = {
 	    O(max_introductions), 0, 100000, "16", NULL },
 	{ "membership", "introduced-pending", PK_CONF_BOOL,
 	    O(introduced_pending), 0, 0, "no", NULL },
+
+	{ "metrics", "listen", PK_CONF_STRING, O(metrics_listen), 0, 64, "",
+	    NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -172,6 +175,8 @@ config_load(const char *path, struct node_conf *nc, char **cause)
 		    (unsigned long long)nc->interval);
 		return -1;
 	}
+	if (metrics_listen_check(nc->metrics_listen, cause) != 0)
+		return -1;	/* it says what and where */
 	/* Checked here too, so that "peerkeyd -n" catches it. */
 	if (nc->control_group != NULL && *nc->control_group != '\0' &&
 	    getgrnam(nc->control_group) == NULL) {

@@ -22,6 +22,7 @@
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "io.h"
 #include "key.h"
@@ -62,17 +63,9 @@ static json_t *
 control_peer_json(struct peer *p, uint64_t now)
 {
 	const struct peer *by = peer_by_node_keyid(p->introduced_by);
-	const char	*state;
+	const char	*state = peer_state_name(p, now);
 	int		 enabled = peer_enabled(p, now);
 
-	if (p->pending)
-		state = "pending";
-	else if (enabled)
-		state = "enabled";
-	else if (p->disabled_by == PEER_DIS_OPERATOR)
-		state = "disabled-by-operator";
-	else
-		state = "disabled";
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:I, s:I, "
 	    "s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:I, "
 	    "s:s, s:s}",
@@ -243,6 +236,9 @@ control_add(const struct control_cmd *self, json_t *req, const char *who,
 	struct peer_spec	 spec;
 	struct peer		*p;
 
+	/* A signed identity (peerkey join): identity.c. */
+	if (json_object_get(req, "identity") != NULL)
+		return identity_control_add(self, req, who, cause);
 	memset(&spec, 0, sizeof(spec));
 	spec.name = json_string_value(json_object_get(req, "name"));
 	spec.boot_keyid = json_string_value(json_object_get(req,
@@ -400,8 +396,8 @@ control_blob_put(const struct control_cmd *self, json_t *req,
 	return json_object();
 }
 
-/* Event rows to JSON. */
-static int
+/* Event rows to JSON, appended to the array arg (node.h). */
+int
 control_event_cb(const struct store_event_row *e, void *arg)
 {
 	json_array_append_new((json_t *)arg, json_pack("{s:I, s:I, s:s, "
@@ -428,6 +424,11 @@ control_events(const struct control_cmd *self, json_t *req, const char *who,
 		f.until = json_integer_value(v);
 	if ((v = json_object_get(req, "limit")) != NULL)
 		f.limit = (int)json_integer_value(v);
+	if (f.kind != NULL && !pk_list_has(STORE_EVENT_KINDS, f.kind)) {
+		pk_cause_set(cause, "no event kind \"%s\"; the kinds: %s",
+		    f.kind, STORE_EVENT_KINDS);
+		return NULL;
+	}
 	if ((a = json_array()) == NULL)
 		return NULL;
 	if (store_events_query(node->store, &f, control_event_cb, a) != 0) {
@@ -503,6 +504,14 @@ control_decide(const struct control_cmd *self, json_t *req, const char *who,
 	return json_object();
 }
 
+/* "subscribe": control.c then feeds the connection (its top). */
+static json_t *
+control_subscribed(const struct control_cmd *self, json_t *req,
+    const char *who, char **cause)
+{
+	return json_pack("{s:b}", "subscribed", 1);
+}
+
 /*
  * Every request. who: CONTROL_GROUP, root or a member of control-group
  * (peerkey.conf(5)); 0, root only.
@@ -524,6 +533,8 @@ static const struct control_cmd control_cmds[] = {
 	{ "invite-add", join_invite_add, CONTROL_GROUP, 0 },	/* join.c */
 	{ "peer-pgp", join_peer_pgp, CONTROL_GROUP, 0 },	/* join.c */
 	{ "verbose", control_verbose, CONTROL_GROUP, 0 },
+	{ "metrics", metrics_control, CONTROL_GROUP, 0 },	/* metrics.c */
+	{ "subscribe", control_subscribed, CONTROL_GROUP, 0 },
 };
 
 /* Runs one request of uid; see node.h. */

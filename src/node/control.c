@@ -12,6 +12,12 @@
  * line, {"ok": true, ...} or {"ok": false, "error": "..."}. Requests are
  * handled in order; a line over CONTROL_LINE_MAX closes the connection.
  * What each request does is control-cmd.c's table.
+ *
+ * After {"cmd":"subscribe"} the connection is also fed (peerkey monitor):
+ * every CONTROL_FEED_S, each audit event recorded since, as {"event":
+ * {...}}, and the status ({"status": {...}}, as "status" answers) when
+ * an event came or every CONTROL_STATUS_S. A subscriber that lets more
+ * than CONTROL_FEED_MAX bytes pile up unread is closed.
  */
 #include "config.h"
 
@@ -35,9 +41,14 @@
 #include "log.h"
 #include "node.h"
 #include "pk_err.h"
+#include "store.h"
 
 #define CONTROL_LINE_MAX	(256 * 1024)	/* a blob in base64 fits */
 #define CONTROL_CONNS_MAX	32
+#define CONTROL_FEED_S		0.25
+#define CONTROL_STATUS_S	1.0
+#define CONTROL_FEED_EVENTS	200	/* read per feed at most */
+#define CONTROL_FEED_MAX	(1024 * 1024)
 
 struct control_conn {
 	TAILQ_ENTRY(control_conn) entry;
@@ -49,6 +60,9 @@ struct control_conn {
 	char			*out;
 	size_t			 outlen, outoff;
 	int			 dead;
+	int			 subscribed;
+	int64_t			 last_event;	/* fed up to this id */
+	ev_tstamp		 last_status;
 };
 
 static TAILQ_HEAD(, control_conn) conns = TAILQ_HEAD_INITIALIZER(conns);
@@ -59,6 +73,8 @@ static char		 control_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static gid_t		 control_gid = (gid_t)-1;
 
 static void	control_conn_cb(struct ev_loop *, ev_io *, int);
+static ev_timer		 feed_timer;
+static int		 nsubscribed;
 
 /* Is uid allowed: root, or in the control group (primary or not)? */
 static int
@@ -89,6 +105,8 @@ static void
 control_conn_close(struct control_conn *c)
 {
 	ev_io_stop(node->loop, &c->io);
+	if (c->subscribed && --nsubscribed == 0)
+		ev_timer_stop(node->loop, &feed_timer);
 	close(c->fd);
 	free(c->in);
 	free(c->out);
@@ -123,6 +141,92 @@ control_reply(struct control_conn *c, json_t *resp)
 	free(s);
 }
 
+/* Sends a subscriber what is new; returns 0, or -1 to close it. */
+static int
+control_feed_one(struct control_conn *c, json_t *events, ev_tstamp now)
+{
+	json_t	*e, *st;
+	size_t	 i;
+	int	 news = 0;
+	char	*cause = NULL;
+
+	json_array_foreach(events, i, e) {
+		if (json_integer_value(json_object_get(e, "id")) <=
+		    c->last_event)
+			continue;
+		c->last_event = json_integer_value(json_object_get(e, "id"));
+		control_reply(c, json_pack("{s:O}", "event", e));
+		news = 1;
+	}
+	if (news || now - c->last_status >= CONTROL_STATUS_S) {
+		st = control_run(json_pack("{s:s}", "cmd", "status"), c->uid,
+		    &cause);
+		free(cause);
+		if (st != NULL) {
+			json_object_del(st, "ok");
+			control_reply(c, json_pack("{s:o}", "status", st));
+		}
+		c->last_status = now;
+	}
+	return c->dead || c->outlen - c->outoff > CONTROL_FEED_MAX ? -1 : 0;
+}
+
+/* The feed's tick: what is new, to every subscriber. */
+static void
+control_feed_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct store_event_filter	 f;
+	struct control_conn		*c, *next;
+	json_t				*events;
+
+	memset(&f, 0, sizeof(f));
+	f.limit = CONTROL_FEED_EVENTS;
+	if ((events = json_array()) == NULL ||
+	    store_events_query(node->store, &f, control_event_cb,
+	    events) != 0) {
+		json_decref(events);
+		return;
+	}
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (!c->subscribed)
+			continue;
+		if (control_feed_one(c, events, ev_now(loop)) != 0) {
+			log_warnx("control: uid %u: subscriber not reading; "
+			    "closed", (unsigned)c->uid);
+			control_conn_close(c);
+			continue;
+		}
+		control_conn_cb(loop, &c->io, 0);	/* write */
+	}
+	json_decref(events);
+}
+
+/* Makes c a subscriber, fed from the events after the newest now. */
+static void
+control_subscribe(struct control_conn *c)
+{
+	struct store_event_filter	 f;
+	json_t				*events, *last;
+
+	if (c->subscribed)
+		return;
+	memset(&f, 0, sizeof(f));
+	f.limit = 1;
+	if ((events = json_array()) != NULL &&
+	    store_events_query(node->store, &f, control_event_cb,
+	    events) == 0 && (last = json_array_get(events, 0)) != NULL)
+		c->last_event = json_integer_value(json_object_get(last, "id"));
+	json_decref(events);
+	c->subscribed = 1;
+	c->last_status = 0;
+	if (nsubscribed++ == 0) {
+		ev_timer_init(&feed_timer, control_feed_cb, CONTROL_FEED_S,
+		    CONTROL_FEED_S);
+		ev_timer_start(node->loop, &feed_timer);
+	}
+}
+
 /* Handles one request line: control-cmd.c's table does the work. */
 static json_t *
 control_dispatch(struct control_conn *c, const char *line)
@@ -134,6 +238,10 @@ control_dispatch(struct control_conn *c, const char *line)
 	if ((req = json_loads(line, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
 		pk_cause_set(&cause, "not JSON: %s", jerr.text);
 	else if ((resp = control_run(req, c->uid, &cause)) != NULL) {
+		/* The table said yes; the feed is this connection's. */
+		if (strcmp(json_string_value(json_object_get(req, "cmd")),
+		    "subscribe") == 0)
+			control_subscribe(c);
 		json_decref(req);
 		return resp;
 	}

@@ -10,9 +10,15 @@
  * key. A member accepts an introduction only from a node key it guards
  * (doc/trust.md), at most max-introductions of them from one introducer,
  * and holds them pending an operator's "peerkey accept" if so configured.
+ * A peer sends UPDATE with a newer identity of its own (new addresses, a
+ * new boot key).
  *
- * Identity documents are JSON (doc/protocol.md, "JOIN"):
- *	{"name", "node_keyid", "boot_keyid", "boot_pgp", "addresses"}
+ * Identities travel as JSON objects (doc/protocol.md, "JOIN"):
+ *	{"name", "node_keyid", "boot_keyid", "addresses", "identity"}
+ * of which only "identity", the document signed by the node key it names
+ * (ident.c), is read: identity.c verifies it before anything is done, so
+ * nobody binds a node key to a boot key that node key did not sign (the
+ * JOIN's must also be signed by the session's own TLS key).
  */
 #include "config.h"
 
@@ -30,6 +36,7 @@
 #include <jansson.h>
 
 #include "addr.h"
+#include "ident.h"
 #include "io.h"
 #include "key.h"
 #include "log.h"
@@ -42,76 +49,29 @@
 
 #define JOIN_INTRO_TIMEOUT_MS	10000
 
-/* An identity taken from a document, checked. */
-struct join_ident {
-	struct peer_spec spec;		/* name, keys, addresses */
-	const char	*boot_pgp;
-};
-
 /*
- * Reads and checks an identity object: the peer's rules (peer.c), and
- * the document's own, stricter ones for what comes off the network.
- * Returns 0, or -1 with *cause set.
+ * Adds the peer that the verified identity id (raw: its bytes) names,
+ * for this node to guard (identity.c makes it, peer.c as for control
+ * "add", with the daemon's default policy); introduced by the peer by
+ * (NULL: it joined), it is pending if introduced-pending says so, and
+ * then not guarded yet. Returns 0, or -1 with *cause set.
  */
 static int
-join_ident(json_t *o, struct join_ident *id, int need_node, char **cause)
-{
-	struct peer_spec	*spec = &id->spec;
-
-	memset(id, 0, sizeof(*id));
-	if (!json_is_object(o)) {
-		pk_cause_set(cause, "not an object");
-		return -1;
-	}
-	spec->name = json_string_value(json_object_get(o, "name"));
-	/* A JOIN's node key is its TLS key (join_join), not the document's. */
-	if (need_node)
-		spec->node_keyid = json_string_value(json_object_get(o,
-		    "node_keyid"));
-	spec->boot_keyid = json_string_value(json_object_get(o, "boot_keyid"));
-	spec->addresses = json_string_value(json_object_get(o, "addresses"));
-	id->boot_pgp = json_string_value(json_object_get(o, "boot_pgp"));
-	if (spec->addresses == NULL)
-		spec->addresses = "";
-	if (id->boot_pgp == NULL)
-		id->boot_pgp = "";
-	if (peer_spec_check(spec, cause) != 0)
-		return -1;
-	if (need_node && (spec->node_keyid == NULL ||
-	    *spec->node_keyid == '\0')) {
-		pk_cause_set(cause, "\"node_keyid\" is missing");
-		return -1;
-	}
-	if (strlen(id->boot_pgp) > PK_DOC_MAX / 2) {
-		pk_cause_set(cause, "boot OpenPGP key too large");
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Adds a peer this node will guard (peer.c makes it, as for control
- * "add", with the daemon's default policy) with its boot OpenPGP key;
- * introduced by the peer by (NULL: it joined), it is pending if
- * introduced-pending says so, and then not guarded yet. Returns 0, or -1
- * with *cause set.
- */
-static int
-join_add_peer(const struct join_ident *id, const char *how,
-    const struct peer *by, char **cause)
+join_add_peer(const struct pk_ident *id, const uint8_t *raw, size_t rawlen,
+    const char *how, const struct peer *by, char **cause)
 {
 	struct peer	*p;
 
-	if ((p = peer_new(&id->spec, cause)) == NULL)
+	if ((p = identity_new_peer(id, cause)) == NULL)
 		return -1;
 	if (by != NULL) {
 		snprintf(p->introduced_by, sizeof(p->introduced_by), "%s",
 		    by->node_keyid);
 		p->pending = node->conf.introduced_pending;
 	}
-	if (peer_add(p, id->boot_pgp, how, cause) != 0) {
+	if (peer_add_signed(p, id->boot_pgp, raw, rawlen, how, cause) != 0) {
 		/* The store's words for the log, plain ones for the peer. */
-		log_warnx("join: peer %s: %s", id->spec.name, *cause);
+		log_warnx("join: peer %s: %s", id->name, *cause);
 		free(*cause);
 		*cause = NULL;
 		pk_cause_set(cause, "cannot store the peer");
@@ -120,22 +80,6 @@ join_add_peer(const struct join_ident *id, const char *how,
 	if (!p->pending)
 		checker_add(p);
 	return 0;
-}
-
-/* A peer's identity document. */
-static json_t *
-join_peer_json(struct peer *p)
-{
-	char	*pgp = NULL;
-	json_t	*o;
-
-	if (store_peer_get_pgp(node->store, p->id, &pgp) != 0)
-		pgp = NULL;
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", p->name,
-	    "node_keyid", p->node_keyid, "boot_keyid", p->boot_keyid,
-	    "addresses", p->addresses, "boot_pgp", pgp ? pgp : "");
-	free(pgp);
-	return o;
 }
 
 /* Child: INTRODUCEs doc to one member; returns 0 on its ACK. */
@@ -220,14 +164,19 @@ static int
 join_join(const char *keyid, const char *addr, const struct pk_msg *m,
     struct pk_msg *reply, char **buf, char **cause)
 {
-	struct join_ident	 id;
+	struct pk_ident		 id;
 	struct peer		*p;
 	json_error_t		 jerr;
 	json_t			*doc = NULL, *self = NULL, *members = NULL, *rd;
+	json_t			*guarded = NULL;
 	unsigned char		 hash[32];
+	uint8_t			*raw = NULL;
+	size_t			 rawlen = 0;
 	char			 hex[65], how[128], *selfdoc = NULL, *jdoc;
 	char			 src[PK_ADDR_LEN];
-	int			 code, r, i;
+	int			 code, r, i, found;
+
+	memset(&id, 0, sizeof(id));
 
 	/*
 	 * The secret first, writing nothing: a stranger's document (up to
@@ -252,13 +201,20 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 	}
 	doc = json_loadb((const char *)m->u.join.doc.p, m->u.join.doc.len, 0,
 	    &jerr);
-	if (join_ident(doc, &id, 0, cause) != 0) {
+	if (identity_read(doc, &id, &raw, &rawlen, cause) != 0) {
 		log_warnx("join: %s: bad identity: %s", addr, *cause);
 		code = PK_ERRC_PROTOCOL;
 		goto out;
 	}
-	id.spec.node_keyid = keyid;	/* the TLS key, nothing else */
-	if ((r = store_invite_take(node->store, hex, wall_ms(), id.spec.name,
+	/* The joiner's node key is the TLS key, and it signed the document. */
+	if (strcasecmp(id.node_keyid, keyid) != 0) {
+		log_warnx("join: %s key %.16s...: its identity is signed by "
+		    "another key (%.16s...)", addr, keyid, id.node_keyid);
+		code = join_fail(cause, PK_ERRC_UNAUTHORIZED, "the identity is "
+		    "not signed by this session's key");
+		goto out;
+	}
+	if ((r = store_invite_take(node->store, hex, wall_ms(), id.name,
 	    addr, &selfdoc)) != 0) {
 		/* Used or expired since the check: recorded by the store. */
 		log_warnx("join: %s key %.16s...: refused: %s", addr, keyid,
@@ -268,13 +224,28 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 		    "no such invitation (used already?)");
 		goto out;
 	}
-	/* The members, before the joiner is one. */
+	/*
+	 * The members, before the joiner is one: in the reply, those with
+	 * a signed identity (only those can the joiner check); to be
+	 * introduced to, every peer with a node key.
+	 */
 	members = json_array();
-	TAILQ_FOREACH(p, &node->peers, entry)
-		if (p->node_keyid[0] != '\0')
-			json_array_append_new(members, join_peer_json(p));
+	guarded = json_array();
+	TAILQ_FOREACH(p, &node->peers, entry) {
+		if (p->node_keyid[0] == '\0' || strcasecmp(p->node_keyid,
+		    keyid) == 0)
+			continue;
+		if ((rd = identity_peer_json(p)) != NULL)
+			json_array_append_new(members, rd);
+		json_array_append_new(guarded, json_pack("{s:s, s:s, s:s}",
+		    "name", p->name, "node_keyid", p->node_keyid,
+		    "addresses", p->addresses));
+	}
 	snprintf(how, sizeof(how), "joined with an invitation from %s", addr);
-	if (join_add_peer(&id, how, NULL, cause) != 0) {
+	/* A machine that joins again brings its own, newer identity. */
+	if ((found = identity_apply(&id, raw, rawlen, addr, 1, cause)) < 0 ||
+	    (found == IDENTITY_NEW && join_add_peer(&id, raw, rawlen, how,
+	    NULL, cause) != 0)) {
 		code = PK_ERRC_UNAUTHORIZED;
 		goto out;
 	}
@@ -294,17 +265,20 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 	reply->u.doc.doc.len = strlen(*buf);
 	/* Introduce the joiner, as this node knows it, to the members. */
 	p = peer_by_node_keyid(keyid);
-	if (p != NULL && (rd = join_peer_json(p)) != NULL) {
+	if (p != NULL && (rd = identity_peer_json(p)) != NULL) {
 		if ((jdoc = json_dumps(rd, JSON_COMPACT)) != NULL)
-			join_introduce(members, jdoc);
+			join_introduce(guarded, jdoc);
 		free(jdoc);
 		json_decref(rd);
 	}
 	code = 0;
 out:
+	pk_ident_clear(&id);
+	free(raw);
 	json_decref(doc);
 	json_decref(self);
 	json_decref(members);
+	json_decref(guarded);
 	free(selfdoc);
 	return code;
 }
@@ -324,58 +298,77 @@ join_record_refusal(const struct peer *by, const char *addr,
 		    store_errmsg(node->store));
 }
 
-/* An INTRODUCE from a node key this node guards. */
+/*
+ * An INTRODUCE from a node key this node guards, or an UPDATE of its own
+ * identity by a peer's node key (identity.c has the rules).
+ */
 static int
 join_introduced(const char *keyid, const char *addr, const struct pk_msg *m,
     struct pk_msg *reply, char **cause)
 {
-	struct join_ident	 id;
-	struct peer		*by, *p;
+	struct pk_ident		 id;
+	struct peer		*by;
 	json_error_t		 jerr;
 	json_t			*doc;
+	uint8_t			*raw = NULL;
+	size_t			 rawlen = 0;
 	char			 how[PEER_NAME_MAX + 48];
-	int			 code = 0;
+	int			 code = 0, found, update;
 
+	update = m->type == PK_MSG_UPDATE;
 	if ((by = peer_by_node_keyid(keyid)) == NULL || by->pending) {
-		log_warnx("join: %s key %.16s...: INTRODUCE from a key this "
-		    "node does not guard%s", addr, keyid, by != NULL ?
-		    " (pending acceptance)" : "");
-		return join_fail(cause, PK_ERRC_UNAUTHORIZED,
+		log_warnx("join: %s key %.16s...: %s from a key this node "
+		    "does not guard%s", addr, keyid, pk_msg_type_name(m->type),
+		    by != NULL ? " (pending acceptance)" : "");
+		return join_fail(cause, PK_ERRC_UNAUTHORIZED, update ?
+		    "only a peer this node guards may update its identity" :
 		    "only a peer this node guards may introduce");
 	}
 	doc = json_loadb((const char *)m->u.doc.doc.p, m->u.doc.doc.len, 0,
 	    &jerr);
-	if (join_ident(doc, &id, 1, cause) != 0)
+	if (identity_read(doc, &id, &raw, &rawlen, cause) != 0) {
+		log_warnx("join: %s from %s: %s", pk_msg_type_name(m->type),
+		    by->name, *cause);
 		code = PK_ERRC_PROTOCOL;
-	else if (strcasecmp(id.spec.node_keyid, node->id->keyid) == 0 ||
-	    ((p = peer_by_node_keyid(id.spec.node_keyid)) != NULL &&
-	    strcasecmp(p->boot_keyid, id.spec.boot_keyid) == 0))
-		;	/* ourselves, or known already */
+		if (strstr(*cause, "signature") != NULL)
+			code = PK_ERRC_UNAUTHORIZED;
+	} else if (update && strcasecmp(id.node_keyid, keyid) != 0)
+		code = join_fail(cause, PK_ERRC_UNAUTHORIZED, "an UPDATE "
+		    "carries the sender's own identity only");
+	else if ((found = identity_apply(&id, raw, rawlen, by->name, update,
+	    cause)) < 0)
+		code = PK_ERRC_UNAUTHORIZED;
+	else if (found != IDENTITY_NEW)
+		;	/* ourselves, known already, or newer now */
+	else if (update)
+		code = join_fail(cause, PK_ERRC_INTERNAL, "internal error");
 	else if (peer_introduced_count(by->node_keyid) >=
 	    (int)node->conf.max_introductions) {
 		log_warnx("join: introduction of %s by %s refused: its quota "
 		    "of %llu introductions is reached (max-introductions)",
-		    id.spec.name, by->name, node->conf.max_introductions);
-		join_record_refusal(by, addr, id.spec.name);
+		    id.name, by->name, node->conf.max_introductions);
+		join_record_refusal(by, addr, id.name);
 		code = join_fail(cause, PK_ERRC_UNAUTHORIZED, "introduction "
 		    "quota reached (max-introductions)");
 	} else {
 		snprintf(how, sizeof(how), "introduced by %s%s", by->name,
 		    node->conf.introduced_pending ? ", pending acceptance" :
 		    "");
-		if (join_add_peer(&id, how, by, cause) != 0)
+		if (join_add_peer(&id, raw, rawlen, how, by, cause) != 0)
 			code = PK_ERRC_UNAUTHORIZED;
 	}
+	pk_ident_clear(&id);
+	free(raw);
 	json_decref(doc);
 	if (code == 0) {
 		pk_msg_init(reply, PK_MSG_ACK);
-		reply->u.ack.of_type = PK_MSG_INTRODUCE;
+		reply->u.ack.of_type = m->type;
 	}
 	return code;
 }
 
 /*
- * A JOIN or INTRODUCE of a native session whose TLS key is keyid. Returns
+ * A JOIN, INTRODUCE or UPDATE of a native session whose TLS key is keyid. Returns
  * 0 with reply filled (its byte fields may point into *buf, which the
  * caller frees after sending), or the PK_ERRC_* code of the ERROR to send
  * with *cause (allocated; the caller frees it).
@@ -417,9 +410,9 @@ json_t *
 join_invite_add(const struct control_cmd *self, json_t *req, const char *who,
     char **cause)
 {
-	struct join_ident	 id;
+	struct pk_ident	 id;
 	const char	*hash;
-	json_t		*inviter, *check;
+	json_t		*inviter;
 	char		*doc;
 	json_int_t	 expires;
 	int		 r;
@@ -433,20 +426,33 @@ join_invite_add(const struct control_cmd *self, json_t *req, const char *who,
 		    "expires (future wall ms) and self");
 		return NULL;
 	}
-	/* What a joiner will check of it (join_ident), checked now; the
-	 * name, if none, is this node's (join_join puts it in). */
-	if ((check = json_deep_copy(inviter)) == NULL)
+	/*
+	 * What a joiner will check of it, checked now: this node's own
+	 * identity, signed by its node key under its name ("peerkey
+	 * invite" signs it).
+	 */
+	if (identity_read(inviter, &id, NULL, NULL, cause) != 0)
 		return NULL;
-	if (json_object_get(check, "name") == NULL)
-		json_object_set_new(check, "name",
-		    json_string(node->conf.name));
-	r = join_ident(check, &id, 0, cause);
-	json_decref(check);
+	r = strcasecmp(id.node_keyid, node->id->keyid) != 0 ? 1 :
+	    strcmp(id.name, node->conf.name) != 0 ? 2 : 0;
+	if (r != 0)
+		pk_cause_set(cause, "the identity is %s", r == 1 ?
+		    "not signed by this node's key" : "not under this node's "
+		    "name");
+	if (r == 0 && (inviter = json_pack("{s:s, s:s, s:s, s:s, s:O}",
+	    "name", id.name, "node_keyid", id.node_keyid, "boot_keyid",
+	    id.boot_keyid, "addresses", id.addresses, "identity",
+	    json_object_get(inviter, "identity"))) == NULL)
+		r = -1;
+	pk_ident_clear(&id);
 	if (r != 0)
 		return NULL;
-	if ((doc = json_dumps(inviter, JSON_COMPACT)) == NULL)
+	if ((doc = json_dumps(inviter, JSON_COMPACT)) == NULL) {
+		json_decref(inviter);
 		return NULL;
+	}
 	r = store_invite_add(node->store, hash, expires, doc, wall_ms(), who);
+	json_decref(inviter);
 	free(doc);
 	if (r != 0) {
 		pk_cause_set(cause, "%s", store_errmsg(node->store));

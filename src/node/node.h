@@ -67,6 +67,8 @@ struct peer {
 					   introducer's node key id, "" none */
 	int			 pending;	/* introduced, waits for an
 						   operator (peer_accept) */
+	uint64_t		 ident_seq;	/* of its signed identity;
+						   0: none (added by hand) */
 
 	/* Policy (persistent). Durations in milliseconds. */
 	uint64_t		 timeout;
@@ -164,6 +166,8 @@ struct node_conf {
 	/* membership */
 	unsigned long long max_introductions;	/* per introducer */
 	int		 introduced_pending;	/* introduced: pending */
+	/* metrics */
+	char		*metrics_listen;	/* "" off; loopback:port */
 };
 
 /* The daemon's whole state; one instance, "node" in util.c. */
@@ -263,6 +267,8 @@ struct control_cmd {
  * answer.
  */
 struct json_t	*control_run(struct json_t *req, uid_t uid, char **cause);
+struct store_event_row;
+int		 control_event_cb(const struct store_event_row *, void *array);
 
 /* join.c */
 struct pk_msg;
@@ -274,6 +280,37 @@ int		 join_request(const char *keyid, const char *addr,
 		    const struct pk_msg *, struct pk_msg *reply, char **buf,
 		    char **cause);
 
+/* identity.c */
+struct pk_ident;
+/* What identity_apply() found. */
+enum identity_found {
+	IDENTITY_NEW = 0,	/* no peer has that node key: add it */
+	IDENTITY_SAME = 1,	/* known as it is (or this node itself) */
+	IDENTITY_UPDATED = 2,	/* a newer document replaced the peer's */
+};
+int		 identity_read(struct json_t *o, struct pk_ident *,
+		    uint8_t **raw, size_t *rawlen, char **cause);
+struct json_t	*identity_peer_json(struct peer *);
+int		 identity_apply(const struct pk_ident *, const uint8_t *raw,
+		    size_t rawlen, const char *from, int trusted,
+		    char **cause);
+struct peer	*identity_new_peer(const struct pk_ident *, char **cause);
+struct json_t	*identity_control_add(const struct control_cmd *,
+		    struct json_t *req, const char *who, char **cause);
+/*
+ * metrics.c: the Prometheus text (its top); the counters, counted where
+ * it happens (proto: "native" or "mandos"; reason: PK_REFUSE_*).
+ */
+void		 metrics_release(const char *proto);
+void		 metrics_refusal(const char *proto, int reason);
+void		 metrics_heartbeat(int ok, uint64_t ms);
+char		*metrics_text(size_t *len);
+struct json_t	*metrics_control(const struct control_cmd *,
+		    struct json_t *req, const char *who, char **cause);
+int		 metrics_listen_check(const char *listen, char **cause);
+int		 metrics_start(char **cause);
+void		 metrics_stop(void);
+
 /* config.c */
 int		 config_load(const char *path, struct node_conf *, char **cause);
 void		 config_free(struct node_conf *);
@@ -283,6 +320,8 @@ struct peer	*peer_by_boot_keyid(const char *keyid);
 struct peer	*peer_by_node_keyid(const char *keyid);
 struct peer	*peer_by_name(const char *name);
 int		 peer_enabled(struct peer *, uint64_t now);
+/* "pending", "enabled", "disabled-by-operator" or "disabled" (status). */
+const char	*peer_state_name(struct peer *, uint64_t now);
 /*
  * Is p, enabled at now, enabled only by a release's extension (its last
  * proof of life would have let it expire)? Never for a peer without a
@@ -359,6 +398,10 @@ struct peer	*peer_new(const struct peer_spec *, char **cause);
  * 0, or -1 with *cause set and p freed.
  */
 int		 peer_add(struct peer *, const char *boot_pgp, const char *how,
+		    char **cause);
+/* The same with its signed identity doc (len bytes; p->ident_seq set). */
+int		 peer_add_signed(struct peer *, const char *boot_pgp,
+		    const void *doc, size_t len, const char *how,
 		    char **cause);
 
 /*

@@ -140,13 +140,21 @@ peer_new(const struct peer_spec *spec, char **cause)
 int
 peer_add(struct peer *p, const char *boot_pgp, const char *how, char **cause)
 {
+	return peer_add_signed(p, boot_pgp, NULL, 0, how, cause);
+}
+
+/* The same with its signed identity (doc, len); see node.h. */
+int
+peer_add_signed(struct peer *p, const char *boot_pgp, const void *doc,
+    size_t len, const char *how, char **cause)
+{
 	int	 r;
 
 	/* A new peer starts enabled with a full timeout. */
 	p->expires = p->proof_until = pk_now_ms() + p->timeout;
 	p->remaining = p->proof_remaining = p->timeout;
-	if ((r = store_peer_add(node->store, p, boot_pgp, wall_ms(),
-	    how)) != 0) {
+	if ((r = store_peer_add_signed(node->store, p, boot_pgp, doc, len,
+	    wall_ms(), how)) != 0) {
 		pk_cause_set(cause, "cannot store the peer: %s",
 		    r == PK_ERR_EXISTS ? "it exists" :
 		    store_errmsg(node->store));

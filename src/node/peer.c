@@ -200,6 +200,18 @@ peer_enabled(struct peer *p, uint64_t now)
 	return 0;
 }
 
+/* The state status and the metrics show (node.h). */
+const char *
+peer_state_name(struct peer *p, uint64_t now)
+{
+	if (p->pending)
+		return "pending";
+	if (peer_enabled(p, now))
+		return "enabled";
+	return p->disabled_by == PEER_DIS_OPERATOR ? "disabled-by-operator" :
+	    "disabled";
+}
+
 /*
  * A proof of life: how says which ("heartbeat", "heartbeat-in",
  * "checker"), addr where it came from.
@@ -369,6 +381,7 @@ peer_released(struct peer *p, uint64_t now, const char *addr,
 	if (p->expires < until)
 		p->expires = until;
 	p->pending_since = 0;
+	metrics_release(how);
 	log_info("unlock: peer %s: released %d blob%s to %s (%s)", p->name,
 	    p->nblobs, p->nblobs == 1 ? "" : "s", addr, how);
 	peer_record(p, now, "released", addr, how);
@@ -380,6 +393,8 @@ peer_refused(struct peer *p, const char *boot_keyid, uint64_t now,
     const char *addr, int reason, const char *how)
 {
 	char		 detail[160], src[PK_ADDR_LEN];
+
+	metrics_refusal(how, reason);
 
 	snprintf(detail, sizeof(detail), "%s (%s)", pk_refusal_name(reason),
 	    how);

@@ -255,16 +255,16 @@ load_peer_cb(struct peer *p, void *arg)
 	return 0;
 }
 
-/* Logs what announce.c says. */
+/* Logs what announce.c says (its messages begin with "announce: "). */
 static void
 announce_log(int level, const char *msg)
 {
 	if (level <= LOG_WARNING)
-		log_warnx("announce: %s", msg);
+		log_warnx("%s", msg);
 	else if (level <= LOG_INFO)
-		log_info("announce: %s", msg);
+		log_info("%s", msg);
 	else
-		log_debug("announce: %s", msg);
+		log_debug("%s", msg);
 }
 
 int
@@ -353,6 +353,8 @@ main(int argc, char *argv[])
 		fatalx("%s", cause);
 	if (control_init(&cause) != 0)
 		fatalx("%s", cause);
+	if (metrics_start(&cause) != 0)
+		fatalx("%s", cause);
 
 	log_info("peerkeyd %s starting: node %s, key %s, %d peer%s",
 	    PACKAGE_VERSION, node->conf.name, node->id->keyid, node->npeers,
@@ -414,6 +416,7 @@ main(int argc, char *argv[])
 	tally_stop();
 	peer_save_all(pk_now_ms());
 	announce_stop();
+	metrics_stop();
 	control_cleanup();
 	listener_stop();
 	session_close_all();

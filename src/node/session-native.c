@@ -4,8 +4,9 @@
  *
  * Who may do what is decided here from the TLS-authenticated key id only:
  * a boot key may UNLOCK (its own blobs: peer_release() decides); a peer's
- * node key may HEARTBEAT, DEPOSIT, WITHDRAW and NOTICE for itself and no
- * one else (and a pending peer's, nothing); JOIN and INTRODUCE go to
+ * node key may HEARTBEAT, DEPOSIT (a blob signed by that node key,
+ * sblob.h), WITHDRAW and NOTICE for itself and no one else (and a
+ * pending peer's, nothing); JOIN and INTRODUCE go to
  * join.c. Every error is an ERROR
  * reply that ends the session (session_error), never the daemon.
  */
@@ -26,6 +27,7 @@
 #include "node.h"
 #include "pk_err.h"
 #include "proto.h"
+#include "sblob.h"
 #include "session-int.h"
 #include "store.h"
 #include "tls.h"
@@ -135,6 +137,40 @@ session_ack(struct session *s, int of_type)
 	(void)session_send(s, &m, 0);
 }
 
+/*
+ * Is the DEPOSIT's data a signed blob (sblob.h) that the depositing node
+ * key signed, under the name it is deposited by? A holder keeps only
+ * those: the boot agent would ignore anything else. Returns 0, or -1
+ * (answered: ERROR unauthorized, and logged).
+ */
+static int
+session_deposit_signed(struct session *s, struct peer *p, const char *id,
+    const struct pk_blob *b)
+{
+	struct pk_sblob	 sb;
+	char		 signer[PK_KEYID_HEXLEN + 1], *cause = NULL;
+	const char	*why = NULL;
+
+	if (!pk_sblob_is(b->data.p, b->data.len))
+		why = "not a signed blob";
+	else if (pk_sblob_decode(b->data.p, b->data.len, &sb, &cause) != 0)
+		why = cause != NULL ? cause : "not a valid signed blob";
+	else if (pk_sblob_signer_keyid(&sb, signer) != 0 ||
+	    strcmp(signer, s->keyid) != 0)
+		why = "not signed by the depositing node key";
+	else if (pk_sblob_verify(&sb, &cause) != 0)
+		why = cause != NULL ? cause : "the signature does not verify";
+	else if (sb.idlen != b->id.len || memcmp(sb.id, id, sb.idlen) != 0)
+		why = "signed under another blob id";
+	if (why == NULL)
+		return 0;
+	log_warnx("deposit: peer %s: blob %s from %s refused: %s", p->name,
+	    id, s->addr, why);
+	session_error(s, PK_ERRC_UNAUTHORIZED, why);
+	free(cause);
+	return -1;
+}
+
 /* A DEPOSIT from a peer's node key: store or replace its own blob. */
 static void
 session_deposit(struct session *s, struct peer *p, const struct pk_msg *req)
@@ -150,6 +186,8 @@ session_deposit(struct session *s, struct peer *p, const struct pk_msg *req)
 		session_error(s, PK_ERRC_PROTOCOL, "blob id contains NUL");
 		return;
 	}
+	if (session_deposit_signed(s, p, id, b) != 0)
+		return;
 	snprintf(detail, sizeof(detail), "blob %s (%zu bytes)", id,
 	    b->data.len);
 	if ((r = store_blob_deposit(st, p, id, b->data.p, b->data.len,
@@ -210,7 +248,8 @@ session_request(struct session *s, const struct pk_msg *m)
 		session_unlock(s);
 		return;
 	}
-	if (m->type == PK_MSG_JOIN || m->type == PK_MSG_INTRODUCE) {
+	if (m->type == PK_MSG_JOIN || m->type == PK_MSG_INTRODUCE ||
+	    m->type == PK_MSG_UPDATE) {
 		char	*buf = NULL, *cause = NULL;
 		int	 code;
 

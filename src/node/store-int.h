@@ -61,6 +61,8 @@ enum store_stmt {
 	ST_PEER_LIVENESS,
 	ST_PEER_SET_PGP,
 	ST_PEER_GET_PGP,
+	ST_PEER_SET_IDENT,
+	ST_PEER_GET_IDENT,
 	/* store-blob.c */
 	ST_BLOB_PUT,
 	ST_BLOB_DELETE,

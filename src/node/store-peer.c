@@ -38,8 +38,8 @@ const struct store_sql store_peer_sql[] = {
 	    "alive_at) VALUES (1, ?1, ?2, ?2)" },
 	{ ST_SELF_ALIVE, "UPDATE self SET alive_at = ?1 WHERE id = 1" },
 	{ ST_PEER_ALL, "SELECT id, " PEER_COLUMNS ", (SELECT count(*) "
-	    "FROM blobs WHERE blobs.peer_id = peers.id) FROM peers "
-	    "ORDER BY id" },
+	    "FROM blobs WHERE blobs.peer_id = peers.id), identity_seq "
+	    "FROM peers ORDER BY id" },
 	{ ST_PEER_INSERT, "INSERT INTO peers (" PEER_COLUMNS ", created_at) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
 	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)" },
@@ -58,6 +58,9 @@ const struct store_sql store_peer_sql[] = {
 	    "last_check_ok = ?5, proof_remaining_ms = ?6 WHERE id = ?7" },
 	{ ST_PEER_SET_PGP, "UPDATE peers SET boot_pgp = ?1 WHERE id = ?2" },
 	{ ST_PEER_GET_PGP, "SELECT boot_pgp FROM peers WHERE id = ?1" },
+	{ ST_PEER_SET_IDENT, "UPDATE peers SET identity = ?1, "
+	    "identity_seq = ?2 WHERE id = ?3" },
+	{ ST_PEER_GET_IDENT, "SELECT identity FROM peers WHERE id = ?1" },
 	{ ST_MAX_, NULL }
 };
 
@@ -118,7 +121,7 @@ peer_check(struct store *s, const struct peer *p)
 	    p->extended_timeout > INT64_MAX ||
 	    p->approval_delay > INT64_MAX ||
 	    p->approval_duration > INT64_MAX || p->remaining > INT64_MAX ||
-	    p->proof_remaining > INT64_MAX) {
+	    p->proof_remaining > INT64_MAX || p->ident_seq > INT64_MAX) {
 		store_seterr(s, "peer fields out of range");
 		return PK_ERR_INVALID_ARG;
 	}
@@ -220,7 +223,7 @@ peer_from_row(sqlite3_stmt *st, struct peer *p)
 	p->last_check_ok = sqlite3_column_int(st, 17);
 	p->pending = sqlite3_column_int(st, 19) != 0;
 	p->nblobs = sqlite3_column_int(st, 21);
-	return 0;
+	return col_u64(st, 22, &p->ident_seq);
 }
 
 /* Loads every peer, then hands them one by one to cb; see store.h. */
@@ -315,17 +318,93 @@ int
 store_peer_add(struct store *s, struct peer *p, const char *boot_pgp,
     int64_t at, const char *detail)
 {
+	return store_peer_add_signed(s, p, boot_pgp, NULL, 0, at, detail);
+}
+
+/* Adds a peer with its signed identity, and its event; see store.h. */
+int
+store_peer_add_signed(struct store *s, struct peer *p, const char *boot_pgp,
+    const void *doc, size_t len, int64_t at, const char *detail)
+{
 	int64_t	 id = p->id;
 	int	 r;
 
+	if (doc != NULL && (len == 0 || p->ident_seq == 0 ||
+	    p->ident_seq > INT64_MAX)) {
+		store_seterr(s, "a signed identity needs bytes and a sequence "
+		    "number");
+		return PK_ERR_INVALID_ARG;
+	}
 	if ((r = store_begin(s)) != 0)
 		return r;
 	if ((r = store_peer_insert(s, p, at)) == 0 && boot_pgp != NULL)
 		r = store_exec(s, ST_PEER_SET_PGP, "ti", boot_pgp, p->id);
+	if (r == 0 && doc != NULL)
+		r = store_exec(s, ST_PEER_SET_IDENT, "bii", doc, len,
+		    (int64_t)p->ident_seq, p->id);
 	if (r == 0)
 		r = store_event_insert(s, at, p->name, "added", NULL, detail);
 	if ((r = store_tx_end(s, r)) != 0)
 		p->id = id;
+	return r;
+}
+
+/* Replaces a peer's signed identity, with its event; see store.h. */
+int
+store_peer_identity(struct store *s, const struct peer *p,
+    const char *boot_pgp, const void *doc, size_t len, int64_t at,
+    const char *detail)
+{
+	int	 r;
+
+	if (doc == NULL || len == 0 || p->ident_seq == 0 ||
+	    p->ident_seq > INT64_MAX) {
+		store_seterr(s, "a signed identity needs bytes and a sequence "
+		    "number");
+		return PK_ERR_INVALID_ARG;
+	}
+	if ((r = store_begin(s)) != 0)
+		return r;
+	if ((r = store_peer_update(s, p)) == 0)
+		r = store_exec(s, ST_PEER_SET_PGP, "ti", boot_pgp != NULL ?
+		    boot_pgp : "", p->id);
+	if (r == 0)
+		r = store_exec(s, ST_PEER_SET_IDENT, "bii", doc, len,
+		    (int64_t)p->ident_seq, p->id);
+	if (r == 0)
+		r = store_event_insert(s, at, p->name, "identity", NULL,
+		    detail);
+	return store_tx_end(s, r);
+}
+
+/* Reads a peer's signed identity; see store.h. */
+int
+store_peer_get_identity(struct store *s, int64_t peer_id, void **doc,
+    size_t *len)
+{
+	sqlite3_stmt	*st;
+	const void	*b;
+	int		 n, r;
+
+	*doc = NULL;
+	*len = 0;
+	if ((r = store_query(s, ST_PEER_GET_IDENT, &st, "i", peer_id)) != 0)
+		return r;
+	if ((r = store_row(s, st)) < 0)
+		return r;
+	if (r == 1 && sqlite3_column_type(st, 0) == SQLITE_BLOB &&
+	    (n = sqlite3_column_bytes(st, 0)) > 0 &&
+	    (b = sqlite3_column_blob(st, 0)) != NULL) {
+		if ((*doc = malloc((size_t)n)) == NULL)
+			r = PK_ERR_ALLOC;
+		else {
+			memcpy(*doc, b, (size_t)n);
+			*len = (size_t)n;
+			r = 0;
+		}
+	} else
+		r = 0;
+	store_query_end(st);
 	return r;
 }
 

@@ -147,6 +147,33 @@ int	store_peer_add(struct store *, struct peer *, const char *boot_pgp,
 	    int64_t at, const char *detail);
 
 /*
+ * The same for a peer with its signed identity: the document's bytes
+ * (doc, len; stored as received) and p->ident_seq, its sequence number.
+ */
+int	store_peer_add_signed(struct store *, struct peer *,
+	    const char *boot_pgp, const void *doc, size_t len, int64_t at,
+	    const char *detail);
+
+/*
+ * Replaces the signed identity of peer p->id: every persistent field of
+ * p (its new boot key id, addresses, p->ident_seq), its boot OpenPGP key
+ * and the document, with the event "identity" (detail: from whom, what
+ * changed), in one transaction. Returns 0, PK_ERR_NOT_FOUND,
+ * PK_ERR_EXISTS (the boot key id is another peer's), PK_ERR_INVALID_ARG,
+ * PK_ERR_STORE.
+ */
+int	store_peer_identity(struct store *, const struct peer *,
+	    const char *boot_pgp, const void *doc, size_t len, int64_t at,
+	    const char *detail);
+
+/*
+ * Reads the signed identity of peer_id into *doc (malloc'ed, *len bytes;
+ * NULL and 0 when it has none). Returns 0, PK_ERR_ALLOC, PK_ERR_STORE.
+ */
+int	store_peer_get_identity(struct store *, int64_t peer_id, void **doc,
+	    size_t *len);
+
+/*
  * Saves every persistent field of p to its row p->id, with the event of
  * that kind (address and detail NULL: none). flags: 0, or STORE_LAZY.
  * Returns 0, PK_ERR_NOT_FOUND, PK_ERR_EXISTS, PK_ERR_INVALID_ARG,
@@ -215,6 +242,15 @@ int	store_blob_count(struct store *, int64_t peer_id);
  */
 int	store_event(struct store *, int flags, int64_t at, const char *peer,
 	    const char *kind, const char *address, const char *detail);
+
+/*
+ * Every kind of event a node records (peerkeyd(8), "CONTROL SOCKET",
+ * events): what "events --kind" may ask for.
+ */
+#define STORE_EVENT_KINDS	"added removed policy enabled disabled "	\
+	"check-ok check-failed released refused approval-pending approved "	\
+	"denied notice deposited withdrawn invited join-refused accepted "	\
+	"identity identity-refused"
 
 /*
  * Calls cb for the newest f->limit events matching f (NULL: all), oldest

@@ -51,6 +51,19 @@ pk_list_add(char *buf, size_t size, const char *word)
 	return 0;
 }
 
+/* Is word in list (see addr.h)? */
+int
+pk_list_has(const char *list, const char *word)
+{
+	char	 w[256];
+	int	 r;
+
+	while ((r = pk_list_next(&list, w, sizeof(w))) != 0)
+		if (r == 1 && strcmp(w, word) == 0)
+			return 1;
+	return 0;
+}
+
 /* Splits an address into host and port (see addr.h). */
 int
 pk_addr_split(const char *in, char *host, size_t hostlen, char *port,

@@ -39,6 +39,9 @@ int	pk_list_next(const char **p, char *out, size_t outlen);
  */
 int	pk_list_add(char *buf, size_t size, const char *word);
 
+/* Is word one of the list's words? */
+int	pk_list_has(const char *list, const char *word);
+
 /*
  * Splits one address (above) into host and port; defport is used when it
  * has none. Returns 0, PK_ERR_BAD_FORMAT, or PK_ERR_TOO_LARGE when a part

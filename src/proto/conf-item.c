@@ -142,6 +142,20 @@ check_bounds(const struct pk_conf_item *it, unsigned long long v,
 	return 1;
 }
 
+/*
+ * Stores a number at dst: the size bytes at p, which hold the value v,
+ * when v lies within item's bounds; PK_ERR_CONF (*msg says why) when not.
+ */
+static int
+set_number(const struct pk_conf_item *it, unsigned long long v,
+    const void *p, size_t size, void *dst, const char *q, char **msg)
+{
+	if (check_bounds(it, v, q, msg))
+		return PK_ERR_CONF;
+	memcpy(dst, p, size);
+	return 0;
+}
+
 /* Sets *msg to "NAME: VALUE is too large" (for a number that overflows). */
 static void
 too_large(const struct pk_conf_item *it, const char *q, char **msg)
@@ -215,10 +229,7 @@ conf_set_value(const struct pk_conf_item *it, const char *value, void *obj,
 			    "(1 to 65535)", it->name, q);
 			return PK_ERR_CONF;
 		}
-		if (check_bounds(it, port, q, msg))
-			return PK_ERR_CONF;
-		memcpy(dst, &port, sizeof(port));
-		return 0;
+		return set_number(it, port, &port, sizeof(port), dst, q, msg);
 	case PK_CONF_UINT:
 	case PK_CONF_DURATION:
 	case PK_CONF_SIZE:
@@ -247,10 +258,7 @@ conf_set_value(const struct pk_conf_item *it, const char *value, void *obj,
 			too_large(it, q, msg);
 			return PK_ERR_CONF;
 		}
-		if (check_bounds(it, u, q, msg))
-			return PK_ERR_CONF;
-		memcpy(dst, &u, sizeof(u));
-		return 0;
+		return set_number(it, u, &u, sizeof(u), dst, q, msg);
 	case PK_CONF_BOOL:
 		if (pk_parse_bool(value, &b) != 0) {
 			pk_cause_set(msg, "%s: %s is not a boolean (%s)",

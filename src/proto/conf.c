@@ -4,8 +4,10 @@
  *
  * libinih (Debian 12: release 55) gives the syntax: "[section]" lines,
  * "name = value" or "name: value" pairs, whole-line comments starting with
- * ';' or '#', inline comments after " ;", and continuation lines (an
- * indented line after a pair adds to that pair's value). Its handler is
+ * ';' or '#', inline comments after " ;". libinih's continuation lines
+ * (an indented line after a pair adds to that pair's value) are refused:
+ * an indented key would silently become part of the value above, so
+ * every indented line that is not a comment is an error. Its handler is
  * not told the line number, so we feed it through our own reader, which
  * counts lines, refuses NUL bytes and overlong lines (libinih would split
  * them silently into several lines), and mirrors libinih's reading of
@@ -13,7 +15,7 @@
  * lines.
  *
  * Reading has two phases. The first collects every pair, with its line,
- * into a list, joining continuation lines with one space, and records
+ * into a list, and records
  * unknown sections and keys, duplicate keys and syntax errors. The second
  * runs each value through its validator in file order. The error reported
  * is the one on the lowest line, as "file:line: what is wrong".
@@ -55,9 +57,7 @@ struct conf_parse {
 	size_t				 len;
 	size_t				 pos;
 	int				 lineno;
-	int				 cont;	/* this line continues a value */
-	int				 have_prev; /* as libinih's prev_name */
-	int				 skip_cont; /* last pair was refused */
+	int				 cont;	/* an indented line: ignored */
 	int				*seen;	/* per item: line, or 0 */
 	struct conf_entry		*ent;
 	size_t				 nent;
@@ -103,8 +103,8 @@ conf_known_section(const struct conf_parse *p, const char *section,
 }
 
 /*
- * Looks at a line as libinih will (ini.c, ini_parse_stream), to tell
- * whether it continues the previous value and to check section headers.
+ * Looks at a line as libinih will (ini.c, ini_parse_stream), to refuse
+ * indented lines and to check section headers.
  */
 static void
 conf_classify(struct conf_parse *p, char *line)
@@ -115,13 +115,20 @@ conf_classify(struct conf_parse *p, char *line)
 
 	p->cont = 0;
 	if (p->lineno == 1 && memcmp(start, "\xef\xbb\xbf", 3) == 0)
-		start += 3;
+		line = start += 3;
 	while (*start != '\0' && isspace((unsigned char)*start))
 		start++;
 	if (*start == '\0' || strchr(";#", *start) != NULL)
 		return;
-	if (p->have_prev && start > line) {
+	if (start > line) {
+		/* libinih would join it to the value above (or read an
+		 * indented key): silently, a value the operator did not
+		 * write. Refused; the handler ignores the line. */
 		p->cont = 1;
+		conf_error(p, p->lineno, "an indented line (%s): start keys "
+		    "and section headers at the beginning of the line; a "
+		    "value is written on one line",
+		    conf_quote_n(q, start, strcspn(start, "\r\n")));
 		return;
 	}
 	if (*start != '[')
@@ -134,7 +141,6 @@ conf_classify(struct conf_parse *p, char *line)
 	}
 	if (*end != ']')
 		return;
-	p->have_prev = 0;
 	if (!conf_known_section(p, start + 1, (size_t)(end - start - 1)))
 		conf_error(p, p->lineno, "unknown section %s",
 		    conf_quote_n(q, start, (size_t)(end - start + 1)));
@@ -203,31 +209,7 @@ conf_add_entry(struct conf_parse *p, size_t item, const char *value)
 	return 0;
 }
 
-/* Joins a continuation line to the last entry's value, with a space. */
-static void
-conf_continue(struct conf_parse *p, const char *value)
-{
-	struct conf_entry	*e = &p->ent[p->nent - 1];
-	size_t			 vlen = strlen(value);
-	char			*n;
-
-	if (e->len + 1 + vlen > PK_CONF_MAX_VALUE) {
-		conf_error(p, p->lineno, "%s: value longer than "
-		    "%d bytes", p->table[e->item].name, PK_CONF_MAX_VALUE);
-		p->skip_cont = 1;
-		return;
-	}
-	if ((n = realloc(e->value, e->len + 1 + vlen + 1)) == NULL) {
-		p->oom = 1;
-		return;
-	}
-	n[e->len] = ' ';
-	memcpy(n + e->len + 1, value, vlen + 1);
-	e->value = n;
-	e->len += 1 + vlen;
-}
-
-/* libinih's handler: called for each pair and each continuation line. */
+/* libinih's handler: called for each pair (and each indented line). */
 static int
 conf_handler(void *user, const char *section, const char *name,
     const char *value)
@@ -238,13 +220,8 @@ conf_handler(void *user, const char *section, const char *name,
 
 	if (p->oom || value == NULL)
 		return 1;
-	if (p->cont) {
-		if (!p->skip_cont && p->nent > 0)
-			conf_continue(p, value);
-		return 1;
-	}
-	p->have_prev = name[0] != '\0';
-	p->skip_cont = 1;
+	if (p->cont)
+		return 1;	/* refused by conf_classify() */
 	for (i = 0; i < p->nitems; i++)
 		if (strcmp(p->table[i].name, name) == 0 &&
 		    strcmp(conf_item_section(&p->table[i]), section) == 0)
@@ -269,7 +246,6 @@ conf_handler(void *user, const char *section, const char *name,
 		p->oom = 1;
 		return 1;
 	}
-	p->skip_cont = 0;
 	return 1;
 }
 

@@ -42,6 +42,22 @@ pk_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Closes every descriptor from lowfd up; see io.h. */
+void
+pk_closefrom(int lowfd)
+{
+	long	max, fd;
+
+#ifdef HAVE_CLOSE_RANGE
+	if (close_range((unsigned int)lowfd, ~0U, 0) == 0)
+		return;
+#endif
+	if ((max = sysconf(_SC_OPEN_MAX)) < 0 || max > 1 << 20)
+		max = 1 << 20;
+	for (fd = lowfd; fd < max; fd++)
+		(void)close((int)fd);
+}
+
 /* Waits until fd is ready for events or the deadline passes. */
 static int
 io_wait(int fd, short events, uint64_t deadline)
@@ -255,7 +271,10 @@ pk_io_dial(const char *addr, const struct pk_tls_creds *creds,
 	}
 	if ((fd = pk_io_connect(host, port, deadline)) < 0) {
 		saved = errno;
-		pk_cause_set(cause, "%s: %s", addr, pk_strerror(fd));
+		/* The system's reason is the one the operator can act on
+		 * (refused: nothing listens there; unreachable: no route). */
+		pk_cause_set(cause, "%s: %s", addr, fd == PK_ERR_SYSTEM ?
+		    strerror(saved) : pk_strerror(fd));
 		errno = saved;
 		return fd;
 	}
@@ -286,4 +305,14 @@ pk_io_close(struct pk_tls *tls, int fd)
 	}
 	if (fd != -1)
 		close(fd);
+}
+
+void
+pk_io_drop(struct pk_tls **tls, int *fd)
+{
+	pk_tls_free(*tls);
+	*tls = NULL;
+	if (*fd != -1)
+		close(*fd);
+	*fd = -1;
 }

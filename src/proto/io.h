@@ -19,6 +19,13 @@
 /* Monotonic milliseconds. */
 uint64_t pk_now_ms(void);
 
+/*
+ * Closes every descriptor from lowfd up (in a child before exec: what a
+ * program we start must not hold, such as a TPM's connection, which its
+ * TPM serves one at a time, or the daemon's sockets and database).
+ */
+void	pk_closefrom(int lowfd);
+
 /* Writes all of buf to fd (pre-TLS line). */
 int	pk_io_write_all(int fd, const void *buf, size_t len,
 	    uint64_t deadline);
@@ -64,5 +71,12 @@ int	pk_io_dial(const char *addr, const struct pk_tls_creds *creds,
 
 /* Ends a session: close_notify, free, close (tls NULL, fd -1: none). */
 void	pk_io_close(struct pk_tls *, int fd);
+
+/*
+ * Drops a connection at once, as an event loop does on error or timeout:
+ * frees *tls (no close_notify) and closes *fd, leaving *tls NULL and *fd
+ * -1 (either may be so already).
+ */
+void	pk_io_drop(struct pk_tls **tls, int *fd);
 
 #endif /* PK_IO_H */

@@ -30,11 +30,14 @@ struct pk_identity {
 	 * An external key (a TPM's, tpm.c), whose private part cannot be
 	 * exported: ext_dup makes one more GnuTLS handle on it, for TLS
 	 * credentials (which own the handles they are given); ext_free
-	 * releases ext when the identity is freed. NULL for a software key.
+	 * releases ext when the identity is freed; ext_error says why its
+	 * last signature failed (GnuTLS only knows that it did). NULL for a
+	 * software key.
 	 */
 	int			(*ext_dup)(const struct pk_identity *,
 				    gnutls_privkey_t *);
 	void			(*ext_free)(void *);
+	const char		*(*ext_error)(void *);
 	void			*ext;
 };
 

@@ -85,7 +85,8 @@ static int
 msg_ackable(unsigned int type)
 {
 	return type == PK_MSG_DEPOSIT || type == PK_MSG_WITHDRAW ||
-	    type == PK_MSG_NOTICE || type == PK_MSG_INTRODUCE;
+	    type == PK_MSG_NOTICE || type == PK_MSG_INTRODUCE ||
+	    type == PK_MSG_UPDATE;
 }
 
 /* Reads n bytes as a pointer into the frame. */
@@ -284,6 +285,7 @@ msg_decode_body(struct msg_rd *r, struct pk_msg *msg)
 		return rd_field(r, 4, 1, PK_DOC_MAX, &msg->u.join.doc);
 	case PK_MSG_JOIN_REPLY:
 	case PK_MSG_INTRODUCE:
+	case PK_MSG_UPDATE:
 		return rd_field(r, 4, 1, PK_DOC_MAX, &msg->u.doc.doc);
 	default:
 		return PK_ERR_BAD_TYPE;
@@ -476,6 +478,7 @@ msg_check(const struct pk_msg *msg, size_t *need)
 		break;
 	case PK_MSG_JOIN_REPLY:
 	case PK_MSG_INTRODUCE:
+	case PK_MSG_UPDATE:
 		ret = msg_check_doc(&m->u.doc.doc, &n);
 		break;
 	default:
@@ -578,6 +581,7 @@ pk_msg_encode(const struct pk_msg *msg, uint8_t *out, size_t outlen,
 		break;
 	case PK_MSG_JOIN_REPLY:
 	case PK_MSG_INTRODUCE:
+	case PK_MSG_UPDATE:
 		wr_field(&w, 4, &msg->u.doc.doc);
 		break;
 	}
@@ -624,6 +628,7 @@ pk_msg_type_name(unsigned int type)
 		[PK_MSG_JOIN] = "JOIN",
 		[PK_MSG_JOIN_REPLY] = "JOIN_REPLY",
 		[PK_MSG_INTRODUCE] = "INTRODUCE",
+		[PK_MSG_UPDATE] = "UPDATE",
 	};
 
 	if (type < PK_MSG_TYPE_MIN || type > PK_MSG_TYPE_MAX)

@@ -76,7 +76,7 @@ struct pk_msg {
 			const uint8_t	*secret; /* PK_JOIN_SECRET_LEN bytes */
 			struct pk_bytes	 doc;	/* identity document (JSON) */
 		} join;
-		struct {		/* PK_MSG_JOIN_REPLY, _INTRODUCE */
+		struct {		/* PK_MSG_JOIN_REPLY, _INTRODUCE, _UPDATE */
 			struct pk_bytes	 doc;	/* 1 .. PK_DOC_MAX bytes */
 		} doc;
 		struct {		/* PK_MSG_ERROR */

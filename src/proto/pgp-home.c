@@ -155,7 +155,12 @@ pgp_wipe_dir(int dirfd, int depth)
 
 /*
  * Starts prog (path, or name looked up on PATH) with argv, stdin and
- * stdout on /dev/null, stderr too; returns its pid, or -1.
+ * stdout on /dev/null, stderr too, and no other descriptor of ours;
+ * returns its pid, or -1. gpg-agent --daemon keeps what it inherits for
+ * its life: a TPM connection among them (tss2's swtpm TCTI opens one per
+ * command, on a thread, while a decryption may start the agent) and the
+ * TPM, which serves one connection at a time, stops answering anyone
+ * else until gpg-agent exits.
  */
 static pid_t
 pgp_spawn(const char *path, const char *name, char *const argv[])
@@ -171,6 +176,22 @@ pgp_spawn(const char *path, const char *name, char *const argv[])
 	    0) != 0 ||
 	    posix_spawn_file_actions_adddup2(&fa, 1, 2) != 0)
 		goto out;
+#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
+	if (posix_spawn_file_actions_addclosefrom_np(&fa, 3) != 0)
+		goto out;
+#else
+	{
+		long	max, fd;
+
+		if ((max = sysconf(_SC_OPEN_MAX)) < 0 || max > 1 << 16)
+			max = 1 << 16;
+		for (fd = 3; fd < max; fd++)
+			if (fcntl((int)fd, F_GETFD) != -1 &&
+			    posix_spawn_file_actions_addclose(&fa, (int)fd) !=
+			    0)
+				goto out;
+	}
+#endif
 	if (path != NULL) {
 		if (posix_spawn(&pid, path, &fa, NULL, argv, environ) != 0)
 			pid = -1;

@@ -42,9 +42,10 @@ enum pk_msg_type {
 	PK_MSG_JOIN		= 10,	/* joiner's CLI -> inviter */
 	PK_MSG_JOIN_REPLY	= 11,	/* inviter -> joiner */
 	PK_MSG_INTRODUCE	= 12,	/* inviter -> member (ACK) */
+	PK_MSG_UPDATE		= 13,	/* node -> its holders: new identity (ACK) */
 };
 #define PK_MSG_TYPE_MIN		1
-#define PK_MSG_TYPE_MAX		12
+#define PK_MSG_TYPE_MAX		13
 
 /* UNLOCK_REPLY status. */
 #define PK_UNLOCK_OK		0

@@ -53,11 +53,15 @@ struct pk_tls_creds {
 	 * session per guarded peer.
 	 */
 	gnutls_priority_t			 prio[2];
+	/* An external key's reason for a failed signature (key.h). */
+	const char				*(*ext_error)(void *);
+	void					*ext;
 };
 
 struct pk_tls {
 	gnutls_session_t	 session;
 	struct pk_tls_creds	*own_creds;	/* for creds == NULL */
+	const struct pk_tls_creds *creds;	/* what it was made with */
 	enum pk_tls_profile	 profile;
 	enum pk_tls_role	 role;
 	pk_tls_verify_fn	 verify;
@@ -142,6 +146,8 @@ tls_creds_ext(struct pk_tls_creds *c, const struct pk_identity *id)
 		return PK_ERR_KEY;
 	}
 	c->has_key = 1;
+	c->ext_error = id->ext_error;
+	c->ext = id->ext;
 	return 0;
 }
 
@@ -319,6 +325,7 @@ pk_tls_new(struct pk_tls **out, int fd, enum pk_tls_profile profile,
 			goto fail;
 		creds = s->own_creds;
 	}
+	s->creds = creds;
 
 	flags = (role == PK_TLS_SERVER ? GNUTLS_SERVER : GNUTLS_CLIENT) |
 	    GNUTLS_ENABLE_RAWPK | GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL;
@@ -377,7 +384,13 @@ pk_tls_handshake(struct pk_tls *s)
 			/* s->err already names the key and the reason. */
 			return (s->failed = PK_ERR_PEER_REJECTED);
 		}
-		tls_seterr(s, "handshake", ret);
+		if (ret == GNUTLS_E_PK_SIGN_FAILED && s->creds != NULL &&
+		    s->creds->ext_error != NULL)
+			snprintf(s->err, sizeof(s->err), "handshake: the key "
+			    "could not sign: %s",
+			    s->creds->ext_error(s->creds->ext));
+		else
+			tls_seterr(s, "handshake", ret);
 		return (s->failed = PK_ERR_TLS);
 	}
 

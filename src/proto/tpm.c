@@ -472,6 +472,15 @@ tpm_ext_dup(const struct pk_identity *id, gnutls_privkey_t *out)
 	return tpm_privkey(id->ext, out);
 }
 
+/* key.h's ext_error: the last signing failure, in words. */
+static const char *
+tpm_ext_error(void *p)
+{
+	const struct tpm_key	*k = p;
+
+	return k->err[0] != '\0' ? k->err : "(no reason recorded)";
+}
+
 /* Flushing a key (on a job thread). */
 struct flush_job {
 	struct tpm	*t;
@@ -576,6 +585,7 @@ pk_tpm_identity_load(const char *tcti, const char *path,
 	id->ext = k;
 	id->ext_dup = tpm_ext_dup;
 	id->ext_free = tpm_ext_free;
+	id->ext_error = tpm_ext_error;
 	if ((r = tpm_pubkey(&kf.pub, &id->pub)) != 0 ||
 	    (r = pk_keyid_from_pubkey(id->pub, id->keyid)) != 0)
 		goto out;

@@ -3,15 +3,31 @@
 # finish, spawn, wait_for, free_port, $W, NETNS):
 #
 #	boot_keys DIR                      TLS (Ed25519, PKCS#8) and OpenPGP
-#	                                   boot keys made with certtool and gpg;
+#	                                   boot keys made with certtool and gpg,
+#	                                   and a node key (DIR/node.key, its
+#	                                   id in DIR/node.id, its public key
+#	                                   in DIR/node.pub);
 #	                                   sets BOOT_FPR and BOOT_KEYID
-#	seal DIR PASSFILE OUT              encrypt PASSFILE to DIR's OpenPGP key
-#	boot_conf FILE DIR [KEY=VALUE...]  write a [boot] section
+#	seal DIR PASSFILE OUT [BLOBID]     encrypt PASSFILE to DIR's OpenPGP key;
+#	                                   with BLOBID, signed by DIR's node key
+#	                                   as "peerkey enroll" signs a blob
+#	                                   (pktool seal); without, bare OpenPGP
+#	                                   (what a Mandos server holds)
+#	boot_conf FILE DIR [KEY=VALUE...]  write a [boot] section (with DIR's
+#	                                   node-public-key)
+#	boot_conf_of FILE CONF [KEY=VALUE...]  the same from the [boot] section
+#	                                   of CONF, as "peerkey boot-config"
+#	                                   wrote it
 #	start_bus DIR                      a private D-Bus system bus
 #	start_mandos DIR PORT BLOBFILE     Debian's real mandos server on
 #	                                   127.0.0.1 serving BLOBFILE to our key
 #	start_silent PORT                  a listener that never says a word
 #	start_syn_drop                     DROP_ADDR: every SYN to it dropped
+#	start_slow                         the slow peers of a "first wins"
+#	                                   check: DROP_ADDR, a silent PS, a
+#	                                   PD where nothing listens
+#	slow_conf FILE DIR KIND [LINE]     a boot.conf asking those first
+#	timed CMD...                       runs CMD; sets rc and el (ms)
 #	machine NAME                       a machine as an operator makes one:
 #	                                   "peerkey init" in $W/NAME, its
 #	                                   peerkeyd on a free loopback port
@@ -30,9 +46,11 @@ set -u
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)/build}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/lib-tap.sh"
+. "$top_srcdir/tests/lib-avahi.sh"
 : "${AGENT:=$top_builddir/src/boot-agent/peerkey-boot}"
 PEERKEYD=$top_builddir/src/node/peerkeyd
 PEERKEY=$top_builddir/src/cli/peerkey
+PKTOOL=$top_builddir/tests/tools/pktool
 
 boot_keys() {
 	_d=$1
@@ -60,11 +78,20 @@ boot_keys() {
 	    --load-pubkey "$_d/tls.pub" 2>/dev/null | tr -d ' \n' |
 	    tr 'A-F' 'a-f')
 	echo "$BOOT_KEYID" > "$_d/keyid"
+	"$PKTOOL" keygen "$_d/node.key" > "$_d/node.id" &&
+	    "$PKTOOL" pubkey "$_d/node.key" > "$_d/node.pub"
 }
 
 seal() {
+	if [ $# -lt 4 ]; then
+		GNUPGHOME=$1/gpg gpg --batch -q --trust-model always \
+		    -r "$(cat "$1/fpr")" --encrypt < "$2" > "$3" 2>/dev/null
+		return
+	fi
 	GNUPGHOME=$1/gpg gpg --batch -q --trust-model always \
-	    -r "$(cat "$1/fpr")" --encrypt < "$2" > "$3" 2>/dev/null
+	    -r "$(cat "$1/fpr")" --encrypt < "$2" > "$3.pgp" 2>/dev/null &&
+	    "$PKTOOL" seal "$1/node.key" "$(cat "$1/keyid")" "$4" \
+	    < "$3.pgp" > "$3"
 }
 
 stop_gpg_agents() {
@@ -82,30 +109,37 @@ boot_conf() {
 		echo "[boot]"
 		echo "tls-key = $_k/tls.key"
 		echo "pgp-key = $_k/pgp.key"
-		echo "work-directory = $W"
-		for _l in "$@"; do
-			echo "$_l"
-		done
-		echo
+		[ ! -s "$_k/node.pub" ] ||
+		    echo "node-public-key = $(cat "$_k/node.pub")"
+		boot_conf_tail "$@"
 	} > "$_f"
 }
 
+# boot_conf_of FILE CONF [key = value lines...]: the [boot] section that
+# "peerkey boot-config" wrote in CONF (keys, node-public-key), without its
+# mdns, prompt and give-up lines and without static peers, and the lines.
+boot_conf_of() {
+	_f=$1
+	_c=$2
+	shift 2
+	{
+		awk '/^\[/ { keep = $0 == "[boot]" } keep && !/^$/' "$_c" |
+		    grep -v '^mdns\|^prompt\|^give-up'
+		boot_conf_tail "$@"
+	} > "$_f"
+}
+
+# The work directory, then each argument as a line, then a blank line.
+boot_conf_tail() {
+	echo "work-directory = $W"
+	for _l in "$@"; do
+		echo "$_l"
+	done
+	echo
+}
+
 start_bus() {
-	cat > "$1/bus.conf" <<EOB
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$1/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-EOB
+	avahi_bus_conf "$1/bus.conf" "$1/bus"
 	spawn dbus dbus-daemon --config-file="$1/bus.conf" --nofork --nopidfile
 	wait_for "[ -S '$1/bus' ]" 10
 }
@@ -177,6 +211,42 @@ table inet pkdrop {
 }
 EON
 	DROP_ADDR=$_net.$((_b + 2))
+}
+
+# start_slow: the peers a "first wins" check puts before the good one:
+# DROP_ADDR drops every SYN (start_syn_drop), port PS is a listener that
+# never speaks (start_silent), port PD is free: nothing listens there.
+start_slow() {
+	start_syn_drop || return 1
+	PS=$(free_port)
+	start_silent "$PS"
+	PD=$(free_port)
+}
+
+# slow_conf FILE KEYDIR KIND [LINE]: a boot.conf (no mDNS, no prompt,
+# give-up 60 s, connect and exchange timeouts 30 s, longer than the check
+# may take) whose first sections are [KIND down], [KIND dropper] and
+# [KIND silent] at start_slow's addresses, each followed by LINE (e.g. a
+# node-key pin) when given. The caller appends the good peer.
+slow_conf() {
+	boot_conf "$1" "$2" "mdns = no" "prompt = no" "give-up = 60s" \
+	    "connect-timeout = 30s" "exchange-timeout = 30s"
+	for _s in "down 127.0.0.1:$PD" "dropper $DROP_ADDR:4141" \
+	    "silent 127.0.0.1:$PS"; do
+		printf '[%s %s]\naddress = %s\n' "$3" "${_s% *}" "${_s#* }"
+		if [ $# -ge 4 ]; then
+			printf '%s\n' "$4"
+		fi
+	done >> "$1"
+}
+
+# timed CMD...: runs CMD (redirect timed as CMD itself); sets rc to its
+# exit status and el to the milliseconds it took.
+timed() {
+	_t0=$(date +%s%N)
+	"$@"
+	rc=$?
+	el=$(( ($(date +%s%N) - _t0) / 1000000 ))
 }
 
 machine() {

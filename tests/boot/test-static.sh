@@ -4,7 +4,7 @@
 # unknown, silent and dropping SYNs; awaiting approval until an operator
 # approves; a wrong pinned node key; a wrong boot key; blob selection;
 # Mandos mode against peerkeyd; the clock at 1970; the passphrase opens a
-# LUKS2 image.
+# LUKS2 image; blobs not signed by this machine's node key ignored.
 #
 #	good    knows us, blob deposited          -> the passphrase
 #	dis     knows us, disabled by hand        -> "refused: disabled"
@@ -18,9 +18,9 @@ need_root
 boot_keys "$W/k"
 stop_gpg_agents "$W/k/gpg"
 printf 'static-peer-pass' > "$W/pass"
-seal "$W/k" "$W/pass" "$W/blob"
+seal "$W/k" "$W/pass" "$W/blob" luks-aaaa
 printf 'second-disk-pass' > "$W/pass2"
-seal "$W/k" "$W/pass2" "$W/blob2"
+seal "$W/k" "$W/pass2" "$W/blob2" luks-bbbb
 
 # start_node NAME: a machine (lib-boot.sh) whose node key id is KEY_NAME.
 start_node() {
@@ -63,30 +63,12 @@ peers() {
 	done
 }
 
-start_syn_drop
-PS=$(free_port)
-start_silent "$PS"
-PD=$(free_port)
+start_slow
 
 # A. First wins among everything.
-boot_conf "$W/a.conf" "$W/k" "mdns = no" "prompt = no" "give-up = 60s" \
-    "connect-timeout = 30s" "exchange-timeout = 30s"
-cat >> "$W/a.conf" <<EOC
-[peer down]
-address = 127.0.0.1:$PD
-node-key = $KEY_good
-[peer dropper]
-address = $DROP_ADDR:4141
-node-key = $KEY_good
-[peer silent]
-address = 127.0.0.1:$PS
-node-key = $KEY_good
-EOC
+slow_conf "$W/a.conf" "$W/k" peer "node-key = $KEY_good"
 peers "$W/a.conf" dis unk good
-start=$(date +%s%N)
-timeout 25 "$AGENT" -c "$W/a.conf" -b luks-aaaa > "$W/oa" 2> "$W/ea"
-rc=$?
-el=$(( ($(date +%s%N) - start) / 1000000 ))
+timed timeout 25 "$AGENT" -c "$W/a.conf" -b luks-aaaa > "$W/oa" 2> "$W/ea"
 ok '[ $rc = 0 ] && cmp -s "$W/oa" "$W/pass"' \
     "first wins: down, SYN-dropping, silent, disabled, unknown and good peers"
 ok '[ $rc != 124 ]' \
@@ -180,6 +162,59 @@ ok '[ $rc = 0 ]' "the printed passphrase opens the LUKS2 image"
     cryptsetup open --test-passphrase --key-file=- "$W/disk.img" 2>/dev/null
 rc=$?
 ok '[ $rc != 0 ]' "the other disk's passphrase does not"
+
+# I. Only blobs signed by this machine's node key are decrypted (its
+# node-public-key is in the boot configuration): a bare OpenPGP message
+# and one signed by another node key, both encrypted to our boot key, are
+# ignored with one line each; a Mandos server (static [mandos]) cannot
+# sign and is taken unsigned; accept-unsigned = yes takes it from anyone.
+seal "$W/k" "$W/pass" "$W/bare"
+seal "$W/k" "$W/pass" "$W/other.pgp"
+"$PKTOOL" seal "$W/k2/node.key" "$(cat "$W/k/keyid")" luks-wwww < "$W/other.pgp" \
+    > "$W/other"
+pk good peer put-blob me luks-uuuu "$W/bare" &&
+    pk good peer put-blob me luks-wwww "$W/other" &&
+    pk unk peer add me --boot-key "$(cat "$W/k/keyid")" &&
+    pk unk peer put-blob me luks-aaaa "$W/bare"
+rc=$?
+ok '[ $rc = 0 ]' "good: an unsigned blob and one another node key signed"
+# ignored CONF BLOB LINE TITLE: asked for BLOB, the agent takes nothing
+# and says LINE (after "peerkey-boot: ").
+ignored() {
+	_line="peerkey-boot: $3"
+	"$AGENT" -c "$1" -b "$2" > "$W/oi" 2> "$W/ei"
+	_rc=$?
+	ok '[ $_rc = 1 ] && [ ! -s "$W/oi" ] && grep -qxF "$_line" "$W/ei"' \
+	    "$4"
+}
+# taken CONF TITLE [ARGS...]: the agent prints our passphrase.
+taken() {
+	_c=$1 _t=$2
+	shift 2
+	"$AGENT" -c "$_c" "$@" > "$W/oi" 2> "$W/ei"
+	_rc=$?
+	ok '[ $_rc = 0 ] && cmp -s "$W/oi" "$W/pass"' "$_t"
+}
+ignored "$W/f.conf" luks-uuuu "good: blob luks-uuuu is not signed by \
+this machine's node key; ignored" \
+    "an unsigned blob from a native peer: ignored, said in one line"
+ignored "$W/f.conf" luks-wwww "good: blob luks-wwww is not signed by \
+this machine's node key (signer key id $(cat "$W/k2/node.id")); ignored" \
+    "a blob signed by another node key: ignored, its signer named"
+boot_conf "$W/i.conf" "$W/k" "mdns = no" "prompt = no" "give-up = 2s"
+printf '[mandos gu]\naddress = 127.0.0.1:%s\n' "$PORT_unk" >> "$W/i.conf"
+taken "$W/i.conf" \
+    "a [mandos] server's unsigned answer: taken (Mandos cannot sign)"
+boot_conf "$W/i4.conf" "$W/k" "mdns = no" "prompt = no" "give-up = 2s" \
+    "accept-unsigned = yes"
+peers "$W/i4.conf" good
+taken "$W/i4.conf" "accept-unsigned = yes: the unsigned blob is taken" \
+    -b luks-uuuu
+grep -v node-public-key "$W/f.conf" > "$W/i5.conf"
+ignored "$W/i5.conf" luks-aaaa "good: blob luks-aaaa is signed, but the \
+boot configuration has no node-public-key to check it against (peerkey \
+boot-config writes it); ignored" \
+    "no node-public-key: even a signed blob is not taken"
 
 # Nothing left behind; no secret in the logs.
 ok '! grep -rq "static-peer-pass\|second-disk-pass" "$W"/e* "$W"/*.log' \

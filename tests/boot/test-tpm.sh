@@ -3,7 +3,8 @@
 # tests/lib-swtpm.sh), as the operator's commands make it: "peerkey init
 # --tpm --tpm-pcrs 7" on the machine ("me"), its own peerkeyd guarding
 # nothing but knowing its peer "good", "peerkey boot-config" writing the
-# boot.conf; "good" is a real peerkeyd holding me's blob for the TPM key.
+# boot.conf; "good" is a real peerkeyd holding the blob "peerkey enroll"
+# deposited for me's disk (signed by me's node key) for the TPM key.
 #
 #	this boot, same TPM                  -> the passphrase from good
 #	PCR 7 extended (another boot chain)  -> one line, the typed passphrase
@@ -21,7 +22,8 @@
 . "$(dirname "$0")/lib-boot.sh"
 need_root
 need swtpm tpm2_pcrextend gpg python3 mandos dbus-daemon mkinitramfs \
-    lsinitramfs unmkinitramfs dracut lsinitrd systemd-ask-password unshare
+    lsinitramfs unmkinitramfs dracut lsinitrd systemd-ask-password unshare \
+    cryptsetup
 . "$top_srcdir/tests/lib-swtpm.sh"
 PEERKEYD=$top_builddir/src/node/peerkeyd
 PEERKEY=$top_builddir/src/cli/peerkey
@@ -92,13 +94,15 @@ FPR=$(GNUPGHOME=$W/seal gpg --list-keys --with-colons 2>/dev/null |
 GNUPGHOME=$W/seal gpg --batch -q --trust-model always -r "$FPR" \
     --encrypt < "$W/pass" > "$W/blob" 2>/dev/null
 stop_gpg_agents "$W/seal"
+# (That bare message is for Debian's mandos below, which cannot sign; the
+# peerkeyd "good" holds what "peerkey enroll" deposits.)
 
-# --- good guards me; me's own peerkeyd knows good; boot-config ----------
+# --- good guards me; me's own peerkeyd knows good; enroll; boot-config --
 start_node good
-pk good peer add me --boot-key "$TPM_ID" --timeout 1h > /dev/null &&
-    pk good peer put-blob me luks-aaaa "$W/blob" > /dev/null
+pk good peer add me --boot-key "$TPM_ID" \
+    --node-key "$("$PKTOOL" keyid "$W/me/node.key")" --timeout 1h > /dev/null
 rc=$?
-ok '[ $rc = 0 ]' "good: me added with its TPM boot key id, blob deposited"
+ok '[ $rc = 0 ]' "good: me added with its TPM boot key id and node key"
 start_node me "$W/me/node.key"
 GOOD_BOOT=$("$PKTOOL" keygen "$W/good/boot.key")
 pk me peer add good --boot-key "$GOOD_BOOT" --node-key "$KEY_good" \
@@ -106,6 +110,24 @@ pk me peer add good --boot-key "$GOOD_BOOT" --node-key "$KEY_good" \
 rc=$?
 ok '[ $rc = 0 ]' "me's peerkeyd knows good"
 [ $rc = 0 ] || diag "$W/me-add.out"
+# me's disk, enrolled as an operator does: its key signed by me's node key
+# and deposited with good.
+printf 'typed-tpm-disk' > "$W/typed"
+truncate -s 20M "$W/disk.img"
+cryptsetup -q luksFormat --type luks2 --pbkdf pbkdf2 \
+    --pbkdf-force-iterations 1000 --key-file "$W/typed" "$W/disk.img" \
+    > /dev/null 2>&1
+"$PEERKEY" -s "$W/me/run/control.sock" enroll "$W/disk.img" \
+    --key-file "$W/typed" > "$W/enroll.out" 2>&1
+rc=$?
+ok '[ $rc = 0 ] && grep -q "held by: good" "$W/enroll.out"' \
+    "peerkey enroll: me's disk key, held by good"
+[ $rc = 0 ] || diag "$W/enroll.out"
+# opens FILE: FILE holds a passphrase of me's disk.
+opens() {
+	cryptsetup open --test-passphrase --key-file "$1" "$W/disk.img" \
+	    2> /dev/null
+}
 mkdir -m 700 "$W/run"
 printf '[boot]\nwork-directory = %s\nprompt = no\nmdns = no\nretry-min = 200ms\nretry-max = 1s\n' \
     "$W/run" > "$W/me/boot.conf"
@@ -153,8 +175,8 @@ released() {
 
 boot ok1
 rc=$?
-ok '[ $rc = 0 ] && cmp -s "$W/ok1.out" "$W/pass"' \
-    "the TPM key's handshake with good: the passphrase, exactly"
+ok '[ $rc = 0 ] && opens "$W/ok1.out"' \
+    "the TPM key's handshake with good: the enrolled disk's key"
 ok 'grep -q "^peerkey-boot: good: passphrase received$" "$W/ok1.err"' \
     "progress: good: passphrase received"
 [ $rc = 0 ] || diag "$W/ok1.err" "$W/node_good.log"
@@ -180,7 +202,7 @@ swtpm_start "$W/tpm-me" || fatal "swtpm did not restart"
 sed "s|^tpm-tcti = .*|tpm-tcti = $SWTPM_TCTI|" "$C" > "$W/reboot.conf"
 boot ok2 "$W/reboot.conf"
 rc=$?
-ok '[ $rc = 0 ] && cmp -s "$W/ok2.out" "$W/pass"' \
+ok '[ $rc = 0 ] && opens "$W/ok2.out"' \
     "the TPM rebooted (PCR 7 back to its boot value): the passphrase again"
 
 # A copy of the initramfs' files on another machine: another TPM.
@@ -238,10 +260,7 @@ ok '[ $rc = 0 ] && [ "$(wc -l < "$W/none.err")" = 1 ] &&
 swtpm_hung_start "$W/hung" "$SWTPM_TCTI" || fatal "hung TPMs"
 sed "s|^tpm-tcti = .*|tpm-tcti = swtpm:host=127.0.0.1,port=$SWTPM_MUTE_PORT\ntpm-timeout = 1s|" \
     "$C" > "$W/hung.conf"
-start=$(date +%s%N)
-typed hung "$W/hung.conf"
-rc=$?
-el=$(( ($(date +%s%N) - start) / 1000000 ))
+timed typed hung "$W/hung.conf"
 ok '[ $rc = 0 ] && [ "$(wc -l < "$W/hung.err")" = 1 ] &&
     grep -q "loading the boot key: no answer within 1000 ms: no peer can be asked" "$W/hung.err"' \
     "a TPM that hangs: one line after tpm-timeout, the typed passphrase (${el} ms)"
@@ -301,7 +320,7 @@ n0=$(released)
 chroot "$R" "$IA" -c /etc/peerkey/boot.conf -g 15s > "$W/img.out" \
     2> "$W/img.err"
 rc=$?
-ok '[ $rc = 0 ] && cmp -s "$W/img.out" "$W/pass" && [ "$(released)" = $((n0 + 1)) ]' \
+ok '[ $rc = 0 ] && opens "$W/img.out" && [ "$(released)" = $((n0 + 1)) ]' \
     "the image's agent and tss2 sign with the machine's TPM: the passphrase"
 [ $rc = 0 ] || diag "$W/img.err"
 

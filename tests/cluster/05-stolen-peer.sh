@@ -2,7 +2,8 @@
 # 05-stolen-peer.sh: a stolen peer (the Mandos FAQ, "physically grabbing
 # the server"). The thief copies h1's whole database, and has h1's own
 # keys too. The blobs in it open no disk: they are OpenPGP messages to
-# each owner's boot key, which h1 never had. The cluster is built with
+# each owner's boot key, which h1 never had (signed by each owner's node
+# key: the signature hides nothing). The cluster is built with
 # the operator's commands; the thief's tools are sqlite3 and pktool.
 #
 #	h1 (stolen, db copied) --+
@@ -28,9 +29,14 @@ for m in 2 3 4; do
 done
 ok 'test "$nblobs" = 3' "the thief has the blobs of h2, h3 and h4"
 for m in 2 3 4; do
+	# A blob is signed, not secret: its OpenPGP message reads out.
+	ok '"$CL_PKTOOL" unseal "$loot/h$m.blob" >"$loot/h$m.pgp" \
+	    2>"$loot/h$m.signer" &&
+	    test "$(cat "$loot/h$m.signer")" = "signed $(cat "$CL_DIR/h$m/node.id")"' \
+	    "h$m's blob is signed by h$m's node key; its OpenPGP message reads out"
 	# Control: only the owner's boot key opens it.
 	ok '"$CL_PKTOOL" pgp-decrypt "$CL_DIR/h$m/boot/pgp.key" \
-	    <"$loot/h$m.blob" >"$CL_DIR/h$m/key" &&
+	    <"$loot/h$m.pgp" >"$CL_DIR/h$m/key" &&
 	    cl_check_key "$m" <"$CL_DIR/h$m/key"' \
 	    "only h$m's own boot key turns the blob into its key"
 	ok 'test -s "$CL_DIR/h$m/key" && ! cat "$loot"/peerkey.db* |
@@ -39,12 +45,12 @@ for m in 2 3 4; do
 	ok '! cl_check_key "$m" <"$loot/h$m.blob" 2>/dev/null' \
 	    "h$m's blob as a passphrase does not open its disk"
 	ok '! "$CL_PKTOOL" pgp-decrypt "$d1/boot/pgp.key" \
-	    <"$loot/h$m.blob" >"$loot/out" 2>/dev/null &&
+	    <"$loot/h$m.pgp" >"$loot/out" 2>/dev/null &&
 	    ! test -s "$loot/out"' \
 	    "h1's own OpenPGP key cannot decrypt h$m's blob"
 	other=$((m == 4 ? 2 : m + 1))
 	ok '! "$CL_PKTOOL" pgp-decrypt "$CL_DIR/h$other/boot/pgp.key" \
-	    <"$loot/h$m.blob" >"$loot/out" 2>/dev/null &&
+	    <"$loot/h$m.pgp" >"$loot/out" 2>/dev/null &&
 	    ! test -s "$loot/out"' \
 	    "another peer's boot key cannot decrypt h$m's blob"
 done

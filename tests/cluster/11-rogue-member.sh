@@ -34,12 +34,13 @@ ok 'wait_for "cl_guards 2 3" 20' "h2 guards h3, introduced by h1"
 ok 'cl_is 2 3 enabled' "...enabled at once (h2 holds nothing back)"
 d3=$CL_DIR/h3
 
-# rogue_doc N: the identity of a machine of the attacker's own.
+# rogue_doc N: the identity of a machine of the attacker's own, signed
+# by its node key (rogueN.key, made here), as a document must be.
 rogue_doc() {
-	jq -cn --arg n "rogue$1" --arg k "$(head -c 32 /dev/urandom | cl_hex)" \
-	    --arg b "$(head -c 32 /dev/urandom | cl_hex)" \
-	    '{name: $n, node_keyid: $k, boot_keyid: $b,
-	    addresses: "192.0.2.99:4141", boot_pgp: ""}' >"$CL_DIR/rogue$1.doc"
+	n3 "$CL_PKTOOL" keygen "$CL_DIR/rogue$1.key" >/dev/null
+	jq -cn --arg s "$(n3 "$CL_PKTOOL" ident-forge "$CL_DIR/rogue$1.key" - \
+	    "rogue$1" "$(head -c 32 /dev/urandom | cl_hex)" \
+	    "192.0.2.99:4141" 1)" '{identity: $s}' >"$CL_DIR/rogue$1.doc"
 	echo "$CL_DIR/rogue$1.doc"
 }
 # introduce N DOC: h3's node key INTRODUCEs DOC to host N.
@@ -76,11 +77,7 @@ ok '! grep -q "192.0.2.99" "$CL_DIR/h1/peerkeyd.log"' \
     "h1 never dials a pending peer's address"
 echo "stand-in" >"$CL_DIR/blob"
 keyfile=$CL_DIR/rogue23.key
-n3 "$CL_PKTOOL" keygen "$keyfile" >/dev/null
-jq -c --arg k "$(n3 "$CL_PKTOOL" keyid "$keyfile")" '.node_keyid = $k' \
-    "$(rogue_doc 23)" >"$CL_DIR/rogue23.key.doc"
-mv "$CL_DIR/rogue23.key.doc" "$CL_DIR/rogue23.doc"
-like "$(introduce 1 "$CL_DIR/rogue23.doc")" "^ack" \
+like "$(introduce 1 "$(rogue_doc 23)")" "^ack" \
     "h1 takes rogue23, whose node key the attacker holds"
 like "$(n3 "$CL_PKTOOL" deposit "$keyfile" "$(cl_addr 1):$CL_PORT" disk \
     "$CL_DIR/blob" 2>/dev/null)" "^error 3 .*pending" \

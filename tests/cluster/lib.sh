@@ -120,12 +120,10 @@ cl_run() {
 		    ip netns exec "${CL_NS}h$n" "$@"
 	fi
 }
-n1() { cl_run 1 "$@"; }
-n2() { cl_run 2 "$@"; }
-n3() { cl_run 3 "$@"; }
-n4() { cl_run 4 "$@"; }
-n5() { cl_run 5 "$@"; }
-n9() { cl_run 9 "$@"; }
+# nN CMD...: cl_run N CMD (hosts 1 to 5, and 9).
+for _n in 1 2 3 4 5 9; do
+	eval "n$_n() { cl_run $_n \"\$@\"; }"
+done
 
 # cl_pk N ARGS: the peerkey command on node N's control socket.
 cl_pk() {
@@ -133,10 +131,10 @@ cl_pk() {
 	shift
 	cl_run "$n" "$CL_PEERKEY" -s "$CL_DIR/h$n/run/control.sock" "$@"
 }
-pk1() { cl_pk 1 "$@"; }
-pk2() { cl_pk 2 "$@"; }
-pk3() { cl_pk 3 "$@"; }
-pk4() { cl_pk 4 "$@"; }
+# pkN ARGS: cl_pk N ARGS (nodes 1 to 4).
+for _n in 1 2 3 4; do
+	eval "pk$_n() { cl_pk $_n \"\$@\"; }"
+done
 
 # cl_pkd N ARGS: peerkey with host N's configuration directory (hN:
 # node.key, boot/, boot.conf) and its control socket.

@@ -7,7 +7,7 @@
  * first NUL) for invite_code_decode(); odd, the rest is a JOIN_REPLY
  * document for invite_reply_check() as machine ME. Checks: a decoded code
  * has a valid key id and addresses; a checked reply's "peers" each pass
- * invite_ident_check() again, have the five members, and none is ME;
+ * invite_ident_check() again, have the six members, and none is ME;
  * every "bad" entry has a "why"; a refusal always has a cause.
  */
 #include "config.h"
@@ -67,7 +67,7 @@ fuzz_reply(const uint8_t *p, size_t len)
 		abort();
 	json_array_foreach(json_object_get(r, "peers"), i, x) {
 		if (invite_ident_check(x, &cause) != 0 ||
-		    json_object_size(x) != 5 ||
+		    json_object_size(x) != 6 ||
 		    strcasecmp(json_string_value(json_object_get(x,
 		    "node_keyid")), ME) == 0 ||
 		    !json_is_string(json_object_get(x, "addresses")) ||

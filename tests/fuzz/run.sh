@@ -15,7 +15,7 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 secs=${1:?usage: run.sh SECONDS [NAME...]}
 shift
 [ $# -gt 0 ] || set -- line frame conf mandos-conf invite luks-token addr \
-    boot-conf session control
+    boot-conf session control sblob share
 work=${FUZZ_WORK:-/var/tmp/peerkey-fuzz}
 mkdir -p "$work"
 fz=$top_srcdir/tests/fuzz
@@ -34,6 +34,8 @@ params() {
 	luks-token)	echo 65536 json.dict ;;
 	control)	echo 300000 json.dict ;;	# a control line: 256 KiB
 	addr)		echo 4096 "" ;;
+	ident)		echo 26000 "" ;;		# PK_IDENT_MAX 25301
+	sblob)		echo 33000 "" ;;		# PK_BLOB_MAX + 1
 	*)		echo 4096 "" ;;
 	esac
 }

@@ -17,15 +17,7 @@ need_root
 
 NS=pkiop$$
 mk_ns "$NS"
-keygen "$W/alpha" alpha "alpha-$$" && keygen "$W/beta" beta "beta-$$" &&
-    keygen "$W/gamma" gamma "gamma-$$" || fatal "mandos-keygen failed"
-{
-	printf '[DEFAULT]\nchecker = true\n\n'
-	cat "$W/alpha/section"
-	printf '\n'
-	cat "$W/beta/section"
-	printf 'enabled = no\n'
-} > "$W/clients.conf"
+three_clients "alpha-$$" "beta-$$" 'checker = true' no
 start_peerkeyd "$W/pkd" "$NS" || { diag "$W/peerkeyd.log"; fatal "peerkeyd"; }
 pk import-mandos "$W/clients.conf" > "$W/import.out" 2>&1 ||
     { diag "$W/import.out"; fatal "import-mandos failed"; }

@@ -8,6 +8,9 @@
 #	keygen DIR NAME PASS          mandos-keygen's keys for client NAME in
 #	                              DIR and its clients.conf section
 #	                              (DIR/section) holding PASS
+#	three_clients PA PB DEFAULTS EN  alpha, beta, gamma's keys and a
+#	                              $W/clients.conf of alpha and beta
+#	                              (beta's "enabled = EN")
 #	start_peerkeyd DIR NS [LINES] peerkeyd in NS on 127.0.0.1:4141 (extra
 #	                              config LINES appended), ready; env:
 #	                              PKD_LISTEN (address, "" any),
@@ -58,6 +61,23 @@ keygen() {
 	certtool --key-id --hash=sha256 --load-pubkey "$1/tls-pubkey.pem" \
 	    2>/dev/null | tail -1 | tr -d ' \n' | tr 'A-F' 'a-f' > "$1/keyid"
 	grep -q "^key_id = $(cat "$1/keyid")\$" "$1/section"
+}
+
+# three_clients PASS-A PASS-B DEFAULTS ENABLED: keys (keygen) for the
+# Mandos clients alpha, beta and gamma (passphrases PASS-A, PASS-B and
+# gamma-PID), and $W/clients.conf: a [DEFAULT] section of DEFAULTS (a
+# printf format), alpha, then beta with "enabled = ENABLED". gamma is in
+# no file: an unknown client.
+three_clients() {
+	keygen "$W/alpha" alpha "$1" && keygen "$W/beta" beta "$2" &&
+	    keygen "$W/gamma" gamma "gamma-$$" || fatal "mandos-keygen failed"
+	{
+		printf "[DEFAULT]\n$3\n\n"
+		cat "$W/alpha/section"
+		printf '\n'
+		cat "$W/beta/section"
+		printf 'enabled = %s\n' "$4"
+	} > "$W/clients.conf"
 }
 
 # pk NS ARGS: the peerkey command against the node of $W/pkd.

@@ -15,15 +15,17 @@ NS=pkioc$$
 mk_ns "$NS"
 A=alpha-canary-$$-x7Q
 B=beta-canary-$$-k2Z
-keygen "$W/alpha" alpha "$A" && keygen "$W/beta" beta "$B" &&
-    keygen "$W/gamma" gamma "gamma-$$" || fatal "mandos-keygen failed"
-{
-	printf '[DEFAULT]\nchecker = true\ninterval = PT1S\n\n'
-	cat "$W/alpha/section"
-	printf '\n'
-	cat "$W/beta/section"
-	printf 'enabled = False\n'
-} > "$W/clients.conf"
+three_clients "$A" "$B" 'checker = true\ninterval = PT1S' False
+
+# refused_client KEYDIR PORT NAME: mandos-client with KEYDIR's keys asks
+# 127.0.0.1:PORT, and is killed after 8 s (refused, it would retry for
+# ever); stdout in $W/NAME.out, stderr in $W/NAME.err; sets rc.
+refused_client() {
+	timeout 8 sh -c '. "$0"; mandos_client "$1" "$2" --interface=none \
+	    --connect=127.0.0.1:$3' "$(dirname "$0")/lib-interop.sh" "$NS" \
+	    "$1" "$2" > "$W/$3.out" 2> "$W/$3.err"
+	rc=$?
+}
 
 start_peerkeyd "$W/pkd" "$NS" || { diag "$W/peerkeyd.log"; fatal "peerkeyd"; }
 ok 'true' "peerkeyd runs in namespace $NS"
@@ -87,17 +89,11 @@ ok '[ $rc = 0 ] && [ "$(cat "$W/a.out")" = "$A" ] &&
     [ "$(wc -c < "$W/a.out")" = "$(printf %s "$A" | wc -c)" ]' \
     "mandos-client gets alpha's passphrase from peerkeyd, byte for byte"
 [ $rc = 0 ] || diag "$W/a.err" "$W/peerkeyd.log"
-timeout 8 sh -c '. "$0"; mandos_client "$1" "$2" --interface=none \
-    --connect=127.0.0.1:$PKD_PORT' "$(dirname "$0")/lib-interop.sh" "$NS" \
-    "$W/beta" > "$W/b.out" 2> "$W/b.err"
-rc=$?
+refused_client "$W/beta" "$PKD_PORT" b
 ok '[ $rc != 0 ] && [ ! -s "$W/b.out" ] &&
     grep -q "peer beta.*refused\|beta.*disabled" "$W/peerkeyd.log"' \
     "mandos-client of disabled beta gets nothing from peerkeyd (refusal logged)"
-timeout 8 sh -c '. "$0"; mandos_client "$1" "$2" --interface=none \
-    --connect=127.0.0.1:$PKD_PORT' "$(dirname "$0")/lib-interop.sh" "$NS" \
-    "$W/gamma" > "$W/g.out" 2> "$W/g.err"
-rc=$?
+refused_client "$W/gamma" "$PKD_PORT" g
 ok '[ $rc != 0 ] && [ ! -s "$W/g.out" ]' \
     "mandos-client with an unknown key gets nothing from peerkeyd"
 
@@ -110,10 +106,7 @@ mandos_client "$NS" "$W/alpha" --interface=none \
 rc=$?
 ok '[ $rc = 0 ] && [ "$(cat "$W/ma.out")" = "$A" ]' \
     "mandos-client gets alpha's passphrase from mandos too"
-timeout 8 sh -c '. "$0"; mandos_client "$1" "$2" --interface=none \
-    --connect=127.0.0.1:$MANDOS_PORT' "$(dirname "$0")/lib-interop.sh" "$NS" \
-    "$W/beta" > "$W/mb.out" 2> "$W/mb.err"
-rc=$?
+refused_client "$W/beta" "$MANDOS_PORT" mb
 ok '[ $rc != 0 ] && [ ! -s "$W/mb.out" ]' \
     "and disabled beta gets nothing from mandos either: refusals match"
 

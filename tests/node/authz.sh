@@ -3,7 +3,8 @@
 # (its DEPOSIT and WITHDRAW never change another peer's, even with the
 # same blob id); a boot key, an unknown key and this node's own key may
 # not deposit, withdraw, notice or heartbeat; a node key cannot unlock;
-# withdrawing a blob that is not there is ERROR not-found.
+# withdrawing a blob that is not there is ERROR not-found; a DEPOSIT
+# that is not a blob signed by the depositing node key is refused.
 _title="a peer's node key touches only its own blobs; boot keys cannot deposit"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/node/lib.sh"
 
@@ -34,6 +35,24 @@ is "$(blob_of p)" "evil" "...which changes p's blob"
 is "$(blob_of q)" "q's ciphertext" "...and never q's"
 is "$(deposit a p disk2 "$W/evil")" "ack DEPOSIT" "p adds disk2"
 is "$(peer_field a q blobs)" 1 "...q still holds one blob"
+
+# A holder keeps only what the depositing node key signed (sblob.h).
+like "$(pktool deposit-raw "$W/p.node" "$A" disk1 "$W/qb")" \
+    "^error 3 not a signed blob" "an unsigned DEPOSIT: refused (unauthorized)"
+pktool seal "$W/q.node" 0000000000000000000000000000000000000000000000000000000000000000 disk1 \
+    <"$W/qb" >"$W/q-signed"
+like "$(pktool deposit-raw "$W/p.node" "$A" disk1 "$W/q-signed")" \
+    "^error 3 not signed by the depositing node key" \
+    "p deposits a blob q signed: refused"
+pktool seal "$W/p.node" 0000000000000000000000000000000000000000000000000000000000000000 disk9 \
+    <"$W/qb" >"$W/p-disk9"
+like "$(pktool deposit-raw "$W/p.node" "$A" disk1 "$W/p-disk9")" \
+    "^error 3 signed under another blob id" \
+    "p's signed disk9 deposited as disk1: refused"
+is "$(blob_of p)" "evil" "...p's disk1 is unchanged by all that"
+grep -q "deposit: peer p: blob disk1 from .* refused: not a signed blob" \
+    "$(node_log a)" && pass "the refusal is logged" ||
+    fail "the refusal is logged"
 is "$(pktool withdraw "$W/p.node" "$A" disk1)" "ack WITHDRAW" \
     "p withdraws disk1"
 is "$(blob_of q)" "q's ciphertext" "...q's disk1 is still there"

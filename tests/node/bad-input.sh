@@ -11,10 +11,7 @@ _title="oversized frames, garbage lines, TLS 1.2 and keyless clients refused"
 start_node a limits.max-frame=4k limits.line-timeout=30s ||
     fatal "cannot start node a"
 A=$(node_addr a)
-B=$W/blob
-blob "$B" "stand-in ciphertext"
-add_peer a en --timeout 120s
-deposit a en disk1 "$B" >/dev/null
+add_peers_with_blob a en=120s
 
 serving() {
 	is "$(unlock a en)" "released 1" "$1: the daemon still serves"

@@ -6,7 +6,7 @@
 set -eu
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/node/lib-cli.sh"
 
-plan 218
+plan 222
 
 node_start a
 node_start b
@@ -112,22 +112,26 @@ done
 
 # rotate killed after the new key is deposited: the next run retires the
 # old one; killed mid-deposit: the next rotate converges too.
+# rotate_crash STEP WHEN KEY WHOSE RUN WHAT LABEL: a rotate killed at
+# STEP dies (9); $W/key.KEY, WHOSE key, still opens the image; then "pk a
+# RUN" succeeds (check WHAT) and leaves a consistent image (LABEL).
+rotate_crash() {
+	PEERKEY_TEST_CRASH_AT=$1 pk a rotate "$W/img" --key-file "$W/pass" \
+	    >"$W/out" 2>&1 && r=0 || r=$?
+	is "$r" 9 "rotate crash $2: died"
+	opens "$W/key.$3" "$W/img" &&
+	    pass "rotate crash: the $4 key still opens" ||
+	    fail "rotate crash: the $4 key still opens"
+	pk a "$5" "$W/img" --key-file "$W/pass" >"$W/out" 2>&1 &&
+	    pass "$6" || fail "$6"
+	check_image "$W/img" "$7"
+}
 cp "$W/key.b" "$W/key.old"
-PEERKEY_TEST_CRASH_AT=enrolled pk a rotate "$W/img" --key-file "$W/pass" \
-    >"$W/out" 2>&1 && r=0 || r=$?
-is "$r" 9 "rotate crash after deposit: died"
-opens "$W/key.old" "$W/img" && pass "rotate crash: the old key still opens" || fail "rotate crash: the old key still opens"
-pk a enroll "$W/img" --key-file "$W/pass" >"$W/out" 2>&1 &&
-    pass "enroll after the rotate crash finishes it" || fail "enroll after the rotate crash finishes it"
-check_image "$W/img" "rotate finished"
+rotate_crash enrolled "after deposit" old old enroll \
+    "enroll after the rotate crash finishes it" "rotate finished"
 opens "$W/key.old" "$W/img" && fail "the old key is killed" || pass "the old key is killed"
-PEERKEY_TEST_CRASH_AT=deposit pk a rotate "$W/img" --key-file "$W/pass" \
-    >"$W/out" 2>&1 && r=0 || r=$?
-is "$r" 9 "rotate crash mid-deposit: died"
-opens "$W/key.b" "$W/img" && pass "rotate crash: the current key still opens" || fail "rotate crash: the current key still opens"
-pk a rotate "$W/img" --key-file "$W/pass" >"$W/out" 2>&1 &&
-    pass "rotate again converges" || fail "rotate again converges"
-check_image "$W/img" "rotate again"
+rotate_crash deposit mid-deposit b current rotate "rotate again converges" \
+    "rotate again"
 
 # A rotate killed at every step (the n-th peer's with "step:n"; undo-* in
 # the retiring of the old key), then enroll: whatever the next run finds,
@@ -159,13 +163,13 @@ tok=$(cryptsetup luksDump --dump-json-metadata "$W/img" |
 slot=$(cryptsetup luksDump --dump-json-metadata "$W/img" |
     jq -r ".tokens[\"$tok\"].keyslot")
 cryptsetup luksDump --dump-json-metadata "$W/img" |
-    jq -c ".tokens[\"$tok\"] | .[\"blob-id\"] = \"$uuid:$slot\"" >"$W/tok.json"
+    jq -c ".tokens[\"$tok\"] | .[\"blob-id\"] = \"$uuid:$slot\" | del(.signed)" >"$W/tok.json"
 cryptsetup token import --token-id "$tok" --token-replace \
     --json-file "$W/tok.json" "$W/img"
 for p in b c; do
 	eval "_port=\$PORT_$p"
 	pktool unlock "$W/a/boot/tls.key" "127.0.0.1:$_port" 2>/dev/null |
-	    sed -n "s/^luks-$uuid //p" | base64 -d >"$W/legacy.gpg"
+	    sed -n "s/^luks-$uuid \([^ ]*\).*/\1/p" | base64 -d >"$W/legacy.gpg"
 	pk $p peer put-blob a "$uuid:$slot" "$W/legacy.gpg"
 done
 is "$(peer_blobs b a):$(peer_blobs c a):$(blob_id "$W/img")" "2:2:$uuid:$slot" \
@@ -174,46 +178,66 @@ pk a enroll "$W/img" --key-file "$W/pass" >"$W/out" 2>&1
 grep -q "old naming; \"peerkey rotate" "$W/out" &&
     pass "enroll says the old name moves at the next rotate" ||
     fail "enroll says the old name moves at the next rotate"
+grep -q "deposited unsigned, before blobs were signed: the boot agent ignores it; \"peerkey rotate" "$W/out" &&
+    pass "enroll says the old unsigned blob is replaced by a rotate" ||
+    fail "enroll says the old unsigned blob is replaced by a rotate"
 pk a rotate "$W/img" --key-file "$W/pass" >"$W/out" 2>&1 &&
     pass "old naming: rotate" || fail "old naming: rotate"
 check_image "$W/img" "old naming, rotated"
 is "$(blob_id "$W/img")" "luks-$uuid" "old naming: rotated to luks-UUID"
+is "$(cryptsetup luksDump --dump-json-metadata "$W/img" |
+    jq -r '[.tokens[] | select(.type == "peerkey")][0].signed')" true \
+    "old unsigned blob: the rotated token says its blob is signed"
+for p in b c; do
+	eval "_port=\$PORT_$p"
+	pktool unlock "$W/a/boot/tls.key" "127.0.0.1:$_port" 2>/dev/null |
+	    grep -q "^luks-$uuid [^ ]* signed $NODE_a$" &&
+	    pass "old unsigned blob: $p now holds a signed one" ||
+	    fail "old unsigned blob: $p now holds a signed one"
+done
 
 # --- failures that change nothing ------------------------------------------------
+# enroll_fails CODE LABEL ARGS...: "pk a enroll ARGS" exits CODE.
+enroll_fails() {
+	_ef_code=$1
+	_ef_label=$2
+	shift 2
+	pk a enroll "$@" >"$W/out" 2>&1 && r=0 || r=$?
+	is "$r" "$_ef_code" "$_ef_label: exit $_ef_code"
+}
+# says LABEL TEXT: the last run's output has TEXT.
+says() {
+	grep -q "$2" "$W/out" && pass "$1: says so" || fail "$1: says so"
+}
+# unchanged LABEL: the image's LUKS2 header is as $W/before has it.
+unchanged() {
+	dump "$W/img" >"$W/after"
+	cmp -s "$W/before" "$W/after" && pass "$1: header unchanged" ||
+	    fail "$1: header unchanged"
+}
 pk a unenroll "$W/img" >/dev/null
 luks_image "$W/img" 'correct horse'
 dump "$W/img" >"$W/before"
-pk a enroll "$W/img" --key-file "$W/wrong" >"$W/out" 2>&1 && r=0 || r=$?
-is "$r" 1 "wrong passphrase: exit 1"
-grep -q 'opens no keyslot; nothing changed' "$W/out" &&
-    pass "wrong passphrase: says so" || fail "wrong passphrase: says so"
-dump "$W/img" >"$W/after"
-cmp -s "$W/before" "$W/after" && pass "wrong passphrase: header unchanged" || fail "wrong passphrase: header unchanged"
+enroll_fails 1 "wrong passphrase" "$W/img" --key-file "$W/wrong"
+says "wrong passphrase" 'opens no keyslot; nothing changed'
+unchanged "wrong passphrase"
 
-pk a enroll "$W/nosuch.img" --key-file "$W/pass" >"$W/out" 2>&1 && r=0 || r=$?
-is "$r" 6 "missing device: exit 6"
+enroll_fails 6 "missing device" "$W/nosuch.img" --key-file "$W/pass"
 grep -q 'nosuch.img' "$W/out" && pass "missing device: names it" || fail "missing device: names it"
 [ ! -e "$W/nosuch.img" ] && pass "missing device: not created" || fail "missing device: not created"
 
 head -c 1M /dev/zero >"$W/plain"
-pk a enroll "$W/plain" --key-file "$W/pass" >"$W/out" 2>&1 && r=0 || r=$?
-is "$r" 6 "not LUKS2: exit 6"
-grep -q 'not a LUKS2 volume' "$W/out" && pass "not LUKS2: says so" || fail "not LUKS2: says so"
+enroll_fails 6 "not LUKS2" "$W/plain" --key-file "$W/pass"
+says "not LUKS2" 'not a LUKS2 volume'
 
-pk a enroll "$W/img" --peers b,nosuch --key-file "$W/pass" >"$W/out" 2>&1 \
-    && r=0 || r=$?
-is "$r" 4 "unknown peer: exit 4"
-dump "$W/img" >"$W/after"
-cmp -s "$W/before" "$W/after" && pass "unknown peer: header unchanged" || fail "unknown peer: header unchanged"
+enroll_fails 4 "unknown peer" "$W/img" --peers b,nosuch --key-file "$W/pass"
+unchanged "unknown peer"
 
 node_stop b
 node_stop c
-pk a enroll "$W/img" --key-file "$W/pass" >"$W/out" 2>&1 && r=0 || r=$?
-is "$r" 1 "no reachable peer: exit 1"
-grep -q 'no peer can take the key; nothing changed' "$W/out" &&
-    pass "no reachable peer: says so" || fail "no reachable peer: says so"
-dump "$W/img" >"$W/after"
-cmp -s "$W/before" "$W/after" && pass "no reachable peer: header unchanged" || fail "no reachable peer: header unchanged"
+enroll_fails 1 "no reachable peer" "$W/img" --key-file "$W/pass"
+says "no reachable peer" 'no peer can take the key; nothing changed'
+unchanged "no reachable peer"
 
 # --- one peer down: partial, then rotate when it is back -----------------------
 node_start b

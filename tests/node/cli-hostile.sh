@@ -1,7 +1,9 @@
 #!/bin/sh
 # cli-hostile.sh: the peerkey command against what it reads from outside:
 # an inviter that answers "peerkey join" with a JOIN_REPLY missing
-# fields (pktool serve plays it, with the key the code pins), and a LUKS2
+# fields or signed identities, or with a member's identity that its node
+# key did not sign (pktool serve plays it, with the key the code pins;
+# pktool ident-forge signs), and a LUKS2
 # header whose peerkey token was tampered with. Each case crashed or
 # stopped half way before issue 16: now a clear error, and nothing lost
 # or left half done.
@@ -42,25 +44,30 @@ npeers() {
 	pk c -j status | jq '.peers | length'
 }
 
-# --- the inviter's identity without node_keyid ------------------------------
-# (the minimal input of the issue: strcasecmp(NULL, ...) crashed)
+# --- the inviter's identity without a signed document ------------------------
+# (the minimal input of issue 16, whose strcasecmp(NULL, ...) crashed:
+# now an inviter must show a signed identity)
 evil_join '{"self":{"name":"inv"},"members":[]}'
-is "$rc" 1 "an inviter without node_keyid: join fails (no crash)"
-grep -q 'bad reply from the inviter.*node_keyid.*nothing was added' \
+is "$rc" 1 "an inviter without a signed identity: join fails (no crash)"
+grep -q 'bad reply from the inviter.*identity.*nothing was added' \
     "$W/out" && pass "...saying why and that nothing was added" ||
     { fail "...saying why and that nothing was added"; diag "$W/out"; }
 is "$(npeers)" 0 "...and c guards no one"
 
-# --- a member without node_keyid, one without addresses ---------------------
-# (json_pack of a missing "addresses" failed: "out of memory" half way,
-# peers already added, boot.conf not refreshed)
+# --- a member whose identity its node key did not sign, one without
+# addresses (json_pack of a missing "addresses" failed before issue 16:
+# "out of memory" half way, peers already added, boot.conf not refreshed)
 rm -f "$W/c/boot.conf"
-evil_join "{\"self\":{\"name\":\"inv\",\"node_keyid\":\"$EVIL\",
- \"boot_keyid\":\"$K1\",\"addresses\":\"127.0.0.1:9\"},\"members\":[
- {\"name\":\"m1\",\"node_keyid\":\"$K2\",\"boot_keyid\":\"$K2\"},
- {\"name\":\"m2\",\"boot_keyid\":\"$K3\",\"addresses\":\"127.0.0.1:9\"}]}"
+pktool keygen "$W/m1.key" >/dev/null
+pktool keygen "$W/victim.key" >/dev/null
+inv=$(pktool ident-forge "$W/evil.key" - inv "$K1" 127.0.0.1:9 1)
+m1=$(pktool ident-forge "$W/m1.key" - m1 "$K2" "" 1)
+m2=$(pktool ident-forge "$W/evil.key" "$W/victim.key" m2 "$K3" 127.0.0.1:9 1)
+evil_join "{\"self\":{\"identity\":\"$inv\"},\"members\":[
+ {\"identity\":\"$m1\"},
+ {\"name\":\"m2\",\"identity\":\"$m2\"}]}"
 is "$rc" 5 "a reply with a bad member: join exits 5 (partial)"
-grep -q 'member 1 (m2).*node_keyid.*not added' "$W/out" &&
+grep -q 'member 1 (m2).*signature.*not added' "$W/out" &&
     pass "...naming the member left out and why" ||
     { fail "...naming the member left out and why"; diag "$W/out"; }
 is "$(pk c -j status | jq -r '[.peers[].name] | sort | join(" ")')" "inv m1" \

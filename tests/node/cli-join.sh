@@ -12,7 +12,9 @@ node_start a
 node_start b
 node_start c
 node_start d
-link a b; link b a
+# b is a member: it joined a (so a holds b's signed identity).
+code=$(pk a invite --address "127.0.0.1:$PORT_a" 2>/dev/null)
+pk b join "$code" >"$W/out" 2>&1 || { diag "$W/out"; fatal "b joins a"; }
 
 # has_peer NODE NAME NODE-KEY: NODE guards NAME with that node key.
 has_peer() {

@@ -87,7 +87,7 @@ grep -q "b is not told. If it stays in service, run there:" "$W/tty" &&
     pass "tells the operator what to run on b (remove a, rotate)" ||
     fail "tells the operator what to run on b (remove a, rotate)"
 pk a -j events --kind removed >"$W/ev"
-jq -e --arg b "$blob" '[.[] | select(.peer == "b") | .detail |
+jq -e --arg b "$blob" '[.events[] | select(.peer == "b") | .detail |
     contains("with 1 blob: " + $b)] | any' "$W/ev" >/dev/null &&
     pass "the audit event names the removed blob" ||
     fail "the audit event names the removed blob"

@@ -22,15 +22,8 @@ FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
 ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0"
 
 start_node a || fatal "cannot start node a under libfaketime"
-B=$W/blob
-blob "$B" "stand-in ciphertext"
-add_peer a en --timeout 60s
-add_peer a dis --timeout 1s
-add_peer a op --timeout 60s
+add_peers_with_blob a en=60s dis=1s op=60s
 add_peer a probe --timeout 60s
-for p in en dis op; do
-	deposit a $p disk1 "$B" >/dev/null
-done
 pk a disable op
 ok 'wait_for "state_is a dis disabled" 10' "dis is disabled by its timeout"
 
@@ -49,7 +42,7 @@ skew_h() {
 	blob "$W/p" "probe $n"
 	deposit a probe "p$n" "$W/p" >/dev/null
 	at=$(pk a -j events --peer probe --kind deposited |
-	    jq --arg d "blob p$n " '.[] | select(.detail | startswith($d)) | .at')
+	    jq --arg d "blob p$n " '.events[] | select(.detail | startswith($d)) | .at')
 	awk -v d=$((at - $(now_ms))) 'BEGIN { printf "%d\n", \
 	    (d < 0 ? d - 1800000 : d + 1800000) / 3600000 }'
 }
@@ -74,10 +67,10 @@ jump "+1d" "a day forward" 24
 jump "-1d" "a day back" -24
 # The audit log after the clock went back: a limit keeps the events
 # recorded last (the refusal just made), not those with the latest time.
-is "$(pk a -j events --limit 1 | jq -c '.[0] | [.id, .kind, .peer]')" \
-    "$(pk a -j events | jq -c 'max_by(.id) | [.id, .kind, .peer]')" \
+is "$(pk a -j events --limit 1 | jq -c '.events[0] | [.id, .kind, .peer]')" \
+    "$(pk a -j events | jq -c '.events | max_by(.id) | [.id, .kind, .peer]')" \
     "a day back: events --limit 1 is the newest recorded"
-is "$(pk a -j events --limit 1 | jq -r '.[0] | "\(.kind) \(.peer)"')" \
+is "$(pk a -j events --limit 1 | jq -r '.events[0] | "\(.kind) \(.peer)"')" \
     "refused dis" "...which is the refusal just made"
 
 # A short timeout set now still runs out on the monotonic clock, not on

@@ -55,6 +55,10 @@ bad "a key given twice" '@: .*port' \
     's/^\(port = .*\)/\1\nport = 1 # BAD/'
 bad "a line that is no key" '@: ' \
     's/^\[node\]/[node]\nthis is not a key # BAD/'
+# An indented key is not joined to the value above ("name = a port =
+# 4999" before): refused, where it is.
+bad "an indented key" '@: an indented line \("port = 4999"\): start keys' \
+    's/^\(port = .*\)/  port = 4999 # BAD/'
 bad "timeout shorter than interval" \
     'bad.conf: liveness timeout \(2000 ms\) is shorter than the interval' \
     's/^timeout = .*/timeout = 2s/' 's/^interval = .*/interval = 5s/'

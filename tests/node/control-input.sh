@@ -57,7 +57,7 @@ like "$(ctl_raw a '{"cmd":"add","name":"y","boot_keyid":"'"$(printf '%064d' 8)"'
     "addresses" "add: an address with ESC is refused"
 ok '! state_is a y enabled' "...and adds nothing"
 like "$(ctl_raw a '{"cmd":"invite-add","secret_hash":"'"$(printf '%064d' 9)"'","expires":99999999999999,"self":{"name":"a\n\u001b[2J","boot_keyid":"'"$(printf '%064d' 1)"'"}}')" \
-    "name" "invite-add: an inviter identity a joiner would refuse is refused"
+    "identity" "invite-add: an inviter identity a joiner would refuse (unsigned) is refused"
 is "$(unlock a en)" "released 2" "en's UNLOCK works after all of them"
 ok '! grep -q "$esc" "$(node_log a)"' "no ESC byte reached the log"
 ok '! pk a -j events | grep -q "u001b"' "...nor the audit events"

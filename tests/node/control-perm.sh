@@ -2,7 +2,9 @@
 # control-perm.sh: the control socket serves only root or a member of
 # control-group, checked with SO_PEERCRED on every connection: a socket
 # file made world-writable on purpose still lets no one else in
-# (OpenSSH's agent-getpeereid.sh does the same for ssh-agent).
+# (OpenSSH's agent-getpeereid.sh does the same for ssh-agent); nor can
+# it read the database or the node key beside it (doc/trust.md, the
+# threat table's last row).
 _title="the control socket refuses a non-root uid even when world-writable"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/node/lib.sh"
 
@@ -42,6 +44,12 @@ as nobody nogroup "$PEERKEY" -s "$S" disable p >/dev/null 2>&1
 is "$(peer_state a p)" enabled "nobody cannot disable a peer"
 as daemon daemon "$PEERKEY" -s "$S" remove --yes p >/dev/null 2>&1
 is "$(peer_state a p)" enabled "daemon (uid 1) cannot remove a peer"
+# Nor can it read around the socket: the database and the node key.
+ok 'cat "$W/a/state/peerkey.db" >/dev/null && ! as nobody nogroup cat "$W/a/state/peerkey.db" >/dev/null 2>&1' \
+    "nobody cannot read the database (root can)"
+is "$(stat -c %a "$W/a/state/peerkey.db")" 600 "...which is mode 0600"
+ok 'test -s "$W/a/node.key" && ! as nobody nogroup cat "$W/a/node.key" >/dev/null 2>&1' \
+    "nobody cannot read the node key"
 ok 'quiet pk a status' "root is still served"
 ok 'stop_node a' "a stops cleanly"
 

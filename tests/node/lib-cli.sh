@@ -10,20 +10,14 @@
 #   link A B              A guards B (peer add on A, with B's keys)
 #   luks_image FILE PASS  a small LUKS2 image (fast PBKDF2)
 #   peer_blobs A B        how many blobs A holds for B
+#   trio                  a, b and c started, a and b, a and c guarding
+#                         each other; $W/pass opens the LUKS2 image $W/img
 # The driver stops every daemon by PID at exit and removes $W.
 # Tools: cryptsetup, jq, gpg; missing ones skip unless CI=true.
 
 : "${top_builddir:=$(cd "$(dirname "$0")/../../build" 2>/dev/null && pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-. "$top_srcdir/tests/lib-tap.sh"
-# A peerkey run without -d must not reach the host's configuration
-# directory: its default is this test's own.
-PEERKEY_DIR=$W/etc-peerkey
-export PEERKEY_DIR
-TAP_LOGS="$W/*/peerkeyd.log"
-PEERKEY=$top_builddir/src/cli/peerkey
-PEERKEYD=$top_builddir/src/node/peerkeyd
-PKTOOL=$top_builddir/tests/tools/pktool
+. "$top_srcdir/tests/node/lib-base.sh"
 # pktool is the test's client, not the code under test: its own leaks at
 # exit (identities it never frees) must not fail an ASan run.
 pktool() {
@@ -148,4 +142,13 @@ slots_journalled() {
 	cryptsetup luksDump --dump-json-metadata "$1" 2>/dev/null | jq -e '
 	    ([.tokens[] | select(.type == "peerkey") | .keyslot | tostring])
 	    as $t | [.keyslots | keys[] | select(. != "0")] - $t | length == 0'
+}
+
+trio() {
+	node_start a
+	node_start b
+	node_start c
+	link a b; link b a; link a c; link c a
+	printf 'correct horse' >"$W/pass"
+	luks_image "$W/img" 'correct horse'
 }

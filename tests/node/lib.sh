@@ -18,8 +18,9 @@
 #	pktool_bg OUT ARGS...	the same, spawned: stdout to OUT, PID in
 #				$bgpid
 #	quiet CMD...		CMD without its output
-#	add_peer, deposit, unlock, heartbeat_in, peer_field, state_is,
-#	field_is, events, count_events, log_has: below
+#	add_peer, add_peers_with_blob, deposit, signed, unlock, heartbeat_in,
+#	peer_field, state_is, field_is, events, count_events, log_has:
+#	below
 #
 # The driver stops whatever is left by PID at exit and shows the nodes'
 # logs when a check failed.
@@ -32,15 +33,7 @@ set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$(pwd)}
-. "$top_srcdir/tests/lib-tap.sh"
-# A peerkey run without -d must not reach the host's configuration
-# directory: its default is this test's own.
-PEERKEY_DIR=$W/etc-peerkey
-export PEERKEY_DIR
-TAP_LOGS="$W/*/peerkeyd.log"
-PEERKEYD=$top_builddir/src/node/peerkeyd
-PEERKEY=$top_builddir/src/cli/peerkey
-PKTOOL=$top_builddir/tests/tools/pktool
+. "$top_srcdir/tests/node/lib-base.sh"
 NODE_WRAP=${NODE_WRAP:-}
 
 # Under ASan the daemon runs with the leak checker (a clean stop must
@@ -288,12 +281,12 @@ field_is() {
 
 # events NODE PEER KIND: detail lines of that peer's events of KIND.
 events() {
-	pk "$1" -j events --peer "$2" --kind "$3" | jq -r '.[].detail'
+	pk "$1" -j events --peer "$2" --kind "$3" | jq -r '.events[].detail'
 }
 
 # count_events NODE PEER KIND
 count_events() {
-	pk "$1" -j events --peer "$2" --kind "$3" | jq 'length'
+	pk "$1" -j events --peer "$2" --kind "$3" | jq '.events | length'
 }
 
 # log_has NAME PATTERN: grep -E in NAME's log.
@@ -320,9 +313,33 @@ blob() {
 	printf '%s' "$2" > "$1"
 }
 
+# add_peers_with_blob NODE PEER=TIMEOUT...: adds each PEER on NODE
+# (add_peer, with that --timeout), then deposits disk1 for each with its
+# node key: B, the stand-in blob $W/blob.
+add_peers_with_blob() {
+	_aw_node=$1
+	shift
+	B=$W/blob
+	blob "$B" "stand-in ciphertext"
+	for _aw in "$@"; do
+		add_peer "$_aw_node" "${_aw%%=*}" --timeout "${_aw#*=}"
+	done
+	for _aw in "$@"; do
+		deposit "$_aw_node" "${_aw%%=*}" disk1 "$B" >/dev/null
+	done
+}
+
 # deposit NODE PEER BLOBID FILE: with PEER's node key.
 deposit() {
 	pktool deposit "$W/$2.node" "$(node_addr "$1")" "$3" "$4"
+}
+
+# signed PEER BLOBID FILE: FILE as "deposit" sends it, signed by PEER's
+# node key (sblob.h; pktool seal is deterministic), to stdout.
+signed() {
+	pktool seal "$W/$1.node" \
+	    0000000000000000000000000000000000000000000000000000000000000000 \
+	    "$2" <"$3"
 }
 
 # unlock NODE PEER: with PEER's boot key; prints the first line.

@@ -9,16 +9,7 @@ _title="restart after a clean stop and after kill -9 keeps every state"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/node/lib.sh"
 
 start_node a || fatal "cannot start node a"
-B=$W/blob
-blob "$B" "stand-in ciphertext"
-
-add_peer a live --timeout 60s
-add_peer a expired --timeout 1s
-add_peer a opdis --timeout 60s
-add_peer a short --timeout 5s
-for p in live expired opdis short; do
-	deposit a $p disk1 "$B" >/dev/null
-done
+add_peers_with_blob a live=60s expired=1s opdis=60s short=5s
 pk a disable opdis
 ok 'wait_for "state_is a expired disabled" 10' \
     "the peer with a 1s timeout is disabled"
@@ -31,7 +22,7 @@ states() {
 want="expired=disabled live=enabled opdis=disabled-by-operator short=enabled "
 heartbeat_in a short >/dev/null
 is "$(states a)" "$want" "states before"
-nev=$(pk a -j events | jq length)
+nev=$(pk a -j events | jq '.events | length')
 
 # after_restart HOW: the checks after each kind of restart.
 after_restart() {
@@ -46,7 +37,7 @@ after_restart() {
 	is "$(unlock a opdis)" "refused disabled" \
 	    "$1: disabled by operator: still refused"
 	is "$(pk a -j status | jq '[.peers[].blobs] | add')" 4 "$1: blobs kept"
-	ok '[ "$(pk a -j events | jq length)" -ge "$nev" ]' "$1: events kept"
+	ok '[ "$(pk a -j events | jq '.events | length')" -ge "$nev" ]' "$1: events kept"
 }
 
 # Outage-aware: each restart below comes after a downtime longer than

@@ -51,8 +51,9 @@ ok 'cmp -s "$W/released.pgp" "$W/canary.pgp"' \
 is "$(gpg --batch --quiet --decrypt "$W/released.pgp" 2>/dev/null)" \
     "$CANARY" "...which only the boot side can decrypt"
 pktool mandos "$W/p.boot" "$A" > "$W/mandos.pgp" 2>/dev/null
-ok 'cmp -s "$W/mandos.pgp" "$W/canary.pgp"' \
-    "the Mandos release is the ciphertext, byte for byte"
+signed p disk1 "$W/canary.pgp" >"$W/canary.sblob"
+ok 'cmp -s "$W/mandos.pgp" "$W/canary.sblob"' \
+    "the Mandos release is the signed blob deposited, byte for byte"
 pktool notice "$W/p.node" "$A" 60 "planned" >/dev/null
 pk a verbose 2
 pktool unlock "$W/p.boot" "$A" >/dev/null

@@ -5,15 +5,33 @@
  *	pktool keygen FILE               make an Ed25519 key; print its id
  *	pktool keyid FILE                print a private key's id
  *	pktool unlock KEY ADDR           ask for blobs with a boot key; prints
- *	                                 "released N" then "BLOBID BASE64" lines,
- *	                                 or "refused REASON"
+ *	                                 "released N" then "BLOBID BASE64" lines
+ *	                                 (of a signed blob, its ciphertext, and
+ *	                                 " signed KEYID" after it), or
+ *	                                 "refused REASON"
  *	pktool heartbeat KEY ADDR [ID]   heartbeat with a node key (ID: the
  *	                                 server's node key id, checked)
- *	pktool deposit KEY ADDR BLOBID FILE
+ *	pktool deposit KEY ADDR BLOBID FILE  FILE signed by KEY (sblob.h;
+ *	                                 boot key id all zeros), deposited
+ *	pktool deposit-raw KEY ADDR BLOBID FILE  FILE's bytes as they are
+ *	pktool pubkey FILE               print a key's raw Ed25519 public key
+ *	                                 (hex: boot.conf's node-public-key)
+ *	pktool unseal FILE               a signed blob: its ciphertext
+ *	                                 to stdout, "signed KEYID" to stderr
+ *	                                 (no check: what anyone can read)
+ *	pktool seal KEY BOOTID BLOBID    stdin signed by KEY for boot key id
+ *	                                 BOOTID, to stdout
  *	pktool withdraw KEY ADDR BLOBID
  *	pktool notice KEY ADDR SECONDS TEXT
  *	pktool introduce KEY ADDR FILE   INTRODUCE with FILE's bytes as the
  *	                                 identity document
+ *	pktool update KEY ADDR FILE      UPDATE with FILE's bytes
+ *	pktool ident-forge KEY PUB NAME BOOTID ADDRS SEQ
+ *	                                 a signed identity document (base64)
+ *	                                 signed with KEY, naming the public
+ *	                                 half of key file PUB ("-": KEY's own)
+ *	                                 as its node key: a forgery unless
+ *	                                 PUB is "-"
  *	pktool raw KEY ADDR HEX          send raw bytes after the handshake,
  *	                                 print the reply's type or "closed"
  *	pktool mandos KEY ADDR           be a Mandos client: "1\r\n", TLS
@@ -85,12 +103,14 @@
 #endif
 
 #include "addr.h"
+#include "ident.h"
 #include "io.h"
 #include "key.h"
 #include "msg.h"
 #include "pgp.h"
 #include "pk_err.h"
 #include "proto.h"
+#include "sblob.h"
 #include "secret.h"
 #include "tls.h"
 
@@ -101,9 +121,10 @@ static uint64_t	deadline;
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: pktool keygen|keyid|unlock|heartbeat|deposit|"
-	    "withdraw|notice|introduce|raw|mandos|line|hold|tls|pgp-gen|"
-	    "pgp-encrypt|pgp-decrypt|relay|replay|serve ...\n");
+	fprintf(stderr, "usage: pktool keygen|keyid|pubkey|unlock|heartbeat|"
+	    "deposit|deposit-raw|seal|unseal|withdraw|notice|introduce|update|"
+	    "ident-forge|raw|mandos|line|hold|tls|pgp-gen|pgp-encrypt|"
+	    "pgp-decrypt|relay|replay|serve ...\n");
 	exit(2);
 }
 
@@ -112,6 +133,14 @@ die(int code, const char *what, int r)
 {
 	fprintf(stderr, "pktool: %s: %s\n", what, pk_strerror(r));
 	exit(code);
+}
+
+/* die() after the cause a call gave, on a line of its own. */
+static void __attribute__((noreturn))
+die_cause(int code, const char *what, int r, const char *cause)
+{
+	fprintf(stderr, "pktool: %s\n", cause != NULL ? cause : "");
+	die(code, what, r);
 }
 
 static int
@@ -176,6 +205,24 @@ print_b64(const uint8_t *p, size_t len)
 	gnutls_free(out.data);
 }
 
+/* Prints a released blob: base64 of its ciphertext (and " signed
+ * KEYID") if it is a signed blob, else of its bytes; then a newline. */
+static void
+show_blob(const struct pk_bytes *d)
+{
+	struct pk_sblob	 b;
+	char		 kid[PK_KEYID_HEXLEN + 1];
+
+	if (pk_sblob_decode(d->p, d->len, &b, NULL) == 0 &&
+	    pk_sblob_signer_keyid(&b, kid) == 0) {
+		print_b64(b.cipher, b.cipherlen);
+		printf(" signed %s\n", kid);
+		return;
+	}
+	print_b64(d->p, d->len);
+	printf("\n");
+}
+
 /* Reads one reply and reports it; returns the exit status. */
 static int
 reply(struct pk_tls *tls, int fd)
@@ -203,9 +250,7 @@ reply(struct pk_tls *tls, int fd)
 		for (i = 0; i < m.u.unlock_reply.nblobs; i++) {
 			printf("%.*s ", (int)m.u.unlock_reply.blobs[i].id.len,
 			    m.u.unlock_reply.blobs[i].id.p);
-			print_b64(m.u.unlock_reply.blobs[i].data.p,
-			    m.u.unlock_reply.blobs[i].data.len);
-			printf("\n");
+			show_blob(&m.u.unlock_reply.blobs[i].data);
 		}
 		return 0;
 	case PK_MSG_HEARTBEAT_REPLY:
@@ -238,6 +283,48 @@ slurp(const char *path, size_t *len)
 	*len = fread(buf, 1, PK_FRAME_MAX_HARD, f);
 	fclose(f);
 	return buf;
+}
+
+#define ZERO_ID "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* data (len bytes, freed) signed by the key in keyfile as blob id for
+ * the boot key id boot; *len becomes the signed blob's. */
+static uint8_t *
+seal(const char *keyfile, const char *boot, const char *id, uint8_t *data,
+    size_t *len)
+{
+	struct pk_identity	*key;
+	uint8_t			*out;
+	char			*cause = NULL;
+	int			 r;
+
+	if ((r = pk_identity_load(keyfile, &key)) != 0)
+		die(3, keyfile, r);
+	if ((r = pk_sblob_seal(key, boot, id, 1, 0, data, *len, &out, len,
+	    &cause)) != 0) {
+		fprintf(stderr, "pktool: seal: %s\n", cause ? cause : "");
+		die(3, "seal", r);
+	}
+	pk_identity_free(key);
+	free(data);
+	return out;
+}
+
+/*
+ * Sends m on a new native session (the key in keyfile, to addr, the
+ * server's key pinned to pin if not NULL); returns reply()'s status.
+ */
+static int
+ask(const char *keyfile, const char *addr, const char *pin,
+    const struct pk_msg *m)
+{
+	struct pk_tls	*tls;
+	int		 fd, r;
+
+	tls = native(keyfile, addr, pin, &fd);
+	if ((r = pk_io_send_msg(tls, fd, m, deadline)) != 0)
+		die(3, "send", r);
+	return reply(tls, fd);
 }
 
 /*
@@ -614,48 +701,69 @@ pgp_cmd(int argc, char *argv[])
 	uint8_t		*key, *in;
 	void		*out;
 	size_t		 publen, seclen, keylen, inlen, outlen;
-	int		 r;
+	int		 r, enc;
 
 	if (workdir == NULL || *workdir == '\0')
 		workdir = "/tmp";
 	if (strcmp(argv[1], "pgp-gen") == 0 && (argc == 4 || argc == 5)) {
 		if ((r = pk_pgp_generate(workdir, argc == 5 ? argv[4] :
 		    "peerkey boot key", &pub, &publen, &sec, &seclen,
-		    &cause)) != 0) {
-			fprintf(stderr, "pktool: %s\n", cause ? cause : "");
-			die(3, "pgp-gen", r);
-		}
+		    &cause)) != 0)
+			die_cause(3, "pgp-gen", r, cause);
 		write_file(argv[2], pub, publen, 0644);
 		write_file(argv[3], sec, seclen, 0600);
 		pk_secret_free(sec);
 		free(pub);
 		return 0;
 	}
-	if (strcmp(argv[1], "pgp-encrypt") == 0 && argc == 3) {
+	/* The same call both ways; the plaintext is a secret. */
+	enc = strcmp(argv[1], "pgp-encrypt") == 0;
+	if ((enc || strcmp(argv[1], "pgp-decrypt") == 0) && argc == 3) {
 		key = slurp(argv[2], &keylen);
 		in = slurp_stdin(&inlen);
-		if ((r = pk_pgp_encrypt(workdir, key, keylen, in, inlen, &out,
-		    &outlen, &cause)) != 0) {
-			fprintf(stderr, "pktool: %s\n", cause ? cause : "");
-			die(3, "pgp-encrypt", r);
-		}
-		pk_secret_free(in);
+		if ((r = (enc ? pk_pgp_encrypt : pk_pgp_decrypt)(workdir, key,
+		    keylen, in, inlen, &out, &outlen, &cause)) != 0)
+			die_cause(enc ? 3 : 1, argv[1], r, cause);
 		fwrite(out, 1, outlen, stdout);
-		return fflush(stdout) == 0 ? 0 : 3;
-	}
-	if (strcmp(argv[1], "pgp-decrypt") == 0 && argc == 3) {
-		key = slurp(argv[2], &keylen);
-		in = slurp_stdin(&inlen);
-		if ((r = pk_pgp_decrypt(workdir, key, keylen, in, inlen, &out,
-		    &outlen, &cause)) != 0) {
-			fprintf(stderr, "pktool: %s\n", cause ? cause : "");
-			die(1, "pgp-decrypt", r);
-		}
-		fwrite(out, 1, outlen, stdout);
-		pk_secret_free(out);
+		pk_secret_free(enc ? (void *)in : out);
 		return fflush(stdout) == 0 ? 0 : 3;
 	}
 	usage();
+}
+
+/* ident-forge: see the top. */
+static int
+forge_cmd(char **argv)
+{
+	struct pk_identity	*key, *pub, mixed;
+	struct pk_ident		 doc;
+	uint8_t			*raw;
+	size_t			 rawlen;
+	char			*cause = NULL, *b64;
+	int			 r;
+
+	if ((r = pk_identity_load(argv[2], &key)) != 0)
+		die(2, argv[2], r);
+	pub = key;
+	if (strcmp(argv[3], "-") != 0 &&
+	    (r = pk_identity_load(argv[3], &pub)) != 0)
+		die(2, argv[3], r);
+	mixed = *key;
+	mixed.pub = pub->pub;
+	memcpy(mixed.keyid, pub->keyid, sizeof(mixed.keyid));
+	memset(&doc, 0, sizeof(doc));
+	snprintf(doc.name, sizeof(doc.name), "%s", argv[4]);
+	snprintf(doc.boot_keyid, sizeof(doc.boot_keyid), "%s", argv[5]);
+	snprintf(doc.addresses, sizeof(doc.addresses), "%s", argv[6]);
+	doc.seq = strtoull(argv[7], NULL, 10);
+	if ((r = pk_ident_sign(&mixed, &doc, &raw, &rawlen, &cause)) != 0) {
+		fprintf(stderr, "pktool: %s\n", cause ? cause : "");
+		die(2, "ident-forge", r);
+	}
+	if ((b64 = pk_ident_b64(raw, rawlen)) == NULL)
+		die(3, "base64", PK_ERR_ALLOC);
+	printf("%s\n", b64);
+	return 0;
 }
 
 int
@@ -702,60 +810,82 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	if (strcmp(cmd, "unlock") == 0 && argc == 4) {
-		tls = native(argv[2], argv[3], NULL, &fd);
 		pk_msg_init(&m, PK_MSG_UNLOCK);
-		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
-			die(3, "send", r);
-		return reply(tls, fd);
+		return ask(argv[2], argv[3], NULL, &m);
 	}
 	if (strcmp(cmd, "heartbeat") == 0 && (argc == 4 || argc == 5)) {
-		tls = native(argv[2], argv[3], argc == 5 ? argv[4] : NULL, &fd);
 		pk_msg_init(&m, PK_MSG_HEARTBEAT);
 		m.u.heartbeat.nonce = 0x0123456789abcdefULL;
-		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
-			die(3, "send", r);
-		return reply(tls, fd);
+		return ask(argv[2], argv[3], argc == 5 ? argv[4] : NULL, &m);
 	}
-	if (strcmp(cmd, "deposit") == 0 && argc == 6) {
+	if ((strcmp(cmd, "deposit") == 0 || strcmp(cmd, "deposit-raw") ==
+	    0) && argc == 6) {
 		data = slurp(argv[5], &len);
-		tls = native(argv[2], argv[3], NULL, &fd);
+		if (strcmp(cmd, "deposit") == 0)
+			data = seal(argv[2], ZERO_ID, argv[4], data, &len);
 		pk_msg_init(&m, PK_MSG_DEPOSIT);
 		m.u.deposit.blob.id.p = (const uint8_t *)argv[4];
 		m.u.deposit.blob.id.len = strlen(argv[4]);
 		m.u.deposit.blob.data.p = data;
 		m.u.deposit.blob.data.len = len;
-		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
-			die(3, "send", r);
-		return reply(tls, fd);
+		return ask(argv[2], argv[3], NULL, &m);
+	}
+	if (strcmp(cmd, "pubkey") == 0 && argc == 3) {
+		uint8_t	raw[PK_SBLOB_KEY_LEN];
+
+		if ((r = pk_identity_load(argv[2], &id)) != 0)
+			die(3, argv[2], r);
+		if ((r = pk_ed25519_raw(id, raw)) != 0)
+			die(3, argv[2], r);
+		for (i = 0; i < sizeof(raw); i++)
+			printf("%02x", raw[i]);
+		printf("\n");
+		return 0;
+	}
+	if (strcmp(cmd, "unseal") == 0 && argc == 3) {
+		struct pk_sblob	 b;
+		char		 kid[PK_KEYID_HEXLEN + 1];
+
+		data = slurp(argv[2], &len);
+		if ((r = pk_sblob_decode(data, len, &b, NULL)) != 0 ||
+		    (r = pk_sblob_signer_keyid(&b, kid)) != 0)
+			die(1, "unseal", r);
+		if (fwrite(b.cipher, 1, b.cipherlen, stdout) != b.cipherlen ||
+		    fflush(stdout) != 0)
+			die(3, "stdout", PK_ERR_SYSTEM);
+		fprintf(stderr, "signed %s\n", kid);
+		return 0;
+	}
+	if (strcmp(cmd, "seal") == 0 && argc == 5) {
+		data = slurp("/dev/stdin", &len);
+		data = seal(argv[2], argv[3], argv[4], data, &len);
+		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
+			die(3, "stdout", PK_ERR_SYSTEM);
+		return 0;
 	}
 	if (strcmp(cmd, "withdraw") == 0 && argc == 5) {
-		tls = native(argv[2], argv[3], NULL, &fd);
 		pk_msg_init(&m, PK_MSG_WITHDRAW);
 		m.u.withdraw.id.p = (const uint8_t *)argv[4];
 		m.u.withdraw.id.len = strlen(argv[4]);
-		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
-			die(3, "send", r);
-		return reply(tls, fd);
+		return ask(argv[2], argv[3], NULL, &m);
 	}
 	if (strcmp(cmd, "notice") == 0 && argc == 6) {
-		tls = native(argv[2], argv[3], NULL, &fd);
 		pk_msg_init(&m, PK_MSG_NOTICE);
 		m.u.notice.window = (uint32_t)strtoul(argv[4], NULL, 10);
 		m.u.notice.text.p = (const uint8_t *)argv[5];
 		m.u.notice.text.len = strlen(argv[5]);
-		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
-			die(3, "send", r);
-		return reply(tls, fd);
+		return ask(argv[2], argv[3], NULL, &m);
 	}
-	if (strcmp(cmd, "introduce") == 0 && argc == 5) {
+	if (strcmp(cmd, "ident-forge") == 0 && argc == 8)
+		return forge_cmd(argv);
+	if ((strcmp(cmd, "introduce") == 0 || strcmp(cmd, "update") == 0) &&
+	    argc == 5) {
 		data = slurp(argv[4], &len);
-		tls = native(argv[2], argv[3], NULL, &fd);
-		pk_msg_init(&m, PK_MSG_INTRODUCE);
+		pk_msg_init(&m, cmd[0] == 'i' ? PK_MSG_INTRODUCE :
+		    PK_MSG_UPDATE);
 		m.u.doc.doc.p = data;
 		m.u.doc.doc.len = len;
-		if ((r = pk_io_send_msg(tls, fd, &m, deadline)) != 0)
-			die(3, "send", r);
-		return reply(tls, fd);
+		return ask(argv[2], argv[3], NULL, &m);
 	}
 	if (strcmp(cmd, "raw") == 0 && argc == 5) {
 		len = strlen(argv[4]) / 2;

@@ -333,6 +333,15 @@ out:
 	return buf;
 }
 
+void
+assert_unchanged(const char *dir, const char *before)
+{
+	char	*now = digest(dir);
+
+	ASSERT_STR_EQ(now, before);
+	free(now);
+}
+
 /* Copies file from/name to to/name (a missing file is fine). */
 void
 copy_file(const char *from, const char *to, const char *name)
@@ -773,4 +782,19 @@ faulty_one_peer(const char *name, char **old, struct store **s)
 	ASSERT_INT_EQ(store_open_vfs(dir, "faulty", s, &cause), 0);
 	free(cause);
 	return dir;
+}
+
+int
+doomed_begin(const char *name, char *dir, size_t dirlen, char **old,
+    struct store **s, uint8_t **big)
+{
+	snprintf(dir, dirlen, "%s", faulty_one_peer(name, old, s));
+	if (*s == NULL)
+		return -1;
+	*big = malloc(SPILL_LEN);
+	ASSERT_PTR_NE(*big, NULL);
+	if (*big == NULL)
+		return -1;
+	fill(*big, SPILL_LEN, 4);
+	return 0;
 }

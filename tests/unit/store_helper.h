@@ -75,6 +75,8 @@ int		 raw_user_version(const char *dir);
  * row of every table), to compare states. Caller frees.
  */
 char		*digest(const char *dir);
+/* Asserts that dir's database is exactly as digest() before says. */
+void		 assert_unchanged(const char *dir, const char *before);
 /* Copies file from/name to to/name (a missing file is fine). */
 void		 copy_file(const char *from, const char *to, const char *name);
 /* Reads a whole small file into buf; returns its length or -1. */
@@ -128,6 +130,15 @@ void		 fault_case(const char *name, setup_fn setup, op_fn op,
  * directory (newdir()'s buffer).
  */
 const char	*faulty_one_peer(const char *name, char **old, struct store **s);
+
+/*
+ * What the "doomed" cases of both store tests start from:
+ * faulty_one_peer(name, old, s) with its directory copied into dir
+ * (dirlen bytes), and *big, a SPILL_LEN blob (fill() seed 4) for a
+ * statement a fault can hit (caller frees). 0, or -1 (the test failed).
+ */
+int		 doomed_begin(const char *name, char *dir, size_t dirlen,
+		    char **old, struct store **s, uint8_t **big);
 
 /* One case of fault_cases(): its name, the old state, the operation. */
 struct fault_op {

@@ -38,109 +38,11 @@ set_str(struct pk_bytes *b, const char *s)
 	b->len = strlen(s);
 }
 
-static void
-exp_unlock(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_UNLOCK);
-}
-
-static void
-exp_unlock_ok(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_UNLOCK_REPLY);
-	m->u.unlock_reply.status = PK_UNLOCK_OK;
-	m->u.unlock_reply.nblobs = 2;
-	set_str(&m->u.unlock_reply.blobs[0].id, "disk1");
-	m->u.unlock_reply.blobs[0].data.p = data123;
-	m->u.unlock_reply.blobs[0].data.len = sizeof(data123);
-	set_str(&m->u.unlock_reply.blobs[1].id, "disk2");
-	m->u.unlock_reply.blobs[1].data.p = dataff;
-	m->u.unlock_reply.blobs[1].data.len = sizeof(dataff);
-}
-
-static void
-exp_unlock_refused(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_UNLOCK_REPLY);
-	m->u.unlock_reply.status = PK_UNLOCK_REFUSED;
-	m->u.unlock_reply.reason = PK_REFUSE_DISABLED;
-	set_str(&m->u.unlock_reply.text, "timeout");
-}
-
-static void
-exp_unlock_refused_empty(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_UNLOCK_REPLY);
-	m->u.unlock_reply.status = PK_UNLOCK_REFUSED;
-	m->u.unlock_reply.reason = PK_REFUSE_PENDING;
-}
-
-static void
-exp_heartbeat(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_HEARTBEAT);
-	m->u.heartbeat.nonce = 0x0123456789abcdefULL;
-}
-
-static void
-exp_heartbeat_reply(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_HEARTBEAT_REPLY);
-	m->u.heartbeat.nonce = 0x0123456789abcdefULL;
-}
-
-static void
-exp_deposit(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_DEPOSIT);
-	set_str(&m->u.deposit.blob.id, "disk1");
-	m->u.deposit.blob.data.p = data850102;
-	m->u.deposit.blob.data.len = sizeof(data850102);
-}
-
-static void
-exp_withdraw(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_WITHDRAW);
-	set_str(&m->u.withdraw.id, "disk1");
-}
-
-static void
-exp_notice(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_NOTICE);
-	m->u.notice.window = 600;
-	set_str(&m->u.notice.text, "kernel upgrade");
-}
-
-static void
-exp_notice_week(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_NOTICE);
-	m->u.notice.window = 7 * 86400;
-}
-
-static void
-exp_ack(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_ACK);
-	m->u.ack.of_type = PK_MSG_DEPOSIT;
-}
-
-static void
-exp_error(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_ERROR);
-	m->u.error.code = PK_ERRC_NOT_FOUND;
-	set_str(&m->u.error.text, "no such blob");
-}
-
-static void
-exp_error_future(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_ERROR);
-	m->u.error.code = 0x1234;
-}
+/* The expected messages, as pk_msg_init() and the fields would make
+ * them: a string field (STR) or a byte array (BYTES), version 1. */
+#define STR(s)		{ .p = (const uint8_t *)(s), .len = sizeof(s) - 1 }
+#define BYTES(a)	{ .p = (a), .len = sizeof(a) }
+#define MSG(t, ...)	{ .version = PK_PROTO_VERSION, .type = (t), __VA_ARGS__ }
 
 static const uint8_t	secret32[PK_JOIN_SECRET_LEN] = {
 	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
@@ -149,34 +51,39 @@ static const uint8_t	secret32[PK_JOIN_SECRET_LEN] = {
 	0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
 };
 
-static void
-exp_join(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_JOIN);
-	m->u.join.secret = secret32;
-	set_str(&m->u.join.doc, "{}");
-}
-
-static void
-exp_join_reply(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_JOIN_REPLY);
-	set_str(&m->u.doc.doc, "{\"a\":1}");
-}
-
-static void
-exp_introduce(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_INTRODUCE);
-	set_str(&m->u.doc.doc, "{}");
-}
-
-static void
-exp_ack_introduce(struct pk_msg *m)
-{
-	pk_msg_init(m, PK_MSG_ACK);
-	m->u.ack.of_type = PK_MSG_INTRODUCE;
-}
+static const struct pk_msg
+    exp_unlock = MSG(PK_MSG_UNLOCK),
+    exp_unlock_ok = MSG(PK_MSG_UNLOCK_REPLY,
+	.u.unlock_reply = { .status = PK_UNLOCK_OK, .nblobs = 2,
+	    .blobs = { { .id = STR("disk1"), .data = BYTES(data123) },
+		{ .id = STR("disk2"), .data = BYTES(dataff) } } }),
+    exp_unlock_refused = MSG(PK_MSG_UNLOCK_REPLY,
+	.u.unlock_reply = { .status = PK_UNLOCK_REFUSED,
+	    .reason = PK_REFUSE_DISABLED, .text = STR("timeout") }),
+    exp_unlock_refused_empty = MSG(PK_MSG_UNLOCK_REPLY,
+	.u.unlock_reply = { .status = PK_UNLOCK_REFUSED,
+	    .reason = PK_REFUSE_PENDING }),
+    exp_heartbeat = MSG(PK_MSG_HEARTBEAT,
+	.u.heartbeat.nonce = 0x0123456789abcdefULL),
+    exp_heartbeat_reply = MSG(PK_MSG_HEARTBEAT_REPLY,
+	.u.heartbeat.nonce = 0x0123456789abcdefULL),
+    exp_deposit = MSG(PK_MSG_DEPOSIT,
+	.u.deposit.blob = { .id = STR("disk1"), .data = BYTES(data850102) }),
+    exp_withdraw = MSG(PK_MSG_WITHDRAW, .u.withdraw.id = STR("disk1")),
+    exp_notice = MSG(PK_MSG_NOTICE,
+	.u.notice = { .window = 600, .text = STR("kernel upgrade") }),
+    exp_notice_week = MSG(PK_MSG_NOTICE, .u.notice.window = 7 * 86400),
+    exp_ack = MSG(PK_MSG_ACK, .u.ack.of_type = PK_MSG_DEPOSIT),
+    exp_error = MSG(PK_MSG_ERROR,
+	.u.error = { .code = PK_ERRC_NOT_FOUND, .text = STR("no such blob") }),
+    exp_error_future = MSG(PK_MSG_ERROR, .u.error.code = 0x1234),
+    exp_join = MSG(PK_MSG_JOIN,
+	.u.join = { .secret = secret32, .doc = STR("{}") }),
+    exp_join_reply = MSG(PK_MSG_JOIN_REPLY, .u.doc.doc = STR("{\"a\":1}")),
+    exp_introduce = MSG(PK_MSG_INTRODUCE, .u.doc.doc = STR("{}")),
+    exp_ack_introduce = MSG(PK_MSG_ACK, .u.ack.of_type = PK_MSG_INTRODUCE),
+    exp_update = MSG(PK_MSG_UPDATE, .u.doc.doc = STR("{}")),
+    exp_ack_update = MSG(PK_MSG_ACK, .u.ack.of_type = PK_MSG_UPDATE);
 
 /*
  * The golden frames. Spaces separate the length field, the version and
@@ -185,47 +92,51 @@ exp_ack_introduce(struct pk_msg *m)
 static const struct golden {
 	const char	*name;
 	const char	*hex;
-	void		(*expect)(struct pk_msg *);
+	const struct pk_msg *expect;
 } goldens[] = {
 	{ "UNLOCK",
-	  "00000003 01 01 00", exp_unlock },
+	  "00000003 01 01 00", &exp_unlock },
 	{ "UNLOCK_REPLY ok",
 	  "0000001f 01 02 00 0002"
 	  " 0005 6469736b31 00000003 010203"
-	  " 0005 6469736b32 00000001 ff", exp_unlock_ok },
+	  " 0005 6469736b32 00000001 ff", &exp_unlock_ok },
 	{ "UNLOCK_REPLY refused",
-	  "0000000d 01 02 01 02 0007 74696d656f7574", exp_unlock_refused },
+	  "0000000d 01 02 01 02 0007 74696d656f7574", &exp_unlock_refused },
 	{ "UNLOCK_REPLY refused, no text",
-	  "00000006 01 02 01 03 0000", exp_unlock_refused_empty },
+	  "00000006 01 02 01 03 0000", &exp_unlock_refused_empty },
 	{ "HEARTBEAT",
-	  "0000000a 01 03 0123456789abcdef", exp_heartbeat },
+	  "0000000a 01 03 0123456789abcdef", &exp_heartbeat },
 	{ "HEARTBEAT_REPLY",
-	  "0000000a 01 04 0123456789abcdef", exp_heartbeat_reply },
+	  "0000000a 01 04 0123456789abcdef", &exp_heartbeat_reply },
 	{ "DEPOSIT",
-	  "00000010 01 05 0005 6469736b31 00000003 850102", exp_deposit },
+	  "00000010 01 05 0005 6469736b31 00000003 850102", &exp_deposit },
 	{ "WITHDRAW",
-	  "00000009 01 06 0005 6469736b31", exp_withdraw },
+	  "00000009 01 06 0005 6469736b31", &exp_withdraw },
 	{ "NOTICE",
 	  "00000016 01 07 00000258 000e 6b65726e656c2075706772616465",
-	  exp_notice },
+	  &exp_notice },
 	{ "NOTICE, a week, no text",
-	  "00000008 01 07 00093a80 0000", exp_notice_week },
+	  "00000008 01 07 00093a80 0000", &exp_notice_week },
 	{ "ACK",
-	  "00000003 01 08 05", exp_ack },
+	  "00000003 01 08 05", &exp_ack },
 	{ "ERROR",
-	  "00000012 01 09 0006 000c 6e6f207375636820626c6f62", exp_error },
+	  "00000012 01 09 0006 000c 6e6f207375636820626c6f62", &exp_error },
 	{ "ERROR, future code, no text",
-	  "00000006 01 09 1234 0000", exp_error_future },
+	  "00000006 01 09 1234 0000", &exp_error_future },
 	{ "JOIN",
 	  "00000028 01 0a"
 	  " 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-	  " 00000002 7b7d", exp_join },
+	  " 00000002 7b7d", &exp_join },
 	{ "JOIN_REPLY",
-	  "0000000d 01 0b 00000007 7b2261223a317d", exp_join_reply },
+	  "0000000d 01 0b 00000007 7b2261223a317d", &exp_join_reply },
 	{ "INTRODUCE",
-	  "00000008 01 0c 00000002 7b7d", exp_introduce },
+	  "00000008 01 0c 00000002 7b7d", &exp_introduce },
 	{ "ACK of INTRODUCE",
-	  "00000003 01 08 0c", exp_ack_introduce },
+	  "00000003 01 08 0c", &exp_ack_introduce },
+	{ "UPDATE",
+	  "00000008 01 0d 00000002 7b7d", &exp_update },
+	{ "ACK of UPDATE",
+	  "00000003 01 08 0d", &exp_ack_update },
 };
 
 /* Returns "what: name" in a static buffer (for TEST_START). */
@@ -320,6 +231,7 @@ msg_eq(const struct pk_msg *a, const struct pk_msg *b)
 		    bytes_eq(&a->u.join.doc, &b->u.join.doc);
 	case PK_MSG_JOIN_REPLY:
 	case PK_MSG_INTRODUCE:
+	case PK_MSG_UPDATE:
 		return bytes_eq(&a->u.doc.doc, &b->u.doc.doc);
 	}
 	return 0;
@@ -385,7 +297,7 @@ test_golden(void)
 	for (i = 0; i < NGOLDEN; i++) {
 		g = &goldens[i];
 		frame = unhex(g->hex, &len);
-		g->expect(&want);
+		want = *g->expect;
 
 		TEST_START(tname("golden", g->name));
 		/* The stream splitter sees exactly one whole frame. */
@@ -889,13 +801,14 @@ test_decode_limits(void)
 	TEST_DONE();
 
 	TEST_START("decode: ACK acknowledges DEPOSIT, WITHDRAW, NOTICE, "
-	    "INTRODUCE only");
+	    "INTRODUCE, UPDATE only");
 	for (i = 0; i < 256; i++) {
 		raw_start(1, PK_MSG_ACK);
 		raw_uint(1, i);
 		r = raw_end();
 		if (i == PK_MSG_DEPOSIT || i == PK_MSG_WITHDRAW ||
-		    i == PK_MSG_NOTICE || i == PK_MSG_INTRODUCE)
+		    i == PK_MSG_NOTICE || i == PK_MSG_INTRODUCE ||
+		    i == PK_MSG_UPDATE)
 			ASSERT_INT_EQ(r, 0);
 		else
 			ASSERT_INT_EQ(r, PK_ERR_BAD_FORMAT);
@@ -1011,6 +924,25 @@ enc(const struct pk_msg *m)
 	return r;
 }
 
+/*
+ * Encodes m with its length field *len at max (it encodes), at max + 1
+ * (PK_ERR_TOO_LARGE) and, if zero is not 0, at 0 (the error zero); then
+ * leaves *len at after.
+ */
+static void
+enc_len(struct pk_msg *m, size_t *len, size_t max, int zero, size_t after)
+{
+	*len = max;
+	ASSERT_INT_EQ(enc(m), 0);
+	*len = max + 1;
+	ASSERT_INT_EQ(enc(m), PK_ERR_TOO_LARGE);
+	if (zero != 0) {
+		*len = 0;
+		ASSERT_INT_EQ(enc(m), zero);
+	}
+	*len = after;
+}
+
 static void
 test_encode_limits(void)
 {
@@ -1028,20 +960,10 @@ test_encode_limits(void)
 	m.u.deposit.blob.id.p = (uint8_t *)id;
 	m.u.deposit.blob.data.p = big;
 	m.u.deposit.blob.data.len = 1;
-	m.u.deposit.blob.id.len = PK_BLOB_ID_MAX;
-	ASSERT_INT_EQ(enc(&m), 0);
-	m.u.deposit.blob.id.len = PK_BLOB_ID_MAX + 1;
-	ASSERT_INT_EQ(enc(&m), PK_ERR_TOO_LARGE);
-	m.u.deposit.blob.id.len = 0;
-	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
-	m.u.deposit.blob.id.len = 1;
-	m.u.deposit.blob.data.len = PK_BLOB_MAX;
-	ASSERT_INT_EQ(enc(&m), 0);
-	m.u.deposit.blob.data.len = PK_BLOB_MAX + 1;
-	ASSERT_INT_EQ(enc(&m), PK_ERR_TOO_LARGE);
-	m.u.deposit.blob.data.len = 0;
-	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
-	m.u.deposit.blob.data.len = 1;
+	enc_len(&m, &m.u.deposit.blob.id.len, PK_BLOB_ID_MAX,
+	    PK_ERR_INVALID_ARG, 1);
+	enc_len(&m, &m.u.deposit.blob.data.len, PK_BLOB_MAX,
+	    PK_ERR_INVALID_ARG, 1);
 	m.u.deposit.blob.data.p = NULL;
 	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
 	m.u.deposit.blob.data.p = big;
@@ -1049,10 +971,7 @@ test_encode_limits(void)
 	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
 	pk_msg_init(&m, PK_MSG_WITHDRAW);
 	m.u.withdraw.id.p = (uint8_t *)id;
-	m.u.withdraw.id.len = PK_BLOB_ID_MAX;
-	ASSERT_INT_EQ(enc(&m), 0);
-	m.u.withdraw.id.len = PK_BLOB_ID_MAX + 1;
-	ASSERT_INT_EQ(enc(&m), PK_ERR_TOO_LARGE);
+	enc_len(&m, &m.u.withdraw.id.len, PK_BLOB_ID_MAX, 0, 1);
 	set_str(&m.u.withdraw.id, "a\x7f");
 	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
 	TEST_DONE();
@@ -1089,10 +1008,7 @@ test_encode_limits(void)
 		    PK_ERR_INVALID_ARG);
 	}
 	m.u.unlock_reply.reason = PK_REFUSE_DENIED;
-	m.u.unlock_reply.text.len = PK_TEXT_MAX;
-	ASSERT_INT_EQ(enc(&m), 0);
-	m.u.unlock_reply.text.len = PK_TEXT_MAX + 1;
-	ASSERT_INT_EQ(enc(&m), PK_ERR_TOO_LARGE);
+	enc_len(&m, &m.u.unlock_reply.text.len, PK_TEXT_MAX, 0, PK_TEXT_MAX);
 	set_str(&m.u.unlock_reply.text, "line\nbreak");
 	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
 	set_str(&m.u.unlock_reply.text, "caf\xc3\xa9");	/* UTF-8 is fine */
@@ -1109,17 +1025,15 @@ test_encode_limits(void)
 	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
 	m.u.notice.window = 60;
 	m.u.notice.text.p = (uint8_t *)text;
-	m.u.notice.text.len = PK_TEXT_MAX + 1;
-	ASSERT_INT_EQ(enc(&m), PK_ERR_TOO_LARGE);
-	m.u.notice.text.len = PK_TEXT_MAX;
-	ASSERT_INT_EQ(enc(&m), 0);
+	enc_len(&m, &m.u.notice.text.len, PK_TEXT_MAX, 0, PK_TEXT_MAX);
 	m.u.notice.text.p = NULL;
 	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
 	pk_msg_init(&m, PK_MSG_ACK);
 	for (i = 0; i < 256; i++) {
 		m.u.ack.of_type = i;
 		ASSERT_INT_EQ(enc(&m), (i >= 5 && i <= 7) ||
-		    i == PK_MSG_INTRODUCE ? 0 : PK_ERR_INVALID_ARG);
+		    i == PK_MSG_INTRODUCE || i == PK_MSG_UPDATE ? 0 :
+		    PK_ERR_INVALID_ARG);
 	}
 	pk_msg_init(&m, PK_MSG_ERROR);
 	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
@@ -1142,7 +1056,7 @@ test_encode_limits(void)
 	{
 		size_t	w;
 
-		exp_ack(&m);
+		m = exp_ack;
 		ASSERT_INT_EQ(pk_msg_encode(NULL, raw, sizeof(raw), &w),
 		    PK_ERR_INVALID_ARG);
 		ASSERT_INT_EQ(pk_msg_encode(&m, raw, sizeof(raw), NULL),
@@ -1171,7 +1085,8 @@ test_names(void)
 	ASSERT_STR_EQ(pk_msg_type_name(0), "unknown");
 	ASSERT_STR_EQ(pk_msg_type_name(PK_MSG_JOIN), "JOIN");
 	ASSERT_STR_EQ(pk_msg_type_name(PK_MSG_INTRODUCE), "INTRODUCE");
-	ASSERT_STR_EQ(pk_msg_type_name(13), "unknown");
+	ASSERT_STR_EQ(pk_msg_type_name(PK_MSG_UPDATE), "UPDATE");
+	ASSERT_STR_EQ(pk_msg_type_name(14), "unknown");
 	ASSERT_STR_EQ(pk_msg_type_name(0xffffffff), "unknown");
 	ASSERT_STR_EQ(pk_refusal_name(PK_REFUSE_DISABLED), "disabled");
 	ASSERT_STR_EQ(pk_refusal_name(PK_REFUSE_BUSY), "busy");

@@ -27,16 +27,6 @@
 
 #define MANDOS_KEYGEN	"/usr/sbin/mandos-keygen"
 
-static char	path_buf[4096];
-
-/* Returns tmpdir/name in a static buffer. */
-static const char *
-tpath(const char *name)
-{
-	snprintf(path_buf, sizeof(path_buf), "%s/%s", test_tmpdir(), name);
-	return path_buf;
-}
-
 /* Writes len bytes to path with mode; returns 0 or -1. */
 static int
 write_file(const char *path, const void *data, size_t len, mode_t mode)
@@ -127,6 +117,37 @@ file_mode(const char *path)
 	if (stat(path, &st) == -1)
 		return -1;
 	return (int)(st.st_mode & 07777);
+}
+
+/* Saves a's private key (its public key if public) to path, new, under
+ * umask mask; the file's permission bits, or -1. */
+static int
+saved_mode(const struct pk_identity *a, const char *path, int public,
+    mode_t mask)
+{
+	mode_t	old = umask(mask);
+	int	r;
+
+	r = public ? pk_identity_save_public(a, path, 0) :
+	    pk_identity_save(a, path, 0);
+	umask(old);
+	ASSERT_INT_EQ(r, 0);
+	return file_mode(path);
+}
+
+/* Gives path the mode, then loads it (as a systemd credential if cred):
+ * it must load, as the key id want when that is not NULL. */
+static void
+loads_at(const char *path, mode_t mode, int cred, const char *want)
+{
+	struct pk_identity	*id = NULL;
+
+	ASSERT_INT_EQ(chmod(path, mode), 0);
+	ASSERT_INT_EQ(cred ? pk_identity_load_credential(path, &id) :
+	    pk_identity_load(path, &id), 0);
+	if (id != NULL && want != NULL)
+		ASSERT_STR_EQ(id->keyid, want);
+	pk_identity_free(id);
 }
 
 /* Counts the directory entries whose name contains needle. */
@@ -236,10 +257,9 @@ test_roundtrip(void)
 	char			 id[PK_KEYID_HEXLEN + 1];
 	char			 ct[PK_KEYID_HEXLEN + 1];
 	char			 priv[4096], pub[4096];
-	mode_t			 old;
 
-	snprintf(priv, sizeof(priv), "%s", tpath("node.key"));
-	snprintf(pub, sizeof(pub), "%s", tpath("node.pub"));
+	snprintf(priv, sizeof(priv), "%s", test_path("node.key"));
+	snprintf(pub, sizeof(pub), "%s", test_path("node.pub"));
 
 	TEST_START("generate gives an Ed25519 identity with a valid id");
 	ASSERT_INT_EQ(pk_identity_generate(&a), 0);
@@ -264,10 +284,7 @@ test_roundtrip(void)
 	TEST_DONE();
 
 	TEST_START("save writes 0600 (even with umask 0), load gives same id");
-	old = umask(0);
-	ASSERT_INT_EQ(pk_identity_save(a, priv, 0), 0);
-	umask(old);
-	ASSERT_INT_EQ(file_mode(priv), 0600);
+	ASSERT_INT_EQ(saved_mode(a, priv, 0, 0), 0600);
 	ASSERT_INT_EQ(pk_identity_load(priv, &b), 0);
 	if (b != NULL)
 		ASSERT_STR_EQ(b->keyid, a->keyid);
@@ -275,10 +292,7 @@ test_roundtrip(void)
 	TEST_DONE();
 
 	TEST_START("save_public writes 0644; id from file and certtool agree");
-	old = umask(077);
-	ASSERT_INT_EQ(pk_identity_save_public(a, pub, 0), 0);
-	umask(old);
-	ASSERT_INT_EQ(file_mode(pub), 0644);
+	ASSERT_INT_EQ(saved_mode(a, pub, 1, 077), 0644);
 	ASSERT_INT_EQ(pk_keyid_from_pubkey_file(pub, id), 0);
 	ASSERT_STR_EQ(id, a->keyid);
 	ASSERT_INT_EQ(certtool_keyid(pub, ct), 0);
@@ -313,7 +327,7 @@ test_roundtrip(void)
 	TEST_DONE();
 
 	TEST_START("save into a missing directory fails with PK_ERR_SYSTEM");
-	ASSERT_INT_EQ(pk_identity_save(a, tpath("no/such/dir/key"), 0),
+	ASSERT_INT_EQ(pk_identity_save(a, test_path("no/such/dir/key"), 0),
 	    PK_ERR_SYSTEM);
 	TEST_DONE();
  out:
@@ -333,7 +347,7 @@ test_load_errors(void)
 	static char		 names[5][64];
 	size_t			 i;
 
-	snprintf(priv, sizeof(priv), "%s", tpath("perm.key"));
+	snprintf(priv, sizeof(priv), "%s", test_path("perm.key"));
 	if (pk_identity_generate(&a) != 0 ||
 	    pk_identity_save(a, priv, 1) != 0) {
 		TEST_START("set-up for permission tests");
@@ -353,27 +367,14 @@ test_load_errors(void)
 		TEST_DONE();
 	}
 	TEST_START("load accepts 0600 and 0400");
-	ASSERT_INT_EQ(chmod(priv, 0400), 0);
-	ASSERT_INT_EQ(pk_identity_load(priv, &b), 0);
-	pk_identity_free(b);
-	b = NULL;
-	ASSERT_INT_EQ(chmod(priv, 0600), 0);
-	ASSERT_INT_EQ(pk_identity_load(priv, &b), 0);
-	pk_identity_free(b);
-	b = NULL;
+	loads_at(priv, 0400, 0, NULL);
+	loads_at(priv, 0600, 0, NULL);
 	TEST_DONE();
 
 	/* systemd's credential: 0400, group bits an ACL for the user. */
 	TEST_START("load_credential accepts 0400 and 0440, refuses 0404");
-	ASSERT_INT_EQ(chmod(priv, 0400), 0);
-	ASSERT_INT_EQ(pk_identity_load_credential(priv, &b), 0);
-	ASSERT_STR_EQ(b->keyid, a->keyid);
-	pk_identity_free(b);
-	b = NULL;
-	ASSERT_INT_EQ(chmod(priv, 0440), 0);
-	ASSERT_INT_EQ(pk_identity_load_credential(priv, &b), 0);
-	pk_identity_free(b);
-	b = NULL;
+	loads_at(priv, 0400, 1, a->keyid);
+	loads_at(priv, 0440, 1, NULL);
 	ASSERT_INT_EQ(pk_identity_load(priv, &b), PK_ERR_PERM);
 	ASSERT_INT_EQ(chmod(priv, 0404), 0);
 	ASSERT_INT_EQ(pk_identity_load_credential(priv, &b), PK_ERR_PERM);
@@ -382,50 +383,50 @@ test_load_errors(void)
 	TEST_DONE();
 
 	TEST_START("missing file gives PK_ERR_NOT_FOUND");
-	ASSERT_INT_EQ(pk_identity_load(tpath("missing.key"), &b),
+	ASSERT_INT_EQ(pk_identity_load(test_path("missing.key"), &b),
 	    PK_ERR_NOT_FOUND);
-	ASSERT_INT_EQ(pk_identity_load(tpath("nodir/missing.key"), &b),
+	ASSERT_INT_EQ(pk_identity_load(test_path("nodir/missing.key"), &b),
 	    PK_ERR_NOT_FOUND);
-	ASSERT_INT_EQ(pk_keyid_from_pubkey_file(tpath("missing.pub"), id),
+	ASSERT_INT_EQ(pk_keyid_from_pubkey_file(test_path("missing.pub"), id),
 	    PK_ERR_NOT_FOUND);
 	TEST_DONE();
 
 	TEST_START("garbage, empty and truncated PEM give PK_ERR_KEY");
-	ASSERT_INT_EQ(write_file(tpath("garbage.key"), "hello\n", 6, 0600),
+	ASSERT_INT_EQ(write_file(test_path("garbage.key"), "hello\n", 6, 0600),
 	    0);
-	ASSERT_INT_EQ(pk_identity_load(tpath("garbage.key"), &b), PK_ERR_KEY);
-	ASSERT_INT_EQ(write_file(tpath("empty.key"), "", 0, 0600), 0);
-	ASSERT_INT_EQ(pk_identity_load(tpath("empty.key"), &b), PK_ERR_KEY);
+	ASSERT_INT_EQ(pk_identity_load(test_path("garbage.key"), &b), PK_ERR_KEY);
+	ASSERT_INT_EQ(write_file(test_path("empty.key"), "", 0, 0600), 0);
+	ASSERT_INT_EQ(pk_identity_load(test_path("empty.key"), &b), PK_ERR_KEY);
 	{
 		static const char trunc[] = "-----BEGIN PRIVATE KEY-----\n"
 		    "MC4CAQAwBQYDK2VwBCIEIMmIwkgzWzGEa8TewIDNOVUr\n"
 		    "-----END PRIVATE KEY-----\n";
-		ASSERT_INT_EQ(write_file(tpath("trunc.key"), trunc,
+		ASSERT_INT_EQ(write_file(test_path("trunc.key"), trunc,
 		    sizeof(trunc) - 1, 0600), 0);
-		ASSERT_INT_EQ(pk_identity_load(tpath("trunc.key"), &b),
+		ASSERT_INT_EQ(pk_identity_load(test_path("trunc.key"), &b),
 		    PK_ERR_KEY);
 	}
-	ASSERT_INT_EQ(write_file(tpath("garbage.pub"), "hello\n", 6, 0644),
+	ASSERT_INT_EQ(write_file(test_path("garbage.pub"), "hello\n", 6, 0644),
 	    0);
-	ASSERT_INT_EQ(pk_keyid_from_pubkey_file(tpath("garbage.pub"), id),
+	ASSERT_INT_EQ(pk_keyid_from_pubkey_file(test_path("garbage.pub"), id),
 	    PK_ERR_KEY);
 	ASSERT_PTR_EQ(b, NULL);
 	TEST_DONE();
 
 	TEST_START("an RSA or ECDSA private key gives PK_ERR_KEY");
-	ASSERT_INT_EQ(write_foreign_key(tpath("rsa.key"), GNUTLS_PK_RSA,
+	ASSERT_INT_EQ(write_foreign_key(test_path("rsa.key"), GNUTLS_PK_RSA,
 	    2048), 0);
-	ASSERT_INT_EQ(pk_identity_load(tpath("rsa.key"), &b), PK_ERR_KEY);
-	ASSERT_INT_EQ(write_foreign_key(tpath("ec.key"), GNUTLS_PK_ECDSA,
+	ASSERT_INT_EQ(pk_identity_load(test_path("rsa.key"), &b), PK_ERR_KEY);
+	ASSERT_INT_EQ(write_foreign_key(test_path("ec.key"), GNUTLS_PK_ECDSA,
 	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1)), 0);
-	ASSERT_INT_EQ(pk_identity_load(tpath("ec.key"), &b), PK_ERR_KEY);
+	ASSERT_INT_EQ(pk_identity_load(test_path("ec.key"), &b), PK_ERR_KEY);
 	ASSERT_PTR_EQ(b, NULL);
 	TEST_DONE();
 
 	TEST_START("a public key file is not a private key");
-	ASSERT_INT_EQ(pk_identity_save_public(a, tpath("perm.pub"), 1), 0);
-	ASSERT_INT_EQ(chmod(tpath("perm.pub"), 0600), 0);
-	ASSERT_INT_EQ(pk_identity_load(tpath("perm.pub"), &b), PK_ERR_KEY);
+	ASSERT_INT_EQ(pk_identity_save_public(a, test_path("perm.pub"), 1), 0);
+	ASSERT_INT_EQ(chmod(test_path("perm.pub"), 0600), 0);
+	ASSERT_INT_EQ(pk_identity_load(test_path("perm.pub"), &b), PK_ERR_KEY);
 	TEST_DONE();
 
 	TEST_START("a directory is not a key file");
@@ -446,7 +447,7 @@ test_mandos_keygen(void)
 	char			 ct[PK_KEYID_HEXLEN + 1];
 	char			*out = NULL;
 
-	snprintf(dir, sizeof(dir), "%s", tpath("mandos"));
+	snprintf(dir, sizeof(dir), "%s", test_path("mandos"));
 
 	TEST_START("mandos-keygen makes keys (small RSA OpenPGP for speed)");
 	ASSERT_INT_EQ(mkdir(dir, 0700), 0);
@@ -490,10 +491,10 @@ test_mandos_keygen(void)
 
 	TEST_START("re-saving a mandos-keygen key keeps its id");
 	if (m != NULL) {
-		ASSERT_INT_EQ(pk_identity_save(m, tpath("resaved.key"), 0), 0);
+		ASSERT_INT_EQ(pk_identity_save(m, test_path("resaved.key"), 0), 0);
 		pk_identity_free(m);
 		m = NULL;
-		ASSERT_INT_EQ(pk_identity_load(tpath("resaved.key"), &m), 0);
+		ASSERT_INT_EQ(pk_identity_load(test_path("resaved.key"), &m), 0);
 		if (m != NULL)
 			ASSERT_INT_EQ(strcasecmp(m->keyid, want), 0);
 	} else

@@ -64,46 +64,44 @@ bytewise(const char *s, size_t n, int want)
 	return parse(s, n, &proto, &linelen) == want;
 }
 
+/* Parses n bytes of s: accepted, protocol want, a line of want_len bytes. */
+static void
+expect_line(const char *s, size_t n, enum pk_line_proto want, size_t want_len)
+{
+	enum pk_line_proto	proto = 0;
+	size_t			linelen = 0;
+
+	ASSERT_INT_EQ(parse(s, n, &proto, &linelen), 0);
+	ASSERT_INT_EQ(proto, want);
+	ASSERT_INT_EQ(linelen, want_len);
+}
+
 static void
 test_accepted(void)
 {
-	enum pk_line_proto	proto;
-	size_t			linelen;
+	size_t	linelen;
 
 	TEST_START("line: \"peerkey 1\\r\\n\" is native");
-	proto = 0;
 	ASSERT_INT_EQ(parse_str("peerkey 1\r\n", &linelen), 0);
-	ASSERT_INT_EQ(parse("peerkey 1\r\n", 11, &proto, &linelen), 0);
-	ASSERT_INT_EQ(proto, PK_LINE_PROTO_NATIVE);
-	ASSERT_INT_EQ(linelen, 11);
+	expect_line("peerkey 1\r\n", 11, PK_LINE_PROTO_NATIVE, 11);
 	TEST_DONE();
 
 	TEST_START("line: \"1\\r\\n\" is mandos");
-	proto = 0;
-	ASSERT_INT_EQ(parse("1\r\n", 3, &proto, &linelen), 0);
-	ASSERT_INT_EQ(proto, PK_LINE_PROTO_MANDOS);
-	ASSERT_INT_EQ(linelen, 3);
+	expect_line("1\r\n", 3, PK_LINE_PROTO_MANDOS, 3);
 	TEST_DONE();
 
 	TEST_START("line: bytes after the line are left alone (TLS follows)");
-	proto = 0;
 	/* 0x16 0x03 0x01: the start of a TLS ClientHello. */
-	ASSERT_INT_EQ(parse("1\r\n\x16\x03\x01", 6, &proto, &linelen), 0);
-	ASSERT_INT_EQ(proto, PK_LINE_PROTO_MANDOS);
-	ASSERT_INT_EQ(linelen, 3);
-	proto = 0;
-	ASSERT_INT_EQ(parse("peerkey 1\r\n\x16\x03\x01\x02\x00", 16, &proto,
-	    &linelen), 0);
-	ASSERT_INT_EQ(proto, PK_LINE_PROTO_NATIVE);
-	ASSERT_INT_EQ(linelen, 11);
+	expect_line("1\r\n\x16\x03\x01", 6, PK_LINE_PROTO_MANDOS, 3);
+	expect_line("peerkey 1\r\n\x16\x03\x01\x02\x00", 16,
+	    PK_LINE_PROTO_NATIVE, 11);
 	/* Even a long tail: only the line is judged. */
 	{
 		char	big[200];
 
 		memset(big, 'x', sizeof(big));
 		memcpy(big, "1\r\n", 3);
-		ASSERT_INT_EQ(parse(big, sizeof(big), &proto, &linelen), 0);
-		ASSERT_INT_EQ(linelen, 3);
+		expect_line(big, sizeof(big), PK_LINE_PROTO_MANDOS, 3);
 	}
 	TEST_DONE();
 
@@ -271,23 +269,24 @@ test_limits(void)
 static void
 test_write(void)
 {
-	enum pk_line_proto	proto;
+	static const struct {
+		enum pk_line_proto	 proto;
+		const char		*line;
+	} w[] = {
+		{ PK_LINE_PROTO_NATIVE, "peerkey 1\r\n" },
+		{ PK_LINE_PROTO_MANDOS, "1\r\n" },
+	};
 	uint8_t			out[PK_LINE_MAX];
-	size_t			n, linelen;
+	size_t			i, n;
 
 	TEST_START("line: pk_line_write writes what pk_line_parse accepts");
-	ASSERT_INT_EQ(pk_line_write(PK_LINE_PROTO_NATIVE, out, sizeof(out),
-	    &n), 0);
-	ASSERT_INT_EQ(n, 11);
-	ASSERT_MEM_EQ(out, "peerkey 1\r\n", 11);
-	ASSERT_INT_EQ(pk_line_parse(out, n, &proto, &linelen), 0);
-	ASSERT_INT_EQ(proto, PK_LINE_PROTO_NATIVE);
-	ASSERT_INT_EQ(pk_line_write(PK_LINE_PROTO_MANDOS, out, sizeof(out),
-	    &n), 0);
-	ASSERT_INT_EQ(n, 3);
-	ASSERT_MEM_EQ(out, "1\r\n", 3);
-	ASSERT_INT_EQ(pk_line_parse(out, n, &proto, &linelen), 0);
-	ASSERT_INT_EQ(proto, PK_LINE_PROTO_MANDOS);
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		ASSERT_INT_EQ(pk_line_write(w[i].proto, out, sizeof(out), &n),
+		    0);
+		ASSERT_INT_EQ(n, strlen(w[i].line));
+		ASSERT_MEM_EQ(out, w[i].line, n);
+		expect_line((const char *)out, n, w[i].proto, n);
+	}
 	TEST_DONE();
 
 	TEST_START("line: pk_line_write refuses bad arguments");

@@ -43,6 +43,15 @@ parse(const char *text, struct mandos_conf *c)
 	return parse_n(text, strlen(text), c);
 }
 
+/* Parses text into c, expects success and nclients clients. */
+static void
+expect_clients(const char *text, struct mandos_conf *c, size_t nclients)
+{
+	ASSERT_INT_EQ(parse(text, c), 0);
+	ASSERT_PTR_EQ(err, NULL);
+	ASSERT_INT_EQ(c->nclients, nclients);
+}
+
 /* Parses text, expects failure r, and that the message contains want. */
 static void
 expect_error(const char *text, int r, const char *want)
@@ -169,24 +178,27 @@ test_durations(void)
 static void
 test_bools(void)
 {
-	int	 b;
+	/* What each word gives: its value, or r, the error. */
+	static const struct {
+		const char	*s;
+		int		 r, v;
+	} cases[] = {
+		{ "True", 0, 1 }, { "ON", 0, 1 }, { "1", 0, 1 },
+		{ "no", 0, 0 }, { "False", 0, 0 }, { "off", 0, 0 },
+		{ "y", PK_ERR_BAD_FORMAT, -1 }, { "", PK_ERR_BAD_FORMAT, -1 },
+		{ "2", PK_ERR_BAD_FORMAT, -1 },
+	};
+	size_t	 i;
+	int	 b, r;
 
 	TEST_START("booleans as ConfigParser.getboolean");
-	ASSERT_INT_EQ(mandos_parse_bool("True", &b), 0);
-	ASSERT_INT_EQ(b, 1);
-	ASSERT_INT_EQ(mandos_parse_bool("ON", &b), 0);
-	ASSERT_INT_EQ(b, 1);
-	ASSERT_INT_EQ(mandos_parse_bool("1", &b), 0);
-	ASSERT_INT_EQ(b, 1);
-	ASSERT_INT_EQ(mandos_parse_bool("no", &b), 0);
-	ASSERT_INT_EQ(b, 0);
-	ASSERT_INT_EQ(mandos_parse_bool("False", &b), 0);
-	ASSERT_INT_EQ(b, 0);
-	ASSERT_INT_EQ(mandos_parse_bool("off", &b), 0);
-	ASSERT_INT_EQ(b, 0);
-	ASSERT_INT_EQ(mandos_parse_bool("y", &b), PK_ERR_BAD_FORMAT);
-	ASSERT_INT_EQ(mandos_parse_bool("", &b), PK_ERR_BAD_FORMAT);
-	ASSERT_INT_EQ(mandos_parse_bool("2", &b), PK_ERR_BAD_FORMAT);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		b = -1;
+		r = mandos_parse_bool(cases[i].s, &b);
+		if (r != cases[i].r || b != cases[i].v)
+			test_fail(__FILE__, __LINE__, "\"%s\": %d (value %d)",
+			    cases[i].s, r, b);
+	}
 	TEST_DONE();
 }
 
@@ -227,9 +239,7 @@ test_inheritance(void)
 	    "  bG8=\n";
 
 	TEST_START("[DEFAULT], Mandos' defaults, interpolation, %%, case");
-	ASSERT_INT_EQ(parse(text, &c), 0);
-	ASSERT_PTR_EQ(err, NULL);
-	ASSERT_INT_EQ(c.nclients, 2);
+	expect_clients(text, &c, 2);
 	ASSERT_STR_EQ(c.clients[0].name, "alpha");
 	ASSERT_INT_EQ(c.clients[0].line, 8);
 	ASSERT_STR_EQ(c.clients[0].key_id, KIDL);
@@ -283,9 +293,7 @@ test_continuation(void)
 	    "host = 2001:db8::1\n";
 
 	TEST_START("continuation lines, empty and comment lines, CRLF, CR");
-	ASSERT_INT_EQ(parse(text, &c), 0);
-	ASSERT_PTR_EQ(err, NULL);
-	ASSERT_INT_EQ(c.nclients, 1);
+	expect_clients(text, &c, 1);
 	ASSERT_INT_EQ(c.clients[0].secret_len, 12);
 	ASSERT_MEM_EQ(c.clients[0].secret, "hello, world", 12);
 	/* Joined with "\n"; trailing empty lines dropped. */

@@ -177,6 +177,19 @@ kinds_cb(const struct store_event_row *e, void *arg)
 	return 0;
 }
 
+/* Collects into k the kinds of peer's events (every event's when peer is
+ * NULL); 0 or the store's error. */
+static int
+kinds_of(const char *peer, struct kinds *k)
+{
+	struct store_event_filter	f;
+
+	memset(&f, 0, sizeof(f));
+	f.peer = peer;
+	return store_events_query(node->store, peer != NULL ? &f : NULL,
+	    kinds_cb, k);
+}
+
 /* Keeps the id of the newest event. */
 static int
 last_id_cb(const struct store_event_row *e, void *arg)
@@ -321,16 +334,7 @@ run_case(int n, enum state st, enum policy po, int proto)
 	store_blobs_free(rel.blobs, rel.nblobs);
 
 	/* What was recorded. */
-	if (p != NULL) {
-		struct store_event_filter	f;
-
-		memset(&f, 0, sizeof(f));
-		f.peer = p->name;
-		ASSERT_INT_EQ(store_events_query(node->store, &f, kinds_cb,
-		    &k), 0);
-	} else
-		ASSERT_INT_EQ(store_events_query(node->store, NULL, kinds_cb,
-		    &k), 0);
+	ASSERT_INT_EQ(kinds_of(p != NULL ? p->name : NULL, &k), 0);
 	expected_events(st, po, proto, want, sizeof(want));
 	ASSERT_STR_EQ(k.buf, want);
 	if (reason != 0 && strstr(want, "refused") != NULL) {
@@ -359,7 +363,6 @@ test_mandos_held(int n)
 	struct peer_release	 rel;
 	struct peer		*p;
 	struct kinds		 k;
-	struct store_event_filter f;
 	char			 bootid[PK_KEYID_HEXLEN + 1];
 	int			 i;
 
@@ -377,9 +380,7 @@ test_mandos_held(int n)
 	ASSERT_INT_EQ(peer_release(bootid, PEER_MANDOS, "192.0.2.8:1",
 	    NOW + 5250, &rel), 1);
 	store_blobs_free(rel.blobs, rel.nblobs);
-	memset(&f, 0, sizeof(f));
-	f.peer = p->name;
-	ASSERT_INT_EQ(store_events_query(node->store, &f, kinds_cb, &k), 0);
+	ASSERT_INT_EQ(kinds_of(p->name, &k), 0);
 	ASSERT_STR_EQ(k.buf, "approval-pending approved released");
 	TEST_DONE();
 }
@@ -523,7 +524,6 @@ test_pending(int *n)
 	struct peer_release	 rel;
 	struct peer		*p;
 	struct kinds		 k;
-	struct store_event_filter f;
 	char			 bootid[PK_KEYID_HEXLEN + 1];
 
 	TEST_START("pending: refused, not disabled, counted for its "
@@ -547,9 +547,7 @@ test_pending(int *n)
 	ASSERT_INT_EQ(peer_release(bootid, PEER_NATIVE, "x", NOW + 20 * TIMEOUT,
 	    &rel), 1);
 	store_blobs_free(rel.blobs, rel.nblobs);
-	memset(&f, 0, sizeof(f));
-	f.peer = p->name;
-	ASSERT_INT_EQ(store_events_query(node->store, &f, kinds_cb, &k), 0);
+	ASSERT_INT_EQ(kinds_of(p->name, &k), 0);
 	ASSERT_STR_EQ(k.buf, "refused accepted released");
 	TEST_DONE();
 }

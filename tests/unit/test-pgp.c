@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "pgp.h"
 #include "pk_err.h"
 #include "secret.h"
@@ -95,60 +96,33 @@ read_file(const char *path, size_t *lenp)
 	return NULL;
 }
 
-/* Writes len bytes to a new file (0600); 0 or -1. */
-static int
-write_file(const char *path, const void *p, size_t len)
+/* Reads /proc/PID/file into buf (len bytes, NUL-terminated): the bytes
+ * read, or 0 or -1 when there are none. */
+static ssize_t
+proc_read(const char *pid, const char *file, char *buf, size_t len)
 {
-	FILE *f;
-	int ok;
+	char	path[300];
+	ssize_t	n;
+	int	fd;
 
-	if ((f = fopen(path, "w")) == NULL)
+	snprintf(path, sizeof(path), "/proc/%s/%s", pid, file);
+	if ((fd = open(path, O_RDONLY)) == -1)
 		return -1;
-	(void)fchmod(fileno(f), 0600);
-	ok = fwrite(p, 1, len, f) == len;
-	return fclose(f) == 0 && ok ? 0 : -1;
-}
-
-/* Runs a shell command; returns its exit status (or -1). */
-static int
-run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int
-run(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	if (st == -1 || !WIFEXITED(st))
-		return -1;
-	return WEXITSTATUS(st);
-}
-
-/* Makes a path under the test directory. */
-static const char *
-tpath(const char *name)
-{
-	static char buf[8][PATH_MAX];
-	static int i;
-
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", test_tmpdir(), name);
-	return buf[i];
+	n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n;
 }
 
 /* Counts live processes (not us) whose command line mentions s. */
 static int
 procs_mentioning(const char *s)
 {
-	char path[300], buf[8192], stat_buf[512], *p;
+	char buf[8192], stat_buf[512], *p;
 	struct dirent *de;
 	ssize_t n;
 	DIR *d;
-	int fd, count = 0, i;
+	int count = 0, i;
 
 	if ((d = opendir("/proc")) == NULL)
 		return -1;
@@ -156,27 +130,17 @@ procs_mentioning(const char *s)
 		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
 		    atoi(de->d_name) == (int)getpid())
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/cmdline", de->d_name);
-		if ((fd = open(path, O_RDONLY)) == -1)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
+		n = proc_read(de->d_name, "cmdline", buf, sizeof(buf));
 		if (n <= 0)
 			continue;
 		for (i = 0; i < n; i++)
 			if (buf[i] == '\0')
 				buf[i] = ' ';
-		buf[n] = '\0';
 		if (strstr(buf, s) == NULL)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-		if ((fd = open(path, O_RDONLY)) == -1)
+		if (proc_read(de->d_name, "stat", stat_buf,
+		    sizeof(stat_buf)) <= 0)
 			continue;
-		n = read(fd, stat_buf, sizeof(stat_buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		stat_buf[n] = '\0';
 		if ((p = strrchr(stat_buf, ')')) != NULL && p[2] == 'Z')
 			continue;
 		test_diag("still running: %s", buf);
@@ -184,6 +148,65 @@ procs_mentioning(const char *s)
 	}
 	closedir(d);
 	return count;
+}
+
+/*
+ * Looks at every gpg-agent serving a home under dir: returns how many
+ * there are, and sets *held when one of them holds the pipe whose inode
+ * is ino (a descriptor of ours it should not have inherited).
+ */
+static int
+agents_holding(const char *dir, ino_t ino, int *held)
+{
+	char		 path[PATH_MAX], buf[4096], link[256], want[64];
+	DIR		*d, *fdd;
+	struct dirent	*de, *fe;
+	ssize_t		 n;
+	int		 fd, agents = 0;
+
+	*held = 0;
+	(void)snprintf(want, sizeof(want), "pipe:[%llu]",
+	    (unsigned long long)ino);
+	if ((d = opendir("/proc")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		(void)snprintf(path, sizeof(path), "/proc/%s/cmdline",
+		    de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		(void)close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] == '\0')
+				buf[i] = ' ';
+		if (strstr(buf, "gpg-agent") == NULL ||
+		    strstr(buf, dir) == NULL)
+			continue;
+		agents++;
+		(void)snprintf(path, sizeof(path), "/proc/%s/fd", de->d_name);
+		if ((fdd = opendir(path)) == NULL)
+			continue;
+		while ((fe = readdir(fdd)) != NULL) {
+			char	fp[PATH_MAX + 300];
+
+			(void)snprintf(fp, sizeof(fp), "%s/%s", path,
+			    fe->d_name);
+			n = readlink(fp, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = '\0';
+			if (strcmp(link, want) == 0)
+				*held = 1;
+		}
+		(void)closedir(fdd);
+	}
+	(void)closedir(d);
+	return agents;
 }
 
 /* Counts entries named pk-gnupg.* left in dir. */
@@ -349,19 +372,19 @@ static int
 gpg_make_key(const char *name, const char *algo, const char *usage,
     const char *out, int secret)
 {
-	const char *home = tpath(name);
+	const char *home = test_path(name);
 	int r;
 
 	if (mkdir(home, 0700) == -1)
 		return -1;
-	r = run("gpg --homedir '%s' --batch --quiet --passphrase '' "
+	r = test_run("gpg --homedir '%s' --batch --quiet --passphrase '' "
 	    "--pinentry-mode loopback --quick-gen-key '%s' %s %s never "
 	    ">/dev/null 2>&1 && gpg --homedir '%s' --batch --quiet --armor "
 	    "%s '%s' >'%s' 2>/dev/null", home, name, algo, usage, home,
 	    secret ? "--pinentry-mode loopback --passphrase '' "
 	    "--export-secret-keys" : "--export", name, out);
-	(void)run("gpgconf --homedir '%s' --kill all", home);
-	(void)run("rm -rf '%s'", home);
+	(void)test_run("gpgconf --homedir '%s' --kill all", home);
+	(void)test_run("rm -rf '%s'", home);
 	return r;
 }
 
@@ -433,13 +456,15 @@ main(int argc, char **argv)
 		ASSERT_STR_CONTAINS(pa, "-----BEGIN PGP PUBLIC KEY BLOCK-----");
 		ASSERT_STR_CONTAINS(sa,
 		    "-----BEGIN PGP PRIVATE KEY BLOCK-----");
-		ASSERT_INT_EQ(write_file(tpath("a.pub"), pa, pal), 0);
-		ASSERT_INT_EQ(write_file(tpath("a.sec"), sa, sal), 0);
+		ASSERT_INT_EQ(pk_file_write(test_path("a.pub"), pa, pal, 0600,
+		    0), 0);
+		ASSERT_INT_EQ(pk_file_write(test_path("a.sec"), sa, sal, 0600,
+		    0), 0);
 		/* gpg itself sees ed25519 + cv25519 without expiry. */
-		ASSERT_INT_EQ(run("gpg --batch --with-colons --show-keys '%s' "
+		ASSERT_INT_EQ(test_run("gpg --batch --with-colons --show-keys '%s' "
 		    "2>/dev/null | awk -F: '$1==\"pub\"&&$4==22&&$7==\"\"{p++}"
 		    " $1==\"sub\"&&$4==18&&$7==\"\"&&$12~/e/{s++} "
-		    "END{exit !(p==1&&s==1)}'", tpath("a.pub")), 0);
+		    "END{exit !(p==1&&s==1)}'", test_path("a.pub")), 0);
 	}
 	assert_clean();
 	TEST_DONE();
@@ -479,8 +504,25 @@ main(int argc, char **argv)
 
 		ASSERT_INT_EQ(pk_pgp_encrypt(wd, pa, pal, "second", 6, &ct3,
 		    &ct3l, fresh()), 0);
+		/*
+		 * A descriptor of ours without close-on-exec (a TPM's
+		 * connection, say) is not inherited by the gpg-agent we
+		 * start: it would hold it for its life.
+		 */
+		int		 lk[2], held = -1;
+		struct stat	 lst;
+
+		ASSERT_INT_EQ(pipe(lk), 0);
+		ASSERT_INT_EQ(fstat(lk[0], &lst), 0);
 		ASSERT_INT_EQ(pk_pgp_keyring_open(wd, sa, sal, &kr,
 		    fresh()), 0);
+		ASSERT_INT_EQ(keyring_gives(kr, ct, ctl, key64,
+		    sizeof(key64)), 1);
+		ASSERT_TRUE(agents_holding(test_tmpdir(), lst.st_ino,
+		    &held) >= 1);
+		ASSERT_INT_EQ(held, 0);
+		(void)close(lk[0]);
+		(void)close(lk[1]);
 		/* The home lives while the keyring is open... */
 		ASSERT_INT_EQ(homes_left(test_tmpdir()), 1);
 		ASSERT_INT_EQ(keyring_gives(kr, ct, ctl, key64,
@@ -545,17 +587,17 @@ main(int argc, char **argv)
 	TEST_DONE();
 
 	TEST_START("binary (dearmored) keys work too");
-	ASSERT_INT_EQ(run("gpg --batch --dearmor <'%s' >'%s' && gpg --batch "
-	    "--dearmor <'%s' >'%s'", tpath("a.pub"), tpath("a.pub.bin"),
-	    tpath("a.sec"), tpath("a.sec.bin")), 0);
-	bin = read_file(tpath("a.pub.bin"), &binl);
+	ASSERT_INT_EQ(test_run("gpg --batch --dearmor <'%s' >'%s' && gpg --batch "
+	    "--dearmor <'%s' >'%s'", test_path("a.pub"), test_path("a.pub.bin"),
+	    test_path("a.sec"), test_path("a.sec.bin")), 0);
+	bin = read_file(test_path("a.pub.bin"), &binl);
 	ASSERT_TRUE(bin != NULL && binl > 0);
 	if (bin != NULL) {
 		ASSERT_INT_EQ(pk_pgp_encrypt(wd, bin, binl, "hello", 5, &ct2,
 		    &ct2l, fresh()), 0);
 		free(bin);
 	}
-	bin = read_file(tpath("a.sec.bin"), &binl);
+	bin = read_file(test_path("a.sec.bin"), &binl);
 	ASSERT_TRUE(bin != NULL && binl > 0);
 	if (bin != NULL && ct2 != NULL) {
 		ASSERT_INT_EQ(pk_pgp_decrypt(wd, bin, binl, ct2, ct2l, &pt,
@@ -634,8 +676,8 @@ main(int argc, char **argv)
 	ASSERT_PTR_EQ(ct2, NULL);
 	/* A sign-only key. */
 	ASSERT_INT_EQ(gpg_make_key("signonly", "ed25519", "sign",
-	    tpath("signonly.pub"), 0), 0);
-	junk = read_file(tpath("signonly.pub"), &jl);
+	    test_path("signonly.pub"), 0), 0);
+	junk = read_file(test_path("signonly.pub"), &jl);
 	ASSERT_TRUE(junk != NULL && jl > 0);
 	if (junk != NULL) {
 		ASSERT_INT_EQ(pk_pgp_encrypt(wd, junk, jl, "x", 1, &ct2,
@@ -668,12 +710,13 @@ main(int argc, char **argv)
 	ASSERT_INT_EQ(pk_pgp_decrypt(wd, sa, sal, "garbage!", 8, &pt, &ptl,
 	    fresh()),
 	    PK_ERR_PGP);
-	ASSERT_INT_EQ(write_file(tpath("lit.txt"), "not secret", 10), 0);
-	ASSERT_INT_EQ(mkdir(tpath("lithome"), 0700), 0);
-	ASSERT_INT_EQ(run("gpg --batch --quiet --homedir '%s' --store "
-	    "-o '%s' '%s' 2>/dev/null", tpath("lithome"), tpath("lit.gpg"),
-	    tpath("lit.txt")), 0);
-	junk = read_file(tpath("lit.gpg"), &jl);
+	ASSERT_INT_EQ(pk_file_write(test_path("lit.txt"), "not secret", 10,
+	    0600, 0), 0);
+	ASSERT_INT_EQ(mkdir(test_path("lithome"), 0700), 0);
+	ASSERT_INT_EQ(test_run("gpg --batch --quiet --homedir '%s' --store "
+	    "-o '%s' '%s' 2>/dev/null", test_path("lithome"), test_path("lit.gpg"),
+	    test_path("lit.txt")), 0);
+	junk = read_file(test_path("lit.gpg"), &jl);
 	ASSERT_TRUE(junk != NULL && jl > 0);
 	if (junk != NULL) {
 		ASSERT_INT_EQ(pk_pgp_decrypt(wd, sa, sal, junk, jl, &pt,
@@ -685,36 +728,37 @@ main(int argc, char **argv)
 	TEST_DONE();
 
 	TEST_START("decrypt with the clock at 1970 (faketime)");
-	ASSERT_INT_EQ(write_file(tpath("a.msg"), ct, ctl), 0);
-	ASSERT_INT_EQ(write_file(tpath("a.plain"), key64, sizeof(key64)), 0);
-	ASSERT_INT_EQ(decrypt_in_1970(tpath("a.sec"), tpath("a.msg"),
-	    tpath("a.plain")), 0);
+	ASSERT_INT_EQ(pk_file_write(test_path("a.msg"), ct, ctl, 0600, 0), 0);
+	ASSERT_INT_EQ(pk_file_write(test_path("a.plain"), key64,
+	    sizeof(key64), 0600, 0), 0);
+	ASSERT_INT_EQ(decrypt_in_1970(test_path("a.sec"), test_path("a.msg"),
+	    test_path("a.plain")), 0);
 	/* And the 1970 clock really bites gpg without our gpg.conf. */
-	ASSERT_INT_EQ(mkdir(tpath("plain-gpg"), 0700), 0);
-	ASSERT_INT_NE(run("FAKETIME_DONT_FAKE_MONOTONIC=1 " FAKETIME
+	ASSERT_INT_EQ(mkdir(test_path("plain-gpg"), 0700), 0);
+	ASSERT_INT_NE(test_run("FAKETIME_DONT_FAKE_MONOTONIC=1 " FAKETIME
 	    " '1970-01-02 00:00:00' sh -c \"gpg --homedir '%s' --batch "
 	    "--quiet --import '%s' && gpg --homedir '%s' --batch --quiet "
-	    "--decrypt '%s'\" >/dev/null 2>&1", tpath("plain-gpg"),
-	    tpath("a.sec"), tpath("plain-gpg"), tpath("a.msg")), 0);
-	(void)run("gpgconf --homedir '%s' --kill all; rm -rf '%s'",
-	    tpath("plain-gpg"), tpath("plain-gpg"));
+	    "--decrypt '%s'\" >/dev/null 2>&1", test_path("plain-gpg"),
+	    test_path("a.sec"), test_path("plain-gpg"), test_path("a.msg")), 0);
+	(void)test_run("gpgconf --homedir '%s' --kill all; rm -rf '%s'",
+	    test_path("plain-gpg"), test_path("plain-gpg"));
 	assert_clean();
 	TEST_DONE();
 
 	TEST_START("decrypt a secret made by Debian's mandos-keygen");
-	ASSERT_INT_EQ(mkdir(tpath("mandos"), 0700), 0);
-	ASSERT_INT_EQ(mkdir(tpath("mktmp"), 0700), 0);
-	ASSERT_INT_EQ(write_file(tpath("mandos.pw"), MANDOS_PASS,
-	    strlen(MANDOS_PASS)), 0);
+	ASSERT_INT_EQ(mkdir(test_path("mandos"), 0700), 0);
+	ASSERT_INT_EQ(mkdir(test_path("mktmp"), 0700), 0);
+	ASSERT_INT_EQ(pk_file_write(test_path("mandos.pw"), MANDOS_PASS,
+	    strlen(MANDOS_PASS), 0600, 0), 0);
 	/* The fastest key it allows: RSA-2048 (+ RSA-2048 subkey). */
-	ASSERT_INT_EQ(run("TMPDIR='%s' " MANDOS_KEYGEN " --dir '%s' --force "
+	ASSERT_INT_EQ(test_run("TMPDIR='%s' " MANDOS_KEYGEN " --dir '%s' --force "
 	    "--type RSA --length 2048 --sublength 2048 --name pk-test "
-	    "</dev/null >/dev/null 2>&1", tpath("mktmp"), tpath("mandos")), 0);
-	ASSERT_INT_EQ(run("TMPDIR='%s' " MANDOS_KEYGEN " --dir '%s' "
+	    "</dev/null >/dev/null 2>&1", test_path("mktmp"), test_path("mandos")), 0);
+	ASSERT_INT_EQ(test_run("TMPDIR='%s' " MANDOS_KEYGEN " --dir '%s' "
 	    "--passfile '%s' --name pk-test --no-ssh </dev/null >'%s' "
-	    "2>/dev/null", tpath("mktmp"), tpath("mandos"), tpath("mandos.pw"),
-	    tpath("mandos.conf")), 0);
-	out = read_file(tpath("mandos.conf"), &jl);
+	    "2>/dev/null", test_path("mktmp"), test_path("mandos"), test_path("mandos.pw"),
+	    test_path("mandos.conf")), 0);
+	out = read_file(test_path("mandos.conf"), &jl);
 	ASSERT_TRUE(out != NULL);
 	mlen = -1;
 	if (out != NULL && (p = strstr(out, "\nsecret =\n")) != NULL) {
@@ -731,7 +775,7 @@ main(int argc, char **argv)
 	}
 	ASSERT_TRUE(mlen > 100);
 	free(out);
-	junk = read_file(tpath("mandos/seckey.txt"), &jl);
+	junk = read_file(test_path("mandos/seckey.txt"), &jl);
 	ASSERT_TRUE(junk != NULL);
 	if (junk != NULL && mlen > 0) {
 		t0 = now_ns();
@@ -750,10 +794,10 @@ main(int argc, char **argv)
 		/* Not for our boot key. */
 		ASSERT_INT_EQ(pk_pgp_decrypt(wd, sa, sal, mbuf, (size_t)mlen,
 		    &pt, &ptl, fresh()), PK_ERR_PGP);
-		ASSERT_INT_EQ(write_file(tpath("mandos.msg"), mbuf,
-		    (size_t)mlen), 0);
-		ASSERT_INT_EQ(decrypt_in_1970(tpath("mandos/seckey.txt"),
-		    tpath("mandos.msg"), tpath("mandos.pw")), 0);
+		ASSERT_INT_EQ(pk_file_write(test_path("mandos.msg"), mbuf,
+		    (size_t)mlen, 0600, 0), 0);
+		ASSERT_INT_EQ(decrypt_in_1970(test_path("mandos/seckey.txt"),
+		    test_path("mandos.msg"), test_path("mandos.pw")), 0);
 	}
 	free(junk);
 	assert_clean();

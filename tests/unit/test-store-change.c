@@ -60,16 +60,6 @@ assert_one_event(struct store *s, const char *kind, int64_t at,
 	free(ev);
 }
 
-/* Asserts that dir's database is exactly as digest before says. */
-static void
-assert_unchanged(const char *dir, const char *before)
-{
-	char	*now = digest(dir);
-
-	ASSERT_STR_EQ(now, before);
-	free(now);
-}
-
 /*
  * Opens dir's store for calls that must be refused and write nothing;
  * *before is the state to compare with in refusals_end().
@@ -137,6 +127,96 @@ test_peer_add(void)
 	mkpeer(&q, 3);
 	q.timeout = 0;		/* the schema refuses it */
 	ASSERT_INT_EQ(store_peer_add(s, &q, "X", 12, "bad"),
+	    PK_ERR_INVALID_ARG);
+	refusals_end(s, dir, before);
+	TEST_DONE();
+}
+
+static void
+test_peer_identity(void)
+{
+	struct store	*s;
+	struct peer	 p, q;
+	struct loaded	 l;
+	const char	*dir;
+	char		*pgp = NULL, *before;
+	void		*doc = NULL;
+	size_t		 len = 0;
+
+	TEST_START("peer_add_signed: the peer, its document and sequence");
+	dir = newdir("ident");
+	s = xopen(dir);
+	mkpeer(&p, 1);
+	p.nblobs = 0;
+	p.ident_seq = 7;
+	ASSERT_INT_EQ(store_peer_add_signed(s, &p, "PGP1", "DOC-7", 5, 10,
+	    "joined"), 0);
+	ASSERT_INT_EQ(load(s, &l), 0);
+	ASSERT_INT_EQ(l.n, 1);
+	if (l.n == 1) {
+		peer_assert_eq(l.p[0], &p);
+		ASSERT_INT_EQ(l.p[0]->ident_seq, 7);
+	}
+	load_free(&l);
+	ASSERT_INT_EQ(store_peer_get_identity(s, p.id, &doc, &len), 0);
+	ASSERT_INT_EQ(len, 5);
+	ASSERT_INT_EQ(memcmp(doc, "DOC-7", 5), 0);
+	free(doc);
+	assert_one_event(s, "added", 10, "peer-1/added//joined");
+	/* A peer added by hand has none. */
+	mkpeer(&q, 2);
+	ASSERT_INT_EQ(store_peer_add(s, &q, NULL, 11, "by test"), 0);
+	ASSERT_INT_EQ(store_peer_get_identity(s, q.id, &doc, &len), 0);
+	ASSERT_PTR_EQ(doc, NULL);
+	ASSERT_INT_EQ(len, 0);
+	store_close(s);
+	TEST_DONE();
+
+	TEST_START("peer_identity: keys, addresses, key, document and event");
+	s = xopen(dir);
+	snprintf(p.boot_keyid, sizeof(p.boot_keyid), "%064d", 9);
+	snprintf(p.addresses, sizeof(p.addresses), "192.0.2.9:4141");
+	p.ident_seq = 8;
+	ASSERT_INT_EQ(store_peer_identity(s, &p, "PGP2", "DOC-8!", 6, 12,
+	    "sequence 8"), 0);
+	ASSERT_INT_EQ(load(s, &l), 0);
+	if (l.n == 2) {
+		peer_assert_eq(l.p[0], &p);
+		ASSERT_INT_EQ(l.p[0]->ident_seq, 8);
+	}
+	load_free(&l);
+	ASSERT_INT_EQ(store_peer_get_identity(s, p.id, &doc, &len), 0);
+	ASSERT_INT_EQ(len, 6);
+	ASSERT_INT_EQ(memcmp(doc, "DOC-8!", 6), 0);
+	free(doc);
+	ASSERT_INT_EQ(store_peer_get_pgp(s, p.id, &pgp), 0);
+	ASSERT_STR_EQ(pgp, "PGP2");
+	free(pgp);
+	assert_one_event(s, "identity", 12, "peer-1/identity//sequence 8");
+	store_close(s);
+	TEST_DONE();
+
+	TEST_START("peer_identity: refusals write nothing");
+	s = refusals_begin(dir, &before);
+	q = p;
+	q.ident_seq = 0;	/* no sequence number */
+	ASSERT_INT_EQ(store_peer_identity(s, &q, "X", "D", 1, 13, "x"),
+	    PK_ERR_INVALID_ARG);
+	q = p;
+	q.ident_seq = 9;	/* no document */
+	ASSERT_INT_EQ(store_peer_identity(s, &q, "X", NULL, 0, 13, "x"),
+	    PK_ERR_INVALID_ARG);
+	q.id = 99;		/* no such peer */
+	ASSERT_INT_EQ(store_peer_identity(s, &q, "X", "D", 1, 13, "x"),
+	    PK_ERR_NOT_FOUND);
+	q = p;
+	q.ident_seq = 9;	/* peer-2's boot key */
+	snprintf(q.boot_keyid, sizeof(q.boot_keyid), "b%063x", 3);
+	ASSERT_INT_EQ(store_peer_identity(s, &q, "X", "D", 1, 13, "x"),
+	    PK_ERR_EXISTS);
+	mkpeer(&q, 3);
+	q.ident_seq = 0;	/* a document needs a sequence number */
+	ASSERT_INT_EQ(store_peer_add_signed(s, &q, NULL, "D", 1, 13, "x"),
 	    PK_ERR_INVALID_ARG);
 	refusals_end(s, dir, before);
 	TEST_DONE();
@@ -567,6 +647,29 @@ op_peer_add(struct store *s)
 }
 
 static int
+op_peer_add_signed(struct store *s)
+{
+	struct peer	p;
+
+	mkpeer(&p, 2);
+	p.ident_seq = 3;
+	return store_peer_add_signed(s, &p, "ARMORED KEY", "DOCUMENT", 8, 5,
+	    "joined");
+}
+
+static int
+op_peer_identity(struct store *s)
+{
+	struct peer	p;
+
+	peer_one(&p);
+	p.ident_seq = 4;
+	snprintf(p.addresses, sizeof(p.addresses), "192.0.2.4:4141");
+	return store_peer_identity(s, &p, "NEW KEY", "NEW DOCUMENT", 12, 5,
+	    "sequence 4");
+}
+
+static int
 op_peer_save(struct store *s)
 {
 	struct peer	p;
@@ -670,6 +773,8 @@ test_faults(void)
 		{ "liveness", setup_many_peers, op_liveness },
 		/* The state changes of store.h. */
 		{ "peer_add", setup_one_peer, op_peer_add },
+		{ "peer_add_signed", setup_one_peer, op_peer_add_signed },
+		{ "peer_identity", setup_one_peer, op_peer_identity },
 		{ "peer_save", setup_one_peer, op_peer_save },
 		{ "peer_save-lazy", setup_one_peer, op_peer_save_lazy },
 		{ "peer_remove", setup_one_peer, op_peer_remove },
@@ -700,11 +805,8 @@ test_doomed(void)
 
 	TEST_START("fault injection: a deposit that fails mid-way leaves "
 	    "nothing");
-	snprintf(dir, sizeof(dir), "%s", faulty_one_peer("doomed", &old, &s));
-	if (s == NULL)
+	if (doomed_begin("doomed", dir, sizeof(dir), &old, &s, &big) != 0)
 		return;
-	big = malloc(biglen);
-	fill(big, biglen, 4);
 	peer_one(&p);
 	fault_arm(1, 0);
 	ASSERT_INT_EQ(store_blob_deposit(s, &p, "big", big, biglen, 0, 9,
@@ -732,6 +834,7 @@ main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_peer_add();
+	test_peer_identity();
 	test_peer_save();
 	test_peer_remove();
 	test_blobs();

@@ -675,7 +675,7 @@ test_transactions(void)
 	struct loaded	 l;
 	uint8_t		 d[64];
 	const char	*dir;
-	char		*d1, *d2;
+	char		*d1;
 
 	fill(d, sizeof(d), 3);
 	TEST_START("transactions: rollback leaves the old state");
@@ -697,9 +697,7 @@ test_transactions(void)
 	store_rollback(s);	/* nothing open: a no-op */
 	ASSERT_INT_EQ(store_commit(s), PK_ERR_INVALID_ARG);
 	store_close(s);
-	d2 = digest(dir);
-	ASSERT_STR_EQ(d1, d2);
-	free(d2);
+	assert_unchanged(dir, d1);
 	TEST_DONE();
 
 	TEST_START("transactions: a lazy commit is kept; FULL again after");
@@ -746,9 +744,7 @@ test_transactions(void)
 	ASSERT_INT_EQ(store_begin(s), 0);
 	ASSERT_INT_EQ(store_blob_put(s, p.id, "new", d, sizeof(d), 2), 0);
 	store_close(s);
-	d2 = digest(dir);
-	ASSERT_STR_EQ(d1, d2);
-	free(d2);
+	assert_unchanged(dir, d1);
 	TEST_DONE();
 
 	TEST_START("transactions: nested levels are savepoints");
@@ -796,17 +792,14 @@ test_doomed(void)
 {
 	struct store	*s = NULL;
 	uint8_t		*big, d[16];
-	char		 dir[1024], *old, *got;
+	char		 dir[1024], *old;
 	size_t		 biglen = SPILL_LEN;
 	int		 r;
 
 	TEST_START("fault injection: an I/O error dooms the caller's "
 	    "transaction");
-	snprintf(dir, sizeof(dir), "%s", faulty_one_peer("doomed", &old, &s));
-	if (s == NULL)
+	if (doomed_begin("doomed", dir, sizeof(dir), &old, &s, &big) != 0)
 		return;
-	big = malloc(biglen);
-	fill(big, biglen, 4);
 	fill(d, sizeof(d), 4);
 	ASSERT_INT_EQ(store_begin(s), 0);
 	ASSERT_INT_EQ(store_event(s, 0, 9, "peer-1", "before", "", ""), 0);
@@ -824,9 +817,7 @@ test_doomed(void)
 	ASSERT_INT_EQ(store_commit(s), PK_ERR_STORE);	/* rolled back */
 	ASSERT_INT_EQ(store_commit(s), PK_ERR_INVALID_ARG);	/* none open */
 	store_close(s);
-	got = digest(dir);
-	ASSERT_STR_EQ(got, old);
-	free(got);
+	assert_unchanged(dir, old);
 	/* The store works again afterwards. */
 	s = xopen(dir);
 	ASSERT_INT_EQ(store_blob_put(s, 1, "big", big, biglen, 9), 0);

@@ -21,6 +21,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
 
+#include "io.h"
 #include "key.h"
 #include "pk_err.h"
 #include "tls.h"
@@ -329,6 +330,28 @@ run_raw(struct side *srv, struct raw_side *raw)
 	return run_with(raw_run, raw, &raw->fd, srv);
 }
 
+/* TLS 1.3, any certificate type: what the hand-made clients offer. */
+#define RAW_TLS13	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+CTYPE-ALL"
+
+/*
+ * A hand-made client (priorities prio, a new key of alg and bits, its
+ * key id into kid if not NULL) against srv: 1 when it ran (the caller
+ * checks, then frees raw->cred), 0 when its key could not be made.
+ */
+static int
+raw_try(struct side *srv, struct raw_side *raw, const char *prio,
+    gnutls_pk_algorithm_t alg, unsigned int bits, char *kid)
+{
+	memset(raw, 0, sizeof(*raw));
+	raw->prio = prio;
+	raw->cred = raw_creds(alg, bits, kid);
+	ASSERT_PTR_NE(raw->cred, NULL);
+	if (raw->cred == NULL)
+		return 0;
+	ASSERT_INT_EQ(run_raw(srv, raw), 0);
+	return 1;
+}
+
 /* Argument checks that need no peer. */
 static void
 test_args(const struct pk_tls_creds *withkey, const struct pk_tls_creds *nokey)
@@ -478,12 +501,7 @@ test_native_refusals(const struct pk_identity *a,
 
 	TEST_START("native: server refuses a client with no key");
 	side_init(&srv, PK_TLS_NATIVE, PK_TLS_SERVER, cb, a->keyid);
-	memset(&raw, 0, sizeof(raw));
-	raw.prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+CTYPE-ALL";
-	raw.cred = raw_creds(GNUTLS_PK_UNKNOWN, 0, NULL);
-	ASSERT_PTR_NE(raw.cred, NULL);
-	if (raw.cred != NULL) {
-		ASSERT_INT_EQ(run_raw(&srv, &raw), 0);
+	if (raw_try(&srv, &raw, RAW_TLS13, GNUTLS_PK_UNKNOWN, 0, NULL)) {
 		ASSERT_INT_EQ(srv.hs, PK_ERR_TLS);
 		ASSERT_INT_EQ(srv.verify_calls, 0);
 		ASSERT_STR_EQ(srv.offered, "");
@@ -496,13 +514,9 @@ test_native_refusals(const struct pk_identity *a,
 	TEST_START("native: server refuses TLS 1.2");
 	side_init(&srv, PK_TLS_NATIVE, PK_TLS_SERVER, cb, NULL);
 	srv.verify = NULL;		/* would accept any key */
-	memset(&raw, 0, sizeof(raw));
-	raw.prio = "NORMAL:-VERS-ALL:+VERS-TLS1.2:+CTYPE-ALL";
-	raw.cred = raw_creds(GNUTLS_PK_EDDSA_ED25519,
-	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_ED25519), NULL);
-	ASSERT_PTR_NE(raw.cred, NULL);
-	if (raw.cred != NULL) {
-		ASSERT_INT_EQ(run_raw(&srv, &raw), 0);
+	if (raw_try(&srv, &raw, "NORMAL:-VERS-ALL:+VERS-TLS1.2:+CTYPE-ALL",
+	    GNUTLS_PK_EDDSA_ED25519,
+	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_ED25519), NULL)) {
 		ASSERT_INT_EQ(srv.hs, PK_ERR_TLS);
 		ASSERT_STR_EQ(srv.peer, "");
 		ASSERT_INT_LT(raw.ret, 0);
@@ -516,13 +530,8 @@ test_native_refusals(const struct pk_identity *a,
 	side_init(&srv, PK_TLS_NATIVE, PK_TLS_SERVER, cb, NULL);
 	srv.verify = NULL;
 	srv.talk_first = 1;		/* close_notify, then read EOF */
-	memset(&raw, 0, sizeof(raw));
-	raw.prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+CTYPE-ALL";
-	raw.cred = raw_creds(GNUTLS_PK_EDDSA_ED25519,
-	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_ED25519), NULL);
-	ASSERT_PTR_NE(raw.cred, NULL);
-	if (raw.cred != NULL) {
-		ASSERT_INT_EQ(run_raw(&srv, &raw), 0);
+	if (raw_try(&srv, &raw, RAW_TLS13, GNUTLS_PK_EDDSA_ED25519,
+	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_ED25519), NULL)) {
 		ASSERT_INT_EQ(srv.hs, 0);
 		ASSERT_INT_EQ(pk_keyid_valid(srv.peer), 1);
 		ASSERT_INT_EQ(raw.ret, 0);	/* read close_notify */
@@ -539,13 +548,8 @@ test_native_refusals(const struct pk_identity *a,
 		side_init(&srv, PK_TLS_NATIVE, PK_TLS_SERVER, cb, NULL);
 		srv.verify = NULL;
 		srv.talk_first = 1;
-		memset(&raw, 0, sizeof(raw));
-		raw.prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+CTYPE-ALL";
-		raw.cred = raw_creds(GNUTLS_PK_ECDSA,
-		    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), kid);
-		ASSERT_PTR_NE(raw.cred, NULL);
-		if (raw.cred != NULL) {
-			ASSERT_INT_EQ(run_raw(&srv, &raw), 0);
+		if (raw_try(&srv, &raw, RAW_TLS13, GNUTLS_PK_ECDSA,
+		    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), kid)) {
 			ASSERT_INT_EQ(srv.hs, 0);
 			ASSERT_STR_EQ(srv.peer, kid);
 			ASSERT_INT_EQ(raw.ret, 0);
@@ -569,13 +573,9 @@ test_native_refusals(const struct pk_identity *a,
 		for (i = 0; i < 2; i++) {
 			side_init(&srv, PK_TLS_NATIVE, PK_TLS_SERVER, cb, NULL);
 			srv.verify = NULL;	/* the type alone must fail */
-			memset(&raw, 0, sizeof(raw));
-			raw.prio = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+CTYPE-ALL";
-			raw.cred = raw_creds(kinds[i].alg, kinds[i].bits, NULL);
-			ASSERT_PTR_NE(raw.cred, NULL);
-			if (raw.cred == NULL)
+			if (!raw_try(&srv, &raw, RAW_TLS13, kinds[i].alg,
+			    kinds[i].bits, NULL))
 				continue;
-			ASSERT_INT_EQ(run_raw(&srv, &raw), 0);
 			ASSERT_TRUE(srv.hs == PK_ERR_TLS ||
 			    srv.hs == PK_ERR_PEER_REJECTED);
 			ASSERT_STR_EQ(srv.peer, "");
@@ -677,40 +677,39 @@ test_mandos(const struct pk_identity *boot, const struct pk_tls_creds *cboot,
 	TEST_DONE();
 }
 
-/*
- * A client (ca, pinning b) and a server (cb, pinning a) on the two
- * non-blocking ends of a fresh socketpair sv; *c and *s NULL on failure.
- */
+/* A client and a server on the two non-blocking ends of a socketpair. */
+struct nb {
+	struct side	 cs, ss;	/* their pin_rule() states */
+	struct pk_tls	*c, *s;
+	int		 sv[2];
+	struct pollfd	 pfd[2];
+};
+
+/* The client (ca, pinning b) and server (cb, pinning a) of a fresh n;
+ * n->c and n->s NULL on failure. */
 static void
 nb_pair(const struct pk_identity *a, const struct pk_tls_creds *ca,
     const struct pk_identity *b, const struct pk_tls_creds *cb,
-    struct side *cs, struct side *ss, int sv[2], struct pk_tls **c,
-    struct pk_tls **s)
+    struct nb *n)
 {
-	memset(cs, 0, sizeof(*cs));
-	memset(ss, 0, sizeof(*ss));
-	cs->pin = b->keyid;
-	ss->pin = a->keyid;
-	sv[0] = sv[1] = -1;
-	*c = *s = NULL;
+	memset(n, 0, sizeof(*n));
+	n->cs.pin = b->keyid;
+	n->ss.pin = a->keyid;
+	n->sv[0] = n->sv[1] = -1;
 	ASSERT_INT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
-	    sv), 0);
-	ASSERT_INT_EQ(pk_tls_new(c, sv[0], PK_TLS_NATIVE, PK_TLS_CLIENT, ca,
-	    pin_rule, cs), 0);
-	ASSERT_INT_EQ(pk_tls_new(s, sv[1], PK_TLS_NATIVE, PK_TLS_SERVER, cb,
-	    pin_rule, ss), 0);
+	    n->sv), 0);
+	ASSERT_INT_EQ(pk_tls_new(&n->c, n->sv[0], PK_TLS_NATIVE, PK_TLS_CLIENT,
+	    ca, pin_rule, &n->cs), 0);
+	ASSERT_INT_EQ(pk_tls_new(&n->s, n->sv[1], PK_TLS_NATIVE, PK_TLS_SERVER,
+	    cb, pin_rule, &n->ss), 0);
 }
 
 /* Frees what nb_pair() made. */
 static void
-nb_pair_free(struct pk_tls *c, struct pk_tls *s, int sv[2])
+nb_pair_free(struct nb *n)
 {
-	pk_tls_free(c);
-	pk_tls_free(s);
-	if (sv[0] != -1)
-		close(sv[0]);
-	if (sv[1] != -1)
-		close(sv[1]);
+	pk_io_drop(&n->c, &n->sv[0]);
+	pk_io_drop(&n->s, &n->sv[1]);
 }
 
 /* Drives both sides on non-blocking fds from one poll() loop. */
@@ -718,50 +717,48 @@ static void
 test_nonblocking(const struct pk_identity *a, const struct pk_tls_creds *ca,
     const struct pk_identity *b, const struct pk_tls_creds *cb)
 {
-	struct side	 cs, ss;
-	struct pk_tls	*c = NULL, *s = NULL;
-	struct pollfd	 pfd[2];
+	struct nb	 nbp;
 	unsigned char	*out = NULL, *in = NULL;
 	size_t		 sent = 0, got = 0, i;
 	ssize_t		 n;
-	int		 sv[2], rc = 1, rs = 1, again_seen = 0, rounds;
+	int		 rc = 1, rs = 1, again_seen = 0, rounds;
 	int		 cwant = 0, swant = 0, progress, sndbuf = 4096;
 
 	TEST_START("non-blocking: handshake and 200 KiB via poll()");
-	nb_pair(a, ca, b, cb, &cs, &ss, sv, &c, &s);
-	if (c == NULL || s == NULL)
+	nb_pair(a, ca, b, cb, &nbp);
+	if (nbp.c == NULL || nbp.s == NULL)
 		goto out;
 	for (rounds = 0; rounds < 1000 && (rc != 0 || rs != 0); rounds++) {
 		if (rc != 0) {
-			rc = pk_tls_handshake(c);
+			rc = pk_tls_handshake(nbp.c);
 			if (rc == PK_ERR_AGAIN) {
 				again_seen = 1;
-				cwant = pk_tls_want_write(c);
+				cwant = pk_tls_want_write(nbp.c);
 			}
 		}
 		if (rs != 0) {
-			rs = pk_tls_handshake(s);
+			rs = pk_tls_handshake(nbp.s);
 			if (rs == PK_ERR_AGAIN)
-				swant = pk_tls_want_write(s);
+				swant = pk_tls_want_write(nbp.s);
 		}
 		if ((rc != 0 && rc != PK_ERR_AGAIN) ||
 		    (rs != 0 && rs != PK_ERR_AGAIN))
 			break;
-		pfd[0].fd = sv[0];
-		pfd[0].events = rc == 0 ? 0 : cwant ? POLLOUT : POLLIN;
-		pfd[1].fd = sv[1];
-		pfd[1].events = rs == 0 ? 0 : swant ? POLLOUT : POLLIN;
+		nbp.pfd[0].fd = nbp.sv[0];
+		nbp.pfd[0].events = rc == 0 ? 0 : cwant ? POLLOUT : POLLIN;
+		nbp.pfd[1].fd = nbp.sv[1];
+		nbp.pfd[1].events = rs == 0 ? 0 : swant ? POLLOUT : POLLIN;
 		if (rc != 0 || rs != 0)
-			ASSERT_INT_LT(0, poll(pfd, 2, 5000));
+			ASSERT_INT_LT(0, poll(nbp.pfd, 2, 5000));
 	}
 	ASSERT_INT_EQ(rc, 0);
 	ASSERT_INT_EQ(rs, 0);
 	ASSERT_INT_EQ(again_seen, 1);
-	ASSERT_STR_EQ(pk_tls_peer_keyid(c), b->keyid);
-	ASSERT_STR_EQ(pk_tls_peer_keyid(s), a->keyid);
+	ASSERT_STR_EQ(pk_tls_peer_keyid(nbp.c), b->keyid);
+	ASSERT_STR_EQ(pk_tls_peer_keyid(nbp.s), a->keyid);
 	if (rc != 0 || rs != 0) {
-		test_diag("client: %s / server: %s", pk_tls_error(c),
-		    pk_tls_error(s));
+		test_diag("client: %s / server: %s", pk_tls_error(nbp.c),
+		    pk_tls_error(nbp.s));
 		goto out;
 	}
 
@@ -774,11 +771,11 @@ test_nonblocking(const struct pk_identity *a, const struct pk_tls_creds *ca,
 	for (i = 0; i < BIG_LEN; i++)
 		out[i] = pattern(i);
 	/* A small send buffer, and nobody reading: the client must block. */
-	ASSERT_INT_EQ(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	ASSERT_INT_EQ(setsockopt(nbp.sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf,
 	    sizeof(sndbuf)), 0);
 	again_seen = 0;
 	for (rounds = 0; rounds < 1000 && !again_seen; rounds++) {
-		n = pk_tls_send(c, out + sent, BIG_LEN - sent);
+		n = pk_tls_send(nbp.c, out + sent, BIG_LEN - sent);
 		if (n > 0)
 			sent += (size_t)n;
 		else if (n == PK_ERR_AGAIN)
@@ -787,25 +784,25 @@ test_nonblocking(const struct pk_identity *a, const struct pk_tls_creds *ca,
 			break;
 	}
 	ASSERT_INT_EQ(again_seen, 1);
-	ASSERT_INT_EQ(pk_tls_want_write(c), 1);
+	ASSERT_INT_EQ(pk_tls_want_write(nbp.c), 1);
 	ASSERT_INT_LT(sent, BIG_LEN);
 	for (rounds = 0; rounds < 100000 && got < BIG_LEN; rounds++) {
 		progress = 0;
 		cwant = 0;
 		if (sent < BIG_LEN) {
-			n = pk_tls_send(c, out + sent, BIG_LEN - sent);
+			n = pk_tls_send(nbp.c, out + sent, BIG_LEN - sent);
 			if (n > 0) {
 				sent += (size_t)n;
 				progress = 1;
 			} else if (n == PK_ERR_AGAIN) {
 				again_seen = 1;
-				cwant = pk_tls_want_write(c);
+				cwant = pk_tls_want_write(nbp.c);
 			} else {
 				ASSERT_INT_EQ(n, 0);
 				break;
 			}
 		}
-		n = pk_tls_recv(s, in + got, BIG_LEN - got);
+		n = pk_tls_recv(nbp.s, in + got, BIG_LEN - got);
 		if (n > 0) {
 			got += (size_t)n;
 			progress = 1;
@@ -814,11 +811,11 @@ test_nonblocking(const struct pk_identity *a, const struct pk_tls_creds *ca,
 			break;
 		}
 		if (!progress) {
-			pfd[0].fd = sv[0];
-			pfd[0].events = cwant ? POLLOUT : 0;
-			pfd[1].fd = sv[1];
-			pfd[1].events = POLLIN;
-			ASSERT_INT_LT(0, poll(pfd, 2, 5000));
+			nbp.pfd[0].fd = nbp.sv[0];
+			nbp.pfd[0].events = cwant ? POLLOUT : 0;
+			nbp.pfd[1].fd = nbp.sv[1];
+			nbp.pfd[1].events = POLLIN;
+			ASSERT_INT_LT(0, poll(nbp.pfd, 2, 5000));
 		}
 	}
 	ASSERT_INT_EQ(sent, BIG_LEN);
@@ -826,64 +823,62 @@ test_nonblocking(const struct pk_identity *a, const struct pk_tls_creds *ca,
 	ASSERT_MEM_EQ(in, out, BIG_LEN);
 
 	/* Nothing to read: AGAIN, not EOF; then close_notify: EOF. */
-	ASSERT_INT_EQ(pk_tls_recv(c, in, 1), PK_ERR_AGAIN);
-	ASSERT_INT_EQ(pk_tls_want_write(c), 0);
-	pk_tls_bye(s);
-	pfd[0].fd = sv[0];
-	pfd[0].events = POLLIN;
-	ASSERT_INT_EQ(poll(pfd, 1, 5000), 1);
-	ASSERT_INT_EQ(pk_tls_recv(c, in, 1), PK_ERR_EOF);
+	ASSERT_INT_EQ(pk_tls_recv(nbp.c, in, 1), PK_ERR_AGAIN);
+	ASSERT_INT_EQ(pk_tls_want_write(nbp.c), 0);
+	pk_tls_bye(nbp.s);
+	nbp.pfd[0].fd = nbp.sv[0];
+	nbp.pfd[0].events = POLLIN;
+	ASSERT_INT_EQ(poll(nbp.pfd, 1, 5000), 1);
+	ASSERT_INT_EQ(pk_tls_recv(nbp.c, in, 1), PK_ERR_EOF);
 	TEST_DONE();
  out:
 	free(out);
 	free(in);
-	nb_pair_free(c, s, sv);
+	nb_pair_free(&nbp);
 }
 
 /* pk_tls_pending() sees records GnuTLS already decrypted. */
 static void
-test_pending(const struct pk_tls_creds *ca, const struct pk_identity *a,
-    const struct pk_tls_creds *cb, const struct pk_identity *b)
+test_pending(const struct pk_identity *a, const struct pk_tls_creds *ca,
+    const struct pk_identity *b, const struct pk_tls_creds *cb)
 {
-	struct side	 cs, ss;
-	struct pk_tls	*c = NULL, *s = NULL;
-	struct pollfd	 pfd[2];
+	struct nb	 nbp;
 	char		 buf[8];
-	int		 sv[2], rc = 1, rs = 1, i;
+	int		 rc = 1, rs = 1, i;
 
 	TEST_START("pending: bytes buffered in GnuTLS are reported");
-	nb_pair(a, ca, b, cb, &cs, &ss, sv, &c, &s);
-	if (c == NULL || s == NULL)
+	nb_pair(a, ca, b, cb, &nbp);
+	if (nbp.c == NULL || nbp.s == NULL)
 		rc = rs = PK_ERR_INTERNAL;
 	for (i = 0; i < 1000 && (rc != 0 || rs != 0); i++) {
 		if (rc != 0)
-			rc = pk_tls_handshake(c);
+			rc = pk_tls_handshake(nbp.c);
 		if (rs != 0)
-			rs = pk_tls_handshake(s);
+			rs = pk_tls_handshake(nbp.s);
 		if ((rc != 0 && rc != PK_ERR_AGAIN) ||
 		    (rs != 0 && rs != PK_ERR_AGAIN))
 			break;
-		pfd[0].fd = sv[0];
-		pfd[0].events = POLLIN;
-		pfd[1].fd = sv[1];
-		pfd[1].events = POLLIN;
-		(void)poll(pfd, 2, 100);
+		nbp.pfd[0].fd = nbp.sv[0];
+		nbp.pfd[0].events = POLLIN;
+		nbp.pfd[1].fd = nbp.sv[1];
+		nbp.pfd[1].events = POLLIN;
+		(void)poll(nbp.pfd, 2, 100);
 	}
 	ASSERT_INT_EQ(rc, 0);
 	ASSERT_INT_EQ(rs, 0);
 	if (rc == 0 && rs == 0) {
-		ASSERT_INT_EQ(pk_tls_send(s, "0123456789", 10), 10);
-		pfd[0].fd = sv[0];
-		pfd[0].events = POLLIN;
-		ASSERT_INT_EQ(poll(pfd, 1, 5000), 1);
-		ASSERT_INT_EQ(pk_tls_recv(c, buf, 4), 4);
+		ASSERT_INT_EQ(pk_tls_send(nbp.s, "0123456789", 10), 10);
+		nbp.pfd[0].fd = nbp.sv[0];
+		nbp.pfd[0].events = POLLIN;
+		ASSERT_INT_EQ(poll(nbp.pfd, 1, 5000), 1);
+		ASSERT_INT_EQ(pk_tls_recv(nbp.c, buf, 4), 4);
 		ASSERT_MEM_EQ(buf, "0123", 4);
-		ASSERT_INT_EQ(pk_tls_pending(c), 6);
-		ASSERT_INT_EQ(pk_tls_recv(c, buf, 8), 6);
+		ASSERT_INT_EQ(pk_tls_pending(nbp.c), 6);
+		ASSERT_INT_EQ(pk_tls_recv(nbp.c, buf, 8), 6);
 		ASSERT_MEM_EQ(buf, "456789", 6);
-		ASSERT_INT_EQ(pk_tls_pending(c), 0);
+		ASSERT_INT_EQ(pk_tls_pending(nbp.c), 0);
 	}
-	nb_pair_free(c, s, sv);
+	nb_pair_free(&nbp);
 	TEST_DONE();
 }
 
@@ -915,7 +910,7 @@ main(void)
 	test_native_refusals(a, ca, b, cb, x, cx);
 	test_mandos(b, cb, x);
 	test_nonblocking(a, ca, b, cb);
-	test_pending(ca, a, cb, b);
+	test_pending(a, ca, b, cb);
 
 	pk_tls_creds_free(ca);
 	pk_tls_creds_free(cb);

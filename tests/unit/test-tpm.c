@@ -41,16 +41,6 @@
 #include "test_helper.h"
 
 static const char	*tcti, *tcti_other;
-static char		 path_buf[4096];
-
-/* tmpdir/name, in a static buffer. */
-static const char *
-tpath(const char *name)
-{
-	snprintf(path_buf, sizeof(path_buf), "%s/%s", test_tmpdir(), name);
-	return path_buf;
-}
-
 /* Makes a key bound to pcrs ("" none) and writes it to tmpdir/name. */
 static int
 make_key(const char *name, const char *pcrs, char *keyid)
@@ -62,7 +52,7 @@ make_key(const char *name, const char *pcrs, char *keyid)
 
 	if ((r = pk_tpm_pcrs_parse(pcrs, &mask, &cause)) != 0 ||
 	    (r = pk_tpm_keygen(tcti, mask, &pem, &len, keyid, &cause)) != 0 ||
-	    (r = pk_file_write(tpath(name), pem, len, 0600, 0)) != 0)
+	    (r = pk_file_write(test_path(name), pem, len, 0600, 0)) != 0)
 		test_diag("make_key %s: %s", name, cause != NULL ? cause :
 		    pk_strerror(r));
 	free(pem);
@@ -74,11 +64,8 @@ make_key(const char *name, const char *pcrs, char *keyid)
 static int
 pcr_extend(const char *t, int pcr)
 {
-	char	cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "tpm2_pcrextend -T '%s' %d:sha256="
-	    "%064d >/dev/null 2>&1", t, pcr, pcr);
-	return system(cmd) == 0 ? 0 : -1;
+	return test_run("tpm2_pcrextend -T '%s' %d:sha256=%064d >/dev/null "
+	    "2>&1", t, pcr, pcr) == 0 ? 0 : -1;
 }
 
 /* A SHA-256 signature by id's private key verifies with its public key. */
@@ -201,6 +188,20 @@ test_pcrs(void)
 	TEST_DONE();
 }
 
+/* Loads the TPM key file name (under the test directory) from the TPM:
+ * the identity, or NULL (failed, *cause said). */
+static struct pk_identity *
+tpm_load(const char *name, char **cause)
+{
+	struct pk_identity	*id = NULL;
+
+	ASSERT_INT_EQ(pk_tpm_identity_load(tcti, test_path(name), 0, &id,
+	    cause), 0);
+	if (id == NULL)
+		test_diag("%s", *cause != NULL ? *cause : "?");
+	return id;
+}
+
 static void
 test_key(void)
 {
@@ -215,19 +216,16 @@ test_key(void)
 	TEST_START("a key made by the TPM; its file parsed without a TPM");
 	ASSERT_INT_EQ(make_key("a.tpm", "", kid), 0);
 	ASSERT_INT_EQ(pk_keyid_valid(kid), 1);
-	ASSERT_INT_EQ(pk_tpm_keyfile_keyid(tpath("a.tpm"), kid2, &m, &cause),
+	ASSERT_INT_EQ(pk_tpm_keyfile_keyid(test_path("a.tpm"), kid2, &m, &cause),
 	    0);
 	ASSERT_STR_EQ(kid2, kid);
 	ASSERT_INT_EQ(m, 0);
-	ASSERT_INT_EQ(stat(tpath("a.tpm"), &st), 0);
+	ASSERT_INT_EQ(stat(test_path("a.tpm"), &st), 0);
 	ASSERT_INT_EQ(st.st_mode & 0777, 0600);
 	TEST_DONE();
 
 	TEST_START("the TPM key loads, signs, and its signatures verify");
-	ASSERT_INT_EQ(pk_tpm_identity_load(tcti, tpath("a.tpm"), 0, &id,
-	    &cause), 0);
-	if (id == NULL) {
-		test_diag("%s", cause);
+	if ((id = tpm_load("a.tpm", &cause)) == NULL) {
 		TEST_DONE();
 		return;
 	}
@@ -240,9 +238,9 @@ test_key(void)
 	TEST_DONE();
 
 	TEST_START("the key id is certtool's for the same public key");
-	ASSERT_INT_EQ(pk_identity_save_public(id, tpath("a.pub"), 1), 0);
+	ASSERT_INT_EQ(pk_identity_save_public(id, test_path("a.pub"), 1), 0);
 	snprintf(cmd, sizeof(cmd), "certtool --key-id --hash=sha256 "
-	    "--load-pubkey '%s' 2>/dev/null", tpath("a.pub"));
+	    "--load-pubkey '%s' 2>/dev/null", test_path("a.pub"));
 	line[0] = '\0';
 	if ((f = popen(cmd, "r")) != NULL) {
 		if (fgets(line, sizeof(line), f) == NULL)
@@ -257,34 +255,64 @@ test_key(void)
 	free(cause);
 }
 
+/* What a TLS check of a TPM key needs: its credentials (ct), and a
+ * software server identity (srv) with its own (cs). */
+struct tls_keys {
+	struct pk_identity	*srv;
+	struct pk_tls_creds	*ct, *cs;
+};
+
+/* Makes k around the TPM identity id: 0, or -1 (said, and what could be
+ * made is in k, for tls_keys_free()). */
+static int
+tls_keys_new(struct tls_keys *k, const struct pk_identity *id)
+{
+	memset(k, 0, sizeof(*k));
+	if (id == NULL || pk_identity_generate(&k->srv) != 0 ||
+	    pk_tls_creds_new(id, &k->ct) != 0 ||
+	    pk_tls_creds_new(k->srv, &k->cs) != 0) {
+		test_diag("TLS set-up failed");
+		return -1;
+	}
+	return 0;
+}
+
+/* Frees what tls_keys_new() made. */
+static void
+tls_keys_free(struct tls_keys *k)
+{
+	pk_tls_creds_free(k->ct);
+	pk_tls_creds_free(k->cs);
+	pk_identity_free(k->srv);
+}
+
 static void
 test_tls(void)
 {
-	struct pk_identity	*tid = NULL, *srv = NULL;
-	struct pk_tls_creds	*ct = NULL, *cs = NULL;
+	struct pk_identity	*tid = NULL;
+	struct tls_keys		 k;
 	struct hs		 a, b;
 	char			 kid[PK_KEYID_HEXLEN + 1], *cause = NULL;
 
 	if (make_key("tls.tpm", "", kid) != 0 ||
-	    pk_tpm_identity_load(tcti, tpath("tls.tpm"), 0, &tid,
-	    &cause) != 0 || pk_identity_generate(&srv) != 0 ||
-	    pk_tls_creds_new(tid, &ct) != 0 || pk_tls_creds_new(srv, &cs) !=
-	    0)
+	    pk_tpm_identity_load(tcti, test_path("tls.tpm"), 0, &tid,
+	    &cause) != 0)
 		test_diag("set-up: %s", cause != NULL ? cause : "?");
+	(void)tls_keys_new(&k, tid);
 
 	TEST_START("native TLS 1.3: the TPM key is the client's raw public "
 	    "key; an Ed25519 server learns its key id");
-	native_pair(&a, &b, ct, cs);
+	native_pair(&a, &b, k.ct, k.cs);
 	ASSERT_INT_EQ(a.r, 0);
 	ASSERT_INT_EQ(b.r, 0);
 	ASSERT_STR_EQ(b.peer, kid);
-	ASSERT_STR_EQ(a.peer, srv != NULL ? srv->keyid : "");
+	ASSERT_STR_EQ(a.peer, k.srv != NULL ? k.srv->keyid : "");
 	ASSERT_STR_CONTAINS(b.desc, "TLS1.3");
 	ASSERT_STR_CONTAINS(b.desc, "Raw Public Key");
 	TEST_DONE();
 
 	TEST_START("native TLS 1.3: the TPM key as the server's raw public key");
-	native_pair(&a, &b, cs, ct);
+	native_pair(&a, &b, k.cs, k.ct);
 	ASSERT_INT_EQ(a.r, 0);
 	ASSERT_INT_EQ(b.r, 0);
 	ASSERT_STR_EQ(a.peer, kid);
@@ -298,7 +326,7 @@ test_tls(void)
 	a.role = PK_TLS_CLIENT;		/* serving: no key */
 	a.verify = 1;
 	b.role = PK_TLS_SERVER;		/* booting */
-	b.creds = ct;
+	b.creds = k.ct;
 	handshake(&a, &b);
 	ASSERT_INT_EQ(a.r, 0);
 	ASSERT_INT_EQ(b.r, 0);
@@ -306,31 +334,26 @@ test_tls(void)
 	test_diag("%s", a.desc);
 	TEST_DONE();
 
-	pk_tls_creds_free(ct);
-	pk_tls_creds_free(cs);
+	tls_keys_free(&k);
 	pk_identity_free(tid);
-	pk_identity_free(srv);
 	free(cause);
 }
 
 static void
 test_pcr_policy(void)
 {
-	struct pk_identity	*id = NULL, *srv = NULL;
-	struct pk_tls_creds	*ct = NULL, *cs = NULL;
+	struct pk_identity	*id = NULL;
+	struct tls_keys		 k;
 	struct hs		 a, b;
 	unsigned long		 m = 0;
 	char			 kid[PK_KEYID_HEXLEN + 1], *cause = NULL;
 
 	TEST_START("a key bound to PCR 7 signs while PCR 7 is unchanged");
 	ASSERT_INT_EQ(make_key("pcr.tpm", "7", kid), 0);
-	ASSERT_INT_EQ(pk_tpm_keyfile_keyid(tpath("pcr.tpm"), kid, &m, NULL),
+	ASSERT_INT_EQ(pk_tpm_keyfile_keyid(test_path("pcr.tpm"), kid, &m, NULL),
 	    0);
 	ASSERT_INT_EQ(m, 1UL << 7);
-	ASSERT_INT_EQ(pk_tpm_identity_load(tcti, tpath("pcr.tpm"), 0, &id,
-	    &cause), 0);
-	if (id == NULL) {
-		test_diag("%s", cause);
+	if ((id = tpm_load("pcr.tpm", &cause)) == NULL) {
 		TEST_DONE();
 		return;
 	}
@@ -349,25 +372,19 @@ test_pcr_policy(void)
 	TEST_DONE();
 
 	TEST_START("PCR 7 extended: no TLS handshake with that key");
-	if (pk_identity_generate(&srv) != 0 ||
-	    pk_tls_creds_new(id, &ct) != 0 || pk_tls_creds_new(srv, &cs) != 0)
-		test_diag("set-up failed");
-	native_pair(&a, &b, ct, cs);
+	(void)tls_keys_new(&k, id);
+	native_pair(&a, &b, k.ct, k.cs);
 	ASSERT_INT_NE(a.r, 0);
 	ASSERT_INT_NE(b.r, 0);
 	ASSERT_STR_EQ(b.peer, "");
 	test_diag("client: %s / server: %s", a.err, b.err);
 	TEST_DONE();
-	pk_tls_creds_free(ct);
-	pk_tls_creds_free(cs);
-	pk_identity_free(srv);
+	tls_keys_free(&k);
 	pk_identity_free(id);
 
 	TEST_START("a key bound to the new value of PCR 7 signs");
 	ASSERT_INT_EQ(make_key("pcr2.tpm", "7", kid), 0);
-	id = NULL;
-	ASSERT_INT_EQ(pk_tpm_identity_load(tcti, tpath("pcr2.tpm"), 0, &id,
-	    &cause), 0);
+	id = tpm_load("pcr2.tpm", &cause);
 	ASSERT_INT_EQ(pk_tpm_identity_check(id, &cause), 0);
 	pk_identity_free(id);
 	TEST_DONE();
@@ -384,7 +401,7 @@ test_failures(void)
 
 	TEST_START("another TPM cannot load the key, and says so");
 	ASSERT_INT_EQ(make_key("b.tpm", "", kid), 0);
-	r = pk_tpm_identity_load(tcti_other, tpath("b.tpm"), 0, &id, &cause);
+	r = pk_tpm_identity_load(tcti_other, test_path("b.tpm"), 0, &id, &cause);
 	ASSERT_INT_EQ(r, PK_ERR_TPM);
 	ASSERT_PTR_EQ(id, NULL);
 	ASSERT_STR_CONTAINS(cause, "was not made by this TPM");
@@ -395,7 +412,7 @@ test_failures(void)
 	TEST_DONE();
 
 	TEST_START("no TPM: the device is named");
-	r = pk_tpm_identity_load("device:/nonexistent/tpmrm0", tpath("b.tpm"),
+	r = pk_tpm_identity_load("device:/nonexistent/tpmrm0", test_path("b.tpm"),
 	    0, &id, &cause);
 	ASSERT_INT_EQ(r, PK_ERR_TPM);
 	ASSERT_STR_CONTAINS(cause, "no TPM: /nonexistent/tpmrm0");
@@ -406,7 +423,7 @@ test_failures(void)
 	TEST_START("a TPM that never answers: opening it times out");
 	snprintf(t, sizeof(t), "swtpm:host=127.0.0.1,port=%s",
 	    port != NULL ? port : "1");
-	r = pk_tpm_identity_load(t, tpath("b.tpm"), 300, &id, &cause);
+	r = pk_tpm_identity_load(t, test_path("b.tpm"), 300, &id, &cause);
 	ASSERT_INT_EQ(r, PK_ERR_TPM);
 	ASSERT_STR_CONTAINS(cause, "opening it: no answer within 300 ms");
 	test_diag("%s", cause);
@@ -418,7 +435,7 @@ test_failures(void)
 	port = getenv("PK_TEST_MUTE_PORT");
 	snprintf(t, sizeof(t), "swtpm:host=127.0.0.1,port=%s",
 	    port != NULL ? port : "1");
-	r = pk_tpm_identity_load(t, tpath("b.tpm"), 300, &id, &cause);
+	r = pk_tpm_identity_load(t, test_path("b.tpm"), 300, &id, &cause);
 	ASSERT_INT_EQ(r, PK_ERR_TPM);
 	ASSERT_STR_CONTAINS(cause, "loading the boot key: no answer "
 	    "within 300 ms");
@@ -428,20 +445,20 @@ test_failures(void)
 	TEST_DONE();
 
 	TEST_START("files: missing, open to others, not a TPM key");
-	r = pk_tpm_keyfile_keyid(tpath("none.tpm"), kid, NULL, &cause);
+	r = pk_tpm_keyfile_keyid(test_path("none.tpm"), kid, NULL, &cause);
 	ASSERT_INT_EQ(r, PK_ERR_NOT_FOUND);
 	free(cause);
 	cause = NULL;
-	ASSERT_INT_EQ(chmod(tpath("b.tpm"), 0644), 0);
-	r = pk_tpm_keyfile_keyid(tpath("b.tpm"), kid, NULL, &cause);
+	ASSERT_INT_EQ(chmod(test_path("b.tpm"), 0644), 0);
+	r = pk_tpm_keyfile_keyid(test_path("b.tpm"), kid, NULL, &cause);
 	ASSERT_INT_EQ(r, PK_ERR_PERM);
 	ASSERT_STR_CONTAINS(cause, "chmod 600");
 	free(cause);
 	cause = NULL;
-	ASSERT_INT_EQ(pk_file_write(tpath("x.tpm"), "-----BEGIN TSS2 "
+	ASSERT_INT_EQ(pk_file_write(test_path("x.tpm"), "-----BEGIN TSS2 "
 	    "PRIVATE KEY-----\nMAA=\n-----END TSS2 PRIVATE KEY-----\n", 55,
 	    0600, 0), 0);
-	r = pk_tpm_keyfile_keyid(tpath("x.tpm"), kid, NULL, &cause);
+	r = pk_tpm_keyfile_keyid(test_path("x.tpm"), kid, NULL, &cause);
 	ASSERT_INT_EQ(r, PK_ERR_KEY);
 	ASSERT_STR_CONTAINS(cause, "not a loadable TPM key");
 	free(cause);
@@ -461,7 +478,7 @@ test_bitflips(void)
 
 	TEST_START("every bit flip of a bound key's DER: refused or parsed, "
 	    "never a crash");
-	ASSERT_INT_EQ(pk_file_read(tpath("pcr.tpm"), 65536, PK_FILE_PRIVATE,
+	ASSERT_INT_EQ(pk_file_read(test_path("pcr.tpm"), 65536, PK_FILE_PRIVATE,
 	    &buf, &len), 0);
 	in.data = (unsigned char *)buf;
 	in.size = (unsigned int)len;

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <ftw.h>
@@ -76,6 +77,25 @@ test_diag(const char *fmt, ...)
 	va_end(ap);
 }
 
+int
+test_run(const char *fmt, ...)
+{
+	char	cmd[8192];
+	va_list	ap;
+	int	st;
+
+	va_start(ap, fmt);
+	st = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (st < 0 || (size_t)st >= sizeof(cmd))
+		return -1;
+	fflush(stdout);
+	st = system(cmd);
+	if (st == -1 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
 void
 test_hexdump(const char *label, const void *p, size_t len)
 {
@@ -125,6 +145,21 @@ test_tmpdir(void)
 	}
 	atexit(rm_tmpdir);
 	return tmpdir;
+}
+
+const char *
+test_path(const char *name)
+{
+	static char	buf[8][4096];
+	static int	i;
+
+	i = (i + 1) % 8;
+	if ((size_t)snprintf(buf[i], sizeof(buf[i]), "%s/%s", test_tmpdir(),
+	    name) >= sizeof(buf[i])) {
+		fprintf(stderr, "test_path: %s: too long\n", name);
+		exit(99);
+	}
+	return buf[i];
 }
 
 const char *

@@ -27,6 +27,11 @@ int	test_exit(void);
 int	test_slow(void);
 /* A fresh private directory (mode 0700) under $TMPDIR, removed at exit. */
 const char *test_tmpdir(void);
+/* test_tmpdir()/name, in one of 8 static buffers used in turn. */
+const char *test_path(const char *name);
+/* Runs the shell command made from fmt (stdout flushed first): its exit
+ * status, or -1 if it could not run or was killed. */
+int	test_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The source tree's top directory ($top_srcdir or "."). */
 const char *test_srcdir(void);
 void	test_fail(const char *file, int line, const char *fmt, ...)

@@ -31,7 +31,8 @@
 #	             route anywhere else.
 #	The guest is 192.0.2.10 (VM_GUEST_IP); its MAC is fixed.
 #
-# peerkey, as an operator sets it up (vm_keys, vm_peer_start, vm_enroll):
+# peerkey, as an operator sets it up (vm_keys, vm_peer_start, vm_enroll;
+# vm_setup TOOL... does all a test with one peer starts with):
 # the guest's and the peer's keys made by "peerkey init", the peer's
 # peerkeyd, the guest's own peerkeyd (in $VM_NS_GUEST) joining it with an
 # invitation code, "peerkey enroll" of a copy of the disk image (the
@@ -579,6 +580,21 @@ vm_enroll() {
 	done
 	vm_stop guestd
 	ip -n "$VM_NS_GUEST" link set eth0 down
+}
+
+# vm_setup TOOL...: the start of a boot test with one peer: the TOOLs
+# (vm_need), peerkey built, the kernel, disk and keys, then three checks:
+# the network is up, the peer runs peerkeyd, the guest is enrolled with
+# it (vm_enroll).
+vm_setup() {
+	vm_need "$@"
+	vm_need_peerkey
+	vm_kernel
+	vm_disk
+	vm_keys
+	ok 'vm_net_up' "namespaces, bridge, tap and veths"
+	ok 'vm_peer_start' "the peer runs peerkeyd"
+	ok 'vm_enroll' "the guest joins the peer, peerkey enroll of its disk, boot-config"
 }
 
 # The kernel command line for initramfs-tools: static address, the LUKS

@@ -7,14 +7,7 @@
 # from the peer (a real peerkeyd in the peer's namespace), checks it
 # against the header and answers; the root's init prints the marker.
 . "$(dirname "$0")/lib.sh"
-vm_need dracut
-vm_need_peerkey
-vm_kernel
-vm_disk
-vm_keys
-ok 'vm_net_up' "namespaces, bridge, tap and veths"
-ok 'vm_peer_start' "the peer runs peerkeyd"
-ok 'vm_enroll' "the guest joins the peer, peerkey enroll of its disk, boot-config"
+vm_setup dracut
 vm_dracut
 
 vm_start dr "$VM_DR_INITRD" "$(vm_cmdline_dracut)"

@@ -6,14 +6,7 @@
 # prompt: the passphrase typed on the serial console unlocks the LUKS2
 # root, whose init prints the marker; nothing hangs.
 . "$(dirname "$0")/lib.sh"
-vm_need mkinitramfs
-vm_need_peerkey
-vm_kernel
-vm_disk
-vm_keys
-ok 'vm_net_up' "namespaces, bridge, tap and veths"
-ok 'vm_peer_start' "the peer runs peerkeyd"
-ok 'vm_enroll' "the guest joins the peer, peerkey enroll of its disk, boot-config"
+vm_setup mkinitramfs
 ok 'vm_peer_stop' "the peer's peerkeyd stops: nothing listens at its address"
 vm_initramfs_tools
 

@@ -6,14 +6,7 @@
 # console unlocks the LUKS2 root, whose init prints the marker. The typed
 # passphrase is not echoed.
 . "$(dirname "$0")/lib.sh"
-vm_need mkinitramfs
-vm_need_peerkey
-vm_kernel
-vm_disk
-vm_keys
-ok 'vm_net_up' "namespaces, bridge, tap and veths"
-ok 'vm_peer_start' "the peer runs peerkeyd"
-ok 'vm_enroll' "the guest joins the peer, peerkey enroll of its disk, boot-config"
+vm_setup mkinitramfs
 ok '$VM_CTL disable guest > "$W/disable.log" 2>&1' \
     "the peer's operator disables the guest"
 vm_initramfs_tools

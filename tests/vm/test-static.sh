@@ -13,14 +13,7 @@
 # the root's own init prints the marker written into the plaintext on the
 # host.
 . "$(dirname "$0")/lib.sh"
-vm_need mkinitramfs
-vm_need_peerkey
-vm_kernel
-vm_disk
-vm_keys
-ok 'vm_net_up' "namespaces, bridge, tap and veths"
-ok 'vm_peer_start' "the peer runs peerkeyd"
-ok 'vm_enroll' "the guest joins the peer, peerkey enroll of its disk, boot-config"
+vm_setup mkinitramfs
 vm_initramfs_tools
 
 vm_start it "$VM_IT_INITRD" "$(vm_cmdline_it)"
