@@ -262,8 +262,9 @@ main(void)
 	TEST_DONE();
 
 	TEST_START("pk_io_dial: connection refused");
+	/* The system's reason, not "system error". */
 	dial_unserved(0, ca, b->keyid, 5000, PK_ERR_SYSTEM, ECONNREFUSED,
-	    "system error");
+	    strerror(ECONNREFUSED));
 	TEST_DONE();
 
 	TEST_START("pk_io_dial: a server that never answers times out");
