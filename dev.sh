@@ -187,7 +187,7 @@ check() {
 		say "testing $variant"
 		# No result of an earlier run may be counted.
 		rm -f "build/$variant"/tests/*/*.trs
-		suite "build/$variant" "$(nproc)" check unit fuzz node boot install
+		suite "build/$variant" "$(nproc)" check unit fuzz node hostile boot install
 		# The integration suites (real Mandos, namespaced clusters,
 		# the Debian packages, then the qemu boots, which install
 		# them) run once, on the plain build.

@@ -35,6 +35,7 @@
 
 #include "addr.h"
 #include "boot.h"
+#include "key.h"
 #include "log.h"
 #include "pk_err.h"
 
@@ -58,6 +59,31 @@ clean_name(char *dst, size_t len, const char *prefix, const char *src)
 	dst[n < len ? n : len - 1] = '\0';
 }
 
+/*
+ * The node key id a peerkeyd announces in its TXT record ("keyid=HEX",
+ * src/node/announce.c) into pin, lowercase; "" if there is none or it is
+ * not a key id. The fetch loop then asks only a server showing that key,
+ * and with mdns-trust = pinned drops the announcement unless the key is
+ * a configured peer's, before it takes a slot.
+ */
+static void
+txt_keyid(AvahiStringList *txt, char *pin, size_t len)
+{
+	AvahiStringList	*t;
+	char		*key = NULL, *val = NULL;
+
+	pin[0] = '\0';
+	if ((t = avahi_string_list_find(txt, "keyid")) == NULL ||
+	    avahi_string_list_get_pair(t, &key, &val, NULL) != 0)
+		return;
+	if (val != NULL && pk_keyid_valid(val) && strlen(val) < len) {
+		pk_keyid_normalize(val);
+		snprintf(pin, len, "%s", val);
+	}
+	avahi_free(key);
+	avahi_free(val);
+}
+
 /* Resolver callback (avahi thread): report one address. */
 static void
 resolve_cb(AvahiSServiceResolver *r, AvahiIfIndex interface,
@@ -72,8 +98,7 @@ resolve_cb(AvahiSServiceResolver *r, AvahiIfIndex interface,
 	char			 ifname[IF_NAMESIZE];
 	ssize_t			 n;
 
-	(void)protocol; (void)domain; (void)host_name; (void)txt;
-	(void)flags;
+	(void)protocol; (void)domain; (void)host_name; (void)flags;
 	if (event != AVAHI_RESOLVER_FOUND) {
 		log_debug("mDNS: cannot resolve %s (%s)", name, type);
 		goto out;
@@ -94,6 +119,7 @@ resolve_cb(AvahiSServiceResolver *r, AvahiIfIndex interface,
 	} else
 		snprintf(c.host, sizeof(c.host), "%s", addr);
 	snprintf(c.port, sizeof(c.port), "%u", (unsigned int)port);
+	txt_keyid(txt, c.pin, sizeof(c.pin));
 	log_debug("mDNS: %s (%s) at %s port %s", name, type, c.host, c.port);
 	do {
 		n = write(b->pipe[1], &c, sizeof(c));
@@ -231,7 +257,10 @@ browse_read(struct browse *b, struct candidate *c)
 	c->name[sizeof(c->name) - 1] = '\0';
 	c->host[sizeof(c->host) - 1] = '\0';
 	c->port[sizeof(c->port) - 1] = '\0';
-	c->pin[0] = '\0';
+	c->pin[sizeof(c->pin) - 1] = '\0';
+	if (c->pin[0] != '\0' && !pk_keyid_valid(c->pin))
+		c->pin[0] = '\0';	/* the announced key, or none */
+	c->source = CAND_MDNS;
 	return 1;
 }
 

@@ -35,6 +35,8 @@ struct conn {
 	uint64_t		 backoff;
 	char			 last[160];	/* last progress said */
 	char			 seen_key[PK_KEYID_HEXLEN + 1];
+	int			 fails;		/* attempts that failed */
+	int			 dropped;	/* mDNS, wrong key: never again */
 	const struct fetch_opts	*o;
 };
 

@@ -27,6 +27,15 @@
  * shows the node key of a configured peer. Why accepting it is safe is in
  * doc/peerkey-boot.8 (SERVER AUTHENTICATION). Mandos servers present no
  * key at all (MANDOS-PROTOCOL.md), as with mandos-client.
+ *
+ * The candidate table (BOOT_CANDS_MAX) under a flood of announcements:
+ * the [peer]s take their slots first and keep them (static peers are
+ * never evicted); a service found by mDNS is pinned to the key id its
+ * TXT record announces, and with mdns-trust = pinned one announcing no
+ * configured peer's key is dropped before it takes a slot; a found
+ * service that shows another key is dropped for good; and when the table
+ * is full a new announcement takes the slot of a found service that was
+ * dropped, else of the one that failed most (tests/boot/test-mdns.sh).
  */
 #include "config.h"
 
@@ -91,6 +100,7 @@ conn_reset(struct conn *k, uint64_t now, int pending)
 		k->next_try = now + conf->retry_min_ms;
 		return;
 	}
+	k->fails++;
 	k->next_try = now + k->backoff;
 	k->backoff *= 2;
 	if (k->backoff > conf->retry_max_ms)
@@ -303,11 +313,16 @@ conn_step(struct fetch *f, struct conn *k, uint64_t now)
 		if (r == PK_ERR_AGAIN)
 			return;
 		if (r == PK_ERR_PEER_REJECTED) {
-			cand_say(k, "wrong server key %s (pinned %s)",
+			cand_say(k, "wrong server key %s (pinned %s)%s",
 			    k->seen_key[0] != '\0' ? k->seen_key : "(none)",
 			    k->c.pin[0] != '\0' ? k->c.pin :
-			    "a configured peer's");
+			    "a configured peer's", k->c.source == CAND_MDNS ?
+			    "; dropped" : "");
 			conn_reset(k, now, 0);
+			/* A found service showing a key it did not announce
+			 * (or no pinned one) is not asked again. */
+			if (k->c.source == CAND_MDNS)
+				k->dropped = 1;
 			return;
 		}
 		if (r != 0) {
@@ -376,6 +391,43 @@ conn_events(struct conn *k)
 	}
 }
 
+/* Closes a slot's connection and frees its buffer. */
+static void
+fetch_free_conn(struct conn *k)
+{
+	if (k->tls != NULL)
+		pk_tls_free(k->tls);
+	if (k->fd != -1)
+		close(k->fd);
+	pk_buf_free(k->in);
+	k->tls = NULL;
+	k->fd = -1;
+	k->in = NULL;
+}
+
+/*
+ * The slot a new announcement may take in a full table: a found service
+ * dropped for its key, else the found service that failed most (at
+ * least once); never a [peer], never one that has not failed.
+ */
+static struct conn *
+fetch_victim(struct fetch *f)
+{
+	struct conn	*k, *best = NULL;
+	int		 i;
+
+	for (i = 0; i < f->n; i++) {
+		k = &f->conns[i];
+		if (k->c.source != CAND_MDNS)
+			continue;
+		if (k->dropped)
+			return k;
+		if (k->fails > 0 && (best == NULL || k->fails > best->fails))
+			best = k;
+	}
+	return best;
+}
+
 /* Adds a candidate (unless the same address is already asked). */
 static int
 fetch_add(struct fetch *f, const struct candidate *c, uint64_t now)
@@ -388,11 +440,17 @@ fetch_add(struct fetch *f, const struct candidate *c, uint64_t now)
 		    strcmp(f->conns[i].c.port, c->port) == 0 &&
 		    f->conns[i].c.proto == c->proto)
 			return 0;
-	if (f->n == BOOT_CANDS_MAX) {
+	if (f->n < BOOT_CANDS_MAX)
+		k = &f->conns[f->n++];
+	else if (c->source != CAND_MDNS || (k = fetch_victim(f)) == NULL) {
 		log_warnx("%s: too many candidates; ignored", c->name);
 		return 0;
+	} else {
+		log_info("%s: replaces %s in the candidate table (%s)",
+		    c->name, k->c.name, k->dropped ? "dropped" :
+		    "failed most");
+		fetch_free_conn(k);
 	}
-	k = &f->conns[f->n];
 	memset(k, 0, sizeof(*k));
 	k->c = *c;
 	k->fd = -1;
@@ -402,7 +460,6 @@ fetch_add(struct fetch *f, const struct candidate *c, uint64_t now)
 	if ((k->in = pk_buf_new(c->proto == CAND_MANDOS ? PK_PGP_MAX_DATA :
 	    PK_MSG_LEN_MAX + 4)) == NULL)
 		return PK_ERR_ALLOC;
-	f->n++;
 	return 1;
 }
 
@@ -412,13 +469,8 @@ fetch_close_all(struct fetch *f)
 {
 	int	i;
 
-	for (i = 0; i < f->n; i++) {
-		if (f->conns[i].tls != NULL)
-			pk_tls_free(f->conns[i].tls);
-		if (f->conns[i].fd != -1)
-			close(f->conns[i].fd);
-		pk_buf_free(f->conns[i].in);
-	}
+	for (i = 0; i < f->n; i++)
+		fetch_free_conn(&f->conns[i]);
 	f->n = 0;
 }
 
@@ -481,6 +533,8 @@ fetch_run(const struct fetch_opts *o, struct candidate *cand, int ncand,
 		for (i = 0; i < f.n; i++) {
 			struct conn *k = &f.conns[i];
 
+			if (k->dropped)
+				continue;
 			if (k->st == C_IDLE && now >= k->next_try)
 				conn_start(&f, k, now);
 			else if (k->st != C_IDLE && now >= k->deadline) {
@@ -561,6 +615,18 @@ fetch_run(const struct fetch_opts *o, struct candidate *cand, int ncand,
 				    o->conf->mdns_trust == MDNS_TRUST_PINNED) {
 					log_debug("%s: Mandos server ignored "
 					    "(mdns-trust = pinned)", nc.name);
+					continue;
+				}
+				/* Pinned: the announced key must be a
+				 * configured peer's, before it takes a slot. */
+				if (o->conf->mdns_trust == MDNS_TRUST_PINNED &&
+				    (nc.pin[0] == '\0' ||
+				    !boot_pin_known(o->conf, nc.pin))) {
+					log_info("%s: ignored: announces %s, "
+					    "no configured peer's key "
+					    "(mdns-trust = pinned)", nc.name,
+					    nc.pin[0] != '\0' ? nc.pin :
+					    "no key");
 					continue;
 				}
 				if (fetch_add(&f, &nc, now) > 0)

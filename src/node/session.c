@@ -17,7 +17,10 @@
  * TLS-authenticated key id only); the Mandos exchange is here, and for
  * both peer_release() decides a release. Nothing a peer sends can end
  * the daemon: every error closes this session with one log line naming
- * the peer's address (and key id once known).
+ * the peer's address (and key id once known). Before a peer's key is
+ * known (the line, the handshake, an unknown key) anyone can cause such
+ * errors at will: their lines go through tally() (one per source and
+ * reason and interval, with a count), so a flood cannot fill the disk.
  */
 #include "config.h"
 
@@ -186,12 +189,24 @@ session_close_all(void)
 void
 session_fail(struct session *s, const char *what, int r)
 {
-	if (!s->dead)
+	char	 src[INET6_ADDRSTRLEN + 8];
+
+	if (s->dead)
+		return;
+	s->dead = 1;
+	if (s->b_class == -1) {
 		log_warnx("session: %s%s%.16s%s: %s: %s", s->addr,
 		    s->keyid[0] ? " key " : "", s->keyid,
 		    s->keyid[0] ? "..." : "", what,
 		    r ? pk_strerror(r) : "closed");
-	s->dead = 1;
+		return;
+	}
+	/* No peer's key (yet): anyone can cause this as often as they
+	 * like, so it is counted per source and reason (tally.c). */
+	budget_key_name(s->b_key, src, sizeof(src));
+	tally(PK_TALLY_WARN, what, src, NULL, "session: %s%s%.16s%s: %s: %s",
+	    s->addr, s->keyid[0] ? " key " : "", s->keyid,
+	    s->keyid[0] ? "..." : "", what, r ? pk_strerror(r) : "closed");
 }
 
 /* The verify rule of the handshake: record the key id, accept any key;
@@ -496,6 +511,7 @@ static void
 session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct session	*s = w->data;
+	char		 src[INET6_ADDRSTRLEN + 8];
 	static const char *what[] = {
 		"no protocol line in time", "TLS handshake timed out",
 		"idle", "mandos", "could not send in time"
@@ -512,6 +528,13 @@ session_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		session_close(s);
 		return;
 	}
-	log_warnx("session: %s: %s", s->addr, what[s->state]);
+	if (s->b_class == -1)
+		log_warnx("session: %s: %s", s->addr, what[s->state]);
+	else {
+		/* Counted per source, as in session_fail(). */
+		budget_key_name(s->b_key, src, sizeof(src));
+		tally(PK_TALLY_WARN, what[s->state], src, NULL,
+		    "session: %s: %s", s->addr, what[s->state]);
+	}
 	session_close(s);
 }

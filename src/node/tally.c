@@ -12,7 +12,12 @@
  * keeps going costs one line and one event per interval; one that stops
  * is forgotten after an interval without any. The table is bounded
  * (TALLY_MAX sources); when it is full, the rest are counted together
- * under the source "others".
+ * under the source "others". So are new sources beyond TALLY_FRESH_MAX
+ * in one interval, whatever they did: an attacker holding many addresses
+ * (80 IPv4 addresses, say) would otherwise buy two lines per address and
+ * interval; this way one interval costs at most TALLY_FRESH_MAX first
+ * lines, as many summaries, and one "others" line and summary
+ * (tests/hostile/flood.sh).
  *
  * What a test or an operator greps for (the first refusal's line) is
  * unchanged; only the repeats are folded.
@@ -32,9 +37,10 @@
 
 #define TALLY_MAX	512		/* (what, source) pairs tracked */
 #define TALLY_MSG	256
+#define TALLY_FRESH_MAX	8		/* new sources an interval */
 
 struct tally_entry {
-	char		 what[24];	/* "" free */
+	char		 what[96];	/* "" free */
 	char		 src[64];
 	char		 kind[24];	/* event kind, "" none */
 	char		 msg[TALLY_MSG];	/* the last one's words */
@@ -45,6 +51,7 @@ struct tally_entry {
 static struct tally_entry	 tally_tab[TALLY_MAX];
 static ev_timer			 tally_timer;
 static int			 tally_started;
+static int			 tally_fresh;	/* new sources this interval */
 
 /* Writes the entry's line and event (count > 1: a summary). */
 static void
@@ -77,6 +84,7 @@ tally_flush(struct ev_loop *loop, ev_timer *w, int revents)
 	struct tally_entry	*e;
 	int			 i, live = 0;
 
+	tally_fresh = 0;
 	for (i = 0; i < TALLY_MAX; i++) {
 		e = &tally_tab[i];
 		if (e->what[0] == '\0')
@@ -113,16 +121,19 @@ tally_find(const char *what, const char *src, int *fresh)
 		if (strcmp(e->what, what) == 0 && strcmp(e->src, src) == 0)
 			return e;
 	}
-	if (free_e == NULL) {
-		/* Full: the others are counted together. */
+	if (free_e == NULL || (tally_fresh >= TALLY_FRESH_MAX &&
+	    strcmp(src, "others") != 0)) {
+		/* Full, or too many new sources in this interval: the
+		 * others are counted together, whatever they did. */
 		if (strcmp(src, "others") == 0)
 			return NULL;	/* cannot be: it would be found */
-		return tally_find(what, "others", fresh);
+		return tally_find("others", "others", fresh);
 	}
 	snprintf(free_e->what, sizeof(free_e->what), "%s", what);
 	snprintf(free_e->src, sizeof(free_e->src), "%s", src);
 	free_e->count = 0;
 	*fresh = 1;
+	tally_fresh++;
 	return free_e;
 }
 

@@ -10,7 +10,10 @@
 #	eth0 fe80::a ------------ veth ------- eth0 fe80::b (no IPv4 at all)
 #
 # Then: mdns-trust = pinned with the node's key (accepted) and with
-# another key (refused: the unpinned server is never asked).
+# another key (refused: the announcement is dropped, never asked). Last,
+# 140 rogue announcements flood the agent's 128-slot candidate table:
+# failing ones give their slots to the real node found after them; with
+# mdns-trust = pinned they never take one; a static peer keeps its own.
 . "$(dirname "$0")/lib-boot.sh"
 need certtool gpg ip avahi-daemon dbus-daemon unshare cryptsetup jq
 need_root
@@ -58,9 +61,15 @@ port = 4141
 [announce]
 enable = yes
 EOC
-spawn node env DBUS_SYSTEM_BUS_ADDRESS="$AVAHI_BUS_ADDRESS" \
-    ip netns exec "$NN" "$PEERKEYD" -d -f "$W/n/peerkeyd.conf"
-wait_for "grep -q 'ready on port' '$W/node.log'" 10
+# node_up: the node's peerkeyd (and so its announcement) starts.
+node_up() {
+	_nr=$(grep -c 'ready on port' "$W/node.log" 2>/dev/null)
+	spawn node env DBUS_SYSTEM_BUS_ADDRESS="$AVAHI_BUS_ADDRESS" \
+	    ip netns exec "$NN" "$PEERKEYD" -d -f "$W/n/peerkeyd.conf"
+	NPID=$!
+	wait_for "[ \$(grep -c 'ready on port' '$W/node.log') -gt ${_nr:-0} ]" 10
+}
+node_up
 
 # The booting machine, as an operator makes it: "peerkey init", its
 # peerkeyd (on loopback), the node as its peer, its disk enrolled with
@@ -144,8 +153,69 @@ ok '[ $rc = 0 ] && opens "$W/op"' \
 OTHER=$("$PKTOOL" keygen "$W/other.key")
 pinned q 6s "$OTHER"
 rc=$?
-ok '[ $rc = 1 ] && [ ! -s "$W/oq" ] && grep -q "wrong server key $NKEY" "$W/eq"' \
-    "mdns-trust = pinned: a server with an unknown key is not asked"
-[ $rc = 1 ] || diag "$W/eq"; grep -q "wrong server key" "$W/eq" || diag "$W/eq"
+ok '[ $rc = 1 ] && [ ! -s "$W/oq" ] &&
+    grep -q "ignored: announces $NKEY, no configured peer.s key" "$W/eq" &&
+    ! grep -q ": found by mDNS" "$W/eq"' \
+    "mdns-trust = pinned: a server announcing an unknown key is not asked"
+[ $rc = 1 ] || diag "$W/eq"
+
+# --- the candidate table (128 slots) under a flood of announcements ------
+# 140 rogue services announced by the node's avahi-daemon, at ports
+# where nothing listens (one each: the agent asks an address once),
+# with a key no one configured. The real node announces itself only once
+# the agent has found them.
+stop "$NPID"
+ROGUE=$("$PKTOOL" keygen "$W/rogue.key")
+i=0
+while [ $i -lt 140 ]; do
+	spawn "rogue/$i" env DBUS_SYSTEM_BUS_ADDRESS="$AVAHI_BUS_ADDRESS" \
+	    avahi-publish -s "rogue $i" _peerkey._tcp $((5000 + i)) pv=1 \
+	    "keyid=$ROGUE"
+	i=$((i + 1))
+done
+# flooded CONF NAME PATTERN: the agent with CONF spawned in the booting
+# namespace; once PATTERN is in its progress 128 times (the table's worth
+# of rogues seen), the real node comes up; then the agent's exit in rc.
+flooded() {
+	spawn -o "$W/o$2" "e$2" ip netns exec "$NA" "$AGENT" -c "$1"
+	_ap=$!
+	wait_for "[ \$(grep -c '$3' '$W/e$2.log') -ge 128 ]" 40
+	seen=$(grep -c "$3" "$W/e$2.log")
+	node_up
+	wait $_ap
+	rc=$?
+}
+# Any key: the rogues take every slot, fail, and give them up to the
+# real node found after them.
+boot_conf_of "$W/f.conf" "$W/me/boot.conf" "mdns = yes" "prompt = no" \
+    "give-up = 60s" "mdns-interfaces = eth0" "mdns-mandos = no" \
+    "retry-min = 200ms"
+flooded "$W/f.conf" f "mdns:rogue_[0-9]*: found by mDNS"
+ok '[ $rc = 0 ] && opens "$W/of" &&
+    grep -q "mdns:pknode: replaces mdns:rogue_[0-9]* in the candidate table" "$W/ef.log"' \
+    "128 failing rogues fill the table; the real node found after them takes a failed one's slot and unlocks ($seen rogues seen)"
+[ $rc = 0 ] || diag "$W/ef.log"
+stop "$NPID"
+# Pinned: the rogues never take a slot.
+boot_conf_of "$W/g.conf" "$W/me/boot.conf" "mdns = yes" "prompt = no" \
+    "give-up = 60s" "mdns-interfaces = eth0" "mdns-mandos = no" \
+    "mdns-trust = pinned"
+printf '[peer known]\naddress = [fe80::dead%%eth0]:4141\nnode-key = %s\n' \
+    "$NKEY" >> "$W/g.conf"
+flooded "$W/g.conf" g "mdns:rogue_[0-9]*: ignored: announces $ROGUE"
+ok '[ $rc = 0 ] && opens "$W/og" &&
+    ! grep -q "mdns:rogue.*found by mDNS" "$W/eg.log"' \
+    "mdns-trust = pinned: unpinned announcements are dropped before they take a slot; the pinned node unlocks ($seen dropped)"
+[ $rc = 0 ] || diag "$W/eg.log"
+# A static peer keeps its slot, however many services are announced:
+# the configuration "peerkey boot-config" wrote, with its [peer pknode].
+awk '!/^(mdns|prompt|give-up)[ \t]*=/' "$W/me/boot.conf" > "$W/h.conf"
+sed -i 's/^\[boot\]$/[boot]\nmdns = yes\nprompt = no\ngive-up = 30s\nmdns-interfaces = eth0\nmdns-mandos = no/' \
+    "$W/h.conf"
+ip netns exec "$NA" "$AGENT" -c "$W/h.conf" > "$W/oh" 2> "$W/eh"
+rc=$?
+ok '[ $rc = 0 ] && opens "$W/oh" && grep -q "^peerkey-boot: pknode: passphrase received" "$W/eh"' \
+    "with 140 rogues announced, the static peer (boot-config's) unlocks"
+[ $rc = 0 ] || diag "$W/eh"
 
 finish

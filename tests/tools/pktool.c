@@ -57,6 +57,13 @@
  *	                                 FILE.c2s and the server's answer in
  *	                                 FILE.s2c; prints "listening" once
  *	                                 ready, "relayed C S" at the end
+ *	pktool relay LISTEN TARGET FILE c2s|s2c OFFSET
+ *	                                 the same, flipping (XOR 0x55) the
+ *	                                 byte at OFFSET of one direction's
+ *	                                 stream (OpenSSH's integrity.sh);
+ *	                                 "relayed C S timeout" if neither
+ *	                                 side closed within 10 s. The relay
+ *	                                 connects from $PKTOOL_SOURCE if set
  *	pktool replay ADDR FILE          send FILE's bytes to ADDR, print
  *	                                 "received N" (bytes until close)
  *	pktool serve KEY LISTEN TYPE FILE
@@ -439,9 +446,13 @@ write_file(const char *path, const void *p, size_t len, mode_t mode)
 		die(3, path, PK_ERR_SYSTEM);
 }
 
-/* Copies what is readable on from to to, and to rec; 0 on EOF or error. */
+/*
+ * Copies what is readable on from to to, and to rec; 0 on EOF or error.
+ * The byte at stream offset flip (counted in *done; -1: none) is XORed
+ * with 0x55 on its way (what was received is recorded).
+ */
 static ssize_t
-pump(int from, int to, FILE *rec)
+pump(int from, int to, FILE *rec, long long flip, size_t *done)
 {
 	uint8_t	 buf[16384];
 	ssize_t	 n;
@@ -449,6 +460,10 @@ pump(int from, int to, FILE *rec)
 	if ((n = read(from, buf, sizeof(buf))) <= 0)
 		return 0;
 	fwrite(buf, 1, (size_t)n, rec);
+	if (flip >= 0 && (size_t)flip >= *done &&
+	    (size_t)flip < *done + (size_t)n)
+		buf[(size_t)flip - *done] ^= 0x55;
+	*done += (size_t)n;
 	fflush(rec);
 	if (pk_io_write_all(to, buf, (size_t)n, pk_now_ms() + DEADLINE_MS) != 0)
 		return 0;
@@ -474,22 +489,32 @@ send_raw(struct pk_tls *tls, int fd, const uint8_t *p, size_t len)
 	}
 }
 
-/* A socket listening on addr (host:port); returns it. */
-static int
-listen_on(const char *addr)
+/* addr (host:port, numeric) resolved with flags; dies if it cannot. */
+static struct addrinfo *
+numeric(const char *addr, int flags)
 {
 	struct addrinfo	 hints, *ai;
 	char		 host[256], port[16];
-	int		 lfd, r, on = 1;
+	int		 r;
 
 	if ((r = pk_addr_split(addr, host, sizeof(host), port,
 	    sizeof(port), "4141")) != 0)
 		die(2, addr, r);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+	hints.ai_flags = AI_NUMERICHOST | flags;
 	if (getaddrinfo(host, port, &hints, &ai) != 0)
 		die(2, addr, PK_ERR_BAD_FORMAT);
+	return ai;
+}
+
+/* A socket listening on addr (host:port); returns it. */
+static int
+listen_on(const char *addr)
+{
+	struct addrinfo	*ai = numeric(addr, AI_PASSIVE);
+	int		 lfd, on = 1;
+
 	if ((lfd = socket(ai->ai_family, SOCK_STREAM, 0)) == -1 ||
 	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
 	    bind(lfd, ai->ai_addr, ai->ai_addrlen) == -1 ||
@@ -560,6 +585,29 @@ serve_cmd(char *argv[])
 	return 0;
 }
 
+/* The relay's connection to target, from $PKTOOL_SOURCE if set. */
+static int
+relay_dial(const char *target)
+{
+	struct addrinfo	*ai, *sa;
+	char		 src[128];
+	const char	*env = getenv("PKTOOL_SOURCE");
+	int		 fd;
+
+	if (env == NULL || *env == '\0')
+		return dial(target, NULL);
+	snprintf(src, sizeof(src), "%s:0", env);
+	ai = numeric(target, AI_NUMERICSERV);
+	sa = numeric(src, AI_NUMERICSERV);
+	if ((fd = socket(ai->ai_family, SOCK_STREAM, 0)) == -1 ||
+	    bind(fd, sa->ai_addr, sa->ai_addrlen) == -1 ||
+	    connect(fd, ai->ai_addr, ai->ai_addrlen) == -1)
+		die(3, "connect", PK_ERR_SYSTEM);
+	freeaddrinfo(ai);
+	freeaddrinfo(sa);
+	return fd;
+}
+
 /* relay LISTEN TARGET FILE: one connection, recorded both ways. */
 static int
 relay_cmd(char *argv[])
@@ -569,8 +617,17 @@ relay_cmd(char *argv[])
 	FILE		*c2s, *s2c;
 	size_t		 nc = 0, ns = 0;
 	ssize_t		 n;
-	int		 lfd, cfd, sfd;
+	long long	 flip_c = -1, flip_s = -1;
+	int		 lfd, cfd, sfd, timedout = 0;
 
+	if (argv[5] != NULL) {
+		if (strcmp(argv[5], "c2s") == 0)
+			flip_c = atoll(argv[6]);
+		else if (strcmp(argv[5], "s2c") == 0)
+			flip_s = atoll(argv[6]);
+		else
+			usage();
+	}
 	lfd = listen_on(argv[2]);
 	snprintf(path, sizeof(path), "%s.c2s", argv[4]);
 	if ((c2s = fopen(path, "wb")) == NULL)
@@ -580,30 +637,32 @@ relay_cmd(char *argv[])
 		die(2, path, PK_ERR_SYSTEM);
 	printf("listening\n");
 	fflush(stdout);
+	if (poll(&(struct pollfd){ lfd, POLLIN, 0 }, 1, DEADLINE_MS) <= 0)
+		die(3, "accept", PK_ERR_TIMEOUT);
 	if ((cfd = accept(lfd, NULL, NULL)) == -1)
 		die(3, "accept", PK_ERR_SYSTEM);
 	close(lfd);
 	deadline = pk_now_ms() + DEADLINE_MS;
-	sfd = dial(argv[3], NULL);
+	sfd = relay_dial(argv[3]);
 	for (;;) {
 		pfd[0] = (struct pollfd){ cfd, POLLIN, 0 };
 		pfd[1] = (struct pollfd){ sfd, POLLIN, 0 };
-		if (poll(pfd, 2, DEADLINE_MS) <= 0)
+		if ((n = poll(pfd, 2, DEADLINE_MS)) <= 0) {
+			timedout = n == 0;
 			break;
+		}
 		if (pfd[0].revents) {
-			if ((n = pump(cfd, sfd, c2s)) == 0)
+			if ((n = pump(cfd, sfd, c2s, flip_c, &nc)) == 0)
 				break;
-			nc += (size_t)n;
 		}
 		if (pfd[1].revents) {
-			if ((n = pump(sfd, cfd, s2c)) == 0)
+			if ((n = pump(sfd, cfd, s2c, flip_s, &ns)) == 0)
 				break;
-			ns += (size_t)n;
 		}
 	}
 	fclose(c2s);
 	fclose(s2c);
-	printf("relayed %zu %zu\n", nc, ns);
+	printf("relayed %zu %zu%s\n", nc, ns, timedout ? " timeout" : "");
 	return 0;
 }
 
@@ -730,7 +789,7 @@ main(int argc, char *argv[])
 	cmd = argv[1];
 	if (strncmp(cmd, "pgp-", 4) == 0)
 		return pgp_cmd(argc, argv);
-	if (strcmp(cmd, "relay") == 0 && argc == 5)
+	if (strcmp(cmd, "relay") == 0 && (argc == 5 || argc == 7))
 		return relay_cmd(argv);
 	if (strcmp(cmd, "serve") == 0 && argc == 6)
 		return serve_cmd(argv);
