@@ -309,6 +309,11 @@ run_case(int n, enum state st, enum policy po, int proto)
 	int			 r, reason = expected_reason(st, po);
 
 	p = make_peer(n, st, po, bootid);
+	/*
+	 * Each case in an interval of its own: new sources beyond
+	 * TALLY_FRESH_MAX in one interval are counted together (below).
+	 */
+	tally_stop();
 	memset(&k, 0, sizeof(k));
 	k.since = last_event_id();
 	/* A source of its own: repeats from one source are folded. */
@@ -794,6 +799,65 @@ test_unknown_repeats(void)
 	TEST_DONE();
 }
 
+/* Counts the "refused" events after id since (any source). */
+struct count_since {
+	int64_t	since;
+	int	n, others;
+};
+
+static int
+count_since_cb(const struct store_event_row *e, void *arg)
+{
+	struct count_since	*c = arg;
+
+	if (e->id > c->since && strcmp(e->kind, "refused") == 0) {
+		c->n++;
+		if (strcmp(e->address, "others") == 0)
+			c->others++;
+	}
+	return 0;
+}
+
+/*
+ * Unknown keys from many sources in one interval: the first 8 sources
+ * (TALLY_FRESH_MAX) are recorded at once, and the first of the rest
+ * under the source "others"; the other 31 are counted there, one event
+ * with the count at the end of the interval.
+ */
+static void
+test_unknown_sources(void)
+{
+	struct peer_release	 rel;
+	struct count_since	 c;
+	char			 key[PK_KEYID_HEXLEN + 1], addr[32];
+	int			 i;
+
+	TEST_START("unknown keys from 40 sources: 8 events, then the others "
+	    "together");
+	tally_stop();
+	memset(&c, 0, sizeof(c));
+	c.since = last_event_id();
+	for (i = 0; i < 40; i++) {
+		snprintf(key, sizeof(key), "%064x", 0x52000 + i);
+		snprintf(addr, sizeof(addr), "203.0.113.%d:4141", i + 1);
+		ASSERT_INT_EQ(peer_release(key, PEER_NATIVE, addr, NOW, &rel),
+		    0);
+		ASSERT_INT_EQ(rel.reason, PK_REFUSE_UNKNOWN);
+	}
+	ASSERT_INT_EQ(store_events_query(node->store, NULL, count_since_cb,
+	    &c), 0);
+	ASSERT_INT_EQ(c.n, 9);
+	ASSERT_INT_EQ(c.others, 1);
+	tally_stop();	/* the end of the interval */
+	c.n = 0;
+	c.others = 0;
+	ASSERT_INT_EQ(store_events_query(node->store, NULL, count_since_cb,
+	    &c), 0);
+	ASSERT_INT_EQ(c.n, 10);
+	ASSERT_INT_EQ(c.others, 2);
+	TEST_DONE();
+}
+
 int
 main(void)
 {
@@ -839,6 +903,7 @@ main(void)
 	test_mandos_held(n++);
 	test_extension(&n);
 	test_unknown_repeats();
+	test_unknown_sources();
 	test_pending(&n);
 	store_close(s);
 	return test_exit();
