@@ -39,11 +39,17 @@ ok '! grep -qaF "$body" "$db"' "...in particular not h1's node key"
 sqlite3 "$db" "SELECT hex(data) FROM blobs JOIN peers ON peers.id = peer_id
     WHERE peers.name = 'h2'" | xxd -r -p >"$CL_DIR/h9/h2.blob"
 ok 'test -s "$CL_DIR/h9/h2.blob"' "the attacker extracts h2's blob"
+# What a holder keeps is h2's signed blob (doc/protocol.md, section 11):
+# the OpenPGP message inside it is what a key would have to open.
+ok '"$CL_PKTOOL" unseal "$CL_DIR/h9/h2.blob" >"$CL_DIR/h9/h2.pgp" \
+    2>"$CL_DIR/h9/h2.signer" &&
+    grep -q "signed $(cat "$CL_DIR/h2/node.id")" "$CL_DIR/h9/h2.signer"' \
+    "...signed by h2's node key; the OpenPGP message taken out of it"
 ok '! n9 "$CL_PKTOOL" pgp-decrypt "$CL_DIR/h1/boot/pgp.key" \
-    <"$CL_DIR/h9/h2.blob" >/dev/null 2>&1' \
+    <"$CL_DIR/h9/h2.pgp" >/dev/null 2>&1' \
     "h1's own boot OpenPGP key does not decrypt h2's blob"
 ok '! n9 "$CL_PKTOOL" pgp-decrypt "$CL_DIR/h3/boot/pgp.key" \
-    <"$CL_DIR/h9/h2.blob" >/dev/null 2>&1' "...nor h3's"
+    <"$CL_DIR/h9/h2.pgp" >/dev/null 2>&1' "...nor h3's"
 
 # A rogue peerkeyd with the copy, under a node key of its own.
 cl_init_keys 9 || fatal "h9: peerkey init"
@@ -67,6 +73,6 @@ like "$(n9 "$CL_PKTOOL" unlock "$CL_DIR/h1/boot/tls.key" \
 
 # The limit: with h2's initramfs too, h2's blob is h2's passphrase.
 ok 'test "$(n9 "$CL_PKTOOL" pgp-decrypt "$CL_DIR/h2/boot/pgp.key" \
-    <"$CL_DIR/h9/h2.blob" 2>/dev/null)" = "$pass2"' \
+    <"$CL_DIR/h9/h2.pgp" 2>/dev/null)" = "$pass2"' \
     "the limit: with h2's initramfs (its boot OpenPGP key) the blob decrypts"
 cl_done
