@@ -93,6 +93,7 @@ const char	*ctl_socket_path(void);
 int		 ctl_fail(json_t *resp);
 int		 ctl_node_status(struct pk_identity **, json_t **resp);
 int		 ctl_list(json_t *req, const char *member, json_t **resp);
+int		 ctl_show(const char *cmd, json_t **resp);
 
 /* out.c: the -j object (doc/peerkey.8, "JSON OUTPUT") */
 void		 out_init(void);
