@@ -40,7 +40,7 @@ cmd_update(int argc, char **argv)
 	struct pk_identity	*id = NULL;
 	struct cli_peer		*peers = NULL;
 	struct pk_msg		 m;
-	json_t			*resp = NULL, *self, *doc = NULL, *out;
+	json_t			*resp = NULL, *doc = NULL, *out;
 	const char		*name;
 	char			 addrs[512] = "";
 	char			*ident = NULL, *docs = NULL, *cause = NULL;
@@ -58,16 +58,12 @@ cmd_update(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc)
-		return EXIT_USAGE;
-	if ((ex = ctl_node_status(&id, &resp)) != EXIT_OK)
+	if ((ex = invite_start(argc, &id, &resp, addrs, sizeof(addrs))) !=
+	    EXIT_OK)
 		goto out;
 	ex = EXIT_FAIL;
-	self = json_object_get(resp, "self");
-	name = json_string_value(json_object_get(self, "name"));
-	if (*addrs == '\0')
-		invite_local_addrs(addrs, sizeof(addrs), (long long)
-		    json_integer_value(json_object_get(self, "port")));
+	name = json_string_value(json_object_get(json_object_get(resp, "self"),
+	    "name"));
 	if ((r = local_peers(NULL, 0, &peers, &n)) != 0) {
 		ex = r;
 		goto out;
