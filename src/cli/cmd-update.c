@@ -48,16 +48,10 @@ cmd_update(int argc, char **argv)
 	int			 ch, r, ex = EXIT_FAIL;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "a:", update_opts, NULL)) != -1) {
-		switch (ch) {
-		case 'a':
-			if (pk_list_add(addrs, sizeof(addrs), optarg) != 0)
-				return EXIT_USAGE;
-			break;
-		default:
+	/* Its one option, -a, may come again: each adds an address. */
+	while ((ch = getopt_long(argc, argv, "a:", update_opts, NULL)) != -1)
+		if (ch != 'a' || pk_list_add(addrs, sizeof(addrs), optarg) != 0)
 			return EXIT_USAGE;
-		}
-	}
 	if ((ex = invite_start(argc, &id, &resp, addrs, sizeof(addrs))) !=
 	    EXIT_OK)
 		goto out;
