@@ -61,7 +61,6 @@ cmd_boot_config(int argc, char **argv)
 	json_t		*j;
 	int		 ch, r, update = 0;
 
-	optind = 0;	/* re-initialise: main() scanned with "+" */
 	while ((ch = getopt_long(argc, argv, "o:t:u", bc_opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':

@@ -98,7 +98,6 @@ cmd_invite(int argc, char **argv)
 	long long	 expires, expires_ms;
 	int		 ch, i, ex = EXIT_FAIL;
 
-	optind = 0;
 	while ((ch = getopt_long(argc, argv, "e:a:", invite_opts,
 	    NULL)) != -1) {
 		switch (ch) {

@@ -92,7 +92,6 @@ cmd_join(int argc, char **argv)
 	size_t			 i;
 	int			 ch, fd = -1, r, ex = EXIT_FAIL, bad = 0;
 
-	optind = 0;
 	while ((ch = getopt_long(argc, argv, "n:a:", join_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':

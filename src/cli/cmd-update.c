@@ -47,7 +47,6 @@ cmd_update(int argc, char **argv)
 	size_t			 n = 0, i, nok = 0;
 	int			 ch, r, ex = EXIT_FAIL;
 
-	optind = 0;
 	/* Its one option, -a, may come again: each adds an address. */
 	while ((ch = getopt_long(argc, argv, "a:", update_opts, NULL)) != -1)
 		if (ch != 'a' || pk_list_add(addrs, sizeof(addrs), optarg) != 0)
