@@ -57,32 +57,27 @@ int
 cmd_boot_config(int argc, char **argv)
 {
 	char		*path = NULL, *tpath, *line;
-	const char	*tcti = NULL;
+	const char	*tcti = NULL, *out = NULL;
 	json_t		*j;
 	int		 ch, r, update = 0;
 
-	optind = 0;	/* re-initialise: main() scanned with "+" */
 	while ((ch = getopt_long(argc, argv, "o:t:u", bc_opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
 			tcti = optarg;
 			break;
 		case 'o':
-			free(path);
-			path = strdup(optarg);
+			out = optarg;
 			break;
 		case 'u':
 			update = 1;
 			break;
 		default:
-			free(path);
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
-		free(path);
+	if (optind != argc)
 		return EXIT_USAGE;
-	}
 	if (tcti != NULL) {
 		if (!local_boot_tpm(NULL) || *tcti == '\0' ||
 		    strchr(tcti, '\n') != NULL) {
@@ -90,7 +85,6 @@ cmd_boot_config(int argc, char **argv)
 			    *tcti == '\0' || strchr(tcti, '\n') != NULL ?
 			    "not a TCTI" : "the boot key is not a TPM key "
 			    "(peerkey init --tpm)");
-			free(path);
 			return EXIT_USAGE;
 		}
 		tpath = local_path(LOCAL_BOOT_TCTI);
@@ -99,12 +93,13 @@ cmd_boot_config(int argc, char **argv)
 			fprintf(stderr, "peerkey: cannot write %s: %s\n", tpath,
 			    strerror(errno));
 			free(tpath);
-			free(path);
 			return EXIT_LOCAL;
 		}
 		free(line);
 		free(tpath);
 	}
+	if (out != NULL)
+		path = strdup(out);
 	if (path == NULL)
 		path = local_path(LOCAL_BOOT_CONF);
 	if ((r = bootconf_write(path, 0)) < 0) {

@@ -26,7 +26,6 @@ enroll_main(int argc, char **argv, int mode)
 	const char	*peers = NULL, *keyfile = NULL;
 	int		 ch;
 
-	optind = 0;	/* re-initialise: main() scanned with "+" */
 	while ((ch = getopt_long(argc, argv, "p:k:", enroll_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':

@@ -249,7 +249,6 @@ cmd_init(int argc, char **argv)
 	int		 ch, mn, mb, mp, tpm = 0, r;
 	json_t		*j;
 
-	optind = 0;	/* re-initialise: main() scanned with "+" */
 	while ((ch = getopt_long(argc, argv, "", init_opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':

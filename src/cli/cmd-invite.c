@@ -65,6 +65,25 @@ invite_local_addrs(char *out, size_t len, long long port)
 	freeifaddrs(ifa);
 }
 
+/* No operands, the node's key, the status, the addresses; see peerkey.h. */
+int
+invite_start(int argc, struct pk_identity **id, json_t **resp, char *addrs,
+    size_t len)
+{
+	int	ex;
+
+	*id = NULL;
+	*resp = NULL;
+	if (optind != argc)
+		return EXIT_USAGE;
+	if ((ex = ctl_node_status(id, resp)) != EXIT_OK)
+		return ex;
+	if (*addrs == '\0')
+		invite_local_addrs(addrs, len, (long long)json_integer_value(
+		    json_object_get(json_object_get(*resp, "self"), "port")));
+	return EXIT_OK;
+}
+
 int
 cmd_invite(int argc, char **argv)
 {
@@ -79,7 +98,6 @@ cmd_invite(int argc, char **argv)
 	long long	 expires, expires_ms;
 	int		 ch, i, ex = EXIT_FAIL;
 
-	optind = 0;
 	while ((ch = getopt_long(argc, argv, "e:a:", invite_opts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -107,15 +125,11 @@ cmd_invite(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc)
-		return EXIT_USAGE;
-	if ((ex = ctl_node_status(&node, &resp)) != EXIT_OK)
+	if ((ex = invite_start(argc, &node, &resp, addrs, sizeof(addrs))) !=
+	    EXIT_OK)
 		return ex;
 	ex = EXIT_FAIL;
 	self = json_object_get(resp, "self");
-	if (*addrs == '\0')
-		invite_local_addrs(addrs, sizeof(addrs), (long long)
-		    json_integer_value(json_object_get(self, "port")));
 	if (*addrs == '\0') {
 		fprintf(stderr, "peerkey: this host has no address to put "
 		    "in the code: give --address ADDR\n");

@@ -92,19 +92,13 @@ cmd_join(int argc, char **argv)
 	size_t			 i;
 	int			 ch, fd = -1, r, ex = EXIT_FAIL, bad = 0;
 
-	optind = 0;
+	/* -n NAME; -a ADDR, again for each address more. */
 	while ((ch = getopt_long(argc, argv, "n:a:", join_opts, NULL)) != -1) {
-		switch (ch) {
-		case 'n':
+		if (ch == 'n')
 			name = optarg;
-			break;
-		case 'a':
-			if (pk_list_add(addrs, sizeof(addrs), optarg) != 0)
-				return EXIT_USAGE;
-			break;
-		default:
+		else if (ch != 'a' ||
+		    pk_list_add(addrs, sizeof(addrs), optarg) != 0)
 			return EXIT_USAGE;
-		}
 	}
 	if (optind != argc - 1)
 		return EXIT_USAGE;

@@ -63,7 +63,6 @@ cmd_remove(int argc, char **argv)
 	size_t		 n;
 	int		 ch, yes = 0;
 
-	optind = 0;	/* re-initialise: main() scanned with "+" */
 	while ((ch = getopt_long(argc, argv, "y", remove_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'y':

@@ -49,15 +49,12 @@ cmd_status(int argc, char **argv)
 	json_t		*resp, *self, *peers, *p;
 	size_t		 i;
 	char		 seen[32], exp[32], state[40], addr[64], check[48];
-	int		 pending = 0, failing = 0;
+	int		 pending = 0, failing = 0, ex;
 
 	if (argc != 1)
 		return EXIT_USAGE;
-	resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
-	if (!json_is_true(json_object_get(resp, "ok")))
-		return ctl_fail(resp);
-	if (opt_json)
-		return ctl_answer(resp);
+	if ((ex = ctl_show("status", &resp)) != -1)
+		return ex;
 	self = json_object_get(resp, "self");
 	peers = json_object_get(resp, "peers");
 	printf("node %s  key %.16s...  port %lld  peerkeyd %s\n",
@@ -121,14 +118,12 @@ int
 cmd_metrics(int argc, char **argv)
 {
 	json_t	*resp;
+	int	 ex;
 
 	if (argc != 1)
 		return EXIT_USAGE;
-	resp = ctl_request(json_pack("{s:s}", "cmd", "metrics"));
-	if (!json_is_true(json_object_get(resp, "ok")))
-		return ctl_fail(resp);
-	if (opt_json)
-		return ctl_answer(resp);
+	if ((ex = ctl_show("metrics", &resp)) != -1)
+		return ex;
 	fputs(json_string_value(json_object_get(resp, "text")), stdout);
 	json_decref(resp);
 	return EXIT_OK;

@@ -40,34 +40,23 @@ cmd_update(int argc, char **argv)
 	struct pk_identity	*id = NULL;
 	struct cli_peer		*peers = NULL;
 	struct pk_msg		 m;
-	json_t			*resp = NULL, *self, *doc = NULL, *out;
+	json_t			*resp = NULL, *doc = NULL, *out;
 	const char		*name;
 	char			 addrs[512] = "";
 	char			*ident = NULL, *docs = NULL, *cause = NULL;
 	size_t			 n = 0, i, nok = 0;
 	int			 ch, r, ex = EXIT_FAIL;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "a:", update_opts, NULL)) != -1) {
-		switch (ch) {
-		case 'a':
-			if (pk_list_add(addrs, sizeof(addrs), optarg) != 0)
-				return EXIT_USAGE;
-			break;
-		default:
+	/* Its one option, -a, may come again: each adds an address. */
+	while ((ch = getopt_long(argc, argv, "a:", update_opts, NULL)) != -1)
+		if (ch != 'a' || pk_list_add(addrs, sizeof(addrs), optarg) != 0)
 			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc)
-		return EXIT_USAGE;
-	if ((ex = ctl_node_status(&id, &resp)) != EXIT_OK)
+	if ((ex = invite_start(argc, &id, &resp, addrs, sizeof(addrs))) !=
+	    EXIT_OK)
 		goto out;
 	ex = EXIT_FAIL;
-	self = json_object_get(resp, "self");
-	name = json_string_value(json_object_get(self, "name"));
-	if (*addrs == '\0')
-		invite_local_addrs(addrs, sizeof(addrs), (long long)
-		    json_integer_value(json_object_get(self, "port")));
+	name = json_string_value(json_object_get(json_object_get(resp, "self"),
+	    "name"));
 	if ((r = local_peers(NULL, 0, &peers, &n)) != 0) {
 		ex = r;
 		goto out;

@@ -180,6 +180,22 @@ ctl_list(json_t *req, const char *member, json_t **resp)
 	return EXIT_OK;
 }
 
+/*
+ * Sends the request with only the command cmd. Returns -1 with *resp for
+ * the caller to print and free; or the exit status when it is all done:
+ * the daemon failed (said), or --json took the whole answer as the result.
+ */
+int
+ctl_show(const char *cmd, json_t **resp)
+{
+	*resp = ctl_request(json_pack("{s:s}", "cmd", cmd));
+	if (!json_is_true(json_object_get(*resp, "ok")))
+		return ctl_fail(*resp);
+	if (opt_json)
+		return ctl_answer(*resp);
+	return -1;
+}
+
 /* A request with only a command and maybe a peer; prints "ok". */
 int
 ctl_simple(const char *cmd, const char *peer)

@@ -132,16 +132,15 @@ local_boot_keyid(char *out)
 		return r != 0 ? -1 : 0;
 	}
 	path = local_path(LOCAL_BOOT_TLS);
-	if ((r = pk_identity_load(path, &id)) != 0) {
+	if ((r = pk_identity_load(path, &id)) != 0)
 		fprintf(stderr, "peerkey: boot key %s: %s\n  (run \"peerkey "
 		    "init\" first)\n", path, pk_strerror(r));
-		free(path);
-		return -1;
+	else {
+		snprintf(out, PK_KEYID_HEXLEN + 1, "%s", id->keyid);
+		pk_identity_free(id);
 	}
-	snprintf(out, PK_KEYID_HEXLEN + 1, "%s", id->keyid);
-	pk_identity_free(id);
 	free(path);
-	return 0;
+	return r != 0 ? -1 : 0;
 }
 
 /* Reads the boot OpenPGP public key (malloc'ed, NUL-terminated). */

@@ -238,6 +238,12 @@ main(int argc, char *argv[])
 			continue;
 		if (cmd_wants_help(argc, argv))
 			return out_finish(cmd_help(c));
+		/*
+		 * Re-initialises getopt for the command's options: main()
+		 * scanned with "+" (a command that sets optind = 1 instead
+		 * keeps that order: its options before its operands).
+		 */
+		optind = 0;
 		r = c->exec(argc, argv);
 		if (r == EXIT_USAGE)
 			fprintf(stderr, "usage: peerkey %s\n"

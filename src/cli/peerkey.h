@@ -93,6 +93,7 @@ const char	*ctl_socket_path(void);
 int		 ctl_fail(json_t *resp);
 int		 ctl_node_status(struct pk_identity **, json_t **resp);
 int		 ctl_list(json_t *req, const char *member, json_t **resp);
+int		 ctl_show(const char *cmd, json_t **resp);
 
 /* out.c: the -j object (doc/peerkey.8, "JSON OUTPUT") */
 void		 out_init(void);
@@ -130,6 +131,13 @@ int	cmd_join(int, char **);
 int	cmd_update(int, char **);
 /* cmd-invite.c: every non-loopback IPv4 address of this host, with port */
 void	invite_local_addrs(char *out, size_t len, long long port);
+/*
+ * cmd-invite.c: the start of invite and update, after their options:
+ * EXIT_USAGE if an operand is left; ctl_node_status(); then, when addrs
+ * (the -a list) is empty, this host's own addresses at the daemon's port.
+ */
+int	invite_start(int argc, struct pk_identity **, json_t **resp,
+	    char *addrs, size_t len);
 int	cmd_import_mandos(int, char **);
 
 #endif /* PEERKEY_H */

@@ -100,7 +100,7 @@ store_blobs_get(struct store *s, int64_t peer_id, struct store_blob **out,
     size_t *np)
 {
 	sqlite3_stmt		*st;
-	struct store_blob	*all = NULL, *tmp, *b;
+	struct store_blob	*all = NULL, *b;
 	const void		*d;
 	const unsigned char	*t;
 	size_t			 cap = 0, n = 0;
@@ -111,11 +111,8 @@ store_blobs_get(struct store *s, int64_t peer_id, struct store_blob **out,
 	if ((r = store_query(s, ST_BLOBS_GET, &st, "i", peer_id)) != 0)
 		return r;
 	while ((r = store_row(s, st)) == 1) {
-		if ((tmp = store_grow(all, &cap, n, sizeof(*all))) == NULL) {
-			r = PK_ERR_ALLOC;
+		if ((r = store_grow(&all, &cap, n, sizeof(*all))) != 0)
 			break;
-		}
-		all = tmp;
 		b = &all[n++];
 		memset(b, 0, sizeof(*b));
 		t = sqlite3_column_text(st, 0);

@@ -153,11 +153,11 @@ int	store_row(struct store *, sqlite3_stmt *);
 void	store_query_end(sqlite3_stmt *);
 
 /*
- * Makes room for element n in array arr of *cap elements of size bytes,
- * growing it (doubling) when n == *cap. Returns the array, or NULL (out
- * of memory) with arr untouched.
+ * Makes room for element n in the array *arrp (a pointer to the array's
+ * pointer) of *cap elements of size bytes, growing it (doubling) when
+ * n == *cap. Returns 0, or PK_ERR_ALLOC with the array untouched.
  */
-void	*store_grow(void *arr, size_t *cap, size_t n, size_t size);
+int	store_grow(void *arrp, size_t *cap, size_t n, size_t size);
 
 /* store-peer.c: binds p's persistent fields as first .. first + 16. */
 int	store_peer_bind(sqlite3_stmt *, int first, const struct peer *p);

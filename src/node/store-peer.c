@@ -232,7 +232,7 @@ store_peer_load_all(struct store *s, int (*cb)(struct peer *, void *),
     void *arg)
 {
 	sqlite3_stmt	*st;
-	struct peer	**all = NULL, **tmp, *p;
+	struct peer	**all = NULL, *p;
 	size_t		 cap = 0, i, n = 0;
 	int		 r;
 
@@ -240,11 +240,8 @@ store_peer_load_all(struct store *s, int (*cb)(struct peer *, void *),
 	if ((r = store_query(s, ST_PEER_ALL, &st, "")) != 0)
 		return r;
 	while ((r = store_row(s, st)) == 1) {
-		if ((tmp = store_grow(all, &cap, n, sizeof(*all))) == NULL) {
-			r = PK_ERR_ALLOC;
+		if ((r = store_grow(&all, &cap, n, sizeof(*all))) != 0)
 			break;
-		}
-		all = tmp;
 		if ((p = calloc(1, sizeof(*p))) == NULL) {
 			r = PK_ERR_ALLOC;
 			break;

@@ -185,19 +185,21 @@ store_exec(struct store *s, enum store_stmt id, const char *fmt, ...)
 }
 
 /* Makes room for one more element; see store-int.h. */
-void *
-store_grow(void *arr, size_t *cap, size_t n, size_t size)
+int
+store_grow(void *arrp, size_t *cap, size_t n, size_t size)
 {
-	void	*tmp;
+	void	*arr, *tmp;
 	size_t	 want;
 
 	if (n < *cap)
-		return arr;
+		return 0;
 	want = *cap ? *cap * 2 : 16;
+	memcpy(&arr, arrp, sizeof(arr));
 	if ((tmp = reallocarray(arr, want, size)) == NULL)
-		return NULL;
+		return PK_ERR_ALLOC;
+	memcpy(arrp, &tmp, sizeof(tmp));
 	*cap = want;
-	return tmp;
+	return 0;
 }
 
 /* Steps a query; see store-int.h. */

@@ -228,14 +228,44 @@ rd_take(struct rd *r, size_t n)
 	return p;
 }
 
+/*
+ * Takes a field what: a big-endian length of width bytes, at most max
+ * and not 0, then that many bytes, into *out and *outlen. Returns 0;
+ * PK_ERR_TRUNCATED without a cause (the caller says it once); or
+ * PK_ERR_TOO_LARGE or PK_ERR_BAD_FORMAT with one.
+ */
+static int
+rd_field(struct rd *r, size_t width, uint64_t max, const char *what,
+    const uint8_t **out, size_t *outlen, char **cause)
+{
+	const uint8_t	*p;
+	uint64_t	 n;
+
+	if ((p = rd_take(r, width)) == NULL)
+		return PK_ERR_TRUNCATED;
+	if ((n = pk_be_get(p, width)) > max) {
+		pk_cause_set(cause, "signed blob: %s of %llu bytes, over %llu",
+		    what, (unsigned long long)n, (unsigned long long)max);
+		return PK_ERR_TOO_LARGE;
+	}
+	if (n == 0) {
+		pk_cause_set(cause, "signed blob: empty %s", what);
+		return PK_ERR_BAD_FORMAT;
+	}
+	if ((*out = rd_take(r, (size_t)n)) == NULL)
+		return PK_ERR_TRUNCATED;
+	*outlen = (size_t)n;
+	return 0;
+}
+
 int
 pk_sblob_decode(const uint8_t *data, size_t len, struct pk_sblob *b,
     char **cause)
 {
 	struct rd	 r = { data, len };
 	const uint8_t	*p;
-	uint64_t	 n;
 	size_t		 i;
+	int		 e;
 
 	memset(b, 0, sizeof(*b));
 	if (len > PK_BLOB_MAX) {
@@ -274,42 +304,23 @@ pk_sblob_decode(const uint8_t *data, size_t len, struct pk_sblob *b,
 		    (unsigned long long)b->epoch, b->index, b->n, b->k);
 		return PK_ERR_BAD_FORMAT;
 	}
-	if ((p = rd_take(&r, 2)) == NULL)
+	if ((e = rd_field(&r, 2, PK_BLOB_ID_MAX, "id", &b->id, &b->idlen,
+	    cause)) == PK_ERR_TRUNCATED)
 		goto truncated;
-	if ((n = pk_be_get(p, 2)) > PK_BLOB_ID_MAX) {
-		pk_cause_set(cause, "signed blob: id of %llu bytes, over %d",
-		    (unsigned long long)n, PK_BLOB_ID_MAX);
-		return PK_ERR_TOO_LARGE;
-	}
-	if (n == 0) {
-		pk_cause_set(cause, "signed blob: empty id");
-		return PK_ERR_BAD_FORMAT;
-	}
-	if ((b->id = rd_take(&r, (size_t)n)) == NULL)
-		goto truncated;
-	b->idlen = (size_t)n;
+	if (e != 0)
+		return e;
 	for (i = 0; i < b->idlen; i++)
 		if (b->id[i] < 0x21 || b->id[i] > 0x7e) {
 			pk_cause_set(cause, "signed blob: the id has a byte "
 			    "outside 0x21..0x7e");
 			return PK_ERR_BAD_FORMAT;
 		}
-	if ((p = rd_take(&r, 4)) == NULL)
+	if ((e = rd_field(&r, 4, PK_BLOB_MAX - PK_SBLOB_OVERHEAD - b->idlen,
+	    "ciphertext", &b->cipher, &b->cipherlen, cause)) ==
+	    PK_ERR_TRUNCATED)
 		goto truncated;
-	if ((n = pk_be_get(p, 4)) > PK_BLOB_MAX - PK_SBLOB_OVERHEAD -
-	    b->idlen) {
-		pk_cause_set(cause, "signed blob: ciphertext of %llu bytes, "
-		    "over %zu", (unsigned long long)n,
-		    (size_t)(PK_BLOB_MAX - PK_SBLOB_OVERHEAD - b->idlen));
-		return PK_ERR_TOO_LARGE;
-	}
-	if (n == 0) {
-		pk_cause_set(cause, "signed blob: empty ciphertext");
-		return PK_ERR_BAD_FORMAT;
-	}
-	if ((b->cipher = rd_take(&r, (size_t)n)) == NULL)
-		goto truncated;
-	b->cipherlen = (size_t)n;
+	if (e != 0)
+		return e;
 	b->body = data;
 	b->bodylen = (size_t)(r.p - data);
 	if ((b->sig = rd_take(&r, PK_SBLOB_SIG_LEN)) == NULL)

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "fuzz-pick.h"
 #include "invite.h"
 #include "key.h"
 
@@ -34,6 +35,7 @@ fuzz_code(const uint8_t *p, size_t len)
 	char			*s, *cause = NULL;
 	int			 r;
 
+	len = strnlen((const char *)p, len);	/* up to its first NUL */
 	if ((s = malloc(len + 1)) == NULL)
 		return;
 	memcpy(s, p, len);
@@ -83,11 +85,5 @@ fuzz_reply(const uint8_t *p, size_t len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size == 0)
-		return 0;
-	if (data[0] & 1)
-		fuzz_reply(data + 1, size - 1);
-	else
-		fuzz_code(data + 1, strnlen((const char *)data + 1, size - 1));
-	return 0;
+	return fuzz_pick(data, size, fuzz_code, fuzz_reply);
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz-pick.h"
 #include "key.h"
 #include "pk_err.h"
 #include "proto.h"
@@ -96,11 +97,5 @@ fuzz_seal(const uint8_t *p, size_t len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size == 0)
-		return 0;
-	if (data[0] & 1)
-		fuzz_seal(data + 1, size - 1);
-	else
-		fuzz_decode(data + 1, size - 1);
-	return 0;
+	return fuzz_pick(data, size, fuzz_decode, fuzz_seal);
 }

@@ -61,6 +61,31 @@ assert_one_event(struct store *s, const char *kind, int64_t at,
 }
 
 /*
+ * Asserts that the store holds npeers peers, the first p with its
+ * ident_seq, and p's signed document doc of len bytes.
+ */
+static void
+assert_first_signed(struct store *s, const struct peer *p, int npeers,
+    const char *doc, size_t len)
+{
+	struct loaded	 l;
+	void		*got = NULL;
+	size_t		 gotlen = 0;
+
+	ASSERT_INT_EQ(load(s, &l), 0);
+	ASSERT_INT_EQ(l.n, npeers);
+	if (l.n == npeers) {
+		peer_assert_eq(l.p[0], p);
+		ASSERT_INT_EQ(l.p[0]->ident_seq, p->ident_seq);
+	}
+	load_free(&l);
+	ASSERT_INT_EQ(store_peer_get_identity(s, p->id, &got, &gotlen), 0);
+	ASSERT_INT_EQ(gotlen, len);
+	ASSERT_INT_EQ(memcmp(got, doc, len), 0);
+	free(got);
+}
+
+/*
  * Opens dir's store for calls that must be refused and write nothing;
  * *before is the state to compare with in refusals_end().
  */
@@ -137,7 +162,6 @@ test_peer_identity(void)
 {
 	struct store	*s;
 	struct peer	 p, q;
-	struct loaded	 l;
 	const char	*dir;
 	char		*pgp = NULL, *before;
 	void		*doc = NULL;
@@ -151,17 +175,7 @@ test_peer_identity(void)
 	p.ident_seq = 7;
 	ASSERT_INT_EQ(store_peer_add_signed(s, &p, "PGP1", "DOC-7", 5, 10,
 	    "joined"), 0);
-	ASSERT_INT_EQ(load(s, &l), 0);
-	ASSERT_INT_EQ(l.n, 1);
-	if (l.n == 1) {
-		peer_assert_eq(l.p[0], &p);
-		ASSERT_INT_EQ(l.p[0]->ident_seq, 7);
-	}
-	load_free(&l);
-	ASSERT_INT_EQ(store_peer_get_identity(s, p.id, &doc, &len), 0);
-	ASSERT_INT_EQ(len, 5);
-	ASSERT_INT_EQ(memcmp(doc, "DOC-7", 5), 0);
-	free(doc);
+	assert_first_signed(s, &p, 1, "DOC-7", 5);
 	assert_one_event(s, "added", 10, "peer-1/added//joined");
 	/* A peer added by hand has none. */
 	mkpeer(&q, 2);
@@ -179,16 +193,7 @@ test_peer_identity(void)
 	p.ident_seq = 8;
 	ASSERT_INT_EQ(store_peer_identity(s, &p, "PGP2", "DOC-8!", 6, 12,
 	    "sequence 8"), 0);
-	ASSERT_INT_EQ(load(s, &l), 0);
-	if (l.n == 2) {
-		peer_assert_eq(l.p[0], &p);
-		ASSERT_INT_EQ(l.p[0]->ident_seq, 8);
-	}
-	load_free(&l);
-	ASSERT_INT_EQ(store_peer_get_identity(s, p.id, &doc, &len), 0);
-	ASSERT_INT_EQ(len, 6);
-	ASSERT_INT_EQ(memcmp(doc, "DOC-8!", 6), 0);
-	free(doc);
+	assert_first_signed(s, &p, 2, "DOC-8!", 6);
 	ASSERT_INT_EQ(store_peer_get_pgp(s, p.id, &pgp), 0);
 	ASSERT_STR_EQ(pgp, "PGP2");
 	free(pgp);
