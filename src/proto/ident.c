@@ -33,6 +33,7 @@
 #include "ident.h"
 #include "key.h"
 #include "pk_err.h"
+#include "sblob.h"
 
 #define IDENT_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 			"0123456789.-_"
@@ -230,29 +231,6 @@ out:
 	return r;
 }
 
-/* Verifies sig over data by the raw Ed25519 key key. */
-static int
-ident_verify(const uint8_t *key, const uint8_t *data, size_t len,
-    const uint8_t *sig)
-{
-	gnutls_pubkey_t	 pub;
-	gnutls_datum_t	 x = { (unsigned char *)(uintptr_t)key,
-			    PK_IDENT_KEY_LEN };
-	gnutls_datum_t	 d = { (unsigned char *)(uintptr_t)data,
-			    (unsigned int)len };
-	gnutls_datum_t	 s = { (unsigned char *)(uintptr_t)sig,
-			    PK_IDENT_SIG_LEN };
-	int		 ok;
-
-	if (gnutls_pubkey_init(&pub) != 0)
-		return PK_ERR_ALLOC;
-	ok = gnutls_pubkey_import_ecc_raw(pub, GNUTLS_ECC_CURVE_ED25519, &x,
-	    NULL) == 0 && gnutls_pubkey_verify_data2(pub,
-	    GNUTLS_SIGN_EDDSA_ED25519, 0, &d, &s) >= 0;
-	gnutls_pubkey_deinit(pub);
-	return ok ? 0 : PK_ERR_KEY;
-}
-
 /* Decodes and verifies; see ident.h. */
 int
 pk_ident_decode(const uint8_t *doc, size_t len, struct pk_ident *id,
@@ -314,7 +292,7 @@ pk_ident_decode(const uint8_t *doc, size_t len, struct pk_ident *id,
 	id->boot_pgp[np] = '\0';
 	if ((e = ident_check(id, cause)) != 0)
 		goto fail;
-	if ((e = ident_verify(key, doc, (size_t)(sig - doc), sig)) != 0) {
+	if ((e = pk_ed25519_verify(key, doc, (size_t)(sig - doc), sig)) != 0) {
 		pk_cause_set(cause, "identity: the signature does not verify "
 		    "with the node key it names");
 		goto fail;

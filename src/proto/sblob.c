@@ -339,38 +339,43 @@ truncated:
 }
 
 int
-pk_sblob_verify(const struct pk_sblob *b, char **cause)
+pk_ed25519_verify(const uint8_t *key, const uint8_t *data, size_t len,
+    const uint8_t *sig)
 {
 	gnutls_pubkey_t	 pub;
-	gnutls_datum_t	 x, d, s;
+	gnutls_datum_t	 x = { (unsigned char *)(uintptr_t)key,
+			    PK_SBLOB_KEY_LEN };
+	gnutls_datum_t	 d = { (unsigned char *)(uintptr_t)data,
+			    (unsigned int)len };
+	gnutls_datum_t	 s = { (unsigned char *)(uintptr_t)sig,
+			    PK_SBLOB_SIG_LEN };
+	int		 ok;
+
+	if (gnutls_pubkey_init(&pub) != 0)
+		return PK_ERR_ALLOC;
+	ok = gnutls_pubkey_import_ecc_raw(pub, GNUTLS_ECC_CURVE_ED25519, &x,
+	    NULL) == 0 && gnutls_pubkey_verify_data2(pub,
+	    GNUTLS_SIGN_EDDSA_ED25519, 0, &d, &s) >= 0;
+	gnutls_pubkey_deinit(pub);
+	return ok ? 0 : PK_ERR_KEY;
+}
+
+int
+pk_sblob_verify(const struct pk_sblob *b, char **cause)
+{
 	uint8_t		*tosign;
 	size_t		 signlen = 0;
-	int		 ok;
+	int		 r;
 
 	if (b == NULL || b->sig == NULL || b->body == NULL)
 		return PK_ERR_INVALID_ARG;
 	if ((tosign = signed_bytes(b->body, b->bodylen, &signlen)) == NULL)
 		return PK_ERR_ALLOC;
-	if (gnutls_pubkey_init(&pub) != 0) {
-		free(tosign);
-		return PK_ERR_ALLOC;
-	}
-	x.data = (unsigned char *)(uintptr_t)b->signer;
-	x.size = PK_SBLOB_KEY_LEN;
-	d.data = tosign;
-	d.size = (unsigned int)signlen;
-	s.data = (unsigned char *)(uintptr_t)b->sig;
-	s.size = PK_SBLOB_SIG_LEN;
-	ok = gnutls_pubkey_import_ecc_raw(pub, GNUTLS_ECC_CURVE_ED25519, &x,
-	    NULL) == 0 && gnutls_pubkey_verify_data2(pub,
-	    GNUTLS_SIGN_EDDSA_ED25519, 0, &d, &s) >= 0;
-	gnutls_pubkey_deinit(pub);
+	r = pk_ed25519_verify(b->signer, tosign, signlen, b->sig);
 	free(tosign);
-	if (!ok) {
+	if (r == PK_ERR_KEY)
 		pk_cause_set(cause, "the signature does not verify");
-		return PK_ERR_KEY;
-	}
-	return 0;
+	return r;
 }
 
 int

@@ -95,6 +95,15 @@ int	pk_sblob_signer_keyid(const struct pk_sblob *b, char *out);
 /* Does b's boot key equal the key id keyid (hex)? 1 or 0. */
 int	pk_sblob_for_boot_key(const struct pk_sblob *b, const char *keyid);
 
+/*
+ * Verifies the Ed25519 signature sig (64 bytes) over data[0 .. len) by the
+ * raw public key key (32 bytes): signed blobs and signed identities
+ * (ident.c) alike. Returns 0, PK_ERR_KEY (does not verify) or
+ * PK_ERR_ALLOC.
+ */
+int	pk_ed25519_verify(const uint8_t *key, const uint8_t *data, size_t len,
+	    const uint8_t *sig);
+
 /* An identity's raw Ed25519 public key. Returns 0 or PK_ERR_KEY. */
 int	pk_ed25519_raw(const struct pk_identity *id,
 	    uint8_t out[PK_SBLOB_KEY_LEN]);
