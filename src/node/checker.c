@@ -2,7 +2,8 @@
  * checker.c: guarding peers: a heartbeat to each peer's node key every
  * interval, and optionally a Mandos-style checker command.
  *
- * For each peer with a node key and at least one address, this node
+ * For each peer it guards (peer.c's rules: by default those it holds a
+ * blob or share of) with a node key and at least one address, this node
  * connects (non-blocking) to one of its addresses, does a native TLS
  * handshake with its own node key, requires the server to show exactly the
  * peer's node key, sends HEARTBEAT with a random nonce and waits for the
@@ -607,8 +608,9 @@ cc_command_start(struct checker_conn *cc)
 	}
 }
 
-/* Starts guarding p: the first check at a random slot of its interval,
- * so that many peers do not all fire at once. */
+/* Starts guarding p if this node guards it (peer_guarded(): peer.c's
+ * rules): the first check at a random slot of its interval, so that many
+ * peers do not all fire at once. */
 void
 checker_add(struct peer *p)
 {
@@ -616,7 +618,7 @@ checker_add(struct peer *p)
 	uint32_t		 rnd = 0;
 	double			 first;
 
-	if (p->cc != NULL)
+	if (p->cc != NULL || !peer_guarded(p))
 		return;
 	if ((cc = calloc(1, sizeof(*cc))) == NULL)
 		fatal("%s: calloc", __func__);
@@ -660,6 +662,20 @@ checker_remove(struct peer *p)
 	cc_disconnect(cc);
 	free(cc);
 	p->cc = NULL;
+}
+
+/* Starts or stops guarding p as peer_guarded() says now; see node.h. */
+int
+checker_update(struct peer *p)
+{
+	if (!peer_guarded(p)) {
+		checker_remove(p);
+		return 0;
+	}
+	if (p->cc != NULL)
+		return 0;
+	checker_add(p);
+	return 1;
 }
 
 /* Checks p now (operator's request, or a new address). */

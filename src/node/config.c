@@ -28,6 +28,9 @@
 #define MIN	(60 * SEC)
 #define DAY	(24 * 60 * MIN)
 
+/* liveness.guard, in the order of enum node_guard. */
+static const char *const guard_choices[] = { "held", "all", NULL };
+
 static const struct pk_conf_item node_items[] = {
 	{ "node", "name", PK_CONF_STRING, O(name), 0, 64, NULL, NULL },
 	{ "node", "key", PK_CONF_PATH, O(key), 0, 0, NULL, NULL },
@@ -76,6 +79,8 @@ static const struct pk_conf_item node_items[] = {
 	    10 * MIN, "10s", NULL },
 	{ "liveness", "checker-timeout", PK_CONF_DURATION,
 	    O(checker_timeout), 100, 10 * MIN, "10s", NULL },
+	{ "liveness", "guard", PK_CONF_ENUM, O(guard), 0, 0, "held",
+	    guard_choices },
 
 	{ "announce", "enable", PK_CONF_BOOL, O(announce), 0, 0, "yes",
 	    NULL },

@@ -393,6 +393,7 @@ control_blob_put(const struct control_cmd *self, json_t *req,
 		return NULL;
 	}
 	log_info("deposit: peer %s: %s", p->name, detail);
+	peer_deposited(p, pk_now_ms(), NULL);
 	return json_object();
 }
 

@@ -65,6 +65,7 @@ static struct {
 	unsigned long long	 releases[2];	/* native, mandos */
 	unsigned long long	 refusals[2][PK_REFUSE_MAX + 1];
 	unsigned long long	 heartbeats[2];	/* failed, ok */
+	unsigned long long	 heartbeats_in;	/* received, answered */
 	unsigned long long	 hb_count[HB_BUCKETS];	/* not cumulative */
 	unsigned long long	 hb_n;
 	double			 hb_sum;	/* seconds */
@@ -167,12 +168,18 @@ metrics_heartbeat(int ok, uint64_t ms)
 	m.hb_sum += s;
 }
 
+void
+metrics_heartbeat_in(void)
+{
+	m.heartbeats_in++;
+}
+
 /* Peers by state, and each peer's liveness. */
 static void
 metrics_peers(struct mbuf *b, uint64_t now)
 {
 	static const char *const states[] = { "enabled", "disabled",
-	    "disabled-by-operator", "pending" };
+	    "disabled-by-operator", "pending", "unguarded" };
 	struct peer	*p;
 	size_t		 i;
 	int		 n;
@@ -247,6 +254,11 @@ metrics_counters(struct mbuf *b)
 	mb_printf(b, "peerkey_heartbeats_total{result=\"ok\"} %llu\n"
 	    "peerkey_heartbeats_total{result=\"failed\"} %llu\n",
 	    m.heartbeats[1], m.heartbeats[0]);
+	mb_family(b, "peerkey_heartbeats_received_total", "counter",
+	    "Heartbeats this node received from its peers' node keys (and "
+	    "answered).");
+	mb_printf(b, "peerkey_heartbeats_received_total %llu\n",
+	    m.heartbeats_in);
 	mb_family(b, "peerkey_heartbeat_duration_seconds", "histogram",
 	    "Time from sending a heartbeat (connecting first if need be) to "
 	    "its good reply.");

@@ -122,6 +122,12 @@ struct peer_release {
 	int			 reason;	/* refused: PK_REFUSE_* */
 };
 
+/* Which peers this node guards (liveness.guard; peer_guarded()). */
+enum node_guard {
+	NODE_GUARD_HELD = 0,	/* those it holds a blob or share of */
+	NODE_GUARD_ALL = 1,	/* every peer (a small cluster, tests) */
+};
+
 /* Daemon configuration (config.c has the table and the defaults). */
 struct node_conf {
 	char		*path;			/* the file read */
@@ -152,6 +158,7 @@ struct node_conf {
 	uint64_t	 extended_timeout;
 	uint64_t	 alive_mark;
 	uint64_t	 checker_timeout;
+	int		 guard;			/* enum node_guard */
 	/* announce */
 	int		 announce;
 	int		 announce_mandos;
@@ -241,7 +248,10 @@ void		 tally(int level, const char *what, const char *src,
 void		 tally_stop(void);
 
 /* checker.c */
+/* Starts guarding p if peer_guarded(p) (else nothing). */
 void		 checker_add(struct peer *);
+/* As peer_guarded(p) says now: starts (returns 1) or stops guarding p. */
+int		 checker_update(struct peer *);
 void		 checker_remove(struct peer *);
 void		 checker_now(struct peer *);
 
@@ -304,6 +314,7 @@ struct json_t	*identity_control_add(const struct control_cmd *,
 void		 metrics_release(const char *proto);
 void		 metrics_refusal(const char *proto, int reason);
 void		 metrics_heartbeat(int ok, uint64_t ms);
+void		 metrics_heartbeat_in(void);	/* one received */
 char		*metrics_text(size_t *len);
 struct json_t	*metrics_control(const struct control_cmd *,
 		    struct json_t *req, const char *who, char **cause);
@@ -320,7 +331,17 @@ struct peer	*peer_by_boot_keyid(const char *keyid);
 struct peer	*peer_by_node_keyid(const char *keyid);
 struct peer	*peer_by_name(const char *name);
 int		 peer_enabled(struct peer *, uint64_t now);
-/* "pending", "enabled", "disabled-by-operator" or "disabled" (status). */
+/* Does this node guard p: liveness.guard all, or it holds p's blobs. */
+int		 peer_guarded(const struct peer *);
+/*
+ * A blob of p's was stored, from its node key at addr (a proof of life)
+ * or by an operator (addr NULL): starts guarding p if it was not.
+ */
+void		 peer_deposited(struct peer *, uint64_t now, const char *addr);
+/* A blob of p's was withdrawn: stops guarding p if it holds none now. */
+void		 peer_withdrawn(struct peer *);
+/* "pending", "enabled", "disabled-by-operator", "unguarded" or "disabled"
+ * (status). */
 const char	*peer_state_name(struct peer *, uint64_t now);
 /*
  * Is p, enabled at now, enabled only by a release's extension (its last

@@ -30,6 +30,23 @@
  *    own (a thief holds the boot key, not the node key). A peer without a
  *    node key (a Mandos client, whose liveness is its checker command)
  *    keeps Mandos' rule: each release extends it (doc/mandos-compat.md).
+ *  - Guarding follows holding (liveness.guard = held, the default): this
+ *    node heartbeats only the peers it holds a blob or share of, a Mandos
+ *    client it serves among them, so that its work grows with its
+ *    guardian duties, not with the cluster. A peer it holds nothing of is
+ *    "unguarded" (peer_guarded()): no heartbeat is sent to it, its clock
+ *    is not watched (it is never disabled by timeout: there is nothing to
+ *    release, and a timeout would be a false alarm), an UNLOCK of its boot
+ *    key is refused "no-blobs"; a heartbeat it sends is still answered
+ *    and still a proof of life, and an operator's disable still stands.
+ *    A DEPOSIT from its node key starts guarding it at once: the deposit
+ *    came over a session that key authenticated, so it is a proof of life
+ *    (peer_deposited(): enabled with a full timeout, re-enabled if it had
+ *    timed out), and its heartbeats begin within one interval. An
+ *    operator's blob-put starts the checks at once but proves nothing: a
+ *    peer whose time ran out while unguarded is disabled by timeout until
+ *    its first good check. When its last blob is withdrawn it is
+ *    unguarded again. liveness.guard = all guards every peer, as before.
  *  - A peer a member introduced may be held pending (introduced-pending):
  *    then it is not guarded, not enabled and never released to, and its
  *    node key may do nothing, until an operator accepts it (peer_accept).
@@ -179,15 +196,24 @@ peer_record(struct peer *p, uint64_t now, const char *kind, const char *addr,
 	return r;
 }
 
+/* Does this node guard p (heartbeat it, time it out)? The file comment. */
+int
+peer_guarded(const struct peer *p)
+{
+	return !p->pending && (node->conf.guard == NODE_GUARD_ALL ||
+	    p->nblobs > 0);
+}
+
 /*
- * Disables p by timeout if its time is up. Returns 1 if p is enabled.
+ * Disables p by timeout if its time is up. Returns 1 if p is enabled; an
+ * unguarded peer is not, and is never timed out.
  */
 int
 peer_enabled(struct peer *p, uint64_t now)
 {
 	char	 buf[32], detail[96];
 
-	if (p->pending || p->disabled_by != PEER_DIS_NONE)
+	if (p->pending || p->disabled_by != PEER_DIS_NONE || !peer_guarded(p))
 		return 0;
 	if (now < p->expires)
 		return 1;
@@ -206,10 +232,11 @@ peer_state_name(struct peer *p, uint64_t now)
 {
 	if (p->pending)
 		return "pending";
-	if (peer_enabled(p, now))
-		return "enabled";
-	return p->disabled_by == PEER_DIS_OPERATOR ? "disabled-by-operator" :
-	    "disabled";
+	if (p->disabled_by == PEER_DIS_OPERATOR)
+		return "disabled-by-operator";
+	if (!peer_guarded(p))
+		return "unguarded";
+	return peer_enabled(p, now) ? "enabled" : "disabled";
 }
 
 /*
@@ -239,6 +266,35 @@ peer_alive(struct peer *p, uint64_t now, const char *how, const char *addr)
 		peer_record(p, now, "check-ok", addr, how);
 	}
 	log_debug("%s: peer %s: %s ok", __func__, p->name, how);
+}
+
+/*
+ * A blob of p's came from its node key (how "deposit") at addr, or from
+ * an operator (addr NULL): a deposit is a proof of life; either starts
+ * guarding p if this was its first blob (the file comment).
+ */
+void
+peer_deposited(struct peer *p, uint64_t now, const char *addr)
+{
+	if (addr != NULL && p->node_keyid[0] != '\0')
+		peer_alive(p, now, "deposit", addr);
+	if (checker_update(p))
+		log_info("peer %s: guarded from now on: this node holds %d "
+		    "blob%s of it", p->name, p->nblobs, p->nblobs == 1 ? "" :
+		    "s");
+	if (addr == NULL)
+		checker_now(p);
+}
+
+/* A blob of p's was withdrawn: p may be unguarded now. */
+void
+peer_withdrawn(struct peer *p)
+{
+	if (p->cc != NULL && !peer_guarded(p)) {
+		checker_remove(p);
+		log_info("peer %s: unguarded: this node holds nothing of it",
+		    p->name);
+	}
 }
 
 /*
@@ -317,6 +373,10 @@ refused:
 static int
 peer_unlock_decision(struct peer *p, uint64_t now, int *reason)
 {
+	if (!p->pending && !peer_guarded(p)) {
+		*reason = PK_REFUSE_NO_BLOBS;
+		return 0;
+	}
 	if (!peer_enabled(p, now)) {
 		*reason = PK_REFUSE_DISABLED;
 		return 0;

@@ -206,6 +206,7 @@ session_deposit(struct session *s, struct peer *p, const struct pk_msg *req)
 		return;
 	}
 	log_info("deposit: peer %s: %s from %s", p->name, detail, s->addr);
+	peer_deposited(p, pk_now_ms(), s->addr);
 	session_ack(s, PK_MSG_DEPOSIT);
 }
 
@@ -232,6 +233,7 @@ session_withdraw(struct session *s, struct peer *p, const struct pk_msg *req)
 		return;
 	}
 	log_info("withdraw: peer %s: %s from %s", p->name, detail, s->addr);
+	peer_withdrawn(p);
 	session_ack(s, PK_MSG_WITHDRAW);
 }
 
@@ -301,6 +303,7 @@ session_request(struct session *s, const struct pk_msg *m)
 	}
 	switch (m->type) {
 	case PK_MSG_HEARTBEAT:
+		metrics_heartbeat_in();
 		peer_alive(p, now, "heartbeat-in", s->addr);
 		pk_msg_init(&reply, PK_MSG_HEARTBEAT_REPLY);
 		reply.u.heartbeat.nonce = m->u.heartbeat.nonce;

@@ -153,8 +153,14 @@ is "$(val ctl 'peerkey_peer_last_check_ok{peer=gone}'):$(val ctl 'peerkey_peer_l
     "0.0:1.0" "last check: gone failed, b ok"
 ok 'awk "BEGIN { exit !($(val ctl "peerkey_peer_last_seen_age_seconds{peer=b}") < 30) }"' \
     "b's last proof of life is recent"
-is "$(peer_field a en last_seen):$(val ctl 'peerkey_peer_last_seen_age_seconds{peer=en}')" \
-    "0:" "a peer never seen (en: no address, no heartbeat) has no age"
+is "$(peer_field a gone last_seen):$(val ctl 'peerkey_peer_last_seen_age_seconds{peer=gone}')" \
+    "0:" "a peer never seen (gone: every heartbeat fails) has no age"
+is "$(val ctl "peerkey_heartbeats_received_total{}")" 0.0 \
+    "heartbeats received: none (b has no address of a)"
+pk b metrics >"$W/b.txt"
+check "$W/b.txt" >"$W/b.samples"
+ok '[ "$(val b "peerkey_heartbeats_received_total{}" | cut -d. -f1)" -ge 1 ]' \
+    "heartbeats received by b: a's checks of it"
 ok '[ "$(val ctl "peerkey_sessions{kind=handshake}")" = 0.0 ]' \
     "sessions by kind: none in a handshake now"
 ok '[ "$(val ctl "peerkey_store_size_bytes{}" | cut -d. -f1)" -ge 4096 ]' \
