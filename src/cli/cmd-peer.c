@@ -1,17 +1,20 @@
 /*
- * cmd-peer.c: "peerkey peer add|set|list|put-blob": manual membership and
- * policy of the peers this node guards.
+ * cmd-peer.c: "peerkey peer add|set|list|put-blob|label": manual
+ * membership, policy and labels of the peers this node knows.
  *
  *	peerkey peer add NAME --boot-key ID [--node-key ID] [--address A]...
  *	    [policy options]
  *	peerkey peer set NAME [policy options]
  *	peerkey peer list
  *	peerkey peer put-blob NAME BLOB-ID FILE
+ *	peerkey peer label NAME [KEY=VALUE | KEY=]...
  *
  * Policy options: --timeout D, --interval D, --extended-timeout D,
  * --approval-delay D, --approval-duration D, --deny-by-default,
  * --approve-by-default, --require-notice, --no-require-notice,
  * --checker CMD. Durations as in peerkey.conf(5): 30s, 5m, 1h30m, PT5M.
+ * Labels (labels.h): KEY=VALUE sets a label, KEY= removes it; with none,
+ * the peer's labels are shown. peerkeyd checks them again.
  */
 #include "config.h"
 
@@ -26,6 +29,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "key.h"
+#include "labels.h"
 #include "peerkey.h"
 #include "proto.h"
 
@@ -149,13 +153,15 @@ peer_list(void)
 {
 	json_t	*resp, *p;
 	size_t	 i;
+	char	 buf[PK_LABELS_MAX + 1];
 	int	 ex;
 
 	if ((ex = ctl_list(json_pack("{s:s}", "cmd", "status"), "peers",
 	    &resp)) != -1)
 		return ex;
 	json_array_foreach(json_object_get(resp, "peers"), i, p) {
-		printf("%s\n  node key %s\n  boot key %s\n  addresses %s\n",
+		printf("%s\n  node key %s\n  boot key %s\n  addresses %s\n"
+		    "  labels ",
 		    json_string_value(json_object_get(p, "name")),
 		    json_string_value(json_object_get(p, "node_keyid"))[0] ?
 		    json_string_value(json_object_get(p, "node_keyid")) :
@@ -164,6 +170,8 @@ peer_list(void)
 		    json_string_value(json_object_get(p, "addresses"))[0] ?
 		    json_string_value(json_object_get(p, "addresses")) :
 		    "(none)");
+		printf("%s\n", peer_labels_text(json_object_get(p, "labels"),
+		    buf, sizeof(buf)));
 	}
 	json_decref(resp);
 	return EXIT_OK;
@@ -200,6 +208,62 @@ peer_put_blob(const char *name, const char *blob_id, const char *path)
 	return EXIT_OK;
 }
 
+/* A labels object as "key=value ..." in buf, or "-" for none. */
+const char *
+peer_labels_text(json_t *labels, char *buf, size_t len)
+{
+	const char	*k;
+	json_t		*v;
+	size_t		 n = 0;
+
+	snprintf(buf, len, "-");
+	json_object_foreach(labels, k, v)
+		if (n < len)
+			n += snprintf(buf + n, len - n, "%s%s=%s", n ? " " : "",
+			    k, json_string_value(v));
+	return buf;
+}
+
+/* "peer label NAME [KEY=VALUE | KEY=]...": changes, then shows them. */
+static int
+peer_label(int argc, char **argv)
+{
+	json_t	*resp;
+	char	*change = NULL, *cause = NULL;
+	char	 check[PK_LABELS_MAX + 1];
+	size_t	 len = 1;
+	int	 i;
+
+	for (i = 1; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	if ((change = calloc(1, len)) == NULL)
+		return EXIT_FAIL;
+	for (i = 1; i < argc; i++) {
+		strcat(change, argv[i]);
+		strcat(change, " ");
+	}
+	if (pk_labels_edit("", change, check, sizeof(check), &cause) != 0) {
+		fprintf(stderr, "peerkey: %s\n", cause);
+		free(cause);
+		free(change);
+		return EXIT_USAGE;
+	}
+	resp = ctl_request(json_pack("{s:s, s:s, s:s}", "cmd", "label",
+	    "peer", argv[0], "labels", change));
+	free(change);
+	if (!json_is_true(json_object_get(resp, "ok")))
+		return ctl_fail(resp);
+	if (opt_json)
+		out_result(resp);
+	else {
+		printf("%s: %s\n", json_string_value(json_object_get(resp,
+		    "peer")), peer_labels_text(json_object_get(resp, "labels"),
+		    check, sizeof(check)));
+	}
+	json_decref(resp);
+	return EXIT_OK;
+}
+
 int
 cmd_peer(int argc, char **argv)
 {
@@ -212,6 +276,8 @@ cmd_peer(int argc, char **argv)
 		return peer_list();
 	if (strcmp(argv[1], "put-blob") == 0 && argc == 5)
 		return peer_put_blob(argv[2], argv[3], argv[4]);
+	if (strcmp(argv[1], "label") == 0 && argc >= 3 && argv[2][0] != '-')
+		return peer_label(argc - 2, argv + 2);
 	adding = strcmp(argv[1], "add") == 0;
 	if ((!adding && strcmp(argv[1], "set") != 0) || argc < 3 ||
 	    argv[2][0] == '-')

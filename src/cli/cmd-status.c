@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "labels.h"
 #include "peerkey.h"
 
 /* The first of a peer's addresses, "+" when it has more, "-" none. */
@@ -49,6 +50,7 @@ cmd_status(int argc, char **argv)
 	json_t		*resp, *self, *peers, *p;
 	size_t		 i;
 	char		 seen[32], exp[32], state[40], addr[64], check[48];
+	char		 labels[PK_LABELS_MAX + 1];
 	int		 pending = 0, failing = 0, ex;
 
 	if (argc != 1)
@@ -68,9 +70,9 @@ cmd_status(int argc, char **argv)
 		json_decref(resp);
 		return EXIT_OK;
 	}
-	printf("\n%-16s %-22s %-21s %-10s %-16s %-9s %5s  %s\n", "PEER",
-	    "STATE", "ADDRESS", "LAST SEEN", "LAST CHECK", "EXPIRES",
-	    "BLOBS", "POLICY");
+	printf("\n%-16s %-22s %-21s %-10s %-16s %-9s %5s  %-16s %s\n",
+	    "PEER", "STATE", "ADDRESS", "LAST SEEN", "LAST CHECK", "EXPIRES",
+	    "BLOBS", "LABELS", "POLICY");
 	json_array_foreach(peers, i, p) {
 		const char *st = json_string_value(json_object_get(p, "state"));
 		int pend = json_is_true(json_object_get(p, "pending_approval"));
@@ -82,15 +84,18 @@ cmd_status(int argc, char **argv)
 		    " (extension)" : "", pend ? " (approval?)" : "");
 		pending += pend;
 		status_check(p, check, sizeof(check));
-		printf("%-16s %-22s %-21s %-10s %-16s %-9s %5lld  %s%s%s\n",
+		printf("%-16s %-22s %-21s %-10s %-16s %-9s %5lld  ",
 		    json_string_value(json_object_get(p, "name")), state,
 		    status_address(p, addr, sizeof(addr)),
 		    fmt_ago(json_integer_value(json_object_get(p,
 		    "last_seen")), seen, sizeof(seen)), check,
 		    fmt_ms(json_integer_value(json_object_get(p,
 		    "expires_in_ms")), exp, sizeof(exp)),
-		    (long long)json_integer_value(json_object_get(p, "blobs")),
-		    json_integer_value(json_object_get(p,
+		    (long long)json_integer_value(json_object_get(p,
+		    "blobs")));
+		printf("%-16s ", peer_labels_text(json_object_get(p,
+		    "labels"), labels, sizeof(labels)));
+		printf("%s%s%s\n", json_integer_value(json_object_get(p,
 		    "approval_delay_ms")) > 0 ? "approval " : "",
 		    json_is_true(json_object_get(p, "require_notice")) ?
 		    "notice " : "",

@@ -40,7 +40,8 @@ static const struct cmd_entry commands[] = {
 	    "[--address ADDR]... [policy]\n"
 	    "       peer set NAME [policy]\n"
 	    "       peer list\n"
-	    "       peer put-blob NAME BLOB-ID FILE",
+	    "       peer put-blob NAME BLOB-ID FILE\n"
+	    "       peer label NAME [KEY=VALUE | KEY=]...",
 	    "manage the peers this node guards", cmd_peer },
 	{ "enable", "enable NAME", "enable a peer (fresh timeout)",
 	    cmd_enable },

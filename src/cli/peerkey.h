@@ -98,6 +98,9 @@ int		 ctl_show(const char *cmd, json_t **resp);
 /* out.c: the -j object (doc/peerkey.8, "JSON OUTPUT") */
 void		 out_init(void);
 void		 out_result(json_t *obj);
+/* cmd-peer.c: a status "labels" object as "key=value ..." in buf (len
+ * PK_LABELS_MAX + 1), "-" none; returns buf. */
+const char	*peer_labels_text(json_t *labels, char *buf, size_t len);
 const char	*out_code(int ex);
 int		 out_finish(int ex);
 void		 out_exit(int ex) __attribute__((noreturn));

@@ -58,6 +58,30 @@ control_base64_decode(const char *b64, uint8_t **out, size_t *len)
 	return 0;
 }
 
+/* Canonical labels (labels.h) as an object of strings. */
+static json_t *
+control_labels_json(const char *labels)
+{
+	json_t		*o = json_object();
+	const char	*s = labels;
+	char		 key[PK_LABEL_KEY_MAX + 1];
+	size_t		 n, kn;
+
+	while (o != NULL && *s != '\0') {
+		n = strcspn(s, " ");
+		kn = strcspn(s, "=");
+		if (kn < n && kn < sizeof(key)) {
+			memcpy(key, s, kn);
+			key[kn] = '\0';
+			json_object_set_new(o, key, json_stringn(s + kn + 1,
+			    n - kn - 1));
+		}
+		s += n;
+		s += strspn(s, " ");
+	}
+	return o;
+}
+
 /* Describes a peer for status. */
 static json_t *
 control_peer_json(struct peer *p, uint64_t now)
@@ -68,7 +92,7 @@ control_peer_json(struct peer *p, uint64_t now)
 
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:I, s:I, "
 	    "s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:I, "
-	    "s:s, s:s}",
+	    "s:s, s:s, s:o}",
 	    "name", p->name,
 	    "node_keyid", p->node_keyid,
 	    "boot_keyid", p->boot_keyid,
@@ -95,7 +119,8 @@ control_peer_json(struct peer *p, uint64_t now)
 	    p->notice_until - now : 0),
 	    "disabled_by", p->disabled_by == PEER_DIS_OPERATOR ? "operator" :
 	    p->disabled_by == PEER_DIS_TIMEOUT ? "timeout" : "",
-	    "introduced_by", by != NULL ? by->name : p->introduced_by);
+	    "introduced_by", by != NULL ? by->name : p->introduced_by,
+	    "labels", control_labels_json(p->labels));
 }
 
 /* "status": this node and every peer. */
@@ -397,6 +422,47 @@ control_blob_put(const struct control_cmd *self, json_t *req,
 	return json_object();
 }
 
+/*
+ * "label": changes a peer's labels ("labels": "zone=a rack=": sets zone,
+ * removes rack; labels.h), recorded with its event; answers with the
+ * labels it has now.
+ */
+static json_t *
+control_label(const struct control_cmd *self, json_t *req, const char *who,
+    char **cause)
+{
+	struct peer	*p;
+	const char	*change;
+	char		 labels[PK_LABELS_MAX + 1];
+	char		 detail[PK_LABELS_MAX + 64];
+
+	if ((p = control_peer(req, cause)) == NULL)
+		return NULL;
+	if ((change = json_string_value(json_object_get(req, "labels"))) ==
+	    NULL || strlen(change) > 4 * PK_LABELS_MAX) {
+		pk_cause_set(cause, "\"labels\" must be a string of KEY=VALUE "
+		    "words");
+		return NULL;
+	}
+	if (pk_labels_edit(p->labels, change, labels, sizeof(labels),
+	    cause) != 0)
+		return NULL;
+	if (strcmp(labels, p->labels) != 0) {
+		snprintf(detail, sizeof(detail), "%s by %s", labels[0] ?
+		    labels : "none", who);
+		if (store_peer_labels(node->store, p, labels, wall_ms(),
+		    detail) != 0) {
+			pk_cause_set(cause, "cannot store: %s",
+			    store_errmsg(node->store));
+			return NULL;
+		}
+		memcpy(p->labels, labels, sizeof(p->labels));
+		log_info("peer %s: labels %s", p->name, detail);
+	}
+	return json_pack("{s:s, s:o}", "peer", p->name, "labels",
+	    control_labels_json(p->labels));
+}
+
 /* Event rows to JSON, appended to the array arg (node.h). */
 int
 control_event_cb(const struct store_event_row *e, void *arg)
@@ -525,6 +591,7 @@ static const struct control_cmd control_cmds[] = {
 	{ "remove", control_remove, CONTROL_GROUP, 0 },
 	{ "blobs", control_blobs, CONTROL_GROUP, 0 },
 	{ "blob-put", control_blob_put, CONTROL_GROUP, 0 },
+	{ "label", control_label, CONTROL_GROUP, 0 },
 	{ "enable", control_decide, CONTROL_GROUP, DECIDE_ENABLE },
 	{ "disable", control_decide, CONTROL_GROUP, DECIDE_DISABLE },
 	{ "approve", control_decide, CONTROL_GROUP, DECIDE_APPROVE },

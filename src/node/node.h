@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "key.h"
+#include "labels.h"
 #include "tls.h"
 
 #define PEER_NAME_MAX		64
@@ -69,6 +70,8 @@ struct peer {
 						   operator (peer_accept) */
 	uint64_t		 ident_seq;	/* of its signed identity;
 						   0: none (added by hand) */
+	char			 labels[PK_LABELS_MAX + 1]; /* canonical
+						   (labels.h), "" none */
 
 	/* Policy (persistent). Durations in milliseconds. */
 	uint64_t		 timeout;

@@ -63,6 +63,7 @@ enum store_stmt {
 	ST_PEER_GET_PGP,
 	ST_PEER_SET_IDENT,
 	ST_PEER_GET_IDENT,
+	ST_PEER_SET_LABELS,
 	/* store-blob.c */
 	ST_BLOB_PUT,
 	ST_BLOB_DELETE,

@@ -38,8 +38,8 @@ const struct store_sql store_peer_sql[] = {
 	    "alive_at) VALUES (1, ?1, ?2, ?2)" },
 	{ ST_SELF_ALIVE, "UPDATE self SET alive_at = ?1 WHERE id = 1" },
 	{ ST_PEER_ALL, "SELECT id, " PEER_COLUMNS ", (SELECT count(*) "
-	    "FROM blobs WHERE blobs.peer_id = peers.id), identity_seq "
-	    "FROM peers ORDER BY id" },
+	    "FROM blobs WHERE blobs.peer_id = peers.id), identity_seq, "
+	    "labels FROM peers ORDER BY id" },
 	{ ST_PEER_INSERT, "INSERT INTO peers (" PEER_COLUMNS ", created_at) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
 	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)" },
@@ -61,6 +61,7 @@ const struct store_sql store_peer_sql[] = {
 	{ ST_PEER_SET_IDENT, "UPDATE peers SET identity = ?1, "
 	    "identity_seq = ?2 WHERE id = ?3" },
 	{ ST_PEER_GET_IDENT, "SELECT identity FROM peers WHERE id = ?1" },
+	{ ST_PEER_SET_LABELS, "UPDATE peers SET labels = ?1 WHERE id = ?2" },
 	{ ST_MAX_, NULL }
 };
 
@@ -223,6 +224,10 @@ peer_from_row(sqlite3_stmt *st, struct peer *p)
 	p->last_check_ok = sqlite3_column_int(st, 17);
 	p->pending = sqlite3_column_int(st, 19) != 0;
 	p->nblobs = sqlite3_column_int(st, 21);
+	if ((r = col_text(st, 23, p->labels, sizeof(p->labels))) != 0)
+		return r;
+	if (pk_labels_valid(p->labels) != 0)
+		return PK_ERR_BAD_FORMAT;
 	return col_u64(st, 22, &p->ident_seq);
 }
 
@@ -371,6 +376,24 @@ store_peer_identity(struct store *s, const struct peer *p,
 	if (r == 0)
 		r = store_event_insert(s, at, p->name, "identity", NULL,
 		    detail);
+	return store_tx_end(s, r);
+}
+
+/* Sets a peer's labels, with their event; see store.h. */
+int
+store_peer_labels(struct store *s, const struct peer *p, const char *labels,
+    int64_t at, const char *detail)
+{
+	int	 r;
+
+	if (pk_labels_valid(labels) != 0) {
+		store_seterr(s, "labels not in canonical form");
+		return PK_ERR_INVALID_ARG;
+	}
+	if ((r = store_begin(s)) != 0)
+		return r;
+	if ((r = store_exec(s, ST_PEER_SET_LABELS, "ti", labels, p->id)) == 0)
+		r = store_event_insert(s, at, p->name, "labels", NULL, detail);
 	return store_tx_end(s, r);
 }
 

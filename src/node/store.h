@@ -155,6 +155,15 @@ int	store_peer_add_signed(struct store *, struct peer *,
 	    const char *detail);
 
 /*
+ * Sets the labels of peer p->id to labels (canonical, labels.h; ""
+ * none), with the event "labels" (detail: the labels and who), in one
+ * transaction; the caller then copies them into p. Returns 0,
+ * PK_ERR_INVALID_ARG (not canonical), PK_ERR_STORE.
+ */
+int	store_peer_labels(struct store *, const struct peer *,
+	    const char *labels, int64_t at, const char *detail);
+
+/*
  * Replaces the signed identity of peer p->id: every persistent field of
  * p (its new boot key id, addresses, p->ident_seq), its boot OpenPGP key
  * and the document, with the event "identity" (detail: from whom, what
@@ -250,7 +259,7 @@ int	store_event(struct store *, int flags, int64_t at, const char *peer,
 #define STORE_EVENT_KINDS	"added removed policy enabled disabled "	\
 	"check-ok check-failed released refused approval-pending approved "	\
 	"denied notice deposited withdrawn invited join-refused accepted "	\
-	"identity identity-refused"
+	"identity identity-refused labels"
 
 /*
  * Calls cb for the newest f->limit events matching f (NULL: all), oldest

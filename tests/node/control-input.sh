@@ -58,6 +58,11 @@ like "$(ctl_raw a '{"cmd":"add","name":"y","boot_keyid":"'"$(printf '%064d' 8)"'
 ok '! state_is a y enabled' "...and adds nothing"
 like "$(ctl_raw a '{"cmd":"invite-add","secret_hash":"'"$(printf '%064d' 9)"'","expires":99999999999999,"self":{"name":"a\n\u001b[2J","boot_keyid":"'"$(printf '%064d' 1)"'"}}')" \
     "identity" "invite-add: an inviter identity a joiner would refuse (unsigned) is refused"
+like "$(ctl_raw a '{"cmd":"label","peer":"en","labels":"zone=a\n\u001b[2J"}')" \
+    'a label is KEY=VALUE' "label: a value with a line break and ESC is refused"
+like "$(ctl_raw a '{"cmd":"label","peer":"en","labels":7}')" \
+    'must be a string' "label: labels that are no string are refused"
+is "$(peer_json a en | jq -c .labels)" '{}' "...and en has no labels"
 is "$(unlock a en)" "released 2" "en's UNLOCK works after all of them"
 ok '! grep -q "$esc" "$(node_log a)"' "no ESC byte reached the log"
 ok '! pk a -j events | grep -q "u001b"' "...nor the audit events"
