@@ -557,6 +557,56 @@ test_pending(int *n)
 	TEST_DONE();
 }
 
+/*
+ * liveness.guard = held: a peer this node holds nothing of is unguarded:
+ * never timed out, refused as nothing deposited; an operator's disable
+ * still shows; once it holds a blob, its clock counts again (a peer whose
+ * time ran out meanwhile is disabled by timeout until a proof of life).
+ */
+static void
+test_unguarded(int *n)
+{
+	struct peer_release	 rel;
+	struct peer		*p;
+	char			 bootid[PK_KEYID_HEXLEN + 1];
+
+	TEST_START("guard held: a peer held nothing of is unguarded, never "
+	    "timed out, refused as nothing deposited");
+	node->conf.guard = NODE_GUARD_HELD;
+	p = make_peer((*n)++, ST_ENABLED, PO_NO_BLOBS, bootid);
+	ASSERT_INT_EQ(p->nblobs, 0);
+	ASSERT_INT_EQ(peer_guarded(p), 0);
+	ASSERT_STR_EQ(peer_state_name(p, NOW), "unguarded");
+	ASSERT_INT_EQ(peer_enabled(p, NOW + 10 * TIMEOUT), 0);
+	(void)peer_tick(NOW + 10 * TIMEOUT);
+	ASSERT_INT_EQ(p->disabled_by, PEER_DIS_NONE);
+	ASSERT_STR_EQ(peer_state_name(p, NOW + 10 * TIMEOUT), "unguarded");
+	ASSERT_INT_EQ(peer_release(bootid, PEER_NATIVE, "x", NOW + 10 * TIMEOUT,
+	    &rel), 0);
+	ASSERT_INT_EQ(rel.reason, PK_REFUSE_NO_BLOBS);
+	/* A heartbeat of its own still proves it alive. */
+	peer_alive(p, NOW + 10 * TIMEOUT, "heartbeat-in", "x");
+	ASSERT_INT_EQ(p->expires, NOW + 11 * TIMEOUT);
+	/* Held now: its clock counts; past its time it is disabled. */
+	p->nblobs = 1;
+	ASSERT_INT_EQ(peer_guarded(p), 1);
+	ASSERT_STR_EQ(peer_state_name(p, NOW + 10 * TIMEOUT), "enabled");
+	ASSERT_INT_EQ(peer_enabled(p, NOW + 12 * TIMEOUT), 0);
+	ASSERT_INT_EQ(p->disabled_by, PEER_DIS_TIMEOUT);
+	p->nblobs = 0;
+	ASSERT_STR_EQ(peer_state_name(p, NOW + 12 * TIMEOUT), "unguarded");
+	ASSERT_INT_EQ(peer_operator_disable(p, NOW + 12 * TIMEOUT, "test"), 0);
+	ASSERT_STR_EQ(peer_state_name(p, NOW + 12 * TIMEOUT),
+	    "disabled-by-operator");
+	p->pending = 1;
+	ASSERT_INT_EQ(peer_guarded(p), 0);
+	node->conf.guard = NODE_GUARD_ALL;
+	ASSERT_INT_EQ(peer_guarded(p), 0);	/* pending: never */
+	p->pending = 0;
+	ASSERT_INT_EQ(peer_guarded(p), 1);
+	TEST_DONE();
+}
+
 /* ------------------------------------------------------------------ */
 /* The constructor */
 
@@ -878,6 +928,8 @@ main(void)
 	node->conf.interval = 60000;
 	node->conf.extended_timeout = 900000;
 	node->conf.repeat_interval = 60000;
+	/* The table: every peer guarded, blobs or not (test_unguarded()). */
+	node->conf.guard = NODE_GUARD_ALL;
 	memset(&self, 0, sizeof(self));
 	snprintf(self.keyid, sizeof(self.keyid), "%s", SELF_KEYID);
 	node->id = &self;
@@ -905,6 +957,7 @@ main(void)
 	test_unknown_repeats();
 	test_unknown_sources();
 	test_pending(&n);
+	test_unguarded(&n);
 	store_close(s);
 	return test_exit();
 }
