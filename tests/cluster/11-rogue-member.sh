@@ -2,8 +2,9 @@
 # 11-rogue-member.sh: an attacker holds one member's node key (h3's,
 # taken from its running root), and uses it to INTRODUCE machines of his
 # own to the nodes that guard h3 (finding 3 of doc/trust.md's threat
-# table). Each introduction would be a peer the holder dials every
-# interval, at addresses of the attacker's choosing, and keeps blobs for.
+# table). Each introduction would be a peer the holder keeps blobs for
+# and, once it holds one, dials every interval at addresses of the
+# attacker's choosing.
 # They are bounded: h2 takes at most max-introductions (here 3) from one
 # introducer and refuses the rest; h1 runs with introduced-pending, so
 # what h3 introduces waits, unguarded and holding nothing, until an
@@ -31,7 +32,8 @@ for n in 2 3; do
 	cl_join "$n" 1 || fatal "h$n: peerkey join"
 done
 ok 'wait_for "cl_guards 2 3" 20' "h2 guards h3, introduced by h1"
-ok 'cl_is 2 3 enabled' "...enabled at once (h2 holds nothing back)"
+ok 'cl_is 2 3 unguarded' \
+    "...unguarded: h2 holds nothing of h3, so does not heartbeat it"
 d3=$CL_DIR/h3
 
 # rogue_doc N: the identity of a machine of the attacker's own, signed
@@ -86,9 +88,11 @@ is "$(pk1 -j status | jq '.peers[] | select(.name == "rogue23") | .blobs')" \
     0 "...h1 holds nothing for it"
 like "$(pk1 status)" "rogue21 +pending" "peerkey status shows it pending"
 ok 'pk1 accept rogue23 >/dev/null' "the operator accepts rogue23"
-ok 'state_is 1 rogue23 enabled' "...which is now enabled"
+ok 'state_is 1 rogue23 unguarded' \
+    "...which is no longer pending: unguarded (h1 holds nothing of it)"
 like "$(n3 "$CL_PKTOOL" deposit "$keyfile" "$(cl_addr 1):$CL_PORT" disk \
     "$CL_DIR/blob" 2>/dev/null)" "^ack" "...and may deposit"
+ok 'state_is 1 rogue23 enabled' "...which makes it guarded, and enabled"
 q='.kind == "accepted" and .peer == "rogue23"'
 ok 'cl_has 1 "$q"' "h1 recorded who accepted it"
 ok 'state_is 1 rogue21 pending' "rogue21 is still pending"
