@@ -46,13 +46,35 @@ list_probe(const char *path)
 	return r;
 }
 
+/*
+ * A token's split: its threshold K (1, whole blobs, when absent) and the
+ * names of its N guardians ("guardians" of a split, else "held-by").
+ */
+static json_t *
+list_guardians(const struct luks_tok *t, unsigned *k)
+{
+	json_t	*v = json_object_get(t->j, "threshold"), *g, *names, *x;
+	size_t	 i;
+
+	*k = json_is_integer(v) && json_integer_value(v) >= 1 ?
+	    (unsigned)json_integer_value(v) : 1;
+	if (*k < 2 || (g = json_object_get(t->j, "guardians")) == NULL)
+		return json_copy(json_object_get(t->j, "held-by") != NULL ?
+		    json_object_get(t->j, "held-by") : json_array());
+	names = json_array();
+	json_array_foreach(g, i, x)
+		json_array_append(names, json_object_get(x, "name"));
+	return names;
+}
+
 /* Appends path's peerkey tokens to disks; the exit status. */
 static int
 list_one(const char *path, json_t *disks)
 {
 	struct luks	 l;
-	json_t		*held, *missing, *x;
+	json_t		*held, *missing, *x, *guardians;
 	size_t		 j;
+	unsigned	 k;
 	int		 i, r;
 
 	if ((r = luks_open(&l, path)) != 0)
@@ -68,12 +90,14 @@ list_one(const char *path, json_t *disks)
 		json_array_foreach(json_object_get(t->j, "peers"), j, x)
 			if (!luks_names_has(held, json_string_value(x)))
 				json_array_append(missing, x);
+		guardians = list_guardians(t, &k);
 		json_array_append_new(disks, json_pack("{s:s, s:s, s:s, s:i, "
-		    "s:i, s:s, s:I, s:O, s:o}", "device", path, "uuid", l.uuid,
-		    "state", tok_state(t), "keyslot", tok_slot(t), "token",
-		    t->id, "blob_id", tok_blob(t), "generation",
-		    (json_int_t)tok_gen(t), "held_by", held != NULL ? held :
-		    json_array(), "not_held_by", missing));
+		    "s:i, s:s, s:I, s:O, s:o, s:i, s:o}", "device", path,
+		    "uuid", l.uuid, "state", tok_state(t), "keyslot",
+		    tok_slot(t), "token", t->id, "blob_id", tok_blob(t),
+		    "generation", (json_int_t)tok_gen(t), "held_by",
+		    held != NULL ? held : json_array(), "not_held_by", missing,
+		    "threshold", (int)k, "guardians", guardians));
 	}
 	luks_close(&l);
 	return EXIT_OK;
@@ -129,22 +153,33 @@ list_names(json_t *a)
 		printf(" %s", json_string_value(x));
 }
 
+/* The disks of argv[1 ..], or of the scan; see peerkey.h. */
+int
+list_disks(int argc, char **argv, json_t *disks, int *unreadable)
+{
+	int	 a, r, ex = EXIT_OK;
+
+	*unreadable = 0;
+	crypt_set_log_callback(NULL, list_quiet, NULL);
+	if (argc == 1)
+		ex = list_scan(disks, unreadable);
+	for (a = 1; a < argc; a++)
+		if ((r = list_one(argv[a], disks)) != 0)
+			ex = r;
+	return ex;
+}
+
 int
 cmd_list(int argc, char **argv)
 {
 	json_t	*disks, *x, *o;
 	size_t	 i;
-	int	 a, r, ex = EXIT_OK, unreadable = 0;
+	int	 ex, unreadable;
 
 	if (argc > 1 && argv[1][0] == '-')
 		return EXIT_USAGE;
 	disks = json_array();
-	crypt_set_log_callback(NULL, list_quiet, NULL);
-	if (argc == 1)
-		ex = list_scan(disks, &unreadable);
-	for (a = 1; a < argc; a++)
-		if ((r = list_one(argv[a], disks)) != 0)
-			ex = r;
+	ex = list_disks(argc, argv, disks, &unreadable);
 	if (unreadable > 0)
 		fprintf(stderr, "peerkey: %d block device%s could not be read "
 		    "(run as root)\n", unreadable, unreadable == 1 ? "" : "s");

@@ -1,7 +1,10 @@
 /*
- * cmd-status.c: "peerkey status": this node and every peer it guards, as
- * a table a person reads at a glance, or --json; "peerkey metrics": the
- * same state for Prometheus (peerkeyd's metrics.c).
+ * cmd-status.c: "peerkey status [DEVICE...]": this node and every peer
+ * it knows, as a table a person reads at a glance, or --json; then every
+ * disk this machine enrolled (status-disks.c: the devices named, else
+ * every LUKS2 block device with a peerkey token), its K of N and who
+ * could release it now. "peerkey metrics": the daemon's state for
+ * Prometheus (peerkeyd's metrics.c).
  */
 #include "config.h"
 
@@ -47,18 +50,30 @@ status_check(json_t *p, char *buf, size_t len)
 int
 cmd_status(int argc, char **argv)
 {
-	json_t		*resp, *self, *peers, *p;
+	json_t		*resp, *self, *peers, *p, *disks;
 	size_t		 i;
 	char		 seen[32], exp[32], state[40], addr[64], check[48];
 	char		 labels[PK_LABELS_MAX + 1];
 	int		 pending = 0, failing = 0, ex;
 
-	if (argc != 1)
-		return EXIT_USAGE;
-	if ((ex = ctl_show("status", &resp)) != -1)
-		return ex;
+	for (i = 1; i < (size_t)argc; i++)
+		if (argv[i][0] == '-')
+			return EXIT_USAGE;
+	resp = ctl_request(json_pack("{s:s}", "cmd", "status"));
+	if (!json_is_true(json_object_get(resp, "ok")))
+		return ctl_fail(resp);
 	self = json_object_get(resp, "self");
 	peers = json_object_get(resp, "peers");
+	disks = status_disks(argc, argv, peers, &ex);
+	if (ex != EXIT_OK) {
+		json_decref(disks);
+		json_decref(resp);
+		return ex;
+	}
+	if (opt_json) {
+		json_object_set_new(resp, "disks", disks);
+		return ctl_answer(resp);
+	}
 	printf("node %s  key %.16s...  port %lld  peerkeyd %s\n",
 	    json_string_value(json_object_get(self, "name")),
 	    json_string_value(json_object_get(self, "node_keyid")),
@@ -67,6 +82,8 @@ cmd_status(int argc, char **argv)
 	if (json_array_size(peers) == 0) {
 		printf("no peers (add one with \"peerkey join\" or "
 		    "\"peerkey peer add\")\n");
+		status_disks_print(disks);
+		json_decref(disks);
 		json_decref(resp);
 		return EXIT_OK;
 	}
@@ -114,6 +131,8 @@ cmd_status(int argc, char **argv)
 		printf("\n%d peer%s await%s approval: \"peerkey approve NAME\" "
 		    "or \"peerkey deny NAME\"\n", pending, pending == 1 ?
 		    "" : "s", pending == 1 ? "s" : "");
+	status_disks_print(disks);
+	json_decref(disks);
 	json_decref(resp);
 	return EXIT_OK;
 }

@@ -31,7 +31,8 @@ opt_setting(const char *opt, const char *env, const char *def)
 }
 
 static const struct cmd_entry commands[] = {
-	{ "status", "status", "this node and its peers", cmd_status },
+	{ "status", "status [DEVICE...]", "this node, its peers and its "
+	    "enrolled disks", cmd_status },
 	{ "monitor", "monitor", "a live view: the peers, the events, keys "
 	    "to approve, deny, enable, disable", cmd_monitor },
 	{ "metrics", "metrics", "peerkeyd's metrics (Prometheus text format)",

@@ -127,6 +127,16 @@ int	cmd_init(int, char **);
 int	cmd_enroll(int, char **);
 int	cmd_unenroll(int, char **);
 int	cmd_list(int, char **);
+/*
+ * cmd-list.c: appends to disks what "peerkey list -j" shows of the
+ * devices argv[1 ..] (argc 1: of every LUKS2 block device with a peerkey
+ * token), counting the unreadable ones; the exit status.
+ */
+int	list_disks(int argc, char **argv, json_t *disks, int *unreadable);
+/* status-disks.c: the disks, judged against the peers of "status";
+ * *ex: list_disks()' exit status. */
+json_t	*status_disks(int argc, char **argv, json_t *peers, int *ex);
+void	 status_disks_print(json_t *disks);
 int	cmd_rotate(int, char **);
 int	cmd_boot_config(int, char **);
 int	cmd_invite(int, char **);

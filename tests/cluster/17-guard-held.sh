@@ -99,4 +99,27 @@ cl_up 1
 ok 'wait_for "cl_is 2 1 enabled" 20' "h1 is back: h2 enables it again"
 cl_down 1
 ok 'cl_unlocks 1 60s' "h1 reboots: a guardian unlocks its disk"
+cl_up 1
+
+# --- peerkey status DISK on h1: K, N, who could release now ---------------
+img=$CL_DIR/h1/disk.img
+# disk Q: jq Q on h1's status -j of its disk.
+disk() {
+	pk1 -j status "$img" | jq -r ".disks[0] | $1"
+}
+could() { [ "$(disk '.could_release | length')" = "$1" ]; }
+ok 'wait_for "could 3" 20' "h1's disk: its 3 holders could release it now"
+is "$(disk '"\(.threshold) \(.guardians | length) \(.warning // "-")"')" \
+    "1 3 -" "...K 1 of N 3 (a token without a split), no warning"
+like "$(pk1 status "$img")" "disk.img +enrolled +1 +3 +3  h2 h3 h4" \
+    "peerkey status shows the disk's row"
+cl_down 3
+cl_down 4
+ok 'wait_for "could 1" 20' "h3 and h4 off: after their timeout only h2 could"
+unlike "$(pk1 status "$img")" WARNING "...enough for K 1: no warning"
+cl_down 2
+ok 'wait_for "could 0" 20' "h2 off too: nobody could"
+like "$(pk1 status "$img")" \
+    "WARNING: .*disk.img: only 0 of its 3 guardians could release it now, fewer than the 1 it needs; not seen within their timeout: h2 h3 h4" \
+    "...and peerkey status warns, naming them"
 cl_done

@@ -8,7 +8,7 @@
 set -eu
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/node/lib-cli.sh"
 
-plan 60
+plan 61
 
 trio
 truncate -s 1M "$W/plain"
@@ -48,7 +48,8 @@ is "$r:$(envelope 3 && jq -r .error.code "$W/out")" "3:no-daemon" \
     "status, daemon down: no-daemon"
 grep -q 'cannot reach peerkeyd' "$W/out" && pass "...the message says so" ||
     fail "...the message says so"
-j 2 "status with an extra argument" status extra
+j 2 "status with an unknown option" status --extra
+j 6 "status of a device that is not there (local)" status "$W/no-such.img"
 j 0 "peer add" peer add d --boot-key "$K1" --node-key "$K2" \
     --address 127.0.0.1:9
 j 2 "peer add without --boot-key" peer add e

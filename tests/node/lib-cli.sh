@@ -52,6 +52,8 @@ log-level = debug
 [liveness]
 interval = 1s
 timeout = 1h
+# status and check show every peer checked, blobs held or not
+guard = all
 [announce]
 enable = no
 CONF
