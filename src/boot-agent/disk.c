@@ -119,7 +119,8 @@ disk_uuid(const struct disk *d)
 
 /*
  * Is blob id (len bytes, not NUL-terminated) the blob of the disk with
- * this UUID: "luks-UUID", or "UUID:SLOT" as an earlier peerkey named it?
+ * this UUID: "luks-UUID", a threshold split's share "luks-UUID@EPOCH",
+ * or "UUID:SLOT" as an earlier peerkey named it?
  * Case does not matter (a UUID's hex digits).
  */
 int
@@ -132,6 +133,14 @@ disk_blob_matches(const char *uuid, const char *id, size_t len)
 	if (len == n + 5 && strncasecmp(id, "luks-", 5) == 0 &&
 	    strncasecmp(id + 5, uuid, n) == 0)
 		return 1;
+	/* A threshold split's share: "luks-UUID@EPOCH". */
+	if (len > n + 6 && strncasecmp(id, "luks-", 5) == 0 &&
+	    strncasecmp(id + 5, uuid, n) == 0 && id[n + 5] == '@') {
+		for (i = n + 6; i < len; i++)
+			if (id[i] < '0' || id[i] > '9')
+				return 0;
+		return 1;
+	}
 	if (len > n + 1 && strncasecmp(id, uuid, n) == 0 && id[n] == ':') {
 		for (i = n + 1; i < len; i++)
 			if (id[i] < '0' || id[i] > '9')

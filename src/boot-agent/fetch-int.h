@@ -47,12 +47,21 @@ struct fetch {
 	int			 n;
 	struct boot_result	*res;
 	int			 won;
+	struct shares		*shares;	/* threshold sets (shares.c) */
 };
 
 /* fetch.c */
 void	cand_say(struct conn *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	conn_reset(struct conn *, uint64_t, int);
+
+/* shares.c */
+struct pk_sblob;
+struct shares	*shares_new(void);
+void	shares_free(struct shares *);
+int	shares_take(struct fetch *, struct conn *, const char *,
+	    const struct pk_sblob *, const uint8_t *, size_t);
+void	shares_summary(const struct shares *);
 
 /* reply.c */
 int	try_blob(struct fetch *, struct conn *, const struct pk_bytes *,

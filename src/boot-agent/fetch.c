@@ -475,7 +475,8 @@ fetch_close_all(struct fetch *f)
 }
 
 /*
- * Runs the loop until a passphrase is found (0, *res filled), the give-up
+ * Runs the loop until a passphrase is found (0, *res filled: a whole
+ * blob's, typed, or combined from a threshold split's shares), the give-up
  * deadline passes (BOOT_EXIT_GAVE_UP), a stop is asked for
  * (BOOT_EXIT_CANCELLED), or a local failure (BOOT_EXIT_LOCAL).
  */
@@ -496,6 +497,10 @@ fetch_run(const struct fetch_opts *o, struct candidate *cand, int ncand,
 	f.res = res;
 	if ((f.conns = calloc(BOOT_CANDS_MAX, sizeof(*f.conns))) == NULL)
 		return BOOT_EXIT_LOCAL;
+	if ((f.shares = shares_new()) == NULL) {
+		free(f.conns);
+		return BOOT_EXIT_LOCAL;
+	}
 	if ((r = pk_tls_creds_new(o->tls_id, &f.creds)) != 0) {
 		log_warnx("TLS credentials: %s", pk_strerror(r));
 		goto out;
@@ -523,6 +528,7 @@ fetch_run(const struct fetch_opts *o, struct candidate *cand, int ncand,
 			goto out;
 		}
 		if (giveup != 0 && now >= giveup) {
+			shares_summary(f.shares);
 			progress("giving up after %llu s",
 			    (unsigned long long)((now - start) / 1000));
 			ret = BOOT_EXIT_GAVE_UP;
@@ -646,6 +652,7 @@ fetch_run(const struct fetch_opts *o, struct candidate *cand, int ncand,
 out:
 	fetch_close_all(&f);
 	free(f.conns);
+	shares_free(f.shares);
 	pk_tls_creds_free(f.creds);
 	return ret;
 }

@@ -35,11 +35,13 @@
  * machine's node key made (boot.conf's node-public-key), for this boot
  * key, under the name it came by, a whole blob (1 of 1); or, from a
  * [mandos] section only (Mandos cannot sign) or with accept-unsigned,
- * the bare OpenPGP message. Returns 0 with *cipher, or -1 (said).
+ * the bare OpenPGP message; a share (k >= 2) from a native peer only.
+ * Returns 0 with *cipher and *sb (k = 0: unsigned), or -1 (said).
  */
 static int
 blob_unwrap(struct fetch *f, struct conn *k, const char *what,
-    const struct pk_bytes *id, const uint8_t **cipher, size_t *len)
+    const struct pk_bytes *id, const uint8_t **cipher, size_t *len,
+    struct pk_sblob *sb)
 {
 	const struct boot_conf	*c = f->o->conf;
 	struct pk_sblob		 b;
@@ -89,14 +91,15 @@ blob_unwrap(struct fetch *f, struct conn *k, const char *what,
 		    (int)b.idlen, (const char *)b.id);
 		return -1;
 	}
-	if (b.k != 1) {
-		cand_say(k, "%s is share %u of %u (threshold %u): this agent "
-		    "takes whole blobs only; ignored", what, b.index, b.n,
-		    b.k);
+	if (b.k != 1 && id == NULL) {
+		cand_say(k, "%s is share %u of %u (threshold %u): a share is "
+		    "taken from a native peer only, never from Mandos; ignored",
+		    what, b.index, b.n, b.k);
 		return -1;
 	}
 	*cipher = b.cipher;
 	*len = b.cipherlen;
+	*sb = b;
 	return 0;
 }
 
@@ -104,23 +107,29 @@ blob_unwrap(struct fetch *f, struct conn *k, const char *what,
  * Decrypts a blob (id: its name, or NULL from a Mandos server), signed
  * as blob_unwrap() wants it, and, when
  * the disk is known, tries the passphrase against its header; on success
- * the fetch is won. Returns 0, or -1 (said).
+ * the fetch is won. A share goes to its share set (shares.c) instead.
+ * Returns 0 (won), 1 (a share taken, more needed), or -1 (said).
  */
 int
 try_blob(struct fetch *f, struct conn *k, const struct pk_bytes *id,
     const uint8_t *data, size_t len)
 {
-	char	*pass = NULL, *cause = NULL, what[PK_BLOB_ID_MAX + 8];
-	size_t	 passlen = 0;
-	int	 r;
+	struct pk_sblob	 b;
+	const uint8_t	*whole = data;
+	char		*pass = NULL, *cause = NULL, what[PK_BLOB_ID_MAX + 8];
+	size_t		 passlen = 0, wholelen = len;
+	int		 r;
 
 	if (id != NULL)
 		snprintf(what, sizeof(what), "blob %.*s", (int)id->len,
 		    (const char *)id->p);
 	else
 		snprintf(what, sizeof(what), "its answer");
-	if (blob_unwrap(f, k, what, id, &data, &len) != 0)
+	memset(&b, 0, sizeof(b));
+	if (blob_unwrap(f, k, what, id, &data, &len, &b) != 0)
 		return -1;
+	if (b.k > 1)
+		return shares_take(f, k, what, &b, whole, wholelen);
 	if ((r = decrypt_blob(data, len, &pass, &passlen, &cause)) != 0) {
 		cand_say(k, "%s does not decrypt: %s", what,
 		    r == PK_ERR_PGP && cause != NULL ? cause : pk_strerror(r));
@@ -174,7 +183,8 @@ handle_reply(struct fetch *f, struct conn *k, const struct pk_msg *m,
 {
 	const struct fetch_opts	*o = f->o;
 	char			 text[PK_TEXT_MAX + 1];
-	int			 i, rank, tried = 0, pending = 0;
+	int			 i, r, rank, tried = 0, pending = 0;
+	int			 shares = 0;
 
 	if (m->type == PK_MSG_ERROR) {
 		snprintf(text, sizeof(text), "%.*s", (int)m->u.error.text.len,
@@ -214,10 +224,13 @@ handle_reply(struct fetch *f, struct conn *k, const struct pk_msg *m,
 			if (blob_rank(o, b) != rank)
 				continue;
 			tried++;
-			if (try_blob(f, k, &b->id, b->data.p, b->data.len) == 0)
+			r = try_blob(f, k, &b->id, b->data.p, b->data.len);
+			if (r == 0)
 				return;
+			shares += r > 0;
 		}
-	if (tried > 1)
+	/* A share taken: shares_take() said how far its split is. */
+	if (tried > 1 && shares == 0)
 		cand_say(k, "none of its %d blobs%s%s opens", tried,
 		    o->disk != NULL ? " for " : "", o->disk != NULL ?
 		    disk_path(o->disk) : "");

@@ -1,38 +1,82 @@
 /*
- * cmd-enroll.c: "peerkey enroll DEVICE [--peers NAME,...] [--key-file F]":
- * a new random key in a free LUKS2 keyslot of DEVICE, deposited with the
- * peers; and "peerkey rotate DEVICE [...]" (same options): a fresh key in
- * a new keyslot, deposited with the peers, and only then the old keyslot
- * killed and its blob withdrawn. luks.c does the work and keeps the
- * journal.
+ * cmd-enroll.c: "peerkey enroll DEVICE [--peers NAME,...] [--key-file F]
+ * [--threshold K [--guardians N | --guardians NAME,...]]": a new random
+ * key in a free LUKS2 keyslot of DEVICE, deposited with the peers (K = 1,
+ * the default: the whole key at each) or split K of N among N guardians
+ * (one share each); and "peerkey rotate DEVICE [...]" (same options): a
+ * fresh key in a new keyslot, deposited (or split under a new epoch), and
+ * only then the old keyslot killed and its blob withdrawn. luks.c does
+ * the work and keeps the journal; luks-share.c makes the shares.
  */
 #include "config.h"
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "peerkey.h"
+#include "share.h"
 
 static const struct option enroll_opts[] = {
 	{ "peers", required_argument, NULL, 'p' },
 	{ "key-file", required_argument, NULL, 'k' },
+	{ "threshold", required_argument, NULL, 't' },
+	{ "guardians", required_argument, NULL, 'g' },
 	{ NULL, 0, NULL, 0 }
 };
+
+/* A count 1 .. PK_SHARE_N_MAX, or 0 if s is not one. */
+static unsigned
+enroll_count(const char *s)
+{
+	char	*end;
+	long	 v;
+
+	if (*s < '0' || *s > '9')
+		return 0;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v < 1 || v > PK_SHARE_N_MAX)
+		return 0;
+	return (unsigned)v;
+}
 
 /* Parses enroll's and rotate's common options, then runs luks_enroll(). */
 static int
 enroll_main(int argc, char **argv, int mode)
 {
-	const char	*peers = NULL, *keyfile = NULL;
-	int		 ch;
+	struct luks_opts	 o;
+	int			 ch;
 
-	while ((ch = getopt_long(argc, argv, "p:k:", enroll_opts, NULL)) != -1) {
+	memset(&o, 0, sizeof(o));
+	while ((ch = getopt_long(argc, argv, "p:k:t:g:", enroll_opts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'p':
-			peers = optarg;
+			o.peers = optarg;
 			break;
 		case 'k':
-			keyfile = optarg;
+			o.keyfile = optarg;
+			break;
+		case 't':
+			if ((o.threshold = enroll_count(optarg)) == 0) {
+				fprintf(stderr, "peerkey: --threshold %s: not "
+				    "a number 1 .. %d\n", optarg,
+				    PK_SHARE_N_MAX);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'g':
+			if (*optarg >= '0' && *optarg <= '9') {
+				if ((o.nguardians = enroll_count(optarg)) ==
+				    0) {
+					fprintf(stderr, "peerkey: --guardians "
+					    "%s: not a count 1 .. %d\n", optarg,
+					    PK_SHARE_N_MAX);
+					return EXIT_USAGE;
+				}
+			} else
+				o.guardians = optarg;
 			break;
 		default:
 			return EXIT_USAGE;
@@ -40,7 +84,24 @@ enroll_main(int argc, char **argv, int mode)
 	}
 	if (optind != argc - 1)
 		return EXIT_USAGE;
-	return luks_enroll(argv[optind], peers, keyfile, mode);
+	if (o.threshold <= 1 && (o.guardians != NULL || o.nguardians != 0)) {
+		fprintf(stderr, "peerkey: --guardians splits the key: it "
+		    "needs --threshold 2 or more (with K = 1 every peer holds "
+		    "the whole key: --peers)\n");
+		return EXIT_USAGE;
+	}
+	if (o.guardians != NULL && o.peers != NULL) {
+		fprintf(stderr, "peerkey: --guardians NAME,... and --peers "
+		    "both name the peers: give one\n");
+		return EXIT_USAGE;
+	}
+	if (o.nguardians != 0 && o.nguardians < o.threshold) {
+		fprintf(stderr, "peerkey: --threshold %u of --guardians %u: "
+		    "the threshold is at most the number of guardians\n",
+		    o.threshold, o.nguardians);
+		return EXIT_USAGE;
+	}
+	return luks_enroll(argv[optind], &o, mode);
 }
 
 int

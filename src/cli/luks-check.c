@@ -42,6 +42,81 @@ luks_token_names(json_t *tok, const char *key, char **cause)
 	return 0;
 }
 
+/*
+ * Checks a split's members: "threshold" 1 .. 255 when present; with 2 or
+ * more, "guardians" (threshold .. 255 objects, each a distinct peer
+ * "name" and a distinct "share" 1 .. their number), "epoch" (the
+ * "generation") and a "blob-id" that ends in "@EPOCH"; with 1 or none,
+ * neither "guardians" nor "epoch".
+ */
+static int
+luks_token_split(json_t *tok, char **cause)
+{
+	json_t		*v = json_object_get(tok, "threshold"), *g, *x, *y;
+	json_int_t	 k = 1, e, s;
+	const char	*blob, *at, *name;
+	char		 tail[32];
+	size_t		 i, j, n;
+
+	if (v != NULL && (!json_is_integer(v) || (k = json_integer_value(v))
+	    < 1 || k > LUKS_CHECK_SHARES)) {
+		pk_cause_set(cause, "\"threshold\" is not 1 .. %d",
+		    LUKS_CHECK_SHARES);
+		return -1;
+	}
+	g = json_object_get(tok, "guardians");
+	v = json_object_get(tok, "epoch");
+	if (k == 1) {
+		if (g != NULL || v != NULL) {
+			pk_cause_set(cause, "\"%s\" without a threshold",
+			    g != NULL ? "guardians" : "epoch");
+			return -1;
+		}
+		return 0;
+	}
+	if (!json_is_integer(v) || (e = json_integer_value(v)) < 1 ||
+	    !json_equal(v, json_object_get(tok, "generation"))) {
+		pk_cause_set(cause, "\"epoch\" is not the generation");
+		return -1;
+	}
+	blob = json_string_value(json_object_get(tok, "blob-id"));
+	snprintf(tail, sizeof(tail), "@%lld", (long long)e);
+	if ((at = strrchr(blob, '@')) == NULL || strcmp(at, tail) != 0) {
+		pk_cause_set(cause, "\"blob-id\" does not end in %s", tail);
+		return -1;
+	}
+	n = json_array_size(g);
+	if (!json_is_array(g) || n < (size_t)k || n > LUKS_CHECK_SHARES) {
+		pk_cause_set(cause, "\"guardians\" is not an array of %lld "
+		    ".. %d guardians", (long long)k, LUKS_CHECK_SHARES);
+		return -1;
+	}
+	json_array_foreach(g, i, x) {
+		v = json_object_get(x, "share");
+		name = json_string_value(json_object_get(x, "name"));
+		if (!json_is_object(x) || !json_is_integer(v) ||
+		    (s = json_integer_value(v)) < 1 || (size_t)s > n ||
+		    name == NULL || *name == '\0' || strlen(name) >
+		    LUKS_CHECK_NAME_MAX || strlen(name) != json_string_length(
+		    json_object_get(x, "name"))) {
+			pk_cause_set(cause, "\"guardians\"[%zu] is not a peer "
+			    "name and share 1 .. %zu", i, n);
+			return -1;
+		}
+		for (j = 0; j < i; j++) {
+			y = json_array_get(g, j);
+			if (json_equal(json_object_get(y, "share"), v) ||
+			    json_equal(json_object_get(y, "name"),
+			    json_object_get(x, "name"))) {
+				pk_cause_set(cause, "\"guardians\"[%zu] repeats "
+				    "[%zu]", i, j);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 /* Checks a token; see luks-token.h. */
 int
 luks_token_check(json_t *tok, char **cause)
@@ -86,7 +161,8 @@ luks_token_check(json_t *tok, char **cause)
 		return -1;
 	}
 	if (luks_token_names(tok, "peers", cause) != 0 ||
-	    luks_token_names(tok, "held-by", cause) != 0)
+	    luks_token_names(tok, "held-by", cause) != 0 ||
+	    luks_token_split(tok, cause) != 0)
 		return -1;
 	return 0;
 }

@@ -14,13 +14,18 @@
 
 #define LUKS_CHECK_SLOTS	32	/* keyslots of LUKS2 (crypt_keyslot_max) */
 #define LUKS_CHECK_NAME_MAX	64	/* a peer's name */
+#define LUKS_CHECK_SHARES	255	/* guardians of a split (share.h) */
 
 /*
  * Checks a peerkey token: an object whose "state" is one of adding,
  * depositing, enrolled, removing, and whose "blob-id" is a non-empty
  * string of at most PK_BLOB_ID_MAX bytes; "keyslot" (an integer 0-31),
  * "generation" (an integer), "peers" and "held-by" (arrays of peer
- * names: strings of 1-64 bytes) are checked when present. Returns 0, or
+ * names: strings of 1-64 bytes) are checked when present, and so is a
+ * split: "threshold" 1-255; with 2 or more, "guardians" (that many to
+ * 255 objects, a distinct peer "name" and "share" 1-their number each),
+ * "epoch" equal to "generation", "blob-id" ending in "@EPOCH"; with 1,
+ * neither "guardians" nor "epoch". Returns 0, or
  * -1 with *cause set (allocated) naming the member at fault.
  */
 int	luks_token_check(json_t *tok, char **cause);

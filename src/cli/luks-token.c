@@ -2,7 +2,8 @@
  * luks-token.c: a LUKS2 device as peerkey's journal keeps it — the
  * device opened with libcryptsetup, its peerkey tokens (type "peerkey",
  * see luks.c for their states and peerkey(8) for their fields) read,
- * written and removed, its keyslots counted. Every token is checked as it
+ * written and removed, its keyslots counted and added (with a new
+ * random key: see luks.c for why it is hex). Every token is checked as it
  * is read (luks-check.c, which also keeps its name lists): the header is
  * outside the encryption, and anyone holding the disk may have written
  * it.
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <gnutls/crypto.h>
 #include <jansson.h>
 #include <libcryptsetup.h>
 
@@ -261,4 +263,51 @@ luks_sharer(struct luks *l, struct luks_tok *t, const char *name, int newer)
 			return k;
 	}
 	return NULL;
+}
+
+/*
+ * A new key into key[0 .. LUKS_KEY_LEN): LUKS_KEY_RAW random bytes as
+ * lowercase hex, without a branch or a table lookup on a secret digit.
+ * Returns 0 or -1.
+ */
+int
+luks_new_key(char *key)
+{
+	unsigned char	 raw[LUKS_KEY_RAW];
+	unsigned int	 n;
+	size_t		 i;
+
+	if (gnutls_rnd(GNUTLS_RND_KEY, raw, sizeof(raw)) != 0)
+		return -1;
+	for (i = 0; i < 2 * sizeof(raw); i++) {
+		n = (raw[i / 2] >> (i % 2 ? 0 : 4)) & 0xf;
+		/* '0' + n, plus 'a' - '0' - 10 when n > 9. */
+		key[i] = (char)('0' + n + ((((9 - n) >> 8) & 0xff) &
+		    ('a' - '0' - 10)));
+	}
+	explicit_bzero(raw, sizeof(raw));
+	return 0;
+}
+
+/* Adds keyslot slot holding key, authorised by pass; 0 or -1 (said). */
+int
+luks_add_slot(struct luks *l, int slot, const char *pass, size_t passlen,
+    const char *key)
+{
+	struct crypt_pbkdf_type	 pbkdf = {
+		.type = CRYPT_KDF_PBKDF2,
+		.hash = "sha512",
+		.iterations = 1000,
+		.flags = CRYPT_PBKDF_NO_BENCHMARK,
+	};
+	int			 r;
+
+	if ((r = crypt_set_pbkdf_type(l->cd, &pbkdf)) < 0 ||
+	    (r = crypt_keyslot_add_by_passphrase(l->cd, slot, pass, passlen,
+	    key, LUKS_KEY_LEN)) < 0) {
+		fprintf(stderr, "peerkey: %s: cannot add keyslot %d: %s\n",
+		    l->device, slot, strerror(-r));
+		return -1;
+	}
+	return 0;
 }

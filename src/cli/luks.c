@@ -49,6 +49,14 @@
  * disk unopenable, and every keyslot peerkey adds is named by a token the
  * next run (and luksDump) shows.
  *
+ * A split key (enroll/rotate --threshold K, luks-share.c) goes the same
+ * way with one share per guardian, blob "luks-UUID@EPOCH" (the epoch is
+ * the generation), and the token also names the threshold, the epoch and
+ * every guardian with its share index. Its enrollment is done when K
+ * guardians hold their share; a rotate's new shares never replace the
+ * old ones (another name), so an interrupted one is undone, and the old
+ * epoch's shares are withdrawn only once the new epoch is "enrolled".
+ *
  * A disk enrolled before the name was the disk's has a token with blob id
  * "UUID:SLOT"; the boot agent asks for whatever the token names, and the
  * next rotate moves it to "luks-UUID" (its new key is deposited under the
@@ -195,8 +203,7 @@ luks_recover(struct luks *l, int *bad)
 		 * undoing it would leave them nothing, keeping it leaves
 		 * them a key that opens the disk.
 		 */
-		if (strcmp(tok_state(t), "depositing") == 0 &&
-		    json_array_size(json_object_get(t->j, "held-by")) > 0 &&
+		if (strcmp(tok_state(t), "depositing") == 0 && tok_opens(t) &&
 		    luks_slot_active(l, tok_slot(t)) && luks_replaces(l, t)) {
 			if (!opt_json)
 				printf("%s: finishing an interrupted rotate "
@@ -274,29 +281,43 @@ luks_probe(struct luks *l, struct cli_peer *v, size_t n, int *ok)
 	return good;
 }
 
-/* Prints the outcome of an enroll or rotate. */
-static void
+/*
+ * Prints the outcome of an enroll or rotate: who holds t's key (v, or a
+ * split's guardians). Returns how many of them do not.
+ */
+static size_t
 luks_report(struct luks *l, struct luks_tok *t, struct cli_peer *v,
     size_t n, const char *what)
 {
 	json_t		*held = json_object_get(t->j, "held-by"), *missing, *x;
-	size_t		 i;
+	json_t		*g = json_object_get(t->j, "guardians");
+	const char	*name;
+	size_t		 i, nmissing;
 
 	missing = json_array();
-	for (i = 0; i < n; i++)
-		if (!luks_names_has(held, v[i].name))
-			json_array_append_new(missing,
-			    json_string(v[i].name));
+	for (i = 0; i < (tok_threshold(t) > 1 ? json_array_size(g) : n);
+	    i++) {
+		name = tok_threshold(t) > 1 ? json_string_value(
+		    json_object_get(json_array_get(g, i), "name")) : v[i].name;
+		if (!luks_names_has(held, name))
+			json_array_append_new(missing, json_string(name));
+	}
+	nmissing = json_array_size(missing);
 	if (opt_json) {
-		x = json_pack("{s:s, s:s, s:s, s:i, s:s, s:O, s:O}",
+		x = json_pack("{s:s, s:s, s:s, s:i, s:s, s:O, s:O, s:i, s:I}",
 		    "device", l->device, "uuid", l->uuid, "result", what,
 		    "keyslot", tok_slot(t), "blob_id", tok_blob(t),
-		    "held_by", held, "missing", missing);
+		    "held_by", held, "missing", missing, "threshold",
+		    (int)tok_threshold(t), "epoch", (json_int_t)tok_gen(t));
 		out_result(x);
 		json_decref(x);
 	} else {
-		printf("%s: %s: keyslot %d, token %d, blob %s\n  held by:",
+		printf("%s: %s: keyslot %d, token %d, blob %s\n",
 		    l->device, what, tok_slot(t), t->id, tok_blob(t));
+		if (tok_threshold(t) > 1)
+			printf("  %u of %zu shares open it (epoch %lld)\n",
+			    tok_threshold(t), json_array_size(g), tok_gen(t));
+		printf("  held by:");
 		json_array_foreach(held, i, x)
 			printf(" %s", json_string_value(x));
 		printf("\n");
@@ -310,33 +331,9 @@ luks_report(struct luks *l, struct luks_tok *t, struct cli_peer *v,
 		}
 	}
 	json_decref(missing);
+	return nmissing;
 }
 
-/*
- * A new key into key[0 .. LUKS_KEY_LEN): LUKS_KEY_RAW random bytes as
- * lowercase hex, without a branch or a table lookup on a secret digit.
- * Returns 0 or -1.
- */
-static int
-luks_new_key(char *key)
-{
-	unsigned char	 raw[LUKS_KEY_RAW];
-	unsigned int	 n;
-	size_t		 i;
-
-	if (gnutls_rnd(GNUTLS_RND_KEY, raw, sizeof(raw)) != 0)
-		return -1;
-	for (i = 0; i < 2 * sizeof(raw); i++) {
-		n = (raw[i / 2] >> (i % 2 ? 0 : 4)) & 0xf;
-		/* '0' + n, plus 'a' - '0' - 10 when n > 9. */
-		key[i] = (char)('0' + n + ((((9 - n) >> 8) & 0xff) &
-		    ('a' - '0' - 10)));
-	}
-	explicit_bzero(raw, sizeof(raw));
-	return 0;
-}
-
-/* Adds keyslot slot holding key, authorised by pass. */
 /* A step of enroll or rotate, on stderr (not under -j: the object says
  * it all). */
 static void __attribute__((format(printf, 2, 3)))
@@ -353,34 +350,11 @@ luks_progress(const char *device, const char *fmt, ...)
 	fprintf(stderr, "...\n");
 }
 
-static int
-luks_add_slot(struct luks *l, int slot, const char *pass, size_t passlen,
-    const char *key)
-{
-	struct crypt_pbkdf_type	 pbkdf = {
-		.type = CRYPT_KDF_PBKDF2,
-		.hash = "sha512",
-		.iterations = 1000,
-		.flags = CRYPT_PBKDF_NO_BENCHMARK,
-	};
-	int			 r;
-
-	if ((r = crypt_set_pbkdf_type(l->cd, &pbkdf)) < 0 ||
-	    (r = crypt_keyslot_add_by_passphrase(l->cd, slot, pass, passlen,
-	    key, LUKS_KEY_LEN)) < 0) {
-		fprintf(stderr, "peerkey: %s: cannot add keyslot %d: %s\n",
-		    l->device, slot, strerror(-r));
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * peerkey enroll / rotate: see the file comment. Returns an exit code.
  */
 int
-luks_enroll(const char *device, const char *only, const char *keyfile,
-    int mode)
+luks_enroll(const char *device, const struct luks_opts *o, int mode)
 {
 	struct luks	 l;
 	struct luks_tok	*old, *t = NULL;
@@ -390,10 +364,11 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	char		 err[256], prompt[512], *pub = NULL, *pass = NULL,
 			*key = NULL, *cause;
 	void		*cipher = NULL;
-	uint8_t		*sealed = NULL;
+	uint8_t		*sealed = NULL, **shares = NULL;
 	size_t		 publen, passlen = 0, cipherlen, n = 0, i, nheld;
-	size_t		 sealedlen = 0;
+	size_t		 sealedlen = 0, nv = 0, *sharelen = NULL;
 	int		*ok = NULL, slot, max, r, bad, ex = EXIT_FAIL;
+	unsigned	 k = o->threshold, ng = o->nguardians;
 	long long	 gen = 0;
 	json_t		*sent;
 
@@ -411,10 +386,12 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 		goto out;
 	}
 	if ((r = local_peers(NULL, 1, &l.all, &l.nall)) != 0 ||
-	    (r = local_peers(only, 0, &v, &n)) != 0) {
+	    (r = local_peers(o->guardians != NULL ? o->guardians : o->peers,
+	    0, &v, &nv)) != 0) {
 		ex = r;
 		goto out;
 	}
+	n = nv;
 	/* The disk's blob, whatever its keyslot and generation. */
 	snprintf(blob, sizeof(blob), "luks-%s", l.uuid);
 	old = luks_recover(&l, &bad);
@@ -427,12 +404,14 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 		old = NULL;
 	}
 	if (mode == LUKS_ENROLL && old != NULL) {
-		for (i = 0; i < n; i++)
-			if (!luks_names_has(json_object_get(old->j, "held-by"),
-			    v[i].name))
-				break;
-		luks_report(&l, old, v, n, "already enrolled");
-		if (!opt_json && strcmp(tok_blob(old), blob) != 0)
+		i = luks_report(&l, old, v, n, "already enrolled");
+		if (!opt_json && k != 0 && tok_threshold(old) != k)
+			printf("  (it is split %u of %zu; \"peerkey rotate %s "
+			    "--threshold K\" splits it anew)\n",
+			    tok_threshold(old), json_array_size(
+			    json_object_get(old->j, "guardians")), device);
+		if (!opt_json && tok_threshold(old) == 1 &&
+		    strcmp(tok_blob(old), blob) != 0)
 			printf("  (blob %s has the old naming; "
 			    "\"peerkey rotate %s\" moves it to %s)\n",
 			    tok_blob(old), device, blob);
@@ -442,8 +421,8 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 			    "blobs were signed: the boot agent ignores it; "
 			    "\"peerkey rotate %s\" deposits a signed one)\n",
 			    device);
-		ex = i == n ? EXIT_OK : EXIT_PARTIAL;
-		if (i == n)
+		ex = i == 0 ? EXIT_OK : EXIT_PARTIAL;
+		if (i == 0)
 			bootconf_refresh("enroll");
 		goto out;
 	}
@@ -453,11 +432,23 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 		goto out;
 	}
 	gen = old != NULL ? tok_gen(old) : 0;
+	/* A rotate keeps the split it replaces unless told otherwise. */
+	if (k == 0 && old != NULL && tok_threshold(old) > 1) {
+		k = tok_threshold(old);
+		if (ng == 0 && o->guardians == NULL)
+			ng = (unsigned)json_array_size(json_object_get(old->j,
+			    "guardians"));
+	}
+	if (k == 0)
+		k = 1;
+	/* A split's shares, epoch by epoch: none overwrites another's. */
+	if (k > 1)
+		snprintf(blob, sizeof(blob), "luks-%s@%lld", l.uuid, gen + 1);
 
 	/* Everything is checked before the disk changes. */
 	snprintf(prompt, sizeof(prompt), "Enter an existing passphrase of "
 	    "%s: ", device);
-	if (local_read_secret(keyfile, prompt, &pass, &passlen) != 0)
+	if (local_read_secret(o->keyfile, prompt, &pass, &passlen) != 0)
 		goto out;
 	luks_progress(device, "checking the passphrase (the key derivation "
 	    "takes a few seconds)");
@@ -477,6 +468,9 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 		    "nothing changed\n", device);
 		goto out;
 	}
+	if (k > 1 && (n = luks_pick_guardians(device, v, ok, nv,
+	    o->guardians != NULL, ng, k)) == 0)
+		goto out;
 	max = crypt_keyslot_max(CRYPT_LUKS2);
 	for (slot = 0; slot < max; slot++)
 		if (crypt_keyslot_status(l.cd, slot) == CRYPT_SLOT_INACTIVE)
@@ -489,6 +483,16 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	if ((key = pk_secret_alloc(LUKS_KEY_LEN)) == NULL ||
 	    luks_new_key(key) != 0)
 		goto out;
+	if (k > 1) {
+		if ((shares = calloc(n, sizeof(*shares))) == NULL ||
+		    (sharelen = calloc(n, sizeof(*sharelen))) == NULL)
+			goto out;
+		if ((ex = luks_seal_shares(&l, bootid, blob, (uint64_t)gen + 1,
+		    k, (unsigned)n, key, pub, publen, shares, sharelen)) != 0)
+			goto out;
+		ex = EXIT_FAIL;
+		goto ready;
+	}
 	cause = NULL;
 	if ((r = pk_pgp_encrypt(local_dir(), pub, publen, key, LUKS_KEY_LEN,
 	    &cipher, &cipherlen, &cause)) != 0) {
@@ -513,6 +517,7 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	cipher = sealed;
 	cipherlen = sealedlen;
 	sealed = NULL;
+ready:
 
 	/* 1. The journal names the keyslot before it exists. */
 	t = &l.toks[l.ntoks++];
@@ -523,6 +528,12 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 	    "boot-key", bootid, "node-key", l.id->keyid, "blob-id", blob,
 	    "peers", "held-by", "generation", (json_int_t)(gen + 1),
 	    "signed", 1);
+	if (k > 1) {
+		json_object_set_new(t->j, "threshold", json_integer(k));
+		json_object_set_new(t->j, "epoch", json_integer(gen + 1));
+		json_object_set_new(t->j, "guardians", luks_guardians_json(v,
+		    n));
+	}
 	if (tok_save(&l, t) != 0) {
 		l.ntoks--;
 		json_decref(t->j);
@@ -565,8 +576,8 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 		pk_msg_init(&m, PK_MSG_DEPOSIT);
 		m.u.deposit.blob.id.p = (const uint8_t *)blob;
 		m.u.deposit.blob.id.len = strlen(blob);
-		m.u.deposit.blob.data.p = cipher;
-		m.u.deposit.blob.data.len = cipherlen;
+		m.u.deposit.blob.data.p = k > 1 ? shares[i] : cipher;
+		m.u.deposit.blob.data.len = k > 1 ? sharelen[i] : cipherlen;
 		cause = NULL;
 		if ((r = dial_request(l.id, &v[i], &m, PK_MSG_ACK,
 		    &cause)) != 0) {
@@ -587,8 +598,14 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 			goto out;
 		nheld++;
 	}
-	if (nheld == 0) {
-		fprintf(stderr, "peerkey: %s: no peer took the key\n", device);
+	if (nheld < k) {
+		if (k > 1)
+			fprintf(stderr, "peerkey: %s: %zu guardian%s took %s "
+			    "share, %u are needed\n", device, nheld, nheld ==
+			    1 ? "" : "s", nheld == 1 ? "its" : "their", k);
+		else
+			fprintf(stderr, "peerkey: %s: no peer took the key\n",
+			    device);
 		(void)luks_undo(&l, t, "undoing");
 		t = NULL;
 		goto out;
@@ -610,10 +627,8 @@ luks_enroll(const char *device, const char *only, const char *keyfile,
 		if (t == NULL)
 			goto out;
 	}
-	luks_report(&l, t, v, n, mode == LUKS_ROTATE ? "rotated" :
-	    "enrolled");
-	ex = json_array_size(json_object_get(t->j, "held-by")) == n ?
-	    EXIT_OK : EXIT_PARTIAL;
+	ex = luks_report(&l, t, v, n, mode == LUKS_ROTATE ? "rotated" :
+	    "enrolled") == 0 ? EXIT_OK : EXIT_PARTIAL;
 	bootconf_refresh("enroll");
 out:
 	pk_secret_free(key);
@@ -621,7 +636,11 @@ out:
 	free(cipher);
 	free(pub);
 	free(ok);
-	local_peers_free(v, n);
+	for (i = 0; shares != NULL && i < n; i++)
+		free(shares[i]);
+	free(shares);
+	free(sharelen);
+	local_peers_free(v, nv);
 	luks_close(&l);
 	return ex;
 }

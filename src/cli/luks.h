@@ -7,6 +7,7 @@
 #define LUKS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <libcryptsetup.h>
@@ -47,6 +48,11 @@ const char	*tok_blob(const struct luks_tok *);
 /* Writes t (new when t->id is -1) / removes it; 0 or -1 (said). */
 int		 tok_save(struct luks *, struct luks_tok *);
 int		 tok_remove(struct luks *, struct luks_tok *);
+/* A new random key (LUKS_KEY_LEN hex digits), 0 or -1; keyslot slot
+ * added with it, authorised by pass (0 or -1, said). */
+int		 luks_new_key(char *key);
+int		 luks_add_slot(struct luks *, int slot, const char *pass,
+		    size_t passlen, const char *key);
 /* Active keyslots other than except; whether slot is active. */
 int		 luks_other_slots(struct luks *, int except);
 int		 luks_slot_active(struct luks *, int slot);
@@ -60,6 +66,16 @@ struct cli_peer	*luks_peer(struct luks *, const char *name);
 int		 luks_withdraw_one(struct luks *, struct cli_peer *,
 		    const char *blob_id);
 /* Name lists (JSON arrays of strings) in tokens: luks-check.h. */
+/* luks-share.c: threshold enrollments (K >= 2) */
+size_t		 luks_pick_guardians(const char *device, struct cli_peer *,
+		    int *ok, size_t n, int named, unsigned count, unsigned k);
+int		 luks_seal_shares(struct luks *, const char *bootid,
+		    const char *blob, uint64_t epoch, unsigned k, unsigned n,
+		    const char *key, const char *pub, size_t publen,
+		    uint8_t **sealed, size_t *sealedlen);
+json_t		*luks_guardians_json(const struct cli_peer *, size_t n);
+unsigned	 tok_threshold(const struct luks_tok *);
+int		 tok_opens(const struct luks_tok *);
 /* Another token with t's blob id, newer (or older) than t, that counts
  * name as a holder; NULL if none. */
 struct luks_tok	*luks_sharer(struct luks *, struct luks_tok *,

@@ -73,10 +73,12 @@ static const struct cmd_entry commands[] = {
 	{ "update", "update [--address ADDR]...",
 	    "send every peer this machine's identity anew (addresses, boot "
 	    "key)", cmd_update },
-	{ "enroll", "enroll DEVICE [--peers NAME,...] [--key-file FILE]",
+	{ "enroll", "enroll DEVICE [--peers NAME,...] [--key-file FILE] "
+	    "[--threshold K [--guardians N|NAME,...]]",
 	    "add a keyslot to DEVICE and deposit its key with the peers",
 	    cmd_enroll },
-	{ "rotate", "rotate DEVICE [--peers NAME,...] [--key-file FILE]",
+	{ "rotate", "rotate DEVICE [--peers NAME,...] [--key-file FILE] "
+	    "[--threshold K [--guardians N|NAME,...]]",
 	    "replace DEVICE's peerkey key", cmd_rotate },
 	{ "unenroll", "unenroll DEVICE",
 	    "withdraw DEVICE's key, kill its keyslot", cmd_unenroll },

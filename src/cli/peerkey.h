@@ -77,8 +77,16 @@ int		 dial_request(const struct pk_identity *,
 /* luks.c: LUKS2 keyslots and the peerkey token journal */
 #define LUKS_ENROLL	0
 #define LUKS_ROTATE	1
-int		 luks_enroll(const char *device, const char *peers,
-		    const char *keyfile, int mode);
+/* What enroll and rotate are told (cmd-enroll.c). */
+struct luks_opts {
+	const char	*peers;		/* --peers NAME,...; NULL: all */
+	const char	*keyfile;	/* --key-file; NULL: ask */
+	unsigned	 threshold;	/* --threshold K; 1: whole blobs */
+	const char	*guardians;	/* --guardians NAME,...; NULL */
+	unsigned	 nguardians;	/* --guardians N; 0: every peer */
+};
+int		 luks_enroll(const char *device, const struct luks_opts *,
+		    int mode);
 int		 luks_unenroll(const char *device);
 
 /* bootconf.c: the boot agent's configuration (peerkey-boot(8)) */

@@ -80,6 +80,53 @@ main(void)
 	ASSERT_STR_CONTAINS(cause, "generation");
 	TEST_DONE();
 
+#define SPLIT	"\"type\":\"peerkey\",\"state\":\"enrolled\",\"keyslot\":1," \
+		"\"blob-id\":\"luks-u@2\",\"generation\":2,\"epoch\":2"
+#define G3	"\"guardians\":[{\"name\":\"a\",\"share\":1}," \
+		"{\"name\":\"b\",\"share\":2},{\"name\":\"c\",\"share\":3}]"
+	TEST_START("a split's token: threshold, guardians, epoch");
+	ASSERT_INT_EQ(check("{" SPLIT ",\"threshold\":2," G3 "}"), 0);
+	ASSERT_INT_EQ(check("{" SPLIT ",\"threshold\":3," G3 "}"), 0);
+	ASSERT_INT_EQ(check("{" GOOD ",\"threshold\":1}"), 0);
+	/* More shares needed than guardians hold. */
+	ASSERT_INT_EQ(check("{" SPLIT ",\"threshold\":4," G3 "}"), -1);
+	ASSERT_STR_CONTAINS(cause, "guardians");
+	ASSERT_INT_EQ(check("{" SPLIT ",\"threshold\":0," G3 "}"), -1);
+	ASSERT_STR_CONTAINS(cause, "threshold");
+	ASSERT_INT_EQ(check("{" SPLIT ",\"threshold\":256," G3 "}"), -1);
+	ASSERT_INT_EQ(check("{" SPLIT ",\"threshold\":\"2\"," G3 "}"), -1);
+	ASSERT_INT_EQ(check("{" SPLIT ",\"threshold\":2}"), -1);
+	ASSERT_STR_CONTAINS(cause, "guardians");
+	/* Guardians without a threshold, or a whole blob's epoch. */
+	ASSERT_INT_EQ(check("{" GOOD "," G3 "}"), -1);
+	ASSERT_STR_CONTAINS(cause, "guardians");
+	ASSERT_INT_EQ(check("{" GOOD ",\"epoch\":2}"), -1);
+	ASSERT_STR_CONTAINS(cause, "epoch");
+	/* The epoch is the generation and ends the blob id. */
+	ASSERT_INT_EQ(check("{\"state\":\"enrolled\",\"blob-id\":\"luks-u@2\","
+	    "\"generation\":3,\"epoch\":2,\"threshold\":2," G3 "}"), -1);
+	ASSERT_STR_CONTAINS(cause, "epoch");
+	ASSERT_INT_EQ(check("{\"state\":\"enrolled\",\"blob-id\":\"luks-u\","
+	    "\"generation\":2,\"epoch\":2,\"threshold\":2," G3 "}"), -1);
+	ASSERT_STR_CONTAINS(cause, "blob-id");
+	ASSERT_INT_EQ(check("{\"state\":\"enrolled\",\"blob-id\":\"luks-u@12\","
+	    "\"generation\":2,\"epoch\":2,\"threshold\":2," G3 "}"), -1);
+	/* A share twice, a name twice, a share out of range, no name. */
+	ASSERT_INT_EQ(check("{" SPLIT ",\"threshold\":2,\"guardians\":["
+	    "{\"name\":\"a\",\"share\":1},{\"name\":\"b\",\"share\":1}]}"), -1);
+	ASSERT_STR_CONTAINS(cause, "repeats");
+	ASSERT_INT_EQ(check("{" SPLIT ",\"threshold\":2,\"guardians\":["
+	    "{\"name\":\"a\",\"share\":1},{\"name\":\"a\",\"share\":2}]}"), -1);
+	ASSERT_INT_EQ(check("{" SPLIT ",\"threshold\":2,\"guardians\":["
+	    "{\"name\":\"a\",\"share\":1},{\"name\":\"b\",\"share\":3}]}"), -1);
+	ASSERT_INT_EQ(check("{" SPLIT ",\"threshold\":2,\"guardians\":["
+	    "{\"name\":\"a\",\"share\":1},{\"share\":2}]}"), -1);
+	ASSERT_INT_EQ(check("{" SPLIT ",\"threshold\":2,\"guardians\":["
+	    "{\"name\":\"a\",\"share\":1},[\"b\",2]]}"), -1);
+	ASSERT_INT_EQ(check("{" SPLIT ",\"threshold\":2,\"guardians\":{}}"),
+	    -1);
+	TEST_DONE();
+
 	TEST_START("the name lists skip what is not a string");
 	a = json_pack("[i, s, n, s]", 7, "b", "c");
 	ASSERT_TRUE(luks_names_has(a, "b"));
