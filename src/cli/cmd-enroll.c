@@ -1,9 +1,9 @@
 /*
  * cmd-enroll.c: "peerkey enroll DEVICE [--peers NAME,...] [--key-file F]
- * [--threshold K [--guardians N | --guardians NAME,...]]": a new random
- * key in a free LUKS2 keyslot of DEVICE, deposited with the peers (K = 1,
- * the default: the whole key at each) or split K of N among N guardians
- * (one share each); and "peerkey rotate DEVICE [...]" (same options): a
+ * [--threshold K [--guardians N | --guardians NAME,...] [--spread KEY]]":
+ * a new random key in a free LUKS2 keyslot of DEVICE, deposited with the
+ * peers (K = 1, the default: the whole key at each) or split K of N among
+ * N guardians (one share each, spread over label KEY: guardians.c); and "peerkey rotate DEVICE [...]" (same options): a
  * fresh key in a new keyslot, deposited (or split under a new epoch), and
  * only then the old keyslot killed and its blob withdrawn. luks.c does
  * the work and keeps the journal; luks-share.c makes the shares.
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "labels.h"
 #include "peerkey.h"
 #include "share.h"
 
@@ -23,6 +24,7 @@ static const struct option enroll_opts[] = {
 	{ "key-file", required_argument, NULL, 'k' },
 	{ "threshold", required_argument, NULL, 't' },
 	{ "guardians", required_argument, NULL, 'g' },
+	{ "spread", required_argument, NULL, 's' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -49,7 +51,7 @@ enroll_main(int argc, char **argv, int mode)
 	int			 ch;
 
 	memset(&o, 0, sizeof(o));
-	while ((ch = getopt_long(argc, argv, "p:k:t:g:", enroll_opts,
+	while ((ch = getopt_long(argc, argv, "p:k:t:g:s:", enroll_opts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'p':
@@ -77,6 +79,15 @@ enroll_main(int argc, char **argv, int mode)
 				}
 			} else
 				o.guardians = optarg;
+			break;
+		case 's':
+			if (!pk_label_key_ok(optarg)) {
+				fprintf(stderr, "peerkey: --spread %s: not a "
+				    "label key (1-%d of a-z 0-9 _ . -, a letter "
+				    "first)\n", optarg, PK_LABEL_KEY_MAX);
+				return EXIT_USAGE;
+			}
+			o.spread = optarg;
 			break;
 		default:
 			return EXIT_USAGE;

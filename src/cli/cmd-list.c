@@ -53,11 +53,10 @@ list_probe(const char *path)
 static json_t *
 list_guardians(const struct luks_tok *t, unsigned *k)
 {
-	json_t	*v = json_object_get(t->j, "threshold"), *g, *names, *x;
+	json_t	*g, *names, *x;
 	size_t	 i;
 
-	*k = json_is_integer(v) && json_integer_value(v) >= 1 ?
-	    (unsigned)json_integer_value(v) : 1;
+	*k = tok_threshold(t);
 	if (*k < 2 || (g = json_object_get(t->j, "guardians")) == NULL)
 		return json_copy(json_object_get(t->j, "held-by") != NULL ?
 		    json_object_get(t->j, "held-by") : json_array());

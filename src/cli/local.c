@@ -34,6 +34,7 @@
 #include "file.h"
 #include "ident.h"
 #include "key.h"
+#include "labels.h"
 #include "peerkey.h"
 #include "pgp.h"
 #include "pk_err.h"
@@ -341,8 +342,19 @@ local_peers_free(struct cli_peer *p, size_t n)
 		free(p[i].name);
 		free(p[i].node_keyid);
 		free(p[i].addresses);
+		free(p[i].labels);
 	}
 	free(p);
+}
+
+/* A status "labels" object (in canonical order) as canonical text. */
+static char *
+local_labels(json_t *o)
+{
+	char	 buf[PK_LABELS_MAX + 1];
+
+	peer_labels_text(o, buf, sizeof(buf));
+	return strdup(pk_labels_valid(buf) == 0 ? buf : "");
 }
 
 /* Is name in the comma-separated list? */
@@ -373,7 +385,7 @@ local_peers(const char *only, int may_be_empty, struct cli_peer **out,
 {
 	json_t		*resp, *p;
 	struct cli_peer	*v;
-	const char	*name, *nk, *addr, *s, *e;
+	const char	*name, *nk, *addr, *s, *e, *st;
 	size_t		 i, k = 0;
 	char		 one[128];
 
@@ -409,6 +421,10 @@ local_peers(const char *only, int may_be_empty, struct cli_peer **out,
 		v[k].name = strdup(name);
 		v[k].node_keyid = strdup(nk);
 		v[k].addresses = strdup(addr);
+		v[k].labels = local_labels(json_object_get(p, "labels"));
+		st = json_string_value(json_object_get(p, "state"));
+		v[k].usable = st != NULL && strcmp(st, "pending") != 0 &&
+		    strcmp(st, "disabled-by-operator") != 0;
 		k++;
 	}
 	json_decref(resp);

@@ -15,8 +15,11 @@
  *   whole sets of either epoch, and the agent still finds a disk's shares
  *   from the disk's UUID alone.
  * - The pick of guardians is one function (luks_pick_guardians): named
- *   guardians must all be reachable; a count takes the first reachable
- *   peers by name. Too few: an error before anything changes.
+ *   guardians must all be reachable; a count is guardians.c's pick among
+ *   the reachable peers, spread over a label (zone by default) so that
+ *   no value holds K shares when the peers allow it, and a warning that
+ *   says why when they do not. Too few: an error before anything
+ *   changes.
  * - The shares, the split and the records live in locked memory
  *   (secret.h) and are wiped; only the sealed (encrypted) blobs are
  *   ordinary memory.
@@ -30,6 +33,7 @@
 
 #include <jansson.h>
 
+#include "guardians.h"
 #include "key.h"
 #include "luks.h"
 #include "peerkey.h"
@@ -39,70 +43,93 @@
 #include "secret.h"
 #include "share.h"
 
-/* Swaps two peers of a list (their strings move with them). */
-static void
-peer_swap(struct cli_peer *a, struct cli_peer *b, int *oka, int *okb)
-{
-	struct cli_peer	t = *a;
-	int		o = *oka;
-
-	*a = *b;
-	*b = t;
-	*oka = *okb;
-	*okb = o;
-}
-
-/* Orders peers by name (a stable, deterministic pick). */
-static void
-peer_sort(struct cli_peer *v, int *ok, size_t n)
-{
-	size_t	i, j;
-
-	for (i = 1; i < n; i++)
-		for (j = i; j > 0 && strcmp(v[j - 1].name, v[j].name) > 0; j--)
-			peer_swap(&v[j - 1], &v[j], &ok[j - 1], &ok[j]);
-}
-
 /*
  * Picks the guardians among the n peers v (ok[i]: answered the
- * heartbeat) and moves them to v[0 .. N), in share order. names: the
- * list was given (v is exactly the peers named: every one must be
- * reachable); else count of them, the first reachable by name (0: every
- * reachable peer). Returns N (at least k), or 0 after a message.
+ * heartbeat) and moves them to v[0 .. N), in share order (ok[] moves with
+ * them; ok[i] is 0 past N). named: v is exactly the peers named, every
+ * one must be reachable, in v's order; else count of them (0: every peer
+ * that can guard) by guardians_pick(), spread over label spread. Says
+ * when the spread policy cannot hold (guardians.h). Returns N (at least
+ * k), or 0 after a message.
  */
 size_t
 luks_pick_guardians(const char *device, struct cli_peer *v, int *ok,
-    size_t n, int named, unsigned count, unsigned k)
+    size_t n, int named, unsigned count, unsigned k, const char *spread)
 {
-	size_t	i, got = 0, want;
+	struct guardian_cand	*c = NULL;
+	struct cli_peer		*nv = NULL;
+	size_t			*pick = NULL, i, j, want = 0, can = 0;
+	int			*nok = NULL;
+	char			*why = NULL, *cause = NULL;
 
-	if (!named)
-		peer_sort(v, ok, n);
+	if (spread == NULL)
+		spread = GUARDIANS_KEY_DEFAULT;
+	if ((c = calloc(n + 1, sizeof(*c))) == NULL ||
+	    (pick = calloc(n + 1, sizeof(*pick))) == NULL ||
+	    (nv = calloc(n + 1, sizeof(*nv))) == NULL ||
+	    (nok = calloc(n + 1, sizeof(*nok))) == NULL)
+		goto out;
 	for (i = 0; i < n; i++) {
-		if (!ok[i]) {
-			if (named) {
+		c[i].name = v[i].name;
+		c[i].usable = ok[i] && v[i].usable;
+		c[i].has_node_key = v[i].node_keyid[0] != '\0';
+		c[i].labels = v[i].labels != NULL ? v[i].labels : "";
+		can += c[i].usable && c[i].has_node_key;
+	}
+	if (named) {
+		for (i = 0; i < n; i++)
+			if (!c[i].usable) {
 				fprintf(stderr, "peerkey: %s: guardian %s is "
-				    "not reachable; nothing changed\n", device,
-				    v[i].name);
-				return 0;
+				    "%s; nothing changed\n", device, v[i].name,
+				    ok[i] ? "pending or disabled by an operator" :
+				    "not reachable");
+				goto out;
 			}
-			continue;
+		for (i = 0; i < n; i++)
+			pick[i] = i;
+		want = n;
+		why = guardians_spread(c, pick, n, k, spread);
+	} else {
+		want = count == 0 ? can : count;
+		if (want < k)
+			want = k;
+		if (guardians_pick(c, n, k, (unsigned)want, spread, pick, &why,
+		    &cause) != 0) {
+			fprintf(stderr, "peerkey: %s: a %u-of-%zu split: %s "
+			    "(\"peerkey status\"); nothing changed\n", device,
+			    k, want, cause != NULL ? cause : "out of memory");
+			want = 0;
+			goto out;
 		}
-		peer_swap(&v[got], &v[i], &ok[got], &ok[i]);
-		got++;
 	}
-	want = named || count == 0 ? got : count;
-	if (want < k)
-		want = k;
-	if (got < want || want > PK_SHARE_N_MAX) {
-		fprintf(stderr, "peerkey: %s: a %u-of-%zu split needs %zu "
-		    "reachable guardians; %zu %s (\"peerkey status\"); "
-		    "nothing changed\n", device, k, want, want, got,
-		    got == 1 ? "is" : "are");
-		return 0;
+	/* The picks first, in share order, then the rest as they were. */
+	for (i = 0; i < want; i++) {
+		nv[i] = v[pick[i]];
+		nok[i] = 1;
 	}
-	for (i = want; i < n; i++)
-		ok[i] = 0;
+	for (i = 0, j = want; i < n; i++) {
+		size_t	 p;
+
+		for (p = 0; p < want && pick[p] != i; p++)
+			;
+		if (p == want) {
+			nv[j] = v[i];
+			nok[j++] = 0;
+		}
+	}
+	memcpy(v, nv, n * sizeof(*v));
+	memcpy(ok, nok, n * sizeof(*ok));
+	if (why != NULL)
+		fprintf(stderr, "peerkey: %s: warning: the shares are not "
+		    "spread as the policy asks (no %s may hold %u): %s\n",
+		    device, spread, k, why);
+out:
+	free(why);
+	free(cause);
+	free(c);
+	free(pick);
+	free(nv);
+	free(nok);
 	return want;
 }
 

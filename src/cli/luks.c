@@ -469,7 +469,7 @@ luks_enroll(const char *device, const struct luks_opts *o, int mode)
 		goto out;
 	}
 	if (k > 1 && (n = luks_pick_guardians(device, v, ok, nv,
-	    o->guardians != NULL, ng, k)) == 0)
+	    o->guardians != NULL, ng, k, o->spread)) == 0)
 		goto out;
 	max = crypt_keyslot_max(CRYPT_LUKS2);
 	for (slot = 0; slot < max; slot++)

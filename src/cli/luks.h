@@ -68,7 +68,8 @@ int		 luks_withdraw_one(struct luks *, struct cli_peer *,
 /* Name lists (JSON arrays of strings) in tokens: luks-check.h. */
 /* luks-share.c: threshold enrollments (K >= 2) */
 size_t		 luks_pick_guardians(const char *device, struct cli_peer *,
-		    int *ok, size_t n, int named, unsigned count, unsigned k);
+		    int *ok, size_t n, int named, unsigned count, unsigned k,
+		    const char *spread);
 int		 luks_seal_shares(struct luks *, const char *bootid,
 		    const char *blob, uint64_t epoch, unsigned k, unsigned n,
 		    const char *key, const char *pub, size_t publen,

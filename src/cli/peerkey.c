@@ -74,11 +74,11 @@ static const struct cmd_entry commands[] = {
 	    "send every peer this machine's identity anew (addresses, boot "
 	    "key)", cmd_update },
 	{ "enroll", "enroll DEVICE [--peers NAME,...] [--key-file FILE] "
-	    "[--threshold K [--guardians N|NAME,...]]",
+	    "[--threshold K [--guardians N|NAME,...] [--spread KEY]]",
 	    "add a keyslot to DEVICE and deposit its key with the peers",
 	    cmd_enroll },
 	{ "rotate", "rotate DEVICE [--peers NAME,...] [--key-file FILE] "
-	    "[--threshold K [--guardians N|NAME,...]]",
+	    "[--threshold K [--guardians N|NAME,...] [--spread KEY]]",
 	    "replace DEVICE's peerkey key", cmd_rotate },
 	{ "unenroll", "unenroll DEVICE",
 	    "withdraw DEVICE's key, kill its keyslot", cmd_unenroll },

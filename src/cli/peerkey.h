@@ -49,6 +49,9 @@ struct cli_peer {
 	char		*name;
 	char		*node_keyid;
 	char		*addresses;
+	char		*labels;	/* canonical (labels.h), "" none */
+	int		 usable;	/* neither pending nor disabled by an
+					   operator (a guardian candidate) */
 };
 
 /* local.c: this machine's configuration directory and keys */
@@ -84,6 +87,7 @@ struct luks_opts {
 	unsigned	 threshold;	/* --threshold K; 1: whole blobs */
 	const char	*guardians;	/* --guardians NAME,...; NULL */
 	unsigned	 nguardians;	/* --guardians N; 0: every peer */
+	const char	*spread;	/* --spread KEY; NULL: "zone" */
 };
 int		 luks_enroll(const char *device, const struct luks_opts *,
 		    int mode);
