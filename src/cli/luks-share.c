@@ -93,6 +93,14 @@ luks_pick_guardians(const char *device, struct cli_peer *v, int *ok,
 		want = count == 0 ? can : count;
 		if (want < k)
 			want = k;
+		if (can < want || want > GUARDIANS_MAX) {
+			fprintf(stderr, "peerkey: %s: a %u-of-%zu split needs "
+			    "%zu reachable guardians; %zu %s (\"peerkey "
+			    "status\"); nothing changed\n", device, k, want,
+			    want, can, can == 1 ? "is" : "are");
+			want = 0;
+			goto out;
+		}
 		if (guardians_pick(c, n, k, (unsigned)want, spread, pick, &why,
 		    &cause) != 0) {
 			fprintf(stderr, "peerkey: %s: a %u-of-%zu split: %s "
