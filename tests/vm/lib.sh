@@ -560,12 +560,16 @@ vm_enroll() {
 	    return 1
 	ip netns exec "$VM_NS_GUEST" $VM_GCTL join --name guest "$_code" \
 	    > "$W/join.log" 2>&1 || return 1
-	wait_for "$VM_CTL status | grep -q '^guest .*enabled'" 20 || return 1
+	# Joined, the guest is unguarded at the peer until it deposits
+	# (liveness.guard = held); its enroll is a proof of life.
+	wait_for "$VM_CTL status | grep -q -E '^guest +(enabled|unguarded)'" \
+	    20 || return 1
 	cp "$VM_DISK" "$W/disk.img"
 	VM_DISK=$W/disk.img
 	ip netns exec "$VM_NS_GUEST" $VM_GCTL enroll "$VM_DISK" \
 	    --key-file "$VM_PASS" > "$W/enroll.log" 2>&1 || return 1
 	grep -q "held by: vmpeer" "$W/enroll.log" || return 1
+	$VM_CTL status | grep -q -E '^guest +enabled ' || return 1
 	VM_IT_CONF=$VM_KEYS/guest/boot-initramfs-tools.conf
 	VM_DR_CONF=$VM_KEYS/guest/boot-dracut.conf
 	for _f in "$VM_IT_CONF:yes" "$VM_DR_CONF:no"; do
