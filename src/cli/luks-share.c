@@ -222,6 +222,21 @@ tok_threshold(const struct luks_tok *t)
 	    (unsigned)json_integer_value(v) : 1;
 }
 
+/* Is name one of split t's guardians? */
+int
+tok_guards(const struct luks_tok *t, const char *name)
+{
+	json_t	*x;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(t->j, "guardians"), i, x)
+		if (json_is_string(json_object_get(x, "name")) &&
+		    strcmp(json_string_value(json_object_get(x, "name")),
+		    name) == 0)
+			return 1;
+	return 0;
+}
+
 /* Does t's "held-by" hold enough shares (or a whole blob) to open? */
 int
 tok_opens(const struct luks_tok *t)

@@ -75,7 +75,9 @@
 #include <jansson.h>
 #include <libcryptsetup.h>
 
+#include "guardians.h"
 #include "key.h"
+#include "labels.h"
 #include "luks.h"
 #include "msg.h"
 #include "peerkey.h"
@@ -257,6 +259,11 @@ luks_probe(struct luks *l, struct cli_peer *v, size_t n, int *ok)
 	int		 r;
 
 	for (i = 0; i < n; i++) {
+		/* The guardian being removed is not asked, nor picked. */
+		if (l->exclude != NULL && strcmp(v[i].name, l->exclude) == 0) {
+			ok[i] = 0;
+			continue;
+		}
 		pk_msg_init(&m, PK_MSG_HEARTBEAT);
 		gnutls_rnd(GNUTLS_RND_NONCE, &m.u.heartbeat.nonce,
 		    sizeof(m.u.heartbeat.nonce));
@@ -370,10 +377,12 @@ luks_enroll(const char *device, const struct luks_opts *o, int mode)
 	int		*ok = NULL, slot, max, r, bad, ex = EXIT_FAIL;
 	unsigned	 k = o->threshold, ng = o->nguardians;
 	long long	 gen = 0;
-	json_t		*sent;
+	json_t		*sent, *js;
+	const char	*spread = o->spread;
 
 	if ((ex = luks_open(&l, device)) != 0)
 		return ex;
+	l.exclude = o->exclude;
 	ex = EXIT_FAIL;
 	if (l.uuid[0] == '\0') {
 		fprintf(stderr, "peerkey: %s: the LUKS2 header has no UUID "
@@ -426,9 +435,23 @@ luks_enroll(const char *device, const struct luks_opts *o, int mode)
 			bootconf_refresh("enroll");
 		goto out;
 	}
-	if (mode == LUKS_ROTATE && old == NULL) {
+	if (mode != LUKS_ENROLL && old == NULL) {
 		fprintf(stderr, "peerkey: %s: not enrolled (\"peerkey enroll "
 		    "%s\")\n", device, device);
+		goto out;
+	}
+	/*
+	 * A re-share (peerkey remove) re-splits only a split that counts
+	 * the removed peer as a guardian; luks_recover() has already
+	 * finished or undone an interrupted one.
+	 */
+	if (mode == LUKS_RESHARE && (tok_threshold(old) < 2 ||
+	    !tok_guards(old, o->exclude))) {
+		if (!opt_json)
+			printf("%s: %s holds none of its shares (epoch %lld); "
+			    "nothing to re-share\n", device, o->exclude,
+			    tok_gen(old));
+		ex = EXIT_OK;
 		goto out;
 	}
 	gen = old != NULL ? tok_gen(old) : 0;
@@ -439,6 +462,13 @@ luks_enroll(const char *device, const struct luks_opts *o, int mode)
 			ng = (unsigned)json_array_size(json_object_get(old->j,
 			    "guardians"));
 	}
+	/* ... and the label it spreads over. */
+	js = old != NULL ? json_object_get(old->j, "spread") : NULL;
+	if (spread == NULL && json_is_string(js) &&
+	    pk_label_key_ok(json_string_value(js)))
+		spread = json_string_value(js);
+	if (spread == NULL)
+		spread = GUARDIANS_KEY_DEFAULT;
 	if (k == 0)
 		k = 1;
 	/* A split's shares, epoch by epoch: none overwrites another's. */
@@ -469,7 +499,7 @@ luks_enroll(const char *device, const struct luks_opts *o, int mode)
 		goto out;
 	}
 	if (k > 1 && (n = luks_pick_guardians(device, v, ok, nv,
-	    o->guardians != NULL, ng, k, o->spread)) == 0)
+	    o->guardians != NULL, ng, k, spread)) == 0)
 		goto out;
 	max = crypt_keyslot_max(CRYPT_LUKS2);
 	for (slot = 0; slot < max; slot++)
@@ -533,6 +563,7 @@ ready:
 		json_object_set_new(t->j, "epoch", json_integer(gen + 1));
 		json_object_set_new(t->j, "guardians", luks_guardians_json(v,
 		    n));
+		json_object_set_new(t->j, "spread", json_string(spread));
 	}
 	if (tok_save(&l, t) != 0) {
 		l.ntoks--;
@@ -627,8 +658,9 @@ ready:
 		if (t == NULL)
 			goto out;
 	}
-	ex = luks_report(&l, t, v, n, mode == LUKS_ROTATE ? "rotated" :
-	    "enrolled") == 0 ? EXIT_OK : EXIT_PARTIAL;
+	ex = luks_report(&l, t, v, n, mode == LUKS_RESHARE ? "re-shared" :
+	    mode == LUKS_ROTATE ? "rotated" : "enrolled") == 0 ? EXIT_OK :
+	    EXIT_PARTIAL;
 	bootconf_refresh("enroll");
 out:
 	pk_secret_free(key);

@@ -38,6 +38,7 @@ struct luks {
 	struct pk_identity	*id;		/* node key */
 	struct cli_peer		*all;		/* every peer the daemon knows */
 	size_t			 nall;
+	const char		*exclude;	/* never a guardian now */
 };
 
 /* luks-token.c: a token's fields ("" / -1 / 0 when absent) */
@@ -77,6 +78,7 @@ int		 luks_seal_shares(struct luks *, const char *bootid,
 json_t		*luks_guardians_json(const struct cli_peer *, size_t n);
 unsigned	 tok_threshold(const struct luks_tok *);
 int		 tok_opens(const struct luks_tok *);
+int		 tok_guards(const struct luks_tok *, const char *name);
 /* Another token with t's blob id, newer (or older) than t, that counts
  * name as a holder; NULL if none. */
 struct luks_tok	*luks_sharer(struct luks *, struct luks_tok *,

@@ -51,7 +51,8 @@ static const struct cmd_entry commands[] = {
 	{ "approve", "approve NAME", "approve a peer's pending unlock",
 	    cmd_approve },
 	{ "deny", "deny NAME", "deny a peer's pending unlock", cmd_deny },
-	{ "remove", "remove [--yes] NAME", "forget a peer and its blobs",
+	{ "remove", "remove [--yes] [--key-file F] NAME [DEVICE...]",
+	    "forget a peer and its blobs; re-share the splits it guards",
 	    cmd_remove },
 	{ "check", "check NAME", "check a peer's liveness now", cmd_check },
 	{ "accept", "accept NAME", "accept a peer a member introduced "

@@ -80,6 +80,7 @@ int		 dial_request(const struct pk_identity *,
 /* luks.c: LUKS2 keyslots and the peerkey token journal */
 #define LUKS_ENROLL	0
 #define LUKS_ROTATE	1
+#define LUKS_RESHARE	2	/* rotate a split that names o->exclude */
 /* What enroll and rotate are told (cmd-enroll.c). */
 struct luks_opts {
 	const char	*peers;		/* --peers NAME,...; NULL: all */
@@ -87,7 +88,9 @@ struct luks_opts {
 	unsigned	 threshold;	/* --threshold K; 1: whole blobs */
 	const char	*guardians;	/* --guardians NAME,...; NULL */
 	unsigned	 nguardians;	/* --guardians N; 0: every peer */
-	const char	*spread;	/* --spread KEY; NULL: "zone" */
+	const char	*spread;	/* --spread KEY; NULL: the token's, or
+					   "zone" */
+	const char	*exclude;	/* a peer never picked (remove) */
 };
 int		 luks_enroll(const char *device, const struct luks_opts *,
 		    int mode);
