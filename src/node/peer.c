@@ -73,6 +73,7 @@
 #include "node.h"
 #include "pk_err.h"
 #include "proto.h"
+#include "sblob.h"
 #include "store.h"
 
 #define PEER_SCAN_MAX	60000	/* ms between full expiry scans at most */
@@ -323,12 +324,49 @@ peer_check_failed(struct peer *p, uint64_t now, const char *why)
 	(void)peer_enabled(p, now);
 }
 
+/* Is b a share of a k-of-n split (a signed blob with k >= 2)? */
+static int
+peer_blob_is_share(const struct store_blob *b)
+{
+	struct pk_sblob	 sb;
+	char		*cause = NULL;
+	int		 r;
+
+	if (!pk_sblob_is(b->data, b->len))
+		return 0;
+	r = pk_sblob_decode(b->data, b->len, &sb, &cause);
+	free(cause);
+	return r == 0 && sb.k >= 2;
+}
+
+/*
+ * Drops the shares of k-of-n splits from rel's blobs (a Mandos client's
+ * answer is one whole secret: doc/mandos-compat.md); the count left.
+ */
+static size_t
+peer_whole_blobs(struct peer_release *rel)
+{
+	struct store_blob	 t;
+	size_t			 i, n = 0;
+
+	for (i = 0; i < rel->nblobs; i++) {
+		if (peer_blob_is_share(&rel->blobs[i]))
+			continue;
+		t = rel->blobs[n];
+		rel->blobs[n++] = rel->blobs[i];
+		rel->blobs[i] = t;
+	}
+	return n;
+}
+
 /*
  * The release decision; see node.h. The UNLOCK of a native session and
- * the Mandos protocol 1 exchange both come here, and differ in one thing
+ * the Mandos protocol 1 exchange both come here, and differ in two things
  * only: a Mandos client is held while its approval is pending, and asks
  * again every few hundred milliseconds, so its wait is not a refusal (it
- * is recorded once, as "approval-pending").
+ * is recorded once, as "approval-pending"); and it is never given a
+ * share of a k-of-n split, only whole blobs (first in rel->blobs; none:
+ * refused as holding nothing for it).
  */
 int
 peer_release(const char *keyid, int proto, const char *addr, uint64_t now,
@@ -354,6 +392,13 @@ peer_release(const char *keyid, int proto, const char *addr, uint64_t now,
 			log_warnx("unlock: peer %s: cannot read blobs: %s",
 			    p->name, store_errmsg(node->store));
 		rel->reason = r != 0 ? PK_REFUSE_BUSY : PK_REFUSE_NO_BLOBS;
+		rel->blobs = NULL;
+		rel->nblobs = 0;
+		goto refused;
+	}
+	if (proto == PEER_MANDOS && peer_whole_blobs(rel) == 0) {
+		store_blobs_free(rel->blobs, rel->nblobs);
+		rel->reason = PK_REFUSE_NO_BLOBS;
 		rel->blobs = NULL;
 		rel->nblobs = 0;
 		goto refused;

@@ -42,6 +42,7 @@
 #include "node.h"
 #include "pk_err.h"
 #include "proto.h"
+#include "sblob.h"
 #include "store.h"
 #include "test_helper.h"
 
@@ -519,6 +520,55 @@ test_extension(int *n)
 }
 
 /*
+ * Mandos protocol 1 carries one whole secret: a Mandos client is never
+ * given a share of a k-of-n split (doc/mandos-compat.md). With only a
+ * share here it is refused as holding nothing for it, where a native
+ * UNLOCK gets the share; with a whole blob beside it, the whole blob is
+ * the one it gets.
+ */
+static void
+test_mandos_no_shares(int *n)
+{
+	struct pk_identity	*id = NULL;
+	struct peer_release	 rel;
+	struct peer		*p;
+	uint8_t			*share = NULL, cipher[16], whole[32];
+	size_t			 sharelen = 0;
+	char			 bootid[PK_KEYID_HEXLEN + 1], *cause = NULL;
+
+	TEST_START("mandos: never a share of a split, only a whole blob");
+	ASSERT_INT_EQ(pk_identity_generate(&id), 0);
+	p = make_peer((*n)++, ST_ENABLED, PO_NO_BLOBS, bootid);
+	memset(cipher, 7, sizeof(cipher));
+	ASSERT_INT_EQ(pk_sblob_seal_share(id, bootid, "luks-u@1", 1, 1, 2, 3,
+	    1, cipher, sizeof(cipher), &share, &sharelen, &cause), 0);
+	ASSERT_INT_EQ(store_blob_deposit(node->store, p, "luks-u@1", share,
+	    sharelen, 0, 1, NULL, NULL), 0);
+	ASSERT_INT_EQ(p->nblobs, 1);
+	ASSERT_INT_EQ(peer_release(bootid, PEER_MANDOS, "x", NOW, &rel), 0);
+	ASSERT_INT_EQ(rel.reason, PK_REFUSE_NO_BLOBS);
+	ASSERT_TRUE(rel.blobs == NULL);
+	ASSERT_INT_EQ(rel.nblobs, 0);
+	ASSERT_INT_EQ(peer_release(bootid, PEER_NATIVE, "x", NOW, &rel), 1);
+	ASSERT_INT_EQ(rel.nblobs, 1);
+	store_blobs_free(rel.blobs, rel.nblobs);
+	memset(whole, 9, sizeof(whole));
+	ASSERT_INT_EQ(store_blob_deposit(node->store, p, "whole", whole,
+	    sizeof(whole), 0, 1, NULL, NULL), 0);
+	ASSERT_INT_EQ(peer_release(bootid, PEER_MANDOS, "x", NOW, &rel), 1);
+	ASSERT_TRUE(rel.nblobs >= 1);
+	if (rel.nblobs >= 1) {
+		ASSERT_STR_EQ(rel.blobs[0].id, "whole");
+		ASSERT_INT_EQ(rel.blobs[0].len, sizeof(whole));
+	}
+	store_blobs_free(rel.blobs, rel.nblobs);
+	free(share);
+	free(cause);
+	pk_identity_free(id);
+	TEST_DONE();
+}
+
+/*
  * A pending peer (introduced, introduced-pending): never enabled, never
  * released to, and never disabled by a timeout either (nobody guards it);
  * an operator's accept enables it with a full timeout.
@@ -956,6 +1006,7 @@ main(void)
 	test_extension(&n);
 	test_unknown_repeats();
 	test_unknown_sources();
+	test_mandos_no_shares(&n);
 	test_pending(&n);
 	test_unguarded(&n);
 	store_close(s);
