@@ -9,7 +9,8 @@
 # finding 2 (doc/trust.md) with h1's disk and initramfs, helped by a
 # member that ignores liveness (h2, whose policy for h1 is a timeout of a
 # day: it releases to anyone with h1's boot key), gets that one share and
-# nothing more once the honest guardians have disabled h1.
+# nothing more once the honest guardians have disabled h1. A Mandos
+# client with h1's boot key is never given a share (whole blobs only).
 #
 #	h1 --+                 h1: enrolled 2 of 3, reboots
 #	h2 --+-- switch        h2: the member that ignores liveness
@@ -60,6 +61,17 @@ is "$(token '[.[0].guardians[] | "\(.name)=\(.share)"] | join(" ")')" \
 for n in 2 3 4; do
 	is "$(blobs "$n")" 1 "h$n holds one blob for h1: its share"
 done
+
+# Mandos protocol 1 carries whole blobs only: h1's boot key asking h3 as
+# a Mandos client (pktool mandos) gets nothing, though h1 is enabled
+# there, and h3 says why (doc/mandos-compat.md).
+n1 "$CL_PKTOOL" mandos "$d1/boot/tls.key" "$(cl_addr 3):$CL_PORT" \
+    >"$CL_DIR/mandos.out" 2>/dev/null || :
+is "$(wc -c <"$CL_DIR/mandos.out")" 0 \
+    "a Mandos client with h1's boot key gets no share from h3"
+ok 'cl_has 3 ".kind == \"refused\" and .peer == \"h1\" and
+    .detail == \"nothing deposited (mandos)\""' \
+    "...h3 refused it: nothing deposited (mandos)"
 
 # Every guardian up: two shares are enough.
 cl_down 1

@@ -115,7 +115,13 @@ ok '! split too-few --threshold 3 --guardians 5' \
     "3 of 5 with h4 disabled: four can guard, refused"
 like "$(cat "$CL_DIR/too-few.err")" "needs 5 reachable guardians; 4 are" \
     "...and says why"
+is "$(token '.spread')" rack "the token records the label it spread over"
 ok 'split no-h4 --threshold 3 --guardians 4' "h1 rotates into 3 of 4"
+like "$(cat "$CL_DIR/no-h4.err")" "no rack may hold 3" \
+    "...a rotate keeps the token's label (rack) unless told"
+ok 'split no-h4 --threshold 3 --guardians 4 --spread zone' \
+    "h1 rotates into 3 of 4, spread over zone again"
+is "$(token '.spread')" zone "...the token says zone"
 is "$(guardians)" "h2=1 h5=2 h6=3 h3=4" "h4 is left out, the zones in turn"
 unlike "$(cat "$CL_DIR/no-h4.err")" "warning" "...two in zone a, fewer than 3"
 
