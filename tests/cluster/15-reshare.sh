@@ -9,10 +9,11 @@
 # with one new guardian is one share, not two. A kill (the documented
 # hook PEERKEY_TEST_CRASH_AT, an _exit as a kill -9 leaves things) after
 # the first new share, and one after the new epoch is recorded but before
-# the old is retired: a boot in between unlocks (from the old epoch, or
-# from either), and the next run (remove again, rotate) converges on one
-# token, K and N kept. With too few guardians left, remove says the disk
-# is not re-shared and what to run, and that rotate re-splits it.
+# the old is retired, and a rotate killed at each of its other steps: a
+# boot in between unlocks (from the old epoch, or from either), and the
+# next run (remove again, rotate) converges on one token, K and N kept.
+# With too few guardians left, remove says the disk is not re-shared and
+# what to run, and that rotate re-splits it.
 #
 #	h1 --+                 h1: its disk split 2 of 3
 #	h2 --+                 h2..h5: peers; three of them guardians
@@ -171,6 +172,25 @@ for g in $new; do
 	is "$(blobs "$g")" 1 "$g holds one blob for h1 (the old share withdrawn)"
 done
 reboot "the next boot unlocks"
+
+# --- rotate killed at every other step: a boot between, then it converges ----
+for step in token slot depositing sending undo-marked undo-killed; do
+	r=0
+	PEERKEY_TEST_CRASH_AT=$step cl_pkd 1 rotate "$img" --key-file \
+	    "$d1/typed" >/dev/null 2>&1 || r=$?
+	is "$r" 9 "rotate killed at $step"
+	reboot "...a boot in between unlocks"
+	ok 'cl_pkd 1 rotate "$img" --key-file "$d1/typed" >/dev/null 2>&1' \
+	    "...the next rotate converges"
+	is "$(token 'length') $(slots) $(token '.[0].state')" "1 2 enrolled" \
+	    "...one enrolled token and its keyslot are left"
+	is "$(token '.[0].threshold') $(guardians)" "2 $new" \
+	    "...still 2 of 3: $new"
+	for g in $new; do
+		is "$(blobs "$g")" 1 "...$g holds one blob for h1"
+	done
+done
+e3=$(token '.[0].epoch')
 
 # --- too few guardians left: said, and what to run ---------------------------
 set -- $new
