@@ -192,9 +192,12 @@ check() {
 		# the Debian packages, then the qemu boots, which install
 		# them) run once, on the plain build.
 		if [ $variant = normal ]; then
-			for s in interop cluster pkg vm; do
+			for s in interop cluster pkg; do
 				suite "build/$variant" 1 "check-$s" "$s"
 			done
+			# The qemu boots, and the Debian guest that installs
+			# the pkg suite's .debs (tests/vm/test-debian.sh).
+			suite "build/$variant" 1 check-vm-all vm
 		fi
 		count "build/$variant"
 	done

@@ -101,8 +101,10 @@ phase "boot 1: join, enroll, boot-config"
 code=$(ip netns exec "$VM_NS_PEER" $VM_CTL invite 2> "$W/invite.log")
 ok '[ -n "$code" ]' "peerkey invite on the peer prints a code"
 guest_ok b1 "peerkey join $code" "peerkey join CODE: the guest joins the peer" 300
-ok 'wait_for "$VM_CTL status | grep -q \"^guest .*enabled\"" 120' \
-    "the peer lists the guest, enabled"
+# Joined, the guest is unguarded there until it deposits (liveness.guard
+# = held): the peer heartbeats only the machines it holds something of.
+ok 'wait_for "$VM_CTL status | grep -q -E \"^guest +unguarded \"" 120' \
+    "the peer lists the guest, unguarded until it deposits"
 # enroll: the existing passphrase typed at enroll's prompt
 GUEST_N=$((GUEST_N + 1))
 vm_type b1 "peerkey enroll /dev/vda; echo PKRC-$GUEST_N=\$?"
@@ -111,6 +113,8 @@ ok 'vm_wait b1 "PKRC-$GUEST_N=[0-9]" 600 &&
     grep -q "PKRC-$GUEST_N=0" "$W/b1.console" &&
     guest_out b1 | grep -q "held by: vmpeer"' \
     "peerkey enroll /dev/vda: a keyslot added, its blob held by the peer"
+ok '$VM_CTL status | grep -q -E "^guest +enabled "' \
+    "the deposit is a proof of life: the peer guards the guest, enabled"
 # crypttab / ip= (IP= of initramfs.conf: no boot loader to edit here)
 guest_ok b1 "sed -i '/^root /s/\$/,keyscript=peerkey/' /etc/crypttab && cat /etc/crypttab" \
     "crypttab: keyscript=peerkey on the root's line" 300
