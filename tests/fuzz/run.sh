@@ -15,7 +15,9 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 secs=${1:?usage: run.sh SECONDS [NAME...]}
 shift
 [ $# -gt 0 ] || set -- line frame conf mandos-conf invite luks-token addr \
-    boot-conf session control sblob share
+    boot-conf session control ident sblob share
+# fuzz-tpmkey exists in --with-tpm builds only.
+[ $# -gt 13 ] || [ ! -x ./tests/fuzz/fuzz-tpmkey ] || set -- "$@" tpmkey
 work=${FUZZ_WORK:-/var/tmp/peerkey-fuzz}
 mkdir -p "$work"
 fz=$top_srcdir/tests/fuzz
