@@ -52,6 +52,8 @@
 CL_INTERVAL=${CL_INTERVAL:-1s}
 CL_TIMEOUT=${CL_TIMEOUT:-20s}
 CL_EXTENDED=${CL_EXTENDED:-10s}
+CL_ANNOUNCE=no
+CL_LOG_LEVEL=info
 . "$(dirname "${BASH_SOURCE[0]}")/../cluster/lib.sh"
 
 SC_N=${SC_N:-12}
@@ -59,39 +61,6 @@ SC_G=${SC_G:-3}
 SC_K=${SC_K:-2}
 SC_GIVEUP=${SC_GIVEUP:-120s}
 SC_STOLEN=""
-
-# cl_conf N [LINES...]: lib.sh's, with no announcing (no Avahi here).
-cl_conf() {
-	local n=$1 d=$CL_DIR/h$1 l
-	shift
-	mkdir -p "$d/state" "$d/run"
-	chmod 700 "$d/state" "$d/run"
-	cat >"$d/peerkeyd.conf" <<EOF
-[node]
-name = h$n
-key = $d/node.key
-state-directory = $d/state
-runtime-directory = $d/run
-listen = $(cl_addr "$n")
-port = $CL_PORT
-log-level = info
-
-[liveness]
-interval = $CL_INTERVAL
-timeout = $CL_TIMEOUT
-extended-timeout = $CL_EXTENDED
-alive-mark = 1s
-
-[announce]
-enable = no
-
-[mandos]
-enable = no
-EOF
-	for l in "$@"; do
-		echo "$l" >>"$d/peerkeyd.conf"
-	done
-}
 
 # cl_start_avahi N: nothing to start (announce is off).
 cl_start_avahi() { :; }
@@ -215,14 +184,14 @@ sc_cold_start() {
 	for n in $(seq "$SC_N"); do
 		SC_MARK[n]=$(cl_events "$n" | jq -s 'map(.id) | max // 0')
 	done
-	# The power cut: SIGKILL to every daemon at once, then reap them.
+	# The power cut: SIGKILL to every daemon at once.
+	p=""
 	for n in $(seq "$SC_N"); do
-		p=$(cat "$CL_DIR/h$n/peerkeyd.pid" 2>/dev/null) &&
-		    kill -KILL "$p" 2>/dev/null
+		p="$p $(cat "$CL_DIR/h$n/peerkeyd.pid" 2>/dev/null)"
+		rm -f "$CL_DIR/h$n/peerkeyd.pid"
 	done
-	for n in $(seq "$SC_N"); do
-		cl_kill "$n"
-	done
+	# shellcheck disable=SC2086
+	kill_now KILL $p
 	# Every machine but h1 boots; h1 is where the passphrase is typed.
 	for n in $(seq 2 "$SC_N"); do
 		cl_boot_conf "$n" >"$CL_DIR/h$n/boot.run.conf"
@@ -254,7 +223,7 @@ sc_cold_start() {
 				continue
 			fi
 			now=$(sc__since "$t0")
-			stop "$p" || :
+			reap "$p" || :
 			if [ -s "$CL_DIR/h$n/boot.out" ] &&
 			    cl_check_key "$n" <"$CL_DIR/h$n/boot.out"; then
 				echo "$now h$n" >>"$CL_DIR/cascade"
