@@ -9,8 +9,9 @@
 # Each (N, G) is one fleet made by tests/scale/lib-scale.sh, as
 # make check-scale makes it (a namespace, a real peerkeyd and a real LUKS2
 # image a machine; formed through h1's "peerkey invite"/"peerkey join";
-# "peerkey enroll --threshold 3 --guardians 5", the G + 1 first names
-# enrolled whole so that one typed passphrase starts the cascade; G = 0:
+# "peerkey enroll --threshold 3 --guardians 5", the G names after h1 in
+# name order enrolled whole so that one typed passphrase starts the
+# cascade; G = 0:
 # every machine enrolled whole, the full mesh), heartbeat interval
 # SCALE_INTERVAL (default 5s; the daemon's default is 30s).
 # Measured, nothing asserted:
