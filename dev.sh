@@ -189,10 +189,11 @@ check() {
 		rm -f "build/$variant"/tests/*/*.trs
 		suite "build/$variant" "$(nproc)" check unit fuzz node hostile boot install
 		# The integration suites (real Mandos, namespaced clusters,
-		# the Debian packages, then the qemu boots, which install
-		# them) run once, on the plain build.
+		# the fleet's cold start, the Debian packages, then the qemu
+		# boots and the guest that installs them) run once, on the
+		# plain build.
 		if [ $variant = normal ]; then
-			for s in interop cluster pkg; do
+			for s in interop cluster scale pkg; do
 				suite "build/$variant" 1 "check-$s" "$s"
 			done
 			# The qemu boots, and the Debian guest that installs

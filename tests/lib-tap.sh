@@ -43,6 +43,10 @@
 #	                       then waits for it (KILL after 30 s); returns
 #	                       its exit status
 #	stop_all               stop every spawned process still running
+#	kill_now SIG PID...    SIG to every PID that is still ours, all at
+#	                       once (a power cut), then reaps them
+#	reap PID               a spawned PID that has ended on its own:
+#	                       waits for it and forgets it; its exit status
 #	wait_for COND [SECS]   polls COND (eval'd, output discarded) every
 #	                       0.1 s; false when it does not hold within SECS
 #	                       (default 10). For hangs, never a pass/fail
@@ -213,6 +217,25 @@ _tap_forget() {
 		[ "$_tap_p" = "$1" ] || _tap_left="$_tap_left $_tap_p"
 	done
 	_tap_pids=$_tap_left
+}
+
+kill_now() {
+	_tap_sig=$1
+	shift
+	for _tap_p; do
+		! _tap_ours "$_tap_p" || kill -"$_tap_sig" "$_tap_p" 2>/dev/null ||
+		    :
+	done
+	for _tap_p; do
+		reap "$_tap_p" || :
+	done
+}
+
+reap() {
+	_tap_st=0
+	wait "$1" 2>/dev/null || _tap_st=$?
+	_tap_forget "$1"
+	return $_tap_st
 }
 
 stop() {

@@ -76,7 +76,8 @@ join_record(json_t *id, const char **state)
 int
 cmd_join(int argc, char **argv)
 {
-	static uint8_t		 buf[PK_DOC_MAX + 64];
+	uint8_t			*buf = NULL;
+	size_t			 buflen;
 	struct pk_identity	*id = NULL;
 	struct pk_tls		*tls = NULL;
 	struct cli_peer		 inviter;
@@ -148,10 +149,21 @@ cmd_join(int argc, char **argv)
 	m.u.join.secret = ic.secret;
 	m.u.join.doc.p = (const uint8_t *)docs;
 	m.u.join.doc.len = strlen(docs);
+	/* Room for the largest JOIN_REPLY: it lists every member. */
+	buflen = PK_FRAME_HDR + 4 + PK_JOIN_REPLY_MAX;
+	if ((buf = malloc(buflen)) == NULL)
+		goto out;
 	if ((r = pk_io_send_msg(tls, fd, &m, pk_now_ms() + 10000)) != 0 ||
-	    (r = pk_io_recv_msg(tls, fd, buf, sizeof(buf), sizeof(buf), &m,
+	    (r = pk_io_recv_msg(tls, fd, buf, buflen, buflen, &m,
 	    pk_now_ms() + 20000)) != 0) {
 		fprintf(stderr, "peerkey: join: %s\n", pk_strerror(r));
+		goto out;
+	}
+	if (m.type == PK_MSG_ERROR && m.u.error.code == PK_ERRC_TOO_LARGE) {
+		fprintf(stderr, "peerkey: the inviter refused: %.*s\n"
+		    "  (its reply would list more members than one JOIN "
+		    "carries; your code is still valid)\n",
+		    (int)m.u.error.text.len, m.u.error.text.p);
 		goto out;
 	}
 	if (m.type == PK_MSG_ERROR) {
@@ -221,6 +233,7 @@ cmd_join(int argc, char **argv)
 	ex = bad ? EXIT_PARTIAL : EXIT_OK;
 out:
 	pk_io_close(tls, fd);
+	free(buf);
 	free(cause);
 	pk_wipe(&ic, sizeof(ic));
 	free(docs);

@@ -101,7 +101,7 @@ static const struct pk_conf_item node_items[] = {
 	    1 * SEC, DAY, "60s", NULL },
 
 	{ "membership", "max-introductions", PK_CONF_UINT,
-	    O(max_introductions), 0, 100000, "16", NULL },
+	    O(max_introductions), 0, 100000, "128", NULL },
 	{ "membership", "introduced-pending", PK_CONF_BOOL,
 	    O(introduced_pending), 0, 0, "no", NULL },
 

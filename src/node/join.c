@@ -159,6 +159,61 @@ join_fail(char **cause, int code, const char *text)
 	return code;
 }
 
+/*
+ * The JOIN_REPLY to a joiner whose node key is keyid, into *buf
+ * (malloc'ed JSON): the inviter's identity (selfdoc, from the invitation)
+ * and every member with a signed identity, the joiner left out; the peers
+ * to introduce the joiner to into *guarded. Returns 0, or the ERROR code
+ * with *cause set: PK_ERRC_TOO_LARGE when the reply would be over
+ * PK_JOIN_REPLY_MAX (a cluster of more than about PK_JOIN_MEMBERS_MAX
+ * machines), checked before the JOIN changes anything.
+ */
+static int
+join_reply_build(const char *keyid, const char *selfdoc, char **buf,
+    json_t **guarded, char **cause)
+{
+	struct peer	*p;
+	json_error_t	 jerr;
+	json_t		*self, *members, *rd;
+	size_t		 len, n = 0;
+
+	*buf = NULL;
+	members = json_array();
+	*guarded = json_array();
+	TAILQ_FOREACH(p, &node->peers, entry) {
+		if (p->node_keyid[0] == '\0' || strcasecmp(p->node_keyid,
+		    keyid) == 0)
+			continue;
+		if ((rd = identity_peer_json(p)) != NULL)
+			json_array_append_new(members, rd);
+		json_array_append_new(*guarded, json_pack("{s:s, s:s, s:s}",
+		    "name", p->name, "node_keyid", p->node_keyid,
+		    "addresses", p->addresses));
+		n++;
+	}
+	if ((self = json_loads(selfdoc, 0, &jerr)) == NULL)
+		self = json_object();
+	json_object_set_new(self, "name", json_string(node->conf.name));
+	json_object_set_new(self, "node_keyid", json_string(node->id->keyid));
+	rd = json_pack("{s:o, s:o}", "self", self, "members", members);
+	*buf = rd != NULL ? json_dumps(rd, JSON_COMPACT) : NULL;
+	json_decref(rd);
+	if (*buf == NULL)
+		return join_fail(cause, PK_ERRC_INTERNAL, "out of memory");
+	if ((len = strlen(*buf)) > PK_JOIN_REPLY_MAX) {
+		log_warnx("join: the reply listing %zu members would be %zu "
+		    "bytes, over the limit of %d (PK_JOIN_REPLY_MAX): refused, "
+		    "nothing changed", n, len, PK_JOIN_REPLY_MAX);
+		free(*buf);
+		*buf = NULL;
+		pk_cause_set(cause, "the cluster is too large to join through "
+		    "one reply (%zu members, %zu bytes, the limit is %d); "
+		    "nothing was changed", n, len, PK_JOIN_REPLY_MAX);
+		return PK_ERRC_TOO_LARGE;
+	}
+	return 0;
+}
+
 /* A JOIN: proves an invitation; see the file comment. */
 static int
 join_join(const char *keyid, const char *addr, const struct pk_msg *m,
@@ -167,13 +222,12 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 	struct pk_ident		 id;
 	struct peer		*p;
 	json_error_t		 jerr;
-	json_t			*doc = NULL, *self = NULL, *members = NULL, *rd;
-	json_t			*guarded = NULL;
+	json_t			*doc = NULL, *guarded = NULL, *rd;
 	unsigned char		 hash[32];
 	uint8_t			*raw = NULL;
 	size_t			 rawlen = 0;
 	char			 hex[65], how[128], *selfdoc = NULL, *jdoc;
-	char			 src[PK_ADDR_LEN];
+	char			*taken = NULL, src[PK_ADDR_LEN];
 	int			 code, r, i, found;
 
 	memset(&id, 0, sizeof(id));
@@ -187,7 +241,8 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 	    PK_JOIN_SECRET_LEN, hash);
 	for (i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
-	if ((r = store_invite_check(node->store, hex, wall_ms())) != 0) {
+	if ((r = store_invite_check(node->store, hex, wall_ms(),
+	    &selfdoc)) != 0) {
 		budget_source_name(addr, src, sizeof(src));
 		tally(PK_TALLY_WARN, "join-refused", src, "join-refused",
 		    "join: %s key %.16s...: refused: %s", addr, keyid,
@@ -214,8 +269,16 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 		    "not signed by this session's key");
 		goto out;
 	}
+	/*
+	 * The reply, with the members before the joiner is one, and its
+	 * size checked, before anything changes: a JOIN refused for its
+	 * size uses no invitation and adds no peer.
+	 */
+	if ((code = join_reply_build(keyid, selfdoc, buf, &guarded,
+	    cause)) != 0)
+		goto out;
 	if ((r = store_invite_take(node->store, hex, wall_ms(), id.name,
-	    addr, &selfdoc)) != 0) {
+	    addr, &taken)) != 0) {
 		/* Used or expired since the check: recorded by the store. */
 		log_warnx("join: %s key %.16s...: refused: %s", addr, keyid,
 		    store_errmsg(node->store));
@@ -224,40 +287,12 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 		    "no such invitation (used already?)");
 		goto out;
 	}
-	/*
-	 * The members, before the joiner is one: in the reply, those with
-	 * a signed identity (only those can the joiner check); to be
-	 * introduced to, every peer with a node key.
-	 */
-	members = json_array();
-	guarded = json_array();
-	TAILQ_FOREACH(p, &node->peers, entry) {
-		if (p->node_keyid[0] == '\0' || strcasecmp(p->node_keyid,
-		    keyid) == 0)
-			continue;
-		if ((rd = identity_peer_json(p)) != NULL)
-			json_array_append_new(members, rd);
-		json_array_append_new(guarded, json_pack("{s:s, s:s, s:s}",
-		    "name", p->name, "node_keyid", p->node_keyid,
-		    "addresses", p->addresses));
-	}
 	snprintf(how, sizeof(how), "joined with an invitation from %s", addr);
 	/* A machine that joins again brings its own, newer identity. */
 	if ((found = identity_apply(&id, raw, rawlen, addr, 1, cause)) < 0 ||
 	    (found == IDENTITY_NEW && join_add_peer(&id, raw, rawlen, how,
 	    NULL, cause) != 0)) {
 		code = PK_ERRC_UNAUTHORIZED;
-		goto out;
-	}
-	if ((self = json_loads(selfdoc, 0, &jerr)) == NULL)
-		self = json_object();
-	json_object_set_new(self, "name", json_string(node->conf.name));
-	json_object_set_new(self, "node_keyid", json_string(node->id->keyid));
-	rd = json_pack("{s:O, s:O}", "self", self, "members", members);
-	*buf = json_dumps(rd, JSON_COMPACT);
-	json_decref(rd);
-	if (*buf == NULL || strlen(*buf) > PK_DOC_MAX) {
-		code = join_fail(cause, PK_ERRC_TOO_LARGE, "reply too large");
 		goto out;
 	}
 	pk_msg_init(reply, PK_MSG_JOIN_REPLY);
@@ -276,10 +311,9 @@ out:
 	pk_ident_clear(&id);
 	free(raw);
 	json_decref(doc);
-	json_decref(self);
-	json_decref(members);
 	json_decref(guarded);
 	free(selfdoc);
+	free(taken);
 	return code;
 }
 

@@ -50,22 +50,38 @@ store_invite_add(struct store *s, const char *hash, int64_t expires,
 
 /* Is invitation hash pending and unexpired? Writes nothing; see store.h. */
 int
-store_invite_check(struct store *s, const char *hash, int64_t now)
+store_invite_check(struct store *s, const char *hash, int64_t now,
+    char **self_doc)
 {
 	sqlite3_stmt	*st;
+	const char	*t;
 	int64_t		 expires = 0;
+	char		*doc = NULL;
 	int		 r;
 
+	if (self_doc != NULL)
+		*self_doc = NULL;
 	if ((r = store_query(s, ST_INVITE_GET, &st, "t", hash)) != 0)
 		return r;
-	if ((r = store_row(s, st)) == 1)
+	if ((r = store_row(s, st)) == 1) {
 		expires = sqlite3_column_int64(st, 0);
+		t = (const char *)sqlite3_column_text(st, 1);
+		if (self_doc != NULL && (t == NULL ||
+		    (doc = strdup(t)) == NULL))
+			r = PK_ERR_ALLOC;
+	}
 	store_query_end(st);
 	if (r < 0)
 		return r;
 	if (r == 0)
 		return PK_ERR_NOT_FOUND;
-	return expires < now ? PK_ERR_TIMEOUT : 0;
+	if (expires < now) {
+		free(doc);
+		return PK_ERR_TIMEOUT;
+	}
+	if (self_doc != NULL)
+		*self_doc = doc;
+	return 0;
 }
 
 /* Takes (deletes) an invitation, or records the refusal; see store.h. */

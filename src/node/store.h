@@ -294,11 +294,13 @@ int	store_invite_add(struct store *, const char *hash, int64_t expires,
 	    const char *self_doc, int64_t now, const char *detail);
 
 /*
- * Is invitation hash pending and unexpired at now? Reads only. Returns 0,
- * PK_ERR_NOT_FOUND (unknown or used), PK_ERR_TIMEOUT (expired),
- * PK_ERR_STORE.
+ * Is invitation hash pending and unexpired at now? Reads only; sets
+ * *self_doc (malloc) to its document when self_doc is not NULL and it is.
+ * Returns 0, PK_ERR_NOT_FOUND (unknown or used), PK_ERR_TIMEOUT
+ * (expired), PK_ERR_STORE, PK_ERR_ALLOC.
  */
-int	store_invite_check(struct store *, const char *hash, int64_t now);
+int	store_invite_check(struct store *, const char *hash, int64_t now,
+	    char **self_doc);
 
 /*
  * Takes (deletes) invitation hash and sets *self_doc (malloc) to its

@@ -284,6 +284,7 @@ msg_decode_body(struct msg_rd *r, struct pk_msg *msg)
 		msg->u.join.secret = secret.p;
 		return rd_field(r, 4, 1, PK_DOC_MAX, &msg->u.join.doc);
 	case PK_MSG_JOIN_REPLY:
+		return rd_field(r, 4, 1, PK_JOIN_REPLY_MAX, &msg->u.doc.doc);
 	case PK_MSG_INTRODUCE:
 	case PK_MSG_UPDATE:
 		return rd_field(r, 4, 1, PK_DOC_MAX, &msg->u.doc.doc);
@@ -385,11 +386,15 @@ msg_check_blob(const struct pk_blob *blob, size_t *n)
 	return 0;
 }
 
-/* Checks an identity document field (u32 length + 1 .. PK_DOC_MAX). */
+/* A JOIN_REPLY is a valid version 1 message: PK_MSG_LEN_MAX covers it. */
+_Static_assert(1 + 1 + 4 + PK_JOIN_REPLY_MAX <= PK_MSG_LEN_MAX,
+    "PK_JOIN_REPLY_MAX exceeds PK_MSG_LEN_MAX");
+
+/* Checks a document field (u32 length + 1 .. max). */
 static int
-msg_check_doc(const struct pk_bytes *b, size_t *n)
+msg_check_doc(const struct pk_bytes *b, size_t max, size_t *n)
 {
-	if (b->len > PK_DOC_MAX)
+	if (b->len > max)
 		return PK_ERR_TOO_LARGE;
 	if (b->len == 0 || b->p == NULL)
 		return PK_ERR_INVALID_ARG;
@@ -474,12 +479,14 @@ msg_check(const struct pk_msg *msg, size_t *need)
 		if (m->u.join.secret == NULL)
 			return PK_ERR_INVALID_ARG;
 		n += PK_JOIN_SECRET_LEN;
-		ret = msg_check_doc(&m->u.join.doc, &n);
+		ret = msg_check_doc(&m->u.join.doc, PK_DOC_MAX, &n);
 		break;
 	case PK_MSG_JOIN_REPLY:
+		ret = msg_check_doc(&m->u.doc.doc, PK_JOIN_REPLY_MAX, &n);
+		break;
 	case PK_MSG_INTRODUCE:
 	case PK_MSG_UPDATE:
-		ret = msg_check_doc(&m->u.doc.doc, &n);
+		ret = msg_check_doc(&m->u.doc.doc, PK_DOC_MAX, &n);
 		break;
 	default:
 		return PK_ERR_INVALID_ARG;

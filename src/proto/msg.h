@@ -16,7 +16,8 @@
  * checked as UTF-8, but may not contain bytes below 0x20 or 0x7f: a peer's
  * text is logged, and this keeps NULs, newlines and terminal escapes out of
  * the logs. Identity documents (JOIN, JOIN_REPLY, INTRODUCE) are opaque
- * here: 1 .. PK_DOC_MAX bytes that the daemon and peerkey parse as JSON
+ * here: 1 .. PK_DOC_MAX bytes (a JOIN_REPLY, which lists every member:
+ * 1 .. PK_JOIN_REPLY_MAX) that the daemon and peerkey parse as JSON
  * (doc/protocol.md). Blob ids are 1 .. PK_BLOB_ID_MAX printable ASCII bytes without
  * space (0x21 .. 0x7e).
  *
@@ -77,7 +78,8 @@ struct pk_msg {
 			struct pk_bytes	 doc;	/* identity document (JSON) */
 		} join;
 		struct {		/* PK_MSG_JOIN_REPLY, _INTRODUCE, _UPDATE */
-			struct pk_bytes	 doc;	/* 1 .. PK_DOC_MAX bytes */
+			struct pk_bytes	 doc;	/* 1 .. PK_DOC_MAX bytes
+						 * (JOIN_REPLY: PK_JOIN_REPLY_MAX) */
 		} doc;
 		struct {		/* PK_MSG_ERROR */
 			uint16_t	 code;	/* enum pk_error_code */

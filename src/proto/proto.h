@@ -81,6 +81,17 @@ enum pk_error_code {
 #define PK_KEYID_LEN		64	/* hex digits of a key id */
 #define PK_JOIN_SECRET_LEN	32	/* bytes of an invitation's secret */
 #define PK_DOC_MAX		(48 * 1024) /* bytes of an identity document */
+/*
+ * A JOIN_REPLY lists every member of the cluster (the inviter and each
+ * peer with a signed identity), so its limit grows with the cluster, not
+ * with one identity: room for PK_JOIN_MEMBERS_MAX members of 2 KiB each.
+ * A member as "peerkey init" makes it (an Ed25519 boot key) takes about
+ * 1.5 KiB of JSON, so 100 machines need about 150 KiB; an inviter whose
+ * reply would be larger refuses the JOIN (ERROR TOO_LARGE) before it
+ * changes anything. It stays within PK_MSG_LEN_MAX (msg.c checks).
+ */
+#define PK_JOIN_MEMBERS_MAX	512
+#define PK_JOIN_REPLY_MAX	(PK_JOIN_MEMBERS_MAX * 2048) /* 1 MiB */
 #define PK_NOTICE_WINDOW_MAX	(7 * 86400) /* seconds a NOTICE may cover */
 
 /*

@@ -56,7 +56,8 @@
 # the driver.
 #
 # Knobs: CL_VERBOSE=1 shows every command run (on stderr), KEEP=1 keeps
-# $CL_DIR, CL_INTERVAL/CL_TIMEOUT the liveness policy;
+# $CL_DIR, CL_INTERVAL/CL_TIMEOUT the liveness policy, CL_ANNOUNCE=no
+# (no mDNS announcing) and CL_LOG_LEVEL (debug) in cl_conf;
 # for a boot (cl_boot_conf), CL_BOOT_PEERS the hosts it may ask (default
 # all), CL_BOOT_MDNS=yes browses by mDNS, CL_BOOT_EXTRA a [boot] line.
 # The real commands build every cluster; pktool (tests/tools) is only the
@@ -242,7 +243,7 @@ key = $d/node.key
 state-directory = $d/state
 runtime-directory = $d/run
 port = $CL_PORT
-log-level = debug
+log-level = ${CL_LOG_LEVEL:-debug}
 
 [liveness]
 interval = $CL_INTERVAL
@@ -251,7 +252,7 @@ extended-timeout = $CL_EXTENDED
 alive-mark = 1s
 
 [announce]
-enable = yes
+enable = ${CL_ANNOUNCE:-yes}
 mandos = no
 service-name = peerkey on h$n
 EOF

@@ -26,8 +26,9 @@
  *	pktool introduce KEY ADDR FILE   INTRODUCE with FILE's bytes as the
  *	                                 identity document
  *	pktool update KEY ADDR FILE      UPDATE with FILE's bytes
- *	pktool ident-forge KEY PUB NAME BOOTID ADDRS SEQ
+ *	pktool ident-forge KEY PUB NAME BOOTID ADDRS SEQ [PGP]
  *	                                 a signed identity document (base64)
+ *	                                 (with PGP: that armored boot key)
  *	                                 signed with KEY, naming the public
  *	                                 half of key file PUB ("-": KEY's own)
  *	                                 as its node key: a forgery unless
@@ -738,7 +739,7 @@ forge_cmd(char **argv)
 	struct pk_identity	*key, *pub, mixed;
 	struct pk_ident		 doc;
 	uint8_t			*raw;
-	size_t			 rawlen;
+	size_t			 rawlen, len;
 	char			*cause = NULL, *b64;
 	int			 r;
 
@@ -756,6 +757,10 @@ forge_cmd(char **argv)
 	snprintf(doc.boot_keyid, sizeof(doc.boot_keyid), "%s", argv[5]);
 	snprintf(doc.addresses, sizeof(doc.addresses), "%s", argv[6]);
 	doc.seq = strtoull(argv[7], NULL, 10);
+	if (argv[8] != NULL) {
+		doc.boot_pgp = (char *)slurp(argv[8], &len);
+		doc.boot_pgp[len < PK_FRAME_MAX_HARD ? len : len - 1] = '\0';
+	}
 	if ((r = pk_ident_sign(&mixed, &doc, &raw, &rawlen, &cause)) != 0) {
 		fprintf(stderr, "pktool: %s\n", cause ? cause : "");
 		die(2, "ident-forge", r);
@@ -876,7 +881,7 @@ main(int argc, char *argv[])
 		m.u.notice.text.len = strlen(argv[5]);
 		return ask(argv[2], argv[3], NULL, &m);
 	}
-	if (strcmp(cmd, "ident-forge") == 0 && argc == 8)
+	if (strcmp(cmd, "ident-forge") == 0 && (argc == 8 || argc == 9))
 		return forge_cmd(argv);
 	if ((strcmp(cmd, "introduce") == 0 || strcmp(cmd, "update") == 0) &&
 	    argc == 5) {

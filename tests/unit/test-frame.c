@@ -1046,6 +1046,38 @@ test_encode_limits(void)
 	ASSERT_INT_EQ(enc(&m), PK_ERR_INVALID_ARG);
 	TEST_DONE();
 
+	TEST_START("encode: documents: JOIN_REPLY lists every member, so its "
+	    "own limit");
+	{
+		static uint8_t	doc[PK_JOIN_REPLY_MAX + 1];
+		static uint8_t	secret[PK_JOIN_SECRET_LEN];
+
+		memset(doc, 'd', sizeof(doc));
+		pk_msg_init(&m, PK_MSG_JOIN_REPLY);
+		m.u.doc.doc.p = doc;
+		enc_len(&m, &m.u.doc.doc.len, PK_JOIN_REPLY_MAX,
+		    PK_ERR_INVALID_ARG, 1);
+		/* A 100-machine cluster (about 1.5 KiB a member, as peerkey
+		 * init makes them) fits with room to spare; 48 KiB did not. */
+		ASSERT_TRUE(PK_JOIN_REPLY_MAX >= 4 * 100 * 1536);
+		ASSERT_TRUE(PK_JOIN_MEMBERS_MAX >= 4 * 100);
+		m.u.doc.doc.len = 100 * 1536;
+		ASSERT_INT_EQ(enc(&m), 0);
+		/* One identity stays at PK_DOC_MAX. */
+		pk_msg_init(&m, PK_MSG_INTRODUCE);
+		m.u.doc.doc.p = doc;
+		enc_len(&m, &m.u.doc.doc.len, PK_DOC_MAX, PK_ERR_INVALID_ARG, 1);
+		pk_msg_init(&m, PK_MSG_UPDATE);
+		m.u.doc.doc.p = doc;
+		enc_len(&m, &m.u.doc.doc.len, PK_DOC_MAX, PK_ERR_INVALID_ARG, 1);
+		pk_msg_init(&m, PK_MSG_JOIN);
+		m.u.join.secret = secret;
+		m.u.join.doc.p = doc;
+		enc_len(&m, &m.u.join.doc.len, PK_DOC_MAX, PK_ERR_INVALID_ARG,
+		    1);
+	}
+	TEST_DONE();
+
 	TEST_START("encode: unknown type and bad arguments");
 	for (i = 0; i < 256; i++) {
 		if (i >= PK_MSG_TYPE_MIN && i <= PK_MSG_TYPE_MAX)

@@ -524,11 +524,20 @@ test_invites(void)
 	ASSERT_INT_EQ(store_invite_add(s, HASH_B, 200, "{}", 10, "op"), 0);
 	store_close(s);
 	s = refusals_begin(dir, &before);
-	ASSERT_INT_EQ(store_invite_check(s, HASH_A, 100), 0);
-	ASSERT_INT_EQ(store_invite_check(s, HASH_B, 300), PK_ERR_TIMEOUT);
-	ASSERT_INT_EQ(store_invite_check(s, HASH_C, 100), PK_ERR_NOT_FOUND);
+	ASSERT_INT_EQ(store_invite_check(s, HASH_A, 100, NULL), 0);
+	ASSERT_INT_EQ(store_invite_check(s, HASH_B, 300, NULL), PK_ERR_TIMEOUT);
+	ASSERT_INT_EQ(store_invite_check(s, HASH_C, 100, NULL), PK_ERR_NOT_FOUND);
 	/* Checked twice, still there: nothing was taken. */
-	ASSERT_INT_EQ(store_invite_check(s, HASH_A, 100), 0);
+	ASSERT_INT_EQ(store_invite_check(s, HASH_A, 100, NULL), 0);
+	/* The inviter's document, for the reply built before the take. */
+	doc = NULL;
+	ASSERT_INT_EQ(store_invite_check(s, HASH_A, 100, &doc), 0);
+	ASSERT_STR_EQ(doc, "{}");
+	free(doc);
+	doc = (char *)"x";
+	ASSERT_INT_EQ(store_invite_check(s, HASH_C, 100, &doc),
+	    PK_ERR_NOT_FOUND);
+	ASSERT_PTR_EQ(doc, NULL);
 	refusals_end(s, dir, before);
 	free(ev);
 	TEST_DONE();
