@@ -227,7 +227,7 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 	uint8_t			*raw = NULL;
 	size_t			 rawlen = 0;
 	char			 hex[65], how[128], *selfdoc = NULL, *jdoc;
-	char			*taken = NULL, src[PK_ADDR_LEN];
+	char			 src[PK_ADDR_LEN];
 	int			 code, r, i, found;
 
 	memset(&id, 0, sizeof(id));
@@ -278,7 +278,7 @@ join_join(const char *keyid, const char *addr, const struct pk_msg *m,
 	    cause)) != 0)
 		goto out;
 	if ((r = store_invite_take(node->store, hex, wall_ms(), id.name,
-	    addr, &taken)) != 0) {
+	    addr, NULL)) != 0) {
 		/* Used or expired since the check: recorded by the store. */
 		log_warnx("join: %s key %.16s...: refused: %s", addr, keyid,
 		    store_errmsg(node->store));
@@ -313,7 +313,6 @@ out:
 	json_decref(doc);
 	json_decref(guarded);
 	free(selfdoc);
-	free(taken);
 	return code;
 }
 

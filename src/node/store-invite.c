@@ -95,7 +95,8 @@ store_invite_take(struct store *s, const char *hash, int64_t now,
 	char		*doc = NULL;
 	int		 found = 0, r;
 
-	*self_doc = NULL;
+	if (self_doc != NULL)
+		*self_doc = NULL;
 	if ((r = store_begin(s)) != 0)
 		return r;
 	if ((r = store_query(s, ST_INVITE_GET, &st, "t", hash)) == 0 &&
@@ -103,7 +104,11 @@ store_invite_take(struct store *s, const char *hash, int64_t now,
 		found = 1;
 		expires = sqlite3_column_int64(st, 0);
 		t = (const char *)sqlite3_column_text(st, 1);
-		r = t != NULL && (doc = strdup(t)) != NULL ? 0 : PK_ERR_ALLOC;
+		if (self_doc != NULL && (t == NULL ||
+		    (doc = strdup(t)) == NULL))
+			r = PK_ERR_ALLOC;
+		else
+			r = 0;
 		store_query_end(st);
 	}
 	if (r == 0 && found)
@@ -121,6 +126,7 @@ store_invite_take(struct store *s, const char *hash, int64_t now,
 		    "no such invitation (used already?)");
 		return found ? PK_ERR_TIMEOUT : PK_ERR_NOT_FOUND;
 	}
-	*self_doc = doc;
+	if (self_doc != NULL)
+		*self_doc = doc;
 	return 0;
 }

@@ -303,8 +303,8 @@ int	store_invite_check(struct store *, const char *hash, int64_t now,
 	    char **self_doc);
 
 /*
- * Takes (deletes) invitation hash and sets *self_doc (malloc) to its
- * document if it was unexpired at now. A refusal is recorded as the event
+ * Takes (deletes) invitation hash and, when self_doc is not NULL, sets
+ * *self_doc (malloc) to its document if it was unexpired at now. A refusal is recorded as the event
  * "join-refused" of peer name from address, in the same transaction.
  * Returns 0, PK_ERR_NOT_FOUND (unknown or used), PK_ERR_TIMEOUT (expired:
  * deleted too), PK_ERR_STORE, PK_ERR_ALLOC.

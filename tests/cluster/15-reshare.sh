@@ -23,20 +23,7 @@
 CL_INTERVAL=1s CL_TIMEOUT=30s CL_EXTENDED=10s
 . "$(dirname "$0")/lib.sh"
 cl_init "${1:-}"
-cl_switch
-for n in 1 2 3 4 5; do
-	cl_host "$n"
-	cl_init_keys "$n" || fatal "h$n: peerkey init"
-done
-cl_disk 1 || fatal "h1: disk"
-for n in 1 2 3 4 5; do
-	cl_start "$n"
-done
-for n in 2 3 4 5; do
-	cl_join "$n" 1 || fatal "h$n: peerkey join"
-	wait_for "cl_guards 1 $n" 20 || fatal "h1 does not know h$n"
-	wait_for "cl_guards $n 1" 20 || fatal "h$n does not know h1"
-done
+cl_star 5
 pass "five machines: h1 knows h2..h5, and they know it"
 
 d1=$CL_DIR/h1

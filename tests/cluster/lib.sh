@@ -483,6 +483,27 @@ cl_cluster() {
 	done
 }
 
+# cl_star COUNT: hosts h1..COUNT with their keys ("peerkey init") and
+# peerkeyd running, a disk on h1 only (not enrolled), h2..COUNT joined
+# with codes from h1's "peerkey invite"; each knows h1 and h1 knows each.
+cl_star() {
+	local n
+	cl_switch
+	for n in $(seq "$1"); do
+		cl_host "$n"
+		cl_init_keys "$n" || fatal "h$n: peerkey init"
+	done
+	cl_disk 1 || fatal "h1: disk"
+	for n in $(seq "$1"); do
+		cl_start "$n"
+	done
+	for n in $(seq 2 "$1"); do
+		cl_join "$n" 1 || fatal "h$n: peerkey join"
+		wait_for "cl_guards 1 $n" 20 || fatal "h1 does not know h$n"
+		wait_for "cl_guards $n 1" 20 || fatal "h$n does not know h1"
+	done
+}
+
 # cl_bg N NAME CMD...: CMD spawned in host N's namespace, its PID in $!
 # and hN/NAME.pid, its output in hN/NAME.log.
 cl_bg() {
