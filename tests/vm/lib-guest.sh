@@ -270,14 +270,18 @@ guest_start() {
 
 # guest_sh NAME CMD [SECONDS]: CMD typed at the root shell; true when it
 # ended (GUEST_RC: its status), false at the timeout.
+# Each command's time goes to the log ("# took N s: CMD"): the profile
+# of a run under TCG, where the guest's minutes go.
 GUEST_N=0
 guest_sh() {
 	GUEST_N=$((GUEST_N + 1))
+	_gs_t=$(date +%s)
 	vm_type "$1" "$2; echo PKRC-$GUEST_N=\$?"
 	GUEST_RC=
 	vm_wait "$1" "PKRC-$GUEST_N=[0-9]" "${3:-600}" || return 1
 	GUEST_RC=$(sed -n "s/.*PKRC-$GUEST_N=\\([0-9]*\\).*/\\1/p" \
 	    "$W/$1.console" | tail -n 1)
+	echo "# took $(($(date +%s) - _gs_t)) s: $(printf '%s' "$2" | cut -c1-70)"
 }
 
 # guest_ok NAME CMD DESCRIPTION [SECONDS]: a TAP result, CMD's status 0.
