@@ -4,7 +4,11 @@
 #	bench/scale.sh BUILDDIR      as root; SCALE_NS="25 50 100" sets the
 #	                             sizes, SCALE_GS="5 0" the guardian sets
 #	                             (0: full mesh), SCALE_WINDOW the seconds
-#	                             of the guarding window (default 20)
+#	                             of the guarding window (default 20);
+#	                             the run's plot beside its results
+#	bench/scale.sh --plot PNG FILE...
+#	                             one plot of several runs' rows
+#	                             (bench/scale.gp; gnuplot)
 #
 # Each (N, G) is one fleet made by tests/scale/lib-scale.sh, as
 # make check-scale makes it (a namespace, a real peerkeyd and a real LUKS2
@@ -89,6 +93,23 @@ if [ "${1:-}" = --one ]; then
 	cl_done >/dev/null
 fi
 
+# --plot PNG FILE...: the plot of results files' rows (bench/scale.gp),
+# a row per N and keys; the files' load columns say what each ran beside.
+if [ "${1:-}" = --plot ]; then
+	png=${2:?usage: bench/scale.sh --plot PNG FILE...}
+	shift 2
+	t=$(mktemp -d)
+	grep -h -v '^#' "$@" | awk '$2 != "mesh"' | sort -n > "$t/sets"
+	grep -h -v '^#' "$@" | awk '$2 == "mesh"' | sort -n > "$t/mesh"
+	title="bench/scale.sh: $(for f in "$@"; do basename "$f" -scale.txt; done |
+	    tr '\n' ' ')(load: see the files)"
+	gnuplot -e "sets='$t/sets'; mesh='$t/mesh'; out='$png'; title='$title'" \
+	    "$here/scale.gp"
+	rc=$?
+	rm -rf "$t"
+	exit $rc
+fi
+
 build=$(cd "${1:?usage: bench/scale.sh BUILDDIR}" && pwd)
 stamp=$(date -u +%Y-%m-%dT%H%MZ)
 out=$here/results/$stamp-scale.txt
@@ -111,3 +132,5 @@ for n in ${SCALE_NS:-25 50}; do
 	done
 done
 cat "$out"
+command -v gnuplot >/dev/null 2>&1 &&
+    "$here/scale.sh" --plot "${out%.txt}.png" "$out"
