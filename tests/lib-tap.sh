@@ -141,7 +141,9 @@ diag() {
 	fi
 	for _tap_f in "$@"; do
 		echo "# --- $_tap_f"
-		sed 's/^/# /' "$_tap_f" 2>/dev/null | tail -n 60
+		# awk ends the last line too (a console or a monitor log may
+		# not): what follows, the plan, must start its own line.
+		awk '{ print "# " $0 }' "$_tap_f" 2>/dev/null | tail -n 60
 	done
 }
 
