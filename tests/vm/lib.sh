@@ -55,6 +55,8 @@
 # The guest's root (on the LUKS disk) prints, from its /sbin/init:
 #	PEERKEY-VM-ROOT: <device mounted on />
 #	PEERKEY-VM-MARKER: <the marker written into the disk's plaintext>
+#	PEERKEY-VM-LINKS: <the links, "NAME " each (ip -o link)>
+#	PEERKEY-VM-ADDRS: <the addresses, "DEV=ADDR/LEN " each (ip -o addr)>
 # then reboots, which ends qemu (-no-reboot).
 set -u
 
@@ -166,6 +168,9 @@ exec < /dev/console > /dev/console 2>&1
 root=$(awk '$2 == "/" { d = $1 } END { print d }' /proc/mounts)
 echo "PEERKEY-VM-ROOT: $root"
 echo "PEERKEY-VM-MARKER: $(cat /peerkey-marker)"
+# What the initramfs left of the network (lib-net.sh reads it).
+echo "PEERKEY-VM-LINKS: $(ip -o link show | awk -F': ' '{ printf "%s ", $2 }')"
+echo "PEERKEY-VM-ADDRS: $(ip -o addr show | awk '{ printf "%s=%s ", $2, $4 }')"
 sync
 reboot -f
 EOI
@@ -648,6 +653,11 @@ EOC
 	# The guest's hardware, the disk's cipher (aes-ecb) and its root.
 	echo "$VM_MODULES" | tr ' ' '\n' > "$_c/modules"
 	cp "$VM_INITRAMFS_SRC/initramfs-tools/hooks/peerkey" "$_c/hooks/"
+	# The init-bottom script, where the package installs it beside the
+	# hook (mkinitramfs takes the conf dir's scripts too).
+	mkdir -p "$_c/scripts/init-bottom"
+	cp "$VM_INITRAMFS_SRC/initramfs-tools/scripts/init-bottom/peerkey" \
+	    "$_c/scripts/init-bottom/"
 	[ -z "${3:-}" ] || cp -R "$3/." "$_c/scripts/"
 	PEERKEY_BOOT_CONF=$1 PEERKEY_BOOT_AGENT=$VM_AGENT \
 	    PEERKEY_KEYSCRIPT=$VM_INITRAMFS_SRC/initramfs-tools/scripts/peerkey \
