@@ -134,14 +134,16 @@ suite() {
 	_t0=$(date +%s)
 	_tests=$(make --no-print-directory -s -C "$_d" test-lists 2>/dev/null |
 	    sed -n "s|^$_target ||p")
-	rm -f "$_d/suite.rc"
+	_rcf=$_d/suite-$_target.rc
+	rm -f "$_rcf"
 	(set +e; make -C "$_d" -j"$_j" "$_target" >/dev/null 2>&1
-	    echo $? > "$_d/suite.rc") &
+	    echo $? > "$_rcf") &
+	_mk=$!
 	_left=$*
 	while [ -n "$_left" ]; do
 		_next=
 		for _s in $_left; do
-			if [ ! -f "$_d/suite.rc" ] && ! suite_done "$_d" "$_s"
+			if [ ! -f "$_rcf" ] && ! suite_done "$_d" "$_s"
 			then
 				_next="$_next $_s"
 				continue
@@ -153,12 +155,12 @@ suite() {
 		_left=$_next
 		[ -z "$_left" ] || sleep 1
 	done
-	wait
-	[ "$(cat "$_d/suite.rc")" = 0 ] || {
+	wait $_mk
+	[ "$(cat "$_rcf")" = 0 ] || {
 		rc=1
 		show_failures "$_d" "$@"
 	}
-	rm -f "$_d/suite.rc"
+	rm -f "$_rcf"
 }
 
 # suite_done DIR SUITE: every test of tests/SUITE in $_tests has its
@@ -176,32 +178,34 @@ suite_done() {
 check() {
 	deps
 	rc=0
-	for variant in normal asan; do
-		case $variant in
-		normal) opts="" ;;
-		asan) opts="--enable-asan" ;;
-		esac
-		say "building $variant"
-		# shellcheck disable=SC2086
-		build "build/$variant" $opts $(werror)
-		say "testing $variant"
-		# No result of an earlier run may be counted.
-		rm -f "build/$variant"/tests/*/*.trs
-		suite "build/$variant" "$(nproc)" check unit fuzz node hostile boot install
-		# The integration suites (real Mandos, namespaced clusters,
-		# the fleet's cold start, the Debian packages, then the qemu
-		# boots and the guest that installs them) run once, on the
-		# plain build.
-		if [ $variant = normal ]; then
-			for s in interop cluster scale pkg; do
-				suite "build/$variant" 1 "check-$s" "$s"
-			done
-			# The qemu boots, and the Debian guest that installs
-			# the pkg suite's .debs (tests/vm/test-debian.sh).
-			suite "build/$variant" 1 check-vm-all vm
-		fi
-		count "build/$variant"
+	say "building normal"
+	build build/normal $(werror)
+	# No result of an earlier run may be counted.
+	rm -f build/*/tests/*/*.trs build/*/vm.rc
+	# The test programs, in parallel (a suite's make builds them -j1).
+	make -C build/normal -j"$(nproc)" check TESTS= >/dev/null
+	say "testing normal"
+	# The Debian packages first: the guest installs them.
+	suite build/normal 1 check-pkg pkg
+	# The qemu boots, and the Debian guest that installs the pkg suite's
+	# .debs (tests/vm/test-debian.sh): software emulation, half an hour
+	# of mostly one core, so they run beside everything else.
+	(rc=0; suite build/normal 1 check-vm-all vm; echo $rc > build/normal/vm.rc) &
+	vm_pid=$!
+	suite build/normal "$(nproc)" check unit fuzz node hostile boot install
+	# The integration suites (real Mandos, namespaced clusters, the
+	# fleet's cold start) run once, on the plain build.
+	for s in interop cluster scale; do
+		suite build/normal 1 "check-$s" "$s"
 	done
+	say "building asan"
+	build build/asan --enable-asan $(werror)
+	say "testing asan"
+	suite build/asan "$(nproc)" check unit fuzz node hostile boot install
+	wait $vm_pid || :
+	[ "$(cat build/normal/vm.rc 2>/dev/null)" = 0 ] || rc=1
+	count build/normal
+	count build/asan
 	# A skip is a failure in CI: set-up installs everything.
 	echo "$passed passed, $failed failed"
 	[ "$failed" = 0 ] && [ "$rc" = 0 ]
