@@ -13,7 +13,9 @@
 #            "peerkey invite" there, "peerkey enroll" the root device,
 #            keyscript=peerkey in crypttab, IP= for the initramfs, "peerkey
 #            boot-config --update-initramfs", the check "peerkey-boot
-#            --dry-run -d /dev/vda", reboot;
+#            --dry-run -d /dev/vda" (and with -b luks-UUID, the blob's
+#            name in the runbook: enroll deposits what the boot asks
+#            for), reboot;
 #   boot 2   unlocked by the peer with nothing typed; the system is up
 #            (multi-user, nothing failed: the initramfs' network does not
 #            break ifupdown's); poweroff, and the peer's timeout passes;
@@ -113,8 +115,9 @@ vm_type b1 "peerkey enroll /dev/vda; echo PKRC-$GUEST_N=\$?"
 vm_wait b1 "Enter an existing passphrase" 300 && vm_type b1 "$GUEST_PASS"
 ok 'vm_wait b1 "PKRC-$GUEST_N=[0-9]" 600 &&
     grep -q "PKRC-$GUEST_N=0" "$W/b1.console" &&
-    guest_out b1 | grep -q "held by: vmpeer"' \
-    "peerkey enroll /dev/vda: a keyslot added, its blob held by the peer"
+    guest_out b1 | grep -q "held by: vmpeer" &&
+    guest_out b1 | grep -q -E "blob luks-[0-9a-f-]{36}"' \
+    "peerkey enroll /dev/vda: a keyslot added, its blob luks-UUID held by the peer"
 ok '$VM_CTL status | grep -q -E "^guest +enabled "' \
     "the deposit is a proof of life: the peer guards the guest, enabled"
 # crypttab / ip= (IP= of initramfs.conf: no boot loader to edit here)
@@ -130,6 +133,10 @@ guest_ok b1 "peerkey-boot --dry-run -d /dev/vda" \
     "peerkey-boot --dry-run -d /dev/vda: the peer's passphrase opens the disk" 300
 ok 'guest_out b1 | grep -q "dry run: the passphrase from vmpeer opens /dev/vda"' \
     "the check says which peer's passphrase opens which disk"
+# The blob by the name the runbook and peerkey-boot(8) give it (-b, or
+# crypttab's key field): what enroll deposited is what the boot asks for.
+guest_ok b1 "peerkey-boot --dry-run -b luks-\$(cryptsetup luksUUID /dev/vda) -d /dev/vda" \
+    "peerkey-boot --dry-run -b luks-UUID: the blob the runbook names opens the disk" 300
 phase "boot 1: reboot"
 vm_type b1 "systemctl reboot"
 ok 'vm_wait_exit b1 600' "boot 1: the guest reboots"
