@@ -11,7 +11,8 @@
 # the first new share, and one after the new epoch is recorded but before
 # the old is retired, and a rotate killed at each of its other steps: a
 # boot in between unlocks (from the old epoch, or from either), and the
-# next run (remove again, rotate) converges on one token, K and N kept.
+# next run (remove again, rotate) converges on one token, K and N kept,
+# and the maintenance key (enroll's third keyslot) kept.
 # With too few guardians left, remove says the disk is not re-shared and
 # what to run, and that rotate re-splits it.
 #
@@ -70,7 +71,7 @@ set -- $(guardians)
 g1=$1
 is "$#" 3 "three guardians: $*"
 is "$(token '.[0].spread')" zone "the token records the spread label"
-is "$(slots)" 2 "two keyslots: the typed passphrase and the split key"
+is "$(slots)" 3 "three keyslots: the typed passphrase, the split key and the maintenance key"
 
 # --- remove g1, killed after the first new share -----------------------------
 # (h1's boot configuration as its initramfs has it until update-initramfs)
@@ -102,7 +103,7 @@ is "$(token '.[0]."blob-id"')" "luks-$uuid@$e2" "...its shares named by it"
 unlike " $(guardians) " " $g1 " "$g1 is not a guardian"
 set -- $(guardians)
 new="$*"
-is "$(slots)" 2 "the old keyslot is gone"
+is "$(slots)" 3 "the old keyslot is gone"
 for g in $new; do
 	is "$(blobs "$g")" 1 "$g holds one blob for h1: its new share"
 done
@@ -144,13 +145,13 @@ PEERKEY_TEST_CRASH_AT=enrolled cl_pkd 1 rotate "$img" --key-file \
 is "$r" 9 "a rotate is killed after it recorded the new epoch"
 is "$(token 'map(.state) | join(" ")')" "enrolled enrolled" \
     "...both epochs are enrolled"
-is "$(slots)" 3 "...both keyslots are there"
+is "$(slots)" 4 "...both keyslots are there (and the maintenance key's)"
 reboot "a boot in between unlocks (from either epoch)"
 ok 'cl_pkd 1 rotate "$img" --key-file "$d1/typed" >"$CL_DIR/rot.out" \
     2>/dev/null' "the next rotate converges"
 like "$(cat "$CL_DIR/rot.out")" "removing the key an interrupted rotate replaced" \
     "...it retired the older epoch first"
-is "$(token 'length') $(slots)" "1 2" "one token and its keyslot are left"
+is "$(token 'length') $(slots)" "1 3" "one token and its keyslot are left (and the maintenance key's)"
 is "$(token '.[0].threshold') $(token '.[0].guardians | length')" "2 3" \
     "rotate keeps 2 of 3"
 e3=$(token '.[0].epoch')
@@ -169,8 +170,8 @@ for step in token slot depositing sending undo-marked undo-killed; do
 	reboot "...a boot in between unlocks"
 	ok 'cl_pkd 1 rotate "$img" --key-file "$d1/typed" >/dev/null 2>&1' \
 	    "...the next rotate converges"
-	is "$(token 'length') $(slots) $(token '.[0].state')" "1 2 enrolled" \
-	    "...one enrolled token and its keyslot are left"
+	is "$(token 'length') $(slots) $(token '.[0].state')" "1 3 enrolled" \
+	    "...one enrolled token and its keyslot are left (and the maintenance key's)"
 	is "$(token '.[0].threshold') $(guardians)" "2 $new" \
 	    "...still 2 of 3: $new"
 	for g in $new; do
@@ -193,7 +194,7 @@ ok '! cl_guards 1 "${g2#h}"' "...$g2 is removed all the same"
 is "$(token '.[0].epoch')" "$e3" "...the split is untouched"
 ok 'cl_pkd 1 rotate "$img" --threshold 2 --guardians 2 --key-file \
     "$d1/typed" >/dev/null 2>&1' "rotate --threshold 2 --guardians 2 re-splits"
-is "$(token 'length') $(slots)" "1 2" "one token and its keyslot are left"
+is "$(token 'length') $(slots)" "1 3" "one token and its keyslot are left (and the maintenance key's)"
 unlike " $(guardians) " " $g2 " "$g2 is not a guardian"
 reboot "the next boot unlocks from the two"
 cl_done
