@@ -481,7 +481,10 @@ luks_enroll(const char *device, const struct luks_opts *o, int mode)
 	 */
 	if (mode == LUKS_RESHARE && (tok_threshold(old) < 2 ||
 	    (o->exclude != NULL && !luks_guards_any(old, o->exclude)))) {
-		if (!opt_json)
+		if (!opt_json && tok_threshold(old) < 2)
+			printf("%s: not split (epoch %lld); nothing to "
+			    "re-share\n", device, tok_gen(old));
+		else if (!opt_json)
 			printf("%s: %s holds none of its shares (epoch %lld); "
 			    "nothing to re-share\n", device, o->exclude,
 			    tok_gen(old));
