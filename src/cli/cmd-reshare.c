@@ -11,7 +11,8 @@
  *   (--after, else peerkeyd.conf's [liveness] reshare-after as the daemon
  *   reports it, reshare_after_ms; 0: never), counted from the end of its
  *   timeout (its last proof of life here, or the daemon's start if
- *   later, plus its timeout), or no longer a peer here, is left out: the
+ *   later, plus its timeout), or no longer a peer here (unless
+ *   reshare-after is 0), is left out: the
  *   split is re-made with as many guardians
  *   as before among the others (luks_enroll, LUKS_RESHARE, excluding
  *   them: the same journey as "peerkey remove", so a kill at any step
@@ -154,7 +155,8 @@ rs_disk(json_t *d, json_t *peers, long long started, long long after,
 	const char	*dev = json_string_value(json_object_get(d, "device"));
 	const char	*uuid = json_string_value(json_object_get(d, "uuid"));
 	const char	*name;
-	char		 gone[1024] = "", why[2048] = "", t[32], a[32];
+	char		 gone[(LUKS_CHECK_NAME_MAX + 1) * LUKS_CHECK_SHARES + 1] = "";
+	char		 why[4096] = "", t[32], a[32];
 	struct luks_opts o;
 	size_t		 i, base = json_array_size(g), can = 0, ng, want;
 	size_t		 ngone = 0, nwait = 0;
@@ -164,7 +166,9 @@ rs_disk(json_t *d, json_t *peers, long long started, long long after,
 	k = json_integer_value(json_object_get(d, "threshold"));
 	json_array_foreach(g, i, x) {
 		name = json_string_value(x);
-		if ((p = status_peer(peers, name)) == NULL) {
+		if ((p = status_peer(peers, name)) == NULL && after == 0)
+			nwait++;
+		else if (p == NULL) {
 			rs_list_add(gone, sizeof(gone), name);
 			ngone++;
 			snprintf(why + strlen(why), sizeof(why) - strlen(why),
