@@ -31,33 +31,15 @@ d1=$CL_DIR/h1
 img=$d1/disk.img
 uuid=$(cryptsetup luksUUID "$img")
 # token Q: jq Q over h1's peerkey tokens (an array).
-token() {
-	cryptsetup luksDump --dump-json-metadata "$img" |
-	    jq -r "[.tokens[] | select(.type == \"peerkey\")] | $1"
-}
-guardians() { token '.[0].guardians | map(.name) | join(" ")'; }
+token() { cl_tokens 1 "$1"; }
+guardians() { cl_guardians 1; }
 # slots: how many keyslots are active.
-slots() {
-	cryptsetup luksDump --dump-json-metadata "$img" | jq '.keyslots | length'
-}
+slots() { cl_slots 1; }
 # blobs hN: how many blobs hN holds for h1.
-blobs() {
-	cl_pk "${1#h}" -j status |
-	    jq '[.peers[] | select(.name == "h1") | .blobs] | add // 0'
-}
+blobs() { cl_held "${1#h}" 1; }
 # reboot WHY: h1 powers off, its peerkey-boot unlocks, h1 comes back and
-# the guardians that hold a share see it enabled.
-reboot() {
-	local n
-	cl_down 1
-	: >"$d1/boot.log"
-	ok 'cl_unlocks 1 30s' "$1"
-	cl_up 1
-	for n in $(token '[.[]."held-by"[]] | unique | .[]'); do
-		cl_guards 1 "${n#h}" || continue
-		wait_for "cl_is ${n#h} 1 enabled" 20 || fail "$n does not see h1"
-	done
-}
+# the guardians that hold a share (and run) see it enabled.
+reboot() { cl_reboot 1 "$1"; }
 # pkr ARGS: peerkey remove --yes on h1 with its passphrase file.
 pkr() {
 	cl_pkd 1 remove --yes --key-file "$d1/typed" "$@"

@@ -31,35 +31,6 @@ d1=$CL_DIR/h1
 img=$d1/disk.img
 uuid=$(cryptsetup luksUUID "$img")
 maint=$d1/maint/$uuid.key
-# token Q: jq Q over h1's peerkey tokens (an array).
-token() {
-	cryptsetup luksDump --dump-json-metadata "$img" |
-	    jq -r "[.tokens[] | select(.type == \"peerkey\")] | $1"
-}
-guardians() { token '.[0].guardians | map(.name) | join(" ")'; }
-# slots: how many keyslots are active.
-slots() {
-	cryptsetup luksDump --dump-json-metadata "$img" | jq '.keyslots | length'
-}
-# blobs hN: how many blobs hN holds for h1.
-blobs() {
-	cl_pk "${1#h}" -j status |
-	    jq '[.peers[] | select(.name == "h1") | .blobs] | add // 0'
-}
-# reboot WHY: h1 powers off, its peerkey-boot unlocks, h1 comes back and
-# the guardians that hold a share and run see it enabled.
-reboot() {
-	local n
-	cl_down 1
-	: >"$d1/boot.log"
-	ok 'cl_unlocks 1 30s' "$1"
-	cl_up 1
-	for n in $(token '[.[]."held-by"[]] | unique | .[]'); do
-		cl_running "${n#h}" || continue
-		cl_guards 1 "${n#h}" || continue
-		wait_for "cl_is ${n#h} 1 enabled" 20 || fail "$n does not see h1"
-	done
-}
 # pkrs ARGS: peerkey reshare on h1 as its timer runs it: no terminal, no
 # passphrase; its disk named (the scan would read this machine's disks).
 pkrs() {
@@ -91,17 +62,17 @@ gone() {
 ok 'cl_pkd 1 enroll "$img" --threshold 2 --guardians 3 --key-file \
     "$d1/typed" >"$CL_DIR/enroll.out" 2>&1 && cl_pkd 1 boot-config >/dev/null' \
     "h1 enrolls its disk 2 of 3"
-e1=$(token '.[0].epoch')
-ms=$(token '.[0]."maintenance-keyslot"')
+e1=$(cl_tokens 1 '.[0].epoch')
+ms=$(cl_tokens 1 '.[0]."maintenance-keyslot"')
 like "$(cat "$CL_DIR/enroll.out")" "maintenance key in keyslot $ms \\($maint\\)" \
     "...with a maintenance key, in a keyslot of its own"
 is "$(stat -c '%a %U' "$maint") $(stat -c %a "$d1/maint")" "400 root 700" \
     "...its file root's, 0400, in a 0700 directory"
 ok 'cryptsetup open --test-passphrase --key-slot "$ms" --key-file "$maint" \
     "$img"' "...the file's key opens that keyslot"
-is "$(slots)" 3 "three keyslots: typed, the split key, the maintenance key"
-is "$(token '.[0]."guardians-wanted"')" 3 "the token records the guardians wanted"
-set -- $(guardians)
+is "$(cl_slots 1)" 3 "three keyslots: typed, the split key, the maintenance key"
+is "$(cl_tokens 1 '.[0]."guardians-wanted"')" 3 "the token records the guardians wanted"
+set -- $(cl_guardians 1)
 g1=$1
 all="$*"
 
@@ -117,13 +88,13 @@ like "$(cat "$CL_DIR/n2.out")" "nothing to re-share \\(2 of 3, epoch $e1; 1 guar
     "...nothing to re-share, and why"
 ok 'pkrs --after 0 >"$CL_DIR/n3.out" 2>&1' "reshare --after 0: exit 0"
 like "$(cat "$CL_DIR/n3.out")" "reshare-after 0 \\(never\\)" "...0 is never"
-is "$(token 'length') $(token '.[0].epoch')" "1 $e1" "...the split is untouched"
+is "$(cl_tokens 1 'length') $(cl_tokens 1 '.[0].epoch')" "1 $e1" "...the split is untouched"
 
 set_after 1s 1000 || fail "h1 does not take reshare-after = 1s"
 ok 'pkrs --dry-run >"$CL_DIR/dry.out" 2>&1' "reshare --dry-run past reshare-after"
 like "$(cat "$CL_DIR/dry.out")" "$img: would re-split 2 of 3 without $g1: guardian $g1 unseen past its timeout for" \
     "...says what it would do and why"
-is "$(token 'length') $(token '.[0].epoch')" "1 $e1" "...and does nothing"
+is "$(cl_tokens 1 'length') $(cl_tokens 1 '.[0].epoch')" "1 $e1" "...and does nothing"
 
 mv "$d1/typed" "$CL_DIR/typed.away"
 ok 'pkrs >"$CL_DIR/rs.out" 2>"$CL_DIR/rs.err"' \
@@ -132,20 +103,20 @@ mv "$CL_DIR/typed.away" "$d1/typed"
 like "$(cat "$CL_DIR/rs.out")" "re-splitting 2 of 3 without $g1: guardian $g1 unseen" \
     "...it says what it does and why"
 like "$(cat "$CL_DIR/rs.out")" "re-shared: keyslot" "...it re-shared"
-e2=$(token '.[0].epoch')
+e2=$(cl_tokens 1 '.[0].epoch')
 ok 'test "$e2" -gt "$e1"' "...under a new epoch ($e1 -> $e2)"
-is "$(token 'length') $(token '.[0].threshold') $(token '.[0].guardians | length')" \
+is "$(cl_tokens 1 'length') $(cl_tokens 1 '.[0].threshold') $(cl_tokens 1 '.[0].guardians | length')" \
     "1 2 3" "...one token, still 2 of 3"
-unlike " $(guardians) " " $g1 " "...$g1 is not a guardian"
-new=$(guardians)
-is "$(token '.[0]."maintenance-keyslot"') $(slots)" "$ms 3" \
+unlike " $(cl_guardians 1) " " $g1 " "...$g1 is not a guardian"
+new=$(cl_guardians 1)
+is "$(cl_tokens 1 '.[0]."maintenance-keyslot"') $(cl_slots 1)" "$ms 3" \
     "...the maintenance key kept, the old keyslot gone"
 for g in $new; do
-	is "$(blobs "$g")" 1 "$g holds one blob for h1: its share of epoch $e2"
+	is "$(cl_held "${g#h}" 1)" 1 "$g holds one blob for h1: its share of epoch $e2"
 done
 is "$(sqlite3 "$CL_DIR/$g1/state/peerkey.db" "SELECT blob_id FROM blobs")" \
     "luks-$uuid@$e1" "the stopped $g1 still holds its share of epoch $e1 only"
-reboot "the next boot unlocks"
+cl_reboot 1 "the next boot unlocks"
 like "$(cat "$d1/boot.log")" "luks-$uuid@$e2 \\(epoch $e2\\)" \
     "...from epoch $e2's shares"
 unlike "$(cat "$d1/boot.log")" "\\(epoch $e1\\)" "...none of epoch $e1"
@@ -159,9 +130,9 @@ ok 'cl_pkd 1 rotate "$img" --threshold 2 --guardians 4 --guardians-min 3 \
     "rotate --guardians 4 --guardians-min 3 with $g1 down"
 like "$(cat "$CL_DIR/grow.err")" "3 of the 4 guardians asked for can guard now" \
     "...says it splits among fewer"
-is "$(token '.[0].threshold') $(token '.[0].guardians | length') $(token '.[0]."guardians-wanted"')" \
+is "$(cl_tokens 1 '.[0].threshold') $(cl_tokens 1 '.[0].guardians | length') $(cl_tokens 1 '.[0]."guardians-wanted"')" \
     "2 3 4" "...2 of 3, 4 wanted"
-e3=$(token '.[0].epoch')
+e3=$(cl_tokens 1 '.[0].epoch')
 ok 'pkrs >"$CL_DIR/n5.out" 2>&1' "reshare with no one new: exit 0"
 like "$(cat "$CL_DIR/n5.out")" "nothing to re-share \\(2 of 3, epoch $e3\\)" \
     "...nothing to re-share"
@@ -173,68 +144,68 @@ ok 'cl_join 6 1 && wait_for "cl_guards 1 6 && cl_guards 6 1" 20' \
 ok 'pkrs >"$CL_DIR/grow.out" 2>&1' "reshare: exit 0"
 like "$(cat "$CL_DIR/grow.out")" "re-splitting 2 of 4: its policy wants 4 guardians, the split has 3" \
     "...it grows the split, and says why"
-e4=$(token '.[0].epoch')
+e4=$(cl_tokens 1 '.[0].epoch')
 ok 'test "$e4" -gt "$e3"' "...under a new epoch ($e3 -> $e4)"
-is "$(token 'length') $(token '.[0].guardians | length')" "1 4" "...one token, 2 of 4"
-like " $(guardians) " " h6 " "...h6 is a guardian"
-is "$(blobs h6)" 1 "h6 holds its share"
-reboot "the next boot unlocks"
+is "$(cl_tokens 1 'length') $(cl_tokens 1 '.[0].guardians | length')" "1 4" "...one token, 2 of 4"
+like " $(cl_guardians 1) " " h6 " "...h6 is a guardian"
+is "$(cl_held 6 1)" 1 "h6 holds its share"
+cl_reboot 1 "the next boot unlocks"
 like "$(cat "$d1/boot.log")" "\\(epoch $e4\\)" "...from epoch $e4's shares"
 
 # --- reshare killed: a boot in between, the next run converges ---------------
 cl_up "${g1#h}"
 ok 'wait_for "cl_is ${g1#h} 1 enabled" 30' \
     "$g1 is back (it heartbeats h1, of whose disk it holds an old share)"
-set -- $(guardians)
+set -- $(cl_guardians 1)
 x=$1
 ok 'gone "${x#h}"' "guardian $x powers off"
 r=0
 PEERKEY_TEST_CRASH_AT=deposit pkrs >/dev/null 2>&1 || r=$?
 is "$r" 9 "reshare killed after its first new share"
-is "$(token 'map(.state) | sort | join(" ")')" "depositing enrolled" \
+is "$(cl_tokens 1 'map(.state) | sort | join(" ")')" "depositing enrolled" \
     "...the old epoch is still the enrolled one"
-reboot "a boot in between unlocks"
+cl_reboot 1 "a boot in between unlocks"
 ok due "...past reshare-after again, counted from h1's start"
 r=0
 PEERKEY_TEST_CRASH_AT=enrolled pkrs >"$CL_DIR/k2.out" 2>&1 || r=$?
 is "$r" 9 "the next reshare is killed once its new epoch is recorded"
 like "$(cat "$CL_DIR/k2.out")" "undoing an interrupted enrollment" \
     "...it had undone the interrupted one first"
-is "$(token 'map(.state) | join(" ")')" "enrolled enrolled" \
+is "$(cl_tokens 1 'map(.state) | join(" ")')" "enrolled enrolled" \
     "...both epochs are enrolled"
-reboot "a boot in between unlocks (from either epoch)"
+cl_reboot 1 "a boot in between unlocks (from either epoch)"
 ok 'pkrs >"$CL_DIR/k3.out" 2>&1' "the next reshare converges"
 like "$(cat "$CL_DIR/k3.out")" "removing the key an interrupted rotate replaced" \
     "...it retired the older epoch"
 like "$(cat "$CL_DIR/k3.out")" "nothing to re-share" "...and has nothing left to do"
-is "$(token 'length') $(token '.[0].guardians | length') $(slots)" "1 4 3" \
+is "$(cl_tokens 1 'length') $(cl_tokens 1 '.[0].guardians | length') $(cl_slots 1)" "1 4 3" \
     "one token, 2 of 4, three keyslots"
-unlike " $(guardians) " " $x " "...$x is not a guardian"
-is "$(token '.[0]."maintenance-keyslot"')" "$ms" "...the maintenance key kept"
-reboot "the next boot unlocks"
+unlike " $(cl_guardians 1) " " $x " "...$x is not a guardian"
+is "$(cl_tokens 1 '.[0]."maintenance-keyslot"')" "$ms" "...the maintenance key kept"
+cl_reboot 1 "the next boot unlocks"
 
 # --- the maintenance key's own steps -----------------------------------------
 ok 'cl_pkd 1 rotate "$img" --no-maintenance-key --key-file "$d1/typed" \
     >"$CL_DIR/nm.out" 2>&1' "rotate --no-maintenance-key"
 like "$(cat "$CL_DIR/nm.out")" "maintenance key removed \\(keyslot $ms\\)" \
     "...removes the maintenance key"
-is "$(token '.[0]."maintenance-keyslot" // "none"') $(slots)" "none 2" \
+is "$(cl_tokens 1 '.[0]."maintenance-keyslot" // "none"') $(cl_slots 1)" "none 2" \
     "...its keyslot killed, the token names none"
 ok '[ ! -e "$maint" ]' "...its file is gone"
 r=0
 PEERKEY_TEST_CRASH_AT=maint-slot cl_pkd 1 rotate "$img" --key-file \
     "$d1/typed" >/dev/null 2>&1 || r=$?
 is "$r" 9 "a rotate killed after the maintenance key's keyslot is added"
-is "$(token '.[0]."maintenance-keyslot" // "none"') $(slots)" "none 3" \
+is "$(cl_tokens 1 '.[0]."maintenance-keyslot" // "none"') $(cl_slots 1)" "none 3" \
     "...the token names no maintenance key yet"
 ok 'cl_pkd 1 rotate "$img" --key-file "$d1/typed" >"$CL_DIR/ad.out" 2>&1' \
     "the next rotate"
-ms=$(token '.[0]."maintenance-keyslot"')
+ms=$(cl_tokens 1 '.[0]."maintenance-keyslot"')
 ok 'cryptsetup open --test-passphrase --key-slot "$ms" --key-file "$maint" \
     "$img"' "...adopts the keyslot the file opens"
-is "$(slots)" 3 "...and adds no other"
+is "$(cl_slots 1)" 3 "...and adds no other"
 ok 'cl_pkd 1 unenroll "$img" >"$CL_DIR/un.out" 2>&1' "unenroll"
 like "$(cat "$CL_DIR/un.out")" "maintenance key removed" "...kills the maintenance key"
-is "$(token 'length') $(slots)" "0 1" "...only the typed passphrase is left"
+is "$(cl_tokens 1 'length') $(cl_slots 1)" "0 1" "...only the typed passphrase is left"
 ok '[ ! -e "$maint" ]' "...its file is gone"
 cl_done
