@@ -123,6 +123,8 @@ unlike "$(cat "$d1/boot.log")" "\\(epoch $e1\\)" "...none of epoch $e1"
 ok 'pkrs >"$CL_DIR/n4.out" 2>&1' "reshare again: exit 0"
 like "$(cat "$CL_DIR/n4.out")" "nothing to re-share \\(2 of 3, epoch $e2\\)" \
     "...nothing to re-share"
+is "$(cl_pkd 1 -j reshare "$img" </dev/null | jq -r '"\(.ok) \(.disks[0].action)"')" \
+    "true nothing" "...and -j says so: {\"disks\": [{\"action\": \"nothing\", ...}]}"
 
 # --- a policy that wants more guardians than the split has -------------------
 ok 'cl_pkd 1 rotate "$img" --threshold 2 --guardians 4 --guardians-min 3 \
