@@ -32,11 +32,12 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <gnutls/crypto.h>
 #include <jansson.h>
@@ -131,13 +132,19 @@ rs_list_add(char *s, size_t len, const char *name)
 	snprintf(s + n, len - n, "%s%s", n > 0 ? "," : "", name);
 }
 
-/* Does the maintenance key file of disk uuid exist? */
+/*
+ * Is there a maintenance key file of disk uuid (1), none (0), or one
+ * group or others may read (-1: never used)?
+ */
 static int
 rs_has_maint(const char *uuid)
 {
-	char	*path = luks_maint_path(uuid);
-	int	 r = access(path, F_OK) == 0;
+	struct stat	 st;
+	char		*path = luks_maint_path(uuid);
+	int		 r;
 
+	r = lstat(path, &st) == -1 ? 0 : !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) != 0 ? -1 : 1;
 	free(path);
 	return r;
 }
@@ -232,13 +239,14 @@ rs_disk(json_t *d, json_t *peers, long long started, long long after,
 	json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:I}",
 	    "device", dev, "action", dry ? "would re-split" : "re-split",
 	    "without", gone, "why", why, "guardians", (json_int_t)ng));
-	if (!rs_has_maint(uuid)) {
+	if ((r = rs_has_maint(uuid)) != 1) {
 		json_object_set_new(json_array_get(out, json_array_size(out) -
 		    1), "action", json_string("no maintenance key"));
-		fprintf(stderr, "peerkey: %s: needs a re-split (%s) but has no "
-		    "maintenance key: run \"peerkey rotate %s\" once (it makes "
-		    "one), or \"peerkey remove\" the gone guardians\n", dev,
-		    why, dev);
+		fprintf(stderr, "peerkey: %s: needs a re-split (%s) but has %s: "
+		    "run \"peerkey rotate %s\" once (it makes one), or "
+		    "\"peerkey remove\" the gone guardians\n", dev, why, r == 0 ?
+		    "no maintenance key" : "a maintenance key others than "
+		    "root may read (it is not used)", dev);
 		return EXIT_PARTIAL;
 	}
 	if (!opt_json)

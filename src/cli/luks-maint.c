@@ -16,6 +16,8 @@
  * file whose key opens no keyslot), then the keyslot added, then the
  * token records it. A run that finds a file whose key opens a keyslot
  * adopts that keyslot; a file that opens none is a leftover, replaced.
+ * A file group or others may read is neither used nor replaced (said):
+ * its key may have leaked, and only the operator knows.
  * A keyslot is killed only when the file's key opens it (the header is
  * outside the encryption: a "maintenance-keyslot" someone wrote there
  * never makes peerkey kill the operator's passphrase) and another
@@ -53,7 +55,7 @@ luks_maint_path(const char *uuid)
 /*
  * The keyslot the maintenance key file of l's disk opens (slot: that one
  * only, -1: any), or -1 when the file is missing, unreadable or opens
- * none.
+ * none; -2 (said) when group or others may read it.
  */
 static int
 maint_opens(struct luks *l, int slot)
@@ -64,9 +66,14 @@ maint_opens(struct luks *l, int slot)
 
 	r = pk_file_read(path, 1024, PK_FILE_PRIVATE | PK_FILE_SECRET, &key,
 	    &len);
+	if (r == PK_ERR_PERM)
+		fprintf(stderr, "peerkey: %s: the maintenance key %s may be "
+		    "read by others than root: left as it is (chmod 0400 it, "
+		    "or \"peerkey rotate --no-maintenance-key\" after "
+		    "killing its keyslot)\n", l->device, path);
 	free(path);
 	if (r != 0)
-		return -1;
+		return r == PK_ERR_PERM ? -2 : -1;
 	r = crypt_activate_by_passphrase(l->cd, NULL, slot < 0 ?
 	    CRYPT_ANY_SLOT : slot, key, len, 0);
 	pk_secret_free(key);
@@ -104,16 +111,19 @@ maint_record(struct luks *l, struct luks_tok *t, int slot)
 	return tok_save(l, t);
 }
 
-/* Which keyslot holds l's maintenance key (see the top); -1 none. */
+/*
+ * Which keyslot holds l's maintenance key (see the top): -1 none, -2 the
+ * file may be read by others than root (said).
+ */
 int
 luks_maint_slot(struct luks *l)
 {
-	int	 slot = maint_recorded(l);
+	int	 slot = maint_recorded(l), r;
 
-	if (slot >= 0 && luks_slot_active(l, slot) &&
-	    maint_opens(l, slot) == slot)
-		return slot;
-	return -1;
+	if (slot < 0 || !luks_slot_active(l, slot))
+		return -1;
+	r = maint_opens(l, slot);
+	return r == slot ? slot : r == -2 ? -2 : -1;
 }
 
 /* See luks.h. */
@@ -124,8 +134,10 @@ luks_maint_ensure(struct luks *l, struct luks_tok *t, const char *pass,
 	char	*path = NULL, *dir = NULL, *key = NULL;
 	int	 slot, max, r, ret = -1;
 
-	if ((slot = luks_maint_slot(l)) < 0)
+	if ((slot = luks_maint_slot(l)) == -1)
 		slot = maint_opens(l, -1);
+	if (slot == -2)
+		goto out;	/* never replaced while it may have leaked */
 	if (slot >= 0 && slot != tok_slot(t)) {
 		ret = maint_record(l, t, slot);
 		goto out;

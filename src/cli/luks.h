@@ -83,7 +83,8 @@ int		 tok_guards(const struct luks_tok *, const char *name);
 int		 luks_excluded(const char *list, const char *name);
 /* luks-maint.c: the maintenance key (DIR/maint/UUID.key) */
 char		*luks_maint_path(const char *uuid);
-/* The active keyslot the key file opens and a token names, or -1. */
+/* The active keyslot the key file opens and a token names, or -1; -2
+ * when the file may be read by others than root (said). */
 int		 luks_maint_slot(struct luks *);
 /* Makes sure t names a keyslot the file's key opens: adopts one, or
  * writes a new key and adds its keyslot authorised by pass; 0 or -1

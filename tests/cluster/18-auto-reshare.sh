@@ -187,6 +187,14 @@ is "$(cl_tokens 1 '.[0]."maintenance-keyslot"')" "$ms" "...the maintenance key k
 cl_reboot 1 "the next boot unlocks"
 
 # --- the maintenance key's own steps -----------------------------------------
+chmod 0644 "$maint"
+ok 'cl_pkd 1 rotate "$img" --key-file "$d1/typed" >"$CL_DIR/perm.out" 2>&1' \
+    "rotate with the maintenance key's file readable by all"
+like "$(cat "$CL_DIR/perm.out")" "may be read by others than root: left as it is" \
+    "...says so, and leaves it"
+is "$(cl_tokens 1 '.[0]."maintenance-keyslot"') $(cl_slots 1)" "$ms 3" \
+    "...no other maintenance key is made"
+chmod 0400 "$maint"
 ok 'cl_pkd 1 rotate "$img" --no-maintenance-key --key-file "$d1/typed" \
     >"$CL_DIR/nm.out" 2>&1' "rotate --no-maintenance-key"
 like "$(cat "$CL_DIR/nm.out")" "maintenance key removed \\(keyslot $ms\\)" \
