@@ -12,9 +12,12 @@
 # --guardians 4 --guardians-min 3 while one is down) grows when a new
 # machine joins. A reshare killed after its first new share, then one
 # killed once the new epoch is recorded: a boot in between unlocks, and
-# the next run converges (one token, no guardian down). A rotate killed
-# after the maintenance key's keyslot is added: the next rotate adopts
-# it; unenroll kills it and removes its file.
+# the next run converges (one token, no guardian down). A guardian
+# removed whose re-share failed is left out by the next reshare; without
+# a maintenance key reshare says what to run (exit 5). A maintenance key
+# file others may read is left alone. A rotate killed after the
+# maintenance key's keyslot is added: the next rotate adopts it; unenroll
+# kills it and removes its file.
 #
 #	h1 --+                 h1: its disk split 2 of 3
 #	h2 --+                 h2..h5: peers; three of them guardians
@@ -186,6 +189,22 @@ unlike " $(cl_guardians 1) " " $x " "...$x is not a guardian"
 is "$(cl_tokens 1 '.[0]."maintenance-keyslot"')" "$ms" "...the maintenance key kept"
 cl_reboot 1 "the next boot unlocks"
 
+# --- a guardian removed, its re-share not made ------------------------------
+cl_up "${x#h}"
+ok 'wait_for "cl_is ${x#h} 1 enabled" 30' "$x is back"
+set -- $(cl_guardians 1)
+y=$1
+r=0
+cl_pkd 1 remove --yes --key-file "$CL_DIR/no-such-file" "$y" "$img" \
+    </dev/null >/dev/null 2>"$CL_DIR/rm.err" || r=$?
+is "$r" 5 "remove $y, its re-share failing (no passphrase file): exit 5"
+like " $(cl_guardians 1) " " $y " "...the split still names $y"
+ok 'pkrs >"$CL_DIR/rm.out" 2>&1' "reshare: exit 0"
+like "$(cat "$CL_DIR/rm.out")" "re-splitting 2 of 4 without $y: guardian $y is no longer a peer here" \
+    "...it re-splits without $y, and says why"
+unlike " $(cl_guardians 1) " " $y " "...$y is not a guardian"
+cl_reboot 1 "the next boot unlocks"
+
 # --- the maintenance key's own steps -----------------------------------------
 chmod 0644 "$maint"
 ok 'cl_pkd 1 rotate "$img" --key-file "$d1/typed" >"$CL_DIR/perm.out" 2>&1' \
@@ -202,9 +221,20 @@ like "$(cat "$CL_DIR/nm.out")" "maintenance key removed \\(keyslot $ms\\)" \
 is "$(cl_tokens 1 '.[0]."maintenance-keyslot" // "none"') $(cl_slots 1)" "none 2" \
     "...its keyslot killed, the token names none"
 ok '[ ! -e "$maint" ]' "...its file is gone"
+set -- $(cl_guardians 1)
+z=$1
 r=0
-PEERKEY_TEST_CRASH_AT=maint-slot cl_pkd 1 rotate "$img" --key-file \
-    "$d1/typed" >/dev/null 2>&1 || r=$?
+cl_pkd 1 remove --yes --key-file "$CL_DIR/no-such-file" "$z" "$img" \
+    </dev/null >/dev/null 2>&1 || r=$?
+is "$r" 5 "remove $z, its re-share failing: exit 5"
+r=0
+pkrs >/dev/null 2>"$CL_DIR/nm.err" || r=$?
+is "$r" 5 "reshare without a maintenance key: exit 5"
+like "$(cat "$CL_DIR/nm.err")" "needs a re-split \\(guardian $z is no longer a peer here\\) but has no maintenance key: run \"peerkey rotate $img\" once" \
+    "...says why it cannot, and what to run"
+r=0
+PEERKEY_TEST_CRASH_AT=maint-slot cl_pkd 1 rotate "$img" --threshold 2 \
+    --guardians 3 --key-file "$d1/typed" >/dev/null 2>&1 || r=$?
 is "$r" 9 "a rotate killed after the maintenance key's keyslot is added"
 is "$(cl_tokens 1 '.[0]."maintenance-keyslot" // "none"') $(cl_slots 1)" "none 3" \
     "...the token names no maintenance key yet"
