@@ -5,8 +5,12 @@
  * peers (K = 1, the default: the whole key at each) or split K of N among
  * N guardians (one share each, spread over label KEY: guardians.c); and "peerkey rotate DEVICE [...]" (same options): a
  * fresh key in a new keyslot, deposited (or split under a new epoch), and
- * only then the old keyslot killed and its blob withdrawn. luks.c does
- * the work and keeps the journal; luks-share.c makes the shares.
+ * only then the old keyslot killed and its blob withdrawn. Both take
+ * --guardians-min M (with --guardians N: as many as can guard now, down
+ * to M; "peerkey reshare" adds the others as they come) and
+ * --no-maintenance-key (luks-maint.c: none is made, a rotate's is
+ * removed). luks.c does the work and keeps the journal; luks-share.c
+ * makes the shares.
  */
 #include "config.h"
 
@@ -25,6 +29,8 @@ static const struct option enroll_opts[] = {
 	{ "threshold", required_argument, NULL, 't' },
 	{ "guardians", required_argument, NULL, 'g' },
 	{ "spread", required_argument, NULL, 's' },
+	{ "guardians-min", required_argument, NULL, 'm' },
+	{ "no-maintenance-key", no_argument, NULL, 'M' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -51,7 +57,7 @@ enroll_main(int argc, char **argv, int mode)
 	int			 ch;
 
 	memset(&o, 0, sizeof(o));
-	while ((ch = getopt_long(argc, argv, "p:k:t:g:s:", enroll_opts,
+	while ((ch = getopt_long(argc, argv, "p:k:t:g:s:m:M", enroll_opts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'p':
@@ -89,6 +95,17 @@ enroll_main(int argc, char **argv, int mode)
 			}
 			o.spread = optarg;
 			break;
+		case 'm':
+			if ((o.min_guardians = enroll_count(optarg)) == 0) {
+				fprintf(stderr, "peerkey: --guardians-min %s: "
+				    "not a count 1 .. %d\n", optarg,
+				    PK_SHARE_N_MAX);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'M':
+			o.no_maint = 1;
+			break;
 		default:
 			return EXIT_USAGE;
 		}
@@ -110,6 +127,13 @@ enroll_main(int argc, char **argv, int mode)
 		fprintf(stderr, "peerkey: --threshold %u of --guardians %u: "
 		    "the threshold is at most the number of guardians\n",
 		    o.threshold, o.nguardians);
+		return EXIT_USAGE;
+	}
+	if (o.min_guardians != 0 && (o.nguardians == 0 ||
+	    o.min_guardians > o.nguardians || o.min_guardians <
+	    o.threshold)) {
+		fprintf(stderr, "peerkey: --guardians-min M goes with "
+		    "--threshold K --guardians N, K <= M <= N\n");
 		return EXIT_USAGE;
 	}
 	return luks_enroll(argv[optind], &o, mode);

@@ -97,6 +97,13 @@ list_one(const char *path, json_t *disks)
 		    "generation", (json_int_t)tok_gen(t), "held_by",
 		    held != NULL ? held : json_array(), "not_held_by", missing,
 		    "threshold", (int)k, "guardians", guardians));
+		x = json_array_get(disks, json_array_size(disks) - 1);
+		if (json_object_get(t->j, "maintenance-keyslot") != NULL)
+			json_object_set(x, "maintenance_keyslot",
+			    json_object_get(t->j, "maintenance-keyslot"));
+		if (json_object_get(t->j, "guardians-wanted") != NULL)
+			json_object_set(x, "guardians_wanted",
+			    json_object_get(t->j, "guardians-wanted"));
 	}
 	luks_close(&l);
 	return EXIT_OK;

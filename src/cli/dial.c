@@ -37,6 +37,11 @@ dial_peer(const struct pk_identity *id, const struct cli_peer *p,
 	int			 more, r;
 
 	if (creds == NULL || creds_id != id) {
+		/* Another identity (one command may load the key twice): no
+		 * session of the last one is open any more. */
+		pk_tls_creds_free(creds);
+		creds = NULL;
+		creds_id = NULL;
 		if ((r = pk_tls_creds_new(id, &creds)) != 0) {
 			pk_cause_set(cause, "credentials: %s", pk_strerror(r));
 			return r;

@@ -148,6 +148,23 @@ luks_token_check(json_t *tok, char **cause)
 		pk_cause_set(cause, "\"keyslot\" is not a keyslot number");
 		return -1;
 	}
+	/* The maintenance key's keyslot: another one than the token's. */
+	v = json_object_get(tok, "maintenance-keyslot");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) >= LUKS_CHECK_SLOTS ||
+	    json_equal(v, json_object_get(tok, "keyslot")))) {
+		pk_cause_set(cause, "\"maintenance-keyslot\" is not a keyslot "
+		    "number other than \"keyslot\"");
+		return -1;
+	}
+	v = json_object_get(tok, "guardians-wanted");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > LUKS_CHECK_SHARES ||
+	    json_object_get(tok, "guardians") == NULL)) {
+		pk_cause_set(cause, "\"guardians-wanted\" is not a split's "
+		    "count 0 .. %d", LUKS_CHECK_SHARES);
+		return -1;
+	}
 	v = json_object_get(tok, "blob-id");
 	blob = json_string_value(v);
 	if (blob == NULL || *blob == '\0' || json_string_length(v) >

@@ -25,7 +25,9 @@
  * split: "threshold" 1-255; with 2 or more, "guardians" (that many to
  * 255 objects, a distinct peer "name" and "share" 1-their number each),
  * "epoch" equal to "generation", "blob-id" ending in "@EPOCH"; with 1,
- * neither "guardians" nor "epoch". Returns 0, or
+ * neither "guardians" nor "epoch". "maintenance-keyslot" (0-31, not
+ * "keyslot") and a split's "guardians-wanted" (0-255) when present.
+ * Returns 0, or
  * -1 with *cause set (allocated) naming the member at fault.
  */
 int	luks_token_check(json_t *tok, char **cause);

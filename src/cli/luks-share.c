@@ -48,13 +48,15 @@
  * heartbeat) and moves them to v[0 .. N), in share order (ok[] moves with
  * them; ok[i] is 0 past N). named: v is exactly the peers named, every
  * one must be reachable, in v's order; else count of them (0: every peer
- * that can guard) by guardians_pick(), spread over label spread. Says
+ * that can guard) by guardians_pick(), spread over label spread, or as
+ * many as can, down to atleast, when atleast is not 0 (said). Says
  * when the spread policy cannot hold (guardians.h). Returns N (at least
  * k), or 0 after a message.
  */
 size_t
 luks_pick_guardians(const char *device, struct cli_peer *v, int *ok,
-    size_t n, int named, unsigned count, unsigned k, const char *spread)
+    size_t n, int named, unsigned count, unsigned atleast, unsigned k,
+    const char *spread)
 {
 	struct guardian_cand	*c = NULL;
 	struct cli_peer		*nv = NULL;
@@ -93,6 +95,13 @@ luks_pick_guardians(const char *device, struct cli_peer *v, int *ok,
 		want = count == 0 ? can : count;
 		if (want < k)
 			want = k;
+		if (atleast != 0 && can < want && can >= atleast && can >= k) {
+			fprintf(stderr, "peerkey: %s: %zu of the %zu guardians "
+			    "asked for can guard now: a %u-of-%zu split "
+			    "(\"peerkey reshare\" adds guardians up to %zu as "
+			    "peers come)\n", device, can, want, k, can, want);
+			want = can;
+		}
 		if (can < want || want > GUARDIANS_MAX) {
 			fprintf(stderr, "peerkey: %s: a %u-of-%zu split needs "
 			    "%zu reachable guardians; %zu %s (\"peerkey "

@@ -18,7 +18,10 @@
  * agent finds a disk's blob from the disk alone (its UUID, or the
  * "blob-id" of this token, which the header shows in the clear). The key
  * is never written anywhere else: not in the token (the header and
- * the initramfs together would then open the disk), not in a file.
+ * the initramfs together would then open the disk), not in a file. (The
+ * maintenance key, luks-maint.c, is another key in another keyslot; once
+ * the disk is enrolled, and rotated, it is kept or made, or with
+ * --no-maintenance-key removed, and every new token names its keyslot.)
  *
  * The token (type "peerkey", doc/peerkey.8, "LUKS2 TOKEN") is the journal.
  * It is written before the keyslot is added and updated after each step:
@@ -248,6 +251,37 @@ luks_recover(struct luks *l, int *bad)
 	return best;
 }
 
+/* Is name one of list's (NAME,...)? */
+int
+luks_excluded(const char *list, const char *name)
+{
+	size_t	 n, len = strlen(name);
+
+	while (list != NULL && *list != '\0') {
+		n = strcspn(list, ",");
+		if (n == len && strncmp(list, name, n) == 0)
+			return 1;
+		list += n;
+		list += *list == ',';
+	}
+	return 0;
+}
+
+/* Does split t count one of list's names (NAME,...) as a guardian? */
+static int
+luks_guards_any(const struct luks_tok *t, const char *list)
+{
+	json_t	*x;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(t->j, "guardians"), i, x)
+		if (json_is_string(json_object_get(x, "name")) &&
+		    luks_excluded(list, json_string_value(json_object_get(x,
+		    "name"))))
+			return 1;
+	return 0;
+}
+
 /* Asks every chosen peer for a heartbeat: can we reach it, does it know
  * this machine's node key? Fills ok[]. Returns the number reachable. */
 static size_t
@@ -259,8 +293,8 @@ luks_probe(struct luks *l, struct cli_peer *v, size_t n, int *ok)
 	int		 r;
 
 	for (i = 0; i < n; i++) {
-		/* The guardian being removed is not asked, nor picked. */
-		if (l->exclude != NULL && strcmp(v[i].name, l->exclude) == 0) {
+		/* A guardian being removed is not asked, nor picked. */
+		if (luks_excluded(l->exclude, v[i].name)) {
 			ok[i] = 0;
 			continue;
 		}
@@ -377,7 +411,7 @@ luks_enroll(const char *device, const struct luks_opts *o, int mode)
 	int		*ok = NULL, slot, max, r, bad, ex = EXIT_FAIL;
 	unsigned	 k = o->threshold, ng = o->nguardians;
 	long long	 gen = 0;
-	json_t		*sent, *js;
+	json_t		*sent, *js, *wanted = NULL;
 	const char	*spread = o->spread;
 
 	if ((ex = luks_open(&l, device)) != 0)
@@ -441,13 +475,16 @@ luks_enroll(const char *device, const struct luks_opts *o, int mode)
 		goto out;
 	}
 	/*
-	 * A re-share (peerkey remove) re-splits only a split that counts
-	 * the removed peer as a guardian; luks_recover() has already
-	 * finished or undone an interrupted one.
+	 * A re-share (peerkey remove, reshare) re-splits only a split,
+	 * when told to leave out guardians one that counts one of them;
+	 * luks_recover() has already finished or undone an interrupted one.
 	 */
 	if (mode == LUKS_RESHARE && (tok_threshold(old) < 2 ||
-	    !tok_guards(old, o->exclude))) {
-		if (!opt_json)
+	    (o->exclude != NULL && !luks_guards_any(old, o->exclude)))) {
+		if (!opt_json && tok_threshold(old) < 2)
+			printf("%s: not split (epoch %lld); nothing to "
+			    "re-share\n", device, tok_gen(old));
+		else if (!opt_json)
 			printf("%s: %s holds none of its shares (epoch %lld); "
 			    "nothing to re-share\n", device, o->exclude,
 			    tok_gen(old));
@@ -455,6 +492,21 @@ luks_enroll(const char *device, const struct luks_opts *o, int mode)
 		goto out;
 	}
 	gen = old != NULL ? tok_gen(old) : 0;
+	/*
+	 * The guardians the policy wants (0: every peer that can guard),
+	 * which "peerkey reshare" grows the split toward: none for named
+	 * guardians; a re-share's and a plain rotate's are the split's.
+	 */
+	wanted = json_object_get(old != NULL ? old->j : NULL,
+	    "guardians-wanted");
+	if (o->guardians != NULL)
+		wanted = NULL;
+	else if (mode != LUKS_RESHARE && o->nguardians != 0)
+		wanted = json_integer(o->nguardians);
+	else if (wanted != NULL)
+		json_incref(wanted);
+	else if (old == NULL || tok_threshold(old) < 2)
+		wanted = json_integer(0);
 	/* A rotate keeps the split it replaces unless told otherwise. */
 	if (k == 0 && old != NULL && tok_threshold(old) > 1) {
 		k = tok_threshold(old);
@@ -499,7 +551,7 @@ luks_enroll(const char *device, const struct luks_opts *o, int mode)
 		goto out;
 	}
 	if (k > 1 && (n = luks_pick_guardians(device, v, ok, nv,
-	    o->guardians != NULL, ng, k, spread)) == 0)
+	    o->guardians != NULL, ng, o->min_guardians, k, spread)) == 0)
 		goto out;
 	max = crypt_keyslot_max(CRYPT_LUKS2);
 	for (slot = 0; slot < max; slot++)
@@ -564,7 +616,13 @@ ready:
 		json_object_set_new(t->j, "guardians", luks_guardians_json(v,
 		    n));
 		json_object_set_new(t->j, "spread", json_string(spread));
+		if (wanted != NULL)
+			json_object_set(t->j, "guardians-wanted", wanted);
 	}
+	/* The maintenance key stays what it was until step 5. */
+	if (old != NULL && (js = json_object_get(old->j,
+	    "maintenance-keyslot")) != NULL)
+		json_object_set(t->j, "maintenance-keyslot", js);
 	if (tok_save(&l, t) != 0) {
 		l.ntoks--;
 		json_decref(t->j);
@@ -658,6 +716,25 @@ ready:
 		if (t == NULL)
 			goto out;
 	}
+	/*
+	 * 5. The maintenance key (luks-maint.c): kept, made, or dropped. A
+	 * new one's keyslot is authorised by the new key, whose keyslot
+	 * opens at PBKDF2's minimum (the operator's may take seconds).
+	 */
+	if (!o->no_maint) {
+		if (luks_maint_ensure(&l, t, key, LUKS_KEY_LEN) != 0)
+			fprintf(stderr, "peerkey: %s: warning: no maintenance "
+			    "key: \"peerkey reshare\" cannot re-split it "
+			    "(\"peerkey rotate %s\" tries again)\n", device,
+			    device);
+	} else if (luks_maint_drop(&l) != 0)
+		fprintf(stderr, "peerkey: %s: warning: the maintenance key "
+		    "is not removed\n", device);
+	for (i = 0, r = t->id, t = NULL; i < (size_t)l.ntoks; i++)
+		if (l.toks[i].id == r)
+			t = &l.toks[i];
+	if (t == NULL)
+		goto out;
 	ex = luks_report(&l, t, v, n, mode == LUKS_RESHARE ? "re-shared" :
 	    mode == LUKS_ROTATE ? "rotated" : "enrolled") == 0 ? EXIT_OK :
 	    EXIT_PARTIAL;
@@ -668,6 +745,7 @@ out:
 	free(cipher);
 	free(pub);
 	free(ok);
+	json_decref(wanted);
 	for (i = 0; shares != NULL && i < n; i++)
 		free(shares[i]);
 	free(shares);
@@ -696,6 +774,10 @@ luks_unenroll(const char *device)
 	}
 	if ((ex = local_peers(NULL, 1, &l.all, &l.nall)) != 0)
 		goto out;
+	ex = EXIT_FAIL;
+	/* The maintenance key first, while a token names its keyslot. */
+	if (luks_maint_drop(&l) != 0)
+		goto out;
 	while (l.ntoks > 0) {
 		if (luks_undo(&l, &l.toks[0], "unenrolling") != 0) {
 			ex = EXIT_FAIL;
@@ -713,6 +795,31 @@ luks_unenroll(const char *device)
 	else
 		printf("%s: unenrolled\n", device);
 	ex = EXIT_OK;
+out:
+	luks_close(&l);
+	return ex;
+}
+
+/*
+ * peerkey reshare, first: finishes or undoes what an interrupted enroll,
+ * rotate or re-share left in device's journal (luks_recover). Returns an
+ * exit code.
+ */
+int
+luks_converge(const char *device)
+{
+	struct luks	 l;
+	int		 ex, bad;
+
+	if ((ex = luks_open(&l, device)) != 0)
+		return ex;
+	ex = EXIT_LOCAL;
+	if (local_load_node(&l.id) != 0)
+		goto out;
+	if ((ex = local_peers(NULL, 1, &l.all, &l.nall)) != 0)
+		goto out;
+	(void)luks_recover(&l, &bad);
+	ex = bad ? EXIT_FAIL : EXIT_OK;
 out:
 	luks_close(&l);
 	return ex;

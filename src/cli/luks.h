@@ -38,7 +38,7 @@ struct luks {
 	struct pk_identity	*id;		/* node key */
 	struct cli_peer		*all;		/* every peer the daemon knows */
 	size_t			 nall;
-	const char		*exclude;	/* never a guardian now */
+	const char		*exclude;	/* never guardians now: NAME,... */
 };
 
 /* luks-token.c: a token's fields ("" / -1 / 0 when absent) */
@@ -69,8 +69,8 @@ int		 luks_withdraw_one(struct luks *, struct cli_peer *,
 /* Name lists (JSON arrays of strings) in tokens: luks-check.h. */
 /* luks-share.c: threshold enrollments (K >= 2) */
 size_t		 luks_pick_guardians(const char *device, struct cli_peer *,
-		    int *ok, size_t n, int named, unsigned count, unsigned k,
-		    const char *spread);
+		    int *ok, size_t n, int named, unsigned count,
+		    unsigned atleast, unsigned k, const char *spread);
 int		 luks_seal_shares(struct luks *, const char *bootid,
 		    const char *blob, uint64_t epoch, unsigned k, unsigned n,
 		    const char *key, const char *pub, size_t publen,
@@ -79,6 +79,21 @@ json_t		*luks_guardians_json(const struct cli_peer *, size_t n);
 unsigned	 tok_threshold(const struct luks_tok *);
 int		 tok_opens(const struct luks_tok *);
 int		 tok_guards(const struct luks_tok *, const char *name);
+/* Is name one of list's (NAME,...; NULL: none)? */
+int		 luks_excluded(const char *list, const char *name);
+/* luks-maint.c: the maintenance key (DIR/maint/UUID.key) */
+char		*luks_maint_path(const char *uuid);
+/* The active keyslot the key file opens and a token names, or -1; -2
+ * when the file may be read by others than root (said). */
+int		 luks_maint_slot(struct luks *);
+/* Makes sure t names a keyslot the file's key opens: adopts one, or
+ * writes a new key and adds its keyslot authorised by pass; 0 or -1
+ * (said). */
+int		 luks_maint_ensure(struct luks *, struct luks_tok *t,
+		    const char *pass, size_t passlen);
+/* Kills the maintenance keyslot (only one the file opens), removes the
+ * file and the tokens' record of it; 0 or -1 (said). */
+int		 luks_maint_drop(struct luks *);
 /* Another token with t's blob id, newer (or older) than t, that counts
  * name as a holder; NULL if none. */
 struct luks_tok	*luks_sharer(struct luks *, struct luks_tok *,

@@ -75,12 +75,17 @@ static const struct cmd_entry commands[] = {
 	    "send every peer this machine's identity anew (addresses, boot "
 	    "key)", cmd_update },
 	{ "enroll", "enroll DEVICE [--peers NAME,...] [--key-file FILE] "
-	    "[--threshold K [--guardians N|NAME,...] [--spread KEY]]",
+	    "[--threshold K [--guardians N|NAME,... [--guardians-min M]] "
+	    "[--spread KEY]] [--no-maintenance-key]",
 	    "add a keyslot to DEVICE and deposit its key with the peers",
 	    cmd_enroll },
 	{ "rotate", "rotate DEVICE [--peers NAME,...] [--key-file FILE] "
-	    "[--threshold K [--guardians N|NAME,...] [--spread KEY]]",
+	    "[--threshold K [--guardians N|NAME,... [--guardians-min M]] "
+	    "[--spread KEY]] [--no-maintenance-key]",
 	    "replace DEVICE's peerkey key", cmd_rotate },
+	{ "reshare", "reshare [--dry-run] [--after DURATION] [DEVICE...]",
+	    "re-split the disks whose guardians are gone or too few, with "
+	    "their maintenance key", cmd_reshare },
 	{ "unenroll", "unenroll DEVICE",
 	    "withdraw DEVICE's key, kill its keyslot", cmd_unenroll },
 	{ "list", "list [DEVICE...]",

@@ -43,6 +43,7 @@ struct pk_msg;
 #define LOCAL_BOOT_PGP		"boot/pgp.key"	/* secret, armored */
 #define LOCAL_BOOT_PGP_PUB	"boot/pgp.pub"	/* public, armored */
 #define LOCAL_BOOT_CONF		"boot.conf"
+#define LOCAL_MAINT_DIR		"maint"	/* UUID.key: maintenance keys */
 
 /* A peer this machine deposits with (from the daemon's peer list). */
 struct cli_peer {
@@ -90,11 +91,16 @@ struct luks_opts {
 	unsigned	 nguardians;	/* --guardians N; 0: every peer */
 	const char	*spread;	/* --spread KEY; NULL: the token's, or
 					   "zone" */
-	const char	*exclude;	/* a peer never picked (remove) */
+	const char	*exclude;	/* peers never picked: NAME,...
+					   (remove, reshare) */
+	unsigned	 min_guardians;	/* --guardians-min M: fewer than
+					   --guardians N will do, down to M */
+	int		 no_maint;	/* --no-maintenance-key */
 };
 int		 luks_enroll(const char *device, const struct luks_opts *,
 		    int mode);
 int		 luks_unenroll(const char *device);
+int		 luks_converge(const char *device);
 
 /* bootconf.c: the boot agent's configuration (peerkey-boot(8)) */
 int		 bootconf_write(const char *path, int quiet);
@@ -152,7 +158,12 @@ int	list_disks(int argc, char **argv, json_t *disks, int *unreadable);
  * *ex: list_disks()' exit status. */
 json_t	*status_disks(int argc, char **argv, json_t *peers, int *ex);
 void	 status_disks_print(json_t *disks);
+/* status-disks.c: the "status" object of peer name among peers, or NULL;
+ * wall-clock milliseconds now, as "last_seen" counts them. */
+json_t	*status_peer(json_t *peers, const char *name);
+long long status_now_ms(void);
 int	cmd_rotate(int, char **);
+int	cmd_reshare(int, char **);
 int	cmd_boot_config(int, char **);
 int	cmd_invite(int, char **);
 int	cmd_join(int, char **);

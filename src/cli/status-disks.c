@@ -24,9 +24,9 @@
 #include "peerkey.h"
 #include "pk_err.h"
 
-/* Wall-clock milliseconds now. */
-static long long
-sd_now(void)
+/* Wall-clock milliseconds now (peerkey.h). */
+long long
+status_now_ms(void)
 {
 	struct timespec	ts;
 
@@ -34,9 +34,9 @@ sd_now(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The status object of peer name, or NULL. */
-static json_t *
-sd_peer(json_t *peers, const char *name)
+/* The status object of peer name, or NULL (peerkey.h). */
+json_t *
+status_peer(json_t *peers, const char *name)
 {
 	json_t	*p;
 	size_t	 i;
@@ -85,7 +85,7 @@ sd_judge(json_t *disk, json_t *peers, long long now)
 		name = json_string_value(x);
 		if (!luks_names_has(guardians, name))
 			continue;
-		json_array_append(sd_could(sd_peer(peers, name), now) ?
+		json_array_append(sd_could(status_peer(peers, name), now) ?
 		    could : not_now, x);
 	}
 	if (json_array_size(could) < k)
@@ -118,7 +118,7 @@ json_t *
 status_disks(int argc, char **argv, json_t *peers, int *ex)
 {
 	json_t		*disks = json_array(), *d;
-	long long	 now = sd_now();
+	long long	 now = status_now_ms();
 	size_t		 i;
 	int		 unreadable;
 

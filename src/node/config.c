@@ -81,6 +81,8 @@ static const struct pk_conf_item node_items[] = {
 	    O(checker_timeout), 100, 10 * MIN, "10s", NULL },
 	{ "liveness", "guard", PK_CONF_ENUM, O(guard), 0, 0, "held",
 	    guard_choices },
+	{ "liveness", "reshare-after", PK_CONF_DURATION, O(reshare_after), 0,
+	    100 * 365 * DAY, "7d", NULL },
 
 	{ "announce", "enable", PK_CONF_BOOL, O(announce), 0, 0, "yes",
 	    NULL },

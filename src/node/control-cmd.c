@@ -136,12 +136,15 @@ control_status(const struct control_cmd *self, json_t *req, const char *who,
 		return NULL;
 	TAILQ_FOREACH(p, &node->peers, entry)
 		json_array_append_new(peers, control_peer_json(p, now));
-	return json_pack("{s:{s:s, s:s, s:i, s:i, s:s}, s:o}", "self",
+	return json_pack("{s:{s:s, s:s, s:i, s:i, s:s, s:I, s:I}, s:o}",
+	    "self",
 	    "name", node->conf.name,
 	    "node_keyid", node->id->keyid,
 	    "port", listener_port(),
 	    "verbose", log_getverbose(),
 	    "version", PACKAGE_VERSION,
+	    "reshare_after_ms", (json_int_t)node->conf.reshare_after,
+	    "started", (json_int_t)node->started,
 	    "peers", peers);
 }
 

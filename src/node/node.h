@@ -170,6 +170,8 @@ struct node_conf {
 	int		 mandos;
 	/* events */
 	uint64_t	 event_retention;	/* ms */
+	uint64_t	 reshare_after;		/* ms; 0 never ("peerkey
+						   reshare" reads it) */
 	unsigned long long event_max_rows;	/* 0: no bound */
 	uint64_t	 event_max_bytes;	/* 0: no bound */
 	uint64_t	 repeat_interval;	/* ms (tally.c) */
@@ -195,6 +197,7 @@ struct node {
 	uint64_t		 expiry_scan;	/* last full scan */
 	int			 debug;
 	int			 verbose;
+	int64_t			 started;	/* wall ms ("status") */
 };
 
 extern struct node	*node;

@@ -194,6 +194,7 @@ sig_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	SWAP(introduced_pending);
 	SWAP(checker_timeout);
 	SWAP(event_retention);
+	SWAP(reshare_after);
 	SWAP(log_level);
 	SWAP(mandos);
 #undef SWAP
@@ -338,6 +339,7 @@ main(int argc, char *argv[])
 	node_mkdir("runtime", node->conf.runtime_dir, 0755);
 	if (store_open(node->conf.state_dir, &node->store, &cause) != 0)
 		fatalx("store: %s", cause ? cause : "cannot open");
+	node->started = wall_ms();
 	if (store_self_init(node->store, node->id->keyid, wall_ms(),
 	    &last_alive, &cause) != 0)
 		fatalx("store: %s", cause ? cause : "cannot initialise");

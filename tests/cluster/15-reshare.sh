@@ -11,7 +11,8 @@
 # the first new share, and one after the new epoch is recorded but before
 # the old is retired, and a rotate killed at each of its other steps: a
 # boot in between unlocks (from the old epoch, or from either), and the
-# next run (remove again, rotate) converges on one token, K and N kept.
+# next run (remove again, rotate) converges on one token, K and N kept,
+# and the maintenance key (enroll's third keyslot) kept.
 # With too few guardians left, remove says the disk is not re-shared and
 # what to run, and that rotate re-splits it.
 #
@@ -30,33 +31,15 @@ d1=$CL_DIR/h1
 img=$d1/disk.img
 uuid=$(cryptsetup luksUUID "$img")
 # token Q: jq Q over h1's peerkey tokens (an array).
-token() {
-	cryptsetup luksDump --dump-json-metadata "$img" |
-	    jq -r "[.tokens[] | select(.type == \"peerkey\")] | $1"
-}
-guardians() { token '.[0].guardians | map(.name) | join(" ")'; }
+token() { cl_tokens 1 "$1"; }
+guardians() { cl_guardians 1; }
 # slots: how many keyslots are active.
-slots() {
-	cryptsetup luksDump --dump-json-metadata "$img" | jq '.keyslots | length'
-}
+slots() { cl_slots 1; }
 # blobs hN: how many blobs hN holds for h1.
-blobs() {
-	cl_pk "${1#h}" -j status |
-	    jq '[.peers[] | select(.name == "h1") | .blobs] | add // 0'
-}
+blobs() { cl_held "${1#h}" 1; }
 # reboot WHY: h1 powers off, its peerkey-boot unlocks, h1 comes back and
-# the guardians that hold a share see it enabled.
-reboot() {
-	local n
-	cl_down 1
-	: >"$d1/boot.log"
-	ok 'cl_unlocks 1 30s' "$1"
-	cl_up 1
-	for n in $(token '[.[]."held-by"[]] | unique | .[]'); do
-		cl_guards 1 "${n#h}" || continue
-		wait_for "cl_is ${n#h} 1 enabled" 20 || fail "$n does not see h1"
-	done
-}
+# the guardians that hold a share (and run) see it enabled.
+reboot() { cl_reboot 1 "$1"; }
 # pkr ARGS: peerkey remove --yes on h1 with its passphrase file.
 pkr() {
 	cl_pkd 1 remove --yes --key-file "$d1/typed" "$@"
@@ -70,7 +53,7 @@ set -- $(guardians)
 g1=$1
 is "$#" 3 "three guardians: $*"
 is "$(token '.[0].spread')" zone "the token records the spread label"
-is "$(slots)" 2 "two keyslots: the typed passphrase and the split key"
+is "$(slots)" 3 "three keyslots: the typed passphrase, the split key and the maintenance key"
 
 # --- remove g1, killed after the first new share -----------------------------
 # (h1's boot configuration as its initramfs has it until update-initramfs)
@@ -102,7 +85,7 @@ is "$(token '.[0]."blob-id"')" "luks-$uuid@$e2" "...its shares named by it"
 unlike " $(guardians) " " $g1 " "$g1 is not a guardian"
 set -- $(guardians)
 new="$*"
-is "$(slots)" 2 "the old keyslot is gone"
+is "$(slots)" 3 "the old keyslot is gone"
 for g in $new; do
 	is "$(blobs "$g")" 1 "$g holds one blob for h1: its new share"
 done
@@ -144,13 +127,13 @@ PEERKEY_TEST_CRASH_AT=enrolled cl_pkd 1 rotate "$img" --key-file \
 is "$r" 9 "a rotate is killed after it recorded the new epoch"
 is "$(token 'map(.state) | join(" ")')" "enrolled enrolled" \
     "...both epochs are enrolled"
-is "$(slots)" 3 "...both keyslots are there"
+is "$(slots)" 4 "...both keyslots are there (and the maintenance key's)"
 reboot "a boot in between unlocks (from either epoch)"
 ok 'cl_pkd 1 rotate "$img" --key-file "$d1/typed" >"$CL_DIR/rot.out" \
     2>/dev/null' "the next rotate converges"
 like "$(cat "$CL_DIR/rot.out")" "removing the key an interrupted rotate replaced" \
     "...it retired the older epoch first"
-is "$(token 'length') $(slots)" "1 2" "one token and its keyslot are left"
+is "$(token 'length') $(slots)" "1 3" "one token and its keyslot are left (and the maintenance key's)"
 is "$(token '.[0].threshold') $(token '.[0].guardians | length')" "2 3" \
     "rotate keeps 2 of 3"
 e3=$(token '.[0].epoch')
@@ -169,8 +152,8 @@ for step in token slot depositing sending undo-marked undo-killed; do
 	reboot "...a boot in between unlocks"
 	ok 'cl_pkd 1 rotate "$img" --key-file "$d1/typed" >/dev/null 2>&1' \
 	    "...the next rotate converges"
-	is "$(token 'length') $(slots) $(token '.[0].state')" "1 2 enrolled" \
-	    "...one enrolled token and its keyslot are left"
+	is "$(token 'length') $(slots) $(token '.[0].state')" "1 3 enrolled" \
+	    "...one enrolled token and its keyslot are left (and the maintenance key's)"
 	is "$(token '.[0].threshold') $(guardians)" "2 $new" \
 	    "...still 2 of 3: $new"
 	for g in $new; do
@@ -193,7 +176,7 @@ ok '! cl_guards 1 "${g2#h}"' "...$g2 is removed all the same"
 is "$(token '.[0].epoch')" "$e3" "...the split is untouched"
 ok 'cl_pkd 1 rotate "$img" --threshold 2 --guardians 2 --key-file \
     "$d1/typed" >/dev/null 2>&1' "rotate --threshold 2 --guardians 2 re-splits"
-is "$(token 'length') $(slots)" "1 2" "one token and its keyslot are left"
+is "$(token 'length') $(slots)" "1 3" "one token and its keyslot are left (and the maintenance key's)"
 unlike " $(guardians) " " $g2 " "$g2 is not a guardian"
 reboot "the next boot unlocks from the two"
 cl_done

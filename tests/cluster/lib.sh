@@ -47,6 +47,11 @@
 #	nN CMD... / cl_run N    run CMD in host N's namespace, printing it
 #	pkN ARGS / cl_pk N      the peerkey command against N's control socket
 #	cl_pkd N ARGS           the same with N's configuration directory (hN)
+#	cl_tokens N Q           jq Q over the peerkey tokens of N's disk
+#	cl_guardians N          the guardians of N's disk (its first token)
+#	cl_slots N              how many keyslots of N's disk are active
+#	cl_held M N             how many blobs M holds for N
+#	cl_reboot N WHY         N reboots: its peerkey-boot unlocks (a test)
 #	cl_bg N NAME CMD...     CMD spawned in host N's namespace
 #	cl_state N M            M's liveness state as seen by N
 #	cl_events N [ARGS]      peerkey -j events on N
@@ -501,6 +506,45 @@ cl_star() {
 		cl_join "$n" 1 || fatal "h$n: peerkey join"
 		wait_for "cl_guards 1 $n" 20 || fatal "h1 does not know h$n"
 		wait_for "cl_guards $n 1" 20 || fatal "h$n does not know h1"
+	done
+}
+
+# cl_tokens N Q: jq Q over the peerkey tokens of host N's disk (an array).
+cl_tokens() {
+	cryptsetup luksDump --dump-json-metadata "$CL_DIR/h$1/disk.img" |
+	    jq -r "[.tokens[] | select(.type == \"peerkey\")] | $2"
+}
+
+# cl_guardians N: the guardians of host N's disk's first token, by name.
+cl_guardians() {
+	cl_tokens "$1" '.[0].guardians | map(.name) | join(" ")'
+}
+
+# cl_slots N: how many keyslots of host N's disk are active.
+cl_slots() {
+	cryptsetup luksDump --dump-json-metadata "$CL_DIR/h$1/disk.img" |
+	    jq '.keyslots | length'
+}
+
+# cl_held M N: how many blobs host M holds for host N.
+cl_held() {
+	cl_pk "$1" -j status | jq --arg n "h$2" \
+	    '[.peers[] | select(.name == $n) | .blobs] | add // 0'
+}
+
+# cl_reboot N WHY: host N powers off, its peerkey-boot unlocks (test WHY;
+# hN/boot.log has only this boot), N comes back, and each running holder
+# its tokens name sees it enabled again.
+cl_reboot() {
+	local n=$1 m
+	cl_down "$n"
+	: >"$CL_DIR/h$n/boot.log"
+	ok "cl_unlocks $n 30s" "$2"
+	cl_up "$n"
+	for m in $(cl_tokens "$n" '[.[]."held-by"[]] | unique | .[]'); do
+		cl_running "${m#h}" || continue
+		cl_guards "$n" "${m#h}" || continue
+		wait_for "cl_is ${m#h} $n enabled" 20 || fail "$m does not see h$n"
 	done
 }
 

@@ -6,7 +6,7 @@
 set -eu
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/node/lib-cli.sh"
 
-plan 222
+plan 224
 
 node_start a
 node_start b
@@ -16,12 +16,12 @@ link b a; link c a
 printf 'correct horse' >"$W/pass"
 printf 'wrong horse' >"$W/wrong"
 
-# check_image IMG TEXT: one peerkey slot, one token, one blob at b and c, and
-# the key b and c release to a's boot key opens IMG.
+# check_image IMG TEXT: one peerkey slot (and the maintenance key's), one
+# token, one blob at b and c, and the key b and c release to a's boot key
+# opens IMG.
 check_image() {
-	is "$(slots "$1")" "0 $(cryptsetup luksDump --dump-json-metadata "$1" |
-	    jq -r '.tokens[] | select(.type == "peerkey") | .keyslot')" \
-	    "$2: keyslot 0 and the token's keyslot, nothing else"
+	is "$(slots "$1")" "$(token_slots "$1")" \
+	    "$2: keyslot 0 and the token's keyslots, nothing else"
 	is "$(ntokens "$1")" 1 "$2: one peerkey token"
 	is "$(peer_blobs b a):$(peer_blobs c a)" "1:1" "$2: b and c hold one blob"
 	_b=$(blob_id "$1")
@@ -44,10 +44,8 @@ holders() {
 # holding a blob are exactly the token's held-by, and each one's blob is
 # named luks-UUID and opens IMG.
 consistent() {
-	is "$(ntokens "$1"):$(slots "$1")" "1:0 $(cryptsetup luksDump \
-	    --dump-json-metadata "$1" | jq -r '.tokens[] |
-	    select(.type == "peerkey") | .keyslot')" \
-	    "$2: one token, its keyslot and keyslot 0"
+	is "$(ntokens "$1"):$(slots "$1")" "1:$(token_slots "$1")" \
+	    "$2: one token, its keyslots and keyslot 0"
 	is "$(holders "$1")" "$(cryptsetup luksDump --dump-json-metadata "$1" |
 	    jq -r '.tokens[] | select(.type == "peerkey") | .["held-by"] |
 	    sort | join(" ")')" "$2: the peers holding a blob are the token's held-by"
@@ -69,6 +67,14 @@ grep -q 'held by: b c' "$W/out" && pass "enroll reports the holders" || fail "en
 check_image "$W/img" "enroll"
 is "$(blob_id "$W/img")" "luks-$(cryptsetup luksUUID "$W/img")" \
     "the blob is named after the disk: luks-UUID"
+_ms=$(cryptsetup luksDump --dump-json-metadata "$W/img" | jq -r \
+    '.tokens[] | select(.type == "peerkey") | ."maintenance-keyslot"')
+is "$(slots "$W/img" | wc -w)" 3 \
+    "three keyslots: the passphrase, the key, the maintenance key ($_ms)"
+cryptsetup open --test-passphrase --key-slot "$_ms" --key-file \
+    "$W/a/maint/$(cryptsetup luksUUID "$W/img").key" "$W/img" &&
+    pass "the maintenance key file opens its keyslot" ||
+    fail "the maintenance key file opens its keyslot"
 grep -Eqx '[0-9a-f]{64}' "$W/key.b" && [ "$(wc -c <"$W/key.b")" = 64 ] &&
     pass "the key is text: 64 hex digits (no NUL for ask-password to cut)" ||
     fail "the key is text: 64 hex digits (no NUL for ask-password to cut)"

@@ -139,11 +139,22 @@ ntokens() {
 	    jq -r '[.tokens[] | select(.type == "peerkey")] | length'
 }
 
-# Every active keyslot but 0 is named by a peerkey token ("keyslot").
+# Every active keyslot but 0 is named by a peerkey token ("keyslot", or
+# the maintenance key's "maintenance-keyslot").
 slots_journalled() {
 	cryptsetup luksDump --dump-json-metadata "$1" 2>/dev/null | jq -e '
-	    ([.tokens[] | select(.type == "peerkey") | .keyslot | tostring])
+	    ([.tokens[] | select(.type == "peerkey") | .keyslot,
+	    ."maintenance-keyslot" // empty | tostring])
 	    as $t | [.keyslots | keys[] | select(. != "0")] - $t | length == 0'
+}
+
+# Keyslot 0, IMG's peerkey tokens' keyslots and the maintenance key's, as
+# slots prints them.
+token_slots() {
+	cryptsetup luksDump --dump-json-metadata "$1" 2>/dev/null | jq -r '
+	    [0, (.tokens[] | select(.type == "peerkey") | .keyslot,
+	    ."maintenance-keyslot" // empty)] | unique | map(tostring) |
+	    sort | join(" ")'
 }
 
 trio() {

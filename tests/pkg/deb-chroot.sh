@@ -5,9 +5,9 @@
 #
 #   install   the user peerkey (sysusers.d) and its directories
 #             (tmpfiles.d), the keys of "peerkey init" (root's, 0600), the
-#             unit enabled, update-initramfs triggered (the hook adds
-#             nothing yet, the image is root's: UMASK=0077), no process
-#             left behind;
+#             units enabled (peerkeyd, the reshare timer), update-initramfs
+#             triggered (the hook adds nothing yet, the image is root's:
+#             UMASK=0077), no process left behind;
 #   use       "peerkey boot-config --update-initramfs" with peerkeyd
 #             running: the image now holds the agent; every path under
 #             peerkey's directories that a packaged file names exists;
@@ -150,6 +150,9 @@ ok 'for f in /etc/peerkey/node.key /etc/peerkey/boot/tls.key \
     "the first installation makes the keys (peerkey init), root's, 0600"
 ok '[ -L "$R/etc/systemd/system/multi-user.target.wants/peerkeyd.service" ]' \
     "peerkeyd.service is enabled"
+ok '[ -L "$R/etc/systemd/system/timers.target.wants/peerkey-reshare.timer" ] &&
+    [ -f "$R/lib/systemd/system/peerkey-reshare.service" ]' \
+    "peerkey-reshare.timer is enabled (it runs peerkey reshare daily)"
 ok 'grep -q "no /etc/peerkey/boot.conf yet" "$W/install.log" &&
     [ "$(stat -c %a "$R$initrd")" = 600 ]' \
     "update-initramfs ran (the hook adds nothing yet); the image is root's only"

@@ -59,6 +59,8 @@ pkg_expected() {
 		done
 		echo "$sysconfdir/peerkey/peerkeyd.conf"
 		echo "$systemdsystemunitdir/peerkeyd.service"
+		echo "$systemdsystemunitdir/peerkey-reshare.service"
+		echo "$systemdsystemunitdir/peerkey-reshare.timer"
 		echo "$sysusersdir/peerkey.conf"
 		echo "$tmpfilesdir/peerkey.conf"
 		echo "$initramfstoolsdir/hooks/peerkey"

@@ -127,6 +127,24 @@ main(void)
 	    -1);
 	TEST_DONE();
 
+	TEST_START("the maintenance keyslot and the guardians wanted");
+	ASSERT_INT_EQ(check("{" GOOD ",\"maintenance-keyslot\":2}"), 0);
+	ASSERT_INT_EQ(check("{" GOOD ",\"maintenance-keyslot\":1}"), -1);
+	ASSERT_STR_CONTAINS(cause, "maintenance-keyslot");
+	ASSERT_INT_EQ(check("{" GOOD ",\"maintenance-keyslot\":32}"), -1);
+	ASSERT_INT_EQ(check("{" GOOD ",\"maintenance-keyslot\":\"2\"}"),
+	    -1);
+	ASSERT_INT_EQ(check("{" SPLIT ",\"threshold\":2," G3
+	    ",\"guardians-wanted\":4}"), 0);
+	ASSERT_INT_EQ(check("{" SPLIT ",\"threshold\":2," G3
+	    ",\"guardians-wanted\":0}"), 0);
+	ASSERT_INT_EQ(check("{" SPLIT ",\"threshold\":2," G3
+	    ",\"guardians-wanted\":256}"), -1);
+	ASSERT_STR_CONTAINS(cause, "guardians-wanted");
+	ASSERT_INT_EQ(check("{" GOOD ",\"guardians-wanted\":3}"), -1);
+	ASSERT_STR_CONTAINS(cause, "guardians-wanted");
+	TEST_DONE();
+
 	TEST_START("the name lists skip what is not a string");
 	a = json_pack("[i, s, n, s]", 7, "b", "c");
 	ASSERT_TRUE(luks_names_has(a, "b"));
