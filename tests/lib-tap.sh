@@ -63,6 +63,11 @@
 #	                       at exit
 #	at_exit CMD            CMD (eval'd) runs at exit, the last added
 #	                       first, before the spawned processes are stopped
+#	mem_dir DIR            DIR (made) is a tmpfs of its own, mode 700,
+#	                       unmounted at exit: a memory filesystem, the
+#	                       one kind besides dm-crypt's where peerkey
+#	                       keeps a disk's maintenance key (none on an
+#	                       unencrypted disk, as $TMPDIR's is here)
 #	cleanup                does the exit's work now (once): the logs if
 #	                       failing, the at_exit commands, stop_all, the
 #	                       namespaces, and removes $W unless KEEP=1
@@ -314,6 +319,13 @@ s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 at_exit() {
 	_tap_exit_cmds="$1
 $_tap_exit_cmds"
+}
+
+mem_dir() {
+	mkdir -p "$1" || return 1
+	! mountpoint -q "$1" || return 0
+	mount -t tmpfs -o size=1m,mode=700 peerkey-test "$1" || return 1
+	at_exit "umount -l '$1' 2>/dev/null"
 }
 
 # cleanup [RC]: the exit's work; RC, the exit status, says whether the

@@ -22,12 +22,28 @@
  * outside the encryption: a "maintenance-keyslot" someone wrote there
  * never makes peerkey kill the operator's passphrase) and another
  * keyslot stays active.
+ *
+ * "On the encrypted root" is checked, not assumed: a new key is written
+ * only when DIR/maint is on a filesystem whose block device is, or sits
+ * on, a dm-crypt mapping (the "CRYPT-" device-mapper UUID, through LVM
+ * or any stack of mappings: sysfs slaves), or on a memory filesystem
+ * (tmpfs, ramfs: gone at power-off). Anything else (the key of a data
+ * disk on a machine whose /etc is not encrypted; a filesystem that names
+ * no block device, which cannot be told) gets no maintenance key, said:
+ * a thief of the powered-off machine would read the key there, and the
+ * peers' liveness check would no longer stand between him and the disk.
  */
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 
+#include <linux/magic.h>
+
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +94,101 @@ maint_opens(struct luks *l, int slot)
 	    CRYPT_ANY_SLOT : slot, key, len, 0);
 	pk_secret_free(key);
 	return r >= 0 ? r : -1;
+}
+
+/* 1 when the block device of sysfs directory sys (/sys/dev/block/M:m or
+ * a slaves/ entry) is a dm-crypt mapping or sits on one. */
+static int
+maint_crypt_dev(const char *sys, int depth)
+{
+	char		 path[PATH_MAX], uuid[16];
+	struct dirent	*e;
+	FILE		*f;
+	DIR		*d;
+	int		 r = 0;
+
+	if (depth > 8)
+		return 0;
+	snprintf(path, sizeof(path), "%s/dm/uuid", sys);
+	if ((f = fopen(path, "r")) != NULL) {
+		r = fgets(uuid, sizeof(uuid), f) != NULL &&
+		    strncmp(uuid, "CRYPT-", 6) == 0;
+		fclose(f);
+		if (r)
+			return 1;
+	}
+	snprintf(path, sizeof(path), "%s/slaves", sys);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while (!r && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/slaves/%s", sys, e->d_name);
+		r = maint_crypt_dev(path, depth + 1);
+	}
+	closedir(d);
+	return r;
+}
+
+/* The block device of the filesystem whose st_dev is dev, when it has
+ * none of its own (btrfs): its mount source in /proc/self/mountinfo;
+ * 0 when none names a block device. */
+static dev_t
+maint_mount_dev(dev_t dev)
+{
+	char		 line[4096], want[32], *p, *src;
+	struct stat	 st;
+	dev_t		 r = 0;
+	FILE		*f;
+
+	if ((f = fopen("/proc/self/mountinfo", "r")) == NULL)
+		return 0;
+	snprintf(want, sizeof(want), " %u:%u ", major(dev), minor(dev));
+	while (r == 0 && fgets(line, sizeof(line), f) != NULL) {
+		/* "ID PARENT M:m ROOT POINT OPTS... - TYPE SOURCE SUPER" */
+		if ((p = strstr(line, want)) == NULL ||
+		    (p = strstr(p, " - ")) == NULL ||
+		    (p = strchr(p + 3, ' ')) == NULL)
+			continue;
+		src = p + 1;
+		src[strcspn(src, " \n")] = '\0';
+		if (src[0] == '/' && stat(src, &st) == 0 && S_ISBLK(st.st_mode))
+			r = st.st_rdev;
+	}
+	fclose(f);
+	return r;
+}
+
+/*
+ * 1 when dir is on a dm-crypt backed or a memory filesystem (see the
+ * top); 0 with what it is on in why.
+ */
+static int
+maint_dir_safe(const char *dir, char *why, size_t whylen)
+{
+	char		 sys[64];
+	struct statfs	 sf;
+	struct stat	 st;
+	dev_t		 dev;
+
+	if (statfs(dir, &sf) == -1 || stat(dir, &st) == -1) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return 0;
+	}
+	if (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC)
+		return 1;
+	dev = major(st.st_dev) != 0 ? st.st_dev : maint_mount_dev(st.st_dev);
+	if (dev == 0) {
+		snprintf(why, whylen, "a filesystem of no block device");
+		return 0;
+	}
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(dev),
+	    minor(dev));
+	if (maint_crypt_dev(sys, 0))
+		return 1;
+	snprintf(why, whylen, "block device %u:%u, not dm-crypt", major(dev),
+	    minor(dev));
+	return 0;
 }
 
 /* The "maintenance-keyslot" of any of l's tokens, or -1. */
@@ -131,7 +242,7 @@ int
 luks_maint_ensure(struct luks *l, struct luks_tok *t, const char *pass,
     size_t passlen)
 {
-	char	*path = NULL, *dir = NULL, *key = NULL;
+	char	*path = NULL, *dir = NULL, *key = NULL, why[128];
 	int	 slot, max, r, ret = -1;
 
 	if ((slot = luks_maint_slot(l)) == -1)
@@ -156,6 +267,15 @@ luks_maint_ensure(struct luks *l, struct luks_tok *t, const char *pass,
 	dir = local_path(LOCAL_MAINT_DIR);
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		fprintf(stderr, "peerkey: %s: %s\n", dir, strerror(errno));
+		goto out;
+	}
+	if (!maint_dir_safe(dir, why, sizeof(why))) {
+		fprintf(stderr, "peerkey: %s: no maintenance key: %s is not on "
+		    "an encrypted filesystem (%s), where a thief of the "
+		    "powered-off machine could read it; \"peerkey reshare\" "
+		    "cannot re-split this disk by itself\n", l->device, dir,
+		    why);
+		ret = 1;
 		goto out;
 	}
 	if (chmod(dir, 0700) == -1 ||

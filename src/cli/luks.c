@@ -722,7 +722,7 @@ ready:
 	 * opens at PBKDF2's minimum (the operator's may take seconds).
 	 */
 	if (!o->no_maint) {
-		if (luks_maint_ensure(&l, t, key, LUKS_KEY_LEN) != 0)
+		if (luks_maint_ensure(&l, t, key, LUKS_KEY_LEN) < 0)
 			fprintf(stderr, "peerkey: %s: warning: no maintenance "
 			    "key: \"peerkey reshare\" cannot re-split it "
 			    "(\"peerkey rotate %s\" tries again)\n", device,

@@ -87,8 +87,9 @@ char		*luks_maint_path(const char *uuid);
  * when the file may be read by others than root (said). */
 int		 luks_maint_slot(struct luks *);
 /* Makes sure t names a keyslot the file's key opens: adopts one, or
- * writes a new key and adds its keyslot authorised by pass; 0 or -1
- * (said). */
+ * writes a new key and adds its keyslot authorised by pass; 0, 1 when
+ * the file's directory is not on an encrypted (or memory) filesystem, or
+ * -1 (both said). */
 int		 luks_maint_ensure(struct luks *, struct luks_tok *t,
 		    const char *pass, size_t passlen);
 /* Kills the maintenance keyslot (only one the file opens), removes the

@@ -175,6 +175,8 @@ cl_host() {
 	local n=$1 ns=${CL_NS}h$1
 	mkdir -p "$CL_DIR/h$n"
 	chmod 700 "$CL_DIR/h$n"
+	# Its maintenance keys on a memory filesystem (luks-maint.c).
+	mem_dir "$CL_DIR/h$n/maint" || fatal "cannot mount a tmpfs on h$n/maint"
 	ip netns add "$ns" || fatal "ip netns add $ns failed"
 	NETNS="$ns $NETNS"
 	CL_HOSTS="$CL_HOSTS $n"

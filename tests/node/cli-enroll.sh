@@ -6,7 +6,7 @@
 set -eu
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/node/lib-cli.sh"
 
-plan 224
+plan 228
 
 node_start a
 node_start b
@@ -267,5 +267,24 @@ is "$(jq -r '.held_by | join(",")' "$W/out")" c "--peers c: held by c only"
 is "$(peer_blobs b a):$(peer_blobs c a)" "1:2" "--peers c: c holds a second blob"
 grep -q "^\[peer b\]" "$W/a/boot.conf" && grep -q "^\[peer c\]" "$W/a/boot.conf" &&
     pass "boot.conf lists b and c" || fail "boot.conf lists b and c"
+
+# --- no maintenance key where a thief could read it ---------------------------
+# a's maint/ on a plain ext4 (a loop device: no dm-crypt under it), as on a
+# machine whose /etc is not encrypted: enroll works, and keeps no key there.
+umount "$W/a/maint"
+truncate -s 8M "$W/plain.img" && mkfs.ext4 -q "$W/plain.img" &&
+    mount -o loop "$W/plain.img" "$W/a/maint" ||
+    fatal "cannot mount an ext4 image on $W/a/maint"
+at_exit "umount -l '$W/a/maint' 2>/dev/null"
+luks_image "$W/img3" 'correct horse'
+pk a enroll "$W/img3" --key-file "$W/pass" >"$W/out" 2>&1 &&
+    pass "enroll with maint/ on an unencrypted filesystem" ||
+    fail "enroll with maint/ on an unencrypted filesystem"
+grep -q "no maintenance key: $W/a/maint is not on an encrypted filesystem" \
+    "$W/out" && pass "...says there is no maintenance key, and why" ||
+    fail "...says there is no maintenance key, and why"
+is "$(slots "$W/img3" | wc -w)" 2 "...two keyslots: the passphrase and the key"
+ok '[ -z "$(ls -A "$W/a/maint" | grep -v lost+found)" ]' \
+    "...and no key file in maint/"
 
 finish

@@ -38,6 +38,8 @@ node_start() {
 	_n=$1
 	_d=$W/$_n
 	mkdir -p "$_d/state" "$_d/run"
+	# Its maintenance keys on a memory filesystem (luks-maint.c).
+	mem_dir "$_d/maint" || fatal "cannot mount a tmpfs on $_d/maint"
 	"$PEERKEY" -d "$_d" init >/dev/null
 	if [ ! -f "$_d/peerkeyd.conf" ]; then
 		cat >"$_d/peerkeyd.conf" <<CONF

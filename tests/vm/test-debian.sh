@@ -118,6 +118,8 @@ ok 'vm_wait b1 "PKRC-$GUEST_N=[0-9]" 600 &&
     guest_out b1 | grep -q "held by: vmpeer" &&
     guest_out b1 | grep -q -E "blob luks-[0-9a-f-]{36}"' \
     "peerkey enroll /dev/vda: a keyslot added, its blob luks-UUID held by the peer"
+ok 'guest_out b1 | grep -q "maintenance key in keyslot [0-9]* (/etc/peerkey/maint/"' \
+    "...and a maintenance key, the root being on dm-crypt (peerkey reshare)"
 ok '$VM_CTL status | grep -q -E "^guest +enabled "' \
     "the deposit is a proof of life: the peer guards the guest, enabled"
 # crypttab / ip= (IP= of initramfs.conf: no boot loader to edit here)
