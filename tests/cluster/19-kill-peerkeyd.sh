@@ -13,8 +13,8 @@
 # the token, "withdraw-pending", and withdrawn by the next run). The same with a guardian that dies
 # right after it removed an old share (a WITHDRAW committed, not
 # acknowledged), and with h1's own peerkeyd killed (SIGKILL) before a
-# rotate: it fails at once, saying so, and converges once h1's peerkeyd
-# is back.
+# rotate (it fails at once, saying so) or while it deposits (it ends): a
+# boot in between unlocks, and it converges once h1's peerkeyd is back.
 #
 #	h1 --+                 h1: its disk split 2 of 3
 #	h2 --+                 h2..h5: peers; three of them guardians
@@ -126,5 +126,34 @@ for g in $all; do
 done
 ok 'rotate >/dev/null 2>&1' "with h1's peerkeyd back, the next rotate converges"
 converged "after h1's peerkeyd was killed"
+cl_reboot 1 "the next boot unlocks"
+
+# --- h1's own peerkeyd killed while a rotate deposits -----------------------
+# (the rotate talks to the guardians itself: it ends, whatever it says)
+e=$(token '.[0].epoch')
+cl_bg 1 rot "$CL_PEERKEY" -d "$d1" -s "$d1/run/control.sock" rotate "$img" \
+    --key-file "$d1/typed"
+rot=$!
+deposited() {
+	local g
+	for g in $all; do
+		grep -q "deposit: peer h1: blob luks-$uuid@$((e + 1)) " \
+		    "$CL_DIR/$g/peerkeyd.log" && return 0
+	done
+	return 1
+}
+wait_for deposited 60 || fail "no guardian took a share of epoch $((e + 1))"
+cl_kill 1
+ok 'wait_for "! kill -0 $rot" 60' "a rotate whose own peerkeyd is killed as it deposits ends"
+r=0
+wait "$rot" || r=$?
+pass "...with exit $r"
+cl_start 1
+for g in $all; do
+	wait_for "cl_is ${g#h} 1 enabled" 30 || fail "$g does not see h1"
+done
+cl_reboot 1 "a boot in between unlocks"
+ok 'rotate >/dev/null 2>&1' "with h1's peerkeyd back, the next rotate converges"
+converged "after h1's peerkeyd was killed during a rotate"
 cl_reboot 1 "the next boot unlocks"
 cl_done
