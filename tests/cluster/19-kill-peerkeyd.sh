@@ -15,6 +15,8 @@
 # acknowledged), and with h1's own peerkeyd killed (SIGKILL) before a
 # rotate (it fails at once, saying so) or while it deposits (it ends): a
 # boot in between unlocks, and it converges once h1's peerkeyd is back.
+# A remove whose new guardian dies the same way: re-shared all the same,
+# exit 5 as for a rotate, and the next rotate converges.
 #
 #	h1 --+                 h1: its disk split 2 of 3
 #	h2 --+                 h2..h5: peers; three of them guardians
@@ -155,5 +157,29 @@ done
 cl_reboot 1 "a boot in between unlocks"
 ok 'rotate >/dev/null 2>&1' "with h1's peerkeyd back, the next rotate converges"
 converged "after h1's peerkeyd was killed during a rotate"
+cl_reboot 1 "the next boot unlocks"
+
+# --- remove: a new guardian dies once it stored its share -------------------
+e=$(token '.[0].epoch')
+set -- $all
+gone=$1 gc=$2
+crashing "${gc#h}" deposit-stored
+r=0
+cl_pkd 1 remove --yes --key-file "$d1/typed" "$gone" "$img" \
+    >"$CL_DIR/e.out" 2>"$CL_DIR/e.err" || r=$?
+is "$r" 5 "remove $gone, $gc dying after storing its share: exit 5"
+like "$(cat "$CL_DIR/e.err")" "peer $gc: deposit failed" "...it says $gc failed"
+like "$(cat "$CL_DIR/e.out")" "re-shared: keyslot" "...it re-shared all the same"
+ok '! cl_running "${gc#h}"' "...$gc's peerkeyd is dead"
+is "$(token ".[0].\"withdraw-pending\"[\"luks-$uuid@$e\"] | join(\" \")")" "$gc" \
+    "...the token remembers that $gc may still hold epoch $e's share"
+ok '! cl_guards 1 "${gone#h}"' "...h1 no longer knows $gone"
+cl_reboot 1 "a boot in between unlocks"
+cl_start "${gc#h}"
+all=$(cl_guardians 1)
+spare=$gone
+unlike " $all " " $gone " "$gone is not a guardian"
+ok 'rotate >/dev/null 2>&1' "with $gc back, the next rotate converges"
+converged "after a new guardian killed at deposit-stored during remove"
 cl_reboot 1 "the next boot unlocks"
 cl_done
