@@ -10,11 +10,12 @@
 # converges: one token, 2 of 3 kept, every guardian holding exactly one
 # share of h1's, the current epoch's (the old epoch's share the dead
 # guardian kept, which the rotate could not withdraw, is remembered in
-# the token, "withdraw-pending", and withdrawn by the next run). The same with a guardian that dies
-# right after it removed an old share (a WITHDRAW committed, not
-# acknowledged), and with h1's own peerkeyd killed (SIGKILL) before a
-# rotate (it fails at once, saying so) or while it deposits (it ends): a
-# boot in between unlocks, and it converges once h1's peerkeyd is back.
+# the token, "withdraw-pending", and withdrawn by the next run). The
+# same with a guardian that dies right after it removed an old share (a
+# WITHDRAW committed, not acknowledged), and with h1's own peerkeyd
+# killed (SIGKILL) before a rotate (it fails at once, saying so) or
+# while it deposits (it ends): a boot in between unlocks, and it
+# converges once h1's peerkeyd is back.
 # A remove whose new guardian dies the same way: re-shared all the same,
 # exit 5 as for a rotate, and the next rotate converges.
 #
