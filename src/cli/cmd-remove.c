@@ -109,10 +109,13 @@ remove_disks(int argc, char **argv, const char *name)
 
 /*
  * Re-shares each of devs without name (luks_enroll, LUKS_RESHARE);
- * returns those that could not be, said with what to run.
+ * returns those that could not be, said with what to run. *partial is
+ * set when one was re-shared but not every new guardian took its share
+ * (said by luks_enroll).
  */
 static json_t *
-remove_reshare(json_t *devs, const char *name, const char *keyfile)
+remove_reshare(json_t *devs, const char *name, const char *keyfile,
+    int *partial)
 {
 	struct luks_opts	 o;
 	json_t			*failed = json_array(), *x;
@@ -125,9 +128,13 @@ remove_reshare(json_t *devs, const char *name, const char *keyfile)
 		memset(&o, 0, sizeof(o));
 		o.keyfile = keyfile;
 		o.exclude = name;
-		if ((r = luks_enroll(dev, &o, LUKS_RESHARE)) == EXIT_OK ||
-		    r == EXIT_PARTIAL)
+		if ((r = luks_enroll(dev, &o, LUKS_RESHARE)) == EXIT_OK)
 			continue;
+		/* Re-shared, but a new guardian did not take its share. */
+		if (r == EXIT_PARTIAL) {
+			*partial = 1;
+			continue;
+		}
 		json_array_append(failed, x);
 		fprintf(stderr, "peerkey: %s: not re-shared: %s's share still "
 		    "counts toward its threshold. When enough guardians are "
@@ -146,7 +153,7 @@ cmd_remove(int argc, char **argv)
 	const char	*name, *self, *keyfile = NULL;
 	char		 step[128];
 	size_t		 n;
-	int		 ch, yes = 0, ex;
+	int		 ch, yes = 0, ex, partial = 0;
 
 	while ((ch = getopt_long(argc, argv, "yk:", remove_opts, NULL)) !=
 	    -1) {
@@ -192,7 +199,7 @@ cmd_remove(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	/* While this node still knows NAME: its old share is withdrawn. */
-	failed = remove_reshare(devs, name, keyfile);
+	failed = remove_reshare(devs, name, keyfile, &partial);
 	local_test_crash("reshared");
 
 	st = ctl_request(json_pack("{s:s}", "cmd", "status"));
@@ -235,7 +242,7 @@ cmd_remove(int argc, char **argv)
 		    "the peers it keeps)\n"
 		    "  update-initramfs -u\n", name, step,
 		    "peerkey rotate DEVICE");
-	ex = json_array_size(failed) > 0 ? EXIT_PARTIAL : EXIT_OK;
+	ex = json_array_size(failed) > 0 || partial ? EXIT_PARTIAL : EXIT_OK;
 	json_decref(resp);
 	json_decref(st);
 	json_decref(devs);

@@ -217,28 +217,12 @@ out:
  * Test hook: PEERKEY_TEST_CRASH_AT=step makes the command die at that
  * step, as kill -9 would (tests/node/cli-enroll.sh); "step:N" at the N-th
  * time the step is reached (the second peer's deposit, say). Never set
- * otherwise.
+ * otherwise (pk_test_crash, pk_err.h).
  */
 int
 local_test_crash(const char *step)
 {
-	static int	 seen;
-	const char	*at = getenv("PEERKEY_TEST_CRASH_AT"), *colon;
-	size_t		 n;
-	int		 nth = 1;
-
-	if (at == NULL)
-		return 0;
-	if ((colon = strchr(at, ':')) != NULL) {
-		n = (size_t)(colon - at);
-		nth = atoi(colon + 1);
-	} else
-		n = strlen(at);
-	if (n == strlen(step) && strncmp(at, step, n) == 0 && ++seen == nth) {
-		fprintf(stderr, "peerkey: test crash at \"%s\"\n", at);
-		_exit(9);
-	}
-	return 0;
+	return pk_test_crash("peerkey", step);
 }
 
 /* Reads up to SECRET_MAX bytes of fd into a secret buffer. */

@@ -43,6 +43,47 @@ luks_token_names(json_t *tok, const char *key, char **cause)
 }
 
 /*
+ * Checks "withdraw-pending" when present: an object of at most
+ * PK_BLOBS_MAX blob ids, each an array of peer names (the peers that may
+ * still hold that retired blob, luks.c).
+ */
+static int
+luks_token_pending(json_t *tok, char **cause)
+{
+	json_t		*o = json_object_get(tok, "withdraw-pending"), *a;
+	const char	*blob;
+	size_t		 i;
+
+	if (o == NULL)
+		return 0;
+	if (!json_is_object(o) || json_object_size(o) > PK_BLOBS_MAX) {
+		pk_cause_set(cause, "\"withdraw-pending\" is not an object "
+		    "of at most %d blob ids", PK_BLOBS_MAX);
+		return -1;
+	}
+	json_object_foreach(o, blob, a) {
+		json_t	*x;
+
+		if (*blob == '\0' || strlen(blob) > PK_BLOB_ID_MAX ||
+		    !json_is_array(a)) {
+			pk_cause_set(cause, "\"withdraw-pending\" has a bad "
+			    "entry");
+			return -1;
+		}
+		json_array_foreach(a, i, x)
+			if (!json_is_string(x) || json_string_length(x) == 0 ||
+			    json_string_length(x) > LUKS_CHECK_NAME_MAX ||
+			    strlen(json_string_value(x)) !=
+			    json_string_length(x)) {
+				pk_cause_set(cause, "\"withdraw-pending\"[%s] "
+				    "is not a list of peer names", blob);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+/*
  * Checks a split's members: "threshold" 1 .. 255 when present; with 2 or
  * more, "guardians" (threshold .. 255 objects, each a distinct peer
  * "name" and a distinct "share" 1 .. their number), "epoch" (the
@@ -179,6 +220,7 @@ luks_token_check(json_t *tok, char **cause)
 	}
 	if (luks_token_names(tok, "peers", cause) != 0 ||
 	    luks_token_names(tok, "held-by", cause) != 0 ||
+	    luks_token_pending(tok, cause) != 0 ||
 	    luks_token_split(tok, cause) != 0)
 		return -1;
 	return 0;

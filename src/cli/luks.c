@@ -89,22 +89,124 @@
 #include "sblob.h"
 #include "secret.h"
 
+/* The newest enrolled token but t, or NULL: the one that stays. */
+static struct luks_tok *
+luks_heir(struct luks *l, struct luks_tok *t)
+{
+	struct luks_tok	*h = NULL;
+	int		 i;
+
+	for (i = 0; i < l->ntoks; i++)
+		if (&l->toks[i] != t && strcmp(tok_state(&l->toks[i]),
+		    "enrolled") == 0 && (h == NULL || tok_gen(&l->toks[i]) >
+		    tok_gen(h)))
+			h = &l->toks[i];
+	return h;
+}
+
+/*
+ * Withdraws blob from each of names, those of peers this machine still
+ * knows; each one that fails (down, unreachable) is added to
+ * "withdraw-pending" {BLOB: [NAME, ...]} of token h, when h is not NULL
+ * and names another blob, for the next run to retry (luks_retry): a
+ * guardian down while a re-split retired its share would otherwise keep
+ * an old epoch's share that no token names. Returns how many still hold
+ * it.
+ */
+static int
+luks_withdraw_all(struct luks *l, json_t *names, const char *blob,
+    struct luks_tok *h)
+{
+	json_t		*pend, *a, *x;
+	struct cli_peer	*p;
+	size_t		 i;
+	int		 left = 0;
+
+	json_array_foreach(names, i, x) {
+		if ((p = luks_peer(l, json_string_value(x))) == NULL)
+			continue;
+		if (*blob == '\0' || luks_withdraw_one(l, p, blob) == 0)
+			continue;
+		left++;
+		if (h == NULL || strcmp(tok_blob(h), blob) == 0)
+			continue;
+		if ((pend = json_object_get(h->j, "withdraw-pending")) == NULL) {
+			pend = json_object();
+			json_object_set_new(h->j, "withdraw-pending", pend);
+		}
+		if ((a = json_object_get(pend, blob)) == NULL) {
+			a = json_array();
+			json_object_set_new(pend, blob, a);
+		}
+		if (!luks_names_has(a, json_string_value(x)))
+			json_array_append(a, x);
+	}
+	return left;
+}
+
+/*
+ * Retries token t's "withdraw-pending": an entry is dropped once its
+ * peer no longer holds the blob, or is no longer a peer; the rest stay.
+ * A blob id that a token names is never withdrawn. Returns 0, or -1 if
+ * the token could not be saved.
+ */
+static int
+luks_retry(struct luks *l, struct luks_tok *t)
+{
+	json_t		*pend, *names, *left, *x;
+	const char	*blob;
+	size_t		 i;
+	int		 j, named;
+
+	if ((pend = json_object_get(t->j, "withdraw-pending")) == NULL)
+		return 0;
+	if ((left = json_object()) == NULL)
+		return -1;
+	json_object_foreach(pend, blob, names) {
+		for (j = 0, named = 0; j < l->ntoks; j++)
+			named |= strcmp(tok_blob(&l->toks[j]), blob) == 0;
+		if (named)
+			continue;
+		if (!opt_json)
+			printf("%s: withdrawing blob %s from the peers that "
+			    "were down when it was retired\n", l->device, blob);
+		json_array_foreach(names, i, x) {
+			if (luks_peer(l, json_string_value(x)) == NULL ||
+			    luks_withdraw_one(l, luks_peer(l,
+			    json_string_value(x)), blob) == 0)
+				continue;
+			if (json_object_get(left, blob) == NULL)
+				json_object_set_new(left, blob, json_array());
+			json_array_append(json_object_get(left, blob), x);
+		}
+	}
+	if (json_object_size(left) > 0)
+		json_object_set_new(t->j, "withdraw-pending", left);
+	else {
+		json_decref(left);
+		json_object_del(t->j, "withdraw-pending");
+	}
+	return tok_save(l, t);
+}
+
 /*
  * Undoes token t, whatever its state: kills its keyslot (never the last
  * active one), withdraws its blob from every peer it may have reached
  * but for those whose blob of that name is a newer token's, removes the
  * token. A withdrawn peer loses any older token's key of the same name
- * too, so the older tokens stop counting it (saved first). Returns 0, or
- * -1 with the token left in place.
+ * too, so the older tokens stop counting it (saved first). A peer that
+ * cannot be reached is remembered in the token that stays, with t's own
+ * pending withdraws (luks_withdraw_all). Returns 0, or -1 with the token
+ * left in place.
  */
 static int
 luks_undo(struct luks *l, struct luks_tok *t, const char *why)
 {
-	json_t		*names, *x;
-	struct cli_peer	*p;
-	struct luks_tok	*k;
+	json_t		*names, *x, *pend, *a;
+	struct luks_tok	*k, *h;
 	size_t		 i;
 	int		 slot = tok_slot(t), left = 0, r;
+	const char	*pblob;
 	char		*blob;
 
 	if (!opt_json)
@@ -154,11 +256,16 @@ luks_undo(struct luks *l, struct luks_tok *t, const char *why)
 		}
 		i++;
 	}
-	json_array_foreach(names, i, x) {
-		if ((p = luks_peer(l, json_string_value(x))) == NULL)
-			continue;
-		if (*blob && luks_withdraw_one(l, p, blob) != 0)
-			left++;
+	h = luks_heir(l, t);
+	left = luks_withdraw_all(l, names, blob, h);
+	json_object_foreach(json_object_get(t->j, "withdraw-pending"), pblob,
+	    a)
+		(void)luks_withdraw_all(l, a, pblob, h);
+	if (h != NULL && (pend = json_object_get(h->j, "withdraw-pending")) !=
+	    NULL && json_object_size(pend) > 0 && tok_save(l, h) != 0) {
+		json_decref(names);
+		free(blob);
+		return -1;
 	}
 	if (left > 0 && !opt_json)
 		printf("  %d peer%s still hold%s blob %s; its keyslot is "
@@ -247,6 +354,10 @@ luks_recover(struct luks *l, int *bad)
 			*bad = 1;
 			return NULL;
 		}
+	}
+	if (best != NULL && luks_retry(l, best) != 0) {
+		*bad = 1;
+		return NULL;
 	}
 	return best;
 }

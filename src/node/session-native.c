@@ -9,6 +9,12 @@
  * pending peer's, nothing); JOIN and INTRODUCE go to
  * join.c. Every error is an ERROR
  * reply that ends the session (session_error), never the daemon.
+ *
+ * Crash points for the tests (pk_test_crash, inert unless a test sets
+ * PEERKEY_TEST_CRASH_AT in peerkeyd's environment): "deposit-stored" and
+ * "withdraw-stored", after the change is committed and before its ACK is
+ * sent, as a kill -9 or a power cut there leaves things
+ * (tests/cluster/19-kill-peerkeyd.sh).
  */
 #include "config.h"
 
@@ -206,6 +212,7 @@ session_deposit(struct session *s, struct peer *p, const struct pk_msg *req)
 		return;
 	}
 	log_info("deposit: peer %s: %s from %s", p->name, detail, s->addr);
+	pk_test_crash("peerkeyd", "deposit-stored");
 	peer_deposited(p, pk_now_ms(), s->addr);
 	session_ack(s, PK_MSG_DEPOSIT);
 }
@@ -233,6 +240,7 @@ session_withdraw(struct session *s, struct peer *p, const struct pk_msg *req)
 		return;
 	}
 	log_info("withdraw: peer %s: %s from %s", p->name, detail, s->addr);
+	pk_test_crash("peerkeyd", "withdraw-stored");
 	peer_withdrawn(p);
 	session_ack(s, PK_MSG_WITHDRAW);
 }

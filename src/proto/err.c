@@ -1,13 +1,16 @@
 /*
  * err.c: pk_strerror(), the one place that names libpeerkey's error codes,
  * and pk_cause_set(), the one way a message for the operator is passed out
- * of a function (see pk_err.h).
+ * of a function (see pk_err.h); and pk_test_crash(), the tests' crash
+ * points (inert without PEERKEY_TEST_CRASH_AT).
  */
 #include "config.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "pk_err.h"
 
@@ -71,4 +74,27 @@ pk_cause_vset(char **cause, const char *fmt, va_list ap)
 		return;
 	if (vasprintf(cause, fmt, ap) == -1)
 		*cause = NULL;
+}
+
+/* See pk_err.h: only a test sets PEERKEY_TEST_CRASH_AT. */
+int
+pk_test_crash(const char *who, const char *step)
+{
+	static int	 seen;
+	const char	*at = getenv("PEERKEY_TEST_CRASH_AT"), *colon;
+	size_t		 n;
+	int		 nth = 1;
+
+	if (at == NULL)
+		return 0;
+	if ((colon = strchr(at, ':')) != NULL) {
+		n = (size_t)(colon - at);
+		nth = atoi(colon + 1);
+	} else
+		n = strlen(at);
+	if (n == strlen(step) && strncmp(at, step, n) == 0 && ++seen == nth) {
+		fprintf(stderr, "%s: test crash at \"%s\"\n", who, at);
+		_exit(9);
+	}
+	return 0;
 }

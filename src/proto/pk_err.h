@@ -62,4 +62,15 @@ void		 pk_cause_set(char **cause, const char *fmt, ...)
 void		 pk_cause_vset(char **cause, const char *fmt, va_list ap)
 		    __attribute__((format(printf, 2, 0)));
 
+/*
+ * Test hook, for the tests only (tests/node/cli-enroll.sh,
+ * tests/cluster/15-reshare.sh, 19-kill-peerkeyd.sh): with
+ * PEERKEY_TEST_CRASH_AT=STEP in the environment, the program dies with
+ * _exit(9) the first time it reaches STEP, as a kill -9 or a power cut
+ * leaves things; "STEP:N" the N-th time. Says so on stderr as "WHO: test
+ * crash at ...". Inert (returns 0) without the variable, which nothing
+ * but a test sets.
+ */
+int		 pk_test_crash(const char *who, const char *step);
+
 #endif /* PK_ERR_H */

@@ -145,6 +145,22 @@ main(void)
 	ASSERT_STR_CONTAINS(cause, "guardians-wanted");
 	TEST_DONE();
 
+	TEST_START("withdraw-pending: blob ids, each a list of peer names");
+	ASSERT_INT_EQ(check("{" GOOD ",\"withdraw-pending\":"
+	    "{\"luks-u@1\":[\"b\",\"c\"]}}"), 0);
+	ASSERT_INT_EQ(check("{" GOOD ",\"withdraw-pending\":{}}"), 0);
+	ASSERT_INT_EQ(check("{" GOOD ",\"withdraw-pending\":[]}"), -1);
+	ASSERT_STR_CONTAINS(cause, "withdraw-pending");
+	ASSERT_INT_EQ(check("{" GOOD ",\"withdraw-pending\":"
+	    "{\"luks-u@1\":\"b\"}}"), -1);
+	ASSERT_INT_EQ(check("{" GOOD ",\"withdraw-pending\":"
+	    "{\"luks-u@1\":[7]}}"), -1);
+	ASSERT_INT_EQ(check("{" GOOD ",\"withdraw-pending\":"
+	    "{\"luks-u@1\":[\"\"]}}"), -1);
+	ASSERT_INT_EQ(check("{" GOOD ",\"withdraw-pending\":"
+	    "{\"\":[\"b\"]}}"), -1);
+	TEST_DONE();
+
 	TEST_START("the name lists skip what is not a string");
 	a = json_pack("[i, s, n, s]", 7, "b", "c");
 	ASSERT_TRUE(luks_names_has(a, "b"));
