@@ -19,9 +19,13 @@
 #	net_clean NAME                     the booted root's links and addresses
 #	                                   (its init prints them) hold no bond,
 #	                                   no VLAN and none of the guest's
-#	                                   addresses: the initramfs left its
-#	                                   network as it found it
+#	                                   addresses (IPv4, link-local, and
+#	                                   $NET_GUEST_IP6): the initramfs left
+#	                                   its network as it found it
 NET_MAC2=52:54:00:70:6b:02
+# The IPv6 boot's addresses (test-it-ipv6.sh): documentation prefix.
+NET_PEER_IP6=2001:db8::1
+NET_GUEST_IP6=2001:db8::2
 
 # The host's kernel has neither 8021q nor bridge VLAN filtering: the
 # peer's link leaves the bridge for an access port of VLAN VID, which
@@ -74,7 +78,7 @@ net_clean() {
 	*" bond"*|*.[0-9]*) return 1 ;;
 	esac
 	case " $_addrs" in
-	*"=$VM_GUEST_IP/"*|*"=fe80:"*) return 1 ;;
+	*"=$VM_GUEST_IP/"*|*"=fe80:"*|*"=$NET_GUEST_IP6/"*) return 1 ;;
 	esac
 	return 0
 }

@@ -554,14 +554,17 @@ vm_peer_stop() {
 # (faster retries, and the given lines) are the operator's, kept by
 # boot-config. Then it "reboots": its peerkeyd stops and its address goes
 # away. Sets VM_DISK to the enrolled copy. $VM_BOOT_CONFIG_ARGS: more
-# arguments for boot-config (--tcti for a TPM boot key).
+# arguments for boot-config (--tcti for a TPM boot key); $VM_INVITE_ARGS:
+# for "peerkey invite" (--address: the peer's addresses the guest learns,
+# which boot-config lists).
 vm_enroll() {
 	vm_pkd_conf guest guest
 	spawn guestd ip netns exec "$VM_NS_GUEST" "$VM_PEERKEYD" -d \
 	    -f "$W/guest/peerkeyd.conf"
 	VM_GCTL="$VM_PEERKEY -d $VM_KEYS/guest -s $W/guest/run/control.sock"
 	wait_for "$VM_GCTL status" 20 || return 1
-	_code=$(ip netns exec "$VM_NS_PEER" $VM_CTL invite 2> "$W/invite.log") ||
+	_code=$(ip netns exec "$VM_NS_PEER" $VM_CTL invite ${VM_INVITE_ARGS:-} \
+	    2> "$W/invite.log") ||
 	    return 1
 	ip netns exec "$VM_NS_GUEST" $VM_GCTL join --name guest "$_code" \
 	    > "$W/join.log" 2>&1 || return 1
