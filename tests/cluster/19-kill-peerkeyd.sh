@@ -2,7 +2,9 @@
 # 19-kill-peerkeyd.sh: a peerkeyd killed in the middle of a re-split
 # (issue 17: kill -9 at every step of enroll and re-share, the next run
 # converges and a boot in between unlocks). h1's disk is split 2 of 3
-# among three of its four peers. A guardian's peerkeyd dies (the test
+# among three of its four peers; the enroll's own guardian h2 dies after
+# storing its share (exit 5, a boot in between unlocks from the other
+# two, the rotate the enroll asks for converges). A guardian's peerkeyd dies (the test
 # hook PEERKEY_TEST_CRASH_AT in its environment, an _exit as a kill -9
 # leaves things) right after it stored its new share of a rotate, before
 # its ACK: the rotate says so (exit 5, as for an unreachable guardian), a
@@ -59,9 +61,20 @@ converged() {
 	is "$(cl_held "${spare#h}" 1)" 0 "...$spare none"
 }
 
-ok 'cl_pkd 1 enroll "$img" --threshold 2 --guardians 3 --key-file \
-    "$d1/typed" >/dev/null 2>&1 && cl_pkd 1 boot-config >/dev/null' \
-    "h1 enrolls its disk 2 of 3"
+# --- enroll: a guardian dies once it stored its share ----------------------
+crashing 2 deposit-stored
+r=0
+cl_pkd 1 enroll "$img" --threshold 2 --guardians h2,h3,h4 --key-file \
+    "$d1/typed" >"$CL_DIR/e.out" 2>"$CL_DIR/e.err" || r=$?
+is "$r" 5 "an enroll 2 of h2,h3,h4 whose guardian h2 dies after storing its share: exit 5"
+like "$(cat "$CL_DIR/h2/peerkeyd.log")" "test crash at \"deposit-stored\"" \
+    "...at deposit-stored"
+is "$(token '.[0]."held-by" | sort | join(" ")')" "h3 h4" \
+    "...the token says h3 and h4 hold their shares"
+ok 'cl_pkd 1 boot-config >/dev/null' "h1's boot configuration"
+cl_reboot 1 "a boot in between unlocks (h3's and h4's shares)"
+cl_start 2
+ok 'rotate >/dev/null 2>&1' "with h2 back, the rotate the enroll asked for converges"
 set -- $(cl_guardians 1)
 all="$*"
 ga=$1 gb=$2
@@ -70,6 +83,7 @@ for n in 2 3 4 5; do
 	[[ " $all " == *" h$n "* ]] || spare=h$n
 done
 is "$#" 3 "three guardians: $all (spare $spare)"
+converged "after an enroll whose guardian was killed at deposit-stored"
 
 # --- a guardian dies once it stored its new share ---------------------------
 e1=$(token '.[0].epoch')
