@@ -201,8 +201,9 @@ cat "$W/head" >&2
 
 # --- starting peerkeyd ---------------------------------------------------------
 # start_node NAME CGROUP [STATEDIR]: a peerkeyd on loopback, default
-# configuration except the connection caps (all clients come from
-# 127.0.0.1).
+# configuration except the connection and handshake caps (all clients
+# come from 127.0.0.1: with the default 32 handshakes per source, 128
+# concurrent clients would push each other out).
 start_node() {
 	_d=$W/$1
 	_s=${3:-$_d/state}
@@ -220,6 +221,8 @@ port = 0
 [limits]
 max-connections = 8192
 max-connections-per-source = 8192
+max-handshakes = 4096
+max-handshakes-per-source = 4096
 [announce]
 enable = no
 EOC
