@@ -167,6 +167,10 @@ peer_extended(const struct peer *p, uint64_t now)
  * last of them, up to the next durable commit (the periodic alive mark at
  * the latest). What an operator or a peer is told was done (enable,
  * disable, approve, deny, deposit, notice) and every disable stays durable.
+ * These records change nothing but the peer's liveness (the expiry a
+ * release extends, the check times and result), so only those columns are
+ * written (store_peer_save_liveness()): a release costs one row and one
+ * event, not a rewrite of the row's name and key indexes.
  */
 static int
 peer_lazy_kind(const char *kind)
@@ -190,8 +194,13 @@ peer_record(struct peer *p, uint64_t now, const char *kind, const char *addr,
 	int	 r;
 
 	peer_remaining_set(p, now);
-	if ((r = store_peer_save(node->store, p, peer_lazy_kind(kind) ?
-	    STORE_LAZY : 0, wall_ms(), kind, addr, detail)) != 0)
+	if (peer_lazy_kind(kind))
+		r = store_peer_save_liveness(node->store, p, STORE_LAZY,
+		    wall_ms(), kind, addr, detail);
+	else
+		r = store_peer_save(node->store, p, 0, wall_ms(), kind, addr,
+		    detail);
+	if (r != 0)
 		log_warnx("store: cannot record %s of peer %s: %s (%s)", kind,
 		    p->name, pk_strerror(r), store_errmsg(node->store));
 	return r;

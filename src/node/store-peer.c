@@ -428,18 +428,65 @@ store_peer_get_identity(struct store *s, int64_t peer_id, void **doc,
 	return r;
 }
 
-/* Saves a peer's state and its event; see store.h. */
-int
-store_peer_save(struct store *s, const struct peer *p, int flags, int64_t at,
-    const char *kind, const char *address, const char *detail)
+/* The liveness columns of p's row (a vanished row: no change, no error). */
+static int
+liveness_exec(struct store *s, const struct peer *p)
+{
+	return store_exec(s, ST_PEER_LIVENESS, "iiiiiii",
+	    (int64_t)p->disabled_by, (int64_t)p->remaining, p->last_seen,
+	    p->last_check, (int64_t)(p->last_check_ok != 0),
+	    (int64_t)p->proof_remaining, p->id);
+}
+
+/*
+ * Writes p's liveness columns (those of store_liveness_save()) to its row;
+ * the range check is the one store_liveness_save() makes.
+ */
+static int
+peer_liveness_update(struct store *s, const struct peer *p)
+{
+	int	 r;
+
+	if (p->remaining > INT64_MAX || p->proof_remaining > INT64_MAX) {
+		store_seterr(s, "peer %s: liveness out of range", p->name);
+		return PK_ERR_INVALID_ARG;
+	}
+	if ((r = liveness_exec(s, p)) != 0)
+		return r;
+	return peer_changed(s, p->id);
+}
+
+/* A state change: p's row written by update, and its event, at once. */
+static int
+peer_save_with(struct store *s, const struct peer *p,
+    int (*update)(struct store *, const struct peer *), int flags,
+    int64_t at, const char *kind, const char *address, const char *detail)
 {
 	int	 r;
 
 	if ((r = store_tx(s, flags)) != 0)
 		return r;
-	if ((r = store_peer_update(s, p)) == 0)
+	if ((r = update(s, p)) == 0)
 		r = store_event_insert(s, at, p->name, kind, address, detail);
 	return store_tx_end(s, r);
+}
+
+/* Saves a peer's state and its event; see store.h. */
+int
+store_peer_save(struct store *s, const struct peer *p, int flags, int64_t at,
+    const char *kind, const char *address, const char *detail)
+{
+	return peer_save_with(s, p, store_peer_update, flags, at, kind,
+	    address, detail);
+}
+
+/* Saves a peer's liveness with one event; see store.h. */
+int
+store_peer_save_liveness(struct store *s, const struct peer *p, int flags,
+    int64_t at, const char *kind, const char *address, const char *detail)
+{
+	return peer_save_with(s, p, peer_liveness_update, flags, at, kind,
+	    address, detail);
 }
 
 /* Removes a peer with its blobs, and says so; see store.h. */
@@ -488,7 +535,6 @@ int
 store_liveness_save(struct store *s, struct peer *const *peers, size_t n,
     int64_t now)
 {
-	const struct peer	*p;
 	size_t			 i;
 	int			 r;
 
@@ -502,12 +548,7 @@ store_liveness_save(struct store *s, struct peer *const *peers, size_t n,
 	if ((r = store_begin(s)) != 0)
 		return r;
 	for (i = 0; i < n && r == 0; i++) {
-		p = peers[i];
-		r = store_exec(s, ST_PEER_LIVENESS, "iiiiiii",
-		    (int64_t)p->disabled_by, (int64_t)p->remaining,
-		    p->last_seen, p->last_check,
-		    (int64_t)(p->last_check_ok != 0),
-		    (int64_t)p->proof_remaining, p->id);
+		r = liveness_exec(s, peers[i]);
 	}
 	if (r == 0 && (r = store_exec(s, ST_SELF_ALIVE, "i", now)) == 0 &&
 	    sqlite3_changes(s->db) == 0) {

@@ -84,6 +84,11 @@ store_lazy_end(struct store *s)
 	if (!s->lazy)
 		return;
 	s->lazy = 0;
+	/*
+	 * Not a prepared statement: sqlite applies PRAGMA synchronous when
+	 * it compiles it, so a cached one would do nothing when stepped
+	 * (tests/unit/test-store.c checks the level after each switch).
+	 */
 	(void)sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL,
 	    NULL);
 }

@@ -193,6 +193,18 @@ int	store_peer_save(struct store *, const struct peer *, int flags,
 	    const char *detail);
 
 /*
+ * The same for an event that changed only p's liveness (disabled_by, the
+ * remaining times, the last seen and check times and result: the columns
+ * store_liveness_save() writes): only they are written, so the row's
+ * indexes (name, keys) are not touched. The unlock path's records
+ * (releases, refusals, check results) use it. Returns 0, PK_ERR_NOT_FOUND,
+ * PK_ERR_INVALID_ARG, PK_ERR_STORE.
+ */
+int	store_peer_save_liveness(struct store *, const struct peer *,
+	    int flags, int64_t at, const char *kind, const char *address,
+	    const char *detail);
+
+/*
  * Deletes peer p->id and its blobs (ON DELETE CASCADE), with the event
  * "removed" (detail, then ", with N blobs: ID ..."). With removed not
  * NULL, *removed and *nremoved are the blobs it deleted, ids only (data

@@ -287,6 +287,66 @@ test_peer_save(void)
 }
 
 static void
+test_peer_save_liveness(void)
+{
+	struct store	*s;
+	struct peer	 p, q;
+	struct loaded	 l;
+	struct evlist	*ev = calloc(1, sizeof(*ev));
+	const char	*dir;
+	char		*before;
+
+	TEST_START("peer_save_liveness: the liveness columns and the event, "
+	    "nothing else");
+	dir = newdir("liveness");
+	s = xopen(dir);
+	mkpeer(&p, 1);
+	ASSERT_INT_EQ(store_peer_add(s, &p, NULL, 1, "t"), 0);
+	q = p;
+	q.disabled_by = PEER_DIS_TIMEOUT;
+	q.remaining = 4242;
+	q.proof_remaining = 4343;
+	q.last_seen = 31;
+	q.last_check = 32;
+	q.last_check_ok = !p.last_check_ok;
+	q.timeout = p.timeout + 1000;	/* not liveness: not written */
+	ASSERT_INT_EQ(store_peer_save_liveness(s, &q, STORE_LAZY, 30,
+	    "released", "192.0.2.7", "native"), 0);
+	ASSERT_INT_EQ(store_synchronous(s), 2);	/* FULL again after */
+	store_close(s);
+	s = xopen(dir);
+	ASSERT_INT_EQ(load(s, &l), 0);
+	ASSERT_INT_EQ(l.n, 1);
+	if (l.n == 1) {
+		q.timeout = p.timeout;
+		peer_assert_eq(l.p[0], &q);
+	}
+	load_free(&l);
+	ASSERT_INT_EQ(events(s, ev), 0);
+	ASSERT_INT_EQ(ev->n, 2);
+	ASSERT_STR_EQ(ev->text[1], "peer-1/released/192.0.2.7/native");
+	store_close(s);
+	TEST_DONE();
+
+	TEST_START("peer_save_liveness: no such peer, or out of range: "
+	    "nothing written");
+	s = refusals_begin(dir, &before);
+	q.id = 99;
+	ASSERT_INT_EQ(store_peer_save_liveness(s, &q, STORE_LAZY, 33,
+	    "check-ok", NULL, NULL), PK_ERR_NOT_FOUND);
+	q.id = p.id;
+	q.remaining = (uint64_t)INT64_MAX + 1;
+	ASSERT_INT_EQ(store_peer_save_liveness(s, &q, 0, 33, "refused",
+	    NULL, NULL), PK_ERR_INVALID_ARG);
+	q.remaining = 1;
+	ASSERT_INT_EQ(store_peer_save_liveness(s, &q, 0, 33, NULL, NULL,
+	    NULL), PK_ERR_INVALID_ARG);	/* an event needs a kind */
+	refusals_end(s, dir, before);
+	free(ev);
+	TEST_DONE();
+}
+
+static void
 test_peer_remove(void)
 {
 	struct store		*s;
@@ -850,6 +910,7 @@ main(void)
 	test_peer_add();
 	test_peer_identity();
 	test_peer_save();
+	test_peer_save_liveness();
 	test_peer_remove();
 	test_blobs();
 	test_event();
