@@ -72,11 +72,14 @@ plymouth_find(const char *path)
 }
 
 /*
- * Starts "path argv[1] ..." with stdout on out_fd (-1: /dev/null).
- * Returns the child's PID or -1.
+ * Starts "path argv[1] ..." with stdout on out_fd (-1: /dev/null), and
+ * stderr kept, or (err_null) on /dev/null too: a daemon must not
+ * hold the console's descriptor of whoever ran us. Returns the child's
+ * PID or -1.
  */
-pid_t
-plymouth_spawn(const char *path, char *const argv[], int out_fd)
+static pid_t
+plymouth_spawn_err(const char *path, char *const argv[], int out_fd,
+    int err_null)
 {
 	pid_t	pid;
 	int	null;
@@ -90,13 +93,45 @@ plymouth_spawn(const char *path, char *const argv[], int out_fd)
 	if (pid == 0) {
 		/* Only async-signal-safe calls: the mDNS thread may run. */
 		if (dup2(null, STDIN_FILENO) == -1 ||
-		    dup2(out_fd != -1 ? out_fd : null, STDOUT_FILENO) == -1)
+		    dup2(out_fd != -1 ? out_fd : null, STDOUT_FILENO) == -1 ||
+		    (err_null && dup2(null, STDERR_FILENO) == -1))
 			_exit(127);
 		execv(path, argv);
 		_exit(127);
 	}
 	close(null);
 	return pid;
+}
+
+/* A client: stdout on out_fd (-1: /dev/null), stderr kept. */
+pid_t
+plymouth_spawn(const char *path, char *const argv[], int out_fd)
+{
+	return plymouth_spawn_err(path, argv, out_fd, 0);
+}
+
+/* 1 while process pid exists and is not a zombie. */
+static int
+plymouth_alive(pid_t pid)
+{
+	char	 path[64], st[512], *p;
+	ssize_t	 n;
+	int	 fd;
+
+	if (kill(pid, 0) == -1 && errno == ESRCH)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno != ENOENT;
+	n = read(fd, st, sizeof(st) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	st[n] = '\0';
+	/* "PID (comm) S ...": the state after the last ')'. */
+	if ((p = strrchr(st, ')')) == NULL || p[1] != ' ')
+		return 1;
+	return p[2] != 'Z' && p[2] != 'X';
 }
 
 /*
@@ -247,12 +282,12 @@ plymouth_restart(const char *path)
 	if ((child = plymouth_spawn(path, quit, -1)) == -1)
 		return -1;
 	(void)plymouth_reap(child, PLYMOUTH_QUIT_MS);
-	for (i = 0; i < PLYMOUTH_QUIT_MS / 10 && kill(pid, 0) == 0; i++)
+	for (i = 0; i < PLYMOUTH_QUIT_MS / 10 && plymouth_alive(pid); i++)
 		poll(NULL, 0, 10);
-	if (kill(pid, 0) == 0)
+	if (plymouth_alive(pid))
 		return -1;
 	/* plymouthd forks; its first process exits once the daemon runs. */
-	if ((child = plymouth_spawn(argv[0], argv, -1)) == -1 ||
+	if ((child = plymouth_spawn_err(argv[0], argv, -1, 1)) == -1 ||
 	    plymouth_reap(child, PLYMOUTH_QUIT_MS) != 0)
 		return -1;
 	return plymouth_run(path, show) == 0 ? 0 : -1;
