@@ -21,7 +21,9 @@
  * The process holds the passphrase only in locked memory, is made
  * undumpable first thing, and leaves nothing running when it exits: the
  * gpg-agent GnuPG starts is stopped by pgp.c, the mDNS thread by
- * browse_stop(), and every connection is closed by fetch.c.
+ * browse_stop(), and every connection is closed by fetch.c; plymouth's
+ * ask-for-password child is killed and reaped by prompt.c (which has the
+ * plymouthd it found restarted, the one thing left behind on purpose).
  */
 #include "config.h"
 
