@@ -30,7 +30,7 @@ PACKAGES="
 	mandos mandos-client fping
 	initramfs-tools dracut-core dracut-network linux-image-amd64 nftables tmux
 	systemd qemu-system-x86 busybox e2fsprogs openssl xz-utils util-linux cpio
-	kmod initramfs-tools-core python3
+	kmod initramfs-tools-core python3 plymouth
 	gnuplot-nox
 	libtss2-dev swtpm swtpm-tools tpm2-tools
 	debhelper dpkg-dev lintian mmdebstrap

@@ -3,7 +3,7 @@
  * overall flow, and exit codes.
  *
  *	peerkey-boot [-nv] [-a] [-A dir] [-b blob] [-c file] [-d device]
- *	    [-g give-up] [-P device|none]
+ *	    [-g give-up] [-P device|none] [--plymouth=path|none]
  *
  * As a cryptsetup keyscript (the default mode) it writes the passphrase to
  * stdout and nothing else. With -a it is a systemd password agent: it
@@ -14,10 +14,16 @@
  * LUKS header, and checked against that header before it is handed over
  * (disk.c); else the first one a peer sends.
  *
+ * Where the prompt goes: when plymouthd runs ("plymouth --ping"), through
+ * plymouth (plymouth.c says why the agent, not the keyscript, decides);
+ * else, or with -P, on the console device.
+ *
  * The process holds the passphrase only in locked memory, is made
  * undumpable first thing, and leaves nothing running when it exits: the
  * gpg-agent GnuPG starts is stopped by pgp.c, the mDNS thread by
- * browse_stop(), and every connection is closed by fetch.c.
+ * browse_stop(), and every connection is closed by fetch.c; plymouth's
+ * ask-for-password child is killed and reaped by prompt.c (which has the
+ * plymouthd it found restarted, the one thing left behind on purpose).
  */
 #include "config.h"
 
@@ -49,9 +55,11 @@
 #define ASKS_MAX		16
 #define DRY_RUN_GIVE_UP_MS	60000	/* --dry-run without a give-up */
 #define OPT_DRY_RUN		256
+#define OPT_PLYMOUTH		257
 
 static const struct option longopts[] = {
 	{ "dry-run",	no_argument,	NULL,	OPT_DRY_RUN },
+	{ "plymouth",	required_argument, NULL, OPT_PLYMOUTH },
 	{ NULL,		0,		NULL,	0 }
 };
 
@@ -61,7 +69,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: peerkey-boot [-nv] [-a] [-A dir] [-b blob] "
-	    "[-c file] [-d device]\n\t[-g give-up] [-P device|none]\n"
+	    "[-c file] [-d device]\n\t[-g give-up] [-P device|none] "
+	    "[--plymouth=path|none]\n"
 	    "       peerkey-boot --dry-run [-v] [-b blob] [-c file] "
 	    "[-g give-up] -d device\n");
 	exit(BOOT_EXIT_USAGE);
@@ -206,6 +215,7 @@ main(int argc, char *argv[])
 	const char		*conffile = BOOT_CONF_DEFAULT, *blob = NULL;
 	const char		*askdir = ASKPASS_DIR_DEFAULT, *pdev = NULL;
 	const char		*give_up = NULL, *device = NULL;
+	const char		*plyopt = NULL, *ply = NULL, *pdev_opt;
 	char			*cause = NULL, msg[300];
 	char			 keyid[PK_KEYID_HEXLEN + 1];
 	int			 ch, checkonly = 0, askmode = 0, verbose = 0;
@@ -225,6 +235,9 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case OPT_DRY_RUN:
 			dryrun = 1;
+			break;
+		case OPT_PLYMOUTH:
+			plyopt = optarg;
 			break;
 		case 'a':
 			askmode = 1;
@@ -264,6 +277,7 @@ main(int argc, char *argv[])
 		usage();
 	if (dryrun)
 		pdev = "none";
+	pdev_opt = pdev;
 	log_init(1, 0);
 	log_setverbose(verbose);
 	signals();
@@ -359,7 +373,22 @@ main(int argc, char *argv[])
 		snprintf(msg, sizeof(msg), "Please unlock disk %s: ",
 		    getenv("CRYPTTAB_NAME") != NULL ? getenv("CRYPTTAB_NAME") :
 		    "(peerkey)");
-		if ((r = prompt_open(pdev, msg, &prompt)) != 0)
+		/* -P names the device: no plymouth then. */
+		if (pdev_opt == NULL && (ply = plymouth_find(plyopt)) != NULL &&
+		    plymouth_ping(ply)) {
+			if ((r = prompt_open_plymouth(ply, pdev, msg,
+			    &prompt)) == 0) {
+				progress_plymouth(ply);
+				progress("plymouth runs: the prompt goes "
+				    "through plymouth (%s)", ply);
+			} else
+				progress("no plymouth prompt (%s: %s); the "
+				    "console prompt instead", ply,
+				    r == PK_ERR_SYSTEM ? strerror(errno) :
+				    pk_strerror(r));
+		}
+		if (prompt == NULL && (r = prompt_open(pdev, msg,
+		    &prompt)) != 0)
 			progress("no console prompt (%s: %s)", pdev,
 			    r == PK_ERR_SYSTEM ? strerror(errno) :
 			    pk_strerror(r));
@@ -473,7 +502,9 @@ main(int argc, char *argv[])
 out:
 	if (res.pass != NULL)
 		pk_secret_free(res.pass);
+	/* Ends plymouth's ask-for-password child (by its PID), if any. */
 	prompt_close(prompt);
+	progress_plymouth(NULL);
 	disk_close(disk);
 	disk_close(t0.disk);
 	browse_stop(browse);

@@ -5,7 +5,8 @@
  * thread when mDNS is on). agent.c reads the options and the boot
  * configuration (candidates.c), starts mDNS browsing (browse.c), and runs
  * the fetch loop (fetch.c), which asks every candidate at once and also
- * watches the console prompt (prompt.c) and, in ask-password mode, the
+ * watches the prompt (prompt.c: the console's, or plymouth's through
+ * plymouth.c) and, in ask-password mode, the
  * request being answered (askpass.c). The first passphrase that arrives,
  * decrypted (decrypt.c) or typed, wins; it goes to stdout (emit.c) or to
  * systemd's socket (askpass.c), and nothing else is left running.
@@ -16,6 +17,7 @@
 #ifndef PK_BOOT_H
 #define PK_BOOT_H
 
+#include <sys/types.h>
 #include <net/if.h>
 #include <netinet/in.h>
 
@@ -162,9 +164,21 @@ void	 decrypt_done(void);
 struct prompt;
 int	 prompt_open(const char *device, const char *message,
 	    struct prompt **);
+int	 prompt_open_plymouth(const char *plymouth, const char *device,
+	    const char *message, struct prompt **);
+const char *prompt_via(const struct prompt *);
 int	 prompt_fd(struct prompt *);
 int	 prompt_read(struct prompt *, char **pass, size_t *passlen);
 void	 prompt_close(struct prompt *);
+
+/* plymouth.c */
+const char *plymouth_find(const char *path);
+pid_t	 plymouth_spawn(const char *path, char *const argv[], int out_fd);
+int	 plymouth_reap(pid_t pid, int ms);
+int	 plymouth_ping(const char *path);
+void	 plymouth_message(const char *path, const char *text);
+int	 plymouth_restart(const char *path);
+void	 plymouth_prompt_text(const char *message, char *out, size_t size);
 
 /* fetch.c */
 struct fetch_opts {
@@ -193,6 +207,7 @@ int	 fetch_run(const struct fetch_opts *, struct candidate *, int ncand,
 int	 emit_stdout(const char *pass, size_t len);
 void	 progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	 progress_init(const char *console);
+void	 progress_plymouth(const char *plymouth);
 
 /* askpass.c */
 struct ask {

@@ -2,7 +2,8 @@
  * emit.c: what the agent writes: the passphrase to stdout, as a cryptsetup
  * keyscript must (the bytes exactly, no newline added, nothing else ever
  * on stdout), and progress lines on stderr, which in an initramfs is the
- * console.
+ * console, and, when the prompt goes through plymouth, on plymouth's
+ * display too ("plymouth display-message").
  */
 #include "config.h"
 
@@ -15,6 +16,15 @@
 
 #include "boot.h"
 #include "pk_err.h"
+
+static const char	*progress_ply;	/* plymouth client, or NULL */
+
+/* Progress lines go to plymouth too (NULL: no more). */
+void
+progress_plymouth(const char *plymouth)
+{
+	progress_ply = plymouth;
+}
 
 /* Writes len bytes of pass to stdout, then closes it. Returns 0 or
  * PK_ERR_SYSTEM. */
@@ -65,4 +75,10 @@ progress(const char *fmt, ...)
 			buf[i] = '?';
 	fprintf(stderr, "peerkey-boot: %s\n", buf);
 	fflush(stderr);
+	if (progress_ply != NULL) {
+		char	 line[sizeof(buf) + 16];
+
+		snprintf(line, sizeof(line), "peerkey-boot: %s", buf);
+		plymouth_message(progress_ply, line);
+	}
 }

@@ -14,7 +14,8 @@
  * waits retry-min, doubling up to retry-max; a peer awaiting an
  * operator's approval is asked again after retry-min every time.
  *
- * The same loop watches the console prompt (a person can always type the
+ * The same loop watches the prompt (the console's, or the pipe from
+ * plymouth's ask-for-password: a person can always type the
  * passphrase), the pipe on which browse.c reports services found by mDNS,
  * an optional cancel descriptor (ask-password mode), the stop flag set by
  * signals, and the give-up deadline. Whatever comes first ends it; every
@@ -607,8 +608,10 @@ fetch_run(const struct fetch_opts *o, struct candidate *cand, int ncand,
 		if (idx_prompt != -1 && pfd[idx_prompt].revents != 0) {
 			r = prompt_read(o->prompt, &res->pass, &res->passlen);
 			if (r > 0) {
-				snprintf(res->from, sizeof(res->from),
-				    "console");
+				snprintf(res->from, sizeof(res->from), "%s",
+				    prompt_via(o->prompt));
+				progress("passphrase typed at the %s prompt",
+				    res->from);
 				ret = 0;
 				goto out;
 			}

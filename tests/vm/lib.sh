@@ -445,8 +445,13 @@ vm_console_value() {
 	    tail -n 1
 }
 
-# The base kernel command line.
-VM_CMDLINE="console=ttyS0 net.ifnames=0 panic=-1 quiet loglevel=3"
+# The base kernel command line. The initramfs-tools images hold plymouth
+# when the host has it (its own hook adds it); plymouth.enable=0 keeps
+# its daemon from starting (its init-premount script), so that these
+# boots prompt on the console as without plymouth. test-plymouth.sh
+# boots with VM_CMDLINE_PLYMOUTH.
+VM_CMDLINE_PLYMOUTH="console=ttyS0 net.ifnames=0 panic=-1 quiet loglevel=3"
+VM_CMDLINE="$VM_CMDLINE_PLYMOUTH plymouth.enable=0"
 
 # --- peerkey: boot keys, the peer, and the real initramfs images -------------
 
@@ -622,12 +627,14 @@ vm_cmdline_it() {
 
 # vm_initramfs_tools: VM_IT_INITRD, built by mkinitramfs with a private
 # configuration directory holding the project's hook, from VM_IT_CONF
-# (vm_enroll) (cached).
+# (vm_enroll) (cached; the host's own hooks, plymouth's among them, are
+# part of the key).
 vm_initramfs_tools() {
 	_h=$( (echo "it $VM_LIB_VERSION $VM_KVER $VM_MODULES";
 	    sed -n '/^vm_initramfs_tools_build()/,/^}/p' \
 	    "$top_srcdir/tests/vm/lib.sh"; cat "$VM_IT_CONF" \
-	    "$VM_KEYS/guest.json" "$VM_AGENT"; cd "$VM_INITRAMFS_SRC" &&
+	    "$VM_KEYS/guest.json" "$VM_AGENT"; ls /usr/share/initramfs-tools/hooks;
+	    cd "$VM_INITRAMFS_SRC" &&
 	    find initramfs-tools -type f | sort | xargs cat) | vm_hash)
 	VM_IT_INITRD=$VM_CACHE/it-$_h.img
 	[ -s "$VM_IT_INITRD" ] && return 0
