@@ -13,6 +13,13 @@
 #	                                   it answers goes to $W/NAME.mon.log
 #	net_mon NAME COMMAND               a monitor command (set_link n0 off:
 #	                                   the first NIC's carrier goes down)
+#	net_dhcpd                          a DHCP server (busybox udhcpd) in the
+#	                                   peer's namespace on its eth0, whose
+#	                                   one lease is $VM_GUEST_IP/24 for the
+#	                                   guest's MAC; it logs each OFFER and
+#	                                   ACK to $W/dhcpd.log
+#	net_dhcp_acked                     udhcpd has sent the guest its ACK for
+#	                                   $VM_GUEST_IP
 #	net_cmdline_it IP ARG...           lib.sh's initramfs-tools command line
 #	                                   with ip=IP (or no ip= when IP is
 #	                                   empty) and more arguments
@@ -60,6 +67,28 @@ net_monitor() {
 
 net_mon() {
 	printf '%s\n' "$2" > "$W/$1.mon.in"
+}
+
+net_dhcpd() {
+	: > "$W/dhcpd.leases"
+	cat > "$W/udhcpd.conf" <<EOC
+interface eth0
+start $VM_GUEST_IP
+end $VM_GUEST_IP
+max_leases 1
+static_lease $VM_MAC $VM_GUEST_IP
+lease_file $W/dhcpd.leases
+pidfile $W/dhcpd.pid
+option subnet 255.255.255.0
+option lease 3600
+EOC
+	spawn dhcpd ip netns exec "$VM_NS_PEER" busybox udhcpd -f \
+	    "$W/udhcpd.conf"
+	wait_for '[ -s "$W/dhcpd.pid" ]' 10
+}
+
+net_dhcp_acked() {
+	grep -q "sending ACK to $VM_GUEST_IP" "$W/dhcpd.log"
 }
 
 net_cmdline_it() {
