@@ -323,6 +323,20 @@ print("%8.1f ms  exit %d" % ((time.monotonic() - t0) * 1000, p.returncode))
 EOP
 fi	# BENCH_ONLY=all or tpm
 
+# The booting machine's node key: a boot agent takes only blobs signed by
+# it (doc/protocol.md, signed blobs), as "peerkey enroll" makes them.
+# seal_put SOCK PEER BLOBID FILE BOOTKEYID: FILE signed by it for that
+# boot key, stored as PEER's blob BLOBID.
+MACHINE_KEY=$W/machine-node.key
+seal_put() {
+	[ -e "$MACHINE_KEY" ] || "$PKTOOL" keygen "$MACHINE_KEY" > /dev/null
+	"$PKTOOL" seal "$MACHINE_KEY" "$5" "$3" < "$4" > "$4.sealed" &&
+	    "$PEERKEY" -s "$1" peer put-blob "$2" "$3" "$4.sealed" > /dev/null
+}
+machine_pub() {
+	"$PKTOOL" pubkey "$MACHINE_KEY"
+}
+
 # Everything up to the guarding section: BENCH_ONLY=all only.
 if [ "$ONLY" = all ]; then
 # --- Mandos clients: keys, secrets; the same for both servers --------------
@@ -473,13 +487,18 @@ mandos_client() {
 	    --tls-privkey="$c/tls-privkey.pem" "$@"
 }
 peerkey_boot() {
-	$RUNNER "$W/itmp" "$AGENT" -c "$W/agent/boot.conf" -b disk1 "$@"
+	$RUNNER "$W/itmp" "$AGENT" -c "$W/agent/boot.conf" -b boot1 "$@"
 }
+# The same bytes as disk1, signed by the machine's node key (the agent
+# ignores the unsigned disk1 that loadgen gets).
+seal_put "$PK/run/control.sock" c1 boot1 "$c/blob" "$(cat "$c/keyid")" ||
+    die "cannot store c1's signed blob"
 mkdir -p "$W/agent"
 cat > "$W/agent/boot.conf" <<EOC
 [boot]
 tls-key = $c/tls-privkey.pem
 pgp-key = $c/seckey.txt
+node-public-key = $(machine_pub)
 work-directory = /run/tmp
 mdns = no
 prompt = no
@@ -561,8 +580,8 @@ for k in $TPM_KINDS; do
 	"$PEERKEY" -s "$TK/run/control.sock" peer add "$k" --boot-key \
 	    "$(jq -r .boot_keyid "$d.json")" --timeout 24h --interval 1h \
 	    --extended-timeout 24h > /dev/null &&
-	    "$PEERKEY" -s "$TK/run/control.sock" peer put-blob "$k" disk1 \
-	    "$d.blob" > /dev/null || die "peer add $k"
+	    seal_put "$TK/run/control.sock" "$k" disk1 "$d.blob" \
+	    "$(jq -r .boot_keyid "$d.json")" || die "peer add $k"
 	{
 		echo "[boot]"
 		if [ "$k" = soft ]; then
@@ -572,6 +591,7 @@ for k in $TPM_KINDS; do
 			echo "tpm-tcti = $SWTPM_TCTI"
 		fi
 		echo "pgp-key = $d/boot/pgp.key"
+		echo "node-public-key = $(machine_pub)"
 		printf 'work-directory = /run/tmp\nmdns = no\nprompt = no\n\n'
 		printf '[peer tk]\naddress = 127.0.0.1:%s\nnode-key = %s\n' \
 		    "$(cat "$TK/port")" "$(cat "$TK/node.keyid")"
