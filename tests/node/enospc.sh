@@ -42,6 +42,22 @@ stored=$(peer_field a p blobs)
 is "$stored" $((i - 1)) "...and the failed one is not half-stored"
 is "$(unlock a q)" "released 1" "the daemon still serves what it holds"
 is "$(heartbeat_in a q)" heartbeat-reply "heartbeats are still answered"
+# Whatever slack sqlite's journal left after the failed deposit (it varies
+# from run to run): a file in the daemon's namespace takes it, so the
+# disable's write finds the directory full every time.
+nsenter -t "$PID_a_peerkeyd" -m dd if=/dev/zero of="$W/a/state/filler" \
+    bs=4k 2>/dev/null
+ok '[ "$(nsenter -t "$PID_a_peerkeyd" -m df --output=avail "$W/a/state" |
+    tail -n 1 | tr -d " ")" = 0 ]' "the state directory is full to the last block"
+# The WAL file may still hold room for a transaction or two: p's state is
+# toggled until a write of that size fails, so q's is the next to fail.
+i=0
+while [ $i -lt 20 ] && pk a disable p >/dev/null 2>&1 &&
+    pk a enable p >/dev/null 2>&1; do
+	i=$((i + 1))
+done
+ok '[ $i -lt 20 ]' "...and the WAL's last room is used up (after $i toggles)"
+pk a enable p >/dev/null 2>&1
 out=$(pk a disable q 2>&1)
 st=$?
 ok 'test "$st" != 0' \
