@@ -40,9 +40,11 @@
 #	                       program's: it is in $! and in PID_NAME (NAME's
 #	                       "/", "." and "-" as "_")
 #	stop PID [SIG]         SIG (default TERM) to PID and its children,
-#	                       then waits for it (KILL after 30 s); returns
-#	                       its exit status
-#	stop_all               stop every spawned process still running
+#	                       then waits for it (KILL after 30 s); a child
+#	                       that outlives it gets KILL; returns its exit
+#	                       status
+#	stop_all               stop every spawned process still running (and
+#	                       the children they had, as stop does)
 #	kill_now SIG PID...    SIG to every PID that is still ours, all at
 #	                       once (a power cut), then reaps them
 #	reap PID               a spawned PID that has ended on its own:
@@ -245,6 +247,28 @@ reap() {
 	return $_tap_st
 }
 
+# _tap_start PID: PID's start time (clock ticks since boot), or nothing.
+_tap_start() {
+	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20
+}
+
+# _tap_kids PID: PID's children now, each as CHILD:STARTTIME, so that
+# _tap_kill_kids can end those that outlive their parent (a Mandos
+# server's child ignores SIGTERM and survives it) without signalling a
+# recycled PID.
+_tap_kids() {
+	for _tap_k in $(pgrep -P "$1" 2>/dev/null); do
+		echo "$_tap_k:$(_tap_start "$_tap_k")"
+	done
+}
+
+_tap_kill_kids() {
+	for _tap_k; do
+		[ "$(_tap_start "${_tap_k%%:*}")" != "${_tap_k#*:}" ] ||
+		    kill -KILL "${_tap_k%%:*}" 2>/dev/null || :
+	done
+}
+
 stop() {
 	_tap_pid=$1
 	_tap_sig=${2:-TERM}
@@ -253,6 +277,7 @@ stop() {
 		echo "# stop: $_tap_pid is not a process this test spawned" >&2
 		return 1
 	fi
+	_tap_kl=$(_tap_kids "$_tap_pid")
 	pkill -"$_tap_sig" -P "$_tap_pid" 2>/dev/null || :
 	kill -"$_tap_sig" "$_tap_pid" 2>/dev/null || :
 	_tap_i=0
@@ -266,6 +291,8 @@ stop() {
 	fi
 	_tap_st=0
 	wait "$_tap_pid" 2>/dev/null || _tap_st=$?
+	# shellcheck disable=SC2086
+	_tap_kill_kids $_tap_kl
 	_tap_forget "$_tap_pid"
 	return $_tap_st
 }
@@ -277,6 +304,10 @@ stop_all() {
 	done
 	# TERM to all (newest first: servers before their bus), KILL to
 	# what is left after 5 s.
+	_tap_kl=
+	for _tap_p in $_tap_run; do
+		_tap_kl="$_tap_kl $(_tap_kids "$_tap_p")"
+	done
 	for _tap_p in $_tap_run; do
 		pkill -TERM -P "$_tap_p" 2>/dev/null || :
 		kill -TERM "$_tap_p" 2>/dev/null || :
@@ -296,6 +327,8 @@ stop_all() {
 		kill -KILL "$_tap_p" 2>/dev/null || :
 		wait "$_tap_p" 2>/dev/null || :
 	done
+	# shellcheck disable=SC2086
+	_tap_kill_kids $_tap_kl
 	_tap_pids=
 	return 0
 }

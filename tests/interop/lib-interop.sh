@@ -37,7 +37,9 @@ MANDOS_CLIENT=/usr/lib/x86_64-linux-gnu/mandos/plugins.d/mandos-client
 PKD_PORT=4141
 MANDOS_PORT=4242
 BUSDIRS=""
-at_exit 'for _d in $BUSDIRS; do avahi_cleanup "$_d"; done'
+# The servers first: Mandos' main process exits when its bus goes, and
+# its child (which ignores SIGTERM) would be left to init.
+at_exit 'stop_all; for _d in $BUSDIRS; do avahi_cleanup "$_d"; done'
 
 [ -x "$MANDOS_CLIENT" ] || skip "mandos-client not installed"
 for _c in "$PEERKEYD" "$PEERKEY" "$PKTOOL"; do
