@@ -38,7 +38,7 @@ PKD_PORT=4141
 MANDOS_PORT=4242
 BUSDIRS=""
 # The servers first: Mandos' main process exits when its bus goes, and
-# its child (which ignores SIGTERM) would be left to init.
+# its child (which survives SIGTERM) would be left to init.
 at_exit 'stop_all; for _d in $BUSDIRS; do avahi_cleanup "$_d"; done'
 
 [ -x "$MANDOS_CLIENT" ] || skip "mandos-client not installed"

@@ -42,9 +42,8 @@ stored=$(peer_field a p blobs)
 is "$stored" $((i - 1)) "...and the failed one is not half-stored"
 is "$(unlock a q)" "released 1" "the daemon still serves what it holds"
 is "$(heartbeat_in a q)" heartbeat-reply "heartbeats are still answered"
-# Whatever slack sqlite's journal left after the failed deposit (it varies
-# from run to run): a file in the daemon's namespace takes it, so the
-# disable's write finds the directory full every time.
+# The room left after the failed deposit varies from run to run: a file
+# in the daemon's namespace takes what the file system has left.
 nsenter -t "$PID_a_peerkeyd" -m dd if=/dev/zero of="$W/a/state/filler" \
     bs=4k 2>/dev/null
 ok '[ "$(nsenter -t "$PID_a_peerkeyd" -m df --output=avail "$W/a/state" |
